@@ -1,0 +1,1 @@
+"""Branchwork's services. None imports another; they share only ``shared`` and event contracts."""

@@ -1,0 +1,19 @@
+"""Composition root of the activities service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from shared.config import Settings
+from shared.web import create_service_app
+from services.activities.events import registry
+
+SERVICE = "activities"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env(SERVICE)
+    return create_service_app(settings, title="Branchwork activities", registry=registry, blueprints=[])

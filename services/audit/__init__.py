@@ -1,0 +1,1 @@
+"""The audit service: the read side. Every service's events, verbatim, and the views built on them."""

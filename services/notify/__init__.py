@@ -1,0 +1,1 @@
+"""The notify service: reminders and alerts derived from events, and their delivery."""

@@ -1,0 +1,89 @@
+"""The ``branchwork`` command: tokens for local use, database set-up, workers, verification."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+
+from shared import auth, db, eventstore, jsonlog
+from shared.config import Settings
+from shared.kafka import ensure_topics
+
+SERVICES = ("members", "activities", "notify", "audit")
+PUBLISHING_SERVICES = ("members", "activities", "notify")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="branchwork", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _token_parser(commands)
+    setup = commands.add_parser("setup", help="create databases, roles and topics; apply migrations")
+    setup.add_argument("services", nargs="*", default=list(SERVICES))
+    relay = commands.add_parser("relay", help="run a service's outbox relay")
+    relay.add_argument("service", choices=PUBLISHING_SERVICES)
+    consume = commands.add_parser("consume", help="run one of a service's consumers")
+    consume.add_argument("service", choices=SERVICES)
+    consume.add_argument("consumer")
+    verify = commands.add_parser("verify", help="check a service's event store hash chains")
+    verify.add_argument("service", choices=PUBLISHING_SERVICES)
+    args = parser.parse_args(argv)
+    return {"token": _token, "setup": _setup, "relay": _relay, "consume": _consume, "verify": _verify}[
+        args.command](args)
+
+
+def _token_parser(commands) -> None:
+    token = commands.add_parser("token", help="print a signed bearer token for local use")
+    token.add_argument("--tenant", help="the bureau id (not needed for platform_admin)")
+    token.add_argument("--role", action="append", required=True, choices=auth.ROLES, dest="roles")
+    token.add_argument("--branch", action="append", default=[], dest="branches")
+    token.add_argument("--sub", default="local-user")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds")
+
+
+def _token(args) -> int:
+    settings = Settings.from_env("members")
+    try:
+        print(auth.issue_token(settings.jwt_secret, subject=args.sub, roles=args.roles, tenant=args.tenant,
+                               branches=args.branches, issuer=settings.jwt_issuer, ttl_seconds=args.ttl))
+    except ValueError as error:
+        print(f"branchwork token: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _setup(args) -> int:
+    jsonlog.configure("setup")
+    for service in args.services:
+        app_module = importlib.import_module(f"services.{service}.app")
+        db.provision(Settings.from_env(service), [app_module.MIGRATIONS])
+    settings = Settings.from_env("members")
+    ensure_topics(settings.kafka_bootstrap, [settings.topic(s) for s in PUBLISHING_SERVICES])
+    logging.getLogger(__name__).info("set up %s", ", ".join(args.services))
+    return 0
+
+
+def _relay(args) -> int:
+    importlib.import_module(f"services.{args.service}.relay").main()
+    return 0
+
+
+def _consume(args) -> int:
+    importlib.import_module(f"services.{args.service}.consumer").main([args.consumer])
+    return 0
+
+
+def _verify(args) -> int:
+    settings = Settings.from_env(args.service)
+    with db.connect(settings.owner_dsn) as conn:
+        problems = eventstore.verify(conn)
+    for problem in problems:
+        print(json.dumps(problem.to_dict()))
+    print(f"{settings.database}: {'intact' if not problems else f'{len(problems)} problem(s)'}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

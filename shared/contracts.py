@@ -1,0 +1,89 @@
+"""Event types registered by explicit name and schema version, with upcasters for old versions.
+
+A stored event is never rewritten: an event recorded under an older schema version is
+upcast, one version at a time, each time it is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields as dataclass_fields
+from typing import Any, Callable, Mapping
+
+from marshmallow import Schema, ValidationError
+
+Upcaster = Callable[[dict], dict]
+
+
+class UnknownEventType(LookupError):
+    """An event type no contract in this process describes."""
+
+
+@dataclass(frozen=True)
+class EventContract:
+    name: str
+    version: int
+    event_class: type
+    schema: type[Schema]
+    upcasters: Mapping[int, Upcaster]
+
+
+class EventRegistry:
+    """The event contracts of one service: name → dataclass, schema and upcaster chain."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, EventContract] = {}
+        self._by_class: dict[type, EventContract] = {}
+
+    def event(self, name: str, *, schema: type[Schema], version: int = 1,
+              upcasters: Mapping[int, Upcaster] | None = None) -> Callable[[type], type]:
+        """Class decorator: register a frozen dataclass as event type ``name`` at ``version``.
+
+        ``upcasters[v]`` turns the data of version ``v`` into version ``v + 1``.
+        """
+        def register(event_class: type) -> type:
+            if name in self._by_name:
+                raise ValueError(f"event type {name} registered twice")
+            missing = [v for v in range(1, version) if v not in (upcasters or {})]
+            if missing:
+                raise ValueError(f"{name}: no upcaster from version(s) {missing}")
+            contract = EventContract(name, version, event_class, schema, dict(upcasters or {}))
+            self._by_name[name] = contract
+            self._by_class[event_class] = contract
+            event_class.event_type = name
+            return event_class
+        return register
+
+    def contract(self, name: str) -> EventContract:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownEventType(name) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def serialise(self, event: Any) -> tuple[str, int, dict]:
+        """Return (event type, schema version, JSON-ready data) for an event object, validated."""
+        contract = self._by_class.get(type(event))
+        if contract is None:
+            raise UnknownEventType(type(event).__name__)
+        data = contract.schema().dump(event)
+        errors = contract.schema().validate(data)
+        if errors:
+            raise ValidationError(errors)
+        return contract.name, contract.version, data
+
+    def upcast(self, name: str, version: int, data: Mapping[str, Any]) -> dict:
+        """Bring ``data`` recorded at ``version`` up to the contract's current version."""
+        contract = self.contract(name)
+        current = dict(data)
+        for step in range(version, contract.version):
+            current = contract.upcasters[step](current)
+        return current
+
+    def deserialise(self, name: str, version: int, data: Mapping[str, Any]) -> Any:
+        """Rebuild the event object from stored data, upcasting first."""
+        contract = self.contract(name)
+        loaded = contract.schema().load(self.upcast(name, version, data))
+        known = {f.name for f in dataclass_fields(contract.event_class)}
+        return contract.event_class(**{k: v for k, v in loaded.items() if k in known})

@@ -1,0 +1,96 @@
+"""PostgreSQL: provisioning a service's database and roles, migrations, tenant-scoped transactions."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from shared.config import Settings
+
+log = logging.getLogger(__name__)
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+TENANT_SETTING = "branchwork.tenant_id"
+
+
+def connect(dsn: str, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(dsn, row_factory=dict_row, **kwargs)
+
+
+def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, name: str = "") -> ConnectionPool:
+    """A pool whose connections return rows as dicts; opened before the first request."""
+    return ConnectionPool(dsn, min_size=min_size, max_size=max_size, kwargs={"row_factory": dict_row},
+                          name=name or None, open=True, timeout=10)
+
+
+def set_tenant(conn: psycopg.Connection, tenant_id: str | None) -> None:
+    """Scope the current transaction to one bureau; row-level security reads this setting."""
+    conn.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id or ""))
+
+
+@contextmanager
+def tenant_transaction(pool: ConnectionPool, tenant_id: str | None) -> Iterator[psycopg.Connection]:
+    with pool.connection() as conn, conn.transaction():
+        set_tenant(conn, tenant_id)
+        yield conn
+
+
+def provision(settings: Settings, migration_dirs: Sequence[Path]) -> None:
+    """Create the service's roles and database if missing, then apply pending migrations."""
+    with psycopg.connect(settings.admin_dsn, autocommit=True) as admin:
+        _ensure_role(admin, settings.owner_role, settings.db_password)
+        _ensure_role(admin, settings.app_role, settings.db_password)
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (settings.database,)).fetchone()
+        if not exists:
+            admin.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                sql.Identifier(settings.database), sql.Identifier(settings.owner_role)))
+            log.info("created database %s", settings.database)
+    migrate(settings, [SHARED_MIGRATIONS, *migration_dirs])
+
+
+def _ensure_role(admin: psycopg.Connection, role: str, password: str) -> None:
+    exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    admin.execute(sql.SQL(verb + " ROLE {} LOGIN NOBYPASSRLS PASSWORD {}").format(
+        sql.Identifier(role), sql.Literal(password)))
+
+
+def migrate(settings: Settings, migration_dirs: Sequence[Path]) -> list[str]:
+    """Apply each not yet applied ``NNN_name.sql`` in order, one transaction each, and grant the app role.
+
+    A transaction-scoped advisory lock makes concurrent starts apply each file once.
+    """
+    applied_now = []
+    with connect(settings.owner_dsn) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('branchwork.migrations'))")
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            done = {row["name"] for row in conn.execute("SELECT name FROM schema_migrations")}
+            for directory in migration_dirs:
+                for path in sorted(Path(directory).glob("*.sql")):
+                    name = f"{Path(directory).parent.name}/{path.name}"
+                    if name in done:
+                        continue
+                    conn.execute(path.read_text(encoding="utf-8"))
+                    conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
+                    applied_now.append(name)
+            _grant_app_role(conn, settings.app_role)
+    if applied_now:
+        log.info("applied migrations %s to %s", applied_now, settings.database)
+    return applied_now
+
+
+def _grant_app_role(conn: psycopg.Connection, app_role: str) -> None:
+    """The API role may read and write ordinary tables but never change or delete recorded events."""
+    role = sql.Identifier(app_role)
+    conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(role))
+    conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
+    conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON events, outbox, schema_migrations FROM {}").format(role))

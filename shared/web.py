@@ -1,0 +1,257 @@
+"""The HTTP plumbing every service shares: app factory, auth, errors, commands, health and metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+import flask
+import psycopg
+from flask import Flask, g, jsonify, request
+from flask_smorest import Api, Blueprint
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
+
+from shared import metrics
+from shared.auth import Principal, verify_token
+from shared.config import Settings
+from shared.contracts import EventRegistry
+from shared.db import open_pool, set_tenant
+from shared.envelope import Actor
+from shared.errors import BranchworkError, Conflict, RequestInvalid, Unauthenticated
+from shared.jsonlog import log_context
+from shared.kafka import KafkaProbe
+from shared.unit_of_work import CommandContext, Projector, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class StrictParser(FlaskParser):
+    """Invalid request data is the client's error: 400, not webargs' default 422 (kept for domain rules)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
+@dataclass
+class ServiceRuntime:
+    """What a service's views need: settings, the API's connection pool and its event contracts."""
+
+    settings: Settings
+    pool: ConnectionPool
+    registry: EventRegistry
+    project: Projector | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    kafka_probe: KafkaProbe | None = None
+
+
+def runtime() -> ServiceRuntime:
+    return flask.current_app.extensions["branchwork"]
+
+
+def create_service_app(settings: Settings, *, title: str, blueprints: list[Blueprint], registry: EventRegistry,
+                       project: Projector | None = None, pool: ConnectionPool | None = None) -> Flask:
+    """Build a service's Flask app: the composition root every service calls from its ``create_app``."""
+    app = Flask(settings.service)
+    app.config.update(
+        API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/static/",
+        JSON_SORT_KEYS=False)
+    app.extensions["branchwork"] = ServiceRuntime(
+        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
+        registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}, "security": [{"bearer": []}]})
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+    _register_operational_routes(app, settings)
+    _register_request_hooks(app, settings)
+    _register_error_handlers(app)
+    _register_outbox_metrics(settings, app.extensions["branchwork"].pool)
+    return app
+
+
+_metric_lock = threading.Lock()
+_registered_services: set[str] = set()
+
+
+def _register_outbox_metrics(settings: Settings, pool: ConnectionPool) -> None:
+    with _metric_lock:
+        if settings.service not in _registered_services:
+            REGISTRY.register(metrics.OutboxLagCollector(settings.service, pool))
+            _registered_services.add(settings.service)
+
+
+def _register_operational_routes(app: Flask, settings: Settings) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "service": settings.service}
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {"database": _database_ready(), "kafka": runtime().kafka_probe.ready()}
+        status = 200 if all(checks.values()) else 503
+        return {"status": "ready" if status == 200 else "not_ready", "checks": checks}, status
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        return flask.Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.get("/docs/static/<path:filename>")
+    def swagger_assets(filename: str):
+        return flask.send_from_directory(swagger_ui_path, filename)
+
+
+def _database_ready() -> bool:
+    try:
+        with runtime().pool.connection(timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:
+        log.warning("database not ready", exc_info=True)
+        return False
+
+
+def _register_request_hooks(app: Flask, settings: Settings) -> None:
+    @app.before_request
+    def start_request():
+        g.started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-Id") or str(uuid.uuid4())
+        g.correlation_id = request.headers.get("X-Correlation-Id") or g.request_id
+        log_context.set({"request_id": g.request_id, "correlation_id": g.correlation_id})
+        if request.path.startswith("/api/"):
+            current_principal()  # authenticate before the body is parsed: no token is a 401, not a 400
+
+    @app.after_request
+    def finish_request(response: flask.Response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.REQUESTS.labels(settings.service, request.method, endpoint, response.status_code).inc()
+        metrics.LATENCY.labels(settings.service, endpoint).observe(elapsed)
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers["X-Correlation-Id"] = g.get("correlation_id", "")
+        if g.get("idempotent_replay"):
+            response.headers["Idempotent-Replayed"] = "true"
+        if not request.path.startswith(("/healthz", "/metrics", "/docs/static")):
+            log.info("%s %s -> %s", request.method, request.path, response.status_code,
+                     extra={"fields": {"status": response.status_code, "ms": round(elapsed * 1000, 1)}})
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(BranchworkError)
+    def branchwork_error(error: BranchworkError):
+        return jsonify(error.to_body()), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = (getattr(error, "data", None) or {}).get("messages")
+        if messages is not None:
+            return jsonify(RequestInvalid(_describe(messages), fields=_flatten(messages)).to_body()), 400
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": {"code": code, "message": error.description, "fields": {}}}), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("unhandled error")
+        return jsonify(BranchworkError("internal error").to_body()), 500
+
+
+def _flatten(messages: dict) -> dict:
+    """webargs nests errors under the location (json, query, …); clients want the field names."""
+    fields: dict[str, Any] = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            fields.update(errors)
+        else:
+            fields[location] = errors
+    return fields
+
+
+def _describe(messages: dict) -> str:
+    names = sorted(_flatten(messages))
+    return "invalid field(s): " + ", ".join(names) if names else "invalid request"
+
+
+def current_principal() -> Principal:
+    """The verified caller; the tenant, roles and branches come from the token, never the body."""
+    if "principal" not in g:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise Unauthenticated("send 'Authorization: Bearer <token>'")
+        settings = runtime().settings
+        g.principal = verify_token(settings.jwt_secret, header[len("Bearer "):].strip(), issuer=settings.jwt_issuer)
+    return g.principal
+
+
+def command_context(principal: Principal, tenant_id: str | None) -> CommandContext:
+    return CommandContext(actor=Actor(user=principal.subject, role=principal.primary_role), tenant_id=tenant_id,
+                          correlation_id=g.correlation_id, causation_id=g.request_id,
+                          recorded_at=runtime().clock())
+
+
+def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]) -> dict:
+    """Run ``handler`` in one transaction scoped to ``tenant_id``, honouring ``Idempotency-Key``.
+
+    A retried request with the same key and body returns the first response; the same key with
+    another body is a 409. The key is claimed in the command's own transaction, so a failed
+    command leaves no claim behind.
+    """
+    principal = current_principal()
+    service = runtime()
+    key = request.headers.get("Idempotency-Key")
+    with service.pool.connection() as conn, conn.transaction():
+        set_tenant(conn, tenant_id)
+        if key:
+            replay = _claim_idempotency_key(conn, principal.subject, key)
+            if replay is not None:
+                g.idempotent_replay = True
+                return replay
+        uow = UnitOfWork(conn, service.registry, service.settings.topic(),
+                         command_context(principal, tenant_id), service.project)
+        body = handler(uow)
+        if key:
+            conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE subject = %s AND key = %s",
+                         (Jsonb(body), principal.subject, key))
+    metrics.EVENTS_APPENDED.labels(service.settings.service).inc(len(uow.recorded))
+    return body
+
+
+def _claim_idempotency_key(conn: psycopg.Connection, subject: str, key: str) -> dict | None:
+    if len(key) > 200:
+        raise RequestInvalid("Idempotency-Key is too long", fields={"Idempotency-Key": ["at most 200 characters"]})
+    request_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+    # A concurrent request with the same key waits here until the first one commits or rolls back.
+    claimed = conn.execute("INSERT INTO idempotency_keys (subject, key, request_hash) VALUES (%s, %s, %s)"
+                           " ON CONFLICT DO NOTHING", (subject, key, request_hash)).rowcount
+    if claimed:
+        return None
+    stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE subject = %s AND key = %s",
+                          (subject, key)).fetchone()
+    if stored["request_hash"] != request_hash:
+        raise Conflict("this Idempotency-Key was used for another request", code="idempotency_key_reused",
+                       fields={"Idempotency-Key": ["already used with a different request"]})
+    return stored["response"]
+
+
+@contextmanager
+def read_transaction(tenant_id: str | None) -> Iterator[psycopg.Connection]:
+    """A read-only transaction that sees one bureau's rows only."""
+    with runtime().pool.connection() as conn, conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        set_tenant(conn, tenant_id)
+        yield conn
