@@ -126,7 +126,7 @@ def verify(conn: psycopg.Connection, stream_id: str | None = None) -> list[Probl
 def _rows_by_stream(conn: psycopg.Connection, stream_id: str | None) -> Iterator[tuple[str, list[dict]]]:
     """Yield each stream's rows in version order, read through a server-side cursor to bound memory."""
     current, rows = None, []
-    with conn.cursor(name="verify_events") as cur:
+    with conn.transaction(), conn.cursor(name="verify_events") as cur:
         cur.itersize = 2000
         cur.execute(f"SELECT position, {EVENT_COLUMNS} FROM events WHERE %s::text IS NULL OR stream_id = %s"
                     " ORDER BY stream_id, stream_version", (stream_id, stream_id))

@@ -1,0 +1,40 @@
+# The front door: each target calls one script under deploy/ or bench/.
+.PHONY: up down reset status logs test test-unit test-integration test-e2e bench lint
+
+up:                ## start PostgreSQL, Kafka, the four services, relays, consumers; load demo data
+	deploy/local/up.sh
+
+down:              ## stop every process; data stays in .run/
+	deploy/local/down.sh
+
+reset:             ## stop everything and delete the run folder and the database cluster
+	deploy/local/services.sh stop
+	deploy/local/kafka.sh stop
+	deploy/local/postgres.sh reset
+	rm -rf .run
+
+status:            ## what is running
+	-deploy/local/postgres.sh status
+	-deploy/local/kafka.sh status
+	-deploy/local/services.sh status
+
+logs:              ## the tail of every log
+	deploy/local/logs.sh
+
+test:              ## the whole suite against the real stack (starts what is not running)
+	deploy/local/test.sh tests
+
+test-unit:         ## pure domain and shared-library tests; no services needed
+	.venv/bin/python -m pytest tests/unit
+
+test-integration:
+	deploy/local/test.sh tests/integration
+
+test-e2e:
+	deploy/local/test.sh tests/e2e tests/reliability
+
+bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
+	deploy/local/test.sh --no-header -p no:cacheprovider bench
+
+lint:
+	.venv/bin/python -m compileall -q shared services tests

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run the whole test suite against the real stack, starting whatever is not running.
+#
+# Usage: deploy/local/test.sh [pytest arguments]   (default: every tier under tests/)
+set -euo pipefail
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+RUN_DIR=${BRANCHWORK_RUN_DIR:-$REPO_ROOT/.run}
+VENV=${BRANCHWORK_VENV:-$REPO_ROOT/.venv}
+
+"$SCRIPT_DIR/up.sh" --no-demo
+# shellcheck disable=SC1091
+source "$RUN_DIR/stack.env"
+cd "$REPO_ROOT"
+exec "$VENV/bin/python" -m pytest "${@:-tests}"

@@ -1,0 +1,144 @@
+"""The consumer runner against real PostgreSQL and Kafka: exactly-once effect, dead letters, clean stop."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+
+from kafka import KafkaProducer
+
+from services.audit import journal
+from shared import db
+from shared.consumer import ConsumerRunner, Delivery
+from tests.support import REPO_ROOT, new_id, read_topic, sample_envelopes, wait_for
+
+
+def deliveries(envelopes, topic="t", start_offset=0):
+    return [Delivery(topic, 0, start_offset + i, e.sealed("0" * 64).to_json().encode()) for i, e in enumerate(envelopes)]
+
+
+def journal_rows(conn, tenant):
+    return conn.execute("SELECT seq, event_id, envelope FROM journal WHERE tenant_id = %s ORDER BY seq",
+                        (tenant,)).fetchall()
+
+
+def test_a_batch_delivered_twice_leaves_the_projection_unchanged(audit_settings):
+    tenant = new_id()
+    stream = f"sample-{new_id()}"
+    batch = deliveries(sample_envelopes(stream, 1, 5, tenant))
+    runner = ConsumerRunner(audit_settings, f"journal-{new_id()}", ["t"], journal.append)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, batch)
+        first = journal_rows(conn, tenant)
+        runner.process(conn, batch)
+        runner.process(conn, batch[2:] + batch[:2])
+        assert journal_rows(conn, tenant) == first
+        assert [row["seq"] for row in first] == [1, 2, 3, 4, 5]
+
+
+def test_a_poison_event_goes_to_the_dead_letters_and_the_rest_are_applied(audit_settings):
+    tenant = new_id()
+    stream = f"sample-{new_id()}"
+    envelopes = sample_envelopes(stream, 1, 4, tenant)
+    poison_id = envelopes[1].event_id
+    attempts = []
+
+    def apply(conn, envelope):
+        if envelope.event_id == poison_id:
+            attempts.append(1)
+            raise ValueError("cannot project this")
+        journal.append(conn, envelope)
+
+    name = f"journal-{new_id()}"
+    topic = audit_settings.topic("members")
+    batch = deliveries(envelopes, topic=topic) + [Delivery(topic, 0, 99, b"not json at all")]
+    runner = ConsumerRunner(audit_settings, name, [topic], apply, max_attempts=3)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, batch)
+        applied = [row["event_id"] for row in journal_rows(conn, tenant)]
+        parked = conn.execute("SELECT event_id, error, attempts, \"offset\" FROM dead_letters WHERE consumer = %s"
+                              " ORDER BY \"offset\"", (name,)).fetchall()
+    assert [str(i) for i in applied] == [e.event_id for e in envelopes if e.event_id != poison_id]
+    assert len(attempts) == 3
+    assert [(str(row["event_id"]) if row["event_id"] else None) for row in parked] == [poison_id, None]
+    assert "cannot project this" in parked[0]["error"]
+    dlq = read_topic(audit_settings.kafka_bootstrap, f"{topic}.dlq",
+                     lambda got: sum(dict(r.headers).get("consumer") == name.encode() for r in got) == 2, timeout=30)
+    mine = [r for r in dlq if dict(r.headers).get("consumer") == name.encode()]
+    assert {r.value for r in mine} == {batch[1].value, b"not json at all"}
+
+
+def test_a_parked_event_can_be_replayed_after_the_fix(audit_settings):
+    tenant, stream = new_id(), f"sample-{new_id()}"
+    envelopes = sample_envelopes(stream, 1, 2, tenant)
+    broken = {"on": True}
+
+    def apply(conn, envelope):
+        if broken["on"]:
+            raise ValueError("bug")
+        journal.append(conn, envelope)
+
+    runner = ConsumerRunner(audit_settings, f"journal-{new_id()}", ["t"], apply, max_attempts=1)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, deliveries(envelopes, topic=audit_settings.topic("members")))
+        assert journal_rows(conn, tenant) == []
+        broken["on"] = False
+        assert runner.replay_dead_letters(conn) == 2
+        assert len(journal_rows(conn, tenant)) == 2
+        assert runner.replay_dead_letters(conn) == 0
+
+
+def test_the_runner_applies_what_arrives_on_kafka_and_commits_offsets(audit_settings):
+    tenant, stream = new_id(), f"sample-{new_id()}"
+    topic = audit_settings.topic("activities")
+    envelopes = [e.sealed("0" * 64) for e in sample_envelopes(stream, 1, 30, tenant)]
+    producer = KafkaProducer(bootstrap_servers=audit_settings.kafka_bootstrap)
+    for envelope in envelopes:
+        producer.send(topic, key=stream.encode(), value=envelope.to_json().encode())
+    producer.flush()
+    producer.close()
+    name = f"journal-{new_id()}"
+    stop = threading.Event()
+    runner = ConsumerRunner(audit_settings, name, [topic], journal.append)
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        with db.connect(audit_settings.owner_dsn, autocommit=True) as conn:
+            wait_for(lambda: len(journal_rows(conn, tenant)) == 30, timeout=60, message="30 events journalled")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    # A second run of the same group starts after the committed offsets: nothing is applied twice.
+    stop2 = threading.Event()
+    again = ConsumerRunner(audit_settings, name, [topic], journal.append)
+    thread2 = threading.Thread(target=again.run, args=(stop2,))
+    thread2.start()
+    stop2.wait(3)
+    stop2.set()
+    thread2.join(timeout=30)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        assert len(journal_rows(conn, tenant)) == 30
+        duplicates = conn.execute("SELECT count(*) AS n FROM processed_events WHERE consumer = %s", (name,)).fetchone()
+        assert duplicates["n"] == 30
+
+
+def test_sigterm_lets_the_consumer_process_finish_and_exit_cleanly(audit_service, stack_env, tmp_path):
+    env = {**audit_service.environment(stack_env), "PYTHONPATH": str(REPO_ROOT)}
+    log_path = tmp_path / "consumer.log"
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "shared.cli", "consume", "audit", "audit-journal"],
+                                   env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "audit-journal started" in log_path.read_text(), timeout=30, message="consumer started")
+        threading.Event().wait(2)  # let it join its group and poll
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = log_path.read_text()
+    assert "finishing the work in hand" in output and "audit-journal stopped" in output

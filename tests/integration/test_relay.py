@@ -1,0 +1,97 @@
+"""The outbox relay against real PostgreSQL and Kafka: nothing lost, per-stream order kept, one leader."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+from shared import db, eventstore
+from shared.errors import ConcurrencyError
+from shared.relay import OutboxRelay
+from tests.support import assert_stream_order, envelopes_of, new_id, read_topic, sample_envelopes, wait_for
+
+WRITERS, EVENTS_PER_WRITER, STREAMS = 20, 200, 60
+
+
+def _write_concurrently(settings, tenant, streams, appended_ids, lock):
+    """One writer: 200 single-event appends to random shared streams, retrying on conflicts."""
+    rng = random.Random()
+    with db.connect(settings.owner_dsn) as conn:
+        written = 0
+        while written < EVENTS_PER_WRITER:
+            stream = rng.choice(streams)
+            try:
+                with conn.transaction():
+                    version = eventstore.stream_version(conn, stream)
+                    sealed = eventstore.append(conn, stream, version, sample_envelopes(stream, version + 1, 1, tenant),
+                                               settings.topic())
+            except ConcurrencyError:
+                continue
+            with lock:
+                appended_ids.update(e.event_id for e in sealed)
+            written += 1
+
+
+def test_every_event_of_twenty_concurrent_writers_reaches_kafka_in_stream_order(members_settings):
+    tenant = new_id()
+    streams = [f"sample-{new_id()}" for _ in range(STREAMS)]
+    appended: set[str] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+    relay = OutboxRelay(members_settings.with_overrides(relay_batch_size=200))
+    relay_thread = threading.Thread(target=relay.run, args=(stop,))
+    relay_thread.start()
+    try:
+        writers = [threading.Thread(target=_write_concurrently, args=(members_settings, tenant, streams, appended, lock))
+                   for _ in range(WRITERS)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        assert len(appended) == WRITERS * EVENTS_PER_WRITER
+        with db.connect(members_settings.owner_dsn) as conn:
+            wait_for(lambda: conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+                     .fetchone()["n"] == 0, timeout=60, message="outbox drained")
+    finally:
+        stop.set()
+        relay_thread.join(timeout=30)
+    records = read_topic(members_settings.kafka_bootstrap, members_settings.topic(),
+                         lambda got: appended <= {e.event_id for e in envelopes_of(got)})
+    delivered = envelopes_of(records)
+    assert appended - {e.event_id for e in delivered} == set(), "events missing on Kafka"
+    assert_stream_order([e for e in delivered if e.tenant_id == tenant])
+    assert all(r.key.decode() == e.stream_id for r, e in zip(records, delivered))
+    assert {dict(r.headers)["event_type"] for r in records} >= {b"members.SampleRecorded"}
+
+
+def test_only_one_relay_is_active_and_a_standby_takes_over(members_settings):
+    first_stop, second_stop = threading.Event(), threading.Event()
+    first, second = OutboxRelay(members_settings), OutboxRelay(members_settings)
+    with db.connect(members_settings.admin_dsn, autocommit=True) as admin:
+        def holders():
+            return admin.execute("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                                 " AND database = (SELECT oid FROM pg_database WHERE datname = %s)",
+                                 (members_settings.database,)).fetchone()["n"]
+
+        threads = [threading.Thread(target=first.run, args=(first_stop,)),
+                   threading.Thread(target=second.run, args=(second_stop,))]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_for(lambda: holders() == 1, message="one relay holds the lock")
+            first_stop.set()
+            threads[0].join(timeout=30)
+            wait_for(lambda: holders() == 1, message="the standby took the lock")
+            stream, tenant = f"sample-{new_id()}", new_id()
+            with db.connect(members_settings.owner_dsn) as conn, conn.transaction():
+                sealed = eventstore.append(conn, stream, 0, sample_envelopes(stream, 1, 3, tenant),
+                                           members_settings.topic())
+            ids = {e.event_id for e in sealed}
+            records = read_topic(members_settings.kafka_bootstrap, members_settings.topic(),
+                                 lambda got: ids <= {e.event_id for e in envelopes_of(got)}, timeout=30)
+            assert ids <= {e.event_id for e in envelopes_of(records)}
+        finally:
+            first_stop.set()
+            second_stop.set()
+            for thread in threads:
+                thread.join(timeout=30)

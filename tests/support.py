@@ -1,0 +1,142 @@
+"""Helpers the tests share: isolated databases and topics on the real stack, ids, tokens, API clients."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+from psycopg import sql
+
+from shared import auth, db
+from shared.config import Settings
+from shared.kafka import ensure_topics
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_environment() -> dict[str, str]:
+    """The running stack's addresses: from the environment, else from the run folder's stack.env."""
+    env = dict(os.environ)
+    stack_file = Path(env.get("BRANCHWORK_RUN_DIR", REPO_ROOT / ".run")) / "stack.env"
+    if "BRANCHWORK_PG_ADMIN_DSN" not in env and stack_file.exists():
+        for line in stack_file.read_text().splitlines():
+            if line.startswith("export ") and "=" in line:
+                name, value = line[len("export "):].split("=", 1)
+                env.setdefault(name, value.strip().strip("'\""))
+    return env
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def short_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+class IsolatedService:
+    """A service's settings pointed at a database and topics of its own, created for one test run."""
+
+    def __init__(self, service: str, migrations: list[Path], environ: dict[str, str]) -> None:
+        suffix = short_id()
+        base = Settings.from_env(service, environ)
+        self.settings = base.with_overrides(database=f"bwtest_{service}_{suffix}", topic_prefix=f"bwtest{suffix}")
+        self.migrations = migrations
+
+    def create(self, topic_services: tuple[str, ...] = ("members", "activities", "notify")) -> Settings:
+        db.provision(self.settings, self.migrations)
+        ensure_topics(self.settings.kafka_bootstrap, [self.settings.topic(s) for s in topic_services])
+        return self.settings
+
+    def drop(self) -> None:
+        with psycopg.connect(self.settings.admin_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(self.settings.database)))
+            for role in (self.settings.app_role, self.settings.owner_role):
+                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        """Environment variables that make a subprocess (a relay, a consumer) use this isolation."""
+        service = self.settings.service.upper()
+        return {**base, f"BRANCHWORK_{service}_DATABASE": self.settings.database,
+                "BRANCHWORK_TOPIC_PREFIX": self.settings.topic_prefix}
+
+
+def token(settings: Settings, *roles: str, tenant: str | None = None, branches: list[str] | None = None,
+          subject: str | None = None) -> str:
+    return auth.issue_token(settings.jwt_secret, subject=subject or f"user-{short_id()}", roles=list(roles),
+                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer)
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: float = 0.1, message: str = ""):
+    """Poll until ``condition()`` is truthy and return its value; fail with ``message`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s: {message}")
+        time.sleep(interval)
+
+
+def sample_envelopes(stream_id: str, first_version: int, count: int, tenant_id: str,
+                     event_type: str = "members.SampleRecorded") -> list:
+    """Envelopes ready to append: ``count`` events of one stream from ``first_version`` on."""
+    from datetime import datetime, timezone
+
+    from shared.envelope import Actor, Envelope, new_event_id
+
+    now = datetime.now(timezone.utc)
+    return [Envelope(event_id=new_event_id(), event_type=event_type, schema_version=1, stream_id=stream_id,
+                     stream_version=first_version + index, tenant_id=tenant_id, branch_id=None, occurred_at=now,
+                     recorded_at=now, actor=Actor("tester", "bureau_admin"), correlation_id=new_id(),
+                     causation_id=None, data={"n": first_version + index, "text": "学习 · ünïcode"})
+            for index in range(count)]
+
+
+def read_topic(bootstrap: str, topic: str, until: Callable[[list], bool], timeout: float = 60.0) -> list:
+    """Read a topic from the beginning (no consumer group) until ``until(records)`` or the timeout."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        records: list = []
+        deadline = time.monotonic() + timeout
+        while not until(records) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def envelopes_of(records: list) -> list:
+    """Decode Kafka records into envelopes, keeping wire order."""
+    from shared.envelope import envelope_from_wire
+
+    return [envelope_from_wire(record.value) for record in records]
+
+
+def assert_stream_order(envelopes: list) -> None:
+    """Within each stream, the first delivery of each version comes in version order."""
+    first_seen: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for envelope in envelopes:
+        if envelope.event_id in seen:
+            continue
+        seen.add(envelope.event_id)
+        first_seen.setdefault(envelope.stream_id, []).append(envelope.stream_version)
+    for stream, versions in first_seen.items():
+        assert versions == sorted(versions), f"{stream} out of order: {versions}"
