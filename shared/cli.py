@@ -11,6 +11,7 @@ import sys
 from shared import auth, db, eventstore, jsonlog
 from shared.config import Settings
 from shared.kafka import ensure_topics
+from shared.process import run_until_signalled
 
 SERVICES = ("members", "activities", "notify", "audit")
 PUBLISHING_SERVICES = ("members", "activities", "notify")
@@ -24,13 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     setup.add_argument("services", nargs="*", default=list(SERVICES))
     relay = commands.add_parser("relay", help="run a service's outbox relay")
     relay.add_argument("service", choices=PUBLISHING_SERVICES)
-    consume = commands.add_parser("consume", help="run one of a service's consumers")
-    consume.add_argument("service", choices=SERVICES)
-    consume.add_argument("consumer")
+    worker = commands.add_parser("worker", help="run one of a service's workers (a consumer, a scheduler)")
+    worker.add_argument("service", choices=SERVICES)
+    worker.add_argument("name")
+    commands.add_parser("workers", help="list every service's workers as service:name")
     verify = commands.add_parser("verify", help="check a service's event store hash chains")
     verify.add_argument("service", choices=PUBLISHING_SERVICES)
     args = parser.parse_args(argv)
-    return {"token": _token, "setup": _setup, "relay": _relay, "consume": _consume, "verify": _verify}[
+    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers, "verify": _verify}[
         args.command](args)
 
 
@@ -70,8 +72,28 @@ def _relay(args) -> int:
     return 0
 
 
-def _consume(args) -> int:
-    importlib.import_module(f"services.{args.service}.consumer").main([args.consumer])
+def _service_workers(service: str) -> dict:
+    """A service's workers: ``services.<name>.consumer.WORKERS``, name → factory(settings) → run(stop)."""
+    try:
+        return importlib.import_module(f"services.{service}.consumer").WORKERS
+    except ModuleNotFoundError:
+        return {}
+
+
+def _worker(args) -> int:
+    workers = _service_workers(args.service)
+    if args.name not in workers:
+        print(f"branchwork worker: {args.service} has no worker {args.name!r} (has: {sorted(workers)})", file=sys.stderr)
+        return 2
+    run = workers[args.name](Settings.from_env(args.service))
+    run_until_signalled(args.service, args.name, run)
+    return 0
+
+
+def _workers(_args) -> int:
+    for service in SERVICES:
+        for name in _service_workers(service):
+            print(f"{service}:{name}")
     return 0
 
 

@@ -1,11 +1,15 @@
 """Load demo data through the public API, as a bureau would: two bureaus, their branches and members.
 
 Every command carries a fixed Idempotency-Key, so running it again (each 'make up') changes nothing.
+After the register, each ``demo_<service>.py`` beside this file gets ``load(context)`` with the ids
+created here, to add that service's records.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from pathlib import Path
 
 import requests
 
@@ -60,20 +64,27 @@ class Loader:
             sys.exit(f"demo: {path} failed with {response.status_code}: {response.text}")
         return response.json()
 
-    def load(self) -> list[tuple[str, str]]:
+    def load(self) -> list[dict]:
+        """Register the bureaus, branches and members; return them with their ids (the demo context)."""
         loaded = []
         for bureau in BUREAUS:
             created = self.command("/bureaus", {"name": bureau["name"], "code": bureau["code"]},
                                    self.token("platform_admin"), f"demo-bureau-{bureau['code']}")
             admin = self.token("bureau_admin", created["id"])
-            for b_index, branch in enumerate(bureau["branches"]):
-                branch_id = self.command("/branches", {"name": branch["name"], "established_on": branch["established_on"]},
-                                         admin, f"demo-branch-{bureau['code']}-{b_index}")["id"]
-                for m_index, member in enumerate(branch["members"]):
-                    self.command("/members", member_body(branch_id, member, branch["established_on"]), admin,
-                                 f"demo-member-{bureau['code']}-{b_index}-{m_index}")
-            loaded.append((bureau["name"], created["id"]))
+            branches = [self.load_branch(admin, bureau["code"], index, branch)
+                        for index, branch in enumerate(bureau["branches"])]
+            loaded.append({"id": created["id"], "name": bureau["name"], "code": bureau["code"], "branches": branches})
         return loaded
+
+    def load_branch(self, admin: str, code: str, index: int, branch: dict) -> dict:
+        body = {"name": branch["name"], "established_on": branch["established_on"]}
+        branch_id = self.command("/branches", body, admin, f"demo-branch-{code}-{index}")["id"]
+        members = []
+        for m_index, member in enumerate(branch["members"]):
+            registered = self.command("/members", member_body(branch_id, member, branch["established_on"]), admin,
+                                      f"demo-member-{code}-{index}-{m_index}")
+            members.append({"id": registered["id"], "name": member[0], "health": member[6], "mobility": member[7]})
+        return {"id": branch_id, "name": branch["name"], "members": members}
 
 
 def member_body(branch_id: str, member: tuple, established_on: str) -> dict:
@@ -84,11 +95,14 @@ def member_body(branch_id: str, member: tuple, established_on: str) -> dict:
 
 
 def main() -> None:
-    loaded = Loader(Settings.from_env("members")).load()
+    context = {"subject": SUBJECT, "bureaus": Loader(Settings.from_env("members")).load()}
+    for path in sorted(Path(__file__).parent.glob("demo_*.py")):
+        module = importlib.import_module(path.stem)
+        module.load(context)
     print("demo data loaded:")
-    for name, bureau_id in loaded:
-        print(f"  {name}: bureau id {bureau_id}")
-        print(f"    .venv/bin/branchwork token --role bureau_admin --tenant {bureau_id}")
+    for bureau in context["bureaus"]:
+        print(f"  {bureau['name']}: bureau id {bureau['id']}")
+        print(f"    .venv/bin/branchwork token --role bureau_admin --tenant {bureau['id']}")
 
 
 if __name__ == "__main__":

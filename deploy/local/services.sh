@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The platform's own processes: four HTTP services under gunicorn, outbox relays, consumers.
 #
-# Usage: deploy/local/services.sh start|stop|status
+# Usage: deploy/local/services.sh start|stop|status|restart NAME…
 #
 # Reads <run>/stack.env (written by postgres.sh and kafka.sh) for the database and broker.
 # Pid files in <run>/pids, logs in <run>/logs.
@@ -15,8 +15,8 @@ mkdir -p "$RUN_DIR/pids" "$RUN_DIR/logs"
 
 HTTP_SERVICES=(members:8001 activities:8002 notify:8003 audit:8004)
 RELAYS=(members activities notify)
-# service:consumer — each runs as its own process with its own consumer group.
-CONSUMERS=(audit:audit-journal)
+# Workers (consumers, schedulers) as service:name, from each service's consumer.WORKERS.
+mapfile -t WORKERS < <("$VENV/bin/branchwork" workers)
 
 log() { printf 'services: %s\n' "$*"; }
 
@@ -67,7 +67,7 @@ start() {
   load_env
   for spec in "${HTTP_SERVICES[@]}"; do start_http "$spec"; done
   for service in "${RELAYS[@]}"; do start_worker "$service-relay" "$VENV/bin/branchwork" relay "$service"; done
-  for spec in "${CONSUMERS[@]}"; do start_worker "${spec##*:}" "$VENV/bin/branchwork" consume "${spec%%:*}" "${spec##*:}"; done
+  for spec in "${WORKERS[@]}"; do start_worker "${spec##*:}" "$VENV/bin/branchwork" worker "${spec%%:*}" "${spec##*:}"; done
   for spec in "${HTTP_SERVICES[@]}"; do wait_ready "$spec"; done
   log "all services ready"
 }
@@ -87,11 +87,16 @@ stop_one() {
 all_names() {
   for spec in "${HTTP_SERVICES[@]}"; do echo "${spec%%:*}"; done
   for service in "${RELAYS[@]}"; do echo "$service-relay"; done
-  for spec in "${CONSUMERS[@]}"; do echo "${spec##*:}"; done
+  for spec in "${WORKERS[@]}"; do echo "${spec##*:}"; done
 }
 
 stop() {
-  for name in $(all_names); do stop_one "$name"; done
+  # Every pid file but the broker's: also stops a worker that no longer exists in the code.
+  for pid_file in "$RUN_DIR"/pids/*.pid; do
+    [ -e "$pid_file" ] || continue
+    name=$(basename "$pid_file" .pid)
+    [ "$name" = kafka ] || stop_one "$name"
+  done
   log "stopped"
 }
 
@@ -104,9 +109,16 @@ status() {
   return $down
 }
 
+restart() {
+  # Restart the named processes (e.g. after changing a service's code), starting anything not running.
+  for name in "$@"; do stop_one "$name"; done
+  start
+}
+
 case "${1:-}" in
   start) start ;;
+  restart) shift; restart "$@" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|restart NAME..." >&2; exit 2 ;;
 esac

@@ -129,7 +129,7 @@ def test_sigterm_lets_the_consumer_process_finish_and_exit_cleanly(audit_service
     env = {**audit_service.environment(stack_env), "PYTHONPATH": str(REPO_ROOT)}
     log_path = tmp_path / "consumer.log"
     with open(log_path, "w") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "shared.cli", "consume", "audit", "audit-journal"],
+        process = subprocess.Popen([sys.executable, "-m", "shared.cli", "worker", "audit", "audit-journal"],
                                    env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: "audit-journal started" in log_path.read_text(), timeout=30, message="consumer started")
