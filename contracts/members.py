@@ -69,7 +69,8 @@ class BranchClosed:
 class MemberRegistered:
     """A member enters this bureau's register, in ``branch_id`` from ``joined_on``.
 
-    ``transfer_id`` is set when the member arrived by a transfer from another bureau.
+    ``transfer_id`` is set when the member arrived by a transfer from another bureau; ``origins``
+    then lists the member's ids in the bureaus they came through ({"tenant_id", "member_id"}).
     """
     member_id: str
     branch_id: str
@@ -86,6 +87,7 @@ class MemberRegistered:
     address: str | None
     joined_on: date
     transfer_id: str | None = None
+    origins: list[dict] = field(default_factory=list)
 
 
 @event("members.MemberProfileUpdated")
@@ -134,6 +136,16 @@ class MemberTransferredOut:
     transfer_id: str
     to_tenant_id: str
     left_on: date
+
+
+@event("members.MemberRejoined")
+@dataclass(frozen=True)
+class MemberRejoined:
+    """A member who had left this bureau by transfer came back: the same member, in ``branch_id`` again."""
+    member_id: str
+    branch_id: str
+    rejoined_on: date
+    transfer_id: str
 
 
 @event("members.MemberDied")
