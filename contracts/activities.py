@@ -122,7 +122,9 @@ class ActivityCancelled:
 @event("activities.OutreachRecorded")
 @dataclass(frozen=True)
 class OutreachRecorded:
-    """The branch reached a member who could not attend; recorded by the secretary on their behalf."""
+    """The branch reached a member who could not attend; recorded by the secretary on their behalf.
+
+    ``hours`` is the length of study brought to the home, when it counts towards the member's study hours."""
     outreach_id: str
     branch_id: str
     member_id: str
@@ -132,6 +134,7 @@ class OutreachRecorded:
     note: str | None
     late: bool
     late_reasons: list[str]
+    hours: Decimal | None = None
 
 
 # --- care (慰问, 体检, 生日关怀, 订阅党报) ---------------------------------------------------------------
