@@ -320,7 +320,10 @@ class DuesReduced:
 @event("members.DuesPaid")
 @dataclass(frozen=True)
 class DuesPaid:
-    """``payer`` is self, relative or member (another member paying on their behalf)."""
+    """``payer`` is self, relative or member (another member paying on their behalf).
+
+    ``breakdown`` gives the amount due for each month paid (month → decimal string); they sum to ``amount``.
+    """
     member_id: str
     branch_id: str
     months: list[str]
@@ -328,6 +331,7 @@ class DuesPaid:
     paid_on: date
     payer: str
     payer_name: str | None = None
+    breakdown: dict = field(default_factory=dict)
 
 
 @event("members.DuesArrearsReviewRaised")

@@ -80,3 +80,10 @@ class DomainError(BranchworkError):
 
     def __init__(self, message: str = "", *, field: str | None = None, code: str | None = None):
         super().__init__(message, fields={field: [message or self.message]} if field else None, code=code)
+
+
+class PreconditionRequired(BranchworkError):
+    """Send If-Match with the version you read, so a concurrent change is not overwritten."""
+
+    status = 428
+    code = "if_match_required"

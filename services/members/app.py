@@ -8,7 +8,7 @@ from flask import Flask
 
 from shared.config import Settings
 from shared.web import create_service_app
-from services.members import api
+from services.members.api import branches, bureaus, committee, dues, members, transfers
 from services.members.events import registry
 from services.members.projections import project
 
@@ -18,5 +18,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
+    blueprints = [module.blueprint for module in (bureaus, branches, members, committee, transfers, dues)]
     return create_service_app(settings, title="Branchwork members", registry=registry, project=project,
-                              blueprints=[api.bureaus, api.branches, api.members])
+                              blueprints=blueprints)

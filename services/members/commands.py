@@ -8,11 +8,40 @@ from decimal import Decimal
 
 from marshmallow import Schema, fields, post_load, validate
 
+from contracts.members import DEFAULT_RULES
+
 GENDERS = ("male", "female")
 RETIREMENT_KINDS = ("lixiu", "retired", "in_service")
 HEALTH = ("good", "fair", "poor")
 MOBILITY = ("mobile", "limited", "homebound")
+POSTS = ("secretary", "deputy_secretary", "member")
+PAYERS = ("self", "relative", "member")
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM")
 
+
+class CommandSchema(Schema):
+    """Loads a request body into the command dataclass named by ``command``."""
+
+    command: type = dict
+
+    @post_load
+    def build(self, data, **_):
+        return self.command(**data)
+
+
+def text(max_length: int, **options) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_length), **options)
+
+
+def money(**options) -> fields.Decimal:
+    return fields.Decimal(places=2, validate=validate.Range(min=0), **options)
+
+
+def member_id_field(**options) -> fields.String:
+    return fields.String(validate=validate.Length(equal=36), **options)
+
+
+# --- bureaus and rules ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RegisterBureau:
@@ -20,11 +49,112 @@ class RegisterBureau:
     code: str
 
 
+class RegisterBureauSchema(CommandSchema):
+    command = RegisterBureau
+    name = text(200, required=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$",
+                         error="2–40 lower-case letters, digits or hyphens"))
+
+
+class RulesSchema(Schema):
+    """The local rules a bureau may set; anything left out keeps the default."""
+
+    general_meeting_per_year = fields.Integer(validate=validate.Range(min=0, max=52))
+    committee_meeting_per_year = fields.Integer(validate=validate.Range(min=0, max=52))
+    group_meeting_per_year = fields.Integer(validate=validate.Range(min=0, max=52))
+    party_lecture_per_year = fields.Integer(validate=validate.Range(min=0, max=52))
+    theme_day_per_year = fields.Integer(validate=validate.Range(min=0, max=52))
+    briefing_per_year = fields.Integer(validate=validate.Range(min=0, max=52))
+    life_meeting_per_year = fields.Integer(validate=validate.Range(min=1, max=12))
+    appraisal_per_year = fields.Integer(validate=validate.Range(min=1, max=12))
+    coverage_period = fields.String(validate=validate.OneOf(("month", "quarter")))
+    coverage_channels = fields.List(fields.String(validate=validate.OneOf(("visit", "phone", "home_study"))))
+    study_hours_member = fields.Integer(validate=validate.Range(min=0, max=500))
+    study_hours_committee = fields.Integer(validate=validate.Range(min=0, max=500))
+    study_exempt_health = fields.List(fields.String(validate=validate.OneOf(HEALTH)))
+    holiday_visits = fields.List(fields.String(validate=validate.OneOf(
+        ("spring_festival", "july_1", "double_ninth", "summer_heat", "mid_autumn", "national_day"))))
+    newspaper_per_member = fields.Boolean()
+    health_check_by_month = fields.Integer(validate=validate.Range(min=1, max=12))
+    centre_checklist = fields.List(text(40), validate=validate.Length(min=1, max=20))
+    term_years = fields.Integer(validate=validate.Range(min=1, max=5))
+    secretary_allowance_monthly = fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0))
+    deputy_allowance_ratio = fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0, max=1))
+    transfer_letter_valid_days = fields.Integer(validate=validate.Range(min=7, max=365))
+    return_slip_days = fields.Integer(validate=validate.Range(min=1, max=180))
+    late_entry_days = fields.Integer(validate=validate.Range(min=0, max=365))
+    pledge_readers = fields.List(fields.String(validate=validate.OneOf(("bureau_admin", "secretary", "auditor"))))
+    demonstration_criteria = fields.List(text(40))
+
+
+assert set(RulesSchema().fields) == set(DEFAULT_RULES), "every default rule must be settable"
+
+
+@dataclass(frozen=True)
+class PublishRules:
+    effective_from: date
+    rules: dict
+
+
+class PublishRulesSchema(CommandSchema):
+    command = PublishRules
+    effective_from = fields.Date(required=True)
+    rules = fields.Nested(RulesSchema, required=True)
+
+    @post_load
+    def build(self, data, **_):
+        return PublishRules(data["effective_from"], RulesSchema().dump(data["rules"]))
+
+
+# --- branches ---------------------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class EstablishBranch:
     name: str
     established_on: date | None = None
 
+
+class EstablishBranchSchema(CommandSchema):
+    command = EstablishBranch
+    name = text(200, required=True)
+    established_on = fields.Date()
+
+
+@dataclass(frozen=True)
+class FormPartyGroup:
+    name: str
+
+
+class FormPartyGroupSchema(CommandSchema):
+    command = FormPartyGroup
+    name = text(100, required=True)
+
+
+@dataclass(frozen=True)
+class CloseBranch:
+    closed_on: date
+    reason: str
+
+
+class CloseBranchSchema(CommandSchema):
+    command = CloseBranch
+    closed_on = fields.Date(required=True)
+    reason = text(500, required=True)
+
+
+@dataclass(frozen=True)
+class MergeBranch:
+    into_branch_id: str
+    merged_on: date
+
+
+class MergeBranchSchema(CommandSchema):
+    command = MergeBranch
+    into_branch_id = fields.String(required=True, validate=validate.Length(equal=36))
+    merged_on = fields.Date(required=True)
+
+
+# --- members ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RegisterMember:
@@ -43,38 +173,16 @@ class RegisterMember:
     joined_on: date | None = None
 
 
-def _text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-class RegisterBureauSchema(Schema):
-    name = _text(200, required=True)
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$",
-                         error="2–40 lower-case letters, digits or hyphens"))
-
-    @post_load
-    def build(self, data, **_):
-        return RegisterBureau(**data)
-
-
-class EstablishBranchSchema(Schema):
-    name = _text(200, required=True)
-    established_on = fields.Date()
-
-    @post_load
-    def build(self, data, **_):
-        return EstablishBranch(**data)
-
-
-class RegisterMemberSchema(Schema):
+class RegisterMemberSchema(CommandSchema):
+    command = RegisterMember
     branch_id = fields.UUID(required=True)
-    name = _text(100, required=True)
+    name = text(100, required=True)
     gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
     birth_date = fields.Date(required=True)
     party_member = fields.Boolean(required=True)
     party_join_date = fields.Date(allow_none=True)
     retirement_kind = fields.String(required=True, validate=validate.OneOf(RETIREMENT_KINDS))
-    pension_base = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    pension_base = money(allow_none=True)
     health = fields.String(required=True, validate=validate.OneOf(HEALTH))
     mobility = fields.String(required=True, validate=validate.OneOf(MOBILITY))
     phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$"))
@@ -84,3 +192,233 @@ class RegisterMemberSchema(Schema):
     @post_load
     def build(self, data, **_):
         return RegisterMember(**{**data, "branch_id": str(data["branch_id"])})
+
+
+class UpdateProfileSchema(Schema):
+    """Only the fields to change; at least one."""
+
+    name = text(100)
+    gender = fields.String(validate=validate.OneOf(GENDERS))
+    birth_date = fields.Date()
+    party_join_date = fields.Date(allow_none=True)
+    retirement_kind = fields.String(validate=validate.OneOf(RETIREMENT_KINDS))
+    pension_base = money(allow_none=True)
+    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$"))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+
+
+@dataclass(frozen=True)
+class ChangeHealth:
+    health: str
+    mobility: str
+    changed_on: date
+
+
+class ChangeHealthSchema(CommandSchema):
+    command = ChangeHealth
+    health = fields.String(required=True, validate=validate.OneOf(HEALTH))
+    mobility = fields.String(required=True, validate=validate.OneOf(MOBILITY))
+    changed_on = fields.Date(required=True)
+
+
+@dataclass(frozen=True)
+class RecordDeath:
+    died_on: date
+
+
+class RecordDeathSchema(CommandSchema):
+    command = RecordDeath
+    died_on = fields.Date(required=True)
+
+
+@dataclass(frozen=True)
+class RemoveFromParty:
+    left_on: date
+    decision: str
+
+
+class RemoveFromPartySchema(CommandSchema):
+    command = RemoveFromParty
+    left_on = fields.Date(required=True)
+    decision = text(500, required=True)
+
+
+@dataclass(frozen=True)
+class AssignGroup:
+    group_id: str | None
+
+
+class AssignGroupSchema(CommandSchema):
+    command = AssignGroup
+    group_id = fields.String(required=True, allow_none=True)
+
+
+# --- committee --------------------------------------------------------------------------------------
+
+class CandidateSchema(Schema):
+    member_id = member_id_field(required=True)
+    name = text(100, required=True)
+    votes = fields.Integer(required=True, validate=validate.Range(min=0))
+    unit = fields.String(validate=validate.Length(max=200), metadata={"description": "in-service: their unit"})
+
+
+class PostSchema(Schema):
+    post = fields.String(required=True, validate=validate.OneOf(POSTS))
+    member_id = member_id_field(required=True)
+
+
+@dataclass(frozen=True)
+class HoldElection:
+    held_on: date
+    eligible_voters: int
+    attendees: int
+    seats: int
+    candidates: list
+    posts: list
+    approval_reference: str | None = None
+
+
+class HoldElectionSchema(CommandSchema):
+    command = HoldElection
+    held_on = fields.Date(required=True)
+    eligible_voters = fields.Integer(required=True, validate=validate.Range(min=1))
+    attendees = fields.Integer(required=True, validate=validate.Range(min=0))
+    seats = fields.Integer(required=True, validate=validate.Range(min=1, max=9))
+    candidates = fields.List(fields.Nested(CandidateSchema), required=True, validate=validate.Length(min=1))
+    posts = fields.List(fields.Nested(PostSchema), required=True, validate=validate.Length(min=1))
+    approval_reference = fields.String(validate=validate.Length(max=200))
+
+
+@dataclass(frozen=True)
+class FillPost:
+    post: str
+    member_id: str
+    person_name: str
+    filled_on: date
+    unit: str | None = None
+
+
+class FillPostSchema(CommandSchema):
+    command = FillPost
+    post = fields.String(required=True, validate=validate.OneOf(POSTS))
+    member_id = member_id_field(required=True)
+    person_name = text(100, required=True)
+    filled_on = fields.Date(required=True)
+    unit = fields.String(validate=validate.Length(max=200))
+
+
+@dataclass(frozen=True)
+class VacatePost:
+    post: str
+    member_id: str
+    vacated_on: date
+    reason: str
+
+
+class VacatePostSchema(CommandSchema):
+    command = VacatePost
+    post = fields.String(required=True, validate=validate.OneOf(POSTS))
+    member_id = member_id_field(required=True)
+    vacated_on = fields.Date(required=True)
+    reason = text(300, required=True)
+
+
+@dataclass(frozen=True)
+class PayAllowance:
+    member_id: str
+    month: str
+    amount: Decimal
+
+
+class PayAllowanceSchema(CommandSchema):
+    command = PayAllowance
+    member_id = member_id_field(required=True)
+    month = fields.String(required=True, validate=MONTH)
+    amount = money(required=True)
+
+
+# --- transfers --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IssueTransfer:
+    member_id: str
+    to_branch_id: str
+    to_bureau_id: str | None = None
+    issued_on: date | None = None
+
+
+class IssueTransferSchema(CommandSchema):
+    command = IssueTransfer
+    member_id = member_id_field(required=True)
+    to_branch_id = fields.String(required=True, validate=validate.Length(equal=36))
+    to_bureau_id = fields.String(validate=validate.Length(equal=36),
+                                 metadata={"description": "another bureau's id for a transfer across bureaus"})
+    issued_on = fields.Date()
+
+
+@dataclass(frozen=True)
+class DatedAction:
+    on: date | None = None
+    reason: str | None = None
+
+
+class DatedActionSchema(CommandSchema):
+    command = DatedAction
+    on = fields.Date()
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+# --- dues -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AssessDues:
+    year: int
+
+
+class AssessDuesSchema(CommandSchema):
+    command = AssessDues
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+@dataclass(frozen=True)
+class ReduceDues:
+    year: int
+    from_month: str
+    monthly_amount: Decimal
+    resolution: str
+
+
+class ReduceDuesSchema(CommandSchema):
+    command = ReduceDues
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    from_month = fields.String(required=True, validate=MONTH)
+    monthly_amount = money(required=True)
+    resolution = text(500, required=True)
+
+
+@dataclass(frozen=True)
+class PayDues:
+    months: list
+    paid_on: date
+    payer: str = "self"
+    payer_name: str | None = None
+    amount: Decimal | None = None
+
+
+class PayDuesSchema(CommandSchema):
+    command = PayDues
+    months = fields.List(fields.String(validate=MONTH), required=True, validate=validate.Length(min=1, max=24))
+    paid_on = fields.Date(required=True)
+    payer = fields.String(validate=validate.OneOf(PAYERS))
+    payer_name = text(100)
+    amount = money()
+
+
+@dataclass(frozen=True)
+class ReviewArrears:
+    on: date | None = None
+
+
+class ReviewArrearsSchema(CommandSchema):
+    command = ReviewArrears
+    on = fields.Date()

@@ -1,0 +1,46 @@
+"""HTTP API of the members service: parse, authorise, call a handler, shape the response.
+
+One module per resource; this package lists their blueprints for the app factory.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from shared.errors import NotFound, PreconditionRequired, RequestInvalid
+from shared.web import current_principal, read_transaction
+
+
+def if_match(required: bool = False) -> int | None:
+    """The stream version the caller last saw, from ``If-Match`` (``3`` or ``"3"``); 428 when required."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        if required:
+            raise PreconditionRequired(fields={"If-Match": ["required"]})
+        return None
+    try:
+        return int(raw.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise RequestInvalid("If-Match must be a version number", fields={"If-Match": ["not a version"]}) from None
+
+
+def one(query: str, *params) -> dict:
+    """One row of the caller's bureau; another bureau's row is as absent as a missing one."""
+    with read_transaction(current_principal().tenant) as conn:
+        row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def branch_of_member(member_id: str) -> str:
+    return one("SELECT branch_id FROM members WHERE member_id = %s", str(member_id))["branch_id"]
+
+
+def writer_of_member(member_id) -> str:
+    """Authorise a write about a member: the bureau's admin or the secretary of the member's branch."""
+    principal = current_principal()
+    principal.require_role("bureau_admin", "secretary")
+    branch_id = branch_of_member(str(member_id))
+    principal.require_branch_writer(branch_id)
+    return branch_id

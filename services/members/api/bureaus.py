@@ -1,0 +1,70 @@
+"""Bureaus (the tenants) and their versioned local rule sets."""
+
+from __future__ import annotations
+
+import uuid
+
+
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from shared.errors import NotFound
+from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
+from services.members.api import one
+from services.members.api.schemas import BureauSchema, CreatedSchema, RuleSetSchema
+from services.members.commands import PublishRulesSchema, RegisterBureauSchema
+from services.members.handlers import register
+
+blueprint = ApiBlueprint("bureaus", __name__, description="Bureaus: the tenants of the platform, and their rules")
+
+
+class RulesQuerySchema(Schema):
+    on = fields.Date(metadata={"description": "only the rule set in force on this day"})
+
+
+@blueprint.route("/bureaus")
+class BureauCollection(MethodView):
+    @blueprint.arguments(RegisterBureauSchema)
+    @blueprint.response(201, CreatedSchema)
+    def post(self, command):
+        """Register a bureau (platform admins only); it starts with the default rule set."""
+        current_principal().require_role("platform_admin")
+        bureau_id = str(uuid.uuid4())
+        return execute_command(bureau_id, lambda uow: register.register_bureau(uow, command, bureau_id))
+
+
+@blueprint.route("/bureaus/<uuid:bureau_id>")
+class BureauItem(MethodView):
+    @blueprint.response(200, BureauSchema)
+    def get(self, bureau_id):
+        """Read your own bureau."""
+        return one("SELECT * FROM bureaus WHERE bureau_id = %s", str(bureau_id))
+
+
+@blueprint.route("/bureaus/<uuid:bureau_id>/rules")
+class BureauRules(MethodView):
+    @blueprint.arguments(RulesQuerySchema, location="query")
+    @blueprint.response(200, RuleSetSchema(many=True))
+    def get(self, query, bureau_id):
+        """Every version of the bureau's rules, or the one in force on ``on``."""
+        principal = current_principal()
+        principal.require_tenant(str(bureau_id))
+        with read_transaction(principal.tenant) as conn:
+            rows = conn.execute("SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall()
+        if "on" in query:
+            in_force = [r for r in rows if r["effective_from"] <= query["on"]] or rows[:1]
+            rows = in_force[-1:]
+        if not rows:
+            raise NotFound()
+        return rows
+
+    @blueprint.arguments(PublishRulesSchema)
+    @blueprint.response(201, CreatedSchema)
+    def put(self, command, bureau_id):
+        """Publish a new version of the rules; earlier versions stay for the history."""
+        principal = current_principal()
+        principal.require_role("bureau_admin")
+        principal.require_tenant(str(bureau_id))
+        return execute_command(principal.tenant, lambda uow: register.publish_rules(uow, str(bureau_id), command))
+
+

@@ -1,0 +1,147 @@
+"""Party dues: the yearly assessment, reductions, payments, a member's ledger, the branch's summary."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
+from services.members import commands as c, queries
+from services.members.api import one, writer_of_member
+from services.members.api.schemas import CreatedSchema
+from services.members.domain.ledger import month_of, months_between
+from services.members.handlers import dues
+
+blueprint = ApiBlueprint("dues", __name__, description="Party dues (党费)")
+
+
+class YearQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+class AssessmentResultSchema(Schema):
+    id = fields.String()
+    year = fields.Integer()
+    assessed = fields.List(fields.Dict())
+    skipped = fields.List(fields.Dict())
+
+
+class ReviewResultSchema(Schema):
+    raised = fields.List(fields.String())
+    on = fields.String()
+
+
+def _branch_writer(branch_id) -> str:
+    principal = current_principal()
+    principal.require_branch_writer(str(branch_id))
+    return principal.tenant
+
+
+@blueprint.route("/branches/<uuid:branch_id>/dues/assessments")
+class Assessments(MethodView):
+    @blueprint.arguments(c.AssessDuesSchema)
+    @blueprint.response(201, AssessmentResultSchema)
+    def post(self, command, branch_id):
+        """Fix each member's monthly dues for the year from their pension base and the national rates."""
+        tenant = _branch_writer(branch_id)
+        return execute_command(tenant, lambda uow: dues.assess_branch(uow, str(branch_id), command))
+
+
+@blueprint.route("/branches/<uuid:branch_id>/dues/actions/review-arrears")
+class ReviewArrears(MethodView):
+    @blueprint.arguments(c.ReviewArrearsSchema)
+    @blueprint.response(200, ReviewResultSchema)
+    def post(self, command, branch_id):
+        """Raise a review for members six months in arrears (the daily worker does this too)."""
+        tenant = _branch_writer(branch_id)
+        return execute_command(tenant, lambda uow: dues.review_arrears(
+            uow, str(branch_id), command.on or uow.context.recorded_at.date()))
+
+
+@blueprint.route("/members/<uuid:member_id>/dues/reductions")
+class Reductions(MethodView):
+    @blueprint.arguments(c.ReduceDuesSchema)
+    @blueprint.response(201, CreatedSchema)
+    def post(self, command, member_id):
+        """A hardship reduction or exemption by branch resolution."""
+        writer_of_member(member_id)
+        return execute_command(current_principal().tenant, lambda uow: dues.reduce(uow, str(member_id), command))
+
+
+@blueprint.route("/members/<uuid:member_id>/dues/payments")
+class Payments(MethodView):
+    @blueprint.arguments(c.PayDuesSchema)
+    @blueprint.response(201, CreatedSchema)
+    def post(self, command, member_id):
+        """Record a payment for one or more months (by the member, a relative or another member)."""
+        writer_of_member(member_id)
+        return execute_command(current_principal().tenant, lambda uow: dues.pay(uow, str(member_id), command))
+
+
+@blueprint.route("/members/<uuid:member_id>/dues")
+class MemberDues(MethodView):
+    @blueprint.arguments(YearQuerySchema, location="query")
+    def get(self, query, member_id):
+        """The member's year: each month due, paid or in arrears, and any review raised."""
+        member = one("SELECT member_id, joined_on, left_on FROM members WHERE member_id = %s", str(member_id))
+        year = query.get("year") or date.today().year
+        with read_transaction(current_principal().tenant) as conn:
+            rows = queries.dues_rows(conn, str(member_id), year)
+        return ledger(member, year, rows, date.today())
+
+
+def ledger(member: dict, year: int, rows: dict, today: date) -> dict:
+    assessment = rows["assessment"]
+    paid = {p["month"]: p for p in rows["payments"]}
+    first = max(f"{year}-01", month_of(member["joined_on"]))
+    last = f"{year}-12" if member["left_on"] is None else min(f"{year}-12", month_of(member["left_on"]))
+    months = []
+    for month in months_between(first, last) if assessment else []:
+        due = _due(assessment, rows["reductions"], month)
+        state = "paid" if month in paid else "exempt" if due == 0 else "arrears" if month < month_of(today) else "due"
+        months.append({"month": month, "due": str(due), "status": state,
+                       "paid_on": paid[month]["paid_on"].isoformat() if month in paid else None,
+                       "payer": paid[month]["payer"] if month in paid else None})
+    return {"member_id": member["member_id"], "year": year,
+            "monthly_amount": str(assessment["monthly_amount"]) if assessment else None,
+            "base": str(assessment["base"]) if assessment else None,
+            "rate": str(assessment["rate"]) if assessment else None, "months": months,
+            "arrears": [m["month"] for m in months if m["status"] == "arrears"],
+            "reviews": [{"since_month": r["since_month"], "raised_on": r["raised_on"].isoformat()}
+                        for r in rows["reviews"]]}
+
+
+def _due(assessment: dict, reductions: list[dict], month: str) -> Decimal:
+    applicable = [r for r in reductions if r["from_month"] <= month]
+    return applicable[-1]["monthly_amount"] if applicable else assessment["monthly_amount"]
+
+
+@blueprint.route("/branches/<uuid:branch_id>/dues/summary")
+class BranchDuesSummary(MethodView):
+    @blueprint.arguments(YearQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """The branch's yearly collection: due, paid and in arrears per member and in total (published yearly)."""
+        one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
+        year = query.get("year") or date.today().year
+        with read_transaction(current_principal().tenant) as conn:
+            members = conn.execute(
+                "SELECT DISTINCT m.member_id, m.name, m.joined_on, m.left_on FROM memberships s"
+                " JOIN members m ON m.member_id = s.member_id WHERE s.branch_id = %s"
+                " AND s.from_date <= make_date(%s, 12, 31) AND (s.to_date IS NULL OR s.to_date >= make_date(%s, 1, 1))"
+                " ORDER BY m.name", (str(branch_id), year, year)).fetchall()
+            ledgers = [(m, ledger(m, year, queries.dues_rows(conn, m["member_id"], year), date.today()))
+                       for m in members]
+        rows = [_summary_row(m, book) for m, book in ledgers]
+        return {"branch_id": str(branch_id), "year": year,
+                "total_due": str(sum((Decimal(r["due"]) for r in rows), Decimal("0"))),
+                "total_paid": str(sum((Decimal(r["paid"]) for r in rows), Decimal("0"))), "members": rows}
+
+
+def _summary_row(member: dict, book: dict) -> dict:
+    due = sum((Decimal(m["due"]) for m in book["months"]), Decimal("0"))
+    paid = sum((Decimal(m["due"]) for m in book["months"] if m["status"] == "paid"), Decimal("0"))
+    return {"member_id": member["member_id"], "name": member["name"], "monthly_amount": book["monthly_amount"],
+            "due": str(due), "paid": str(paid), "arrears": book["arrears"]}

@@ -1,0 +1,78 @@
+"""Members: registration, the profile (with If-Match), and each life event as its own command."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+
+from shared.errors import RequestInvalid
+from shared.web import ApiBlueprint, current_principal, execute_command
+from services.members import commands as c
+from services.members.api import if_match, one, writer_of_member
+from services.members.api.schemas import CreatedSchema, MemberSchema
+from services.members.handlers import register
+
+blueprint = ApiBlueprint("members", __name__, description="Members of the branches")
+
+
+@blueprint.route("/members")
+class MemberCollection(MethodView):
+    @blueprint.arguments(c.RegisterMemberSchema)
+    @blueprint.response(201, CreatedSchema)
+    def post(self, command):
+        """Register a member in a branch (the bureau's admin or the branch's secretary)."""
+        principal = current_principal()
+        principal.require_branch_writer(command.branch_id)
+        return execute_command(principal.tenant, lambda uow: register.register_member(uow, command))
+
+
+@blueprint.route("/members/<uuid:member_id>")
+class MemberItem(MethodView):
+    @blueprint.response(200, MemberSchema, headers={"ETag": {"description": "the member's version"}})
+    def get(self, member_id):
+        """A member, with ``version`` (also as ETag) to send back as If-Match when changing them."""
+        return one("SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = 'member-' || m.member_id"
+                   " WHERE m.member_id = %s", str(member_id))
+
+    @blueprint.arguments(c.UpdateProfileSchema)
+    @blueprint.response(200, CreatedSchema)
+    def patch(self, changes, member_id):
+        """Change profile fields; If-Match is required, and a stale version is a 409."""
+        if not changes:
+            raise RequestInvalid("nothing to change", fields={"body": ["send at least one field"]})
+        version = if_match(required=True)
+        tenant = _writer(member_id)
+        return execute_command(tenant, lambda uow: register.update_profile(uow, str(member_id), version, changes))
+
+
+def _writer(member_id) -> str:
+    writer_of_member(member_id)
+    return current_principal().tenant
+
+
+def _action(path: str, schema, handler, doc: str) -> None:
+    """One POST ``/members/{id}/actions/<path>`` per life event; If-Match is honoured when sent."""
+    @blueprint.route(f"/members/<uuid:member_id>/actions/{path}", endpoint=f"member_{path}")
+    class Action(MethodView):
+        @blueprint.arguments(schema)
+        @blueprint.response(200, CreatedSchema)
+        def post(self, command, member_id):
+            version = if_match()
+            tenant = _writer(member_id)
+            return execute_command(tenant, lambda uow: handler(uow, str(member_id), version, command))
+    Action.post.__doc__ = doc
+
+
+_action("change-health", c.ChangeHealthSchema, register.change_health, "Record a change of health or mobility.")
+_action("record-death", c.RecordDeathSchema, register.record_death, "Record the member's death.")
+_action("remove-from-party", c.RemoveFromPartySchema, register.remove_from_party,
+        "Record removal from the Party by decision (never automatic).")
+_action("assign-group", c.AssignGroupSchema, register.assign_group, "Put the member in a party group (or none).")
+
+
+@blueprint.after_app_request
+def _etag(response: Response) -> Response:
+    if response.status_code == 200 and response.is_json and isinstance(response.json, dict) \
+            and "version" in response.json and "ETag" not in response.headers:
+        response.headers["ETag"] = f'"{response.json["version"]}"'
+    return response

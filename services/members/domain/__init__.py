@@ -1,0 +1,19 @@
+"""The members service's rules, pure: ``decide(state, command, …) -> events`` and ``evolve(state, event)``.
+
+No I/O and no clock: today's date is passed in by the handler. One module per aggregate or concern.
+"""
+
+from shared.errors import DomainError
+
+
+class MembersRuleBroken(DomainError):
+    """A rule of the member register forbids this."""
+
+
+def refuse(message: str, code: str, field: str | None = None) -> MembersRuleBroken:
+    return MembersRuleBroken(message, code=code, field=field)
+
+
+def require_not_future(day, field: str, today) -> None:
+    if day > today:
+        raise refuse(f"{field} cannot be in the future", "date_in_future", field)

@@ -1,0 +1,204 @@
+"""The branch committee (支部委员会): elections, terms, posts filled and vacated, the secretary's allowance.
+
+National rules: an election is valid only if more than 4/5 of the members entitled to vote attend;
+there are at least 20 % more candidates than seats; a candidate needs more than half the votes of
+those present. A branch of under 7 full members has a secretary (and perhaps a deputy) and no
+committee; 7 or more elect a committee of 3 to 7. A term lasts three years (the rules' term_years);
+an election more than 90 days early or late needs the upper organisation's approval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from contracts.members import AllowancePaid, CommitteeTermOpened, ElectionHeld, PostFilled, PostVacated
+from services.members.domain import refuse, require_not_future
+
+POSTS = ("secretary", "deputy_secretary", "member")
+SINGLE_POSTS = ("secretary", "deputy_secretary")
+APPROVAL_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Term:
+    term_id: str
+    starts_on: date
+    ends_on: date
+    committee: bool
+
+
+@dataclass(frozen=True)
+class Committee:
+    branch_id: str
+    terms: tuple = ()
+    posts: dict = field(default_factory=dict)          # (post, member_id) -> filled_on, current term only
+    allowances: frozenset = frozenset()                # (member_id, month)
+
+    @property
+    def current(self) -> Term | None:
+        return self.terms[-1] if self.terms else None
+
+    def holder(self, post: str) -> str | None:
+        return next((member for (p, member) in self.posts if p == post), None)
+
+
+@dataclass(frozen=True)
+class Ballot:
+    eligible_voters: int
+    attendees: int
+    seats: int
+    candidates: list        # [{"member_id", "name", "votes", "unit"?}]
+
+
+def elect(committee: Committee | None, branch_id: str, election_id: str, term_id: str, ballot: Ballot,
+          posts: list[dict], held_on: date, full_members: int, term_years: int, approval: str | None,
+          today: date) -> list:
+    """Check the election against the rules and open a term with its posts."""
+    require_not_future(held_on, "held_on", today)
+    _check_size(full_members, ballot.seats)
+    _check_ballot(ballot)
+    elected = _elected(ballot)
+    _check_timing(committee, held_on, approval)
+    committee_term = full_members >= 7
+    _check_posts(posts, elected, committee_term)
+    ends_on = held_on.replace(year=held_on.year + term_years) if not (held_on.month == 2 and held_on.day == 29) \
+        else date(held_on.year + term_years, 2, 28)
+    names = {c["member_id"]: c["name"] for c in ballot.candidates}
+    units = {c["member_id"]: c.get("unit") for c in ballot.candidates}
+    return ([ElectionHeld(branch_id=branch_id, election_id=election_id, held_on=held_on,
+                          eligible_voters=ballot.eligible_voters, attendees=ballot.attendees, seats=ballot.seats,
+                          candidates=ballot.candidates, elected=elected),
+             CommitteeTermOpened(branch_id=branch_id, term_id=term_id, election_id=election_id, starts_on=held_on,
+                                 ends_on=ends_on, committee=committee_term)]
+            + _vacate_previous(committee, held_on)
+            + [PostFilled(branch_id=branch_id, term_id=term_id, post=p["post"], member_id=p["member_id"],
+                          filled_on=held_on, person_name=names[p["member_id"]], unit=units.get(p["member_id"]))
+               for p in posts])
+
+
+def _check_size(full_members: int, seats: int) -> None:
+    if full_members < 3:
+        raise refuse("a branch needs at least 3 full members to elect its leadership", "branch_too_small")
+    if full_members < 7 and seats > 2:
+        raise refuse("a branch of under 7 full members elects a secretary (and perhaps a deputy), no committee",
+                     "no_committee_under_seven", "seats")
+    if full_members >= 7 and not 3 <= seats <= 7:
+        raise refuse("a committee has 3 to 7 seats (normally 3 to 5)", "committee_size", "seats")
+
+
+def _check_ballot(ballot: Ballot) -> None:
+    if ballot.attendees > ballot.eligible_voters:
+        raise refuse("more attendees than members entitled to vote", "attendees_exceed_voters", "attendees")
+    if ballot.attendees * 5 <= ballot.eligible_voters * 4:
+        raise refuse("more than 4/5 of the members entitled to vote must attend", "quorum_not_met", "attendees")
+    if len(ballot.candidates) * 5 < ballot.seats * 6:
+        raise refuse("there must be at least 20% more candidates than seats", "too_few_candidates", "candidates")
+    if sum(c["votes"] for c in ballot.candidates) > ballot.attendees * ballot.seats:
+        raise refuse("more votes than ballots cast", "votes_exceed_ballots", "candidates")
+    if len({c["member_id"] for c in ballot.candidates}) != len(ballot.candidates):
+        raise refuse("a candidate is listed twice", "duplicate_candidate", "candidates")
+
+
+def _elected(ballot: Ballot) -> list[str]:
+    """The most voted candidates with more than half the votes of those present, up to the seats."""
+    majority = [c for c in ballot.candidates if c["votes"] * 2 > ballot.attendees]
+    ranked = sorted(majority, key=lambda c: -c["votes"])[:ballot.seats]
+    if not ranked:
+        raise refuse("no candidate won more than half the votes of those present", "nobody_elected", "candidates")
+    return [c["member_id"] for c in ranked]
+
+
+def _check_timing(committee: Committee | None, held_on: date, approval: str | None) -> None:
+    current = committee.current if committee else None
+    if current is None:
+        return
+    if held_on <= current.starts_on:
+        raise refuse("an election must follow the current term's start", "election_before_term", "held_on")
+    if abs(held_on - current.ends_on) > APPROVAL_WINDOW and not approval:
+        raise refuse("an election brought forward or delayed needs the upper organisation's approval",
+                     "approval_required", "approval_reference")
+
+
+def _check_posts(posts: list[dict], elected: list[str], committee_term: bool) -> None:
+    for post in posts:
+        if post["member_id"] not in elected:
+            raise refuse("posts go to elected candidates only", "post_for_unelected", "posts")
+        if not committee_term and post["post"] == "member":
+            raise refuse("a branch without a committee has no committee members", "no_committee_under_seven", "posts")
+    for single in SINGLE_POSTS:
+        if sum(p["post"] == single for p in posts) > 1:
+            raise refuse(f"only one {single}", "post_taken", "posts")
+    if sum(p["post"] == "secretary" for p in posts) != 1:
+        raise refuse("the election must name the secretary", "secretary_required", "posts")
+    if len({p["member_id"] for p in posts}) != len(posts):
+        raise refuse("one post per person", "two_posts_one_person", "posts")
+
+
+def _vacate_previous(committee: Committee | None, on: date) -> list:
+    if committee is None or committee.current is None:
+        return []
+    return [PostVacated(branch_id=committee.branch_id, term_id=committee.current.term_id, post=post,
+                        member_id=member, vacated_on=on, reason="term_ended") for (post, member) in committee.posts]
+
+
+def fill_post(committee: Committee, post: str, member_id: str, person_name: str, unit: str | None,
+              filled_on: date, today: date) -> list:
+    term = _term_in_force(committee, filled_on, today)
+    if post in SINGLE_POSTS and committee.holder(post):
+        raise refuse(f"the {post} post is held; vacate it first", "post_taken", "post")
+    if post == "member" and not term.committee:
+        raise refuse("a branch without a committee has no committee members", "no_committee_under_seven", "post")
+    if any(member == member_id for (_, member) in committee.posts):
+        raise refuse("this person already holds a post", "two_posts_one_person", "member_id")
+    return [PostFilled(branch_id=committee.branch_id, term_id=term.term_id, post=post, member_id=member_id,
+                       filled_on=filled_on, person_name=person_name, unit=unit)]
+
+
+def vacate_post(committee: Committee, post: str, member_id: str, vacated_on: date, reason: str, today: date) -> list:
+    term = _term_in_force(committee, vacated_on, today)
+    if (post, member_id) not in committee.posts:
+        raise refuse("this person does not hold that post", "post_not_held", "member_id")
+    return [PostVacated(branch_id=committee.branch_id, term_id=term.term_id, post=post, member_id=member_id,
+                        vacated_on=vacated_on, reason=reason)]
+
+
+def pay_allowance(committee: Committee, member_id: str, month: str, amount: Decimal, rules: dict) -> list:
+    """The monthly work allowance: the secretary's at least the rules' amount, others at most its ratio."""
+    term = committee.current
+    post = next((p for (p, member) in committee.posts if member == member_id), None)
+    if term is None or post is None:
+        raise refuse("allowances go to current post holders", "post_not_held", "member_id")
+    if (member_id, month) in committee.allowances:
+        raise refuse(f"the allowance for {month} is already paid", "allowance_already_paid", "month")
+    standard = Decimal(rules["secretary_allowance_monthly"])
+    if post == "secretary" and amount < standard:
+        raise refuse(f"the secretary's allowance is at least {standard} yuan", "allowance_below_standard", "amount")
+    if post != "secretary" and amount > standard * Decimal(rules["deputy_allowance_ratio"]):
+        raise refuse("other posts get at most the rules' share of the secretary's allowance",
+                     "allowance_above_ratio", "amount")
+    return [AllowancePaid(branch_id=committee.branch_id, term_id=term.term_id, member_id=member_id, post=post,
+                          month=month, amount=amount)]
+
+
+def _term_in_force(committee: Committee, day: date, today: date) -> Term:
+    require_not_future(day, "date", today)
+    term = committee.current
+    if term is None or day < term.starts_on:
+        raise refuse("no committee term is in force on that day", "no_term")
+    return term
+
+
+def evolve_committee(state: Committee | None, event) -> Committee:
+    state = state or Committee(branch_id=getattr(event, "branch_id"))
+    if isinstance(event, CommitteeTermOpened):
+        return replace(state, terms=state.terms + (Term(event.term_id, event.starts_on, event.ends_on,
+                                                        event.committee),))
+    if isinstance(event, PostFilled):
+        return replace(state, posts={**state.posts, (event.post, event.member_id): event.filled_on})
+    if isinstance(event, PostVacated):
+        return replace(state, posts={k: v for k, v in state.posts.items() if k != (event.post, event.member_id)})
+    if isinstance(event, AllowancePaid):
+        return replace(state, allowances=state.allowances | {(event.member_id, event.month)})
+    return state

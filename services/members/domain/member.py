@@ -1,0 +1,173 @@
+"""A member's place in the register: registration, profile, health, groups, death, leaving the Party.
+
+The member aggregate also carries the member's transfer and dues ledger (see transfer.py, dues.py),
+so that every change to a member is serialised on one stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from contracts.members import (
+    DuesArrearsReviewRaised, DuesAssessed, DuesPaid, DuesReduced, MemberAssignedToGroup, MemberDied,
+    MemberHealthChanged, MemberLeftParty, MemberMoved, MemberProfileUpdated, MemberRegistered, MemberRejoined,
+    MemberTransferredOut, TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived,
+    TransferReturnSlipReturned)
+from services.members.domain import refuse, require_not_future
+from services.members.domain.branch import Branch, require_open
+from services.members.domain.ledger import DuesLedger, Transfer
+
+PROFILE_FIELDS = ("name", "gender", "birth_date", "party_join_date", "pension_base", "phone", "address",
+                  "retirement_kind")
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    branch_id: str
+    joined_on: date
+    profile: dict
+    party_member: bool
+    health: str
+    mobility: str
+    status: str = "active"
+    left_on: date | None = None
+    group_id: str | None = None
+    transfer: Transfer | None = None
+    dues: DuesLedger = field(default_factory=DuesLedger)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def register_member(member_id: str, branch: Branch, details: dict, today: date,
+                    pending_transfer_in: str | None = None) -> list:
+    """A new member of an open branch, with dates that can have happened."""
+    require_open(branch)
+    if pending_transfer_in:
+        raise refuse(f"this person's transfer into the bureau ({pending_transfer_in}) is pending: "
+                     "receive the transfer instead of registering them again", "transfer_in_pending")
+    joined_on = details.get("joined_on") or today
+    require_not_future(details["birth_date"], "birth_date", today)
+    require_not_future(joined_on, "joined_on", today)
+    if joined_on < branch.established_on:
+        raise refuse("a member cannot join a branch before it was established", "joined_before_branch", "joined_on")
+    check_party_dates(details, today)
+    return [MemberRegistered(member_id=member_id, branch_id=branch.branch_id, name=details["name"],
+                             gender=details["gender"], birth_date=details["birth_date"],
+                             party_member=details["party_member"], party_join_date=details.get("party_join_date"),
+                             retirement_kind=details["retirement_kind"], pension_base=details.get("pension_base"),
+                             health=details["health"], mobility=details["mobility"], phone=details.get("phone"),
+                             address=details.get("address"), joined_on=joined_on)]
+
+
+def check_party_dates(details: dict, today: date) -> None:
+    if details.get("party_member") and details.get("party_join_date") is None:
+        raise refuse("a Party member needs the date they joined the Party", "party_join_date_required",
+                     "party_join_date")
+    if details.get("party_join_date") is not None:
+        require_not_future(details["party_join_date"], "party_join_date", today)
+        if details["party_join_date"] <= details["birth_date"]:
+            raise refuse("the Party join date must be after the birth date", "party_join_before_birth",
+                         "party_join_date")
+
+
+def update_profile(member: Member, changes: dict, today: date) -> list:
+    require_active(member)
+    changed = {k: v for k, v in changes.items() if member.profile.get(k) != v}
+    if not changed:
+        return []
+    merged = {**member.profile, **changed, "party_member": member.party_member}
+    require_not_future(merged["birth_date"], "birth_date", today)
+    check_party_dates(merged, today)
+    return [MemberProfileUpdated(member_id=member.member_id, changes=changed)]
+
+
+def change_health(member: Member, health: str, mobility: str, changed_on: date, today: date) -> list:
+    require_active(member)
+    require_not_future(changed_on, "changed_on", today)
+    if (health, mobility) == (member.health, member.mobility):
+        return []
+    return [MemberHealthChanged(member_id=member.member_id, health=health, mobility=mobility, changed_on=changed_on)]
+
+
+def assign_group(member: Member, branch: Branch, group_id: str | None) -> list:
+    require_active(member)
+    if group_id is not None and group_id not in branch.groups:
+        raise refuse("no such party group in the member's branch", "unknown_group", "group_id")
+    if group_id == member.group_id:
+        return []
+    return [MemberAssignedToGroup(member_id=member.member_id, branch_id=member.branch_id, group_id=group_id)]
+
+
+def record_death(member: Member, died_on: date, today: date) -> list:
+    require_active(member)
+    require_not_future(died_on, "died_on", today)
+    require_after_joining(member, died_on, "died_on")
+    return [MemberDied(member_id=member.member_id, branch_id=member.branch_id, died_on=died_on)]
+
+
+def remove_from_party(member: Member, left_on: date, decision: str, today: date) -> list:
+    """Only by a recorded decision of the organisation: arrears or absence alone never remove anyone."""
+    require_active(member)
+    require_not_future(left_on, "left_on", today)
+    require_after_joining(member, left_on, "left_on")
+    return [MemberLeftParty(member_id=member.member_id, branch_id=member.branch_id, left_on=left_on,
+                            decision=decision)]
+
+
+def require_active(member: Member) -> None:
+    if not member.active:
+        raise refuse(f"the member is no longer on the register ({member.status})", "member_not_active", "member_id")
+
+
+def require_after_joining(member: Member, day: date, field_name: str) -> None:
+    if day < member.joined_on:
+        raise refuse(f"{field_name} is before the member joined the branch", "before_joining", field_name)
+
+
+def evolve_member(state: Member | None, event) -> Member | None:
+    """Fold one event into the member; dues and transfer events are folded by their own modules."""
+    if isinstance(event, MemberRegistered):
+        profile = {name: getattr(event, name) for name in PROFILE_FIELDS}
+        return Member(event.member_id, event.branch_id, event.joined_on, profile, event.party_member,
+                      event.health, event.mobility)
+    for kind, fold in _FOLDS:
+        if isinstance(event, kind):
+            return fold(state, event)
+    return state
+
+
+def _profile(state: Member, event: MemberProfileUpdated) -> Member:
+    return replace(state, profile={**state.profile, **event.changes})
+
+
+def _moved(state: Member, event: MemberMoved) -> Member:
+    return replace(state, branch_id=event.to_branch_id, group_id=None, status="active")
+
+
+def _rejoined(state: Member, event: MemberRejoined) -> Member:
+    return replace(state, branch_id=event.branch_id, status="active", left_on=None, group_id=None)
+
+
+_FOLDS = (
+    (MemberProfileUpdated, _profile),
+    (MemberHealthChanged, lambda s, e: replace(s, health=e.health, mobility=e.mobility)),
+    (MemberAssignedToGroup, lambda s, e: replace(s, group_id=e.group_id)),
+    (MemberMoved, _moved),
+    (MemberRejoined, _rejoined),
+    (MemberTransferredOut, lambda s, e: replace(s, status="transferred_out", left_on=e.left_on)),
+    (MemberDied, lambda s, e: replace(s, status="deceased", left_on=e.died_on)),
+    (MemberLeftParty, lambda s, e: replace(s, status="left_party", left_on=e.left_on)),
+    (TransferLetterIssued, lambda s, e: replace(s, transfer=Transfer.issued(e))),
+    (TransferReceived, lambda s, e: replace(s, transfer=s.transfer.received(e.received_on))),
+    (TransferReturnSlipReturned, lambda s, e: replace(s, transfer=s.transfer.with_status("closed"))),
+    (TransferCancelled, lambda s, e: replace(s, transfer=s.transfer.with_status("cancelled"))),
+    (TransferExpired, lambda s, e: replace(s, transfer=s.transfer.with_status("expired"))),
+    (DuesAssessed, lambda s, e: replace(s, dues=s.dues.assessed_for(e.year, e.monthly_amount))),
+    (DuesReduced, lambda s, e: replace(s, dues=s.dues.reduced_from(e.from_month, e.monthly_amount))),
+    (DuesPaid, lambda s, e: replace(s, dues=s.dues.paid_for(e.breakdown))),
+    (DuesArrearsReviewRaised, lambda s, e: replace(s, dues=s.dues.reviewed(e.months_unpaid[0]))),
+)

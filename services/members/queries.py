@@ -1,0 +1,93 @@
+"""Reads of the members service's own projections, shared by handlers and views.
+
+Every query runs under the caller's tenant (row-level security), or as the owner for workers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+
+ROSTER = ("SELECT m.*, s.branch_id AS roster_branch_id, s.from_date, s.to_date FROM memberships s"
+          " JOIN members m ON m.member_id = s.member_id"
+          " WHERE s.branch_id = %s AND s.from_date <= %s AND (s.to_date IS NULL OR s.to_date > %s)")
+
+
+def roster(conn: psycopg.Connection, branch_id: str, on: date) -> list[dict]:
+    """Who belonged to the branch on ``on``: every stay that covers that day."""
+    return conn.execute(ROSTER + " ORDER BY m.name, m.member_id", (branch_id, on, on)).fetchall()
+
+
+def current_members(conn: psycopg.Connection, branch_id: str, lock: bool = False) -> list[dict]:
+    """Members on the register in the branch now (an open stay); ``lock`` blocks concurrent moves."""
+    query = ("SELECT m.member_id FROM memberships s JOIN members m ON m.member_id = s.member_id"
+             " WHERE s.branch_id = %s AND s.to_date IS NULL ORDER BY m.member_id")
+    return conn.execute(query + (" FOR UPDATE OF s" if lock else ""), (branch_id,)).fetchall()
+
+
+def full_party_members(conn: psycopg.Connection, branch_id: str, on: date) -> int:
+    rows = roster(conn, branch_id, on)
+    return sum(1 for row in rows if row["party_member"])
+
+
+def pending_transfer_in(conn: psycopg.Connection, name: str, birth_date: date) -> str | None:
+    """An incoming transfer still waiting for this person (by name and birth date), if any."""
+    row = conn.execute("SELECT transfer_id FROM transfers WHERE direction = 'in' AND status = 'issued'"
+                       " AND member->>'name' = %s AND member->>'birth_date' = %s LIMIT 1",
+                       (name, birth_date.isoformat())).fetchone()
+    return row["transfer_id"] if row else None
+
+
+def transfer(conn: psycopg.Connection, transfer_id: str, tenant_id: str | None = None) -> dict | None:
+    """The transfer as this bureau sees it (row-level security picks the side; a worker names the tenant)."""
+    return conn.execute("SELECT * FROM transfers WHERE transfer_id = %s AND (%s::text IS NULL OR tenant_id = %s)"
+                        " ORDER BY direction = 'in' LIMIT 1", (transfer_id, tenant_id, tenant_id)).fetchone()
+
+
+def returning_member(conn: psycopg.Connection, tenant_id: str, origins: list[dict]) -> str | None:
+    """The id this bureau once gave a member now coming back, from the origins the letter carries."""
+    ids = [o["member_id"] for o in origins if o.get("tenant_id") == tenant_id]
+    if not ids:
+        return None
+    row = conn.execute("SELECT member_id FROM members WHERE member_id = ANY(%s) AND status = 'transferred_out'",
+                       (ids,)).fetchone()
+    return row["member_id"] if row else None
+
+
+def committee(conn: psycopg.Connection, branch_id: str) -> dict:
+    term = conn.execute("SELECT * FROM committee_terms WHERE branch_id = %s ORDER BY starts_on DESC LIMIT 1",
+                        (branch_id,)).fetchone()
+    posts = [] if term is None else conn.execute(
+        "SELECT post, member_id, person_name, unit, filled_on, vacated_on, vacate_reason FROM committee_posts"
+        " WHERE term_id = %s ORDER BY filled_on, post", (term["term_id"],)).fetchall()
+    allowances = [] if term is None else conn.execute(
+        "SELECT member_id, post, month, amount FROM allowances WHERE term_id = %s ORDER BY month, member_id",
+        (term["term_id"],)).fetchall()
+    return {"term": term, "posts": posts, "allowances": allowances}
+
+
+def dues_rows(conn: psycopg.Connection, member_id: str, year: int) -> dict:
+    params = (member_id, year)
+    return {
+        "assessment": conn.execute("SELECT * FROM dues_assessments WHERE member_id = %s AND year = %s",
+                                   params).fetchone(),
+        "reductions": conn.execute("SELECT * FROM dues_reductions WHERE member_id = %s AND left(from_month, 4)::int = %s"
+                                   " ORDER BY from_month", params).fetchall(),
+        "payments": conn.execute("SELECT * FROM dues_payments WHERE member_id = %s AND left(month, 4)::int = %s"
+                                 " ORDER BY month", params).fetchall(),
+        "reviews": conn.execute("SELECT * FROM dues_reviews WHERE member_id = %s ORDER BY since_month",
+                                (member_id,)).fetchall(),
+    }
+
+
+def active_member_ids(conn: psycopg.Connection, branch_id: str | None = None) -> list[dict]:
+    """Members on the register (all tenants for a worker running as owner), with their tenant."""
+    return conn.execute("SELECT tenant_id, member_id FROM members WHERE status = 'active'"
+                        " AND (%s::text IS NULL OR branch_id = %s) ORDER BY tenant_id, member_id",
+                        (branch_id, branch_id)).fetchall()
+
+
+def overdue_letters(conn: psycopg.Connection, today: date) -> list[dict]:
+    return conn.execute("SELECT tenant_id, transfer_id, member_id FROM transfers WHERE status = 'issued'"
+                        " AND direction IN ('out', 'within') AND valid_until < %s", (today,)).fetchall()
