@@ -8,7 +8,9 @@ from flask import Flask
 
 from shared.config import Settings
 from shared.web import create_service_app
+from services.activities.api import BLUEPRINTS
 from services.activities.events import registry
+from services.activities.projections import project
 
 SERVICE = "activities"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -16,4 +18,5 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
-    return create_service_app(settings, title="Branchwork activities", registry=registry, blueprints=[])
+    return create_service_app(settings, title="Branchwork activities", registry=registry, project=project,
+                              blueprints=BLUEPRINTS)

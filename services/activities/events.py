@@ -1,5 +1,4 @@
-"""The facts the activities service records, by explicit name and schema version."""
+"""The activities service's events are its published contracts (``contracts.activities``)."""
 
-from shared.contracts import EventRegistry
-
-registry = EventRegistry()
+from contracts.activities import *  # noqa: F401,F403 — re-exported for the service's own modules
+from contracts.activities import registry  # noqa: F401

@@ -1,0 +1,85 @@
+"""What every activities endpoint shares: who may write or read a branch, response schemas, If-Match."""
+
+from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, fields
+
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound, RequestInvalid
+from shared.web import current_principal, read_transaction
+
+
+def writer() -> Principal:
+    """The caller, if they may record branch work: the bureau's admin or a secretary."""
+    principal = current_principal()
+    principal.require_role("bureau_admin", "secretary")
+    if principal.tenant is None:
+        raise Forbidden("this needs a token of a bureau")
+    return principal
+
+
+def reader() -> Principal:
+    """The caller, if they may read branch work: admin, auditor, or a secretary (for their branches)."""
+    principal = current_principal()
+    principal.require_role("bureau_admin", "auditor", "secretary")
+    if principal.tenant is None:
+        raise Forbidden("this needs a token of a bureau")
+    return principal
+
+
+def may_read_branch(principal: Principal, branch_id: str) -> bool:
+    return principal.has_role("bureau_admin", "auditor") or branch_id in principal.branches
+
+
+def require_branch_reader(principal: Principal, branch_id: str) -> None:
+    if not may_read_branch(principal, branch_id):
+        raise Forbidden("a secretary reads only the records of their own branches")
+
+
+def readable_branches(principal: Principal) -> list[str] | None:
+    """None: every branch of the bureau; else the secretary's branches."""
+    return None if principal.has_role("bureau_admin", "auditor") else sorted(principal.branches)
+
+
+def require_known_branch(principal: Principal, branch_id: str) -> None:
+    """404 unless the roster knows the branch in the caller's bureau."""
+    with read_transaction(principal.tenant) as conn:
+        known = conn.execute("SELECT 1 FROM roster_branches WHERE branch_id = %s AND name IS NOT NULL",
+                             (branch_id,)).fetchone()
+    if not known:
+        raise NotFound("no such branch in your bureau", fields={"branch_id": ["unknown branch"]})
+
+
+def if_match(required: bool) -> int | None:
+    """The stream version the client last saw, from ``If-Match`` (``"3"``, ``3`` or ``W/"3"``)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        if required:
+            raise RequestInvalid("send If-Match with the version you are correcting",
+                                 fields={"If-Match": ["required: the activity's version (its ETag)"]})
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise RequestInvalid("If-Match must be a version number", fields={"If-Match": ["not a version"]})
+    return int(text)
+
+
+class RecordedSchema(Schema):
+    """The answer to a command: the record's id and version, and what the platform flagged on it."""
+    id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String()
+    late = fields.Boolean()
+    late_reasons = fields.List(fields.String())
+    quorate = fields.Boolean()
+    voting_members = fields.Integer()
+    voting_present = fields.Integer()
+    holiday = fields.String()
+    holiday_date = fields.String()
+
+
+class LateFlagsSchema(Schema):
+    """A record's late flags: its date in a closed period, or entered too long after it happened."""
+    late = fields.Boolean()
+    late_reasons = fields.List(fields.String())

@@ -1,0 +1,256 @@
+"""Records about members: outreach, care, interest teams and pledges (the last readable only as the rules allow)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from shared.errors import NotFound
+from shared.web import ApiBlueprint, execute_command, read_transaction
+from services.activities import handlers
+from services.activities.api.common import (RecordedSchema, LateFlagsSchema, may_read_branch, readable_branches, reader,
+                                            require_branch_reader, writer)
+from services.activities.commands import (CareSchema, JoinTeamSchema, LeaveTeamSchema, OutreachSchema,
+                                          PerformanceSchema, PledgeSchema, TeamSchema)
+
+outreach = ApiBlueprint("outreach", __name__, description="Home visits, phone contact and study brought to the home")
+care = ApiBlueprint("care", __name__, description="Birthdays, holiday visits, health checks, newspapers, condolences")
+teams = ApiBlueprint("teams", __name__, description="Choir, dance and other interest teams")
+pledges = ApiBlueprint("pledges", __name__, description="Signed pledges: sensitive, every read recorded")
+
+
+class RecordQuerySchema(Schema):
+    branch_id = fields.UUID()
+    member_id = fields.UUID()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+
+class OutreachSchemaOut(LateFlagsSchema):
+    id = fields.String(attribute="outreach_id")
+    branch_id = fields.String()
+    member_id = fields.String()
+    channel = fields.String()
+    occurred_on = fields.Date()
+    topic = fields.String()
+    note = fields.String(allow_none=True)
+    hours = fields.Decimal(as_string=True, allow_none=True)
+
+
+class CareSchemaOut(LateFlagsSchema):
+    id = fields.String(attribute="care_id")
+    branch_id = fields.String()
+    member_id = fields.String()
+    kind = fields.String()
+    occurred_on = fields.Date()
+    note = fields.String(allow_none=True)
+    holiday = fields.String(allow_none=True)
+    holiday_date = fields.Date(allow_none=True)
+    year = fields.Integer(allow_none=True)
+
+
+def _records(table: str, query: dict) -> list[dict]:
+    """Rows of ``outreach`` or ``care`` the caller may read, filtered by branch, member and dates."""
+    principal = reader()
+    branches = readable_branches(principal)
+    if query.get("branch_id"):
+        require_branch_reader(principal, str(query["branch_id"]))
+        branches = [str(query["branch_id"])]
+    with read_transaction(principal.tenant) as conn:
+        return conn.execute(
+            f"SELECT * FROM {table} WHERE (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
+            " AND (%(member)s::text IS NULL OR member_id = %(member)s)"
+            " AND (%(starts)s::date IS NULL OR occurred_on >= %(starts)s)"
+            " AND (%(ends)s::date IS NULL OR occurred_on <= %(ends)s) ORDER BY occurred_on, recorded_at",
+            {"branches": branches, "member": str(query["member_id"]) if query.get("member_id") else None,
+             "starts": query.get("from_"), "ends": query.get("to")}).fetchall()
+
+
+@outreach.route("/outreach")
+class Outreach(MethodView):
+    @outreach.arguments(OutreachSchema)
+    @outreach.response(201, RecordedSchema)
+    def post(self, command):
+        """Record reaching a member who could not attend (on their behalf, by the secretary)."""
+        principal = writer()
+        return execute_command(principal.tenant, lambda uow: handlers.record_outreach(
+            uow, command, principal.require_branch_writer))
+
+    @outreach.arguments(RecordQuerySchema, location="query")
+    @outreach.response(200, OutreachSchemaOut(many=True))
+    def get(self, query):
+        return _records("outreach", query)
+
+
+@care.route("/care")
+class Care(MethodView):
+    @care.arguments(CareSchema)
+    @care.response(201, RecordedSchema)
+    def post(self, command):
+        """Record care for a member; a holiday visit is linked to its holiday (lunar ones too)."""
+        principal = writer()
+        return execute_command(principal.tenant, lambda uow: handlers.record_care(
+            uow, command, principal.require_branch_writer))
+
+    @care.arguments(RecordQuerySchema, location="query")
+    @care.response(200, CareSchemaOut(many=True))
+    def get(self, query):
+        return _records("care", query)
+
+
+# --- teams ------------------------------------------------------------------------------------------
+
+class TeamMemberSchema(Schema):
+    member_id = fields.String()
+    joined_on = fields.Date()
+    left_on = fields.Date(allow_none=True)
+
+
+class PerformanceSchemaOut(LateFlagsSchema):
+    id = fields.String(attribute="performance_id")
+    occurred_on = fields.Date()
+    title = fields.String()
+    place = fields.String(allow_none=True)
+    performers = fields.List(fields.String())
+    audience = fields.String(allow_none=True)
+
+
+class TeamSchemaOut(Schema):
+    id = fields.String(attribute="team_id")
+    branch_id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    formed_on = fields.Date()
+    leader_id = fields.String(allow_none=True)
+    members = fields.List(fields.Nested(TeamMemberSchema))
+    performances = fields.List(fields.Nested(PerformanceSchemaOut))
+
+
+@teams.route("/teams")
+class Teams(MethodView):
+    @teams.arguments(TeamSchema)
+    @teams.response(201, RecordedSchema)
+    def post(self, command):
+        """Form a team of members of one branch."""
+        principal = writer()
+        principal.require_branch_writer(command.branch_id)
+        return execute_command(principal.tenant, lambda uow: handlers.form_team(uow, command))
+
+    @teams.response(200, TeamSchemaOut(many=True))
+    def get(self):
+        principal = reader()
+        with read_transaction(principal.tenant) as conn:
+            rows = conn.execute("SELECT * FROM teams ORDER BY formed_on, name").fetchall()
+            return [_team_detail(conn, row) for row in rows if may_read_branch(principal, row["branch_id"])]
+
+
+def _team_detail(conn, row: dict) -> dict:
+    row["members"] = conn.execute("SELECT member_id, joined_on, left_on FROM team_members WHERE team_id = %s"
+                                  " ORDER BY joined_on, member_id", (row["team_id"],)).fetchall()
+    row["performances"] = conn.execute("SELECT * FROM team_performances WHERE team_id = %s ORDER BY occurred_on",
+                                       (row["team_id"],)).fetchall()
+    return row
+
+
+@teams.route("/teams/<uuid:team_id>")
+class TeamItem(MethodView):
+    @teams.response(200, TeamSchemaOut)
+    def get(self, team_id):
+        principal = reader()
+        with read_transaction(principal.tenant) as conn:
+            row = conn.execute("SELECT * FROM teams WHERE team_id = %s", (str(team_id),)).fetchone()
+            if row is None or not may_read_branch(principal, row["branch_id"]):
+                raise NotFound("no such team in your bureau")
+            return _team_detail(conn, row)
+
+
+def _team_command(schema, path: str, doc: str):
+    """A command on one team (join, leave, perform), each its own route."""
+    @teams.route(f"/teams/<uuid:team_id>/{path}", endpoint=path.replace("/", "_"))
+    class TeamCommand(MethodView):
+        @teams.arguments(schema)
+        @teams.response(201, RecordedSchema)
+        def post(self, command, team_id):
+            principal = writer()
+            return execute_command(principal.tenant, lambda uow: handlers.change_team(
+                uow, str(team_id), command, principal.require_branch_writer))
+    TeamCommand.post.__doc__ = doc
+    return TeamCommand
+
+
+_team_command(JoinTeamSchema, "members", "A member of the branch joins the team.")
+_team_command(LeaveTeamSchema, "actions/leave", "A member leaves the team.")
+_team_command(PerformanceSchema, "performances", "The team performed (its performers are team members).")
+
+
+# --- pledges ------------------------------------------------------------------------------------
+
+class PledgeSchemaOut(Schema):
+    id = fields.String(attribute="pledge_id")
+    branch_id = fields.String()
+    member_id = fields.String()
+    kind = fields.String()
+    signed_on = fields.Date()
+    statement = fields.String(allow_none=True)
+    document_ref = fields.String(allow_none=True)
+
+
+class PledgeQuerySchema(Schema):
+    branch_id = fields.UUID(required=True)
+
+
+class PledgeReadSchema(Schema):
+    reader = fields.String()
+    reader_role = fields.String()
+    read_at = fields.DateTime()
+
+
+@pledges.route("/pledges")
+class Pledges(MethodView):
+    @pledges.arguments(PledgeSchema)
+    @pledges.response(201, RecordedSchema)
+    def post(self, command):
+        """Record a signed pledge; its statement is stored apart and never leaves the service in an event."""
+        principal = writer()
+        return execute_command(principal.tenant, lambda uow: handlers.sign_pledge(
+            uow, command, principal.require_branch_writer))
+
+    @pledges.arguments(PledgeQuerySchema, location="query")
+    @pledges.response(200, PledgeSchemaOut(many=True))
+    def get(self, query):
+        """A branch's pledges, for the roles the bureau's rules name (``pledge_readers``); each read is recorded."""
+        principal = reader()
+        require_branch_reader(principal, str(query["branch_id"]))
+        return execute_command(principal.tenant, lambda uow: handlers.read_pledges(
+            uow, None, str(query["branch_id"]), principal.roles))
+
+
+@pledges.route("/pledges/<uuid:pledge_id>")
+class PledgeItem(MethodView):
+    @pledges.response(200, PledgeSchemaOut)
+    def get(self, pledge_id):
+        """One pledge, for the roles the bureau's rules name; the read is recorded as an event."""
+        principal = reader()
+        rows = execute_command(principal.tenant, lambda uow: _readable(
+            handlers.read_pledges(uow, [str(pledge_id)], None, principal.roles), principal))
+        if not rows:
+            raise NotFound("no such pledge in your bureau")
+        return rows[0]
+
+
+def _readable(rows: list[dict], principal) -> list[dict]:
+    for row in rows:
+        require_branch_reader(principal, row["branch_id"])
+    return rows
+
+
+@pledges.route("/pledges/<uuid:pledge_id>/reads")
+class PledgeReads(MethodView):
+    @pledges.response(200, PledgeReadSchema(many=True))
+    def get(self, pledge_id):
+        """Who read a pledge, and when (for the bureau's admin and auditors)."""
+        principal = reader()
+        principal.require_role("bureau_admin", "auditor")
+        with read_transaction(principal.tenant) as conn:
+            return conn.execute("SELECT reader, reader_role, read_at FROM pledge_reads WHERE pledge_id = %s"
+                                " ORDER BY seq", (str(pledge_id),)).fetchall()

@@ -1,0 +1,218 @@
+"""Activities (三会一课 and the rest): planned → recorded → corrected / cancelled, each an event.
+
+Attendees must be members of the branch on the day; invited people from outside it are guests,
+flagged as such. A general meeting records whether more than half of its voting members were there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Mapping, Sequence
+
+from services.activities.events import (ActivityCancelled, ActivityCorrected, ActivityPlanned, ActivityRecorded,
+                                  TalkGiven)
+from services.activities.commands import (CancelActivity, CorrectActivity, PlanActivity, RecordActivity,
+                                          RecordPlannedActivity, RecordTalk)
+from services.activities.domain import ActivitiesRuleBroken
+from services.activities.domain.calendar import Period, late_reasons
+from services.activities.domain.roster import Roster
+from services.activities.domain.rules import RuleBook
+
+# Bureaus work on Beijing time (no daylight saving): "today" and "in the future" are judged there.
+BUREAU_TIMEZONE = timezone(timedelta(hours=8))
+RECORD_FIELDS = ("kind", "occurred_on", "title", "place", "topics", "attendees", "guests", "absentees", "minutes",
+                 "hours", "group_id")
+
+
+def local_today(moment: datetime) -> date:
+    return moment.astimezone(BUREAU_TIMEZONE).date()
+
+
+@dataclass(frozen=True)
+class Circumstances:
+    """What a decision knows besides the command: today's date, the roster, the rules, closed periods."""
+
+    today: date
+    roster: Roster
+    rules: RuleBook = field(default_factory=RuleBook)
+    closed_periods: tuple[Period, ...] = ()
+
+    def late_reasons(self, occurred_on: date) -> list[str]:
+        days = int(self.rules.on(occurred_on)["late_entry_days"])
+        return late_reasons(occurred_on, self.today, self.closed_periods, days)
+
+    def require_past(self, day: date, field_name: str) -> None:
+        if day > self.today:
+            raise ActivitiesRuleBroken(f"{field_name} cannot be in the future for something that happened",
+                                       field=field_name, code="date_in_future")
+
+    def require_open_branch(self, branch_id: str, day: date, field_name: str = "occurred_on") -> None:
+        problem = self.roster.branch_open_on(branch_id, day)
+        if problem == "unknown_branch":
+            raise ActivitiesRuleBroken("no such branch in your bureau", field="branch_id", code="unknown_branch")
+        if problem:
+            raise ActivitiesRuleBroken(f"the branch is not open on {day}", field=field_name, code=problem)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An activity's state: its status and its current record (as planned, recorded or corrected)."""
+
+    activity_id: str
+    branch_id: str
+    status: str
+    record: Mapping[str, Any]
+    planned_on: date | None = None
+
+
+# --- deciding -------------------------------------------------------------------------------------
+
+def plan_activity(activity_id: str, existing: Activity | None, command: PlanActivity, c: Circumstances) -> list:
+    if existing is not None:
+        raise ActivitiesRuleBroken("this activity exists", code="activity_exists")
+    c.require_open_branch(command.branch_id, command.planned_on)
+    if command.planned_on < c.today:
+        raise ActivitiesRuleBroken("an activity is planned for today or later; record what already happened",
+                                   field="occurred_on", code="planned_in_past")
+    return [ActivityPlanned(activity_id=activity_id, branch_id=command.branch_id, kind=command.kind,
+                            planned_on=command.planned_on, title=command.title, place=command.place,
+                            topics=list(command.topics), group_id=command.group_id)]
+
+
+def record_activity(activity_id: str, existing: Activity | None, command: RecordActivity, c: Circumstances) -> list:
+    if existing is not None:
+        raise ActivitiesRuleBroken("this activity exists", code="activity_exists")
+    record = {name: getattr(command, name) for name in RECORD_FIELDS}
+    return [ActivityRecorded(activity_id=activity_id, branch_id=command.branch_id,
+                             **checked_record(command.branch_id, record, c))]
+
+
+def record_planned(existing: Activity | None, command: RecordPlannedActivity, c: Circumstances) -> list:
+    """Record what happened at a planned activity; the plan's kind, branch and (unless given) title stay."""
+    _require_status(existing, "planned", "activity_not_planned", "record it as happened, or correct it")
+    given = {name: getattr(command, name) for name in ("occurred_on", "attendees", "guests", "absentees",
+                                                       "minutes", "hours", "title", "place", "topics")}
+    record = {**existing.record, **{k: v for k, v in given.items() if v is not None}}
+    return [ActivityRecorded(activity_id=existing.activity_id, branch_id=existing.branch_id,
+                             planned_on=existing.planned_on, **checked_record(existing.branch_id, record, c))]
+
+
+def correct_activity(existing: Activity | None, command: CorrectActivity, c: Circumstances) -> list:
+    """A corrected record, complete, replacing the previous one; the original stays in the history."""
+    _require_status(existing, "recorded", "activity_not_recorded", "only a recorded activity can be corrected")
+    record = {**existing.record, **command.changes}
+    changed = sorted(name for name in command.changes if _normal(command.changes[name]) != _normal(existing.record.get(name)))
+    if not changed:
+        raise ActivitiesRuleBroken("the correction changes nothing", code="nothing_to_correct")
+    return [ActivityCorrected(activity_id=existing.activity_id, branch_id=existing.branch_id,
+                              reason=command.reason, corrected_fields=changed,
+                              **checked_record(existing.branch_id, record, c))]
+
+
+def cancel_activity(existing: Activity, command: CancelActivity, today: date) -> list:
+    if existing.status == "cancelled":
+        raise ActivitiesRuleBroken("this activity is already cancelled", code="activity_already_cancelled")
+    return [ActivityCancelled(activity_id=existing.activity_id, branch_id=existing.branch_id,
+                              kind=existing.record["kind"], cancelled_on=today, reason=command.reason)]
+
+
+def record_talk(activity_id: str, command: RecordTalk, c: Circumstances) -> list:
+    """A talk given by retired cadres: a ``talk_given`` activity (the speakers attend) and its details."""
+    record = dict(kind="talk_given", occurred_on=command.occurred_on, title=command.title or command.topic,
+                  place=command.place, topics=(command.topic,), attendees=command.speakers, guests=(), absentees=(),
+                  minutes=None, hours=command.hours, group_id=None)
+    recorded = ActivityRecorded(activity_id=activity_id, branch_id=command.branch_id,
+                                **checked_record(command.branch_id, record, c, field_of_attendees="speakers"))
+    return [recorded, TalkGiven(activity_id=activity_id, branch_id=command.branch_id, speakers=list(command.speakers),
+                                audience=command.audience, topic=command.topic, occurred_on=command.occurred_on,
+                                audience_size=command.audience_size, late=recorded.late,
+                                late_reasons=recorded.late_reasons)]
+
+
+def _require_status(existing: Activity, status: str, code: str, hint: str) -> None:
+    if existing.status != status:
+        raise ActivitiesRuleBroken(f"the activity is {existing.status}: {hint}", code=code)
+
+
+def _normal(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def checked_record(branch_id: str, record: Mapping[str, Any], c: Circumstances, *,
+                   field_of_attendees: str = "attendees") -> dict:
+    """Validate a record of what happened and return the event fields it yields (quorum and late flags too)."""
+    day = record["occurred_on"]
+    c.require_past(day, "occurred_on")
+    c.require_open_branch(branch_id, day)
+    check_participants(c.roster, branch_id, day, record["attendees"], record["absentees"], record["guests"],
+                       field_of_attendees)
+    quorum = general_meeting_quorum(c.roster, branch_id, day, record["attendees"]) \
+        if record["kind"] == "general_meeting" else (None, None, None)
+    reasons = c.late_reasons(day)
+    return dict(kind=record["kind"], occurred_on=day, title=record["title"], place=record["place"],
+                  topics=list(record["topics"] or ()), attendees=list(record["attendees"]),
+                  guests=[dict(g) for g in record["guests"]], absentees=[dict(a) for a in record["absentees"]],
+                  minutes=record["minutes"], hours=record["hours"], voting_members=quorum[0], voting_present=quorum[1],
+                  quorate=quorum[2], late=bool(reasons), late_reasons=reasons, group_id=record.get("group_id"))
+
+
+# --- attendees and quorum ------------------------------------------------------------------------
+
+def check_participants(roster: Roster, branch_id: str, day: date, attendees: Sequence[str],
+                       absentees: Sequence[Mapping], guests: Sequence[Mapping],
+                       field_of_attendees: str = "attendees") -> None:
+    """Attendees and absentees are members of the branch on ``day``; a guest is not one."""
+    if len(set(attendees)) != len(attendees):
+        raise ActivitiesRuleBroken("an attendee is listed twice", field=field_of_attendees, code="duplicate_attendee")
+    absent_ids = [a["member_id"] for a in absentees]
+    if len(set(absent_ids)) != len(absent_ids):
+        raise ActivitiesRuleBroken("an absentee is listed twice", field="absentees", code="duplicate_absentee")
+    both = sorted(set(attendees) & set(absent_ids))
+    if both:
+        raise ActivitiesRuleBroken("a member cannot be both present and absent", field="absentees",
+                                   code="attendee_also_absent", details=both)
+    _refuse_non_members(roster, branch_id, day, attendees, field_of_attendees)
+    _refuse_non_members(roster, branch_id, day, absent_ids, "absentees")
+    members_as_guests = sorted(g["member_id"] for g in guests
+                               if g.get("member_id") and roster.is_member_of(g["member_id"], branch_id, day))
+    if members_as_guests:
+        raise ActivitiesRuleBroken("a member of the branch attends as a member, not as a guest", field="guests",
+                                   code="guest_is_member", details=members_as_guests)
+
+
+def _refuse_non_members(roster: Roster, branch_id: str, day: date, member_ids: Sequence[str], field_name: str) -> None:
+    problems = [(member_id, roster.why_not_member(member_id, branch_id, day)) for member_id in member_ids]
+    problems = [(member_id, code) for member_id, code in problems if code]
+    if problems:
+        first_code = problems[0][1]
+        raise ActivitiesRuleBroken(
+            f"not members of the branch on {day} (invite outsiders as guests): "
+            + ", ".join(f"{member_id} ({code})" for member_id, code in problems),
+            field=field_name, code=first_code, details=[f"{member_id}: {code}" for member_id, code in problems])
+
+
+def general_meeting_quorum(roster: Roster, branch_id: str, day: date, attendees: Sequence[str]) -> tuple[int, int, bool]:
+    """(voting members, voting members present, more than half present): voting = full Party members."""
+    voting = {m.member_id for m in roster.members_on(branch_id, day) if m.party_member}
+    present = len(voting & set(attendees))
+    return len(voting), present, present * 2 > len(voting)
+
+
+# --- evolving -------------------------------------------------------------------------------------
+
+def evolve_activity(state: Activity | None, event) -> Activity | None:
+    if isinstance(event, ActivityPlanned):
+        record = dict(kind=event.kind, occurred_on=event.planned_on, title=event.title, place=event.place,
+                      topics=tuple(event.topics), attendees=(), guests=(), absentees=(), minutes=None, hours=None,
+                      group_id=event.group_id)
+        return Activity(event.activity_id, event.branch_id, "planned", record, planned_on=event.planned_on)
+    if isinstance(event, (ActivityRecorded, ActivityCorrected)):
+        record = {name: getattr(event, name) for name in RECORD_FIELDS}
+        record.update(topics=tuple(event.topics), attendees=tuple(event.attendees), guests=tuple(event.guests),
+                      absentees=tuple(event.absentees))
+        planned_on = state.planned_on if state else None
+        return Activity(event.activity_id, event.branch_id, "recorded", record, planned_on=planned_on)
+    if isinstance(event, ActivityCancelled):
+        return replace(state, status="cancelled")
+    return state

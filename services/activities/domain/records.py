@@ -1,0 +1,275 @@
+"""Outreach, care, teams, pledges, the activity centre and periods: each record checked against the roster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Mapping, Sequence
+
+from services.activities.events import (CareRecorded, CentreChecklistItemEvidenced, CentreMoved, CentreSetUp,
+                                  MemberJoinedTeam, MemberLeftTeam, OutreachRecorded, PeriodClosed, PledgeRead,
+                                  PledgeSigned, TeamFormed, TeamPerformed)
+from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam,
+                                          MoveCentre, RecordCare, RecordOutreach, RecordPerformance, SetUpCentre,
+                                          SignPledge)
+from services.activities.domain import ActivitiesRuleBroken
+from services.activities.domain.activities import Circumstances, check_participants
+from services.activities.domain.calendar import Period, holiday_in_window, holiday_visited_by, parse_period
+from services.activities.domain.roster import NOT_A_MEMBER_CODES
+from shared.errors import Conflict
+
+BIRTHDAY_WINDOW_DAYS = 15
+
+
+def branch_of_member(c: Circumstances, member_id: str, day: date, branch_id: str | None = None, *,
+                     deceased_too: bool = False) -> str:
+    """The branch ``member_id`` belonged to on ``day`` (for a condolence, the last one before death)."""
+    standing = c.roster.standing(member_id, day)
+    if standing.status == "died" and deceased_too:
+        standing = c.roster.standing(member_id, standing.since - timedelta(days=1))
+    if not standing.is_member:
+        raise ActivitiesRuleBroken(f"the member is not a member of a branch of your bureau on {day}",
+                                   field="member_id", code=NOT_A_MEMBER_CODES[standing.status])
+    if branch_id is not None and standing.branch_id != branch_id:
+        raise ActivitiesRuleBroken(f"the member is not in this branch on {day}", field="member_id",
+                                   code="member_not_in_branch")
+    return standing.branch_id
+
+
+# --- outreach and care ------------------------------------------------------------------------------
+
+def record_outreach(outreach_id: str, command: RecordOutreach, c: Circumstances) -> list:
+    c.require_past(command.occurred_on, "occurred_on")
+    branch_id = branch_of_member(c, command.member_id, command.occurred_on, command.branch_id)
+    reasons = c.late_reasons(command.occurred_on)
+    return [OutreachRecorded(outreach_id=outreach_id, branch_id=branch_id, member_id=command.member_id,
+                             channel=command.channel, occurred_on=command.occurred_on, topic=command.topic,
+                             note=command.note, hours=command.hours, late=bool(reasons), late_reasons=reasons)]
+
+
+def record_care(care_id: str, command: RecordCare, c: Circumstances) -> list:
+    day = command.occurred_on
+    c.require_past(day, "occurred_on")
+    branch_id = branch_of_member(c, command.member_id, day, command.branch_id,
+                                 deceased_too=command.kind == "condolence")
+    holiday, holiday_date = _holiday(command, c) if command.kind == "holiday_visit" else (None, None)
+    year = _newspaper_year(command) if command.kind == "newspaper" else None
+    if command.kind == "birthday":
+        _require_near_birthday(c.roster.members[command.member_id].birth_date, day)
+    reasons = c.late_reasons(day)
+    return [CareRecorded(care_id=care_id, branch_id=branch_id, member_id=command.member_id, kind=command.kind,
+                         occurred_on=day, note=command.note, holiday=holiday, holiday_date=holiday_date, year=year,
+                         late=bool(reasons), late_reasons=reasons)]
+
+
+def _holiday(command: RecordCare, c: Circumstances) -> tuple[str, date]:
+    """The holiday a visit belongs to: the one named, or the bureau's holiday nearest the visit."""
+    if command.holiday:
+        when = holiday_in_window(command.holiday, command.occurred_on)
+        if when is None:
+            raise ActivitiesRuleBroken(f"{command.occurred_on} is not near {command.holiday}", field="occurred_on",
+                                       code="no_holiday_near_date")
+        return command.holiday, when
+    found = holiday_visited_by(command.occurred_on, c.rules.on(command.occurred_on)["holiday_visits"])
+    if found is None:
+        raise ActivitiesRuleBroken("no holiday of the bureau's visits is near this date; name the holiday",
+                                   field="holiday", code="no_holiday_near_date")
+    return found
+
+
+def _newspaper_year(command: RecordCare) -> int:
+    year = command.year or command.occurred_on.year
+    if year not in (command.occurred_on.year, command.occurred_on.year + 1):
+        raise ActivitiesRuleBroken("a subscription is for this year or the next", field="year",
+                                   code="newspaper_year_mismatch")
+    return year
+
+
+def _require_near_birthday(birth_date: date, day: date) -> None:
+    for year in (day.year - 1, day.year, day.year + 1):
+        try:
+            birthday = birth_date.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            birthday = date(year, 3, 1)
+        if abs((birthday - day).days) <= BIRTHDAY_WINDOW_DAYS:
+            return
+    raise ActivitiesRuleBroken("birthday care is given near the member's birthday", field="occurred_on",
+                               code="not_near_birthday")
+
+
+def require_no_newspaper(already: bool, year: int | None) -> None:
+    if already:
+        raise Conflict(f"the member already has a newspaper subscription for {year}",
+                       code="newspaper_already_subscribed", fields={"year": ["already subscribed"]})
+
+
+# --- interest teams ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Team:
+    team_id: str
+    branch_id: str
+    formed_on: date
+    spans: tuple[tuple[str, date, date | None], ...] = ()
+
+    def member_on(self, member_id: str, day: date) -> bool:
+        return any(m == member_id and joined <= day and (left is None or day < left) for m, joined, left in self.spans)
+
+    def current(self, member_id: str) -> tuple[str, date, date | None] | None:
+        return next((s for s in self.spans if s[0] == member_id and s[2] is None), None)
+
+
+def form_team(team_id: str, command: FormTeam, c: Circumstances) -> list:
+    c.require_past(command.formed_on, "formed_on")
+    c.require_open_branch(command.branch_id, command.formed_on, "formed_on")
+    people = list(dict.fromkeys([*command.members, *([command.leader_id] if command.leader_id else [])]))
+    check_participants(c.roster, command.branch_id, command.formed_on, people, (), (), "members")
+    return [TeamFormed(team_id=team_id, branch_id=command.branch_id, name=command.name, kind=command.kind,
+                       formed_on=command.formed_on, leader_id=command.leader_id),
+            *[MemberJoinedTeam(team_id=team_id, branch_id=command.branch_id, member_id=m, joined_on=command.formed_on)
+              for m in people]]
+
+
+def join_team(team: Team, command: JoinTeam, c: Circumstances) -> list:
+    c.require_past(command.joined_on, "joined_on")
+    if team.current(command.member_id):
+        raise ActivitiesRuleBroken("the member is already in the team", field="member_id", code="already_in_team")
+    if command.joined_on < team.formed_on:
+        raise ActivitiesRuleBroken("nobody joins a team before it was formed", field="joined_on",
+                                   code="joined_before_team")
+    check_participants(c.roster, team.branch_id, command.joined_on, [command.member_id], (), (), "member_id")
+    return [MemberJoinedTeam(team_id=team.team_id, branch_id=team.branch_id, member_id=command.member_id,
+                             joined_on=command.joined_on)]
+
+
+def leave_team(team: Team, command: LeaveTeam, c: Circumstances) -> list:
+    c.require_past(command.left_on, "left_on")
+    current = team.current(command.member_id)
+    if current is None:
+        raise ActivitiesRuleBroken("the member is not in the team", field="member_id", code="not_in_team")
+    if command.left_on < current[1]:
+        raise ActivitiesRuleBroken("a member leaves after joining", field="left_on", code="left_before_joining")
+    return [MemberLeftTeam(team_id=team.team_id, branch_id=team.branch_id, member_id=command.member_id,
+                           left_on=command.left_on)]
+
+
+def record_performance(team: Team, performance_id: str, command: RecordPerformance, c: Circumstances) -> list:
+    c.require_past(command.occurred_on, "occurred_on")
+    outsiders = [m for m in command.performers if not team.member_on(m, command.occurred_on)]
+    if outsiders:
+        raise ActivitiesRuleBroken("performers are members of the team on the day", field="performers",
+                                   code="performer_not_in_team", details=outsiders)
+    reasons = c.late_reasons(command.occurred_on)
+    return [TeamPerformed(team_id=team.team_id, performance_id=performance_id, branch_id=team.branch_id,
+                          occurred_on=command.occurred_on, title=command.title, place=command.place,
+                          performers=list(command.performers), audience=command.audience, late=bool(reasons),
+                          late_reasons=reasons)]
+
+
+def evolve_team(state: Team | None, event) -> Team | None:
+    if isinstance(event, TeamFormed):
+        return Team(event.team_id, event.branch_id, event.formed_on)
+    if isinstance(event, MemberJoinedTeam):
+        return replace(state, spans=(*state.spans, (event.member_id, event.joined_on, None)))
+    if isinstance(event, MemberLeftTeam):
+        spans = tuple((m, j, event.left_on if m == event.member_id and left is None else left)
+                      for m, j, left in state.spans)
+        return replace(state, spans=spans)
+    return state
+
+
+# --- pledges ------------------------------------------------------------------------------------
+
+def sign_pledge(pledge_id: str, command: SignPledge, c: Circumstances) -> list:
+    c.require_past(command.signed_on, "signed_on")
+    branch_id = branch_of_member(c, command.member_id, command.signed_on, command.branch_id)
+    return [PledgeSigned(pledge_id=pledge_id, branch_id=branch_id, member_id=command.member_id, kind=command.kind,
+                         signed_on=command.signed_on)]
+
+
+def may_read_pledges(roles: frozenset[str], rules: Mapping) -> bool:
+    return bool(set(roles) & set(rules.get("pledge_readers") or ()))
+
+
+def read_pledge(pledge: Mapping, reader: str, role: str, read_at: datetime) -> list:
+    return [PledgeRead(pledge_id=pledge["pledge_id"], branch_id=pledge["branch_id"], member_id=pledge["member_id"],
+                       reader=reader, reader_role=role, read_at=read_at)]
+
+
+# --- the activity centre ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Centre:
+    branch_id: str
+    place: str
+    set_up_on: date
+    last_change_on: date
+
+
+def set_up_centre(branch_id: str, existing: Centre | None, command: SetUpCentre, c: Circumstances) -> list:
+    if existing is not None:
+        raise Conflict("the branch already has a centre; record a move instead", code="centre_exists")
+    c.require_past(command.set_up_on, "set_up_on")
+    c.require_open_branch(branch_id, command.set_up_on, "set_up_on")
+    checklist = list(c.rules.on(command.set_up_on)["centre_checklist"])
+    return [CentreSetUp(branch_id=branch_id, place=command.place, set_up_on=command.set_up_on, checklist=checklist)]
+
+
+def move_centre(existing: Centre, command: MoveCentre, c: Circumstances) -> list:
+    c.require_past(command.moved_on, "moved_on")
+    if command.to_place == existing.place:
+        raise ActivitiesRuleBroken("the centre is already there", field="to_place", code="same_place")
+    if command.moved_on < existing.last_change_on:
+        raise ActivitiesRuleBroken("a move is dated after the centre's last move", field="moved_on",
+                                   code="move_before_last")
+    return [CentreMoved(branch_id=existing.branch_id, from_place=existing.place, to_place=command.to_place,
+                        moved_on=command.moved_on)]
+
+
+def evidence_item(existing: Centre, command: EvidenceChecklistItem, c: Circumstances) -> list:
+    c.require_past(command.evidenced_on, "evidenced_on")
+    checklist = c.rules.on(command.evidenced_on)["centre_checklist"]
+    if command.item not in checklist:
+        raise ActivitiesRuleBroken(f"not an item of the bureau's checklist: {', '.join(checklist)}", field="item",
+                                   code="not_a_checklist_item")
+    if command.evidenced_on < existing.set_up_on:
+        raise ActivitiesRuleBroken("evidence is dated after the centre was set up", field="evidenced_on",
+                                   code="evidence_before_centre")
+    return [CentreChecklistItemEvidenced(branch_id=existing.branch_id, item=command.item,
+                                         evidenced_on=command.evidenced_on, evidence=command.evidence,
+                                         photo_ref=command.photo_ref)]
+
+
+def evolve_centre(state: Centre | None, event) -> Centre | None:
+    if isinstance(event, CentreSetUp):
+        return Centre(event.branch_id, event.place, event.set_up_on, event.set_up_on)
+    if isinstance(event, CentreMoved):
+        return replace(state, place=event.to_place, last_change_on=event.moved_on)
+    return state
+
+
+def checklist_status(checklist: Sequence[str], evidence: Sequence[Mapping], since: date) -> list[dict]:
+    """Each item with its latest evidence; evidence older than the centre's last move is stale."""
+    status = []
+    for item in checklist:
+        found = sorted((e for e in evidence if e["item"] == item), key=lambda e: (e["on_date"], e["seq"]))
+        latest = found[-1] if found else None
+        current = latest is not None and latest["on_date"] >= since
+        status.append({"item": item, "met": current, "stale": latest is not None and not current,
+                       "evidence": None if latest is None else {
+                           "text": latest["evidence"], "photo_ref": latest["photo_ref"],
+                           "evidenced_on": latest["on_date"]}})
+    return status
+
+
+# --- periods --------------------------------------------------------------------------------------
+
+def close_period(bureau_id: str, already_closed: bool, command: ClosePeriod, c: Circumstances) -> list:
+    period: Period = parse_period(command.period)
+    if already_closed:
+        raise Conflict(f"{period.name} is already closed", code="period_already_closed",
+                       fields={"period": ["already closed"]})
+    if period.ends_on >= c.today:
+        raise ActivitiesRuleBroken("a period is closed after its last day", field="period", code="period_not_ended")
+    return [PeriodClosed(bureau_id=bureau_id, period=period.name, starts_on=period.starts_on, ends_on=period.ends_on,
+                         closed_on=c.today)]

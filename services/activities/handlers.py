@@ -1,0 +1,265 @@
+"""Command handlers: load what a decision needs (stream, roster, rules), let the domain decide, record.
+
+``authorise(branch_id)`` is passed in by the API for commands whose branch is only known once the
+stream or the roster has been read (a correction, an outreach for a member).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterable
+
+import psycopg
+
+from shared.envelope import start_of_day
+from shared.errors import ConcurrencyError, Conflict, Forbidden, NotFound
+from shared.eventstore import stream_version
+from shared.unit_of_work import UnitOfWork
+from services.activities import queries
+from services.activities.commands import (CancelActivity, ClosePeriod, CorrectActivity, EvidenceChecklistItem,
+                                          FormTeam, JoinTeam, LeaveTeam, MoveCentre, PlanActivity, RecordActivity,
+                                          RecordCare, RecordOutreach, RecordPerformance, RecordPlannedActivity,
+                                          RecordTalk, SetUpCentre, SignPledge)
+from services.activities.domain import activities as domain, records
+from services.activities.domain.activities import Circumstances, local_today
+
+Authorise = Callable[[str], None]
+
+
+def activity_stream(activity_id: str) -> str:
+    return f"activity-{activity_id}"
+
+
+def centre_stream(branch_id: str) -> str:
+    return f"centre-{branch_id}"
+
+
+def circumstances(uow: UnitOfWork, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Circumstances:
+    conn = uow.conn
+    return Circumstances(today=local_today(uow.context.recorded_at),
+                         roster=queries.load_roster(conn, member_ids, branch_id),
+                         rules=queries.load_rules(conn, uow.context.tenant_id),
+                         closed_periods=queries.closed_periods(conn))
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _reply(recorded, record_id: str, event=None) -> dict:
+    """The response to a command: the record's id and stream version, its late flags and quorum if it has them."""
+    body = {"id": record_id, "version": recorded[-1].stream_version}
+    if event is not None and hasattr(event, "late"):
+        body.update(late=event.late, late_reasons=list(event.late_reasons))
+    if event is not None and getattr(event, "quorate", None) is not None:
+        body.update(quorate=event.quorate, voting_members=event.voting_members, voting_present=event.voting_present)
+    return body
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+def _people(record) -> list[str]:
+    return [*record.get("attendees", ()), *(a["member_id"] for a in record.get("absentees", ())),
+            *(g["member_id"] for g in record.get("guests", ()) if g.get("member_id"))]
+
+
+def plan_activity(uow: UnitOfWork, command: PlanActivity) -> dict:
+    activity_id = _new_id()
+    events = domain.plan_activity(activity_id, None, command, circumstances(uow))
+    recorded = uow.record(activity_stream(activity_id), 0, events, branch_id=command.branch_id)
+    return {"id": activity_id, "version": recorded[-1].stream_version, "status": "planned"}
+
+
+def record_activity(uow: UnitOfWork, command: RecordActivity) -> dict:
+    activity_id = _new_id()
+    c = circumstances(uow, _people(command.__dict__), command.branch_id)
+    events = domain.record_activity(activity_id, None, command, c)
+    recorded = uow.record(activity_stream(activity_id), 0, events, branch_id=command.branch_id,
+                          occurred_at=start_of_day(command.occurred_on))
+    return _reply(recorded, activity_id, events[0])
+
+
+def _load_activity(uow: UnitOfWork, activity_id: str, authorise: Authorise, expected_version: int | None):
+    stream = activity_stream(activity_id)
+    state, version = uow.load(stream, domain.evolve_activity, None)
+    if state is None:
+        raise NotFound("no such activity in your bureau")
+    authorise(state.branch_id)
+    if expected_version is not None and expected_version != version:
+        raise ConcurrencyError(stream, expected_version, version)
+    return state, version
+
+
+def record_planned(uow: UnitOfWork, activity_id: str, command: RecordPlannedActivity, authorise: Authorise,
+                   expected_version: int | None = None) -> dict:
+    state, version = _load_activity(uow, activity_id, authorise, expected_version)
+    c = circumstances(uow, _people(command.__dict__), state.branch_id)
+    events = domain.record_planned(state, command, c)
+    recorded = uow.record(activity_stream(activity_id), version, events, branch_id=state.branch_id,
+                          occurred_at=start_of_day(events[0].occurred_on))
+    return _reply(recorded, activity_id, events[0])
+
+
+def correct_activity(uow: UnitOfWork, activity_id: str, command: CorrectActivity, authorise: Authorise,
+                     expected_version: int) -> dict:
+    state, version = _load_activity(uow, activity_id, authorise, expected_version)
+    c = circumstances(uow, _people({**state.record, **command.changes}), state.branch_id)
+    events = domain.correct_activity(state, command, c)
+    recorded = uow.record(activity_stream(activity_id), version, events, branch_id=state.branch_id,
+                          occurred_at=start_of_day(events[0].occurred_on))
+    return _reply(recorded, activity_id, events[0])
+
+
+def cancel_activity(uow: UnitOfWork, activity_id: str, command: CancelActivity, authorise: Authorise,
+                    expected_version: int | None = None) -> dict:
+    state, version = _load_activity(uow, activity_id, authorise, expected_version)
+    events = domain.cancel_activity(state, command, local_today(uow.context.recorded_at))
+    recorded = uow.record(activity_stream(activity_id), version, events, branch_id=state.branch_id)
+    return {"id": activity_id, "version": recorded[-1].stream_version, "status": "cancelled"}
+
+
+def record_talk(uow: UnitOfWork, command: RecordTalk) -> dict:
+    activity_id = _new_id()
+    events = domain.record_talk(activity_id, command, circumstances(uow, command.speakers, command.branch_id))
+    recorded = uow.record(activity_stream(activity_id), 0, events, branch_id=command.branch_id,
+                          occurred_at=start_of_day(command.occurred_on))
+    return _reply(recorded, activity_id, events[0])
+
+
+# --- outreach and care ------------------------------------------------------------------------------
+
+def record_outreach(uow: UnitOfWork, command: RecordOutreach, authorise: Authorise) -> dict:
+    outreach_id = _new_id()
+    events = records.record_outreach(outreach_id, command, circumstances(uow, [command.member_id]))
+    authorise(events[0].branch_id)
+    recorded = uow.record(f"outreach-{outreach_id}", 0, events, branch_id=events[0].branch_id,
+                          occurred_at=start_of_day(command.occurred_on))
+    return _reply(recorded, outreach_id, events[0])
+
+
+def record_care(uow: UnitOfWork, command: RecordCare, authorise: Authorise) -> dict:
+    care_id = _new_id()
+    events = records.record_care(care_id, command, circumstances(uow, [command.member_id]))
+    authorise(events[0].branch_id)
+    if command.kind == "newspaper":
+        records.require_no_newspaper(queries.has_newspaper(uow.conn, command.member_id, events[0].year),
+                                     events[0].year)
+    try:
+        recorded = uow.record(f"care-{care_id}", 0, events, branch_id=events[0].branch_id,
+                              occurred_at=start_of_day(command.occurred_on))
+    except psycopg.errors.UniqueViolation:  # a concurrent subscription for the same year won
+        records.require_no_newspaper(True, events[0].year)
+    body = _reply(recorded, care_id, events[0])
+    if events[0].holiday:
+        body.update(holiday=events[0].holiday, holiday_date=events[0].holiday_date.isoformat())
+    return body
+
+
+# --- teams ------------------------------------------------------------------------------------------
+
+def form_team(uow: UnitOfWork, command: FormTeam) -> dict:
+    team_id = _new_id()
+    people = [*command.members, *([command.leader_id] if command.leader_id else [])]
+    events = records.form_team(team_id, command, circumstances(uow, people))
+    recorded = uow.record(f"team-{team_id}", 0, events, branch_id=command.branch_id,
+                          occurred_at=start_of_day(command.formed_on))
+    return {"id": team_id, "version": recorded[-1].stream_version}
+
+
+def _load_team(uow: UnitOfWork, team_id: str, authorise: Authorise):
+    team, version = uow.load(f"team-{team_id}", records.evolve_team, None)
+    if team is None:
+        raise NotFound("no such team in your bureau")
+    authorise(team.branch_id)
+    return team, version
+
+
+def change_team(uow: UnitOfWork, team_id: str, command: JoinTeam | LeaveTeam | RecordPerformance,
+                authorise: Authorise) -> dict:
+    """A member joins or leaves a team, or the team performs."""
+    team, version = _load_team(uow, team_id, authorise)
+    c = circumstances(uow, [getattr(command, "member_id", None)] if hasattr(command, "member_id") else [])
+    if isinstance(command, JoinTeam):
+        events, record_id, on = records.join_team(team, command, c), team_id, command.joined_on
+    elif isinstance(command, LeaveTeam):
+        events, record_id, on = records.leave_team(team, command, c), team_id, command.left_on
+    else:
+        record_id, on = _new_id(), command.occurred_on
+        events = records.record_performance(team, record_id, command, c)
+    recorded = uow.record(f"team-{team_id}", version, events, branch_id=team.branch_id, occurred_at=start_of_day(on))
+    return _reply(recorded, record_id, events[0] if record_id != team_id else None)
+
+
+# --- pledges ------------------------------------------------------------------------------------
+
+def sign_pledge(uow: UnitOfWork, command: SignPledge, authorise: Authorise) -> dict:
+    """Record the signing as an event (ids, kind, date) and keep the statement only in the pledges table."""
+    pledge_id = _new_id()
+    [event] = records.sign_pledge(pledge_id, command, circumstances(uow, [command.member_id]))
+    authorise(event.branch_id)
+    recorded = uow.record(f"pledge-{pledge_id}", 0, [event], branch_id=event.branch_id,
+                          occurred_at=start_of_day(command.signed_on))
+    uow.conn.execute("INSERT INTO pledges (tenant_id, pledge_id, branch_id, member_id, kind, signed_on, statement,"
+                     " document_ref, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                     (uow.context.tenant_id, pledge_id, event.branch_id, event.member_id, event.kind,
+                      event.signed_on, command.statement, command.document_ref, uow.context.recorded_at))
+    return {"id": pledge_id, "version": recorded[-1].stream_version}
+
+
+def read_pledges(uow: UnitOfWork, pledge_ids: list[str] | None, branch_id: str | None, roles: frozenset[str]) -> list:
+    """Pledges for a reader the bureau's rules allow; every pledge returned is recorded as read."""
+    rules = queries.load_rules(uow.conn, uow.context.tenant_id).on(local_today(uow.context.recorded_at))
+    if not records.may_read_pledges(roles, rules):
+        raise Forbidden("the bureau's rules do not let your role read pledges")
+    uow.conn.execute("SELECT set_config('branchwork.pledge_reader', 'on', true)")
+    rows = uow.conn.execute(
+        "SELECT pledge_id, branch_id, member_id, kind, signed_on, statement, document_ref FROM pledges"
+        " WHERE (%(ids)s::text[] IS NULL OR pledge_id = ANY(%(ids)s))"
+        " AND (%(branch)s::text IS NULL OR branch_id = %(branch)s) ORDER BY signed_on, pledge_id",
+        {"ids": pledge_ids, "branch": branch_id}).fetchall()
+    actor = uow.context.actor
+    for row in rows:
+        stream = f"pledge-{row['pledge_id']}"
+        version = stream_version(uow.conn, stream)
+        uow.record(stream, version, records.read_pledge(row, actor.user, actor.role, uow.context.recorded_at),
+                   branch_id=row["branch_id"])
+    return rows
+
+
+# --- the activity centre ------------------------------------------------------------------------
+
+def set_up_centre(uow: UnitOfWork, branch_id: str, command: SetUpCentre) -> dict:
+    stream = centre_stream(branch_id)
+    centre, version = uow.load(stream, records.evolve_centre, None)
+    events = records.set_up_centre(branch_id, centre, command, circumstances(uow))
+    recorded = uow.record(stream, version, events, branch_id=branch_id, occurred_at=start_of_day(command.set_up_on))
+    return {"id": branch_id, "version": recorded[-1].stream_version}
+
+
+def change_centre(uow: UnitOfWork, branch_id: str, command: MoveCentre | EvidenceChecklistItem) -> dict:
+    stream = centre_stream(branch_id)
+    centre, version = uow.load(stream, records.evolve_centre, None)
+    if centre is None:
+        raise NotFound("the branch has no centre recorded yet", fields={"branch_id": ["no centre"]})
+    c = circumstances(uow)
+    if isinstance(command, MoveCentre):
+        events, on = records.move_centre(centre, command, c), command.moved_on
+    else:
+        events, on = records.evidence_item(centre, command, c), command.evidenced_on
+    recorded = uow.record(stream, version, events, branch_id=branch_id, occurred_at=start_of_day(on))
+    return {"id": branch_id, "version": recorded[-1].stream_version}
+
+
+# --- periods --------------------------------------------------------------------------------------
+
+def close_period(uow: UnitOfWork, command: ClosePeriod) -> dict:
+    bureau_id = uow.context.tenant_id
+    stream = f"period-{bureau_id}-{command.period}"
+    events = records.close_period(bureau_id, queries.period_is_closed(uow.conn, command.period), command,
+                                  circumstances(uow))
+    try:
+        recorded = uow.record(stream, 0, events)
+    except ConcurrencyError:  # closed by a concurrent request
+        raise Conflict(f"{command.period} is already closed", code="period_already_closed",
+                       fields={"period": ["already closed"]}) from None
+    return {"id": command.period, "version": recorded[-1].stream_version}

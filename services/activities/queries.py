@@ -1,0 +1,191 @@
+"""Reads of the service's tables into domain objects: the roster, the rules, closed periods, the records.
+
+Every query runs in a transaction scoped to one bureau, so row-level security limits it to that bureau.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Iterable
+
+import psycopg
+
+from services.activities.domain.calendar import Period
+from services.activities.domain.coverage import Reach, StudySession
+from services.activities.domain.roster import (BranchRecord, HealthRecord, Placement, PostRecord, Roster,
+                                               RosterMember, roster_of)
+from services.activities.domain.rules import RuleBook, RuleVersion
+
+PROFILE_FIELDS = ("name", "birth_date", "party_member")
+
+
+# --- the roster -----------------------------------------------------------------------------------
+
+def load_branches(conn: psycopg.Connection) -> list[BranchRecord]:
+    rows = conn.execute("SELECT branch_id, name, established_on, closed_on, merged_into FROM roster_branches").fetchall()
+    return [BranchRecord(**row) for row in rows]
+
+
+def feeding_branches(branch_id: str, branches: Iterable[BranchRecord]) -> set[str]:
+    """The branch and every branch merged into it, directly or through earlier mergers."""
+    found, grew = {branch_id}, True
+    branches = list(branches)
+    while grew:
+        more = {b.branch_id for b in branches if b.merged_into in found} - found
+        found |= more
+        grew = bool(more)
+    return found
+
+
+def load_roster(conn: psycopg.Connection, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Roster:
+    """The roster of ``member_ids`` and of everyone ever placed in ``branch_id`` (or a branch merged into it)."""
+    branches = load_branches(conn)
+    ids = set(member_ids)
+    if branch_id is not None:
+        rows = conn.execute("SELECT DISTINCT member_id FROM roster_placements WHERE branch_id = ANY(%s)",
+                            (list(feeding_branches(branch_id, branches)),)).fetchall()
+        ids |= {row["member_id"] for row in rows}
+    return roster_of(load_members(conn, sorted(ids)), branches)
+
+
+def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[RosterMember]:
+    if not member_ids:
+        return []
+    bases = conn.execute("SELECT member_id, name, birth_date, party_member FROM roster_members"
+                         " WHERE member_id = ANY(%s)", (member_ids,)).fetchall()
+    changes = _grouped(conn, "SELECT member_id, changes FROM roster_profile_changes WHERE member_id = ANY(%s)"
+                             " ORDER BY seq", member_ids)
+    placements = _grouped(conn, "SELECT member_id, kind, effective_on, branch_id, seq FROM roster_placements"
+                                " WHERE member_id = ANY(%s)", member_ids)
+    health = _grouped(conn, "SELECT member_id, changed_on, health, mobility, seq FROM roster_health"
+                            " WHERE member_id = ANY(%s)", member_ids)
+    posts = _grouped(conn, "SELECT member_id, kind, term_id, post, on_date AS on FROM roster_posts"
+                           " WHERE member_id = ANY(%s)", member_ids)
+    terms = {row["term_id"]: row["ends_on"] for row in conn.execute(
+        "SELECT t.term_id, t.ends_on FROM roster_terms t JOIN roster_posts p USING (term_id)"
+        " WHERE p.member_id = ANY(%s)", (member_ids,))}
+    members = []
+    for base in bases:
+        member_id = base["member_id"]
+        profile = _profile(base, changes.get(member_id, []))
+        members.append(RosterMember(
+            member_id=member_id, name=profile["name"], birth_date=profile["birth_date"],
+            party_member=profile["party_member"],
+            placements=tuple(Placement(r["kind"], r["effective_on"], r["branch_id"], r["seq"])
+                             for r in placements.get(member_id, [])),
+            health=tuple(HealthRecord(r["changed_on"], r["health"], r["mobility"], r["seq"])
+                         for r in health.get(member_id, [])),
+            posts=tuple(PostRecord(r["kind"], r["term_id"], r["post"], r["on"]) for r in posts.get(member_id, [])),
+            term_ends={p["term_id"]: terms[p["term_id"]] for p in posts.get(member_id, []) if p["term_id"] in terms}))
+    return members
+
+
+def _grouped(conn: psycopg.Connection, query: str, member_ids: list[str]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in conn.execute(query, (member_ids,)):
+        grouped.setdefault(row["member_id"], []).append(row)
+    return grouped
+
+
+def _profile(base: dict, changes: list[dict]) -> dict:
+    """The registration with later profile changes applied in stream order."""
+    profile = {name: base[name] for name in PROFILE_FIELDS}
+    for change in changes:
+        for name in PROFILE_FIELDS:
+            if name in change["changes"]:
+                value = change["changes"][name]
+                profile[name] = date.fromisoformat(value) if name == "birth_date" else value
+    return profile
+
+
+def current_groups(conn: psycopg.Connection, member_ids: list[str]) -> dict[str, str | None]:
+    rows = conn.execute("SELECT DISTINCT ON (member_id) member_id, group_id FROM roster_groups"
+                        " WHERE member_id = ANY(%s) ORDER BY member_id, seq DESC", (member_ids,)).fetchall()
+    return {row["member_id"]: row["group_id"] for row in rows}
+
+
+# --- rules and periods ----------------------------------------------------------------------------
+
+def load_rules(conn: psycopg.Connection, bureau_id: str) -> RuleBook:
+    rows = conn.execute("SELECT rules_version, effective_from, rules FROM roster_rules WHERE bureau_id = %s",
+                        (bureau_id,)).fetchall()
+    return RuleBook(RuleVersion(r["rules_version"], r["effective_from"], r["rules"]) for r in rows)
+
+
+def closed_periods(conn: psycopg.Connection) -> tuple[Period, ...]:
+    rows = conn.execute("SELECT period, starts_on, ends_on FROM closed_periods ORDER BY starts_on").fetchall()
+    return tuple(Period(r["period"], r["starts_on"], r["ends_on"]) for r in rows)
+
+
+def period_is_closed(conn: psycopg.Connection, period: str) -> bool:
+    return conn.execute("SELECT 1 FROM closed_periods WHERE period = %s", (period,)).fetchone() is not None
+
+
+def has_newspaper(conn: psycopg.Connection, member_id: str, year: int) -> bool:
+    return conn.execute("SELECT 1 FROM care WHERE member_id = %s AND kind = 'newspaper' AND year = %s",
+                        (member_id, year)).fetchone() is not None
+
+
+# --- coverage and study hours -----------------------------------------------------------------------
+
+def reaches(conn: psycopg.Connection, member_ids: list[str], starts: date, ends: date, study_kinds: Iterable[str],
+            channels: Iterable[str]) -> list[Reach]:
+    """Every time the members were reached between the dates: study attended, or a counting outreach."""
+    attended = conn.execute(
+        "SELECT p.member_id, a.occurred_on, a.kind, a.activity_id, a.branch_id FROM activity_participants p"
+        " JOIN activities a USING (activity_id) WHERE p.member_id = ANY(%s) AND p.presence = 'attended'"
+        " AND a.status = 'recorded' AND a.kind = ANY(%s) AND a.occurred_on BETWEEN %s AND %s",
+        (member_ids, list(study_kinds), starts, ends)).fetchall()
+    reached = conn.execute(
+        "SELECT member_id, occurred_on, channel, outreach_id, branch_id FROM outreach WHERE member_id = ANY(%s)"
+        " AND channel = ANY(%s) AND occurred_on BETWEEN %s AND %s",
+        (member_ids, list(channels), starts, ends)).fetchall()
+    return ([Reach(r["member_id"], r["occurred_on"], f"activity:{r['kind']}", r["activity_id"], r["branch_id"])
+             for r in attended]
+            + [Reach(r["member_id"], r["occurred_on"], f"outreach:{r['channel']}", r["outreach_id"], r["branch_id"])
+               for r in reached])
+
+
+def study_sessions(conn: psycopg.Connection, member_ids: list[str], starts: date, ends: date,
+                   study_kinds: Iterable[str]) -> list[StudySession]:
+    """Hours of study attended, and of study brought to the home, between the dates."""
+    attended = conn.execute(
+        "SELECT p.member_id, a.occurred_on, a.hours, a.kind, a.activity_id FROM activity_participants p"
+        " JOIN activities a USING (activity_id) WHERE p.member_id = ANY(%s) AND p.presence = 'attended'"
+        " AND a.status = 'recorded' AND a.kind = ANY(%s) AND a.hours IS NOT NULL"
+        " AND a.occurred_on BETWEEN %s AND %s", (member_ids, list(study_kinds), starts, ends)).fetchall()
+    at_home = conn.execute(
+        "SELECT member_id, occurred_on, hours, outreach_id FROM outreach WHERE member_id = ANY(%s)"
+        " AND channel = 'home_study' AND hours IS NOT NULL AND occurred_on BETWEEN %s AND %s",
+        (member_ids, starts, ends)).fetchall()
+    return ([StudySession(r["member_id"], r["occurred_on"], Decimal(r["hours"]), f"activity:{r['kind']}",
+                          r["activity_id"]) for r in attended]
+            + [StudySession(r["member_id"], r["occurred_on"], Decimal(r["hours"]), "outreach:home_study",
+                            r["outreach_id"]) for r in at_home])
+
+
+# --- records ------------------------------------------------------------------------------------
+
+def activity(conn: psycopg.Connection, activity_id: str) -> dict | None:
+    row = conn.execute("SELECT * FROM activities WHERE activity_id = %s", (activity_id,)).fetchone()
+    if row is None:
+        return None
+    people = conn.execute("SELECT member_id, presence, reason FROM activity_participants WHERE activity_id = %s"
+                          " ORDER BY member_id", (activity_id,)).fetchall()
+    row["attendees"] = [p["member_id"] for p in people if p["presence"] == "attended"]
+    row["absentees"] = [{"member_id": p["member_id"], "reason": p["reason"]} for p in people
+                        if p["presence"] == "absent"]
+    return row
+
+
+def activities(conn: psycopg.Connection, branch_ids: list[str] | None, kind: str | None, status: str | None,
+               starts: date | None, ends: date | None, limit: int) -> list[dict]:
+    return conn.execute(
+        "SELECT * FROM activities WHERE (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
+        " AND (%(kind)s::text IS NULL OR kind = %(kind)s) AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(starts)s::date IS NULL OR coalesce(occurred_on, planned_on) >= %(starts)s)"
+        " AND (%(ends)s::date IS NULL OR coalesce(occurred_on, planned_on) <= %(ends)s)"
+        " ORDER BY coalesce(occurred_on, planned_on), activity_id LIMIT %(limit)s",
+        {"branches": branch_ids, "kind": kind, "status": status, "starts": starts, "ends": ends,
+         "limit": limit}).fetchall()
