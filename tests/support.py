@@ -140,3 +140,33 @@ def assert_stream_order(envelopes: list) -> None:
         first_seen.setdefault(envelope.stream_id, []).append(envelope.stream_version)
     for stream, versions in first_seen.items():
         assert versions == sorted(versions), f"{stream} out of order: {versions}"
+
+
+class ApiClient:
+    """A Flask test client that speaks for one bureau: JSON in, (status, body) out, with a token."""
+
+    def __init__(self, client, settings, tenant: str, role: str = "bureau_admin", branches: list[str] | None = None):
+        self.client = client
+        self.headers = bearer(token(settings, role, tenant=tenant, branches=branches))
+        self.tenant = tenant
+
+    def post(self, path: str, body: dict | None = None, **headers):
+        response = self.client.post(f"/api/v1{path}", json=body or {}, headers={**self.headers, **headers})
+        return response.status_code, response.get_json()
+
+    def patch(self, path: str, body: dict, **headers):
+        response = self.client.patch(f"/api/v1{path}", json=body, headers={**self.headers, **headers})
+        return response.status_code, response.get_json()
+
+    def put(self, path: str, body: dict):
+        response = self.client.put(f"/api/v1{path}", json=body, headers=self.headers)
+        return response.status_code, response.get_json()
+
+    def get(self, path: str, **params):
+        response = self.client.get(f"/api/v1{path}", query_string=params, headers=self.headers)
+        return response.status_code, response.get_json()
+
+    def created(self, path: str, body: dict) -> str:
+        status, reply = self.post(path, body)
+        assert status == 201, reply
+        return reply["id"]
