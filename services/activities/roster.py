@@ -105,6 +105,8 @@ HANDLERS: dict[str, Handler] = {
     "members.MemberAssignedToGroup": _group,
     "members.MemberMoved": lambda conn, e, ev: _placement(conn, e, ev.member_id, "moved", ev.moved_on,
                                                           ev.to_branch_id),
+    "members.MemberRejoined": lambda conn, e, ev: _placement(conn, e, ev.member_id, "joined", ev.rejoined_on,
+                                                             ev.branch_id),
     "members.MemberTransferredOut": lambda conn, e, ev: _placement(conn, e, ev.member_id, "transferred_out",
                                                                    ev.left_on, None),
     "members.MemberDied": lambda conn, e, ev: _placement(conn, e, ev.member_id, "died", ev.died_on, None),
