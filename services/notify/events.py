@@ -1,5 +1,4 @@
-"""The facts the notify service records, by explicit name and schema version."""
+"""The notify service's events are its published contracts (``contracts.notify``)."""
 
-from shared.contracts import EventRegistry
-
-registry = EventRegistry()
+from contracts.notify import *  # noqa: F401,F403 — re-exported for the service's own modules
+from contracts.notify import registry  # noqa: F401

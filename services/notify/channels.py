@@ -1,0 +1,125 @@
+"""Delivery channels: e-mail over SMTP (stdlib ``smtplib``) and signed webhooks (stdlib ``urllib``).
+
+A sender either returns (accepted) or raises ``DeliveryError``, which says whether trying again
+could help. A webhook is signed with HMAC-SHA256 over ``<timestamp>.<body>``, so its receiver can
+check it came from us, unchanged, and reject a replay of an old request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import socket
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from services.notify.settings import NotifySettings
+
+SIGNATURE_HEADER = "X-Branchwork-Signature"
+TIMESTAMP_HEADER = "X-Branchwork-Timestamp"
+DELIVERY_HEADER = "X-Branchwork-Delivery"
+REPLAY_TOLERANCE_SECONDS = 300
+RETRYABLE_HTTP = {408, 425, 429}
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value: ``sha256=<hex HMAC of "<timestamp>." + body>``."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(secret: str, timestamp: str | None, body: bytes, signature: str | None, now: float,
+                     tolerance: int = REPLAY_TOLERANCE_SECONDS) -> bool:
+    """What a receiver checks: a fresh timestamp and a matching signature (compared in constant time)."""
+    if not timestamp or not signature or not timestamp.isdigit():
+        return False
+    if abs(now - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+
+
+def message_text(message: dict) -> str:
+    """The plain text of a notification: a note for this recipient, the body, and why it was sent."""
+    records = "、".join(f"{r['type']} {r['id']}" for r in message["cause"].get("records", []))
+    lines = [message["note"], ""] if message.get("note") else []
+    lines += [message["body"], "", "—", f"规则：{message['rule']}", f"原因：{message['subject']}（{records}）",
+              f"期间：{message['period']}", f"通知编号：{message['notification_id']}"]
+    return "\n".join(lines) + "\n"
+
+
+class EmailSender:
+    def __init__(self, settings: NotifySettings) -> None:
+        self.settings = settings
+
+    def send(self, message: dict, target: str) -> None:
+        email = EmailMessage()
+        email["From"] = self.settings.smtp_sender
+        email["To"] = target
+        email["Subject"] = message["title"]
+        email["Date"] = formatdate(localtime=False)
+        # The delivery id as Message-ID: a receiver can drop the copy a crash-and-retry might send.
+        email["Message-ID"] = f"<{message['delivery_id']}@branchwork>"
+        email["X-Branchwork-Rule"] = message["rule"]
+        email["X-Branchwork-Notification"] = message["notification_id"]
+        email["X-Branchwork-Dedupe-Key"] = message["dedupe_key"]
+        email.set_content(message_text(message))
+        try:
+            with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port,
+                              timeout=self.settings.smtp_timeout) as smtp:
+                if self.settings.smtp_starttls:
+                    smtp.starttls()
+                if self.settings.smtp_user:
+                    smtp.login(self.settings.smtp_user, self.settings.smtp_password or "")
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            raise DeliveryError(f"recipient refused: {codes}", permanent=all(c >= 500 for c in codes)) from None
+        except smtplib.SMTPResponseException as error:
+            raise DeliveryError(f"SMTP {error.smtp_code}: {_text(error.smtp_error)}",
+                                permanent=error.smtp_code >= 500) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(f"SMTP unavailable: {error}", permanent=False) from None
+
+
+class WebhookSender:
+    def __init__(self, settings: NotifySettings) -> None:
+        self.settings = settings
+
+    def send(self, message: dict, target: str, secret: str, now: float) -> None:
+        body = json.dumps(webhook_payload(message), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        timestamp = int(now)
+        request = urllib.request.Request(target, data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8", TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(secret, timestamp, body), DELIVERY_HEADER: message["delivery_id"],
+            "User-Agent": "branchwork-notify/1"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.settings.webhook_timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_HTTP
+            error.close()
+            raise DeliveryError(f"HTTP {error.code} from the receiver", permanent=permanent) from None
+        except (urllib.error.URLError, socket.timeout, OSError) as error:
+            raise DeliveryError(f"receiver unreachable: {getattr(error, 'reason', error)}", permanent=False) from None
+
+
+def webhook_payload(message: dict) -> dict:
+    keys = ("notification_id", "delivery_id", "tenant_id", "branch_id", "rule", "dedupe_key", "subject", "period",
+            "title", "body", "note", "cause", "details", "due_on")
+    payload = {key: message.get(key) for key in keys}
+    payload["due_on"] = str(payload["due_on"]) if payload["due_on"] is not None else None
+    return {"type": "notification", **payload}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

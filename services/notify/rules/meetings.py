@@ -1,0 +1,163 @@
+"""Meetings (三会一课): the day-before reminder, the monthly committee meeting, the quarter's general meeting
+and lectures, and study coverage by the monthly check day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services.notify.rules.model import (
+    CHANNEL_LABELS, HEALTH_LABELS, MOBILITY_LABELS, Activity, Branch, BureauSnapshot, Member, Reminder,
+    member_audience, month_bounds, month_of, per_quarter, quarter_bounds, quarter_label, secretary_of, within)
+
+KIND_LABELS = {"committee_meeting": "支委会", "general_meeting": "支部党员大会", "group_meeting": "党小组会",
+               "party_lecture": "党课", "theme_day": "主题党日", "study": "集体学习", "life_meeting": "组织生活会",
+               "appraisal": "民主评议党员", "briefing": "情况通报会"}
+
+
+def meeting_reminders(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
+    """A planned activity: remind its invitees from ``meeting_reminder_days`` before until the day itself."""
+    ahead = int(rules["meeting_reminder_days"])
+    reminders = []
+    for activity in snapshot.activities:
+        if (activity.status != "planned" or activity.planned_on is None
+                or activity.kind not in rules["meeting_reminder_kinds"]
+                or not within(today, activity.planned_on - timedelta(days=ahead), activity.planned_on)):
+            continue
+        invitees = invitees_of(snapshot, activity, today)
+        audiences = tuple(member_audience(m.member_id) for m in invitees) or (secretary_of(activity.branch_id),)
+        when = "今天" if activity.planned_on == today else activity.planned_on.isoformat()
+        kind = KIND_LABELS.get(activity.kind, activity.kind)
+        reminders.append(Reminder(
+            rule="meeting.reminder", subject=f"activity-{activity.activity_id}", period=activity.planned_on.isoformat(),
+            branch_id=activity.branch_id, audiences=audiences, due_on=activity.planned_on - timedelta(days=ahead),
+            title=f"会议提醒：{when}{kind}「{activity.title}」",
+            body=(f"{kind}「{activity.title}」定于 {activity.planned_on.isoformat()} 举行"
+                  + (f"，地点：{activity.place}" if activity.place else "") + "。请准时参加。"),
+            records=(("activity", activity.activity_id),),
+            details={"kind": activity.kind, "planned_on": activity.planned_on.isoformat(), "place": activity.place,
+                     "invitees": [m.member_id for m in invitees]}))
+    return reminders
+
+
+def invitees_of(snapshot: BureauSnapshot, activity: Activity, today: date) -> list[Member]:
+    """Who an activity is for: the committee for its meetings, a group's members, else the whole branch."""
+    members = snapshot.active_members(activity.branch_id)
+    if activity.kind == "committee_meeting":
+        term = snapshot.current_term(activity.branch_id, today)
+        holders = {p.member_id for p in snapshot.holders(term.term_id)} if term else set()
+        return [m for m in snapshot.members if m.member_id in holders and m.active]
+    if activity.kind == "group_meeting" and activity.group_id:
+        return [m for m in members if m.group_id == activity.group_id]
+    return [m for m in members if m.party_member]
+
+
+def committee_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
+    """By the check day of a month with no committee meeting held yet: alert the secretary."""
+    if int(rules["committee_meeting_per_year"]) <= 0 or today.day < int(rules["monthly_check_day"]):
+        return []
+    first, last = month_bounds(today)
+    reminders = []
+    for branch in snapshot.open_branches():
+        term = snapshot.current_term(branch.branch_id, today)
+        if term is not None and not term.committee:
+            continue  # a branch of under 7 members has a secretary but no committee to meet
+        if _held(snapshot, branch, "committee_meeting", first, last):
+            continue
+        planned = [a.planned_on.isoformat() for a in snapshot.activities if a.branch_id == branch.branch_id
+                   and a.kind == "committee_meeting" and a.status == "planned" and a.planned_on
+                   and within(a.planned_on, today, last)]
+        reminders.append(Reminder(
+            rule="meeting.committee_monthly", subject=f"branch-{branch.branch_id}", period=month_of(today),
+            branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),),
+            due_on=today.replace(day=int(rules["monthly_check_day"])),
+            title=f"{branch.name}：本月尚未召开支委会",
+            body=(f"截至 {today.isoformat()}，{branch.name}本月（{month_of(today)}）还没有召开支委会。"
+                  + (f"已计划于 {', '.join(planned)} 召开。" if planned else "请安排召开。")),
+            records=(("branch", branch.branch_id),), details={"month": month_of(today), "planned": planned}))
+    return reminders
+
+
+def quarter_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
+    """In the last days of a quarter: a general meeting not held, or fewer Party lectures than the quota."""
+    first, last = quarter_bounds(today)
+    if today < last - timedelta(days=int(rules["quarter_end_warning_days"])):
+        return []
+    checks = (("meeting.general_quarterly", "general_meeting", per_quarter(int(rules["general_meeting_per_year"]))),
+              ("meeting.lecture_quota", "party_lecture", per_quarter(int(rules["party_lecture_per_year"]))))
+    reminders = []
+    for branch in snapshot.open_branches():
+        for rule, kind, quota in checks:
+            held = _held(snapshot, branch, kind, first, last)
+            if quota <= 0 or held >= quota:
+                continue
+            label = KIND_LABELS[kind]
+            reminders.append(Reminder(
+                rule=rule, subject=f"branch-{branch.branch_id}", period=quarter_label(today),
+                branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),),
+                due_on=last - timedelta(days=int(rules["quarter_end_warning_days"])),
+                title=f"{branch.name}：本季度{label}尚未完成",
+                body=(f"本季度（{quarter_label(today)}，至 {last.isoformat()} 结束）{branch.name}已召开{label} {held} 次，"
+                      f"应至少 {quota} 次。"),
+                records=(("branch", branch.branch_id),),
+                details={"quarter": quarter_label(today), "kind": kind, "held": held, "required": quota}))
+    return reminders
+
+
+def _held(snapshot: BureauSnapshot, branch: Branch, kind: str, first: date, last: date) -> int:
+    return sum(1 for a in snapshot.activities if a.branch_id == branch.branch_id and a.kind == kind
+               and a.status == "held" and a.occurred_on and within(a.occurred_on, first, last))
+
+
+def coverage_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
+    """By the check day: the members study has not reached this period, with a suggested channel each."""
+    first, last, label = _coverage_period(today, rules["coverage_period"])
+    deadline = last.replace(day=int(rules["monthly_check_day"]))
+    if today < deadline:
+        return []
+    reached = _reached(snapshot, first, last, set(rules["coverage_activity_kinds"]))
+    reminders = []
+    for branch in snapshot.open_branches():
+        missing = [m for m in snapshot.active_members(branch.branch_id) if m.party_member and m.member_id not in reached]
+        if not missing:
+            continue
+        listed = [{"member_id": m.member_id, "name": m.name, "health": m.health, "mobility": m.mobility,
+                   "suggested_channel": suggested_channel(m, rules["coverage_channels"])} for m in missing]
+        lines = [f"· {row['name']}（健康：{HEALTH_LABELS.get(row['health'], row['health'])}，"
+                 f"{MOBILITY_LABELS.get(row['mobility'], row['mobility'])}）建议："
+                 f"{CHANNEL_LABELS.get(row['suggested_channel'], row['suggested_channel'])}" for row in listed]
+        reminders.append(Reminder(
+            rule="coverage.unreached", subject=f"branch-{branch.branch_id}", period=label,
+            branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),), due_on=deadline,
+            title=f"{branch.name}：{len(missing)} 名党员本期尚未参加学习",
+            body=f"本期（{label}，至 {last.isoformat()}）以下党员还没有参加学习或接受送学，请安排：\n" + "\n".join(lines),
+            records=(("branch", branch.branch_id),) + tuple(("member", m.member_id) for m in missing),
+            details={"period": label, "members": listed}))
+    return reminders
+
+
+def _coverage_period(today: date, period: str) -> tuple[date, date, str]:
+    if period == "quarter":
+        first, last = quarter_bounds(today)
+        return first, last, quarter_label(today)
+    first, last = month_bounds(today)
+    return first, last, month_of(today)
+
+
+def _reached(snapshot: BureauSnapshot, first: date, last: date, kinds: set[str]) -> set[str]:
+    reached = {o.member_id for o in snapshot.outreach if within(o.occurred_on, first, last)}
+    for activity in snapshot.activities:
+        if (activity.status == "held" and activity.kind in kinds and activity.occurred_on
+                and within(activity.occurred_on, first, last)):
+            reached.update(activity.attendees)
+    return reached
+
+
+def suggested_channel(member: Member, allowed: list[str]) -> str:
+    """Bring study home to the homebound, visit the frail, phone the rest — among the bureau's channels."""
+    if member.mobility == "homebound":
+        preferred = ["home_study", "visit", "phone"]
+    elif member.mobility == "limited" or member.health == "poor":
+        preferred = ["visit", "home_study", "phone"]
+    else:
+        preferred = ["phone", "visit", "home_study"]
+    return next((channel for channel in preferred if channel in allowed), preferred[0])

@@ -1,0 +1,251 @@
+"""What the rules see (a bureau's snapshot, built from notify's own projections) and what they produce.
+
+Pure data: no I/O, no clock. ``today`` is always passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from contracts.members import DEFAULT_RULES
+
+# Keys the notify rules read that the members rule set does not define; a bureau's published rule
+# set overrides any of them.
+NOTIFY_RULE_DEFAULTS: dict[str, Any] = {
+    "notify_disabled_rules": [],
+    "meeting_reminder_days": 1,
+    "meeting_reminder_kinds": ["committee_meeting", "general_meeting", "group_meeting", "party_lecture",
+                               "theme_day", "study", "life_meeting", "appraisal", "briefing"],
+    "monthly_check_day": 20,
+    "quarter_end_warning_days": 14,
+    "coverage_activity_kinds": ["study", "party_lecture", "general_meeting", "group_meeting", "theme_day",
+                                "life_meeting", "briefing"],
+    "birthday_days_ahead": 1,
+    "holiday_visit_days_ahead": 7,
+    "term_reminder_days": [90, 30],
+    "vacant_post_days": 30,
+    "dues_reminder_months": 3,
+    "dues_review_months": 6,
+    "transfer_expiry_warning_days": 14,
+}
+
+
+@dataclass(frozen=True)
+class RuleSetVersion:
+    version: int
+    effective_from: date
+    rules: dict
+
+
+@dataclass(frozen=True)
+class Branch:
+    branch_id: str
+    name: str
+    open: bool = True
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    branch_id: str
+    name: str
+    birth_date: date
+    health: str = "good"
+    mobility: str = "mobile"
+    phone: str | None = None
+    party_member: bool = True
+    active: bool = True
+    joined_on: date | None = None
+    group_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    term_id: str
+    branch_id: str
+    starts_on: date
+    ends_on: date
+    committee: bool = True
+
+
+@dataclass(frozen=True)
+class PostHolding:
+    term_id: str
+    branch_id: str
+    post: str
+    member_id: str
+    person_name: str
+    filled_on: date
+    vacated_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """``status``: planned, held or cancelled; ``occurred_on`` is set once held."""
+    activity_id: str
+    branch_id: str
+    kind: str
+    title: str
+    status: str
+    planned_on: date | None = None
+    occurred_on: date | None = None
+    place: str | None = None
+    group_id: str | None = None
+    attendees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outreach:
+    member_id: str
+    branch_id: str
+    channel: str
+    occurred_on: date
+
+
+@dataclass(frozen=True)
+class Care:
+    member_id: str
+    branch_id: str
+    kind: str
+    occurred_on: date
+    holiday: str | None = None
+    holiday_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Dues:
+    """A member's dues: monthly amount per assessed year, reductions from a month on, months paid."""
+    member_id: str
+    assessed: dict[int, str] = field(default_factory=dict)
+    reductions: tuple[tuple[str, str], ...] = ()
+    paid: frozenset[str] = frozenset()
+    reviews: tuple[tuple[str, date], ...] = ()
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One bureau's view of a transfer: ``side`` is out (we issued the letter) or in (we receive)."""
+    transfer_id: str
+    side: str
+    member_name: str
+    from_branch_id: str | None
+    to_branch_id: str | None
+    to_tenant_id: str | None
+    issued_on: date
+    valid_until: date
+    member_id: str | None = None
+    received_on: date | None = None
+    slip_returned_on: date | None = None
+    closed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class BureauSnapshot:
+    tenant_id: str
+    rule_sets: tuple[RuleSetVersion, ...] = ()
+    branches: tuple[Branch, ...] = ()
+    members: tuple[Member, ...] = ()
+    terms: tuple[Term, ...] = ()
+    posts: tuple[PostHolding, ...] = ()
+    activities: tuple[Activity, ...] = ()
+    outreach: tuple[Outreach, ...] = ()
+    care: tuple[Care, ...] = ()
+    dues: tuple[Dues, ...] = ()
+    transfers: tuple[Transfer, ...] = ()
+
+    def rules_on(self, today: date) -> dict:
+        """The rule set in force on ``today``: the latest version already effective, over the defaults."""
+        in_force = [r for r in self.rule_sets if r.effective_from <= today]
+        published = max(in_force, key=lambda r: (r.effective_from, r.version)).rules if in_force else {}
+        return {**NOTIFY_RULE_DEFAULTS, **DEFAULT_RULES, **published}
+
+    def open_branches(self) -> list[Branch]:
+        return [b for b in self.branches if b.open]
+
+    def active_members(self, branch_id: str | None = None) -> list[Member]:
+        return [m for m in self.members if m.active and (branch_id is None or m.branch_id == branch_id)]
+
+    def member(self, member_id: str) -> Member | None:
+        return next((m for m in self.members if m.member_id == member_id), None)
+
+    def current_term(self, branch_id: str, today: date) -> Term | None:
+        """The branch's latest term that has started."""
+        started = [t for t in self.terms if t.branch_id == branch_id and t.starts_on <= today]
+        return max(started, key=lambda t: t.starts_on) if started else None
+
+    def holders(self, term_id: str) -> list[PostHolding]:
+        return [p for p in self.posts if p.term_id == term_id and p.vacated_on is None]
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A rule fired: for ``subject`` in ``period``, tell ``audiences`` this, because of ``records``."""
+    rule: str
+    subject: str
+    period: str
+    branch_id: str | None
+    audiences: tuple[str, ...]
+    title: str
+    body: str
+    records: tuple[tuple[str, str], ...]
+    due_on: date
+    details: dict = field(default_factory=dict)
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.rule}:{self.subject}:{self.period}"
+
+
+def secretary_of(branch_id: str) -> str:
+    return f"secretary:{branch_id}"
+
+
+BUREAU = "bureau"
+
+
+def member_audience(member_id: str) -> str:
+    return f"member:{member_id}"
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def quarter_of(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_label(day: date) -> str:
+    year, quarter = quarter_of(day)
+    return f"{year}-Q{quarter}"
+
+
+def quarter_bounds(day: date) -> tuple[date, date]:
+    year, quarter = quarter_of(day)
+    first = date(year, 3 * quarter - 2, 1)
+    after = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    after = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+def per_quarter(per_year: int) -> int:
+    """A yearly quota spread over four quarters, rounded up (4 a year → 1 a quarter)."""
+    return math.ceil(per_year / 4) if per_year > 0 else 0
+
+
+def within(today: date, start: date, end: date) -> bool:
+    return start <= today <= end
+
+
+MOBILITY_LABELS = {"mobile": "行动自如", "limited": "行动不便", "homebound": "居家难出门"}
+HEALTH_LABELS = {"good": "健康", "fair": "一般", "poor": "较差"}
+CHANNEL_LABELS = {"visit": "走访谈心", "phone": "电话沟通", "home_study": "送学上门"}
+POST_LABELS = {"secretary": "书记", "deputy_secretary": "副书记", "member": "委员"}

@@ -1,0 +1,107 @@
+"""The scheduler: evaluates the time-based rules for every bureau and records what is due, once per cause.
+
+It runs on start (catching up after downtime), every ``scheduler_interval_seconds``, and as soon as
+the ``notify-sources`` consumer reports new facts for a bureau. Rules are windows over dates (from
+the day before a birthday to the day itself, from the 20th to the month's end …), so a run after
+downtime finds every condition still open and a second run finds nothing new; a reminder whose
+window closed while the scheduler was down is not sent late. The clock is injected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import date, datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from shared.config import Settings
+from shared.db import connect
+from shared.envelope import Actor
+from shared.unit_of_work import CommandContext, UnitOfWork
+from services.notify import handlers
+from services.notify.events import registry
+from services.notify.projections import project
+from services.notify.rules import evaluate
+from services.notify.settings import NotifySettings
+from services.notify.snapshot import load_directory, load_snapshot, tenants
+from services.notify.source_projections import RULES_CHANNEL
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_ACTOR = Actor(user="notify-scheduler", role="system")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, notify: NotifySettings, *, clock: Clock = utc_now,
+                 dsn: str | None = None) -> None:
+        self.settings = settings
+        self.notify = notify
+        self.clock = clock
+        self.dsn = dsn or settings.owner_dsn
+        self.zone = ZoneInfo(notify.timezone)
+
+    def today(self) -> date:
+        """The bureaus' calendar day now (their time zone, not the server's)."""
+        return self.clock().astimezone(self.zone).date()
+
+    def run_once(self, conn: psycopg.Connection, tenant_ids: list[str] | None = None,
+                 actor: Actor = SCHEDULER_ACTOR) -> list[str]:
+        """Evaluate the rules for the given bureaus (all by default), one transaction each; return new ids."""
+        scheduled: list[str] = []
+        for tenant_id in tenant_ids if tenant_ids is not None else tenants(conn):
+            with conn.transaction():
+                scheduled.extend(self.run_tenant(conn, tenant_id, actor))
+        return scheduled
+
+    def run_tenant(self, conn: psycopg.Connection, tenant_id: str, actor: Actor = SCHEDULER_ACTOR) -> list[str]:
+        """Inside the caller's transaction: schedule every reminder due today for one bureau."""
+        today = self.today()
+        snapshot = load_snapshot(conn, tenant_id)
+        directory = load_directory(conn, snapshot, today)
+        context = CommandContext(actor=actor, tenant_id=tenant_id, correlation_id=str(uuid.uuid4()),
+                                 causation_id=None, recorded_at=self.clock())
+        uow = UnitOfWork(conn, registry, self.settings.topic(), context, project)
+        scheduled = [notification_id for reminder in evaluate(snapshot, today)
+                     if (notification_id := handlers.schedule(uow, reminder, directory, today))]
+        conn.execute("INSERT INTO scheduler_runs (tenant_id, as_of, scheduled) VALUES (%s, %s, %s)",
+                     (tenant_id, today, len(scheduled)))
+        if scheduled:
+            log.info("scheduled %d notification(s) for %s as of %s", len(scheduled), tenant_id, today)
+        return scheduled
+
+    def run(self, stop: threading.Event) -> None:
+        """Evaluate on start, then on every wake-up from the consumer or at the interval, until stopped."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                with connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {RULES_CHANNEL}")
+                    self.run_once(conn)
+                    backoff = 0.5
+                    self._serve(conn, stop)
+            except psycopg.OperationalError as error:
+                log.warning("scheduler paused: %s; retrying in %.1fs", error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def _serve(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        last_sweep = time.monotonic()
+        while not stop.is_set():
+            woken = {n.payload for n in conn.notifies(timeout=1.0, stop_after=1)}
+            if woken:
+                # Let a burst of projected events settle, then evaluate each bureau once.
+                woken |= {n.payload for n in conn.notifies(timeout=0.3)}
+                self.run_once(conn, sorted(woken))
+            if time.monotonic() - last_sweep >= self.notify.scheduler_interval_seconds:
+                self.run_once(conn)
+                last_sweep = time.monotonic()
