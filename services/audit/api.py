@@ -1,4 +1,4 @@
-"""HTTP API of the audit service: the event history of a bureau, with its hash chains checked."""
+"""HTTP API of the audit service: the event history of a bureau with its hash chains checked, and its proofs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
+from services.audit import handlers
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
 
@@ -64,3 +65,59 @@ def _chain_report(query: dict, rows: list[dict]) -> dict | None:
     envelopes = [Envelope.from_dict(json.loads(row["envelope"])) for row in rows]
     problems = check_chain(query["stream_id"], envelopes)
     return {"valid": not problems, "length": len(envelopes), "problems": [p.to_dict() for p in problems]}
+
+
+proofs = ApiBlueprint("proofs", __name__, description="Tamper evidence: signed tree heads and Merkle proofs")
+
+
+class InclusionQuerySchema(Schema):
+    event_id = fields.UUID(required=True)
+    tree_size = fields.Integer(validate=validate.Range(min=1), metadata={"description": "default: the current size"})
+
+
+class ConsistencyQuerySchema(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=0))
+    second = fields.Integer(validate=validate.Range(min=0), metadata={"description": "default: the current size"})
+
+
+class TreeHeadHistorySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+
+
+@proofs.route("/tree-head")
+class TreeHead(MethodView):
+    def get(self):
+        """Sign and return your bureau's journal tree head now: size, root, time, Ed25519 signature."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return handlers.sign_tree_head(principal.tenant)
+
+
+@proofs.route("/tree-heads")
+class TreeHeadHistory(MethodView):
+    @proofs.arguments(TreeHeadHistorySchema, location="query")
+    def get(self, query):
+        """The tree heads signed so far, newest first."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return {"tree_heads": handlers.tree_head_history(principal.tenant, query["limit"])}
+
+
+@proofs.route("/proofs/inclusion")
+class InclusionProof(MethodView):
+    @proofs.arguments(InclusionQuerySchema, location="query")
+    def get(self, query):
+        """Prove that an event is in the journal: its envelope, leaf index, audit path and the root."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return handlers.inclusion_proof(principal.tenant, str(query["event_id"]), query.get("tree_size"))
+
+
+@proofs.route("/proofs/consistency")
+class ConsistencyProof(MethodView):
+    @proofs.arguments(ConsistencyQuerySchema, location="query")
+    def get(self, query):
+        """Prove that the journal of size ``second`` extends the journal of size ``first``."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return handlers.consistency_proof(principal.tenant, query["first"], query.get("second"))

@@ -1,14 +1,21 @@
-"""The journal projection: store each event verbatim, once, numbered in arrival order per tenant."""
+"""The journal projection: store each event verbatim, once, numbered in arrival order per tenant.
+
+Each entry is also a leaf of its tenant's Merkle tree, added in the same transaction, and the commit
+wakes the views worker (``NOTIFY audit_journal``).
+"""
 
 from __future__ import annotations
 
 import psycopg
 
 from shared.envelope import Envelope
+from services.audit.tree import JournalTree
+
+CHANNEL = "audit_journal"
 
 
 def append(conn: psycopg.Connection, envelope: Envelope) -> None:
-    """Add an event to its tenant's journal; an event already there is left alone."""
+    """Add an event to its tenant's journal and tree; an event already there is left alone."""
     if envelope.tenant_id is None:
         return
     if conn.execute("SELECT 1 FROM journal WHERE event_id = %s", (envelope.event_id,)).fetchone():
@@ -24,3 +31,5 @@ def append(conn: psycopg.Connection, envelope: Envelope) -> None:
         (envelope.tenant_id, seq, envelope.event_id, envelope.event_type, envelope.stream_id,
          envelope.stream_version, envelope.branch_id, envelope.actor.user, envelope.occurred_at,
          envelope.recorded_at, envelope.hash, envelope.to_json()))
+    JournalTree(conn, envelope.tenant_id).grow(seq)
+    conn.execute(f"NOTIFY {CHANNEL}")

@@ -1,0 +1,337 @@
+"""Event → facts for the audit views: pure functions, no I/O; the store makes applying them idempotent.
+
+A fact never depends on another event having arrived first: what needs several streams (who was in
+the branch on a meeting's day, which dues were owed) is worked out when a view is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+from contracts import activities as activity_contracts
+from contracts import members as member_contracts
+from shared.contracts import UnknownEventType
+from shared.envelope import Envelope, format_timestamp
+from services.audit.store import Fact
+
+REGISTRIES = {"members": member_contracts.registry, "activities": activity_contracts.registry}
+
+
+def decode(envelope: Envelope) -> Any | None:
+    """The typed event (upcast to the current contract), or None for a type the views do not read."""
+    registry = REGISTRIES.get(envelope.event_type.split(".", 1)[0])
+    if registry is None:
+        return None
+    try:
+        return registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
+    except UnknownEventType:
+        return None
+
+
+def facts_of(envelope: Envelope) -> list[Fact]:
+    """Every fact the views keep about one event, each stamped with its tenant and event id."""
+    event = decode(envelope)
+    if event is None or envelope.tenant_id is None:
+        return []
+    handler = HANDLERS.get(envelope.event_type)
+    base = {"tenant_id": envelope.tenant_id, "event_id": envelope.event_id}
+    facts = [Fact(table, {**base, **row}) for table, row in (handler(event, envelope) if handler else [])]
+    facts.extend(Fact("member_events", {**base, **row}) for row in _timeline_rows(event, envelope))
+    return facts
+
+
+def _versioned(envelope: Envelope, row: dict) -> dict:
+    return {**row, "stream_version": envelope.stream_version}
+
+
+# --- members -------------------------------------------------------------------------------------
+
+def _bureau(e, env):
+    return [("bureaus", {"bureau_id": e.bureau_id, "name": e.name, "code": e.code})]
+
+
+def _rules(e, env):
+    return [("rules", {"rules_version": e.rules_version, "effective_from": e.effective_from, "rules": e.rules})]
+
+
+def _branch(e, env):
+    return [("branches", {"branch_id": e.branch_id, "name": e.name, "established_on": e.established_on})]
+
+
+def _branch_closed(e, env):
+    return [("branch_closures", {"branch_id": e.branch_id, "closed_on": e.closed_on, "reason": e.reason,
+                                 "merged_into": e.merged_into})]
+
+
+def _group(e, env):
+    return [("party_groups", {"branch_id": e.branch_id, "group_id": e.group_id, "name": e.name})]
+
+
+def _member(e, env):
+    row = {name: getattr(e, name) for name in ("member_id", "branch_id", "name", "gender", "birth_date", "party_member",
+                                               "party_join_date", "retirement_kind", "pension_base", "health",
+                                               "mobility", "joined_on")}
+    return [("members", row)]
+
+
+def _change(env: Envelope, member_id: str, kind: str, effective_on: date, branch_id: str | None = None,
+            **data) -> tuple[str, dict]:
+    return ("member_changes", _versioned(env, {"member_id": member_id, "kind": kind, "effective_on": effective_on,
+                                               "branch_id": branch_id, "data": _plain(data)}))
+
+
+def _profile(e, env):
+    return [_change(env, e.member_id, "profile", env.occurred_at.date(), **e.changes)]
+
+
+def _health(e, env):
+    return [_change(env, e.member_id, "health", e.changed_on, health=e.health, mobility=e.mobility)]
+
+
+def _assigned(e, env):
+    return [_change(env, e.member_id, "group", env.occurred_at.date(), e.branch_id, group_id=e.group_id)]
+
+
+def _moved(e, env):
+    return [_change(env, e.member_id, "branch", e.moved_on, e.to_branch_id, reason=e.reason,
+                    from_branch_id=e.from_branch_id)]
+
+
+def _rejoined(e, env):
+    return [_change(env, e.member_id, "branch", e.rejoined_on, e.branch_id, reason="rejoined")]
+
+
+def _transferred_out(e, env):
+    return [_change(env, e.member_id, "branch", e.left_on, None, reason="transferred_out",
+                    from_branch_id=e.branch_id, to_tenant_id=e.to_tenant_id),
+            ("transfers", {"transfer_id": e.transfer_id, "kind": "left", "branch_id": e.branch_id,
+                           "member_id": e.member_id, "on_date": e.left_on, "data": {}})]
+
+
+def _died(e, env):
+    return [_change(env, e.member_id, "branch", e.died_on, None, reason="died", from_branch_id=e.branch_id)]
+
+
+def _left_party(e, env):
+    return [_change(env, e.member_id, "party", e.left_on, None, party_member=False, decision=e.decision)]
+
+
+def _election(e, env):
+    return [("elections", {name: getattr(e, name) for name in (
+        "branch_id", "election_id", "held_on", "eligible_voters", "attendees", "seats", "candidates", "elected")})]
+
+
+def _term(e, env):
+    return [("terms", {name: getattr(e, name) for name in (
+        "branch_id", "term_id", "election_id", "starts_on", "ends_on", "committee")})]
+
+
+def _post_filled(e, env):
+    return [("posts", _versioned(env, {"branch_id": e.branch_id, "term_id": e.term_id, "post": e.post,
+                                       "member_id": e.member_id, "action": "filled", "on_date": e.filled_on,
+                                       "person_name": e.person_name, "unit": e.unit}))]
+
+
+def _post_vacated(e, env):
+    return [("posts", _versioned(env, {"branch_id": e.branch_id, "term_id": e.term_id, "post": e.post,
+                                       "member_id": e.member_id, "action": "vacated", "on_date": e.vacated_on,
+                                       "reason": e.reason}))]
+
+
+def _allowance(e, env):
+    return [("allowances", {name: getattr(e, name) for name in (
+        "branch_id", "term_id", "member_id", "post", "month", "amount")})]
+
+
+def _transfer(kind: str, branch_field: str | None, date_field: str) -> Callable:
+    def facts(e, env):
+        data = _plain({k: v for k, v in asdict(e).items() if k not in ("transfer_id", date_field)})
+        return [("transfers", {"transfer_id": e.transfer_id, "kind": kind,
+                               "branch_id": getattr(e, branch_field) if branch_field else env.branch_id,
+                               "member_id": getattr(e, "member_id", None), "on_date": getattr(e, date_field),
+                               "data": data})]
+    return facts
+
+
+def _dues_assessed(e, env):
+    return [("dues_assessments", _versioned(env, {name: getattr(e, name) for name in (
+        "member_id", "branch_id", "year", "base", "rate", "monthly_amount")}))]
+
+
+def _dues_reduced(e, env):
+    return [("dues_reductions", _versioned(env, {name: getattr(e, name) for name in (
+        "member_id", "branch_id", "year", "from_month", "monthly_amount", "resolution")}))]
+
+
+def _dues_paid(e, env):
+    return [("dues_payments", {"member_id": e.member_id, "branch_id": e.branch_id, "months": list(e.months),
+                               "amount": e.amount, "paid_on": e.paid_on, "payer": e.payer})]
+
+
+def _dues_review(e, env):
+    return [("dues_reviews", {"member_id": e.member_id, "branch_id": e.branch_id,
+                              "months_unpaid": list(e.months_unpaid), "raised_on": e.raised_on})]
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+ACTIVITY_FIELDS = ("title", "place", "topics", "attendees", "guests", "absentees", "hours", "voting_members",
+                   "voting_present", "quorate", "late", "late_reasons", "group_id")
+
+
+def _activity_planned(e, env):
+    return [("activities", _versioned(env, {"activity_id": e.activity_id, "branch_id": e.branch_id, "kind": e.kind,
+                                            "status": "planned", "on_date": e.planned_on, "title": e.title,
+                                            "place": e.place, "topics": list(e.topics), "group_id": e.group_id,
+                                            "attendees": [], "guests": [], "absentees": [], "late": False,
+                                            "late_reasons": []}))]
+
+
+def _activity_held(e, env):
+    row = {name: _plain(getattr(e, name)) if name in ("guests", "absentees") else getattr(e, name)
+           for name in ACTIVITY_FIELDS}
+    row.update(activity_id=e.activity_id, branch_id=e.branch_id, kind=e.kind, status="held", on_date=e.occurred_on,
+               topics=list(e.topics), attendees=list(e.attendees), late_reasons=list(e.late_reasons),
+               note=getattr(e, "reason", None))
+    return [("activities", _versioned(env, row))]
+
+
+def _activity_cancelled(e, env):
+    return [("activities", _versioned(env, {"activity_id": e.activity_id, "branch_id": e.branch_id, "kind": e.kind,
+                                            "status": "cancelled", "note": e.reason}))]
+
+
+def _talk(e, env):
+    return [("talks", _versioned(env, {"activity_id": e.activity_id, "branch_id": e.branch_id,
+                                       "speakers": list(e.speakers), "audience": e.audience, "topic": e.topic,
+                                       "on_date": e.occurred_on, "audience_size": e.audience_size,
+                                       "late": e.late}))]
+
+
+def _outreach(e, env):
+    return [("outreach", _versioned(env, {"outreach_id": e.outreach_id, "branch_id": e.branch_id,
+                                          "member_id": e.member_id, "channel": e.channel, "on_date": e.occurred_on,
+                                          "topic": e.topic, "hours": getattr(e, "hours", None), "late": e.late,
+                                          "late_reasons": list(e.late_reasons)}))]
+
+
+def _care(e, env):
+    return [("care", _versioned(env, {"care_id": e.care_id, "branch_id": e.branch_id, "member_id": e.member_id,
+                                      "kind": e.kind, "on_date": e.occurred_on, "holiday": e.holiday,
+                                      "holiday_date": e.holiday_date, "year": e.year, "late": e.late,
+                                      "late_reasons": list(e.late_reasons)}))]
+
+
+def _team(e, env):
+    return [("teams", {name: getattr(e, name) for name in (
+        "team_id", "branch_id", "name", "kind", "formed_on", "leader_id")})]
+
+
+def _team_member(action: str, date_field: str) -> Callable:
+    def facts(e, env):
+        return [("team_members", _versioned(env, {"team_id": e.team_id, "branch_id": e.branch_id,
+                                                  "member_id": e.member_id, "action": action,
+                                                  "on_date": getattr(e, date_field)}))]
+    return facts
+
+
+def _performance(e, env):
+    return [("performances", {"performance_id": e.performance_id, "team_id": e.team_id, "branch_id": e.branch_id,
+                              "on_date": e.occurred_on, "title": e.title, "place": e.place,
+                              "performers": list(e.performers), "audience": e.audience, "late": e.late})]
+
+
+def _pledge(e, env):
+    return [("pledges", {"pledge_id": e.pledge_id, "branch_id": e.branch_id, "member_id": e.member_id,
+                         "kind": e.kind, "signed_on": e.signed_on})]
+
+
+def _centre_set_up(e, env):
+    return [("centre", _versioned(env, {"branch_id": e.branch_id, "kind": "set_up", "on_date": e.set_up_on,
+                                        "place": e.place, "checklist": list(e.checklist)}))]
+
+
+def _centre_moved(e, env):
+    return [("centre", _versioned(env, {"branch_id": e.branch_id, "kind": "moved", "on_date": e.moved_on,
+                                        "place": e.to_place}))]
+
+
+def _centre_item(e, env):
+    return [("centre", _versioned(env, {"branch_id": e.branch_id, "kind": "evidenced", "on_date": e.evidenced_on,
+                                        "item": e.item, "evidence": e.evidence, "photo_ref": e.photo_ref}))]
+
+
+def _period_closed(e, env):
+    return [("periods_closed", {"period": e.period, "starts_on": e.starts_on, "ends_on": e.ends_on,
+                                "closed_on": e.closed_on})]
+
+
+HANDLERS: dict[str, Callable] = {
+    "members.BureauRegistered": _bureau, "members.BureauRulesPublished": _rules,
+    "members.BranchEstablished": _branch, "members.BranchClosed": _branch_closed, "members.PartyGroupFormed": _group,
+    "members.MemberRegistered": _member, "members.MemberProfileUpdated": _profile,
+    "members.MemberHealthChanged": _health, "members.MemberAssignedToGroup": _assigned,
+    "members.MemberMoved": _moved, "members.MemberRejoined": _rejoined,
+    "members.MemberTransferredOut": _transferred_out, "members.MemberDied": _died,
+    "members.MemberLeftParty": _left_party, "members.ElectionHeld": _election,
+    "members.CommitteeTermOpened": _term, "members.PostFilled": _post_filled, "members.PostVacated": _post_vacated,
+    "members.AllowancePaid": _allowance,
+    "members.TransferLetterIssued": _transfer("letter_issued", "from_branch_id", "issued_on"),
+    "members.IncomingTransferAnnounced": _transfer("incoming", "to_branch_id", "issued_on"),
+    "members.TransferReceived": _transfer("received", "to_branch_id", "received_on"),
+    "members.TransferReturnSlipReturned": _transfer("slip_returned", None, "returned_on"),
+    "members.TransferCancelled": _transfer("cancelled", None, "cancelled_on"),
+    "members.TransferExpired": _transfer("expired", None, "expired_on"),
+    "members.DuesAssessed": _dues_assessed, "members.DuesReduced": _dues_reduced, "members.DuesPaid": _dues_paid,
+    "members.DuesArrearsReviewRaised": _dues_review,
+    "activities.ActivityPlanned": _activity_planned, "activities.ActivityRecorded": _activity_held,
+    "activities.ActivityCorrected": _activity_held, "activities.ActivityCancelled": _activity_cancelled,
+    "activities.TalkGiven": _talk, "activities.OutreachRecorded": _outreach, "activities.CareRecorded": _care,
+    "activities.TeamFormed": _team, "activities.MemberJoinedTeam": _team_member("joined", "joined_on"),
+    "activities.MemberLeftTeam": _team_member("left", "left_on"), "activities.TeamPerformed": _performance,
+    "activities.PledgeSigned": _pledge, "activities.CentreSetUp": _centre_set_up,
+    "activities.CentreMoved": _centre_moved, "activities.CentreChecklistItemEvidenced": _centre_item,
+    "activities.PeriodClosed": _period_closed,
+}
+
+# Where an event names the members it concerns, and in which role (for the member timeline).
+MEMBER_ROLES = (("member_id", "subject"), ("attendees", "attendee"), ("absentees", "absentee"),
+                ("speakers", "speaker"), ("performers", "performer"), ("leader_id", "leader"), ("elected", "elected"))
+PRIVATE_EVENTS = ("activities.PledgeSigned", "activities.PledgeRead")
+
+
+def _timeline_rows(event, envelope: Envelope) -> list[dict]:
+    """One row per member the event names; pledges are kept out of the timeline (need-to-know data)."""
+    if envelope.event_type in PRIVATE_EVENTS:
+        return []
+    roles: dict[str, str] = {}
+    for field, role in MEMBER_ROLES:
+        value = getattr(event, field, None)
+        for item in value if isinstance(value, list) else [value]:
+            member_id = item.get("member_id") if isinstance(item, dict) else item
+            if isinstance(member_id, str) and member_id:
+                roles.setdefault(member_id, role)
+    return [{"member_id": member_id, "event_type": envelope.event_type, "role": role,
+             "branch_id": envelope.branch_id, "occurred_at": envelope.occurred_at,
+             "recorded_at": envelope.recorded_at, "data": _plain(dict(envelope.data))}
+            for member_id, role in roles.items()]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dates as ISO text, decimals as strings, dataclasses as dicts."""
+    if is_dataclass(value):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

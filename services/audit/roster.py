@@ -1,0 +1,98 @@
+"""Who was in the register, in which branch and in what state, on a given day — folded from facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+RETIREE_KINDS = ("lixiu", "retired")
+
+
+@dataclass(frozen=True)
+class MemberState:
+    member_id: str
+    name: str
+    gender: str
+    birth_date: date
+    party_member: bool
+    party_join_date: date | None
+    retirement_kind: str
+    health: str
+    mobility: str
+    joined_on: date
+    branch_id: str | None
+    group_id: str | None = None
+    left_reason: str | None = None
+    events: tuple[str, ...] = field(default=())
+
+    @property
+    def retiree(self) -> bool:
+        return self.retirement_kind in RETIREE_KINDS
+
+    def brief(self) -> dict:
+        return {"member_id": self.member_id, "name": self.name}
+
+
+class Register:
+    """The members of one bureau with their changes, answering questions about any day."""
+
+    def __init__(self, members: list[dict], changes: list[dict]) -> None:
+        self.members = {row["member_id"]: row for row in members}
+        self.changes: dict[str, list[dict]] = {}
+        self._snapshots: dict[date, dict[str, list[MemberState]]] = {}
+        for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
+            self.changes.setdefault(row["member_id"], []).append(row)
+
+    def state(self, member_id: str, day: date) -> MemberState | None:
+        """The member as on ``day``; None before they joined the register (or if unknown)."""
+        row = self.members.get(member_id)
+        if row is None or row["joined_on"] > day:
+            return None
+        state = MemberState(member_id, row["name"], row["gender"], row["birth_date"], bool(row["party_member"]),
+                            row["party_join_date"], row["retirement_kind"], row["health"], row["mobility"],
+                            row["joined_on"], row["branch_id"], events=(str(row["event_id"]),))
+        for change in self.changes.get(member_id, []):
+            if change["effective_on"] > day:
+                break
+            state = _evolve(state, change)
+        return state
+
+    def in_branch(self, branch_id: str, day: date) -> list[MemberState]:
+        """The branch's members on ``day``, by name (every branch's list is worked out once per day)."""
+        if day not in self._snapshots:
+            by_branch: dict[str, list[MemberState]] = {}
+            for member_id in self.members:
+                state = self.state(member_id, day)
+                if state is not None and state.branch_id:
+                    by_branch.setdefault(state.branch_id, []).append(state)
+            self._snapshots[day] = {b: sorted(found, key=lambda s: (s.name, s.member_id))
+                                    for b, found in by_branch.items()}
+        return self._snapshots[day].get(branch_id, [])
+
+    def name(self, member_id: str) -> str:
+        row = self.members.get(member_id)
+        return row["name"] if row else member_id
+
+
+def _evolve(state: MemberState, change: dict) -> MemberState:
+    data, kind = change["data"] or {}, change["kind"]
+    events = state.events + (str(change["event_id"]),)
+    if kind == "branch":
+        return replace(state, branch_id=change["branch_id"], left_reason=None if change["branch_id"] else
+                       data.get("reason"), events=events)
+    if kind == "health":
+        return replace(state, health=data["health"], mobility=data["mobility"], events=events)
+    if kind == "group":
+        return replace(state, group_id=data.get("group_id"), events=events)
+    if kind == "party":
+        return replace(state, party_member=bool(data.get("party_member")), events=events)
+    if kind == "profile":
+        known = {k: _typed(k, v) for k, v in data.items() if k in ("name", "gender", "birth_date", "party_join_date")}
+        return replace(state, **known, events=events)
+    return state
+
+
+def _typed(name: str, value):
+    if name in ("birth_date", "party_join_date") and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value

@@ -1,0 +1,35 @@
+"""A branch's scorecard for a period: figures (each ``{required, done}`` or a count, with the event ids
+behind it), findings, and whether the branch complied. Pure: facts and today's date come in."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.audit.facts import Facts
+from services.audit.periods import Period
+from services.audit.scorecard import care, committee, dues, education, meetings, work
+from services.audit.scorecard.context import BranchContext
+
+SECTIONS = (meetings.figures, education.figures, care.figures, dues.figures, committee.figures, work.figures)
+
+
+def scorecard(facts: Facts, branch_id: str, period: Period, today: date) -> dict:
+    ctx = BranchContext.build(facts, branch_id, period, today)
+    figures: dict = {"members": ctx.member_counts()}
+    findings: list[dict] = []
+    for section in SECTIONS:
+        section_figures, section_findings = section(ctx)
+        figures.update(section_figures)
+        findings.extend(section_findings)
+    branch = facts.branches.get(branch_id, {})
+    closure = facts.closures.get(branch_id)
+    return {"branch": {"id": branch_id, "name": branch.get("name"),
+                       "established_on": _iso(branch.get("established_on")),
+                       "closed_on": _iso(closure["closed_on"]) if closure else None},
+            "period": period.to_dict(today), "as_of": today.isoformat(),
+            "rules": {"version": ctx.rules["rules_version"], "effective_from": ctx.rules["effective_from"]},
+            "figures": figures, "compliant": not findings, "findings": findings}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None

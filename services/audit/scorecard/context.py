@@ -1,0 +1,78 @@
+"""What every part of a scorecard needs to know about one branch in one period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.audit.facts import Facts
+from services.audit.periods import Period
+from services.audit.roster import MemberState
+
+
+@dataclass
+class BranchContext:
+    facts: Facts
+    branch_id: str
+    period: Period
+    today: date
+    rules: dict
+    reference_day: date          # the period's end, or today while it is running
+    members: list[MemberState]   # the branch's register on the reference day
+
+    @classmethod
+    def build(cls, facts: Facts, branch_id: str, period: Period, today: date) -> "BranchContext":
+        reference_day = min(period.end, today)
+        return cls(facts, branch_id, period, today, facts.rules(reference_day), reference_day,
+                   facts.register.in_branch(branch_id, reference_day))
+
+    def rows(self, table: str) -> list[dict]:
+        return self.facts.of(table, self.branch_id)
+
+    def in_period(self, table: str, column: str = "on_date") -> list[dict]:
+        return [r for r in self.rows(table) if r[column] and self.period.start <= r[column] <= self.period.end]
+
+    def held(self, *kinds: str) -> list[dict]:
+        """Activities of these kinds that took place in the period (not planned, not cancelled)."""
+        return sorted((a for a in self.in_period("activities") if a["status"] == "held" and a["kind"] in kinds),
+                      key=lambda a: (a["on_date"], a["activity_id"]))
+
+    def party_members(self, day: date | None = None) -> list[MemberState]:
+        members = self.members if day is None else self.facts.register.in_branch(self.branch_id, day)
+        return [m for m in members if m.party_member]
+
+    def retirees(self, day: date | None = None) -> list[MemberState]:
+        members = self.members if day is None else self.facts.register.in_branch(self.branch_id, day)
+        return [m for m in members if m.retiree]
+
+    def name(self, member_id: str) -> str:
+        return self.facts.register.name(member_id)
+
+    def brief(self, member_ids) -> list[dict]:
+        return [{"member_id": m, "name": self.name(m)} for m in sorted(member_ids, key=self.name)]
+
+    def scaled(self, per_year: int | float, months: int | None = None) -> int:
+        """A yearly frequency over ``months`` months of the period (whole occasions only)."""
+        months = len(self.period.months) if months is None else months
+        return int(per_year * months / 12 + 1e-9)
+
+    def member_counts(self) -> dict:
+        """Members by kind on the reference day: the seed's 离退休干部 and 离退休党员干部 counts."""
+        members = self.members
+        count = lambda test: sum(1 for m in members if test(m))  # noqa: E731
+        return {"total": len(members), "retirees": count(lambda m: m.retiree),
+                "lixiu": count(lambda m: m.retirement_kind == "lixiu"),
+                "retired": count(lambda m: m.retirement_kind == "retired"),
+                "in_service": count(lambda m: m.retirement_kind == "in_service"),
+                "party_members": count(lambda m: m.party_member),
+                "retiree_party_members": count(lambda m: m.party_member and m.retiree),
+                "on": self.reference_day.isoformat(),
+                "events": sorted({e for m in members for e in m.events})}
+
+
+def finding(code: str, message: str, *, records=(), members=()) -> dict:
+    return {"code": code, "message": message, "records": sorted({str(r) for r in records}), "members": list(members)}
+
+
+def event_ids(rows) -> list[str]:
+    return sorted({str(r["event_id"]) for r in rows if r.get("event_id")})

@@ -1,0 +1,91 @@
+"""三会一课 and the other meetings: held against what the bureau's rules require, and general-meeting quorum."""
+
+from __future__ import annotations
+
+from services.audit.scorecard.context import BranchContext, event_ids, finding
+
+# kind → (rule giving the yearly frequency, label)
+MEETINGS = {
+    "committee_meeting": ("committee_meeting_per_year", "支委会"),
+    "general_meeting": ("general_meeting_per_year", "支部党员大会"),
+    "group_meeting": ("group_meeting_per_year", "党小组会"),
+    "party_lecture": ("party_lecture_per_year", "党课"),
+    "theme_day": ("theme_day_per_year", "主题党日"),
+    "life_meeting": ("life_meeting_per_year", "组织生活会"),
+    "appraisal": ("appraisal_per_year", "民主评议党员"),
+    "briefing": ("briefing_per_year", "情况通报"),
+}
+
+
+def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
+    meetings, findings = {}, []
+    for kind, (rule, label) in MEETINGS.items():
+        figure, problem = _meeting(ctx, kind, rule, label)
+        meetings[kind] = figure
+        findings.extend(problem)
+    quorum, quorum_findings = _quorum(ctx)
+    talks = ctx.held("heart_talk")
+    result = {"meetings": {k: v for k, v in meetings.items() if k != "briefing"}, "briefings": meetings["briefing"],
+              "general_meeting_quorum": quorum,
+              "heart_talks": {"count": len(talks), "events": event_ids(talks)}}
+    return result, findings + quorum_findings
+
+
+def _meeting(ctx: BranchContext, kind: str, rule: str, label: str) -> tuple[dict, list[dict]]:
+    per_year = ctx.rules.get(rule, 0) or 0
+    held = ctx.held(kind)
+    groups = ctx.rows("party_groups")
+    if kind == "group_meeting":
+        return _group_meetings(ctx, per_year, held, groups, label)
+    if kind == "committee_meeting" and not _has_committee(ctx):
+        per_year = 0  # under 7 full members a branch has a secretary but no committee
+    required, due = ctx.scaled(per_year), ctx.scaled(per_year, len(ctx.period.ended_months(ctx.today)))
+    figure = {"required": required, "done": len(held), "due_so_far": due, "label": label, "events": event_ids(held)}
+    if len(held) < due:
+        return figure, [finding(f"{kind}_short", f"{label}应开{due}次，实开{len(held)}次", records=figure["events"])]
+    return figure, []
+
+
+def _group_meetings(ctx, per_year, held, groups, label) -> tuple[dict, list[dict]]:
+    """Each Party group meets on its own: the requirement is per group."""
+    per_group = ctx.scaled(per_year)
+    due = ctx.scaled(per_year, len(ctx.period.ended_months(ctx.today)))
+    figure = {"required": per_group * len(groups), "done": len(held), "due_so_far": due * len(groups),
+              "label": label, "groups": [], "events": event_ids(held)}
+    problems = []
+    for group in sorted(groups, key=lambda g: g["name"] or ""):
+        mine = [a for a in held if a["group_id"] == group["group_id"]]
+        figure["groups"].append({"group_id": group["group_id"], "name": group["name"], "required": per_group,
+                                 "done": len(mine)})
+        if len(mine) < due:
+            problems.append(finding("group_meeting_short", f"党小组「{group['name']}」应开{due}次小组会，实开{len(mine)}次",
+                                    records=event_ids(mine) + [str(group["event_id"])]))
+    return figure, problems
+
+
+def _has_committee(ctx: BranchContext) -> bool:
+    terms = [t for t in ctx.rows("terms") if t["starts_on"] <= ctx.reference_day]
+    if not terms:
+        return True
+    return bool(max(terms, key=lambda t: t["starts_on"])["committee"])
+
+
+def _quorum(ctx: BranchContext) -> tuple[dict, list[dict]]:
+    """A general meeting needs more than half of the voting members present."""
+    meetings = ctx.held("general_meeting")
+    not_quorate = [m for m in meetings if not _quorate(m)]
+    figure = {"held": len(meetings), "quorate": len(meetings) - len(not_quorate),
+              "meetings": [{"activity_id": m["activity_id"], "on_date": m["on_date"].isoformat(),
+                            "voting_members": m["voting_members"], "voting_present": m["voting_present"],
+                            "quorate": _quorate(m), "event_id": str(m["event_id"])} for m in meetings],
+              "events": event_ids(meetings)}
+    problems = [finding("general_meeting_not_quorate",
+                        f"{m['on_date'].isoformat()} 党员大会到会{m['voting_present']}人，有表决权党员{m['voting_members']}人，未过半数",
+                        records=[m["event_id"]]) for m in not_quorate]
+    return figure, problems
+
+
+def _quorate(meeting: dict) -> bool:
+    if meeting["voting_members"] and meeting["voting_present"] is not None:
+        return meeting["voting_present"] * 2 > meeting["voting_members"]
+    return bool(meeting["quorate"])

@@ -1,0 +1,179 @@
+"""Where the audit views keep their facts: one table spec, a PostgreSQL store and an in-memory twin.
+
+Every fact is written so that applying it twice, or in any order, converges: a row keyed by an
+event id is inserted once; a row keyed by an entity (an activity, a care record) keeps the highest
+``stream_version`` seen, whichever arrived first. Views derive everything else when they are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Protocol
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True)
+class Table:
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    versioned: bool = False
+    json: tuple[str, ...] = ()
+
+
+def _table(key: str, columns: str, *, versioned: bool = False, json: str = "") -> Table:
+    return Table(tuple(key.split()), tuple(columns.split()), versioned, tuple(json.split()))
+
+
+TABLES: dict[str, Table] = {
+    "bureaus": _table("bureau_id", "tenant_id bureau_id name code event_id"),
+    "rules": _table("tenant_id rules_version", "tenant_id rules_version effective_from rules event_id", json="rules"),
+    "branches": _table("branch_id", "tenant_id branch_id name established_on event_id"),
+    "branch_closures": _table("branch_id", "tenant_id branch_id closed_on reason merged_into event_id"),
+    "party_groups": _table("group_id", "tenant_id branch_id group_id name event_id"),
+    "members": _table("member_id", "tenant_id member_id branch_id name gender birth_date party_member party_join_date"
+                      " retirement_kind pension_base health mobility joined_on event_id"),
+    "member_changes": _table("event_id", "tenant_id event_id member_id stream_version effective_on kind branch_id data",
+                             json="data"),
+    "elections": _table("election_id", "tenant_id branch_id election_id held_on eligible_voters attendees seats"
+                        " candidates elected event_id", json="candidates elected"),
+    "terms": _table("term_id", "tenant_id branch_id term_id election_id starts_on ends_on committee event_id"),
+    "posts": _table("event_id", "tenant_id event_id branch_id term_id post member_id action on_date person_name unit"
+                    " reason stream_version"),
+    "allowances": _table("event_id", "tenant_id event_id branch_id term_id member_id post month amount"),
+    "transfers": _table("event_id", "tenant_id event_id transfer_id kind branch_id member_id on_date data", json="data"),
+    "dues_assessments": _table("event_id", "tenant_id event_id member_id branch_id year base rate monthly_amount"
+                               " stream_version"),
+    "dues_reductions": _table("event_id", "tenant_id event_id member_id branch_id year from_month monthly_amount"
+                              " resolution stream_version"),
+    "dues_payments": _table("event_id", "tenant_id event_id member_id branch_id months amount paid_on payer",
+                            json="months"),
+    "dues_reviews": _table("event_id", "tenant_id event_id member_id branch_id months_unpaid raised_on",
+                           json="months_unpaid"),
+    "activities": _table("activity_id", "tenant_id activity_id branch_id kind status on_date title place topics"
+                         " attendees guests absentees hours voting_members voting_present quorate late late_reasons"
+                         " group_id note stream_version event_id", versioned=True,
+                         json="topics attendees guests absentees late_reasons"),
+    "talks": _table("activity_id", "tenant_id activity_id branch_id speakers audience topic on_date audience_size late"
+                    " stream_version event_id", versioned=True, json="speakers"),
+    "outreach": _table("outreach_id", "tenant_id outreach_id branch_id member_id channel on_date topic hours late"
+                       " late_reasons stream_version event_id", versioned=True, json="late_reasons"),
+    "care": _table("care_id", "tenant_id care_id branch_id member_id kind on_date holiday holiday_date year late"
+                   " late_reasons stream_version event_id", versioned=True, json="late_reasons"),
+    "teams": _table("team_id", "tenant_id team_id branch_id name kind formed_on leader_id event_id"),
+    "team_members": _table("event_id", "tenant_id event_id team_id branch_id member_id action on_date stream_version"),
+    "performances": _table("performance_id", "tenant_id performance_id team_id branch_id on_date title place"
+                           " performers audience late event_id", json="performers"),
+    "pledges": _table("pledge_id", "tenant_id pledge_id branch_id member_id kind signed_on event_id"),
+    "centre": _table("event_id", "tenant_id event_id branch_id kind on_date place checklist item evidence photo_ref"
+                     " stream_version", json="checklist"),
+    "periods_closed": _table("tenant_id period", "tenant_id period starts_on ends_on closed_on event_id"),
+    "member_events": _table("member_id event_id", "tenant_id member_id event_id event_type role branch_id occurred_at"
+                            " recorded_at data", json="data"),
+}
+
+
+@dataclass(frozen=True)
+class Fact:
+    table: str
+    row: dict
+
+
+class FactStore(Protocol):
+    def put(self, fact: Fact) -> None: ...
+
+    def rows(self, table: str, tenant_id: str, *, branch_id: str | None = None, member_id: str | None = None,
+             between: tuple[str, date, date] | None = None) -> list[dict]: ...
+
+
+class MemoryStore:
+    """The same contract as the PostgreSQL store, in dicts: for unit tests of projections and views."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[tuple, dict]] = {name: {} for name in TABLES}
+
+    def put(self, fact: Fact) -> None:
+        spec = TABLES[fact.table]
+        key = tuple(fact.row[column] for column in spec.key)
+        table = self.tables[fact.table]
+        stored = table.get(key)
+        if stored is None:
+            table[key] = {column: fact.row.get(column) for column in spec.columns}
+        elif spec.versioned and stored["stream_version"] < fact.row["stream_version"]:
+            stored.update({column: value for column, value in fact.row.items() if column in spec.columns})
+
+    def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None) -> list[dict]:
+        found = []
+        for row in self.tables[table].values():
+            if row["tenant_id"] != tenant_id or not _matches(row, "branch_id", branch_id) \
+                    or not _matches(row, "member_id", member_id):
+                continue
+            if between and not (row[between[0]] is not None and between[1] <= row[between[0]] <= between[2]):
+                continue
+            found.append(dict(row))
+        return found
+
+
+def _matches(row: dict, column: str, wanted) -> bool:
+    if wanted is None:
+        return True
+    return row[column] in wanted if isinstance(wanted, (list, tuple, set, frozenset)) else row[column] == wanted
+
+
+class SqlStore:
+    """Facts in the ``views`` schema (or whichever the connection's search_path names first)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def put(self, fact: Fact) -> None:
+        spec = TABLES[fact.table]
+        columns = [column for column in spec.columns if column in fact.row]
+        values = [Jsonb(fact.row[c]) if c in spec.json else fact.row[c] for c in columns]
+        self.conn.execute(_insert_statement(fact.table, tuple(columns)), values)
+
+    def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None) -> list[dict]:
+        clauses, params = [sql.SQL("tenant_id = %s")], [tenant_id]
+        for column, wanted in (("branch_id", branch_id), ("member_id", member_id)):
+            if isinstance(wanted, (list, tuple, set, frozenset)):
+                clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(column)))
+                params.append(list(wanted))
+            elif wanted is not None:
+                clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(wanted)
+        if between:
+            clauses.append(sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(between[0])))
+            params.extend(between[1:])
+        query = sql.SQL("SELECT * FROM {} WHERE {}").format(sql.Identifier(table), sql.SQL(" AND ").join(clauses))
+        return self.conn.execute(query, params).fetchall()
+
+
+_statements: dict[tuple[str, tuple[str, ...]], sql.Composed] = {}
+
+
+def _insert_statement(table: str, columns: tuple[str, ...]) -> sql.Composed:
+    """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity."""
+    cached = _statements.get((table, columns))
+    if cached is not None:
+        return cached
+    spec = TABLES[table]
+    insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) ").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.SQL(", ").join(map(sql.Identifier, spec.key)))
+    if spec.versioned:
+        updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
+                                     for c in columns if c not in spec.key)
+        insert += sql.SQL("DO UPDATE SET {} WHERE {}.stream_version < EXCLUDED.stream_version").format(
+            updates, sql.Identifier(table))
+    else:
+        insert += sql.SQL("DO NOTHING")
+    _statements[(table, columns)] = insert
+    return insert
+
+
+def put_all(store: FactStore, facts: Iterable[Fact]) -> None:
+    for fact in facts:
+        store.put(fact)

@@ -1,0 +1,148 @@
+"""The views worker and the rebuild: the audit views are fed from the journal, never from Kafka directly.
+
+Reading the journal rather than the topics means the live views and a rebuild see every tenant's
+events in exactly the same order, and a rebuild can catch up to the live position and swap its
+fresh schema in without losing or repeating an event. One worker is active at a time (a session
+advisory lock elects it); it wakes on ``NOTIFY audit_journal`` and otherwise polls each second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Callable
+
+import psycopg
+from psycopg import sql
+
+from shared import metrics
+from shared.config import Settings
+from shared.db import connect
+from shared.envelope import Envelope
+from services.audit import journal
+from services.audit.projections import facts_of
+from services.audit.store import SqlStore, put_all
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK = 0x6175_6469_7476  # one active views worker per database
+APPLY_LOCK = 0x6175_6469_7477   # held while views are written; a rebuild's swap takes it too
+SCHEMA, NEXT_SCHEMA, OLD_SCHEMA = "views", "views_next", "views_old"
+
+
+def apply_entry(conn: psycopg.Connection, tenant_id: str, seq: int, envelope_text: str) -> bool:
+    """Apply one journal entry to the views in a savepoint; a failure is recorded and skipped."""
+    envelope = Envelope.from_dict(json.loads(envelope_text))
+    try:
+        with conn.transaction():
+            put_all(SqlStore(conn), facts_of(envelope))
+        metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc()
+        return True
+    except (psycopg.OperationalError, psycopg.errors.QueryCanceled):
+        raise
+    except Exception as error:
+        log.error("audit-views: cannot apply %s (%s #%s): %s", envelope.event_id, tenant_id, seq, error)
+        conn.execute("INSERT INTO failures (tenant_id, seq, event_id, event_type, error) VALUES (%s, %s, %s, %s, %s)"
+                     " ON CONFLICT DO NOTHING",
+                     (tenant_id, seq, envelope.event_id, envelope.event_type, f"{type(error).__name__}: {error}"))
+        metrics.CONSUMER_APPLIED.labels("audit-views", "failed").inc()
+        return False
+
+
+def catch_up(conn: psycopg.Connection, batch_size: int = 500, *, lock: bool = True) -> int:
+    """Apply journal entries past the views' positions, at most ``batch_size`` per tenant; return how many."""
+    applied = 0
+    with conn.transaction():
+        if lock:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+        behind = conn.execute(
+            "SELECT h.tenant_id, coalesce(p.seq, 0) AS seq FROM public.journal_heads h"
+            " LEFT JOIN positions p ON p.tenant_id = h.tenant_id WHERE h.size > coalesce(p.seq, 0)").fetchall()
+        for tenant in behind:
+            rows = conn.execute("SELECT seq, envelope FROM public.journal WHERE tenant_id = %s AND seq > %s"
+                                " ORDER BY seq LIMIT %s", (tenant["tenant_id"], tenant["seq"], batch_size)).fetchall()
+            for row in rows:
+                apply_entry(conn, tenant["tenant_id"], row["seq"], row["envelope"])
+            if rows:
+                conn.execute("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
+                             " DO UPDATE SET seq = EXCLUDED.seq", (tenant["tenant_id"], rows[-1]["seq"]))
+                applied += len(rows)
+    return applied
+
+
+class ViewsWorker:
+    def __init__(self, settings: Settings, batch_size: int = 500) -> None:
+        self.settings = settings
+        self.batch_size = batch_size
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow the journal until ``stop``; stand by while another worker holds the leader lock."""
+        while not stop.is_set():
+            try:
+                with connect(self.settings.owner_dsn, autocommit=True) as conn:
+                    if not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LEADER_LOCK,)).fetchone()["ok"]:
+                        stop.wait(2.0)
+                        continue
+                    conn.execute(f"LISTEN {journal.CHANNEL}")
+                    self._follow(conn, stop)
+            except psycopg.OperationalError as error:
+                log.warning("audit-views: database unavailable (%s); retrying", error)
+                stop.wait(2.0)
+
+    def _follow(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if catch_up(conn, self.batch_size):
+                continue
+            for _ in conn.notifies(timeout=1.0, stop_after=1):
+                pass
+
+
+def rebuild(settings: Settings, progress: Callable[[int, int], None] = lambda done, total: None,
+            batch_size: int = 2000) -> dict:
+    """Replay the whole journal into a fresh schema, catch up with the live views, then swap it in."""
+    with connect(settings.owner_dsn, autocommit=True) as conn:
+        total = conn.execute("SELECT coalesce(sum(size), 0) AS n FROM public.journal_heads").fetchone()["n"]
+        rebuild_id = conn.execute("INSERT INTO public.view_rebuilds (total, status) VALUES (%s, 'replaying')"
+                                  " RETURNING id", (total,)).fetchone()["id"]
+        _create_next_schema(conn, settings.app_role)
+        conn.execute(f"SET search_path = {NEXT_SCHEMA}, public")
+        done = 0
+        while applied := catch_up(conn, batch_size, lock=False):
+            done += applied
+            conn.execute("UPDATE public.view_rebuilds SET applied = %s WHERE id = %s", (done, rebuild_id))
+            progress(done, total)
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+            while applied := catch_up(conn, batch_size, lock=False):
+                done += applied
+            _swap(conn)
+            conn.execute("UPDATE public.view_rebuilds SET applied = %s, status = 'swapped', finished_at = now()"
+                         " WHERE id = %s", (done, rebuild_id))
+        conn.execute("RESET search_path")
+        progress(done, total)
+        return {"rebuild": rebuild_id, "applied": done, "total": total}
+
+
+def _create_next_schema(conn: psycopg.Connection, app_role: str) -> None:
+    """An empty copy of every views table: columns, keys, indexes, row-level security and grants."""
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(NEXT_SCHEMA)))
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(NEXT_SCHEMA)))
+    tables = [row["tablename"] for row in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (SCHEMA,))]
+    for table in tables:
+        new, old = sql.Identifier(NEXT_SCHEMA, table), sql.Identifier(SCHEMA, table)
+        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(new, old))
+        conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(new))
+        conn.execute(sql.SQL("CREATE POLICY tenant_isolation ON {} USING"
+                             " (tenant_id = current_setting('branchwork.tenant_id', true))").format(new))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(NEXT_SCHEMA), sql.Identifier(app_role)))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+        sql.Identifier(NEXT_SCHEMA), sql.Identifier(app_role)))
+
+
+def _swap(conn: psycopg.Connection) -> None:
+    """Rename the fresh schema into place; readers' next statements find the new tables by name."""
+    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(SCHEMA), sql.Identifier(OLD_SCHEMA)))
+    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(NEXT_SCHEMA), sql.Identifier(SCHEMA)))
+    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(OLD_SCHEMA)))

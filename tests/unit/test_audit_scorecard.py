@@ -1,0 +1,275 @@
+"""Audit views from hand-written event sequences: a month of a branch's work, delivered in order,
+out of order and twice, gives one scorecard with the expected figures and findings."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from contracts import activities as A
+from contracts import members as M
+from services.audit import facts as facts_module
+from services.audit.periods import parse_period
+from services.audit.projections import facts_of
+from services.audit.scorecard import scorecard
+from services.audit.store import MemoryStore, put_all
+from shared.envelope import Actor, Envelope
+
+TENANT = "bureau-0001"
+BRANCH = "branch-0001"
+GROUP = "group-0001"
+TODAY = date(2026, 12, 5)
+NOVEMBER = parse_period("2026-11")
+
+
+class History:
+    """Builds sealed envelopes from contract events, one stream at a time, as the services would record them."""
+
+    def __init__(self, tenant: str = TENANT) -> None:
+        self.tenant = tenant
+        self.versions: dict[str, int] = {}
+        self.envelopes: list[Envelope] = []
+
+    def record(self, stream: str, event, *, on: date | None = None, branch_id: str | None = BRANCH,
+               recorded: date | None = None) -> Envelope:
+        registry = M.registry if type(event).__module__.endswith("members") else A.registry
+        name, version, data = registry.serialise(event)
+        self.versions[stream] = self.versions.get(stream, 0) + 1
+        day = on or TODAY
+        moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        recorded_day = recorded or day
+        envelope = Envelope(event_id=str(uuid.uuid4()), event_type=name, schema_version=version, stream_id=stream,
+                            stream_version=self.versions[stream], tenant_id=self.tenant, branch_id=branch_id,
+                            occurred_at=moment, recorded_at=datetime(recorded_day.year, recorded_day.month,
+                                                                     recorded_day.day, 12, tzinfo=timezone.utc),
+                            actor=Actor("secretary-1", "secretary"), correlation_id=None, causation_id=None,
+                            data=data).sealed("0" * 64)
+        self.envelopes.append(envelope)
+        return envelope
+
+
+MEMBERS = [  # id, name, birth, party, kind, health
+    ("m1", "王建国", date(1950, 3, 14), True, "retired", "good"),
+    ("m2", "李秀英", date(1948, 11, 3), True, "retired", "good"),
+    ("m3", "张德明", date(1939, 7, 1), True, "lixiu", "fair"),
+    ("m4", "刘桂兰", date(1942, 9, 9), True, "lixiu", "poor"),
+    ("m5", "陈志强", date(1955, 1, 20), True, "retired", "good"),
+    ("m6", "赵淑芬", date(1951, 5, 5), True, "retired", "fair"),
+    ("m7", "孙永福", date(1953, 2, 2), False, "retired", "good"),
+    ("m8", "周明", date(1980, 6, 6), True, "in_service", "good"),
+]
+
+
+def month_of_work() -> History:
+    """The branch of the seed, small: eight members, a committee, and its November 2026."""
+    h = History()
+    h.record(f"bureau-{TENANT}", M.BureauRegistered(bureau_id=TENANT, name="市自然资源局", code="zrzy"),
+             on=date(2020, 1, 1), branch_id=None)
+    h.record(f"branch-{BRANCH}", M.BranchEstablished(branch_id=BRANCH, name="离退休干部党支部",
+                                                      established_on=date(2020, 1, 1)), on=date(2020, 1, 1))
+    h.record(f"branch-{BRANCH}", M.PartyGroupFormed(branch_id=BRANCH, group_id=GROUP, name="第一党小组"),
+             on=date(2020, 1, 2))
+    for member_id, name, born, party, kind, health in MEMBERS:
+        h.record(f"member-{member_id}", M.MemberRegistered(
+            member_id=member_id, branch_id=BRANCH, name=name, gender="male", birth_date=born, party_member=party,
+            party_join_date=date(born.year + 25, 7, 1) if party else None, retirement_kind=kind,
+            pension_base=Decimal("4800.00"), health=health, mobility="mobile", phone=None, address=None,
+            joined_on=date(2020, 1, 1)), on=date(2020, 1, 1))
+    _committee(h)
+    _meetings_and_study(h)
+    _care_dues_centre(h)
+    return h
+
+
+def _committee(h: History) -> None:
+    h.record(f"branch-{BRANCH}", M.ElectionHeld(branch_id=BRANCH, election_id="e1", held_on=date(2025, 10, 20),
+                                                eligible_voters=7, attendees=7, seats=3,
+                                                candidates=[{"member_id": m} for m in ("m1", "m2", "m5", "m8")],
+                                                elected=["m1", "m2", "m8"]), on=date(2025, 10, 20))
+    h.record(f"branch-{BRANCH}", M.CommitteeTermOpened(branch_id=BRANCH, term_id="t1", election_id="e1",
+                                                       starts_on=date(2025, 10, 20), ends_on=date(2028, 10, 19),
+                                                       committee=True), on=date(2025, 10, 20))
+    for post, member_id, name in (("secretary", "m1", "王建国"), ("deputy_secretary", "m8", "周明"),
+                                  ("member", "m2", "李秀英")):
+        h.record(f"branch-{BRANCH}", M.PostFilled(branch_id=BRANCH, term_id="t1", post=post, member_id=member_id,
+                                                  filled_on=date(2025, 10, 20), person_name=name,
+                                                  unit="规划科" if member_id == "m8" else None), on=date(2025, 10, 20))
+    h.record(f"branch-{BRANCH}", M.AllowancePaid(branch_id=BRANCH, term_id="t1", member_id="m1", post="secretary",
+                                                 month="2026-11", amount=Decimal("300.00")), on=date(2026, 11, 28))
+
+
+def activity(kind: str, day: date, attendees: list[str], *, hours: str | None = None, activity_id: str | None = None,
+             group_id: str | None = None, voting: tuple[int, int] | None = None, late: bool = False):
+    return A.ActivityRecorded(
+        activity_id=activity_id or f"a-{kind}-{day.isoformat()}", branch_id=BRANCH, kind=kind, occurred_on=day,
+        title=f"{kind} {day.isoformat()}", place="活动室", topics=["学习"], attendees=attendees, guests=[],
+        absentees=[], minutes=None, hours=Decimal(hours) if hours else None,
+        voting_members=voting[0] if voting else None, voting_present=voting[1] if voting else None,
+        quorate=(voting[1] * 2 > voting[0]) if voting else None, late=late,
+        late_reasons=["entered_after_days"] if late else [], group_id=group_id)
+
+
+def _meetings_and_study(h: History) -> None:
+    everyone = ["m1", "m2", "m3", "m5", "m6", "m8"]
+    for record in (activity("committee_meeting", date(2026, 11, 10), ["m1", "m2", "m8"]),
+                   activity("study", date(2026, 11, 12), ["m1", "m2", "m3", "m5"], hours="3"),
+                   activity("theme_day", date(2026, 11, 20), everyone, hours="4"),
+                   activity("group_meeting", date(2026, 11, 21), ["m1", "m2", "m3"], group_id=GROUP),
+                   activity("general_meeting", date(2026, 11, 25), ["m1", "m2", "m3"], voting=(7, 3)),
+                   activity("talk_given", date(2026, 11, 26), ["m3"], late=True)):
+        h.record(f"activity-{record.activity_id}", record, on=record.occurred_on)
+    h.record("activity-a-talk_given-2026-11-26", A.TalkGiven(
+        activity_id="a-talk_given-2026-11-26", branch_id=BRANCH, speakers=["m3"], audience="青年职工",
+        topic="解放金积侯桥战役", occurred_on=date(2026, 11, 26), audience_size=40, late=True,
+        late_reasons=["entered_after_days"]), on=date(2026, 11, 26))
+    h.record("outreach-o1", A.OutreachRecorded(outreach_id="o1", branch_id=BRANCH, member_id="m4", channel="home_study",
+                                               occurred_on=date(2026, 11, 16), topic="送学上门", note=None, late=False,
+                                               late_reasons=[], hours=Decimal("2")), on=date(2026, 11, 16))
+
+
+def _care_dues_centre(h: History) -> None:
+    h.record("care-c1", A.CareRecorded(care_id="c1", branch_id=BRANCH, member_id="m2", kind="birthday",
+                                       occurred_on=date(2026, 11, 3), note="蛋糕和鲜花", holiday=None,
+                                       holiday_date=None, year=None, late=False, late_reasons=[]), on=date(2026, 11, 3))
+    for member_id, *_ in MEMBERS:
+        if member_id == "m7":
+            continue
+        h.record(f"member-{member_id}", M.DuesAssessed(member_id=member_id, branch_id=BRANCH, year=2026,
+                                                       base=Decimal("4800.00"), rate=Decimal("0.005"),
+                                                       monthly_amount=Decimal("24.00")), on=date(2026, 1, 5))
+        months = [f"2026-{m:02d}" for m in range(1, 6 if member_id == "m4" else 12)]
+        h.record(f"member-{member_id}", M.DuesPaid(member_id=member_id, branch_id=BRANCH, months=months,
+                                                   amount=Decimal("24.00") * len(months), paid_on=date(2026, 11, 28),
+                                                   payer="self"), on=date(2026, 11, 28))
+    h.record(f"centre-{BRANCH}", A.CentreSetUp(branch_id=BRANCH, place="局三楼活动室", set_up_on=date(2025, 3, 1),
+                                               checklist=list(M.DEFAULT_RULES["centre_checklist"])),
+             on=date(2025, 3, 1))
+    for item in M.DEFAULT_RULES["centre_checklist"][:5]:
+        h.record(f"centre-{BRANCH}", A.CentreChecklistItemEvidenced(branch_id=BRANCH, item=item,
+                                                                    evidenced_on=date(2025, 3, 2), evidence="照片",
+                                                                    photo_ref=None), on=date(2025, 3, 2))
+
+
+def card_from(envelopes, period=NOVEMBER, today=TODAY) -> dict:
+    store = MemoryStore()
+    for envelope in envelopes:
+        put_all(store, facts_of(envelope))
+    loaded = facts_module.load(store, TENANT, date(period.year, 1, 1), period.end)
+    return scorecard(loaded, BRANCH, period, today)
+
+
+def codes(card: dict) -> set[str]:
+    return {f["code"] for f in card["findings"]}
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return month_of_work()
+
+
+@pytest.fixture(scope="module")
+def card(history) -> dict:
+    return card_from(history.envelopes)
+
+
+def test_members_are_counted_by_kind_as_the_seed_reports_them(card):
+    counts = card["figures"]["members"]
+    assert (counts["total"], counts["retirees"], counts["lixiu"], counts["retired"], counts["in_service"]) == (8, 7, 2, 5, 1)
+    assert (counts["party_members"], counts["retiree_party_members"]) == (7, 6)
+
+
+def test_meetings_held_are_set_against_the_default_rules(card):
+    meetings = card["figures"]["meetings"]
+    assert meetings["committee_meeting"]["required"] == 1 and meetings["committee_meeting"]["done"] == 1
+    assert meetings["theme_day"]["done"] == 1 and meetings["group_meeting"]["done"] == 1
+    assert meetings["general_meeting"]["required"] == 0  # quarterly: nothing owed within one month
+    assert len(meetings["committee_meeting"]["events"]) == 1
+    assert "committee_meeting_short" not in codes(card)
+
+
+def test_a_general_meeting_without_a_majority_present_is_a_finding(card):
+    quorum = card["figures"]["general_meeting_quorum"]
+    assert (quorum["held"], quorum["quorate"]) == (1, 0)
+    assert "general_meeting_not_quorate" in codes(card)
+
+
+def test_coverage_counts_study_and_study_brought_home_and_names_who_was_missed(card, history):
+    coverage = card["figures"]["coverage"]["periods"][0]
+    # m4 is reached by study brought to the home, m6 and m8 at the theme day; m7 is not a Party member.
+    assert (coverage["members"], coverage["covered"], coverage["not_covered"]) == (7, 7, [])
+    assert card["figures"]["coverage"]["rate"] == 1.0
+    october = card_from(history.envelopes, period=parse_period("2026-10"))
+    assert october["figures"]["coverage"]["done"] == 0
+    missed = next(f for f in october["findings"] if f["code"] == "coverage_incomplete")
+    assert len(missed["members"]) == 7
+
+
+def test_dues_arrears_of_six_months_call_for_a_review_never_a_removal(card):
+    dues = card["figures"]["dues"]
+    arrears = {m["member_id"]: m["arrears"] for m in dues["members"] if m["arrears"]}
+    assert arrears == {"m4": ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]}
+    assert {"dues_arrears", "dues_review_due"} <= codes(card)
+    review = next(f for f in card["findings"] if f["code"] == "dues_review_due")
+    assert review["members"] == [{"member_id": "m4", "name": "刘桂兰"}] and "不自动除名" in review["message"]
+
+
+def test_committee_posts_allowance_centre_and_late_entries(card):
+    committee = card["figures"]["committee"]
+    assert [p["post"] for p in committee["posts"]] == ["secretary", "deputy_secretary", "member"]
+    assert committee["allowance"]["required"] == 1 and committee["allowance"]["done"] == 1
+    centre = card["figures"]["centre"]
+    assert (centre["required"], centre["done"]) == (6, 5)
+    assert "centre_checklist_incomplete" in codes(card)
+    assert card["figures"]["late_entries"]["count"] == 2  # the talk's activity and its details
+    assert card["figures"]["talks"]["count"] == 1 and card["figures"]["talks"]["audience"] == 40
+    assert card["figures"]["care"]["birthdays"] == {"required": 1, "done": 1, "missed": [],
+                                                     "events": card["figures"]["care"]["birthdays"]["events"]}
+    assert not card["compliant"]
+
+
+def test_every_finding_and_figure_points_at_recorded_events(card, history):
+    known = {e.event_id for e in history.envelopes}
+    for figure in card["figures"].values():
+        if isinstance(figure, dict) and "events" in figure:
+            assert set(figure["events"]) <= known
+    for item in card["findings"]:
+        assert set(item["records"]) <= known
+
+
+def test_out_of_order_and_duplicate_delivery_converge_to_the_same_scorecard(history, card):
+    shuffled = list(history.envelopes)
+    random.Random(7).shuffle(shuffled)
+    twice = shuffled + list(reversed(history.envelopes))
+    assert card_from(twice) == card
+
+
+def test_a_correction_wins_over_the_original_whatever_order_they_arrive_in(history):
+    h = History()
+    h.versions = dict(history.versions)
+    correction = A.ActivityCorrected(
+        activity_id="a-committee_meeting-2026-11-10", branch_id=BRANCH, kind="committee_meeting",
+        occurred_on=date(2026, 10, 30), title="支委会", place=None, topics=[], attendees=["m1"], guests=[],
+        absentees=[], minutes=None, hours=None, voting_members=None, voting_present=None, quorate=None, late=False,
+        late_reasons=[], reason="日期记错", corrected_fields=["occurred_on"])
+    fixed = h.record("activity-a-committee_meeting-2026-11-10", correction, on=date(2026, 10, 30))
+    for order in ([*history.envelopes, fixed], [fixed, *history.envelopes]):
+        card = card_from(order)
+        assert card["figures"]["meetings"]["committee_meeting"]["done"] == 0
+        assert "committee_meeting_short" in codes(card)
+
+
+def test_a_member_who_moved_away_is_counted_in_the_new_branch_from_the_day_of_the_move(history):
+    h = History()
+    h.versions = dict(history.versions)
+    h.record("branch-other", M.BranchEstablished(branch_id="other", name="第二支部", established_on=date(2020, 1, 1)),
+             branch_id="other")
+    h.record("member-m5", M.MemberMoved(member_id="m5", from_branch_id=BRANCH, to_branch_id="other",
+                                        moved_on=date(2026, 11, 15), reason="合并"), on=date(2026, 11, 15))
+    card = card_from([*h.envelopes, *history.envelopes])
+    assert card["figures"]["members"]["total"] == 7
+    october = card_from([*h.envelopes, *history.envelopes], period=parse_period("2026-10"))
+    assert october["figures"]["members"]["total"] == 8
