@@ -12,6 +12,7 @@ from shared import auth, db, eventstore, jsonlog
 from shared.config import Settings
 from shared.kafka import ensure_topics
 from shared.process import run_until_signalled
+from shared.rebuild import rebuild
 
 SERVICES = ("members", "activities", "notify", "audit")
 PUBLISHING_SERVICES = ("members", "activities", "notify")
@@ -29,10 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("service", choices=SERVICES)
     worker.add_argument("name")
     commands.add_parser("workers", help="list every service's workers as service:name")
+    rebuild = commands.add_parser("rebuild", help="rebuild a service's own read models from its event store")
+    rebuild.add_argument("service", choices=PUBLISHING_SERVICES)
     verify = commands.add_parser("verify", help="check a service's event store hash chains")
     verify.add_argument("service", choices=PUBLISHING_SERVICES)
     args = parser.parse_args(argv)
-    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers, "verify": _verify}[
+    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers, "rebuild": _rebuild, "verify": _verify}[
         args.command](args)
 
 
@@ -94,6 +97,19 @@ def _workers(_args) -> int:
     for service in SERVICES:
         for name in _service_workers(service):
             print(f"{service}:{name}")
+    return 0
+
+
+def _rebuild(args) -> int:
+    """Replay the store into the projections of ``services.<name>.projections`` (TABLES and project)."""
+    jsonlog.configure(args.service)
+    settings = Settings.from_env(args.service)
+    projections = importlib.import_module(f"services.{args.service}.projections")
+    registry = importlib.import_module(f"services.{args.service}.events").registry
+    with db.connect(settings.owner_dsn) as conn:
+        count = rebuild(conn, projections.TABLES, registry, projections.project,
+                        progress=lambda n: print(f"  {n} events replayed", file=sys.stderr))
+    print(f"{settings.database}: rebuilt from {count} events")
     return 0
 
 

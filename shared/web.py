@@ -225,6 +225,7 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
                          command_context(principal, tenant_id), service.project)
         body = handler(uow)
         if key:
+            # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did.
             conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE subject = %s AND key = %s",
                          (Jsonb(body), principal.subject, key))
     metrics.EVENTS_APPENDED.labels(service.settings.service).inc(len(uow.recorded))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from datetime import date
 from pathlib import Path
 
 import requests
@@ -87,6 +88,77 @@ class Loader:
         return {"id": branch_id, "name": branch["name"], "members": members}
 
 
+class RegisterWork:
+    """A year of the register's own work: an election, allowances, dues, a completed and a pending transfer."""
+
+    def __init__(self, loader: Loader, bureaus: list[dict]) -> None:
+        self.loader = loader
+        self.bureaus = {bureau["code"]: bureau for bureau in bureaus}
+
+    def load(self, year: int, last_month: int) -> None:
+        zrzy, jtys = self.bureaus["zrzy"], self.bureaus["jtys"]
+        self.transfer_within(zrzy, year)
+        self.election(zrzy, year)
+        for bureau in (zrzy, jtys):
+            self.dues(bureau, year, last_month)
+        self.pending_transfer(jtys, zrzy, year, last_month)
+
+    def admin(self, bureau: dict) -> str:
+        return self.loader.token("bureau_admin", bureau["id"])
+
+    def transfer_within(self, bureau: dict, year: int) -> None:
+        """高建军 moved from the second branch to the first before the year began."""
+        second, first = bureau["branches"][1], bureau["branches"][0]
+        member = next(m for m in second["members"] if m["name"] == "高建军")
+        letter = self.loader.command("/transfers", {"member_id": member["id"], "to_branch_id": first["id"],
+                                     "issued_on": f"{year - 1}-12-10"}, self.admin(bureau), "demo-transfer-within")
+        self.loader.command(f"/transfers/{letter['id']}/actions/receive", {"on": f"{year - 1}-12-15"},
+                            self.admin(bureau), "demo-transfer-within-receive")
+        self.loader.command(f"/transfers/{letter['id']}/actions/return-slip", {"on": f"{year - 1}-12-28"},
+                            self.admin(bureau), "demo-transfer-within-slip")
+        second["members"].remove(member)
+        first["members"].append(member)
+
+    def election(self, bureau: dict, year: int) -> None:
+        """The first branch's election of the previous autumn: a retired secretary, an in-service deputy."""
+        branch = bureau["branches"][0]
+        people = {m["name"]: m["id"] for m in branch["members"]}
+        candidates = [("赵国庆", 8, None), ("郑海涛", 8, "局办公室"), ("陈秀英", 7, None), ("孙志刚", 1, None)]
+        body = {"held_on": f"{year - 1}-10-20", "eligible_voters": 9, "attendees": 8, "seats": 3,
+                "candidates": [{"member_id": people[n], "name": n, "votes": v, **({"unit": u} if u else {})}
+                               for n, v, u in candidates],
+                "posts": [{"post": "secretary", "member_id": people["赵国庆"]},
+                          {"post": "deputy_secretary", "member_id": people["郑海涛"]},
+                          {"post": "member", "member_id": people["陈秀英"]}]}
+        self.loader.command(f"/branches/{branch['id']}/elections", body, self.admin(bureau), "demo-election")
+        for month in range(1, 11):
+            self.loader.command(f"/branches/{branch['id']}/committee/allowances",
+                                {"member_id": people["赵国庆"], "month": f"{year}-{month:02d}", "amount": "300.00"},
+                                self.admin(bureau), f"demo-allowance-{month}")
+
+    def dues(self, bureau: dict, year: int, last_month: int) -> None:
+        """Everyone pays monthly but two: one pays through a relative, one has stopped paying since April."""
+        for b_index, branch in enumerate(bureau["branches"]):
+            self.loader.command(f"/branches/{branch['id']}/dues/assessments", {"year": year}, self.admin(bureau),
+                                f"demo-dues-{bureau['code']}-{b_index}")
+            for member in branch["members"]:
+                stop = 4 if member["name"] == "宋桂芝" else last_month
+                payer = {"payer": "relative", "payer_name": "王小红"} if member["name"] == "王德明" else {}
+                for month in range(1, stop + 1):
+                    self.loader.command(f"/members/{member['id']}/dues/payments",
+                                        {"months": [f"{year}-{month:02d}"], "paid_on": f"{year}-{month:02d}-10",
+                                         **payer}, self.admin(bureau), f"demo-pay-{member['id']}-{month}")
+        self.loader.command(f"/branches/{bureau['branches'][0]['id']}/dues/actions/review-arrears", {},
+                            self.admin(bureau), f"demo-review-{bureau['code']}-{date.today()}")
+
+    def pending_transfer(self, source: dict, target: dict, year: int, last_month: int) -> None:
+        """梁志强 is moving to the other bureau: the letter is out, not yet received."""
+        member = next(m for m in source["branches"][0]["members"] if m["name"] == "梁志强")
+        self.loader.command("/transfers", {"member_id": member["id"], "to_branch_id": target["branches"][1]["id"],
+                                           "to_bureau_id": target["id"], "issued_on": f"{year}-{last_month:02d}-20"},
+                            self.admin(source), "demo-transfer-pending")
+
+
 def member_body(branch_id: str, member: tuple, established_on: str) -> dict:
     name, gender, birth, joined_party, kind, pension, health, mobility = member
     return {"branch_id": branch_id, "name": name, "gender": gender, "birth_date": birth, "party_member": True,
@@ -95,7 +167,9 @@ def member_body(branch_id: str, member: tuple, established_on: str) -> dict:
 
 
 def main() -> None:
-    context = {"subject": SUBJECT, "bureaus": Loader(Settings.from_env("members")).load()}
+    loader = Loader(Settings.from_env("members"))
+    context = {"subject": SUBJECT, "bureaus": loader.load(), "year": date.today().year}
+    RegisterWork(loader, context["bureaus"]).load(context["year"], date.today().month - 1 or 1)
     for path in sorted(Path(__file__).parent.glob("demo_*.py")):
         module = importlib.import_module(path.stem)
         module.load(context)

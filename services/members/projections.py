@@ -15,6 +15,11 @@ from shared.envelope import Envelope
 
 Conn = psycopg.Connection
 
+TABLES = ("bureaus", "bureau_rules", "branches", "party_groups", "members", "memberships", "committee_terms",
+          "elections", "committee_posts", "allowances", "transfers", "dues_assessments", "dues_reductions",
+          "dues_payments", "dues_reviews")
+"""Every table these projections write: what a rebuild empties and fills again."""
+
 
 def project(conn: Conn, envelope: Envelope, event) -> None:
     handler = HANDLERS.get(type(event))

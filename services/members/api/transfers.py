@@ -19,7 +19,7 @@ blueprint = ApiBlueprint("transfers", __name__, description="Transfers of member
 
 class IssuedSchema(Schema):
     id = fields.String()
-    valid_until = fields.Date()
+    valid_until = fields.String(metadata={"description": "ISO date"})
     version = fields.Integer()
 
 

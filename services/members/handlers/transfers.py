@@ -28,7 +28,7 @@ def issue_letter(uow: UnitOfWork, command: c.IssueTransfer) -> dict:
         dues_paid_until=_paid_until(member), today=today(uow))
     uow.record(member_stream(member.member_id), version, events, branch_id=member.branch_id,
                occurred_at=start_of_day(issued_on))
-    return {"id": transfer_id, "valid_until": events[0].valid_until, "version": version + 1}
+    return {"id": transfer_id, "valid_until": events[0].valid_until.isoformat(), "version": version + 1}
 
 
 def _paid_until(member) -> str | None:
