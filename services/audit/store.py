@@ -25,7 +25,10 @@ class Table:
 
 
 def _table(key: str, columns: str, *, versioned: bool = False, json: str = "") -> Table:
-    return Table(tuple(key.split()), tuple(columns.split()), versioned, tuple(json.split()))
+    """Keys always start with the tenant: one bureau's ids can never collide with, or shadow, another's."""
+    keys = tuple(key.split())
+    return Table(keys if keys[0] == "tenant_id" else ("tenant_id", *keys), tuple(columns.split()), versioned,
+                 tuple(json.split()))
 
 
 TABLES: dict[str, Table] = {

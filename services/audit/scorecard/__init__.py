@@ -27,7 +27,8 @@ def scorecard(facts: Facts, branch_id: str, period: Period, today: date) -> dict
                        "established_on": _iso(branch.get("established_on")),
                        "closed_on": _iso(closure["closed_on"]) if closure else None},
             "period": period.to_dict(today), "as_of": today.isoformat(),
-            "rules": {"version": ctx.rules["rules_version"], "effective_from": ctx.rules["effective_from"]},
+            "rules": {"version": ctx.rules["rules_version"], "effective_from": ctx.rules["effective_from"],
+                      "demonstration_criteria": list(ctx.rules.get("demonstration_criteria") or [])},
             "figures": figures, "compliant": not findings, "findings": findings}
 
 

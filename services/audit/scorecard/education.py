@@ -74,7 +74,7 @@ def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
         exempt = member.health in exempt_health
         hours = done.get(member.member_id, (Decimal(0), []))
         rows.append({"member_id": member.member_id, "name": member.name, "required": str(required),
-                     "done": str(hours[0]), "exempt": exempt, "committee": member.member_id in committee,
+                     "done": str(hours[0].quantize(Decimal("0.1"))), "exempt": exempt, "committee": member.member_id in committee,
                      "events": sorted(set(hours[1]))})
         if ctx.period.kind == "year" and ctx.period.is_complete(ctx.today) and not exempt and hours[0] < required:
             findings.append(finding("study_hours_short", f"{member.name}全年学习{hours[0]}学时，少于{required}学时",

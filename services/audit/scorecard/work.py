@@ -48,7 +48,7 @@ def _centre(ctx: BranchContext) -> tuple[dict, list[dict]]:
               "on_date": evidence[item]["on_date"].isoformat() if item in evidence else None,
               "event_id": str(evidence[item]["event_id"]) if item in evidence else None} for item in checklist]
     missing = [i["item"] for i in items if not i["evidenced"]]
-    figure = {"required": len(checklist), "done": len(checklist) - len(missing), "items": items,
+    figure = {"required": len(checklist), "done": len(checklist) - len(missing), "checklist": items,
               "place": places[-1]["place"] if places else None, "events": event_ids(places + list(evidence.values()))}
     if not places and ctx.members:
         return figure, [finding("centre_missing", "未记录支部活动阵地")]

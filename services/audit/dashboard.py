@@ -1,0 +1,162 @@
+"""The web dashboard at ``/``: server-rendered pages in Chinese over the same queries as the API.
+
+A token is pasted once and kept in a signed, HTTP-only session cookie; with ``BRANCHWORK_DEV_LOGIN=1``
+(local stacks only) a form mints an auditor's or admin's token for a bureau. Charts are inline SVG:
+no script, no CDN, nothing fetched from the network.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import flask
+from flask import Blueprint, redirect, request, session
+
+from shared.auth import issue_token, verify_token
+from shared.errors import BranchworkError, Forbidden, Unauthenticated
+from shared.web import read_transaction, runtime
+from services.audit import charts, queries, report
+from services.audit.periods import current_period, parse_period
+from services.audit.views_api import READER_ROLES
+
+dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
+ROLE_LABELS = {"auditor": "审计员", "bureau_admin": "局管理员"}
+
+
+def audit_settings():
+    return flask.current_app.extensions["audit"].settings
+
+
+def render(template: str, **context) -> str:
+    principal = context.pop("principal", None)
+    return report.environment.get_template(template).render(principal=principal, dev_login=audit_settings().dev_login,
+                                                             role_labels=ROLE_LABELS, **context)
+
+
+def signed_in():
+    """The principal of the session's token, or None (an expired or foreign token signs the user out)."""
+    token = session.get("token")
+    if not token:
+        return None
+    settings = runtime().settings
+    try:
+        principal = verify_token(settings.jwt_secret, token, issuer=settings.jwt_issuer)
+    except Unauthenticated:
+        session.pop("token", None)
+        return None
+    return principal if principal.has_role(*READER_ROLES) and principal.tenant else None
+
+
+@dashboard.before_request
+def require_login():
+    if request.endpoint in ("dashboard.login", "dashboard.static"):
+        return None
+    flask.g.principal = signed_in()
+    if flask.g.principal is None:
+        return redirect("/login")
+    return None
+
+
+@dashboard.errorhandler(BranchworkError)
+def page_error(error: BranchworkError):
+    return render("error.html", principal=flask.g.get("principal"), error=error), error.status
+
+
+@dashboard.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        try:
+            session["token"] = _token_from_form(request.form)
+            return redirect("/")
+        except (Unauthenticated, Forbidden, ValueError) as problem:
+            error = str(getattr(problem, "message", problem))
+    return render("login.html", error=error), 400 if error else 200
+
+
+def _token_from_form(form) -> str:
+    settings = runtime().settings
+    if form.get("mode") == "dev":
+        if not audit_settings().dev_login:
+            raise Forbidden("development login is off")
+        role = form.get("role", "auditor")
+        if role not in READER_ROLES or not form.get("bureau_id"):
+            raise ValueError("choose a bureau and a role")
+        token = issue_token(settings.jwt_secret, subject=f"dev-{role}", roles=[role],
+                            tenant=form["bureau_id"].strip(), issuer=settings.jwt_issuer, ttl_seconds=8 * 3600)
+    else:
+        token = (form.get("token") or "").strip()
+    principal = verify_token(settings.jwt_secret, token, issuer=settings.jwt_issuer)
+    if not principal.has_role(*READER_ROLES) or not principal.tenant:
+        raise Forbidden("the dashboard is for a bureau's auditors and admins")
+    return token
+
+
+@dashboard.post("/logout")
+def logout():
+    session.pop("token", None)
+    return redirect("/login")
+
+
+def _today() -> date:
+    return runtime().clock().date()
+
+
+@dashboard.get("/")
+def overview():
+    principal = flask.g.principal
+    period = _period(request.args.get("period"))
+    body = queries.bureau_scorecard(principal.tenant, period, _today())
+    return render("overview.html", principal=principal, body=body, period=period)
+
+
+@dashboard.get("/branches/<uuid:branch_id>")
+def branch_page(branch_id):
+    principal, today = flask.g.principal, _today()
+    period = _period(request.args.get("period"))
+    card = queries.branch_scorecard(principal.tenant, str(branch_id), period, today)
+    trend = queries.branch_trend(principal.tenant, str(branch_id), today)
+    members = queries.roster(principal.tenant, str(branch_id), min(period.end, today))
+    return render("branch.html", principal=principal, card=card, period=period, members=members,
+                  charts=charts.branch_charts(trend), branch_id=str(branch_id), year=period.year)
+
+
+@dashboard.get("/members/<uuid:member_id>")
+def member_page(member_id):
+    principal = flask.g.principal
+    body = queries.member_timeline(principal.tenant, str(member_id))
+    return render("member.html", principal=principal, body=body)
+
+
+@dashboard.get("/events")
+def events_page():
+    principal = flask.g.principal
+    filters = {name: request.args.get(name, "").strip() for name in ("event_type", "stream_id", "branch_id", "actor")}
+    clauses, params = ["TRUE"], []
+    columns = {"event_type": "event_type", "stream_id": "stream_id", "branch_id": "branch_id", "actor": "actor_user"}
+    for name, value in filters.items():
+        if value:
+            clauses.append(f"{columns[name]} = %s")
+            params.append(value)
+    with read_transaction(principal.tenant) as conn:
+        rows = conn.execute(f"SELECT seq, event_id, event_type, stream_id, stream_version, branch_id, actor_user,"
+                            f" occurred_at, recorded_at, envelope FROM journal WHERE {' AND '.join(clauses)}"
+                            f" ORDER BY seq DESC LIMIT 200", params).fetchall()
+    for row in rows:
+        row["data"] = json.dumps(json.loads(row.pop("envelope"))["data"], ensure_ascii=False)[:300]
+    return render("events.html", principal=principal, rows=rows, filters=filters)
+
+
+@dashboard.get("/branches/<uuid:branch_id>/report")
+def report_page(branch_id):
+    principal, today = flask.g.principal, _today()
+    year = int(request.args.get("year") or today.year)
+    context = report.annual_context(principal.tenant, str(branch_id), year, today)
+    if request.args.get("format") == "pdf":
+        return flask.Response(report.render_pdf(context), mimetype="application/pdf")
+    return report.render_html(context)
+
+
+def _period(text: str | None):
+    return parse_period(text) if text else current_period(_today())

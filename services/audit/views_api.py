@@ -1,0 +1,160 @@
+"""HTTP API of the audit views: scorecards, roll-ups, demonstration sites, timelines, rosters, the annual report.
+
+Every view answers JSON, or CSV with ``format=csv`` (or ``Accept: text/csv``). Readers are the bureau's
+auditors and admins; another bureau's branch is a 404, another bureau's roll-up a 403.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import flask
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from services.audit import csv_export, queries, report
+from services.audit.periods import current_period, parse_period
+from shared.web import ApiBlueprint, current_principal, runtime
+
+views = ApiBlueprint("views", __name__, description="Branch-work audit views of your bureau")
+
+READER_ROLES = ("auditor", "bureau_admin")
+FORMATS = validate.OneOf(["json", "csv"])
+
+
+class PeriodQuerySchema(Schema):
+    period = fields.String(metadata={"description": "2026-11, 2026-Q4 or 2026; default: this month"})
+    as_of = fields.Date(metadata={"description": "judge the period as on this day (default: today)"})
+    format = fields.String(validate=FORMATS)
+
+
+class YearQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=1949, max=2200))
+    as_of = fields.Date()
+    format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
+
+
+class FormatQuerySchema(Schema):
+    format = fields.String(validate=FORMATS)
+    as_of = fields.Date()
+
+
+def _reader() -> str:
+    principal = current_principal()
+    principal.require_role(*READER_ROLES)
+    return principal.tenant
+
+
+def _today(query: dict) -> date:
+    return query.get("as_of") or runtime().clock().date()
+
+
+def _reply(body, query: dict, rows_of, name: str):
+    """JSON, or the view's rows as CSV when asked for."""
+    wants_csv = query.get("format") == "csv" or (
+        "format" not in query and flask.request.accept_mimetypes.best == "text/csv")
+    if wants_csv:
+        return csv_export.response(rows_of(body), name)
+    return flask.jsonify(body)
+
+
+@views.route("/branches/<uuid:branch_id>/scorecard")
+class BranchScorecard(MethodView):
+    @views.arguments(PeriodQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """A branch's figures, findings and compliance for a month, a quarter or a year."""
+        tenant = _reader()
+        today = _today(query)
+        period = parse_period(query["period"]) if "period" in query else current_period(today)
+        card = queries.branch_scorecard(tenant, str(branch_id), period, today)
+        return _reply(card, query, csv_export.scorecard_rows, f"scorecard-{period.id}")
+
+
+@views.route("/bureaus/<uuid:bureau_id>/scorecard")
+class BureauScorecard(MethodView):
+    @views.arguments(PeriodQuerySchema, location="query")
+    def get(self, query, bureau_id):
+        """Every branch of the bureau with its findings, sorted by name (no rankings, no points)."""
+        tenant = _reader()
+        current_principal().require_tenant(str(bureau_id))
+        today = _today(query)
+        period = parse_period(query["period"]) if "period" in query else current_period(today)
+        body = queries.bureau_scorecard(tenant, period, today)
+        return _reply(body, query, csv_export.bureau_rows, f"bureau-{period.id}")
+
+
+@views.route("/branches/<uuid:branch_id>/demonstration")
+class Demonstration(MethodView):
+    @views.arguments(YearQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """The demonstration-site assessment of a year against the bureau's criteria, with evidence."""
+        tenant = _reader()
+        today = _today(query)
+        body = queries.demonstration(tenant, str(branch_id), query.get("year", today.year), today)
+        return _reply(body, query, csv_export.demonstration_rows, "demonstration")
+
+
+@views.route("/branches/<uuid:branch_id>/trend")
+class Trend(MethodView):
+    @views.arguments(FormatQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
+        tenant = _reader()
+        body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query))}
+        return _reply(body, query, lambda b: b["months"], "trend")
+
+
+@views.route("/branches/<uuid:branch_id>/roster")
+class Roster(MethodView):
+    @views.arguments(FormatQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """The branch's members on a day (``as_of``, default today)."""
+        tenant = _reader()
+        body = {"members": queries.roster(tenant, str(branch_id), _today(query))}
+        return _reply(body, query, lambda b: b["members"], "roster")
+
+
+@views.route("/members/<uuid:member_id>/timeline")
+class Timeline(MethodView):
+    @views.arguments(FormatQuerySchema, location="query")
+    def get(self, query, member_id):
+        """Everything recorded about one member, across services, in the order it happened."""
+        tenant = _reader()
+        body = queries.member_timeline(tenant, str(member_id))
+        return _reply(body, query, csv_export.timeline_rows, "timeline")
+
+
+@views.route("/branches/<uuid:branch_id>/reports/annual")
+class AnnualReport(MethodView):
+    @views.arguments(YearQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """The branch's annual work report in Chinese, every number from the records: HTML, PDF, JSON or CSV."""
+        return _annual(query, branch_id, pdf=False)
+
+
+@views.route("/branches/<uuid:branch_id>/reports/annual.pdf")
+class AnnualReportPdf(MethodView):
+    @views.arguments(YearQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """The annual report as a PDF (CJK fonts embedded)."""
+        return _annual(query, branch_id, pdf=True)
+
+
+def _annual(query: dict, branch_id, pdf: bool):
+    tenant = _reader()
+    today = _today(query)
+    context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today)
+    wanted = query.get("format") or ("pdf" if pdf else _negotiate())
+    if wanted == "pdf":
+        return flask.Response(report.render_pdf(context), mimetype="application/pdf", headers={
+            "Content-Disposition": f"inline; filename=annual-report-{context['year']}.pdf"})
+    if wanted == "json":
+        return flask.jsonify(context)
+    if wanted == "csv":
+        return csv_export.response(csv_export.report_rows(context), f"annual-report-{context['year']}")
+    return flask.Response(report.render_html(context), mimetype="text/html")
+
+
+def _negotiate() -> str:
+    best = flask.request.accept_mimetypes.best_match(["text/html", "application/pdf", "application/json", "text/csv"])
+    return {"application/pdf": "pdf", "application/json": "json", "text/csv": "csv"}.get(best, "html")

@@ -1,0 +1,225 @@
+"""The audit service against real PostgreSQL: journal → Merkle tree → views, proofs, scorecards, rebuild, tenancy."""
+
+from __future__ import annotations
+
+import base64
+import random
+from datetime import date, datetime, timezone
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from services.audit import journal, views_feed
+from services.audit.app import create_app
+from services.audit.settings import AuditSettings
+from services.audit.signing import verify_tree_head
+from shared import db, merkle
+from tests.support import bearer, token
+from tests.unit.test_audit_scorecard import BRANCH, TENANT, TODAY, History, card_from, month_of_work
+
+NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def history():
+    return month_of_work()
+
+
+@pytest.fixture(scope="module")
+def loaded(audit_settings, history):
+    """The month of work journalled in a shuffled arrival order, with some events delivered twice."""
+    arrivals = list(history.envelopes)
+    random.Random(3).shuffle(arrivals)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            for envelope in arrivals + arrivals[:10]:
+                journal.append(conn, envelope)
+        while views_feed.catch_up(conn, batch_size=7):
+            pass
+    return arrivals
+
+
+@pytest.fixture(scope="module")
+def client(audit_settings, loaded):
+    app = create_app(audit_settings, AuditSettings(dev_login=True))
+    app.extensions["branchwork"].clock = lambda: NOW
+    return app.test_client()
+
+
+def auditor(settings, tenant=TENANT, role="auditor"):
+    return bearer(token(settings, role, tenant=tenant))
+
+
+def test_the_views_from_postgresql_equal_those_computed_in_memory(client, audit_settings, history):
+    response = client.get(f"/api/v1/branches/{BRANCH_UUID}/scorecard?period=2026-11", headers=auditor(audit_settings))
+    assert response.status_code == 404  # ids in the path are UUIDs; the hand-written history uses short ids
+    from services.audit import queries
+    from services.audit.periods import parse_period
+    with client.application.app_context():
+        card = queries.branch_scorecard(TENANT, BRANCH, parse_period("2026-11"), TODAY)
+    assert card == card_from(history.envelopes)
+
+
+BRANCH_UUID = "00000000-0000-0000-0000-000000000001"
+
+
+def test_the_journal_numbers_each_tenant_without_gaps_and_its_tree_matches_the_rfc(audit_settings, loaded):
+    with db.connect(audit_settings.owner_dsn) as conn:
+        rows = conn.execute("SELECT seq, envelope FROM journal WHERE tenant_id = %s ORDER BY seq", (TENANT,)).fetchall()
+        head = conn.execute("SELECT size, tree_size FROM journal_heads WHERE tenant_id = %s", (TENANT,)).fetchone()
+    assert [r["seq"] for r in rows] == list(range(1, len(loaded) + 1))
+    assert head == {"size": len(loaded), "tree_size": len(loaded)}
+    assert views_feed  # the views consumed the same entries
+    expected = merkle.reference_root([r["envelope"].encode() for r in rows])
+    from services.audit.tree import JournalTree
+    with db.connect(audit_settings.owner_dsn) as conn:
+        assert JournalTree(conn, TENANT).root(len(rows)) == expected
+
+
+def test_a_signed_tree_head_and_an_inclusion_proof_verify_independently(client, audit_settings, history):
+    head = client.get("/api/v1/tree-head", headers=auditor(audit_settings)).get_json()
+    assert head["tree_size"] == len(history.envelopes) and head["algorithm"] == "Ed25519"
+    assert verify_tree_head(head, base64.b64decode(head["public_key"]))
+    assert not verify_tree_head({**head, "tree_size": head["tree_size"] - 1}, base64.b64decode(head["public_key"]))
+    event = history.envelopes[5]
+    proof = client.get(f"/api/v1/proofs/inclusion?event_id={event.event_id}", headers=auditor(audit_settings)).get_json()
+    leaf = merkle.leaf_hash(proof["envelope"].encode("utf-8"))
+    assert proof["event"]["hash"] == event.hash
+    assert merkle.verify_inclusion(leaf, proof["leaf_index"], proof["tree_size"],
+                                   [bytes.fromhex(p) for p in proof["audit_path"]], bytes.fromhex(head["root_hash"]))
+
+
+def test_a_consistency_proof_links_an_earlier_signed_head_to_a_later_one(client, audit_settings):
+    first = client.get("/api/v1/tree-head", headers=auditor(audit_settings)).get_json()
+    second_size = first["tree_size"]
+    body = client.get(f"/api/v1/proofs/consistency?first=7&second={second_size}", headers=auditor(audit_settings)).get_json()
+    assert merkle.verify_consistency(7, second_size, bytes.fromhex(body["first_root"]), bytes.fromhex(first["root_hash"]),
+                                     [bytes.fromhex(p) for p in body["consistency_path"]])
+    too_far = client.get(f"/api/v1/proofs/consistency?first=1&second={second_size + 5}", headers=auditor(audit_settings))
+    assert too_far.status_code == 400
+    history = client.get("/api/v1/tree-heads", headers=auditor(audit_settings)).get_json()["tree_heads"]
+    assert history[0]["root_hash"] == first["root_hash"]
+
+
+def test_a_journal_entry_changed_behind_the_services_back_no_longer_proves_in(client, audit_settings, history):
+    """A DBA who edits an envelope (bypassing the append-only trigger) is caught by the signed root."""
+    signed = client.get("/api/v1/tree-head", headers=auditor(audit_settings)).get_json()
+    victim = history.envelopes[12]
+    tenant = History(tenant="tamper-" + victim.event_id[:8])
+    forged = [tenant.record(e.stream_id, _event_of(e)) for e in history.envelopes[:3]]
+    with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
+        for envelope in forged:
+            journal.append(conn, envelope)
+    admin_dsn = make_conninfo(audit_settings.admin_dsn, dbname=audit_settings.database)
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            admin.execute("UPDATE journal SET envelope = replace(envelope, '周明', '吴明') WHERE tenant_id = %s",
+                          (tenant.tenant,))
+        admin.execute("SET session_replication_role = replica")  # what only a superuser can do: skip triggers
+        changed = admin.execute("UPDATE journal SET envelope = replace(envelope, 'zrzy', 'zrzx') WHERE tenant_id = %s"
+                                " AND seq = 1", (tenant.tenant,)).rowcount
+    assert changed == 1
+    with db.connect(audit_settings.owner_dsn) as conn:
+        from services.audit.tree import verify_journal
+        problems = verify_journal(conn, tenant.tenant)
+    assert [p["code"] for p in problems] == ["leaf_mismatch"]
+    assert signed["tree_size"] == len(history.envelopes)
+    assert victim  # the honest tenant is untouched
+    with db.connect(audit_settings.owner_dsn) as conn:
+        assert verify_journal(conn, TENANT) == []
+
+
+def _event_of(envelope):
+    from services.audit.projections import decode
+    return decode(envelope)
+
+
+def test_scorecard_roll_up_timeline_report_and_csv_over_http(client, audit_settings, history):
+    from services.audit import queries
+    from services.audit.periods import parse_period
+    with client.application.app_context():
+        body = queries.bureau_scorecard(TENANT, parse_period("2026-11"), TODAY)
+        timeline = queries.member_timeline(TENANT, "m3")
+    assert [b["branch"]["name"] for b in body["branches"]] == ["离退休干部党支部"]
+    assert "dues_review_due" in {f["code"] for f in body["branches"][0]["findings"]}
+    types = [e["event_type"] for e in timeline["events"]]
+    assert types[0] == "members.MemberRegistered" and "activities.TalkGiven" in types
+    assert [e["occurred_at"] for e in timeline["events"]] == sorted(e["occurred_at"] for e in timeline["events"])
+
+
+def test_another_bureau_cannot_see_this_bureaus_views(client, audit_settings):
+    other = "11111111-1111-1111-1111-111111111111"
+    forbidden = client.get(f"/api/v1/bureaus/{other}/scorecard?period=2026-11", headers=auditor(audit_settings))
+    assert forbidden.status_code == 403
+    secretary = bearer(token(audit_settings, "secretary", tenant=TENANT))
+    assert client.get("/api/v1/tree-head", headers=secretary).status_code == 403
+    assert client.get("/api/v1/tree-head").status_code == 401
+
+
+def test_a_rebuild_replays_the_journal_into_fresh_tables_and_gives_the_same_views(client, audit_settings, history):
+    from services.audit import queries
+    from services.audit.periods import parse_period
+    with client.application.app_context():
+        before = queries.branch_scorecard(TENANT, BRANCH, parse_period("2026-Q4"), TODAY)
+    seen = []
+    result = views_feed.rebuild(audit_settings, progress=lambda done, total: seen.append((done, total)), batch_size=9)
+    assert result["applied"] >= len(history.envelopes) and seen[-1][0] == result["applied"]
+    with client.application.app_context():
+        after = queries.branch_scorecard(TENANT, BRANCH, parse_period("2026-Q4"), TODAY)
+    assert after == before
+    with db.connect(audit_settings.owner_dsn) as conn:
+        status = conn.execute("SELECT status, applied, total FROM view_rebuilds ORDER BY id DESC LIMIT 1").fetchone()
+        assert status["status"] == "swapped"
+        assert not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname IN ('views_next', 'views_old')").fetchone()
+
+
+def test_the_annual_report_fills_the_seeds_numbers_as_html_pdf_and_json(client, audit_settings):
+    from services.audit import report
+    with client.application.app_context():
+        context = report.annual_context(TENANT, BRANCH, 2026, TODAY)
+    numbers = context["numbers"]
+    assert (numbers["retirees"], numbers["retiree_party_members"]) == (7, 6)
+    assert (numbers["deputies_in_service"], numbers["committee_members"]) == (1, 1)
+    assert context["election"] == {"when": "去年", "month": 10, "starts_on": "2025-10-20", "ends_on": "2028-10-19"}
+    html = report.render_html(context)
+    assert "我局现有离退休干部<span class=\"num\" data-figure=\"retirees\">7</span>名" in html
+    assert "*" not in html.split("<body>")[1]
+    pdf = report.render_pdf(context)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_the_dashboard_needs_a_login_and_the_dev_login_mints_a_token(client):
+    assert client.get("/").status_code == 302
+    page = client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    assert page.status_code == 302
+    overview = client.get("/?period=2026-11")
+    assert overview.status_code == 200 and "离退休干部党支部" in overview.get_data(as_text=True)
+    client.post("/logout")
+    assert client.get("/").status_code == 302
+
+
+def test_the_views_worker_follows_new_journal_entries(audit_settings, history):
+    import threading
+    worker = views_feed.ViewsWorker(audit_settings, batch_size=50)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        extra = History()
+        extra.versions = dict(history.versions)
+        from contracts import activities as A
+        from tests.unit.test_audit_scorecard import activity
+        record = activity("briefing", date(2026, 11, 27), ["m1"], activity_id="brief-1")
+        envelope = extra.record("activity-brief-1", record, on=record.occurred_on)
+        assert A
+        with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
+            journal.append(conn, envelope)
+        from tests.support import wait_for
+        with db.connect(audit_settings.owner_dsn, autocommit=True) as conn:
+            wait_for(lambda: conn.execute("SELECT 1 FROM views.activities WHERE activity_id = 'brief-1'").fetchone(),
+                     timeout=10, message="the briefing reaches the views")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
