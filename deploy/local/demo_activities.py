@@ -1,0 +1,263 @@
+"""Demo data of the activities service: the seed's year of branch work, through the public API.
+
+Monthly committee meetings, study (members who cannot come are reached by home visits, phone calls
+and study brought to the home), theme Party days at a red education base, a memorial and a project
+site, quarterly general meetings, Party lectures and briefings, birthdays, holiday visits, newspapers,
+health checks, talks to young staff, the choir and the dance team, pledges, the centre's 六有
+checklist, and closed months. Deliberate gaps, for the audit views to find:
+
+- 市自然资源局第二离退休干部党支部 skipped April's committee meeting; its Q3 general meeting was not
+  quorate; 何振华 had no July 1 visit; its centre has no evidence of 有宣传;
+- 周建华 was in hospital in May and nobody visited him (not covered); 吴丽娟 has no newspaper subscription;
+- 市交通运输局离退休干部党支部 held no general meeting in Q2, skipped July's committee meeting, and did
+  not reach 宋桂芝 in August;
+- a group meeting of August was entered after the month was closed (flagged late).
+
+Records entered today about earlier days carry ``entered_after_days`` when older than the rules'
+``late_entry_days``: that is what they are. Every command has a fixed Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date, timedelta
+
+import requests
+
+from shared.auth import issue_token
+from shared.config import Settings
+
+PLACES = ["盐池红色教育基地", "余桥烈士陵园", "国家农业科技园区", "重点项目建设现场", "局三楼党员活动中心"]
+THEMES = ["不忘初心、永远跟党走", "不忘入党初心、坚定理想信念", "感受全市经济社会发展", "走进重点项目", "学习党章党规"]
+UNREACHED = {("周建华", 5), ("宋桂芝", 8)}
+"""Members nobody reached in a month (in hospital, and no visit followed): coverage gaps."""
+STUDY = ["习近平新时代中国特色社会主义思想", "党的二十大精神", "马克思主义民族观宗教观", "二十届三中全会精神"]
+
+
+class Client:
+    """Posts commands to the activities API as the demo loader; a refused record is reported, not fatal."""
+
+    def __init__(self, subject: str) -> None:
+        self.settings = Settings.from_env("activities")
+        self.base = f"http://127.0.0.1:{self.settings.http_port}/api/v1"
+        self.subject = subject
+        self.http = requests.Session()
+        self.refused = 0
+
+    def token(self, tenant: str) -> str:
+        return issue_token(self.settings.jwt_secret, subject=self.subject, roles=["bureau_admin"], tenant=tenant,
+                           issuer=self.settings.jwt_issuer)
+
+    def post(self, tenant: str, path: str, body: dict, key: str) -> dict | None:
+        response = self.http.post(f"{self.base}{path}", json=body, timeout=30, headers={
+            "Authorization": f"Bearer {self.token(tenant)}", "Idempotency-Key": f"demo-activities-{key}"})
+        if response.status_code >= 400:
+            self.refused += 1
+            print(f"demo_activities: {path} [{key}] refused ({response.status_code}): {response.text[:300]}",
+                  file=sys.stderr)
+            return None
+        return response.json()
+
+    def wait_for_roster(self, tenant: str, branch: dict, year: int, timeout: float = 90) -> None:
+        """The roster comes from the members service's events over Kafka: wait until it has the branch."""
+        wanted = {m["id"] for m in branch["members"]}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.http.get(f"{self.base}/branches/{branch['id']}/roster", timeout=10,
+                                     params={"on": f"{year}-01-02"},
+                                     headers={"Authorization": f"Bearer {self.token(tenant)}"})
+            if response.status_code == 200 and wanted <= {m["member_id"] for m in response.json()["members"]}:
+                return
+            time.sleep(0.5)
+        sys.exit(f"demo_activities: the activities roster did not receive {branch['name']} in {timeout:.0f}s")
+
+
+class BranchYear:
+    """One branch's year of work, up to the day before yesterday (dates are judged on Beijing time)."""
+
+    def __init__(self, client: Client, bureau: dict, index: int, year: int) -> None:
+        self.client, self.bureau, self.index, self.year = client, bureau, index, year
+        self.branch = bureau["branches"][index]
+        self.members = self.branch["members"]
+        self.last_day = date.today() - timedelta(days=2)
+        self.name = self.branch["name"]
+
+    def post(self, path: str, body: dict, key: str) -> dict | None:
+        return self.client.post(self.bureau["id"], path, body, f"{self.bureau['code']}-{self.index}-{key}")
+
+    def happened(self, day: date) -> bool:
+        return day <= self.last_day
+
+    def ids(self, wanted=lambda m: True) -> list[str]:
+        return [m["id"] for m in self.members if wanted(m)]
+
+    def activity(self, kind: str, day: date, title: str, attendees: list[str], **extra) -> None:
+        if self.happened(day):
+            self.post("/activities", {"branch_id": self.branch["id"], "kind": kind, "occurred_on": day.isoformat(),
+                                      "title": title, "attendees": attendees, **extra}, f"{kind}-{day}")
+
+    def gap(self, kind: str, month: int) -> bool:
+        gaps = {("zrzy", 1, "committee_meeting", 4), ("jtys", 0, "committee_meeting", 7),
+                ("jtys", 0, "general_meeting", 6)}
+        return (self.bureau["code"], self.index, kind, month) in gaps
+
+    def load(self) -> None:
+        for month in range(1, 13):
+            self.month(month)
+        self.care()
+        self.talks_and_teams()
+        self.centre()
+
+    def month(self, month: int) -> None:
+        away = {name for name, when in UNREACHED if when == month}
+        mobile = self.ids(lambda m: m["mobility"] == "mobile" and m["name"] not in away)
+        can_come = self.ids(lambda m: m["mobility"] != "homebound" and m["name"] not in away)
+        absent = [{"member_id": m["id"], "reason": "住院治疗"} for m in self.members if m["name"] in away]
+        first = date(self.year, month, 1)
+        if not self.gap("committee_meeting", month):
+            self.activity("committee_meeting", first + timedelta(days=4), f"{month}月支委会", mobile[:3] or can_come[:1],
+                          topics=["研究本月学习安排", "老干部走访慰问"], place="局三楼党员活动中心")
+        self.activity("theme_day", first + timedelta(days=7), f"“{THEMES[month % 5]}”主题党日", mobile,
+                      place=PLACES[month % 5], hours="2")
+        self.study(month, first + timedelta(days=11), mobile)
+        if month % 3 == 0 and not self.gap("general_meeting", month):
+            quorum_gap = self.bureau["code"] == "zrzy" and self.index == 1 and month == 9
+            self.activity("general_meeting", first + timedelta(days=19), f"第{month // 3}季度党员大会",
+                          can_come[:1] if quorum_gap else can_come, hours="1.5", topics=["通报支部工作", "学习交流"])
+        if month % 3 == 2:
+            self.activity("party_lecture", first + timedelta(days=24), f"书记讲党课：{STUDY[month % 4]}", can_come,
+                          hours="2", **({"absentees": absent} if absent else {}))
+        if month % 3 == 1:
+            self.activity("briefing", first + timedelta(days=17), "向老干部通报自然资源工作情况", can_come, hours="1",
+                          place="局三楼党员活动中心")
+        if month == 6:
+            self.activity("heart_talk", date(self.year, 6, 10), "支委与老党员谈心谈话", mobile[:2])
+        if month == 9 and self.index == 0:
+            self.activity("community_activity", date(self.year, 9, 26), "协助社区开展民族团结宣传", mobile)
+        if month == 12:
+            self.activity("life_meeting", date(self.year, 12, 15), "年度组织生活会", can_come)
+            self.activity("appraisal", date(self.year, 12, 16), "民主评议党员", can_come)
+
+    def study(self, month: int, day: date, attendees: list[str]) -> None:
+        """Collective study, and for those who cannot come: a visit, a phone call or study brought home."""
+        self.activity("study", day, f"集体学习：{STUDY[month % 4]}", attendees, hours="2.5",
+                      place="局三楼党员活动中心", topics=[STUDY[month % 4]])
+        for m_index, member in enumerate(m for m in self.members if m["mobility"] != "mobile"):
+            skipped = (member["name"], month) in UNREACHED
+            when = day + timedelta(days=3 + m_index)
+            if skipped or not self.happened(when):
+                continue
+            channel = "home_study" if member["mobility"] == "homebound" else ("visit", "phone")[month % 2]
+            body = {"member_id": member["id"], "channel": channel, "occurred_on": when.isoformat(),
+                    "topic": f"送学上门：{STUDY[month % 4]}" if channel == "home_study" else "走访谈心、通报学习内容",
+                    **({"hours": "2"} if channel == "home_study" else {})}
+            self.post("/outreach", body, f"outreach-{member['id']}-{month}")
+
+    def care(self) -> None:
+        for member in self.members:
+            member_id = member["id"]
+            if member["name"] != "吴丽娟" and self.happened(date(self.year, 1, 6)):
+                self.care_record(member_id, "newspaper", date(self.year, 1, 6), year=self.year, note="订阅党报一份")
+            self.care_record(member_id, "holiday_visit", self.spring_festival_visit(), note="春节慰问")
+            if member["name"] != "何振华":
+                self.care_record(member_id, "holiday_visit", date(self.year, 6, 28), holiday="july_1", note="七一慰问")
+            self.care_record(member_id, "health_check", date(self.year, 10, 15), note="年度体检")
+            birthday = member.get("birth_date")
+            if birthday:
+                self.care_record(member_id, "birthday", _anniversary(birthday, self.year), note="送蛋糕和鲜花")
+
+    def spring_festival_visit(self) -> date:
+        from lunardate import LunarDate
+        return LunarDate(self.year, 1, 1).to_solar_date() - timedelta(days=7)
+
+    def care_record(self, member_id: str, kind: str, day: date, **extra) -> None:
+        if self.happened(day):
+            self.post("/care", {"member_id": member_id, "kind": kind, "occurred_on": day.isoformat(), **extra},
+                      f"care-{kind}-{member_id}-{day}")
+
+    def talks_and_teams(self) -> None:
+        if self.index != 0:
+            return
+        speakers = self.ids(lambda m: m["mobility"] == "mobile")[:1]
+        for day, topic in ((date(self.year, 5, 4), "亲历解放金积侯桥战役"), (date(self.year, 9, 10), "改革开放发展历程")):
+            if self.happened(day) and speakers:
+                self.post("/talks", {"branch_id": self.branch["id"], "speakers": speakers, "audience": "局机关青年职工",
+                                     "topic": topic, "occurred_on": day.isoformat(), "audience_size": 60},
+                          f"talk-{day}")
+        singers = self.ids(lambda m: m["mobility"] != "homebound")
+        for kind, name in (("choir", "老干部合唱队"), ("dance", "老干部舞蹈队")):
+            team = self.post("/teams", {"branch_id": self.branch["id"], "name": name, "kind": kind,
+                                        "formed_on": f"{self.year}-01-10", "members": singers}, f"team-{kind}")
+            for day, title in ((date(self.year, 6, 30), "社区庆七一文艺汇演"), (date(self.year, 9, 30), "社区国庆演出")):
+                if team and self.happened(day):
+                    self.post(f"/teams/{team['id']}/performances", {"occurred_on": day.isoformat(), "title": title,
+                              "performers": singers, "place": "社区文化广场", "audience": "社区居民"},
+                              f"perform-{kind}-{day}")
+        for member in self.members:
+            self.post("/pledges", {"member_id": member["id"], "kind": "no_religion", "signed_on": f"{self.year}-06-28",
+                                   "statement": "本人承诺：不信仰宗教，不参与宗教活动。"}, f"pledge-{member['id']}")
+
+    def centre(self) -> None:
+        centre = f"/branches/{self.branch['id']}/centre"
+        moved = self.index == 0 and self.bureau["code"] == "zrzy"
+        self.post(centre, {"place": "局六楼活动室" if moved else "局二楼活动室", "set_up_on": "2019-03-01"}, "centre")
+        since = date(self.year, 3, 15)
+        if moved and self.happened(since):
+            self.post(f"{centre}/actions/move", {"to_place": "局三楼党员活动中心", "moved_on": since.isoformat()},
+                      "centre-move")
+        evidence = {"有场所": "活动中心一间，配电脑、打印机、急救箱", "有标志": "门牌与党徽标识", "有书报": "报刊架、资料柜，订阅报刊杂志",
+                    "有制度": "“三会一课”、党支部八项规定上墙", "有宣传": "党员风采专栏", "有党旗": "党旗悬挂"}
+        day = since + timedelta(days=5)
+        for number, (item, text) in enumerate(evidence.items(), start=1):
+            if item == "有宣传" and self.bureau["code"] == "zrzy" and self.index == 1:
+                continue
+            if self.happened(day):
+                self.post(f"{centre}/evidence", {"item": item, "evidenced_on": day.isoformat(), "evidence": text,
+                                                 "photo_ref": f"photos/centre/{self.bureau['code']}-{self.index}-{number}.jpg"},
+                          f"evidence-{number}")
+
+
+def _anniversary(birth_date: str, year: int) -> date:
+    born = date.fromisoformat(birth_date)
+    try:
+        return born.replace(year=year)
+    except ValueError:
+        return date(year, 3, 1)
+
+
+def close_periods(client: Client, bureau: dict, year: int) -> None:
+    """Close every month until two months ago and the quarters it completes; then a late-entered meeting."""
+    today = date.today()
+    last = today.month - 2 if today.year == year else 12
+    for month in range(1, max(last, 0) + 1):
+        client.post(bureau["id"], "/periods", {"period": f"{year}-{month:02d}"}, f"{bureau['code']}-close-{month}")
+        if month % 3 == 0:
+            client.post(bureau["id"], "/periods", {"period": f"{year}-Q{month // 3}"},
+                        f"{bureau['code']}-close-q{month // 3}")
+    if bureau["code"] == "zrzy" and last >= 8:
+        branch = bureau["branches"][0]
+        client.post(bureau["id"], "/activities", {
+            "branch_id": branch["id"], "kind": "group_meeting", "occurred_on": f"{year}-08-28", "title": "党小组会（补录）",
+            "attendees": [m["id"] for m in branch["members"] if m["mobility"] == "mobile"]}, "zrzy-late-group-meeting")
+
+
+def load(context: dict) -> None:
+    client = Client(context["subject"])
+    year = context.get("year") or date.today().year
+    birth_dates = _birth_dates()
+    for bureau in context["bureaus"]:
+        for index, branch in enumerate(bureau["branches"]):
+            for member in branch["members"]:
+                member.setdefault("birth_date", birth_dates.get(member["name"]))
+            client.wait_for_roster(bureau["id"], branch, year)
+            BranchYear(client, bureau, index, year).load()
+        close_periods(client, bureau, year)
+    print(f"activities demo loaded for {year} ({client.refused} record(s) refused)")
+
+
+def _birth_dates() -> dict[str, str]:
+    """Birth dates from the register's demo data (the context carries only ids, names, health, mobility)."""
+    import demo
+    return {person[0]: person[2] for bureau in demo.BUREAUS for branch in bureau["branches"]
+            for person in branch["members"]}
