@@ -91,6 +91,12 @@ class RunSchema(Schema):
     scheduled = fields.List(fields.String())
 
 
+class RunLogSchema(Schema):
+    as_of = fields.Date()
+    ran_at = fields.DateTime()
+    scheduled = fields.Integer()
+
+
 # --- notifications ---------------------------------------------------------------------------------
 
 @notifications.route("/notifications")
@@ -330,3 +336,12 @@ class SchedulerRuns(MethodView):
         with tenant_transaction(runtime().pool, principal.tenant) as conn:
             scheduled = rules.run_tenant(conn, principal.tenant, actor)
         return {"as_of": rules.today(), "scheduled": scheduled}
+
+    @scheduler.response(200, RunLogSchema(many=True))
+    def get(self):
+        """The latest evaluations for your bureau: the first of each day and those that scheduled something."""
+        principal = current_principal()
+        principal.require_role("bureau_admin", "ops", "auditor")
+        with read_transaction(principal.tenant) as conn:
+            return conn.execute("SELECT as_of, ran_at, scheduled FROM scheduler_runs ORDER BY ran_at DESC, id DESC"
+                                " LIMIT 60").fetchall()

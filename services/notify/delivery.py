@@ -121,7 +121,7 @@ class DeliveryWorker:
                         wait = self.next_due_in(conn)
                         for _ in conn.notifies(timeout=min(wait if wait is not None else 1.0, 1.0), stop_after=1):
                             pass
-            except psycopg.OperationalError as error:
+            except psycopg.Error as error:  # the database away, or its schema not yet migrated
                 log.warning("delivery paused: %s; retrying in %.1fs", error, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)

@@ -73,11 +73,17 @@ class Scheduler:
         uow = UnitOfWork(conn, registry, self.settings.topic(), context, project)
         scheduled = [notification_id for reminder in evaluate(snapshot, today)
                      if (notification_id := handlers.schedule(uow, reminder, directory, today))]
-        conn.execute("INSERT INTO scheduler_runs (tenant_id, as_of, scheduled) VALUES (%s, %s, %s)",
-                     (tenant_id, today, len(scheduled)))
+        self._log_run(conn, tenant_id, today, len(scheduled))
         if scheduled:
             log.info("scheduled %d notification(s) for %s as of %s", len(scheduled), tenant_id, today)
         return scheduled
+
+    def _log_run(self, conn: psycopg.Connection, tenant_id: str, today: date, scheduled: int) -> None:
+        """Keep the first run of each day and every run that scheduled something (not every wake-up)."""
+        if scheduled or not conn.execute("SELECT 1 FROM scheduler_runs WHERE tenant_id = %s AND as_of = %s LIMIT 1",
+                                         (tenant_id, today)).fetchone():
+            conn.execute("INSERT INTO scheduler_runs (tenant_id, as_of, scheduled) VALUES (%s, %s, %s)",
+                         (tenant_id, today, scheduled))
 
     def run(self, stop: threading.Event) -> None:
         """Evaluate on start, then on every wake-up from the consumer or at the interval, until stopped."""
@@ -89,7 +95,7 @@ class Scheduler:
                     self.run_once(conn)
                     backoff = 0.5
                     self._serve(conn, stop)
-            except psycopg.OperationalError as error:
+            except psycopg.Error as error:  # the database away, or its schema not yet migrated
                 log.warning("scheduler paused: %s; retrying in %.1fs", error, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)

@@ -56,6 +56,8 @@ def run_rules(client, bureau) -> list[str]:
 def test_a_rules_run_fills_the_secretarys_inbox_and_read_is_recorded_once(client, bureau, conn):
     scheduled = run_rules(client, bureau)
     assert scheduled and run_rules(client, bureau) == []
+    runs = client.get("/api/v1/scheduler/runs", headers=bureau["auditor"]).json
+    assert [run["scheduled"] for run in runs] == [len(scheduled)]  # the empty second run of the day is not kept
     inbox = client.get("/api/v1/inbox", headers=bureau["secretary"]).json
     birthday = next(item for item in inbox if item["rule"] == "care.birthday")
     assert "赵国庆" in birthday["title"] and birthday["read_at"] is None and birthday["subject"].startswith("member-")
