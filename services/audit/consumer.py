@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
+from shared.db import connect
 from services.audit import journal
+from services.audit.tree import JournalTree
 from services.audit.settings import AuditSettings
 from services.audit.views_feed import ViewsWorker
 
@@ -20,9 +22,20 @@ def journal_consumer(settings: Settings) -> ConsumerRunner:
     return ConsumerRunner(settings, "audit-journal", topics, journal.append)
 
 
+def journal_worker(settings: Settings):
+    """Complete the Merkle trees of entries journalled before the tree existed, then consume."""
+    with connect(settings.owner_dsn) as conn:
+        for tenant in conn.execute("SELECT tenant_id FROM journal_heads WHERE tree_size < size").fetchall():
+            with conn.transaction():
+                size = conn.execute("SELECT size FROM journal_heads WHERE tenant_id = %s FOR UPDATE",
+                                    (tenant["tenant_id"],)).fetchone()["size"]
+                JournalTree(conn, tenant["tenant_id"]).grow(size)
+    return journal_consumer(settings).run
+
+
 def views_worker(settings: Settings) -> ViewsWorker:
     return ViewsWorker(settings, batch_size=AuditSettings.from_env().views_batch_size)
 
 
-WORKERS = {"audit-journal": lambda settings: journal_consumer(settings).run,
+WORKERS = {"audit-journal": journal_worker,
            "audit-views": lambda settings: views_worker(settings).run}
