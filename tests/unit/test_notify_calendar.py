@@ -1,4 +1,4 @@
-"""Holiday dates: lunar festivals against published dates for many years, leap months, fixed days."""
+"""Holiday dates: lunar festivals against published dates for many years, leap months, the summer heat, fixed days."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.notify.calendar import UnknownHoliday, holiday_date, next_occurrence
+from shared.holidays import UnknownHoliday, holiday_date, next_occurrence
 
 SPRING_FESTIVAL = {2014: date(2014, 1, 31), 2017: date(2017, 1, 28), 2020: date(2020, 1, 25),
                    2021: date(2021, 2, 12), 2022: date(2022, 2, 1), 2023: date(2023, 1, 22),
@@ -37,6 +37,15 @@ def test_in_2014_the_double_ninth_is_the_regular_ninth_month_not_the_leap_one():
 @pytest.mark.parametrize("year,expected", sorted(MID_AUTUMN.items()))
 def test_mid_autumn_falls_on_the_published_date(year, expected):
     assert holiday_date("mid_autumn", year) == expected
+
+
+SUMMER_HEAT = {2019: date(2019, 7, 12), 2020: date(2020, 7, 16), 2021: date(2021, 7, 11), 2022: date(2022, 7, 16),
+               2023: date(2023, 7, 11), 2024: date(2024, 7, 15), 2025: date(2025, 7, 20)}
+
+
+@pytest.mark.parametrize("year,expected", sorted(SUMMER_HEAT.items()))
+def test_the_summer_heat_starts_on_the_third_geng_day_after_the_solstice(year, expected):
+    assert holiday_date("summer_heat", year) == expected
 
 
 def test_fixed_and_custom_holidays():

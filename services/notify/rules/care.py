@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar as gregorian
 from datetime import date, timedelta
 
-from services.notify.calendar import holiday_label, next_occurrence
+from shared.holidays import holiday_label, next_occurrence
 from services.notify.rules.model import (
     HEALTH_LABELS, MOBILITY_LABELS, BureauSnapshot, Member, Reminder, secretary_of, within)
 
@@ -49,7 +49,7 @@ def holiday_visit_lists(snapshot: BureauSnapshot, today: date, rules: dict) -> l
             continue
         for branch in snapshot.open_branches():
             visited = {c.member_id for c in snapshot.care if c.kind == "holiday_visit" and c.holiday == holiday
-                       and (c.holiday_date == day or (c.holiday_date is None and c.occurred_on.year == day.year))}
+                       and (c.holiday_date or c.occurred_on).year == day.year}
             to_visit = sorted((m for m in snapshot.active_members(branch.branch_id) if m.member_id not in visited),
                               key=_visit_priority)
             if not to_visit:
