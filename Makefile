@@ -34,7 +34,8 @@ test-e2e:
 	deploy/local/test.sh tests/e2e tests/reliability
 
 bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
-	deploy/local/test.sh --no-header -p no:cacheprovider bench
+	deploy/local/up.sh --no-demo >/dev/null
+	. .run/stack.env && .venv/bin/python bench/run.py
 
 lint:
 	.venv/bin/python -m compileall -q shared services tests

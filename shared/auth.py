@@ -11,6 +11,8 @@ from shared.errors import Forbidden, Unauthenticated
 
 ROLES = ("platform_admin", "bureau_admin", "secretary", "auditor", "ops")
 ALGORITHM = "HS256"
+PLATFORM_ROLES = {"platform_admin", "ops"}
+"""Roles that act for the platform, not for one bureau: they hold no tenant and see no bureau's records."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def issue_token(secret: str, *, subject: str, roles: list[str], tenant: str | No
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"roles must be among {ROLES}, got {roles}")
-    if tenant is None and set(roles) != {"platform_admin"}:
-        raise ValueError("every role but platform_admin needs a tenant")
+    if tenant is None and not set(roles) <= PLATFORM_ROLES:
+        raise ValueError("every role but platform_admin and ops needs a tenant")
     now = int(time.time())
     claims = {"sub": subject, "roles": list(roles), "tenant": tenant, "branches": list(branches or []),
               "iss": issuer, "iat": now, "exp": now + ttl_seconds}

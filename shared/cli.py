@@ -10,6 +10,7 @@ import sys
 
 from shared import auth, db, eventstore, jsonlog
 from shared.config import Settings
+from shared.consumer import ConsumerRunner
 from shared.kafka import ensure_topics
 from shared.process import run_until_signalled
 from shared.rebuild import rebuild
@@ -30,12 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("service", choices=SERVICES)
     worker.add_argument("name")
     commands.add_parser("workers", help="list every service's workers as service:name")
+    replay = commands.add_parser("replay-dead-letters", help="apply a consumer's parked events again (after a fix)")
+    replay.add_argument("service", choices=SERVICES)
+    replay.add_argument("name", help="the consumer worker's name")
+    replay.add_argument("--id", type=int, action="append", dest="ids", help="only these dead letters")
     rebuild = commands.add_parser("rebuild", help="rebuild a service's own read models from its event store")
     rebuild.add_argument("service", choices=PUBLISHING_SERVICES)
     verify = commands.add_parser("verify", help="check a service's event store hash chains")
     verify.add_argument("service", choices=PUBLISHING_SERVICES)
     args = parser.parse_args(argv)
-    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers, "rebuild": _rebuild, "verify": _verify}[
+    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers, "rebuild": _rebuild, "replay-dead-letters": _replay, "verify": _verify}[
         args.command](args)
 
 
@@ -97,6 +102,20 @@ def _workers(_args) -> int:
     for service in SERVICES:
         for name in _service_workers(service):
             print(f"{service}:{name}")
+    return 0
+
+
+def _replay(args) -> int:
+    """Find the worker's ConsumerRunner (its run method's owner) and replay its dead letters."""
+    workers = _service_workers(args.service)
+    run = workers[args.name](Settings.from_env(args.service)) if args.name in workers else None
+    runner = getattr(run, "__self__", None)
+    if not isinstance(runner, ConsumerRunner):
+        print(f"branchwork: {args.service} has no consumer {args.name!r}", file=sys.stderr)
+        return 2
+    with db.connect(runner.dsn) as conn:
+        count = runner.replay_dead_letters(conn, args.ids)
+    print(f"{args.name}: {count} dead letter(s) applied again")
     return 0
 
 

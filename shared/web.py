@@ -111,6 +111,19 @@ def _register_operational_routes(app: Flask, settings: Settings) -> None:
     def prometheus_metrics():
         return flask.Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
+    @app.get("/api/v1/ops/dead-letters")
+    def dead_letters():
+        """Parked events of this service's consumers, without their payloads (which hold bureaus' data)."""
+        current_principal().require_role("ops")
+        with runtime().pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, consumer, topic, partition, \"offset\", event_id::text, tenant_id, error, attempts,"
+                " recorded_at, replayed_at FROM dead_letters WHERE (%s::text IS NULL OR consumer = %s)"
+                " ORDER BY id DESC LIMIT 500", (request.args.get("consumer"),) * 2).fetchall()
+        return {"dead_letters": [{**row, "recorded_at": row["recorded_at"].isoformat(),
+                                  "replayed_at": row["replayed_at"] and row["replayed_at"].isoformat()}
+                                 for row in rows]}
+
     @app.get("/docs/static/<path:filename>")
     def swagger_assets(filename: str):
         return flask.send_from_directory(swagger_ui_path, filename)
