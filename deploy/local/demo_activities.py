@@ -213,9 +213,9 @@ class BranchYear:
             if item == "有宣传" and self.bureau["code"] == "zrzy" and self.index == 1:
                 continue
             if self.happened(day):
+                photo = f"photos/centre/{self.bureau['code']}-{self.index}-{number}.jpg"
                 self.post(f"{centre}/evidence", {"item": item, "evidenced_on": day.isoformat(), "evidence": text,
-                                                 "photo_ref": f"photos/centre/{self.bureau['code']}-{self.index}-{number}.jpg"},
-                          f"evidence-{number}")
+                                                 "photo_ref": photo}, f"evidence-{number}")
 
 
 def _anniversary(birth_date: str, year: int) -> date:

@@ -178,7 +178,7 @@ def change_team(uow: UnitOfWork, team_id: str, command: JoinTeam | LeaveTeam | R
                 authorise: Authorise) -> dict:
     """A member joins or leaves a team, or the team performs."""
     team, version = _load_team(uow, team_id, authorise)
-    c = circumstances(uow, [getattr(command, "member_id", None)] if hasattr(command, "member_id") else [])
+    c = circumstances(uow, [command.member_id] if isinstance(command, (JoinTeam, LeaveTeam)) else [])
     if isinstance(command, JoinTeam):
         events, record_id, on = records.join_team(team, command, c), team_id, command.joined_on
     elif isinstance(command, LeaveTeam):

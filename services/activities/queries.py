@@ -23,7 +23,8 @@ PROFILE_FIELDS = ("name", "birth_date", "party_member")
 # --- the roster -----------------------------------------------------------------------------------
 
 def load_branches(conn: psycopg.Connection) -> list[BranchRecord]:
-    rows = conn.execute("SELECT branch_id, name, established_on, closed_on, merged_into FROM roster_branches").fetchall()
+    rows = conn.execute("SELECT branch_id, name, established_on, closed_on, merged_into"
+                        " FROM roster_branches").fetchall()
     return [BranchRecord(**row) for row in rows]
 
 

@@ -28,7 +28,8 @@ def _rules(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
 
 def _branch_established(conn: psycopg.Connection, e: Envelope, event: contract.BranchEstablished) -> None:
     conn.execute("INSERT INTO roster_branches (tenant_id, branch_id, name, established_on) VALUES (%s, %s, %s, %s)"
-                 " ON CONFLICT (branch_id) DO UPDATE SET name = EXCLUDED.name, established_on = EXCLUDED.established_on",
+                 " ON CONFLICT (branch_id) DO UPDATE SET name = EXCLUDED.name,"
+                 " established_on = EXCLUDED.established_on",
                  (e.tenant_id, event.branch_id, event.name, event.established_on))
 
 

@@ -1,5 +1,4 @@
-"""A branch's views: its roster on a date, education coverage, study hours, care, and the activity centre;
-the bureau's periods and holidays."""
+"""A branch's views: its roster on a date, education coverage, study hours and care of its members."""
 
 from __future__ import annotations
 
@@ -9,31 +8,15 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from shared.errors import RequestInvalid
-from shared.web import ApiBlueprint, execute_command, read_transaction, runtime
-from services.activities import handlers, queries
-from services.activities.api.common import (RecordedSchema, reader, require_branch_reader, require_known_branch,
-                                            writer)
-from services.activities.commands import CentreSchema, ClosePeriodSchema, EvidenceSchema, MoveCentreSchema
+from shared.web import ApiBlueprint, read_transaction
+from services.activities import queries
+from services.activities.api.common import YearQuerySchema, branch_reader, bureau_today
 from services.activities.domain import coverage as reports
-from services.activities.domain.activities import local_today
-from services.activities.domain.calendar import holidays_of, parse_period, period_of, HOLIDAY_DATES
-from services.activities.domain.records import checklist_status
+from services.activities.domain.calendar import holidays_of, parse_period, period_of
 from services.activities.domain.roster import health_on
 from services.activities.domain.rules import study_kinds
 
-branches = ApiBlueprint("branch-views", __name__, description="Roster, coverage, study hours, care and centre of a branch")
-periods = ApiBlueprint("periods", __name__, description="Closing months and quarters; the holidays of care visits")
-
-
-def _today() -> date:
-    return local_today(runtime().clock())
-
-
-def _branch_reader(branch_id) -> tuple:
-    principal = reader()
-    require_branch_reader(principal, str(branch_id))
-    require_known_branch(principal, str(branch_id))
-    return principal, str(branch_id)
+branches = ApiBlueprint("branch-views", __name__, description="Roster, coverage, study hours and care of a branch")
 
 
 # --- roster ---------------------------------------------------------------------------------------
@@ -62,8 +45,8 @@ class Roster(MethodView):
     @branches.response(200, RosterSchema)
     def get(self, query, branch_id):
         """The branch's members on a date (today by default), as this service knows them from members' events."""
-        principal, branch = _branch_reader(branch_id)
-        day = query.get("on") or _today()
+        principal, branch = branch_reader(branch_id)
+        day = query.get("on") or bureau_today()
         with read_transaction(principal.tenant) as conn:
             roster = queries.load_roster(conn, branch_id=branch)
         members = []
@@ -125,11 +108,12 @@ class Coverage(MethodView):
     @branches.response(200, CoverageSchema)
     def get(self, query, branch_id):
         """Members covered and not covered by study (attendance or a counting outreach channel) in a period."""
-        principal, branch = _branch_reader(branch_id)
-        today = _today()
+        principal, branch = branch_reader(branch_id)
+        today = bureau_today()
         with read_transaction(principal.tenant) as conn:
             rules = queries.load_rules(conn, principal.tenant).on(today)
-            period = parse_period(query["period"]) if query.get("period") else period_of(today, rules["coverage_period"])
+            period = (parse_period(query["period"]) if query.get("period")
+                      else period_of(today, rules["coverage_period"]))
             if period.starts_on > today:
                 raise RequestInvalid("the period has not begun", fields={"period": ["in the future"]})
             rules = queries.load_rules(conn, principal.tenant).on(period.starts_on)
@@ -137,10 +121,6 @@ class Coverage(MethodView):
             reached = queries.reaches(conn, list(roster.members), period.starts_on, period.ends_on,
                                       study_kinds(rules), rules["coverage_channels"])
         return reports.coverage(roster, branch, period, reached, today)
-
-
-class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2200))
 
 
 class StudyRowSchema(Schema):
@@ -168,8 +148,8 @@ class StudyHours(MethodView):
     @branches.response(200, StudyHoursSchema)
     def get(self, query, branch_id):
         """Each member's study hours in a year against 32 (56 for committee members), with exemptions."""
-        principal, branch = _branch_reader(branch_id)
-        today = _today()
+        principal, branch = branch_reader(branch_id)
+        today = bureau_today()
         year = query.get("year") or today.year
         with read_transaction(principal.tenant) as conn:
             rules = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))
@@ -209,8 +189,8 @@ class CareOverview(MethodView):
     @branches.response(200, CareOverviewSchema)
     def get(self, query, branch_id):
         """Care of each member in a year: birthday, the bureau's holiday visits, newspaper, health check."""
-        principal, branch = _branch_reader(branch_id)
-        today = _today()
+        principal, branch = branch_reader(branch_id)
+        today = bureau_today()
         year = query.get("year") or today.year
         with read_transaction(principal.tenant) as conn:
             rules = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))
@@ -221,132 +201,3 @@ class CareOverview(MethodView):
                                 (list(roster.members), year, year, year)).fetchall()
         return reports.care_overview(roster, branch, year, care, holidays_of(year, rules["holiday_visits"]), rules,
                                      today)
-
-
-# --- the activity centre ------------------------------------------------------------------------
-
-class ChecklistEvidenceSchema(Schema):
-    text = fields.String()
-    photo_ref = fields.String(allow_none=True)
-    evidenced_on = fields.Date()
-
-
-class ChecklistItemSchema(Schema):
-    item = fields.String()
-    met = fields.Boolean()
-    stale = fields.Boolean()
-    evidence = fields.Nested(ChecklistEvidenceSchema, allow_none=True)
-
-
-class CentreEventSchema(Schema):
-    kind = fields.String()
-    on_date = fields.Date(data_key="on")
-    place = fields.String(allow_none=True)
-    from_place = fields.String(allow_none=True)
-    item = fields.String(allow_none=True)
-
-
-class CentreViewSchema(Schema):
-    branch_id = fields.String()
-    place = fields.String(allow_none=True)
-    set_up_on = fields.Date(allow_none=True)
-    moved_on = fields.Date(allow_none=True)
-    checklist = fields.List(fields.Nested(ChecklistItemSchema))
-    complete = fields.Boolean()
-    history = fields.List(fields.Nested(CentreEventSchema))
-    version = fields.Integer()
-
-
-@branches.route("/branches/<uuid:branch_id>/centre")
-class Centre(MethodView):
-    @branches.response(200, CentreViewSchema)
-    def get(self, branch_id):
-        """The centre: its place and moves, and the bureau's checklist with each item's evidence and date."""
-        principal, branch = _branch_reader(branch_id)
-        today = _today()
-        with read_transaction(principal.tenant) as conn:
-            centre = conn.execute("SELECT * FROM centres WHERE branch_id = %s", (branch,)).fetchone()
-            history = conn.execute("SELECT * FROM centre_history WHERE branch_id = %s ORDER BY seq",
-                                   (branch,)).fetchall()
-            checklist = queries.load_rules(conn, principal.tenant).on(today)["centre_checklist"]
-        since = (centre["moved_on"] or centre["set_up_on"]) if centre else today
-        items = checklist_status(checklist, [h for h in history if h["kind"] == "evidenced"], since) if centre else [
-            {"item": item, "met": False, "stale": False, "evidence": None} for item in checklist]
-        return {"branch_id": branch, "place": centre and centre["place"], "set_up_on": centre and centre["set_up_on"],
-                "moved_on": centre and centre["moved_on"], "checklist": items,
-                "complete": all(item["met"] for item in items), "history": history,
-                "version": centre["version"] if centre else 0}
-
-    @branches.arguments(CentreSchema)
-    @branches.response(201, RecordedSchema)
-    def post(self, command, branch_id):
-        """Record the branch's centre (its place, from a date)."""
-        principal = writer()
-        principal.require_branch_writer(str(branch_id))
-        return execute_command(principal.tenant, lambda uow: handlers.set_up_centre(uow, str(branch_id), command))
-
-
-def _centre_command(schema, path: str, doc: str):
-    @branches.route(f"/branches/<uuid:branch_id>/centre/{path}", endpoint=f"centre_{path.replace('/', '_')}")
-    class CentreCommand(MethodView):
-        @branches.arguments(schema)
-        @branches.response(201, RecordedSchema)
-        def post(self, command, branch_id):
-            principal = writer()
-            principal.require_branch_writer(str(branch_id))
-            return execute_command(principal.tenant, lambda uow: handlers.change_centre(uow, str(branch_id), command))
-    CentreCommand.post.__doc__ = doc
-    return CentreCommand
-
-
-_centre_command(MoveCentreSchema, "actions/move", "The centre moved to another place; evidence is then renewed.")
-_centre_command(EvidenceSchema, "evidence", "Evidence (text, photo reference, date) of one checklist item.")
-
-
-# --- periods and holidays -------------------------------------------------------------------------
-
-class PeriodSchema(Schema):
-    period = fields.String()
-    starts_on = fields.Date()
-    ends_on = fields.Date()
-    closed_on = fields.Date()
-
-
-@periods.route("/periods")
-class Periods(MethodView):
-    @periods.arguments(ClosePeriodSchema)
-    @periods.response(201, RecordedSchema)
-    def post(self, command):
-        """Close a month or quarter: later records dated in it are flagged late (bureau admins only)."""
-        principal = writer()
-        principal.require_role("bureau_admin")
-        return execute_command(principal.tenant, lambda uow: handlers.close_period(uow, command))
-
-    @periods.response(200, PeriodSchema(many=True))
-    def get(self):
-        principal = reader()
-        with read_transaction(principal.tenant) as conn:
-            return conn.execute("SELECT period, starts_on, ends_on, closed_on FROM closed_periods"
-                                " ORDER BY starts_on, period").fetchall()
-
-
-class HolidaySchema(Schema):
-    holiday = fields.String()
-    date = fields.Date()
-    visits_required = fields.Boolean()
-
-
-@periods.route("/holidays")
-class Holidays(MethodView):
-    @periods.arguments(YearQuerySchema, location="query")
-    @periods.response(200, HolidaySchema(many=True))
-    def get(self, query):
-        """The holidays of care visits in a year (lunar ones converted), and which the bureau's rules require."""
-        principal = reader()
-        today = _today()
-        year = query.get("year") or today.year
-        with read_transaction(principal.tenant) as conn:
-            required = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))["holiday_visits"]
-        dates = holidays_of(year, HOLIDAY_DATES)
-        return [{"holiday": name, "date": day, "visits_required": name in required}
-                for name, day in sorted(dates.items(), key=lambda item: item[1])]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound, RequestInvalid
-from shared.web import current_principal, read_transaction
+from shared.web import current_principal, read_transaction, runtime
+from services.activities.domain.activities import local_today
 
 
 def writer() -> Principal:
@@ -51,6 +54,19 @@ def require_known_branch(principal: Principal, branch_id: str) -> None:
         raise NotFound("no such branch in your bureau", fields={"branch_id": ["unknown branch"]})
 
 
+def bureau_today() -> date:
+    """Today in the bureaus' time zone, from the service's clock."""
+    return local_today(runtime().clock())
+
+
+def branch_reader(branch_id) -> tuple[Principal, str]:
+    """The caller and the branch id, if the caller may read this branch and the roster knows it."""
+    principal = reader()
+    require_branch_reader(principal, str(branch_id))
+    require_known_branch(principal, str(branch_id))
+    return principal, str(branch_id)
+
+
 def if_match(required: bool) -> int | None:
     """The stream version the client last saw, from ``If-Match`` (``"3"``, ``3`` or ``W/"3"``)."""
     header = request.headers.get("If-Match")
@@ -83,3 +99,7 @@ class LateFlagsSchema(Schema):
     """A record's late flags: its date in a closed period, or entered too long after it happened."""
     late = fields.Boolean()
     late_reasons = fields.List(fields.String())
+
+
+class YearQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2200))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, execute_command, read_transaction

@@ -102,7 +102,8 @@ def correct_activity(existing: Activity | None, command: CorrectActivity, c: Cir
     """A corrected record, complete, replacing the previous one; the original stays in the history."""
     _require_status(existing, "recorded", "activity_not_recorded", "only a recorded activity can be corrected")
     record = {**existing.record, **command.changes}
-    changed = sorted(name for name in command.changes if _normal(command.changes[name]) != _normal(existing.record.get(name)))
+    changed = sorted(name for name, value in command.changes.items()
+                     if _normal(value) != _normal(existing.record.get(name)))
     if not changed:
         raise ActivitiesRuleBroken("the correction changes nothing", code="nothing_to_correct")
     return [ActivityCorrected(activity_id=existing.activity_id, branch_id=existing.branch_id,
@@ -192,7 +193,8 @@ def _refuse_non_members(roster: Roster, branch_id: str, day: date, member_ids: S
             field=field_name, code=first_code, details=[f"{member_id}: {code}" for member_id, code in problems])
 
 
-def general_meeting_quorum(roster: Roster, branch_id: str, day: date, attendees: Sequence[str]) -> tuple[int, int, bool]:
+def general_meeting_quorum(roster: Roster, branch_id: str, day: date,
+                           attendees: Sequence[str]) -> tuple[int, int, bool]:
     """(voting members, voting members present, more than half present): voting = full Party members."""
     voting = {m.member_id for m in roster.members_on(branch_id, day) if m.party_member}
     present = len(voting & set(attendees))

@@ -142,7 +142,8 @@ class Roster:
 
     def branch_ids_in(self, member_id: str, start: date, end: date) -> set[str]:
         """Every branch the member belonged to on some day between ``start`` and ``end``."""
-        days = {start, end} | {p.effective_on for p in self.members[member_id].placements if start <= p.effective_on <= end}
+        placements = self.members[member_id].placements
+        days = {start, end} | {p.effective_on for p in placements if start <= p.effective_on <= end}
         days |= {b.closed_on for b in self.branches.values() if b.closed_on and start <= b.closed_on <= end}
         found = set()
         for day in days:
