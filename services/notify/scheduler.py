@@ -1,7 +1,9 @@
 """The scheduler: evaluates the time-based rules for every bureau and records what is due, once per cause.
 
 It runs on start (catching up after downtime), every ``scheduler_interval_seconds``, and as soon as
-the ``notify-sources`` consumer reports new facts for a bureau. Rules are windows over dates (from
+the ``notify-sources`` consumer reports new facts for a bureau — but only once that consumer has read
+its topics to the end: rules decided on half-replayed projections (after downtime, on a rebuild) would
+remind of the birthday of a member whose death is still in the queue. Rules are windows over dates (from
 the day before a birthday to the day itself, from the 20th to the month's end …), so a run after
 downtime finds every condition still open and a second run finds nothing new; a reminder whose
 window closed while the scheduler was down is not sent late. The clock is injected.
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from shared.config import Settings
+from shared.consumer_lag import ConsumerLag
 from shared.db import connect
 from shared.envelope import Actor
 from shared.unit_of_work import CommandContext, UnitOfWork
@@ -34,6 +37,8 @@ from services.notify.source_projections import RULES_CHANNEL
 log = logging.getLogger(__name__)
 
 SCHEDULER_ACTOR = Actor(user="notify-scheduler", role="system")
+SOURCES_CONSUMER = "notify-sources"
+SOURCE_SERVICES = ("members", "activities")
 Clock = Callable[[], datetime]
 
 
@@ -43,12 +48,17 @@ def utc_now() -> datetime:
 
 class Scheduler:
     def __init__(self, settings: Settings, notify: NotifySettings, *, clock: Clock = utc_now,
-                 dsn: str | None = None) -> None:
+                 dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
+                 max_wait_seconds: float = 600.0) -> None:
         self.settings = settings
         self.notify = notify
         self.clock = clock
         self.dsn = dsn or settings.owner_dsn
         self.zone = ZoneInfo(notify.timezone)
+        self.sources_behind = sources_behind or ConsumerLag(
+            settings.kafka_bootstrap, f"{settings.topic_prefix}.{SOURCES_CONSUMER}",
+            [settings.topic(service) for service in SOURCE_SERVICES]).behind
+        self.max_wait_seconds = max_wait_seconds
 
     def today(self) -> date:
         """The bureaus' calendar day now (their time zone, not the server's)."""
@@ -92,7 +102,6 @@ class Scheduler:
             try:
                 with connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {RULES_CHANNEL}")
-                    self.run_once(conn)
                     backoff = 0.5
                     self._serve(conn, stop)
             except psycopg.Error as error:  # the database away, or its schema not yet migrated
@@ -101,13 +110,35 @@ class Scheduler:
                 backoff = min(backoff * 2, 30.0)
 
     def _serve(self, conn: psycopg.Connection, stop: threading.Event) -> None:
-        last_sweep = time.monotonic()
+        """Collect the bureaus woken by the consumer; evaluate them (or all, at the interval) once it caught up."""
+        pending: set[str] = set()
+        sweep = True  # on start: the catch-up run
+        last_sweep = waiting_since = time.monotonic()
         while not stop.is_set():
-            woken = {n.payload for n in conn.notifies(timeout=1.0, stop_after=1)}
-            if woken:
-                # Let a burst of projected events settle, then evaluate each bureau once.
-                woken |= {n.payload for n in conn.notifies(timeout=0.3)}
-                self.run_once(conn, sorted(woken))
-            if time.monotonic() - last_sweep >= self.notify.scheduler_interval_seconds:
-                self.run_once(conn)
+            pending |= {n.payload for n in conn.notifies(timeout=1.0, stop_after=1)}
+            if pending:  # let a burst of projected events settle
+                pending |= {n.payload for n in conn.notifies(timeout=0.3)}
+            sweep = sweep or time.monotonic() - last_sweep >= self.notify.scheduler_interval_seconds
+            if not (pending or sweep):
+                waiting_since = time.monotonic()
+                continue
+            if not self._may_evaluate(time.monotonic() - waiting_since):
+                continue
+            self.run_once(conn, None if sweep else sorted(pending))
+            if sweep:
                 last_sweep = time.monotonic()
+            pending, sweep, waiting_since = set(), False, time.monotonic()
+
+    def _may_evaluate(self, waited: float) -> bool:
+        """True once the sources consumer has read everything, or after waiting too long for it."""
+        try:
+            behind = self.sources_behind()
+        except Exception as error:  # Kafka away: decide on what the projections hold
+            log.warning("cannot read the sources consumer's lag (%s); evaluating anyway", error)
+            return True
+        if behind and waited < self.max_wait_seconds:
+            return False
+        if behind:
+            log.warning("the sources consumer is still %d event(s) behind after %.0fs; evaluating anyway",
+                        behind, waited)
+        return True

@@ -162,3 +162,26 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
     assert mail[0]["X-Branchwork-Rule"] == "meeting.reminder" and "党课：传承红色基因" in mail[0]["Subject"]
     reminder = notifications(conn, factory.tenant_id, "meeting.reminder")
     assert len(reminder) == 1 and reminder[0]["subject"] == f"activity-{activity_id}"
+
+
+def test_the_scheduler_waits_for_the_sources_consumer_to_catch_up_before_deciding(notify_settings, conn):
+    """Half-replayed projections must not be judged: nothing is decided while the consumer is behind."""
+    factory = EventFactory()
+    _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
+    behind = {"events": 42}
+    clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=timezone.utc))
+    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock,
+                          sources_behind=lambda: behind["events"])
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop,))
+    thread.start()
+    try:
+        runner(notify_settings).process(conn, as_records(events))  # wakes the scheduler for this bureau
+        time.sleep(2.5)
+        assert notifications(conn, factory.tenant_id) == []
+        behind["events"] = 0
+        wait_for(lambda: notifications(conn, factory.tenant_id, "care.birthday"), timeout=10,
+                 message="the decision once the consumer caught up")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
