@@ -5,8 +5,8 @@ string. Every record of something that happened carries ``late`` and ``late_reas
 (``period_closed``: its date falls in a period the bureau had closed; ``entered_after_days``: it was
 recorded more than the rules' ``late_entry_days`` after it happened) so that auditors can see it.
 
-Streams: ``activity-<id>`` (planned → recorded → corrected / cancelled; a talk or a team's
-performance also lives in an activity stream), ``outreach-<id>``, ``care-<id>``, ``team-<id>``,
+Streams: ``activity-<id>`` (planned → recorded → corrected / cancelled; a talk also lives in its
+activity's stream), ``outreach-<id>`` and ``care-<id>`` (recorded → withdrawn), ``team-<id>``,
 ``pledge-<id>``, ``centre-<branch id>``, ``period-<bureau id>-<period>``.
 
 A pledge's content never leaves the service: pledge events carry only ids, kind and date.
@@ -137,6 +137,17 @@ class OutreachRecorded:
     hours: Decimal | None = None
 
 
+@event("activities.OutreachWithdrawn")
+@dataclass(frozen=True)
+class OutreachWithdrawn:
+    """An outreach record entered in error is withdrawn (it no longer counts for coverage); never edited."""
+    outreach_id: str
+    branch_id: str
+    member_id: str
+    withdrawn_on: date
+    reason: str
+
+
 # --- care (慰问, 体检, 生日关怀, 订阅党报) ---------------------------------------------------------------
 
 @event("activities.CareRecorded")
@@ -155,6 +166,18 @@ class CareRecorded:
     year: int | None
     late: bool
     late_reasons: list[str]
+
+
+@event("activities.CareWithdrawn")
+@dataclass(frozen=True)
+class CareWithdrawn:
+    """A care record entered in error is withdrawn; never edited."""
+    care_id: str
+    branch_id: str
+    member_id: str
+    kind: str
+    withdrawn_on: date
+    reason: str
 
 
 # --- talks given by retired cadres (宣讲) -----------------------------------------------------------

@@ -19,7 +19,7 @@ from services.activities import queries
 from services.activities.commands import (CancelActivity, ClosePeriod, CorrectActivity, EvidenceChecklistItem,
                                           FormTeam, JoinTeam, LeaveTeam, MoveCentre, PlanActivity, RecordActivity,
                                           RecordCare, RecordOutreach, RecordPerformance, RecordPlannedActivity,
-                                          RecordTalk, SetUpCentre, SignPledge)
+                                          RecordTalk, SetUpCentre, SignPledge, WithdrawRecord)
 from services.activities.domain import activities as domain, records
 from services.activities.domain.activities import Circumstances, local_today
 
@@ -153,6 +153,19 @@ def record_care(uow: UnitOfWork, command: RecordCare, authorise: Authorise) -> d
     if events[0].holiday:
         body.update(holiday=events[0].holiday, holiday_date=events[0].holiday_date.isoformat())
     return body
+
+
+def withdraw_record(uow: UnitOfWork, kind: str, record_id: str, command: WithdrawRecord,
+                    authorise: Authorise) -> dict:
+    """Withdraw an outreach (``kind`` outreach) or care record entered in error."""
+    stream = f"{kind}-{record_id}"
+    record, version = uow.load(stream, records.evolve_personal_record, None)
+    if record is None:
+        raise NotFound(f"no such {kind} record in your bureau")
+    authorise(record.branch_id)
+    events = records.withdraw_record(record, kind == "outreach", command, local_today(uow.context.recorded_at))
+    recorded = uow.record(stream, version, events, branch_id=record.branch_id)
+    return {"id": record_id, "version": recorded[-1].stream_version, "status": "withdrawn"}
 
 
 # --- teams ------------------------------------------------------------------------------------------

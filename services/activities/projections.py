@@ -87,6 +87,13 @@ def _care(conn: psycopg.Connection, e: Envelope, event: ev.CareRecorded) -> None
          event.holiday, event.holiday_date, event.year, event.late, Jsonb(event.late_reasons), e.recorded_at))
 
 
+def _withdrawn(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
+    table, key, record_id = (("outreach", "outreach_id", event.outreach_id) if isinstance(event, ev.OutreachWithdrawn)
+                             else ("care", "care_id", event.care_id))
+    conn.execute(f"UPDATE {table} SET withdrawn_on = %s, withdraw_reason = %s WHERE {key} = %s",
+                 (event.withdrawn_on, event.reason, record_id))
+
+
 def _team_formed(conn: psycopg.Connection, e: Envelope, event: ev.TeamFormed) -> None:
     conn.execute("INSERT INTO teams (tenant_id, team_id, branch_id, name, kind, formed_on, leader_id, version)"
                  " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (team_id) DO NOTHING",
@@ -149,6 +156,7 @@ def _period_closed(conn: psycopg.Connection, e: Envelope, event: ev.PeriodClosed
 PROJECTORS: dict[type, Callable[[psycopg.Connection, Envelope, Any], None]] = {
     ev.ActivityPlanned: _planned, ev.ActivityRecorded: _recorded, ev.ActivityCorrected: _recorded,
     ev.ActivityCancelled: _cancelled, ev.TalkGiven: _talk, ev.OutreachRecorded: _outreach, ev.CareRecorded: _care,
+    ev.OutreachWithdrawn: _withdrawn, ev.CareWithdrawn: _withdrawn,
     ev.TeamFormed: _team_formed, ev.MemberJoinedTeam: _team_joined, ev.MemberLeftTeam: _team_left,
     ev.TeamPerformed: _performed, ev.PledgeRead: _pledge_read, ev.CentreSetUp: _centre, ev.CentreMoved: _centre,
     ev.CentreChecklistItemEvidenced: _centre, ev.PeriodClosed: _period_closed,

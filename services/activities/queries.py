@@ -124,8 +124,8 @@ def period_is_closed(conn: psycopg.Connection, period: str) -> bool:
 
 
 def has_newspaper(conn: psycopg.Connection, member_id: str, year: int) -> bool:
-    return conn.execute("SELECT 1 FROM care WHERE member_id = %s AND kind = 'newspaper' AND year = %s",
-                        (member_id, year)).fetchone() is not None
+    return conn.execute("SELECT 1 FROM care WHERE member_id = %s AND kind = 'newspaper' AND year = %s"
+                        " AND withdrawn_on IS NULL", (member_id, year)).fetchone() is not None
 
 
 # --- coverage and study hours -----------------------------------------------------------------------
@@ -140,7 +140,7 @@ def reaches(conn: psycopg.Connection, member_ids: list[str], starts: date, ends:
         (member_ids, list(study_kinds), starts, ends)).fetchall()
     reached = conn.execute(
         "SELECT member_id, occurred_on, channel, outreach_id, branch_id FROM outreach WHERE member_id = ANY(%s)"
-        " AND channel = ANY(%s) AND occurred_on BETWEEN %s AND %s",
+        " AND channel = ANY(%s) AND occurred_on BETWEEN %s AND %s AND withdrawn_on IS NULL",
         (member_ids, list(channels), starts, ends)).fetchall()
     return ([Reach(r["member_id"], r["occurred_on"], f"activity:{r['kind']}", r["activity_id"], r["branch_id"])
              for r in attended]
@@ -158,7 +158,8 @@ def study_sessions(conn: psycopg.Connection, member_ids: list[str], starts: date
         " AND a.occurred_on BETWEEN %s AND %s", (member_ids, list(study_kinds), starts, ends)).fetchall()
     at_home = conn.execute(
         "SELECT member_id, occurred_on, hours, outreach_id FROM outreach WHERE member_id = ANY(%s)"
-        " AND channel = 'home_study' AND hours IS NOT NULL AND occurred_on BETWEEN %s AND %s",
+        " AND channel = 'home_study' AND hours IS NOT NULL AND occurred_on BETWEEN %s AND %s"
+        " AND withdrawn_on IS NULL",
         (member_ids, starts, ends)).fetchall()
     return ([StudySession(r["member_id"], r["occurred_on"], Decimal(r["hours"]), f"activity:{r['kind']}",
                           r["activity_id"]) for r in attended]

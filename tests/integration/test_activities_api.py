@@ -296,3 +296,25 @@ def test_health_readiness_and_openapi(client):
     spec = client.get("/openapi.json").json
     assert {"/api/v1/activities", "/api/v1/branches/{branch_id}/coverage", "/api/v1/branches/{branch_id}/centre",
             "/api/v1/outreach", "/api/v1/care", "/api/v1/pledges"} <= set(spec["paths"])
+
+
+def test_a_withdrawn_outreach_no_longer_covers_and_a_withdrawn_newspaper_can_be_replaced(client, bureau):
+    visit = post(client, "/outreach", {"member_id": bureau.members["sun"], "channel": "phone",
+                                       "occurred_on": "2024-10-12", "topic": "电话沟通"}, bureau.headers()).json
+
+    def uncovered():
+        report = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-10", headers=bureau.headers())
+        return [m["name"] for m in report.json["uncovered"]]
+    assert "孙志刚" not in uncovered()
+    withdrawn = post(client, f"/outreach/{visit['id']}/actions/withdraw", {"reason": "误录"}, bureau.secretary())
+    assert withdrawn.status_code == 201 and withdrawn.json["version"] == 2
+    assert "孙志刚" in uncovered()
+    again = post(client, f"/outreach/{visit['id']}/actions/withdraw", {"reason": "误录"}, bureau.headers())
+    assert again.status_code == 422 and again.json["error"]["code"] == "record_already_withdrawn"
+    listed = client.get(f"{API}/outreach?member_id={bureau.members['sun']}", headers=bureau.headers()).json
+    assert listed[0]["withdrawn_on"] == "2024-11-20" and listed[0]["withdraw_reason"] == "误录"
+    paper = {"member_id": bureau.members["sun"], "kind": "newspaper", "occurred_on": "2024-01-05", "year": 2024}
+    first = post(client, "/care", paper, bureau.headers()).json
+    assert post(client, f"/care/{first['id']}/actions/withdraw", {"reason": "订错"}, bureau.headers()).status_code == 201
+    assert post(client, "/care", paper, bureau.headers()).status_code == 201
+    assert post(client, f"/care/{new_id()}/actions/withdraw", {"reason": "x"}, bureau.headers()).status_code == 404

@@ -197,7 +197,7 @@ class CareOverview(MethodView):
             roster = queries.load_roster(conn, branch_id=branch)
             care = conn.execute("SELECT member_id, kind, occurred_on, holiday, holiday_date, year FROM care"
                                 " WHERE member_id = ANY(%s) AND (extract(year FROM occurred_on) = %s OR year = %s"
-                                " OR extract(year FROM holiday_date) = %s)",
+                                " OR extract(year FROM holiday_date) = %s) AND withdrawn_on IS NULL",
                                 (list(roster.members), year, year, year)).fetchall()
         return reports.care_overview(roster, branch, year, care, holidays_of(year, rules["holiday_visits"]), rules,
                                      today)

@@ -11,7 +11,7 @@ from services.activities import handlers
 from services.activities.api.common import (RecordedSchema, LateFlagsSchema, may_read_branch, readable_branches, reader,
                                             require_branch_reader, writer)
 from services.activities.commands import (CareSchema, JoinTeamSchema, LeaveTeamSchema, OutreachSchema,
-                                          PerformanceSchema, PledgeSchema, TeamSchema)
+                                          PerformanceSchema, PledgeSchema, TeamSchema, WithdrawSchema)
 
 outreach = ApiBlueprint("outreach", __name__, description="Home visits, phone contact and study brought to the home")
 care = ApiBlueprint("care", __name__, description="Birthdays, holiday visits, health checks, newspapers, condolences")
@@ -26,7 +26,12 @@ class RecordQuerySchema(Schema):
     to = fields.Date()
 
 
-class OutreachSchemaOut(LateFlagsSchema):
+class WithdrawableSchema(LateFlagsSchema):
+    withdrawn_on = fields.Date(allow_none=True)
+    withdraw_reason = fields.String(allow_none=True)
+
+
+class OutreachSchemaOut(WithdrawableSchema):
     id = fields.String(attribute="outreach_id")
     branch_id = fields.String()
     member_id = fields.String()
@@ -37,7 +42,7 @@ class OutreachSchemaOut(LateFlagsSchema):
     hours = fields.Decimal(as_string=True, allow_none=True)
 
 
-class CareSchemaOut(LateFlagsSchema):
+class CareSchemaOut(WithdrawableSchema):
     id = fields.String(attribute="care_id")
     branch_id = fields.String()
     member_id = fields.String()
@@ -96,6 +101,23 @@ class Care(MethodView):
     @care.response(200, CareSchemaOut(many=True))
     def get(self, query):
         return _records("care", query)
+
+
+def _withdrawal(blueprint: ApiBlueprint, kind: str) -> None:
+    """``POST /<kind>/{id}/actions/withdraw {reason}``: the record stays in the history, marked withdrawn."""
+    @blueprint.route(f"/{kind}/<uuid:record_id>/actions/withdraw", endpoint=f"{kind}_withdraw")
+    class Withdraw(MethodView):
+        @blueprint.arguments(WithdrawSchema)
+        @blueprint.response(201, RecordedSchema)
+        def post(self, command, record_id):
+            principal = writer()
+            return execute_command(principal.tenant, lambda uow: handlers.withdraw_record(
+                uow, kind, str(record_id), command, principal.require_branch_writer))
+    Withdraw.post.__doc__ = f"Withdraw a {kind} record entered in error (it no longer counts)."
+
+
+_withdrawal(outreach, "outreach")
+_withdrawal(care, "care")
 
 
 # --- teams ------------------------------------------------------------------------------------------

@@ -27,6 +27,12 @@ class RecordOutreach:
 
 
 @dataclass(frozen=True)
+class WithdrawRecord:
+    """Withdraw an outreach or care record entered in error."""
+    reason: str
+
+
+@dataclass(frozen=True)
 class RecordCare:
     member_id: str
     kind: str
@@ -238,6 +244,14 @@ class ClosePeriodSchema(Schema):
     @post_load
     def build(self, data, **_):
         return ClosePeriod(**data)
+
+
+class WithdrawSchema(Schema):
+    reason = text(500, required=True)
+
+    @post_load
+    def build(self, data, **_):
+        return WithdrawRecord(**data)
 
 
 def _with_ids(data: dict) -> dict:

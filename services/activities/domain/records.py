@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Mapping, Sequence
 
-from services.activities.events import (CareRecorded, CentreChecklistItemEvidenced, CentreMoved, CentreSetUp,
+from services.activities.events import (CareRecorded, CareWithdrawn, OutreachWithdrawn, CentreChecklistItemEvidenced, CentreMoved, CentreSetUp,
                                   MemberJoinedTeam, MemberLeftTeam, OutreachRecorded, PeriodClosed, PledgeRead,
                                   PledgeSigned, TeamFormed, TeamPerformed)
 from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam,
                                           MoveCentre, RecordCare, RecordOutreach, RecordPerformance, SetUpCentre,
-                                          SignPledge)
+                                          SignPledge, WithdrawRecord)
 from services.activities.domain import ActivitiesRuleBroken
 from services.activities.domain.activities import Circumstances, check_participants
 from services.activities.domain.calendar import Period, holiday_in_window, holiday_visited_by, parse_period
@@ -60,6 +60,37 @@ def record_care(care_id: str, command: RecordCare, c: Circumstances) -> list:
     return [CareRecorded(care_id=care_id, branch_id=branch_id, member_id=command.member_id, kind=command.kind,
                          occurred_on=day, note=command.note, holiday=holiday, holiday_date=holiday_date, year=year,
                          late=bool(reasons), late_reasons=reasons)]
+
+
+@dataclass(frozen=True)
+class PersonalRecord:
+    """An outreach or care record: whose, in which branch, and whether it was withdrawn."""
+    record_id: str
+    branch_id: str
+    member_id: str
+    kind: str
+    withdrawn: bool = False
+
+
+def evolve_personal_record(state: PersonalRecord | None, event) -> PersonalRecord | None:
+    if isinstance(event, OutreachRecorded):
+        return PersonalRecord(event.outreach_id, event.branch_id, event.member_id, event.channel)
+    if isinstance(event, CareRecorded):
+        return PersonalRecord(event.care_id, event.branch_id, event.member_id, event.kind)
+    if isinstance(event, (OutreachWithdrawn, CareWithdrawn)):
+        return replace(state, withdrawn=True)
+    return state
+
+
+def withdraw_record(record: PersonalRecord, outreach: bool, command: WithdrawRecord, today: date) -> list:
+    """Withdraw a record entered in error: it stays in the history, marked, and no longer counts."""
+    if record.withdrawn:
+        raise ActivitiesRuleBroken("this record is already withdrawn", code="record_already_withdrawn")
+    if outreach:
+        return [OutreachWithdrawn(outreach_id=record.record_id, branch_id=record.branch_id,
+                                  member_id=record.member_id, withdrawn_on=today, reason=command.reason)]
+    return [CareWithdrawn(care_id=record.record_id, branch_id=record.branch_id, member_id=record.member_id,
+                          kind=record.kind, withdrawn_on=today, reason=command.reason)]
 
 
 def _holiday(command: RecordCare, c: Circumstances) -> tuple[str, date]:
