@@ -102,7 +102,7 @@ def rebuild(settings: Settings, progress: Callable[[int, int], None] = lambda do
             batch_size: int = 2000) -> dict:
     """Replay the whole journal into a fresh schema, catch up with the live views, then swap it in."""
     with connect(settings.owner_dsn, autocommit=True) as conn:
-        total = conn.execute("SELECT coalesce(sum(size), 0) AS n FROM public.journal_heads").fetchone()["n"]
+        total = conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM public.journal_heads").fetchone()["n"]
         rebuild_id = conn.execute("INSERT INTO public.view_rebuilds (total, status) VALUES (%s, 'replaying')"
                                   " RETURNING id", (total,)).fetchone()["id"]
         _create_next_schema(conn, settings.app_role)

@@ -19,9 +19,12 @@ from services.audit.scorecard import scorecard
 from services.audit.store import MemoryStore, put_all
 from shared.envelope import Actor, Envelope
 
-TENANT = "bureau-0001"
-BRANCH = "branch-0001"
-GROUP = "group-0001"
+ID_PREFIX = "7d2f0c3e-0000-4000-8000-"
+TENANT = ID_PREFIX + "00000000b001"
+BRANCH = ID_PREFIX + "00000000b101"
+GROUP = ID_PREFIX + "00000000b201"
+M1, M2, M3, M4, M5, M6, M7, M8 = (f"{ID_PREFIX}{n:012d}" for n in range(1, 9))
+OTHER = ID_PREFIX + "00000000b102"
 TODAY = date(2026, 12, 5)
 NOVEMBER = parse_period("2026-11")
 
@@ -53,14 +56,14 @@ class History:
 
 
 MEMBERS = [  # id, name, birth, party, kind, health
-    ("m1", "王建国", date(1950, 3, 14), True, "retired", "good"),
-    ("m2", "李秀英", date(1948, 11, 3), True, "retired", "good"),
-    ("m3", "张德明", date(1939, 7, 1), True, "lixiu", "fair"),
-    ("m4", "刘桂兰", date(1942, 9, 9), True, "lixiu", "poor"),
-    ("m5", "陈志强", date(1955, 1, 20), True, "retired", "good"),
-    ("m6", "赵淑芬", date(1951, 5, 5), True, "retired", "fair"),
-    ("m7", "孙永福", date(1953, 2, 2), False, "retired", "good"),
-    ("m8", "周明", date(1980, 6, 6), True, "in_service", "good"),
+    (M1, "王建国", date(1950, 3, 14), True, "retired", "good"),
+    (M2, "李秀英", date(1948, 11, 3), True, "retired", "good"),
+    (M3, "张德明", date(1939, 7, 1), True, "lixiu", "fair"),
+    (M4, "刘桂兰", date(1942, 9, 9), True, "lixiu", "poor"),
+    (M5, "陈志强", date(1955, 1, 20), True, "retired", "good"),
+    (M6, "赵淑芬", date(1951, 5, 5), True, "retired", "fair"),
+    (M7, "孙永福", date(1953, 2, 2), False, "retired", "good"),
+    (M8, "周明", date(1980, 6, 6), True, "in_service", "good"),
 ]
 
 
@@ -88,17 +91,17 @@ def month_of_work() -> History:
 def _committee(h: History) -> None:
     h.record(f"branch-{BRANCH}", M.ElectionHeld(branch_id=BRANCH, election_id="e1", held_on=date(2025, 10, 20),
                                                 eligible_voters=7, attendees=7, seats=3,
-                                                candidates=[{"member_id": m} for m in ("m1", "m2", "m5", "m8")],
-                                                elected=["m1", "m2", "m8"]), on=date(2025, 10, 20))
+                                                candidates=[{"member_id": m} for m in (M1, M2, M5, M8)],
+                                                elected=[M1, M2, M8]), on=date(2025, 10, 20))
     h.record(f"branch-{BRANCH}", M.CommitteeTermOpened(branch_id=BRANCH, term_id="t1", election_id="e1",
                                                        starts_on=date(2025, 10, 20), ends_on=date(2028, 10, 19),
                                                        committee=True), on=date(2025, 10, 20))
-    for post, member_id, name in (("secretary", "m1", "王建国"), ("deputy_secretary", "m8", "周明"),
-                                  ("member", "m2", "李秀英")):
+    for post, member_id, name in (("secretary", M1, "王建国"), ("deputy_secretary", M8, "周明"),
+                                  ("member", M2, "李秀英")):
         h.record(f"branch-{BRANCH}", M.PostFilled(branch_id=BRANCH, term_id="t1", post=post, member_id=member_id,
                                                   filled_on=date(2025, 10, 20), person_name=name,
-                                                  unit="规划科" if member_id == "m8" else None), on=date(2025, 10, 20))
-    h.record(f"branch-{BRANCH}", M.AllowancePaid(branch_id=BRANCH, term_id="t1", member_id="m1", post="secretary",
+                                                  unit="规划科" if member_id == M8 else None), on=date(2025, 10, 20))
+    h.record(f"branch-{BRANCH}", M.AllowancePaid(branch_id=BRANCH, term_id="t1", member_id=M1, post="secretary",
                                                  month="2026-11", amount=Decimal("300.00")), on=date(2026, 11, 28))
 
 
@@ -114,34 +117,34 @@ def activity(kind: str, day: date, attendees: list[str], *, hours: str | None = 
 
 
 def _meetings_and_study(h: History) -> None:
-    everyone = ["m1", "m2", "m3", "m5", "m6", "m8"]
-    for record in (activity("committee_meeting", date(2026, 11, 10), ["m1", "m2", "m8"]),
-                   activity("study", date(2026, 11, 12), ["m1", "m2", "m3", "m5"], hours="3"),
+    everyone = [M1, M2, M3, M5, M6, M8]
+    for record in (activity("committee_meeting", date(2026, 11, 10), [M1, M2, M8]),
+                   activity("study", date(2026, 11, 12), [M1, M2, M3, M5], hours="3"),
                    activity("theme_day", date(2026, 11, 20), everyone, hours="4"),
-                   activity("group_meeting", date(2026, 11, 21), ["m1", "m2", "m3"], group_id=GROUP),
-                   activity("general_meeting", date(2026, 11, 25), ["m1", "m2", "m3"], voting=(7, 3)),
-                   activity("talk_given", date(2026, 11, 26), ["m3"], late=True)):
+                   activity("group_meeting", date(2026, 11, 21), [M1, M2, M3], group_id=GROUP),
+                   activity("general_meeting", date(2026, 11, 25), [M1, M2, M3], voting=(7, 3)),
+                   activity("talk_given", date(2026, 11, 26), [M3], late=True)):
         h.record(f"activity-{record.activity_id}", record, on=record.occurred_on)
     h.record("activity-a-talk_given-2026-11-26", A.TalkGiven(
-        activity_id="a-talk_given-2026-11-26", branch_id=BRANCH, speakers=["m3"], audience="青年职工",
+        activity_id="a-talk_given-2026-11-26", branch_id=BRANCH, speakers=[M3], audience="青年职工",
         topic="解放金积侯桥战役", occurred_on=date(2026, 11, 26), audience_size=40, late=True,
         late_reasons=["entered_after_days"]), on=date(2026, 11, 26))
-    h.record("outreach-o1", A.OutreachRecorded(outreach_id="o1", branch_id=BRANCH, member_id="m4", channel="home_study",
+    h.record("outreach-o1", A.OutreachRecorded(outreach_id="o1", branch_id=BRANCH, member_id=M4, channel="home_study",
                                                occurred_on=date(2026, 11, 16), topic="送学上门", note=None, late=False,
                                                late_reasons=[], hours=Decimal("2")), on=date(2026, 11, 16))
 
 
 def _care_dues_centre(h: History) -> None:
-    h.record("care-c1", A.CareRecorded(care_id="c1", branch_id=BRANCH, member_id="m2", kind="birthday",
+    h.record("care-c1", A.CareRecorded(care_id="c1", branch_id=BRANCH, member_id=M2, kind="birthday",
                                        occurred_on=date(2026, 11, 3), note="蛋糕和鲜花", holiday=None,
                                        holiday_date=None, year=None, late=False, late_reasons=[]), on=date(2026, 11, 3))
     for member_id, *_ in MEMBERS:
-        if member_id == "m7":
+        if member_id == M7:
             continue
         h.record(f"member-{member_id}", M.DuesAssessed(member_id=member_id, branch_id=BRANCH, year=2026,
                                                        base=Decimal("4800.00"), rate=Decimal("0.005"),
                                                        monthly_amount=Decimal("24.00")), on=date(2026, 1, 5))
-        months = [f"2026-{m:02d}" for m in range(1, 6 if member_id == "m4" else 12)]
+        months = [f"2026-{m:02d}" for m in range(1, 6 if member_id == M4 else 12)]
         h.record(f"member-{member_id}", M.DuesPaid(member_id=member_id, branch_id=BRANCH, months=months,
                                                    amount=Decimal("24.00") * len(months), paid_on=date(2026, 11, 28),
                                                    payer="self"), on=date(2026, 11, 28))
@@ -211,10 +214,10 @@ def test_coverage_counts_study_and_study_brought_home_and_names_who_was_missed(c
 def test_dues_arrears_of_six_months_call_for_a_review_never_a_removal(card):
     dues = card["figures"]["dues"]
     arrears = {m["member_id"]: m["arrears"] for m in dues["members"] if m["arrears"]}
-    assert arrears == {"m4": ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]}
+    assert arrears == {M4: ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]}
     assert {"dues_arrears", "dues_review_due"} <= codes(card)
     review = next(f for f in card["findings"] if f["code"] == "dues_review_due")
-    assert review["members"] == [{"member_id": "m4", "name": "刘桂兰"}] and "不自动除名" in review["message"]
+    assert review["members"] == [{"member_id": M4, "name": "刘桂兰"}] and "不自动除名" in review["message"]
 
 
 def test_committee_posts_allowance_centre_and_late_entries(card):
@@ -252,7 +255,7 @@ def test_a_correction_wins_over_the_original_whatever_order_they_arrive_in(histo
     h.versions = dict(history.versions)
     correction = A.ActivityCorrected(
         activity_id="a-committee_meeting-2026-11-10", branch_id=BRANCH, kind="committee_meeting",
-        occurred_on=date(2026, 10, 30), title="支委会", place=None, topics=[], attendees=["m1"], guests=[],
+        occurred_on=date(2026, 10, 30), title="支委会", place=None, topics=[], attendees=[M1], guests=[],
         absentees=[], minutes=None, hours=None, voting_members=None, voting_present=None, quorate=None, late=False,
         late_reasons=[], reason="日期记错", corrected_fields=["occurred_on"])
     fixed = h.record("activity-a-committee_meeting-2026-11-10", correction, on=date(2026, 10, 30))
@@ -265,9 +268,9 @@ def test_a_correction_wins_over_the_original_whatever_order_they_arrive_in(histo
 def test_a_member_who_moved_away_is_counted_in_the_new_branch_from_the_day_of_the_move(history):
     h = History()
     h.versions = dict(history.versions)
-    h.record("branch-other", M.BranchEstablished(branch_id="other", name="第二支部", established_on=date(2020, 1, 1)),
+    h.record("branch-other", M.BranchEstablished(branch_id=OTHER, name="第二支部", established_on=date(2020, 1, 1)),
              branch_id="other")
-    h.record("member-m5", M.MemberMoved(member_id="m5", from_branch_id=BRANCH, to_branch_id="other",
+    h.record("member-m5", M.MemberMoved(member_id=M5, from_branch_id=BRANCH, to_branch_id=OTHER,
                                         moved_on=date(2026, 11, 15), reason="合并"), on=date(2026, 11, 15))
     card = card_from([*h.envelopes, *history.envelopes])
     assert card["figures"]["members"]["total"] == 7
