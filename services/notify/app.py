@@ -22,6 +22,6 @@ def create_app(settings: Settings | None = None, notify_settings: NotifySettings
     settings = settings or Settings.from_env(SERVICE)
     notify_settings = notify_settings or NotifySettings.from_env()
     app = create_service_app(settings, title="Branchwork notify", registry=registry, project=project,
-                             blueprints=[api.notifications, api.inbox, api.recipients, api.webhooks, api.scheduler])
+                             blueprints=api.BLUEPRINTS)
     app.extensions["notify"] = {"settings": notify_settings, "scheduler": Scheduler(settings, notify_settings)}
     return app

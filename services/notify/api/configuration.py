@@ -1,0 +1,120 @@
+"""Who is reached how: the bureau's, a secretary's and a member's contacts, and signed webhook receivers."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.views import MethodView
+
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
+from services.notify import handlers
+from services.notify.api.schemas import RecipientViewSchema, VersionSchema, WebhookViewSchema
+from services.notify.commands import RecipientSchema, WebhookSchema
+
+recipients = ApiBlueprint("recipients", __name__, description="Who is reached how")
+webhooks = ApiBlueprint("webhooks", __name__, description="Signed webhook receivers of a bureau")
+
+
+@recipients.route("/recipients")
+class RecipientCollection(MethodView):
+    @recipients.response(200, RecipientViewSchema(many=True))
+    def get(self):
+        principal = current_principal()
+        principal.require_role("bureau_admin", "ops", "auditor")
+        with read_transaction(principal.tenant) as conn:
+            return conn.execute("SELECT r.*, s.version FROM recipients r LEFT JOIN streams s ON s.stream_id ="
+                                " 'recipient-' || r.tenant_id || '-' || r.audience ORDER BY audience").fetchall()
+
+
+def _configure(audience: str, body: dict):
+    principal = current_principal()
+    return execute_command(principal.tenant, lambda uow: handlers.configure_recipient(
+        uow, audience, body.get("name"), body["emails"], body["channels"]))
+
+
+@recipients.route("/recipients/bureau")
+class BureauRecipient(MethodView):
+    @recipients.arguments(RecipientSchema)
+    @recipients.response(200, RecipientViewSchema)
+    def put(self, body):
+        """How the bureau (its committee and admins) is reached: e-mail addresses and channels."""
+        current_principal().require_role("bureau_admin")
+        return {**body, **_configure("bureau", body)}
+
+
+@recipients.route("/recipients/branches/<uuid:branch_id>/secretary")
+class SecretaryRecipient(MethodView):
+    @recipients.arguments(RecipientSchema)
+    @recipients.response(200, RecipientViewSchema)
+    def put(self, body, branch_id):
+        """How a branch's secretary is reached (instead of the post holder's own contact)."""
+        current_principal().require_branch_writer(str(branch_id))
+        return {**body, **_configure(f"secretary:{branch_id}", body)}
+
+
+@recipients.route("/recipients/members/<uuid:member_id>")
+class MemberRecipient(MethodView):
+    @recipients.arguments(RecipientSchema)
+    @recipients.response(200, RecipientViewSchema)
+    def put(self, body, member_id):
+        """A member's own e-mail; without one, the member is reached through their secretary."""
+        principal = current_principal()
+        if not principal.has_role("bureau_admin"):
+            with read_transaction(principal.tenant) as conn:
+                member = conn.execute("SELECT branch_id FROM src_members WHERE member_id = %s",
+                                      (str(member_id),)).fetchone()
+            if member is None:
+                raise NotFound("no such member in your bureau")
+            principal.require_branch_writer(member["branch_id"])
+        return {**body, **_configure(f"member:{member_id}", body)}
+
+
+@webhooks.route("/webhooks")
+class WebhookCollection(MethodView):
+    @webhooks.response(200, WebhookViewSchema(many=True))
+    def get(self):
+        principal = current_principal()
+        principal.require_role("bureau_admin", "ops")
+        with read_transaction(principal.tenant) as conn:
+            return conn.execute("SELECT w.*, s.version FROM webhooks w JOIN streams s ON s.stream_id = 'webhook-' ||"
+                                " w.webhook_id WHERE NOT removed ORDER BY webhook_id").fetchall()
+
+    @webhooks.arguments(WebhookSchema)
+    @webhooks.response(201, WebhookViewSchema)
+    def post(self, body):
+        """Add a receiver: notifications (of ``rules``, or all) are POSTed to it, signed with ``secret``."""
+        principal = current_principal()
+        principal.require_role("bureau_admin")
+        webhook_id = str(uuid.uuid4())
+        created = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
+            uow, webhook_id, body["url"], body["secret"], body["rules"]))
+        return {**body, "webhook_id": webhook_id, **created}
+
+
+@webhooks.route("/webhooks/<uuid:webhook_id>")
+class WebhookItem(MethodView):
+    @webhooks.arguments(WebhookSchema)
+    @webhooks.response(200, WebhookViewSchema)
+    def put(self, body, webhook_id):
+        """Change a receiver's address, secret or rules."""
+        principal = current_principal()
+        principal.require_role("bureau_admin")
+        _require_webhook(principal, str(webhook_id))
+        changed = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
+            uow, str(webhook_id), body["url"], body["secret"], body["rules"]))
+        return {**body, "webhook_id": str(webhook_id), **changed}
+
+    @webhooks.response(200, VersionSchema)
+    def delete(self, webhook_id):
+        principal = current_principal()
+        principal.require_role("bureau_admin")
+        _require_webhook(principal, str(webhook_id))
+        return execute_command(principal.tenant, lambda uow: handlers.remove_webhook(uow, str(webhook_id)))
+
+
+def _require_webhook(principal: Principal, webhook_id: str) -> None:
+    with read_transaction(principal.tenant) as conn:
+        if conn.execute("SELECT 1 FROM webhooks WHERE webhook_id = %s AND NOT removed", (webhook_id,)).fetchone() is None:
+            raise NotFound("no such webhook in your bureau")

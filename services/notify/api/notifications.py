@@ -1,0 +1,135 @@
+"""Notifications with their deliveries (what was told whom, how it went) and the in-app inbox."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
+from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
+from services.notify import handlers
+from services.notify.api.schemas import InboxItemSchema, NotificationSchema, VersionSchema
+from services.notify.commands import InboxQuerySchema, NotificationQuerySchema
+
+notifications = ApiBlueprint("notifications", __name__, description="What the platform told whom, and how it went")
+inbox = ApiBlueprint("inbox", __name__, description="The in-app inbox of a secretary or a bureau")
+
+READERS = ("bureau_admin", "auditor", "ops")
+
+
+@notifications.route("/notifications")
+class NotificationCollection(MethodView):
+    @notifications.arguments(NotificationQuerySchema, location="query")
+    @notifications.response(200, NotificationSchema(many=True))
+    def get(self, query):
+        """List the bureau's notifications, newest first (``?status=failed`` for what could not be delivered)."""
+        principal = current_principal()
+        branches = _readable_branches(principal)
+        with read_transaction(principal.tenant) as conn:
+            rows = conn.execute(
+                "SELECT * FROM notifications WHERE (%(status)s::text IS NULL OR status = %(status)s)"
+                " AND (%(rule)s::text IS NULL OR rule = %(rule)s OR rule LIKE %(rule)s || '.%%')"
+                " AND (%(branch)s::text IS NULL OR branch_id = %(branch)s)"
+                " AND (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
+                " ORDER BY scheduled_at DESC, notification_id LIMIT %(limit)s",
+                {"status": query.get("status"), "rule": query.get("rule"), "branch": query.get("branch_id"),
+                 "branches": branches, "limit": query["limit"]}).fetchall()
+            return _with_deliveries(conn, rows)
+
+
+@notifications.route("/notifications/<uuid:notification_id>")
+class NotificationItem(MethodView):
+    @notifications.response(200, NotificationSchema)
+    def get(self, notification_id):
+        principal = current_principal()
+        with read_transaction(principal.tenant) as conn:
+            row = _notification(conn, str(notification_id), principal)
+            return _with_deliveries(conn, [row])[0]
+
+
+@notifications.route("/notifications/<uuid:notification_id>/actions/retry")
+class NotificationRetry(MethodView):
+    @notifications.response(200, VersionSchema)
+    def post(self, notification_id):
+        """Try the failed deliveries of a notification again (after fixing an address or a receiver)."""
+        principal = current_principal()
+        principal.require_role("bureau_admin", "ops")
+
+        def retry(uow):
+            row = _notification(uow.conn, str(notification_id), principal)
+            failed = [r["delivery_id"] for r in uow.conn.execute(
+                "SELECT delivery_id FROM deliveries WHERE notification_id = %s AND status = 'failed'",
+                (row["notification_id"],))]
+            return handlers.retry_failed(uow, row, failed)
+        return execute_command(principal.tenant, retry)
+
+
+def _readable_branches(principal: Principal) -> list[str] | None:
+    """None: the whole bureau; else the branches a secretary may see."""
+    if principal.has_role(*READERS):
+        return None
+    if principal.has_role("secretary"):
+        return sorted(principal.branches)
+    raise Forbidden("this needs one of the roles: bureau_admin, auditor, ops, secretary")
+
+
+def _notification(conn, notification_id: str, principal: Principal) -> dict:
+    row = conn.execute("SELECT * FROM notifications WHERE notification_id = %s", (notification_id,)).fetchone()
+    branches = _readable_branches(principal)
+    if row is None or (branches is not None and row["branch_id"] not in branches):
+        raise NotFound("no such notification in your bureau")
+    return row
+
+
+def _with_deliveries(conn, rows: list[dict]) -> list[dict]:
+    ids = [row["notification_id"] for row in rows]
+    deliveries: dict[str, list] = {i: [] for i in ids}
+    for delivery in conn.execute("SELECT * FROM deliveries WHERE notification_id = ANY(%s) ORDER BY channel, target",
+                                 (ids,)):
+        deliveries[delivery["notification_id"]].append(delivery)
+    return [{**row, "deliveries": deliveries[row["notification_id"]]} for row in rows]
+
+
+# --- the in-app inbox --------------------------------------------------------------------------------
+
+def _audiences(principal: Principal) -> list[str]:
+    """Whose inbox the caller reads: the bureau's (admins) and their branches' secretaries'."""
+    audiences = ["bureau"] if principal.has_role("bureau_admin") else []
+    if principal.has_role("secretary"):
+        audiences += [f"secretary:{branch}" for branch in sorted(principal.branches)]
+    if not audiences:
+        raise Forbidden("the inbox belongs to a bureau admin or a branch secretary")
+    return audiences
+
+
+@inbox.route("/inbox")
+class Inbox(MethodView):
+    @inbox.arguments(InboxQuerySchema, location="query")
+    @inbox.response(200, InboxItemSchema(many=True))
+    def get(self, query):
+        """Your in-app notifications, newest first (``?unread=true`` for the unread ones)."""
+        principal = current_principal()
+        with read_transaction(principal.tenant) as conn:
+            return conn.execute(
+                "SELECT n.* FROM notifications n WHERE EXISTS (SELECT 1 FROM deliveries d WHERE"
+                " d.notification_id = n.notification_id AND d.channel = 'inbox' AND d.audience = ANY(%s))"
+                " AND (NOT %s OR n.read_at IS NULL) ORDER BY n.scheduled_at DESC, n.notification_id LIMIT %s",
+                (_audiences(principal), query["unread"], query["limit"])).fetchall()
+
+
+@inbox.route("/inbox/<uuid:notification_id>/actions/read")
+class InboxRead(MethodView):
+    @inbox.response(200, VersionSchema)
+    def post(self, notification_id):
+        """Mark a notification of your inbox read (again: no change)."""
+        principal = current_principal()
+        audiences = _audiences(principal)
+
+        def read(uow):
+            row = uow.conn.execute(
+                "SELECT n.* FROM notifications n JOIN deliveries d USING (notification_id) WHERE n.notification_id = %s"
+                " AND d.channel = 'inbox' AND d.audience = ANY(%s) LIMIT 1", (str(notification_id), audiences)).fetchone()
+            if row is None:
+                raise NotFound("no such notification in your inbox")
+            return handlers.mark_read(uow, row, principal.subject)
+        return execute_command(principal.tenant, read)
