@@ -56,31 +56,8 @@ usage() {
   sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
-# ---------------------------------------------------------------- stack.env
-
-# Quote a value for a shell-sourceable line only when it needs it.
-shell_quote() {
-  if [[ $1 =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then
-    printf '%s' "$1"
-  else
-    printf "'%s'" "${1//\'/\'\\\'\'}"
-  fi
-}
-
-# set_stack_env NAME VALUE: replace only this variable's line in <run>/stack.env.
-set_stack_env() {
-  local name=$1 value=$2 file="$RUN_DIR/stack.env" tmp
-  (
-    flock 9
-    tmp=$(mktemp "$RUN_DIR/.stack.env.XXXXXX")
-    if [[ -f $file ]]; then
-      grep -v "^export $name=" "$file" >"$tmp" || true
-    fi
-    printf 'export %s=%s\n' "$name" "$(shell_quote "$value")" >>"$tmp"
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$file"
-  ) 9>"$RUN_DIR/.stack.env.lock"
-}
+# shellcheck source=deploy/local/stack_env.sh
+source "$SCRIPT_DIR/stack_env.sh"
 
 # ---------------------------------------------------------------- jars
 

@@ -50,30 +50,8 @@ usage() {
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
-# ---------------------------------------------------------------- stack.env
-
-shell_quote() {
-  if [[ $1 =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then
-    printf '%s' "$1"
-  else
-    printf "'%s'" "${1//\'/\'\\\'\'}"
-  fi
-}
-
-# set_stack_env NAME VALUE: replace only this variable's line in <run>/stack.env.
-set_stack_env() {
-  local name=$1 value=$2 file="$RUN_DIR/stack.env" tmp
-  (
-    flock 9
-    tmp=$(mktemp "$RUN_DIR/.stack.env.XXXXXX")
-    if [[ -f $file ]]; then
-      grep -v "^export $name=" "$file" >"$tmp" || true
-    fi
-    printf 'export %s=%s\n' "$name" "$(shell_quote "$value")" >>"$tmp"
-    chmod 644 "$tmp"
-    mv -f "$tmp" "$file"
-  ) 9>"$RUN_DIR/.stack.env.lock"
-}
+# shellcheck source=deploy/local/stack_env.sh
+source "$SCRIPT_DIR/stack_env.sh"
 
 # ---------------------------------------------------------------- binaries
 
