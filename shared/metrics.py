@@ -20,24 +20,34 @@ CONSUMER_APPLIED = Counter("branchwork_consumer_events_total", "Events a consume
 
 
 class OutboxLagCollector(Collector):
-    """Unpublished outbox rows and the age of the oldest, queried when Prometheus scrapes."""
+    """Unpublished outbox rows and the age of the oldest, queried when Prometheus scrapes.
 
-    def __init__(self, service: str, pool) -> None:
-        self.service = service
-        self.pool = pool
+    One collector per process, holding every service app built in it (one in production, several
+    in tests): Prometheus refuses two collectors of the same metric names.
+    """
+
+    def __init__(self) -> None:
+        self.pools: dict[str, object] = {}
+
+    def watch(self, service: str, pool) -> None:
+        self.pools[service] = pool
 
     def collect(self):
         count = GaugeMetricFamily("branchwork_outbox_unpublished", "Outbox rows not yet on Kafka", labels=["service"])
         age = GaugeMetricFamily("branchwork_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row",
                                 labels=["service"])
-        try:
-            with self.pool.connection() as conn:
-                row = conn.execute("SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
-                                   " AS age FROM outbox WHERE published_at IS NULL").fetchone()
-        except Exception:  # a scrape must not fail because the database is briefly away
-            log.warning("outbox lag unavailable", exc_info=True)
-            return
-        count.add_metric([self.service], row["n"])
-        age.add_metric([self.service], float(row["age"]))
+        for service, pool in list(self.pools.items()):
+            try:
+                with pool.connection(timeout=2) as conn:
+                    row = conn.execute("SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+                                       " AS age FROM outbox WHERE published_at IS NULL").fetchone()
+            except Exception:  # a scrape must not fail because a database is briefly away
+                log.warning("outbox lag of %s unavailable", service, exc_info=True)
+                continue
+            count.add_metric([service], row["n"])
+            age.add_metric([service], float(row["age"]))
         yield count
         yield age
+
+
+OUTBOX_LAG = OutboxLagCollector()

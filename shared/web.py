@@ -86,14 +86,13 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
 
 
 _metric_lock = threading.Lock()
-_registered_services: set[str] = set()
 
 
 def _register_outbox_metrics(settings: Settings, pool: ConnectionPool) -> None:
     with _metric_lock:
-        if settings.service not in _registered_services:
-            REGISTRY.register(metrics.OutboxLagCollector(settings.service, pool))
-            _registered_services.add(settings.service)
+        if not metrics.OUTBOX_LAG.pools:
+            REGISTRY.register(metrics.OUTBOX_LAG)
+        metrics.OUTBOX_LAG.watch(settings.service, pool)
 
 
 def _register_operational_routes(app: Flask, settings: Settings) -> None:
