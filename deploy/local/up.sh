@@ -9,6 +9,7 @@ RUN_DIR=${BRANCHWORK_RUN_DIR:-$REPO_ROOT/.run}
 VENV=${BRANCHWORK_VENV:-$REPO_ROOT/.venv}
 
 "$SCRIPT_DIR/prereqs.sh"
+"$SCRIPT_DIR/browser.sh"
 "$SCRIPT_DIR/venv.sh"
 "$SCRIPT_DIR/postgres.sh" start
 "$SCRIPT_DIR/kafka.sh" start
