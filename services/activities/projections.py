@@ -1,7 +1,9 @@
 """The activities service's own read models, written in the same transaction as the events they reflect.
 
 Pledges are not projected here: their statement never enters an event, so the handler writes the
-pledge row itself (``handlers.sign_pledge``); only the record of each read is projected.
+pledge row itself (``handlers.sign_pledge``); only the record of each read is projected. ``TABLES``
+are the tables ``branchwork rebuild activities`` empties and fills again from the event store (the
+roster's tables come from Kafka, the pledges table from commands: neither is rebuilt from the store).
 """
 
 from __future__ import annotations
@@ -152,6 +154,9 @@ def _period_closed(conn: psycopg.Connection, e: Envelope, event: ev.PeriodClosed
                  " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                  (e.tenant_id, event.period, event.starts_on, event.ends_on, event.closed_on, e.recorded_at))
 
+
+TABLES = ("activity_participants", "activities", "outreach", "care", "team_performances", "team_members", "teams",
+          "pledge_reads", "centre_history", "centres", "closed_periods")
 
 PROJECTORS: dict[type, Callable[[psycopg.Connection, Envelope, Any], None]] = {
     ev.ActivityPlanned: _planned, ev.ActivityRecorded: _recorded, ev.ActivityCorrected: _recorded,

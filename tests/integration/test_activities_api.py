@@ -318,3 +318,26 @@ def test_a_withdrawn_outreach_no_longer_covers_and_a_withdrawn_newspaper_can_be_
     assert post(client, f"/care/{first['id']}/actions/withdraw", {"reason": "订错"}, bureau.headers()).status_code == 201
     assert post(client, "/care", paper, bureau.headers()).status_code == 201
     assert post(client, f"/care/{new_id()}/actions/withdraw", {"reason": "x"}, bureau.headers()).status_code == 404
+
+
+def test_the_read_models_rebuilt_from_the_event_store_are_the_same(client, bureau, activities_settings):
+    from services.activities.events import registry
+    from services.activities.projections import TABLES, project
+    from shared.rebuild import rebuild
+
+    created = post(client, "/activities", study(bureau), bureau.headers()).json
+    post(client, f"/activities/{created['id']}/actions/correct", {"reason": "补录", "minutes": "纪要"},
+         bureau.headers(), **{"If-Match": "1"})
+    post(client, "/care", {"member_id": bureau.members["wang"], "kind": "health_check", "occurred_on": "2024-10-15"},
+         bureau.headers())
+    post(client, f"/branches/{bureau.branch_a}/centre", {"place": "局三楼", "set_up_on": "2020-01-01"}, bureau.headers())
+
+    def read_models(conn):
+        return {table: conn.execute(f"SELECT * FROM {table} WHERE tenant_id = %s ORDER BY 1, 2, 3",
+                                    (bureau.tenant,)).fetchall() for table in TABLES}
+
+    with db.connect(activities_settings.owner_dsn) as conn:
+        before = read_models(conn)
+        rebuild(conn, TABLES, registry, project)
+        assert read_models(conn) == before
+    assert before["activities"][0]["corrections"] == 1 and before["centres"]

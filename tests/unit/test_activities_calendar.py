@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from services.activities.domain.calendar import (holiday_date, holiday_in_window, holiday_visited_by, late_reasons,
-                                                 parse_period, period_of, summer_heat_start)
+from services.activities.domain.calendar import (holiday_date, holiday_in_window, holiday_visited_by, holidays_of,
+                                                 is_holiday, late_reasons, parse_period, period_of)
+from shared.holidays import summer_heat_start
 
 
 @pytest.mark.parametrize("year, spring_festival, double_ninth", [
@@ -36,6 +37,12 @@ def test_a_visit_before_the_festival_belongs_to_it_even_across_the_new_year():
     assert holiday_visited_by(date(2024, 6, 25), ["spring_festival", "july_1"]) == ("july_1", date(2024, 7, 1))
     assert holiday_visited_by(date(2024, 10, 9), ["double_ninth"]) == ("double_ninth", date(2024, 10, 11))
     assert holiday_visited_by(date(2024, 5, 1), ["spring_festival", "july_1"]) is None
+
+
+def test_a_rule_set_may_name_its_own_lunar_or_solar_days_and_unknown_names_are_left_out():
+    assert is_holiday("lunar:08-15") and is_holiday("solar:03-08") and not is_holiday("tomb_sweeping")
+    assert holidays_of(2024, ["spring_festival", "lunar:08-15", "tomb_sweeping"]) == {
+        "spring_festival": date(2024, 2, 10), "lunar:08-15": date(2024, 9, 17)}
 
 
 def test_periods_are_months_or_quarters_with_their_first_and_last_days():

@@ -11,7 +11,7 @@ from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers, queries
 from services.activities.api.common import RecordedSchema, YearQuerySchema, bureau_today, reader, writer
 from services.activities.commands import ClosePeriodSchema
-from services.activities.domain.calendar import HOLIDAY_DATES, holidays_of
+from services.activities.domain.calendar import KNOWN_HOLIDAYS, holidays_of
 
 periods = ApiBlueprint("periods", __name__, description="Closing months and quarters; the holidays of care visits")
 
@@ -58,6 +58,6 @@ class Holidays(MethodView):
         year = query.get("year") or today.year
         with read_transaction(principal.tenant) as conn:
             required = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))["holiday_visits"]
-        dates = holidays_of(year, HOLIDAY_DATES)
+        dates = holidays_of(year, dict.fromkeys([*KNOWN_HOLIDAYS, *required]))
         return [{"holiday": name, "date": day, "visits_required": name in required}
                 for name, day in sorted(dates.items(), key=lambda item: item[1])]

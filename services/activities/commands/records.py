@@ -9,7 +9,8 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.activities.commands.fields import hours, ids, optional_str, strings, text
-from services.activities.events import CARE_KINDS, HOLIDAYS, OUTREACH_CHANNELS
+from services.activities.domain.calendar import is_holiday
+from services.activities.events import CARE_KINDS, OUTREACH_CHANNELS
 
 TEAM_KINDS = ("choir", "dance", "other")
 PLEDGE_KINDS = ("no_religion", "integrity", "confidentiality", "other")
@@ -129,12 +130,17 @@ class OutreachSchema(Schema):
         return RecordOutreach(**_with_ids(data))
 
 
+def _placeable_holiday(name: str) -> None:
+    if not is_holiday(name):
+        raise ValidationError("not a holiday the calendar knows (or lunar:MM-DD / solar:MM-DD)")
+
+
 class CareSchema(Schema):
     member_id = fields.UUID(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(CARE_KINDS))
     occurred_on = fields.Date(required=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    holiday = fields.String(allow_none=True, validate=validate.OneOf(HOLIDAYS))
+    holiday = fields.String(allow_none=True, validate=_placeable_holiday)
     year = fields.Integer(allow_none=True, validate=validate.Range(min=1949, max=2200))
     branch_id = fields.UUID()
 

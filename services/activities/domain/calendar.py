@@ -1,18 +1,17 @@
-"""Periods (months and quarters), the holidays of care visits, and the flags of late records.
+"""Periods (months and quarters), the visit windows of holidays, and the flags of late records.
 
-Spring Festival, Mid-Autumn and the Double Ninth are lunar dates, taken from ``lunardate``; the
-start of the summer heat (初伏) is the third 庚 day from the June solstice.
+The holidays' dates come from the platform's one calendar, ``shared.holidays`` (lunar festivals
+by ``lunardate``, the summer heat from the solstice).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable
 
-from lunardate import LunarDate
+from shared.holidays import LUNAR_HOLIDAYS, SOLAR_HOLIDAYS, UnknownHoliday, holiday_date
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 
@@ -61,46 +60,26 @@ def _month_end(year: int, month: int) -> date:
 
 # --- holidays -----------------------------------------------------------------------------------
 
-def _lunar(month: int, day: int):
-    return lambda year: LunarDate(year, month, day).to_solar_date()
+KNOWN_HOLIDAYS = (*LUNAR_HOLIDAYS, *SOLAR_HOLIDAYS, "summer_heat")
 
 
-def june_solstice(year: int) -> date:
-    """The date of the June solstice in China (UTC+8), by Meeus' mean-solstice formula (±1 h for 1000–3000)."""
-    y = (year - 2000) / 1000
-    julian_ephemeris_day = (2451716.56767 + 365241.62603 * y + 0.00325 * y ** 2 + 0.00888 * y ** 3
-                            - 0.00030 * y ** 4)
-    return date.fromordinal(math.floor(julian_ephemeris_day + 8 / 24 - 1721424.5))
+def is_holiday(name: str) -> bool:
+    """A holiday the calendar can place: a known one, or ``lunar:MM-DD`` / ``solar:MM-DD``."""
+    try:
+        holiday_date(name, 2000)
+    except UnknownHoliday:
+        return False
+    return True
 
-
-def summer_heat_start(year: int) -> date:
-    """初伏: the third 庚 (geng) day counted from the solstice (a geng solstice counts as the first)."""
-    solstice = june_solstice(year)
-    first_geng = solstice + timedelta(days=(2 - solstice.toordinal()) % 10)
-    return first_geng + timedelta(days=20)
-
-
-HOLIDAY_DATES = {
-    "new_year": lambda year: date(year, 1, 1),
-    "spring_festival": _lunar(1, 1),
-    "july_1": lambda year: date(year, 7, 1),
-    "summer_heat": summer_heat_start,
-    "mid_autumn": _lunar(8, 15),
-    "double_ninth": _lunar(9, 9),
-}
 
 # A holiday visit is made in the weeks before the holiday, or shortly after it.
 VISIT_DAYS_BEFORE = 45
 VISIT_DAYS_AFTER = 15
 
 
-def holiday_date(name: str, year: int) -> date:
-    """The Gregorian date of a holiday in ``year``; KeyError for an unknown holiday."""
-    return HOLIDAY_DATES[name](year)
-
-
 def holidays_of(year: int, names: Iterable[str]) -> dict[str, date]:
-    return {name: holiday_date(name, year) for name in names if name in HOLIDAY_DATES}
+    """The dates in ``year`` of the holidays named (those the calendar cannot place are left out)."""
+    return {name: holiday_date(name, year) for name in names if is_holiday(name)}
 
 
 def visit_window(name: str, year: int) -> tuple[date, date]:
@@ -112,7 +91,7 @@ def holiday_visited_by(day: date, names: Iterable[str]) -> tuple[str, date] | No
     """The holiday (of ``names``) whose visit window contains ``day``, nearest first."""
     candidates = []
     for name in names:
-        if name not in HOLIDAY_DATES:
+        if not is_holiday(name):
             continue
         for year in (day.year - 1, day.year, day.year + 1):
             starts, ends = visit_window(name, year)
