@@ -69,9 +69,12 @@ def test_an_activity_planned_in_activities_becomes_one_email_despite_redelivery_
     address = f"li-{short_id()}@example.org"
     put(platform, f"/api/v1/recipients/members/{member_id}", {"emails": [address]}, bureau["admin"])
     title = f"党课：传承红色基因 {short_id()}"
-    planned = platform.post("activities", "/api/v1/activities", {
-        "branch_id": branch_id, "kind": "party_lecture", "status": "planned", "title": title, "place": "活动中心三楼",
-        "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}, bureau["admin"])
+    body = {"branch_id": branch_id, "kind": "party_lecture", "status": "planned", "title": title,
+            "place": "活动中心三楼", "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}
+    # Activities learns of the new branch from the members' events; until then it refuses (and writes nothing).
+    [planned] = wait_for(lambda: (lambda r: [r] if r.status_code != 422 else None)(
+        platform.post("activities", "/api/v1/activities", body, bureau["admin"])), timeout=30,
+        interval=0.5, message="activities knows the branch")
     assert planned.status_code == 201, planned.text
     activity_id = planned.json()["id"]
 
