@@ -37,10 +37,13 @@ def branch_of_member(member_id: str) -> str:
     return one("SELECT branch_id FROM members WHERE member_id = %s", str(member_id))["branch_id"]
 
 
-def writer_of_member(member_id) -> str:
-    """Authorise a write about a member: the bureau's admin or the secretary of the member's branch."""
+def writer_of_branch(branch_id) -> str:
+    """Authorise a write in a branch (its secretary or the bureau's admin); return the caller's tenant."""
     principal = current_principal()
-    principal.require_role("bureau_admin", "secretary")
-    branch_id = branch_of_member(str(member_id))
-    principal.require_branch_writer(branch_id)
-    return branch_id
+    principal.require_branch_writer(str(branch_id))
+    return principal.tenant
+
+
+def writer_of_member(member_id) -> str:
+    """Authorise a write about a member (their branch's secretary or the bureau's admin); return the tenant."""
+    return writer_of_branch(branch_of_member(str(member_id)))

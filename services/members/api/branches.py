@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import queries
-from services.members.api import one
+from services.members.api import one, writer_of_branch
 from services.members.api.schemas import BranchSchema, CreatedSchema, MergedSchema, RosterSchema
 from services.members.commands import CloseBranchSchema, EstablishBranchSchema, FormPartyGroupSchema, MergeBranchSchema
 from services.members.handlers import register
@@ -19,12 +19,6 @@ blueprint = ApiBlueprint("branches", __name__, description="Retired-cadre Party 
 
 class RosterQuerySchema(Schema):
     on = fields.Date(metadata={"description": "the day (default today)"})
-
-
-def _writer(branch_id) -> str:
-    principal = current_principal()
-    principal.require_branch_writer(str(branch_id))
-    return principal.tenant
 
 
 def _admin() -> str:
@@ -67,7 +61,8 @@ class PartyGroups(MethodView):
     @blueprint.response(201, CreatedSchema)
     def post(self, command, branch_id):
         """Form a party group (党小组) within the branch."""
-        return execute_command(_writer(branch_id), lambda uow: register.form_party_group(uow, str(branch_id), command))
+        tenant = writer_of_branch(branch_id)
+        return execute_command(tenant, lambda uow: register.form_party_group(uow, str(branch_id), command))
 
 
 @blueprint.route("/branches/<uuid:branch_id>/members")

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c, queries
-from services.members.api import one
+from services.members.api import one, writer_of_branch
 from services.members.api.schemas import CreatedSchema
 from services.members.handlers import committee
 
@@ -30,19 +30,14 @@ class CommitteeSchema(Schema):
     allowances = fields.List(fields.Dict())
 
 
-def _writer(branch_id) -> str:
-    principal = current_principal()
-    principal.require_branch_writer(str(branch_id))
-    return principal.tenant
-
-
 @blueprint.route("/branches/<uuid:branch_id>/elections")
 class Elections(MethodView):
     @blueprint.arguments(c.HoldElectionSchema)
     @blueprint.response(201, ElectedSchema)
     def post(self, command, branch_id):
         """Record an election; the rules are checked and a term opens with its posts."""
-        return execute_command(_writer(branch_id), lambda uow: committee.hold_election(uow, str(branch_id), command))
+        tenant = writer_of_branch(branch_id)
+        return execute_command(tenant, lambda uow: committee.hold_election(uow, str(branch_id), command))
 
 
 @blueprint.route("/branches/<uuid:branch_id>/committee")
@@ -78,7 +73,7 @@ def _committee_action(path: str, schema, handler, doc: str) -> None:
         @blueprint.arguments(schema)
         @blueprint.response(201, CreatedSchema)
         def post(self, command, branch_id):
-            return execute_command(_writer(branch_id), lambda uow: handler(uow, str(branch_id), command))
+            return execute_command(writer_of_branch(branch_id), lambda uow: handler(uow, str(branch_id), command))
     Action.post.__doc__ = doc
 
 

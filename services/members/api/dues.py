@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c, queries
-from services.members.api import one, writer_of_member
+from services.members.api import one, writer_of_branch, writer_of_member
 from services.members.api.schemas import CreatedSchema
 from services.members.domain.ledger import month_of, months_between
 from services.members.handlers import dues
@@ -34,19 +34,13 @@ class ReviewResultSchema(Schema):
     on = fields.String()
 
 
-def _branch_writer(branch_id) -> str:
-    principal = current_principal()
-    principal.require_branch_writer(str(branch_id))
-    return principal.tenant
-
-
 @blueprint.route("/branches/<uuid:branch_id>/dues/assessments")
 class Assessments(MethodView):
     @blueprint.arguments(c.AssessDuesSchema)
     @blueprint.response(201, AssessmentResultSchema)
     def post(self, command, branch_id):
         """Fix each member's monthly dues for the year from their pension base and the national rates."""
-        tenant = _branch_writer(branch_id)
+        tenant = writer_of_branch(branch_id)
         return execute_command(tenant, lambda uow: dues.assess_branch(uow, str(branch_id), command))
 
 
@@ -56,29 +50,25 @@ class ReviewArrears(MethodView):
     @blueprint.response(200, ReviewResultSchema)
     def post(self, command, branch_id):
         """Raise a review for members six months in arrears (the daily worker does this too)."""
-        tenant = _branch_writer(branch_id)
+        tenant = writer_of_branch(branch_id)
         return execute_command(tenant, lambda uow: dues.review_arrears(
             uow, str(branch_id), command.on or uow.context.recorded_at.date()))
 
 
-@blueprint.route("/members/<uuid:member_id>/dues/reductions")
-class Reductions(MethodView):
-    @blueprint.arguments(c.ReduceDuesSchema)
-    @blueprint.response(201, CreatedSchema)
-    def post(self, command, member_id):
-        """A hardship reduction or exemption by branch resolution."""
-        writer_of_member(member_id)
-        return execute_command(current_principal().tenant, lambda uow: dues.reduce(uow, str(member_id), command))
+def _member_dues_command(path: str, schema, handler, doc: str) -> None:
+    @blueprint.route(f"/members/<uuid:member_id>/dues/{path}", endpoint=f"dues_{path}")
+    class Command(MethodView):
+        @blueprint.arguments(schema)
+        @blueprint.response(201, CreatedSchema)
+        def post(self, command, member_id):
+            tenant = writer_of_member(member_id)
+            return execute_command(tenant, lambda uow: handler(uow, str(member_id), command))
+    Command.post.__doc__ = doc
 
 
-@blueprint.route("/members/<uuid:member_id>/dues/payments")
-class Payments(MethodView):
-    @blueprint.arguments(c.PayDuesSchema)
-    @blueprint.response(201, CreatedSchema)
-    def post(self, command, member_id):
-        """Record a payment for one or more months (by the member, a relative or another member)."""
-        writer_of_member(member_id)
-        return execute_command(current_principal().tenant, lambda uow: dues.pay(uow, str(member_id), command))
+_member_dues_command("reductions", c.ReduceDuesSchema, dues.reduce, "A hardship reduction or exemption by resolution.")
+_member_dues_command("payments", c.PayDuesSchema, dues.pay,
+                     "Record a payment for one or more months (by the member, a relative or another member).")
 
 
 @blueprint.route("/members/<uuid:member_id>/dues")

@@ -41,13 +41,8 @@ class MemberItem(MethodView):
         if not changes:
             raise RequestInvalid("nothing to change", fields={"body": ["send at least one field"]})
         version = if_match(required=True)
-        tenant = _writer(member_id)
+        tenant = writer_of_member(member_id)
         return execute_command(tenant, lambda uow: register.update_profile(uow, str(member_id), version, changes))
-
-
-def _writer(member_id) -> str:
-    writer_of_member(member_id)
-    return current_principal().tenant
 
 
 def _action(path: str, schema, handler, doc: str) -> None:
@@ -58,7 +53,7 @@ def _action(path: str, schema, handler, doc: str) -> None:
         @blueprint.response(200, CreatedSchema)
         def post(self, command, member_id):
             version = if_match()
-            tenant = _writer(member_id)
+            tenant = writer_of_member(member_id)
             return execute_command(tenant, lambda uow: handler(uow, str(member_id), version, command))
     Action.post.__doc__ = doc
 

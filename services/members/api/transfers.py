@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c, queries
-from services.members.api import one, writer_of_member
+from services.members.api import one, writer_of_branch, writer_of_member
 from services.members.api.schemas import TransferSchema
 from services.members.handlers import transfers
 from shared.errors import NotFound
@@ -40,8 +40,8 @@ class TransferCollection(MethodView):
     @blueprint.response(201, IssuedSchema)
     def post(self, command):
         """Issue an introduction letter; add ``to_bureau_id`` for a branch in another bureau."""
-        writer_of_member(command.member_id)
-        return execute_command(current_principal().tenant, lambda uow: transfers.issue_letter(uow, command))
+        tenant = writer_of_member(command.member_id)
+        return execute_command(tenant, lambda uow: transfers.issue_letter(uow, command))
 
     @blueprint.arguments(TransferQuerySchema, location="query")
     @blueprint.response(200, TransferSchema(many=True))
@@ -75,15 +75,12 @@ def _with_slip_due(row: dict) -> dict:
 def _receiving_writer(transfer_id) -> str:
     row = one("SELECT to_branch_id FROM transfers WHERE transfer_id = %s ORDER BY direction = 'in' DESC LIMIT 1",
               str(transfer_id))
-    principal = current_principal()
-    principal.require_branch_writer(row["to_branch_id"])
-    return principal.tenant
+    return writer_of_branch(row["to_branch_id"])
 
 
 def _sending_writer(transfer_id) -> str:
     row = one("SELECT member_id FROM transfers WHERE transfer_id = %s AND direction <> 'in'", str(transfer_id))
-    writer_of_member(row["member_id"])
-    return current_principal().tenant
+    return writer_of_member(row["member_id"])
 
 
 def _transfer_action(path: str, authorise, handler, doc: str, takes_body: bool = True) -> None:
