@@ -69,8 +69,13 @@ class Scheduler:
         """Evaluate the rules for the given bureaus (all by default), one transaction each; return new ids."""
         scheduled: list[str] = []
         for tenant_id in tenant_ids if tenant_ids is not None else tenants(conn):
-            with conn.transaction():
-                scheduled.extend(self.run_tenant(conn, tenant_id, actor))
+            try:
+                with conn.transaction():
+                    scheduled.extend(self.run_tenant(conn, tenant_id, actor))
+            except psycopg.OperationalError:
+                raise
+            except Exception:  # one bureau's unexpected data must not keep the others' reminders back
+                log.exception("rules of bureau %s could not be evaluated", tenant_id)
         return scheduled
 
     def run_tenant(self, conn: psycopg.Connection, tenant_id: str, actor: Actor = SCHEDULER_ACTOR) -> list[str]:

@@ -184,6 +184,11 @@ def test_the_double_ninth_moves_with_the_lunar_calendar():
             f"care.holiday_visit:branch-{BRANCH}:double_ninth-{year}"]
 
 
+def test_a_holiday_the_calendar_cannot_place_is_skipped_and_the_others_still_fire():
+    snapshot = bureau(rule_sets=(RuleSetVersion(2, date(2020, 1, 1), {"holiday_visits": ["pirate_day", "july_1"]}),))
+    assert keys(snapshot, date(2025, 6, 24), "care.holiday_visit") == [f"care.holiday_visit:branch-{BRANCH}:july_1-2025"]
+
+
 def test_members_already_visited_for_the_holiday_are_left_off_the_list():
     snapshot = bureau(care=(Care("m-wang", BRANCH, "holiday_visit", date(2026, 2, 8), "spring_festival",
                                  date(2026, 2, 17)),))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar as gregorian
 from datetime import date, timedelta
 
-from shared.holidays import holiday_label, next_occurrence
+from shared.holidays import UnknownHoliday, holiday_label, next_occurrence
 from services.notify.rules.model import (
     HEALTH_LABELS, MOBILITY_LABELS, BureauSnapshot, Member, Reminder, secretary_of, within)
 
@@ -44,7 +44,10 @@ def holiday_visit_lists(snapshot: BureauSnapshot, today: date, rules: dict) -> l
     ahead = int(rules["holiday_visit_days_ahead"])
     reminders = []
     for holiday in rules["holiday_visits"]:
-        day = next_occurrence(holiday, today)
+        try:
+            day = next_occurrence(holiday, today)
+        except UnknownHoliday:
+            continue  # a name the calendar cannot place visits nobody, and stops no other rule
         if not within(today, day - timedelta(days=ahead), day):
             continue
         for branch in snapshot.open_branches():
