@@ -65,7 +65,7 @@ class EmailSender:
         email = EmailMessage()
         email["From"] = self.settings.smtp_sender
         email["To"] = target
-        email["Subject"] = message["title"]
+        email["Subject"] = " ".join(message["title"].split())  # a line break in a name must not break the header
         email["Date"] = formatdate(localtime=False)
         # The delivery id as Message-ID: a receiver can drop the copy a crash-and-retry might send.
         email["Message-ID"] = f"<{message['delivery_id']}@branchwork>"
