@@ -379,5 +379,21 @@ DEFAULT_RULES: dict = {
     "late_entry_days": 30,
     "pledge_readers": ["bureau_admin"],
     "demonstration_criteria": ["organisation", "committee", "membership", "study", "role", "rules"],
+    # reminders and alerts (the notify service)
+    "notify_disabled_rules": [],
+    "meeting_reminder_days": 1,
+    "meeting_reminder_kinds": ["committee_meeting", "general_meeting", "group_meeting", "party_lecture",
+                               "theme_day", "study", "life_meeting", "appraisal", "briefing"],
+    "monthly_check_day": 20,
+    "quarter_end_warning_days": 14,
+    "coverage_activity_kinds": ["study", "party_lecture", "general_meeting", "group_meeting", "theme_day",
+                                "life_meeting", "briefing"],
+    "birthday_days_ahead": 1,
+    "holiday_visit_days_ahead": 7,
+    "term_reminder_days": [90, 30],
+    "vacant_post_days": 30,
+    "dues_reminder_months": 3,
+    "dues_review_months": 6,
+    "transfer_expiry_warning_days": 14,
 }
 """The defaults every new bureau starts with (from the seed); ``BureauRulesPublished`` replaces them."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, fields, post_load, validate
 
+from contracts.activities import ACTIVITY_KINDS
 from contracts.members import DEFAULT_RULES
 
 GENDERS = ("male", "female")
@@ -85,6 +86,19 @@ class RulesSchema(Schema):
     late_entry_days = fields.Integer(validate=validate.Range(min=0, max=365))
     pledge_readers = fields.List(fields.String(validate=validate.OneOf(("bureau_admin", "secretary", "auditor"))))
     demonstration_criteria = fields.List(text(40))
+    notify_disabled_rules = fields.List(text(60))
+    meeting_reminder_days = fields.Integer(validate=validate.Range(min=0, max=30))
+    meeting_reminder_kinds = fields.List(fields.String(validate=validate.OneOf(ACTIVITY_KINDS)))
+    monthly_check_day = fields.Integer(validate=validate.Range(min=1, max=28))
+    quarter_end_warning_days = fields.Integer(validate=validate.Range(min=0, max=60))
+    coverage_activity_kinds = fields.List(fields.String(validate=validate.OneOf(ACTIVITY_KINDS)))
+    birthday_days_ahead = fields.Integer(validate=validate.Range(min=0, max=30))
+    holiday_visit_days_ahead = fields.Integer(validate=validate.Range(min=0, max=60))
+    term_reminder_days = fields.List(fields.Integer(validate=validate.Range(min=1, max=365)))
+    vacant_post_days = fields.Integer(validate=validate.Range(min=1, max=365))
+    dues_reminder_months = fields.Integer(validate=validate.Range(min=1, max=12))
+    dues_review_months = fields.Integer(validate=validate.Range(min=1, max=12))
+    transfer_expiry_warning_days = fields.Integer(validate=validate.Range(min=0, max=90))
 
 
 assert set(RulesSchema().fields) == set(DEFAULT_RULES), "every default rule must be settable"

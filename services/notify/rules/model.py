@@ -8,29 +8,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from contracts.members import DEFAULT_RULES
 
-# Keys the notify rules read that the members rule set does not define; a bureau's published rule
-# set overrides any of them.
-NOTIFY_RULE_DEFAULTS: dict[str, Any] = {
-    "notify_disabled_rules": [],
-    "meeting_reminder_days": 1,
-    "meeting_reminder_kinds": ["committee_meeting", "general_meeting", "group_meeting", "party_lecture",
-                               "theme_day", "study", "life_meeting", "appraisal", "briefing"],
-    "monthly_check_day": 20,
-    "quarter_end_warning_days": 14,
-    "coverage_activity_kinds": ["study", "party_lecture", "general_meeting", "group_meeting", "theme_day",
-                                "life_meeting", "briefing"],
-    "birthday_days_ahead": 1,
-    "holiday_visit_days_ahead": 7,
-    "term_reminder_days": [90, 30],
-    "vacant_post_days": 30,
-    "dues_reminder_months": 3,
-    "dues_review_months": 6,
-    "transfer_expiry_warning_days": 14,
-}
 
 
 @dataclass(frozen=True)
@@ -160,7 +140,7 @@ class BureauSnapshot:
         """The rule set in force on ``today``: the latest version already effective, over the defaults."""
         in_force = [r for r in self.rule_sets if r.effective_from <= today]
         published = max(in_force, key=lambda r: (r.effective_from, r.version)).rules if in_force else {}
-        return {**NOTIFY_RULE_DEFAULTS, **DEFAULT_RULES, **published}
+        return {**DEFAULT_RULES, **published}
 
     def open_branches(self) -> list[Branch]:
         return [b for b in self.branches if b.open]
