@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The platform's own processes: four HTTP services under gunicorn, outbox relays, consumers.
 #
-# Usage: deploy/local/services.sh start|stop|status|restart NAME…
+# Usage: deploy/local/services.sh start|stop [NAME…]|status|restart NAME…
 #
 # Reads <run>/stack.env (written by postgres.sh and kafka.sh) for the database and broker.
 # Pid files in <run>/pids, logs in <run>/logs.
@@ -118,7 +118,7 @@ restart() {
 case "${1:-}" in
   start) start ;;
   restart) shift; restart "$@" ;;
-  stop) stop ;;
+  stop) shift; if [ $# -gt 0 ]; then for name in "$@"; do stop_one "$name"; done; else stop; fi ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status|restart NAME..." >&2; exit 2 ;;
 esac

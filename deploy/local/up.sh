@@ -18,7 +18,11 @@ source "$RUN_DIR/stack.env"
 "$VENV/bin/branchwork" setup
 "$SCRIPT_DIR/services.sh" start
 if [ "${1:-}" != "--no-demo" ]; then
+  # The reminder scheduler waits until a year of demo records is in: judged half-loaded, the
+  # history would raise reminders (a health check "missing") that the next records answer.
+  "$SCRIPT_DIR/services.sh" stop notify-scheduler
   "$VENV/bin/python" "$SCRIPT_DIR/demo.py"
+  "$SCRIPT_DIR/services.sh" start
 fi
 cat <<TXT
 
