@@ -51,6 +51,7 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
         between = (DATED[table], start, end) if table in DATED else None
         grouped: dict[str, list[dict]] = defaultdict(list)
         for row in store.rows(table, tenant_id, branch_id=branch_id, between=between):
-            grouped[row["branch_id"]].append(row)
+            if not row.get("withdrawn"):
+                grouped[row["branch_id"]].append(row)
         facts.tables[table] = dict(grouped)
     return facts

@@ -84,8 +84,12 @@ def last_twelve_months(today: date) -> list[str]:
 
 def holiday_date(holiday: str, year: int) -> date | None:
     """The day of a holiday in a Gregorian year; Spring Festival, Mid-Autumn and 重阳 follow the lunar calendar."""
-    lunar = {"spring_festival": (1, 1), "mid_autumn": (8, 15), "double_ninth": (9, 9)}
-    fixed = {"july_1": (7, 1), "new_year": (1, 1), "summer_heat": (7, 20)}
+    lunar = {"spring_festival": (1, 1), "dragon_boat": (5, 5), "mid_autumn": (8, 15), "double_ninth": (9, 9)}
+    fixed = {"july_1": (7, 1), "new_year": (1, 1), "summer_heat": (7, 20), "national_day": (10, 1)}
+    calendar, _, day = holiday.partition(":")
+    if calendar in ("lunar", "solar") and re.fullmatch(r"\d\d-\d\d", day):
+        month_day = (int(day[:2]), int(day[3:]))
+        return LunarDate(year, *month_day).to_solar_date() if calendar == "lunar" else date(year, *month_day)
     if holiday in lunar:
         return LunarDate(year, *lunar[holiday]).to_solar_date()
     if holiday in fixed:

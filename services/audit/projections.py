@@ -215,14 +215,22 @@ def _outreach(e, env):
     return [("outreach", _versioned(env, {"outreach_id": e.outreach_id, "branch_id": e.branch_id,
                                           "member_id": e.member_id, "channel": e.channel, "on_date": e.occurred_on,
                                           "topic": e.topic, "hours": getattr(e, "hours", None), "late": e.late,
-                                          "late_reasons": list(e.late_reasons)}))]
+                                          "late_reasons": list(e.late_reasons), "withdrawn": False}))]
+
+
+def _withdrawn(table: str, key: str) -> Callable:
+    """A later version marks the record withdrawn; arriving first, it keeps the record from ever counting."""
+    def facts(e, env):
+        return [(table, _versioned(env, {key: getattr(e, key), "branch_id": e.branch_id, "member_id": e.member_id,
+                                         "withdrawn": True}))]
+    return facts
 
 
 def _care(e, env):
     return [("care", _versioned(env, {"care_id": e.care_id, "branch_id": e.branch_id, "member_id": e.member_id,
                                       "kind": e.kind, "on_date": e.occurred_on, "holiday": e.holiday,
                                       "holiday_date": e.holiday_date, "year": e.year, "late": e.late,
-                                      "late_reasons": list(e.late_reasons)}))]
+                                      "late_reasons": list(e.late_reasons), "withdrawn": False}))]
 
 
 def _team(e, env):
@@ -290,6 +298,8 @@ HANDLERS: dict[str, Callable] = {
     "activities.ActivityPlanned": _activity_planned, "activities.ActivityRecorded": _activity_held,
     "activities.ActivityCorrected": _activity_held, "activities.ActivityCancelled": _activity_cancelled,
     "activities.TalkGiven": _talk, "activities.OutreachRecorded": _outreach, "activities.CareRecorded": _care,
+    "activities.OutreachWithdrawn": _withdrawn("outreach", "outreach_id"),
+    "activities.CareWithdrawn": _withdrawn("care", "care_id"),
     "activities.TeamFormed": _team, "activities.MemberJoinedTeam": _team_member("joined", "joined_on"),
     "activities.MemberLeftTeam": _team_member("left", "left_on"), "activities.TeamPerformed": _performance,
     "activities.PledgeSigned": _pledge, "activities.CentreSetUp": _centre_set_up,

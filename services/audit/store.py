@@ -63,9 +63,9 @@ TABLES: dict[str, Table] = {
     "talks": _table("activity_id", "tenant_id activity_id branch_id speakers audience topic on_date audience_size late"
                     " stream_version event_id", versioned=True, json="speakers"),
     "outreach": _table("outreach_id", "tenant_id outreach_id branch_id member_id channel on_date topic hours late"
-                       " late_reasons stream_version event_id", versioned=True, json="late_reasons"),
+                       " late_reasons withdrawn stream_version event_id", versioned=True, json="late_reasons"),
     "care": _table("care_id", "tenant_id care_id branch_id member_id kind on_date holiday holiday_date year late"
-                   " late_reasons stream_version event_id", versioned=True, json="late_reasons"),
+                   " late_reasons withdrawn stream_version event_id", versioned=True, json="late_reasons"),
     "teams": _table("team_id", "tenant_id team_id branch_id name kind formed_on leader_id event_id"),
     "team_members": _table("event_id", "tenant_id event_id team_id branch_id member_id action on_date stream_version"),
     "performances": _table("performance_id", "tenant_id performance_id team_id branch_id on_date title place"

@@ -217,3 +217,11 @@ def test_the_views_worker_follows_new_journal_entries(audit_settings, history):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_migrating_again_applies_nothing_and_leaves_new_tables_in_public(audit_settings, loaded):
+    from services.audit.app import MIGRATIONS
+    assert db.migrate(audit_settings, [db.SHARED_MIGRATIONS, MIGRATIONS]) == []
+    with db.connect(audit_settings.owner_dsn) as conn:
+        assert conn.execute("SHOW search_path").fetchone()["search_path"] == "public, views"
+        assert conn.execute("SELECT count(*) AS n FROM pg_tables WHERE tablename = 'schema_migrations'").fetchone()["n"] == 1

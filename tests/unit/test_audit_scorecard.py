@@ -276,3 +276,22 @@ def test_a_member_who_moved_away_is_counted_in_the_new_branch_from_the_day_of_th
     assert card["figures"]["members"]["total"] == 7
     october = card_from([*h.envelopes, *history.envelopes], period=parse_period("2026-10"))
     assert october["figures"]["members"]["total"] == 8
+
+
+def test_a_withdrawn_care_record_no_longer_counts_whichever_arrives_first(history):
+    h = History()
+    h.versions = dict(history.versions)
+    withdrawn = h.record("care-c1", A.CareWithdrawn(care_id="c1", branch_id=BRANCH, member_id=M2, kind="birthday",
+                                                    withdrawn_on=date(2026, 11, 30), reason="记错了人"))
+    for order in ([*history.envelopes, withdrawn], [withdrawn, *history.envelopes]):
+        card = card_from(order)
+        assert card["figures"]["care"]["birthdays"]["done"] == 0
+        assert "birthday_care_missed" in codes(card)
+
+
+def test_holidays_named_by_calendar_date_follow_the_lunar_or_solar_calendar():
+    from services.audit.periods import holiday_date
+    assert holiday_date("spring_festival", 2026) == date(2026, 2, 17)
+    assert holiday_date("lunar:09-09", 2026) == holiday_date("double_ninth", 2026) == date(2026, 10, 18)
+    assert holiday_date("solar:07-01", 2026) == date(2026, 7, 1)
+    assert holiday_date("unknown", 2026) is None

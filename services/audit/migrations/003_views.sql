@@ -118,6 +118,7 @@ BEGIN
     END LOOP;
     EXECUTE format('GRANT USAGE ON SCHEMA views TO %I', current_database() || '_app');
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA views TO %I', current_database() || '_app');
-    -- Unqualified names find the views first; a rebuild swaps the schema under the same name.
-    EXECUTE format('ALTER DATABASE %I SET search_path = views, public', current_database());
+    -- Unqualified names find the views after public (new tables still go to public); a rebuild swaps the
+    -- views schema under the same name.
+    EXECUTE format('ALTER DATABASE %I SET search_path = public, views', current_database());
 END $$;

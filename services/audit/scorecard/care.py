@@ -8,7 +8,7 @@ from services.audit.periods import holiday_date, month_end
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 HOLIDAY_LABELS = {"spring_festival": "春节", "july_1": "七一", "double_ninth": "重阳节", "mid_autumn": "中秋节",
-                  "summer_heat": "夏季防暑降温", "new_year": "元旦"}
+                  "summer_heat": "夏季防暑降温", "new_year": "元旦", "dragon_boat": "端午节", "national_day": "国庆节"}
 GRACE = timedelta(days=7)
 
 
