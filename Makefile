@@ -37,5 +37,5 @@ bench:             ## benchmarks, reported as ratios to a raw baseline measured 
 	deploy/local/up.sh --no-demo >/dev/null
 	. .run/stack.env && .venv/bin/python bench/run.py
 
-lint:
-	.venv/bin/python -m compileall -q shared services tests
+lint:              ## ruff: errors, pyflakes, bugbear, pyupgrade, line length
+	.venv/bin/ruff check shared services contracts tests bench deploy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from collections.abc import Mapping
 
 from psycopg.conninfo import make_conninfo
 
@@ -30,7 +30,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the settings of ``service`` from the environment (or a given mapping)."""
         env = os.environ if environ is None else environ
         upper = service.upper()
@@ -48,7 +48,7 @@ class Settings:
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
         )
 
-    def with_overrides(self, **changes) -> "Settings":
+    def with_overrides(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests point a service at their own database)."""
         return replace(self, **changes)
 

@@ -11,7 +11,8 @@ import typing
 from dataclasses import MISSING, dataclass, fields as dataclass_fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from marshmallow import Schema, ValidationError, fields
 

@@ -10,8 +10,9 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from datetime import date, datetime, UTC
+from typing import Any
+from collections.abc import Mapping
 
 from marshmallow import Schema, fields, validate
 
@@ -23,16 +24,16 @@ def format_timestamp(moment: datetime) -> str:
     """Render an aware datetime as the canonical UTC text."""
     if moment.tzinfo is None:
         raise ValueError("timestamps in events must be timezone-aware")
-    return moment.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def start_of_day(day: date) -> datetime:
     """The moment a dated fact (a meeting on a day) is taken to have occurred."""
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def canonical_json(value: Any) -> str:
@@ -74,7 +75,7 @@ class Envelope:
         return body
 
     @classmethod
-    def from_dict(cls, body: Mapping[str, Any]) -> "Envelope":
+    def from_dict(cls, body: Mapping[str, Any]) -> Envelope:
         values = dict(body)
         values["occurred_at"] = _as_datetime(values["occurred_at"])
         values["recorded_at"] = _as_datetime(values["recorded_at"])
@@ -90,7 +91,7 @@ class Envelope:
         digest.update(canonical_json(body).encode("utf-8"))
         return digest.hexdigest()
 
-    def sealed(self, prev_hash: str) -> "Envelope":
+    def sealed(self, prev_hash: str) -> Envelope:
         """Return this envelope chained after ``prev_hash``, with its hash filled in."""
         chained = replace(self, prev_hash=prev_hash, hash="")
         return replace(chained, hash=chained.compute_hash())

@@ -6,7 +6,8 @@ the whole family to JSON in one place.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 
 class BranchworkError(Exception):

@@ -6,7 +6,7 @@ projection rows the caller writes commit or vanish together.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import psycopg
 from psycopg.types.json import Jsonb

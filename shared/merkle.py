@@ -9,7 +9,7 @@ assembled from O(log n) stored nodes. The verifiers need no store: an auditor ru
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 NodeReader = Callable[[int, int], bytes]
 """``read(level, index)`` → the stored hash of that perfect subtree."""

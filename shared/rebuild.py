@@ -7,7 +7,7 @@ commit, and writers wait on the table locks, so no command is projected into a h
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 from psycopg import sql

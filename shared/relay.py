@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 

@@ -9,8 +9,9 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Iterator
 
 import flask
 import psycopg
@@ -55,7 +56,7 @@ class ServiceRuntime:
     pool: ConnectionPool
     registry: EventRegistry
     project: Projector | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     kafka_probe: KafkaProbe | None = None
 
 

@@ -6,7 +6,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -14,6 +14,7 @@ from psycopg import sql
 from shared import auth, db
 from shared.config import Settings
 from shared.kafka import ensure_topics
+from datetime import UTC
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,11 +92,11 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
 def sample_envelopes(stream_id: str, first_version: int, count: int, tenant_id: str,
                      event_type: str = "members.SampleRecorded") -> list:
     """Envelopes ready to append: ``count`` events of one stream from ``first_version`` on."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shared.envelope import Actor, Envelope, new_event_id
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return [Envelope(event_id=new_event_id(), event_type=event_type, schema_version=1, stream_id=stream_id,
                      stream_version=first_version + index, tenant_id=tenant_id, branch_id=None, occurred_at=now,
                      recorded_at=now, actor=Actor("tester", "bureau_admin"), correlation_id=new_id(),

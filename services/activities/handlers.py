@@ -7,7 +7,7 @@ stream or the roster has been read (a correction, an outreach for a member).
 from __future__ import annotations
 
 import uuid
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import psycopg
 

@@ -8,7 +8,8 @@ roster's tables come from Kafka, the pledges table from commands: neither is reb
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import psycopg
 from psycopg.types.json import Jsonb

@@ -7,7 +7,8 @@ may arrive in any order: the roster is folded from the facts when read (``querie
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import psycopg
 from psycopg.types.json import Jsonb

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import date, datetime, UTC
+from collections.abc import Callable
 
 from contracts.members import registry
 from shared.config import Settings
@@ -25,7 +25,7 @@ DAILY_ACTOR = Actor(user="members-daily", role="system")
 
 
 class DailyDuties:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.settings = settings
         self.clock = clock
 

@@ -5,7 +5,7 @@ Each function upserts or updates by key, so applying an event twice has the effe
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 from psycopg.types.json import Jsonb

@@ -9,7 +9,7 @@ found in the target stream and skipped.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import psycopg
 
@@ -49,7 +49,7 @@ class TransferSaga:
 
     def _unit_of_work(self, conn: psycopg.Connection, cause: Envelope) -> UnitOfWork:
         context = CommandContext(actor=SAGA_ACTOR, tenant_id=None, correlation_id=cause.correlation_id or cause.event_id,
-                                 causation_id=cause.event_id, recorded_at=datetime.now(timezone.utc))
+                                 causation_id=cause.event_id, recorded_at=datetime.now(UTC))
         return UnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
 
     def _announce(self, uow: UnitOfWork, envelope: Envelope, letter: TransferLetterIssued) -> None:

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import smtplib
-import socket
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
@@ -109,7 +108,7 @@ class WebhookSender:
             permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_HTTP
             error.close()
             raise DeliveryError(f"HTTP {error.code} from the receiver", permanent=permanent) from None
-        except (urllib.error.URLError, socket.timeout, OSError) as error:
+        except (TimeoutError, urllib.error.URLError, OSError) as error:
             raise DeliveryError(f"receiver unreachable: {getattr(error, 'reason', error)}", permanent=False) from None
 
 

@@ -46,7 +46,7 @@ class Directory:
 
     @classmethod
     def build(cls, snapshot: BureauSnapshot, today: date, contacts: dict[str, Contact],
-              webhooks: tuple[Webhook, ...] = ()) -> "Directory":
+              webhooks: tuple[Webhook, ...] = ()) -> Directory:
         secretaries = {}
         for branch in snapshot.branches:
             term = snapshot.current_term(branch.branch_id, today)

@@ -15,8 +15,8 @@ import logging
 import threading
 import time
 import uuid
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import date, datetime, UTC
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -43,7 +43,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Scheduler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ class NotifySettings:
     mailbox_dir: Path = REPO_ROOT / ".run" / "mailbox"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "NotifySettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifySettings:
         env = os.environ if environ is None else environ
         run_dir = Path(env.get("BRANCHWORK_RUN_DIR", REPO_ROOT / ".run"))
         return cls(
@@ -53,7 +53,7 @@ class NotifySettings:
             mailbox_dir=Path(env.get("BRANCHWORK_NOTIFY_MAILBOX_DIR", run_dir / "mailbox")),
         )
 
-    def with_overrides(self, **changes) -> "NotifySettings":
+    def with_overrides(self, **changes) -> NotifySettings:
         return replace(self, **changes)
 
     def backoff_seconds(self, attempt: int) -> float:

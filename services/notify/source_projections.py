@@ -9,7 +9,8 @@ for that bureau (``NOTIFY`` is delivered at commit).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import psycopg
 from psycopg.types.json import Jsonb

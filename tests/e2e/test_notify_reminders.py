@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ def notify(stack_env) -> NotifySettings:
 
 
 def beijing_today(notify: NotifySettings):
-    return datetime.now(timezone.utc).astimezone(ZoneInfo(notify.timezone)).date()
+    return datetime.now(UTC).astimezone(ZoneInfo(notify.timezone)).date()
 
 
 def mail_to(notify: NotifySettings, address: str) -> list:

@@ -7,7 +7,7 @@ envelopes, so out-of-order and duplicate delivery can be staged exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 
 import pytest
 
@@ -19,7 +19,7 @@ from shared.consumer import ConsumerRunner, Delivery
 from shared.envelope import Actor, Envelope, new_event_id
 from tests.support import IsolatedService, bearer, new_id, token
 
-NOW = datetime(2024, 11, 20, 2, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 11, 20, 2, 30, tzinfo=UTC)
 """The service's clock in these tests: records of 2024 are then mostly on time."""
 
 
@@ -62,7 +62,7 @@ class MembersFeed:
     def envelope(self, stream: str, event, branch_id: str | None = None) -> Envelope:
         name, schema_version, data = m.registry.serialise(event)
         self.versions[stream] = self.versions.get(stream, 0) + 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return Envelope(event_id=new_event_id(), event_type=name, schema_version=schema_version, stream_id=stream,
                         stream_version=self.versions[stream], tenant_id=self.tenant, branch_id=branch_id,
                         occurred_at=now, recorded_at=now, actor=Actor("members-admin", "bureau_admin"),

@@ -3,7 +3,7 @@ webhooks, failed notifications made visible, an on-demand rules run, roles and b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -32,7 +32,7 @@ def client(app):
 @pytest.fixture
 def bureau(conn, notify_settings):
     """A bureau whose secretary's birthday is tomorrow (Beijing time), projected from its events."""
-    today = datetime.now(timezone.utc).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    today = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
     tomorrow = today + timedelta(days=1)
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(

@@ -4,7 +4,7 @@ marked failed and kept visible; every outcome recorded as an event of the notifi
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 
 from services.notify.channels import sign, verify_signature
 from services.notify.delivery import DeliveryWorker
@@ -16,7 +16,7 @@ from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
     schedule_reminder, smtp_server)
 from tests.support import new_id
 
-START = datetime(2025, 9, 30, 1, 0, tzinfo=timezone.utc)
+START = datetime(2025, 9, 30, 1, 0, tzinfo=UTC)
 
 
 def reminder(rule: str = "care.birthday", subject: str | None = None) -> Reminder:
@@ -122,7 +122,7 @@ def test_a_webhook_is_signed_and_a_failing_receiver_gets_it_once_it_recovers(con
     secret = "a-shared-secret-of-the-receiver"
     receiver, url = receiver_factory(secret, script=[500, 503])
     directory = bureau_directory(emails=(), webhooks=[Webhook("hook-1", url)])
-    clock = FixedClock(datetime.now(timezone.utc))
+    clock = FixedClock(datetime.now(UTC))
     with conn.transaction():
         conn.execute("INSERT INTO webhook_secrets (tenant_id, webhook_id, secret) VALUES (%s, 'hook-1', %s)"
                      " ON CONFLICT (webhook_id) DO UPDATE SET secret = EXCLUDED.secret", (directory.tenant_id, secret))
@@ -148,7 +148,7 @@ def test_a_receiver_refusing_the_request_fails_it_at_once(conn, notify_settings,
     with conn.transaction():
         conn.execute("INSERT INTO webhook_secrets (tenant_id, webhook_id, secret) VALUES (%s, 'hook-410', 'x')"
                      " ON CONFLICT (webhook_id) DO NOTHING", (directory.tenant_id,))
-    clock = FixedClock(datetime.now(timezone.utc))
+    clock = FixedClock(datetime.now(UTC))
     notification_id = schedule_reminder(conn, notify_settings, reminder(), directory, clock)
     worker(notify_settings, 0, clock).deliver_due(conn)
     row = deliveries(conn, notification_id)["webhook"]
@@ -167,7 +167,7 @@ def test_a_receiver_can_reject_forged_altered_and_replayed_requests():
 
 def test_a_removed_webhook_fails_its_pending_deliveries_instead_of_dropping_them(conn, notify_settings):
     directory = bureau_directory(emails=(), webhooks=[Webhook("hook-gone", "http://127.0.0.1:9/none")])
-    clock = FixedClock(datetime.now(timezone.utc))
+    clock = FixedClock(datetime.now(UTC))
     notification_id = schedule_reminder(conn, notify_settings, reminder(), directory, clock)
     worker(notify_settings, 0, clock).deliver_due(conn)
     row = deliveries(conn, notification_id)["webhook"]

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -148,7 +148,7 @@ class EventFactory:
                     else activity_contracts.registry)
         name, version, data = registry.serialise(event)
         self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return Envelope(event_id=new_event_id(), event_type=name, schema_version=version, stream_id=stream_id,
                         stream_version=self.versions[stream_id], tenant_id=self.tenant_id, branch_id=branch_id,
                         occurred_at=now, recorded_at=now, actor=Actor("tester", "bureau_admin"),
@@ -190,7 +190,7 @@ class FixedClock:
         return self.moment
 
     def set_day(self, day: date, hour: int = 1) -> None:
-        self.moment = datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+        self.moment = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
 def schedule_reminder(conn, settings, reminder, directory, clock=None) -> str | None:
@@ -200,7 +200,7 @@ def schedule_reminder(conn, settings, reminder, directory, clock=None) -> str | 
     from services.notify.projections import project
     from shared.unit_of_work import CommandContext, UnitOfWork
 
-    recorded_at = (clock or (lambda: datetime.now(timezone.utc)))()
+    recorded_at = (clock or (lambda: datetime.now(UTC)))()
     context = CommandContext(Actor("notify-scheduler", "system"), directory.tenant_id, new_id(), None, recorded_at)
     with conn.transaction():
         uow = UnitOfWork(conn, registry, settings.topic(), context, project)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 
 from contracts import activities as a
 from contracts import members as m
@@ -37,7 +37,7 @@ def give_email(conn, settings, tenant_id: str, audience: str, email: str) -> Non
     from shared.envelope import Actor
     from shared.unit_of_work import CommandContext, UnitOfWork
 
-    context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(timezone.utc))
+    context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(UTC))
     with conn.transaction():
         handlers.configure_recipient(UnitOfWork(conn, registry, settings.topic(), context, project),
                                      audience, None, [email], ["inbox", "email"])
@@ -57,7 +57,7 @@ def test_a_birthday_is_emailed_once_despite_redelivered_events_and_a_second_sche
     consumer.process(conn, as_records(events))  # Kafka redelivers the whole batch
     give_email(conn, notify_settings, factory.tenant_id, f"member:{member_ids[0]}", "zhao@example.org")
 
-    clock = FixedClock(datetime(2025, 9, 29, 20, 0, tzinfo=timezone.utc))  # 30 September, 04:00 in Beijing
+    clock = FixedClock(datetime(2025, 9, 29, 20, 0, tzinfo=UTC))  # 30 September, 04:00 in Beijing
     scheduler = Scheduler(notify_settings, delivery_settings(smtp_server.port), clock=clock)
     first = scheduler.run_once(conn, [factory.tenant_id])
     assert first and scheduler.run_once(conn, [factory.tenant_id]) == []
@@ -78,7 +78,7 @@ def test_two_schedulers_at_once_notify_each_cause_once(notify_settings, conn):
     factory = EventFactory()
     _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
     runner(notify_settings).process(conn, as_records(events))
-    clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=UTC))
     barrier, results, errors = threading.Barrier(4), [], []
 
     def run():
@@ -110,7 +110,7 @@ def test_a_year_of_rules_runs_in_seconds_against_the_database(notify_settings, c
     events.append(factory.envelope(f"member-{member_ids[1]}", m.DuesPaid(
         member_ids[1], branch_id, ["2025-01", "2025-02"], "50.00", date(2025, 2, 3), "self"), branch_id))
     runner(notify_settings).process(conn, as_records(events))
-    clock = FixedClock(datetime(2025, 1, 1, 1, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2025, 1, 1, 1, tzinfo=UTC))
     scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
     started = time.monotonic()
     for offset in range(365):
@@ -132,7 +132,7 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(BIRTHDAYS[:2])
     give_email(conn, notify_settings, factory.tenant_id, f"member:{member_ids[1]}", "li@example.org")
-    today = datetime.now(timezone.utc).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    today = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
     activity_id = new_id()
     planned = factory.envelope(f"activity-{activity_id}", a.ActivityPlanned(
         activity_id=activity_id, branch_id=branch_id, kind="party_lecture", planned_on=today + timedelta(days=1),
@@ -169,7 +169,7 @@ def test_the_scheduler_waits_for_the_sources_consumer_to_catch_up_before_decidin
     factory = EventFactory()
     _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
     behind = {"events": 42}
-    clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=UTC))
     scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock,
                           sources_behind=lambda: behind["events"])
     stop = threading.Event()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.chain import check_chain
-from shared.envelope import GENESIS_HASH, Envelope, envelope_from_wire, format_timestamp, parse_timestamp
+from shared.envelope import GENESIS_HASH, envelope_from_wire, format_timestamp, parse_timestamp
 from tests.support import sample_envelopes
 
 

@@ -8,7 +8,7 @@ and periods; ``coverage``: education coverage and study hours.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from shared.errors import DomainError
 

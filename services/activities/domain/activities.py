@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from services.activities.events import (ActivityCancelled, ActivityCorrected, ActivityPlanned, ActivityRecorded,
                                   TalkGiven)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable
+from collections.abc import Iterable
 
 from shared.holidays import LUNAR_HOLIDAYS, SOLAR_HOLIDAYS, UnknownHoliday, holiday_date
 

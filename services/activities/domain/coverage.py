@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from services.activities.domain.calendar import Period
 from services.activities.domain.roster import Roster, RosterMember, departure_in, health_on, held_post_between

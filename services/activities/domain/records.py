@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from services.activities.events import (CareRecorded, CareWithdrawn, OutreachWithdrawn, CentreChecklistItemEvidenced, CentreMoved, CentreSetUp,
                                   MemberJoinedTeam, MemberLeftTeam, OutreachRecorded, PeriodClosed, PledgeRead,

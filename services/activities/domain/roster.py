@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 PLACEMENT_RANK = {"joined": 0, "moved": 1, "transferred_out": 2, "died": 2, "left_party": 2}
 DEPARTURES = ("transferred_out", "died", "left_party")

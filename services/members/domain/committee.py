@@ -191,7 +191,7 @@ def _term_in_force(committee: Committee, day: date, today: date) -> Term:
 
 
 def evolve_committee(state: Committee | None, event) -> Committee:
-    state = state or Committee(branch_id=getattr(event, "branch_id"))
+    state = state or Committee(branch_id=event.branch_id)
     if isinstance(event, CommitteeTermOpened):
         return replace(state, terms=state.terms + (Term(event.term_id, event.starts_on, event.ends_on,
                                                         event.committee),))

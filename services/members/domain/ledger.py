@@ -22,13 +22,13 @@ class Transfer:
     received_on: date | None = None
 
     @classmethod
-    def issued(cls, event: TransferLetterIssued) -> "Transfer":
+    def issued(cls, event: TransferLetterIssued) -> Transfer:
         return cls(event.transfer_id, event.to_tenant_id, event.to_branch_id, event.issued_on, event.valid_until)
 
-    def received(self, on: date) -> "Transfer":
+    def received(self, on: date) -> Transfer:
         return replace(self, status="received", received_on=on)
 
-    def with_status(self, status: str) -> "Transfer":
+    def with_status(self, status: str) -> Transfer:
         return replace(self, status=status)
 
     @property
@@ -45,16 +45,16 @@ class DuesLedger:
     paid: dict = field(default_factory=dict)         # "YYYY-MM" -> amount paid for it
     reviews: tuple = ()                              # first unpaid month of each streak reviewed
 
-    def assessed_for(self, year: int, amount: Decimal) -> "DuesLedger":
+    def assessed_for(self, year: int, amount: Decimal) -> DuesLedger:
         return replace(self, assessed={**self.assessed, year: Decimal(amount)})
 
-    def reduced_from(self, month: str, amount: Decimal) -> "DuesLedger":
+    def reduced_from(self, month: str, amount: Decimal) -> DuesLedger:
         return replace(self, reductions={**self.reductions, month: Decimal(amount)})
 
-    def paid_for(self, breakdown: dict) -> "DuesLedger":
+    def paid_for(self, breakdown: dict) -> DuesLedger:
         return replace(self, paid={**self.paid, **{m: Decimal(a) for m, a in breakdown.items()}})
 
-    def reviewed(self, since: str) -> "DuesLedger":
+    def reviewed(self, since: str) -> DuesLedger:
         return replace(self, reviews=self.reviews + (since,))
 
     def due_for(self, month: str) -> Decimal | None:

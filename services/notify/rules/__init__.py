@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Callable
+from collections.abc import Callable
 
 from services.notify.rules import care, committee, dues, meetings, transfers
 from services.notify.rules.model import BureauSnapshot, Reminder
