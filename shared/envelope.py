@@ -133,10 +133,13 @@ class EnvelopeSchema(Schema):
     hash = fields.String(required=True, validate=validate.Length(equal=64))
 
 
+_ENVELOPE_SCHEMA = EnvelopeSchema()  # built once: schema construction costs more than validating
+
+
 def envelope_from_wire(raw: bytes) -> Envelope:
     """Parse and validate an envelope received as JSON bytes; raises on anything malformed."""
     body = json.loads(raw.decode("utf-8"))
-    errors = EnvelopeSchema().validate(body)
+    errors = _ENVELOPE_SCHEMA.validate(body)
     if errors:
         raise ValueError(f"malformed envelope: {errors}")
     return Envelope.from_dict(body)

@@ -21,15 +21,20 @@ def append(conn: psycopg.Connection, envelope: Envelope) -> None:
     if conn.execute("SELECT 1 FROM journal WHERE event_id = %s", (envelope.event_id,)).fetchone():
         return
     # The head row's lock serialises appends per tenant, so sequence numbers have no gaps.
-    seq = conn.execute(
+    head = conn.execute(
         "INSERT INTO journal_heads (tenant_id, size) VALUES (%s, 1)"
-        " ON CONFLICT (tenant_id) DO UPDATE SET size = journal_heads.size + 1 RETURNING size",
-        (envelope.tenant_id,)).fetchone()["size"]
+        " ON CONFLICT (tenant_id) DO UPDATE SET size = journal_heads.size + 1 RETURNING size, tree_size",
+        (envelope.tenant_id,)).fetchone()
+    seq, text = head["size"], envelope.to_json()
     conn.execute(
         "INSERT INTO journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id,"
         " actor_user, occurred_at, recorded_at, hash, envelope) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (envelope.tenant_id, seq, envelope.event_id, envelope.event_type, envelope.stream_id,
          envelope.stream_version, envelope.branch_id, envelope.actor.user, envelope.occurred_at,
-         envelope.recorded_at, envelope.hash, envelope.to_json()))
-    JournalTree(conn, envelope.tenant_id).grow(seq)
+         envelope.recorded_at, envelope.hash, text))
+    tree = JournalTree(conn, envelope.tenant_id)
+    if head["tree_size"] == seq - 1:
+        tree.add_leaf(seq, text)  # the usual case: the tree is in step, add just this entry
+    else:
+        tree.grow(seq)
     conn.execute(f"NOTIFY {CHANNEL}")

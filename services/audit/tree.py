@@ -35,6 +35,19 @@ class JournalTree:
                                 (self.tenant_id,)).fetchone()
         return 0 if row is None else row["tree_size"]
 
+    def add_leaf(self, seq: int, envelope_text: str) -> None:
+        """Add journal entry ``seq`` when the tree holds exactly the ``seq - 1`` before it."""
+        self._store(seq, envelope_text)
+        self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s", (seq, self.tenant_id))
+
+    def _store(self, seq: int, envelope_text: str) -> None:
+        nodes = merkle.nodes_after_append(seq - 1, envelope_leaf(envelope_text), self.read)
+        for level, index, value in nodes:
+            self._cache[(level, index)] = value
+        self.conn.cursor().executemany(
+            "INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)",
+            [(self.tenant_id, level, index, value) for level, index, value in nodes])
+
     def grow(self, journal_size: int) -> None:
         """Add the leaves of journal entries not yet in the tree (the caller holds the head row's lock)."""
         size = self.size()
@@ -43,12 +56,7 @@ class JournalTree:
         rows = self.conn.execute("SELECT seq, envelope FROM journal WHERE tenant_id = %s AND seq > %s AND seq <= %s"
                                  " ORDER BY seq", (self.tenant_id, size, journal_size)).fetchall()
         for row in rows:
-            nodes = merkle.nodes_after_append(row["seq"] - 1, envelope_leaf(row["envelope"]), self.read)
-            for level, index, value in nodes:
-                self._cache[(level, index)] = value
-            self.conn.cursor().executemany(
-                "INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)",
-                [(self.tenant_id, level, index, value) for level, index, value in nodes])
+            self._store(row["seq"], row["envelope"])
         self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s",
                           (journal_size, self.tenant_id))
 
