@@ -25,6 +25,8 @@ load_env() {
   # shellcheck disable=SC1091
   source "$RUN_DIR/stack.env"
   export PYTHONUNBUFFERED=1
+  # The local stack is a developer's machine: the dashboard offers a login that mints a token.
+  export BRANCHWORK_DEV_LOGIN=${BRANCHWORK_DEV_LOGIN:-1}
 }
 
 running() {
