@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     verify = commands.add_parser("verify", help="check a service's event store hash chains")
     verify.add_argument("service", choices=PUBLISHING_SERVICES)
     args = parser.parse_args(argv)
-    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers, "rebuild": _rebuild, "replay-dead-letters": _replay, "verify": _verify}[
-        args.command](args)
+    return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers,
+            "rebuild": _rebuild, "replay-dead-letters": _replay, "verify": _verify}[args.command](args)
 
 
 def _token_parser(commands) -> None:
@@ -91,7 +91,8 @@ def _service_workers(service: str) -> dict:
 def _worker(args) -> int:
     workers = _service_workers(args.service)
     if args.name not in workers:
-        print(f"branchwork worker: {args.service} has no worker {args.name!r} (has: {sorted(workers)})", file=sys.stderr)
+        print(f"branchwork worker: {args.service} has no worker {args.name!r} (has: {sorted(workers)})",
+              file=sys.stderr)
         return 2
     run = workers[args.name](Settings.from_env(args.service))
     run_until_signalled(args.service, args.name, run)

@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import datetime, UTC
 
-log_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})
+log_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("log_context", default=None)
 SECRET_WORDS = ("password", "token", "secret", "authorization")
 
 
@@ -24,7 +24,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "message": _redact(record.getMessage()),
-            **log_context.get(),
+            **(log_context.get() or {}),
         }
         for key, value in getattr(record, "fields", {}).items():
             line[key] = "[redacted]" if any(word in key.lower() for word in SECRET_WORDS) else value

@@ -28,9 +28,10 @@ def rebuild(conn: psycopg.Connection, tables: Sequence[str], registry: EventRegi
             rows = eventstore.read_all(conn, position, batch)
             if not rows:
                 break
-            for position, envelope in rows:
+            for _, envelope in rows:
                 event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
                 project(conn, envelope, event)
+            position = rows[-1][0]
             replayed += len(rows)
             if progress:
                 progress(replayed)

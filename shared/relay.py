@@ -24,7 +24,8 @@ from shared.process import run_until_signalled
 
 log = logging.getLogger(__name__)
 
-BATCH_QUERY = (f"SELECT o.id AS outbox_id, o.topic, e.position, {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))}"
+_EVENT_FIELDS = ", ".join("e." + c.strip() for c in EVENT_COLUMNS.split(","))
+BATCH_QUERY = (f"SELECT o.id AS outbox_id, o.topic, e.position, {_EVENT_FIELDS}"
                " FROM outbox o JOIN events e ON e.position = o.event_position"
                " WHERE o.published_at IS NULL ORDER BY o.id LIMIT %s")
 

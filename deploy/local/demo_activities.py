@@ -116,8 +116,9 @@ class BranchYear:
         absent = [{"member_id": m["id"], "reason": "住院治疗"} for m in self.members if m["name"] in away]
         first = date(self.year, month, 1)
         if not self.gap("committee_meeting", month):
-            self.activity("committee_meeting", first + timedelta(days=4), f"{month}月支委会", mobile[:3] or can_come[:1],
-                          topics=["研究本月学习安排", "老干部走访慰问"], place="局三楼党员活动中心")
+            self.activity("committee_meeting", first + timedelta(days=4), f"{month}月支委会",
+                          mobile[:3] or can_come[:1], topics=["研究本月学习安排", "老干部走访慰问"],
+                          place="局三楼党员活动中心")
         self.activity("theme_day", first + timedelta(days=7), f"“{THEMES[month % 5]}”主题党日", mobile,
                       place=PLACES[month % 5], hours="2")
         self.study(month, first + timedelta(days=11), mobile)
@@ -180,7 +181,8 @@ class BranchYear:
         if self.index != 0:
             return
         speakers = self.ids(lambda m: m["mobility"] == "mobile")[:1]
-        for day, topic in ((date(self.year, 5, 4), "亲历解放金积侯桥战役"), (date(self.year, 9, 10), "改革开放发展历程")):
+        for day, topic in ((date(self.year, 5, 4), "亲历解放金积侯桥战役"),
+                           (date(self.year, 9, 10), "改革开放发展历程")):
             if self.happened(day) and speakers:
                 self.post("/talks", {"branch_id": self.branch["id"], "speakers": speakers, "audience": "局机关青年职工",
                                      "topic": topic, "occurred_on": day.isoformat(), "audience_size": 60},
@@ -189,7 +191,8 @@ class BranchYear:
         for kind, name in (("choir", "老干部合唱队"), ("dance", "老干部舞蹈队")):
             team = self.post("/teams", {"branch_id": self.branch["id"], "name": name, "kind": kind,
                                         "formed_on": f"{self.year}-01-10", "members": singers}, f"team-{kind}")
-            for day, title in ((date(self.year, 6, 30), "社区庆七一文艺汇演"), (date(self.year, 9, 30), "社区国庆演出")):
+            for day, title in ((date(self.year, 6, 30), "社区庆七一文艺汇演"),
+                               (date(self.year, 9, 30), "社区国庆演出")):
                 if team and self.happened(day):
                     self.post(f"/teams/{team['id']}/performances", {"occurred_on": day.isoformat(), "title": title,
                               "performers": singers, "place": "社区文化广场", "audience": "社区居民"},
@@ -206,7 +209,8 @@ class BranchYear:
         if moved and self.happened(since):
             self.post(f"{centre}/actions/move", {"to_place": "局三楼党员活动中心", "moved_on": since.isoformat()},
                       "centre-move")
-        evidence = {"有场所": "活动中心一间，配电脑、打印机、急救箱", "有标志": "门牌与党徽标识", "有书报": "报刊架、资料柜，订阅报刊杂志",
+        evidence = {"有场所": "活动中心一间，配电脑、打印机、急救箱", "有标志": "门牌与党徽标识",
+                    "有书报": "报刊架、资料柜，订阅报刊杂志",
                     "有制度": "“三会一课”、党支部八项规定上墙", "有宣传": "党员风采专栏", "有党旗": "党旗悬挂"}
         day = since + timedelta(days=5)
         for number, (item, text) in enumerate(evidence.items(), start=1):
@@ -238,7 +242,8 @@ def close_periods(client: Client, bureau: dict, year: int) -> None:
     if bureau["code"] == "zrzy" and last >= 8:
         branch = bureau["branches"][0]
         client.post(bureau["id"], "/activities", {
-            "branch_id": branch["id"], "kind": "group_meeting", "occurred_on": f"{year}-08-28", "title": "党小组会（补录）",
+            "branch_id": branch["id"], "kind": "group_meeting", "occurred_on": f"{year}-08-28",
+            "title": "党小组会（补录）",
             "attendees": [m["id"] for m in branch["members"] if m["mobility"] == "mobile"]}, "zrzy-late-group-meeting")
 
 

@@ -72,8 +72,8 @@ def dues_rows(conn: psycopg.Connection, member_id: str, year: int) -> dict:
     return {
         "assessment": conn.execute("SELECT * FROM dues_assessments WHERE member_id = %s AND year = %s",
                                    params).fetchone(),
-        "reductions": conn.execute("SELECT * FROM dues_reductions WHERE member_id = %s AND left(from_month, 4)::int = %s"
-                                   " ORDER BY from_month", params).fetchall(),
+        "reductions": conn.execute("SELECT * FROM dues_reductions WHERE member_id = %s"
+                                   " AND left(from_month, 4)::int = %s ORDER BY from_month", params).fetchall(),
         "payments": conn.execute("SELECT * FROM dues_payments WHERE member_id = %s AND left(month, 4)::int = %s"
                                  " ORDER BY month", params).fetchall(),
         "reviews": conn.execute("SELECT * FROM dues_reviews WHERE member_id = %s ORDER BY since_month",

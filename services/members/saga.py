@@ -48,13 +48,14 @@ class TransferSaga:
             self._pass_to_sender(uow, event)
 
     def _unit_of_work(self, conn: psycopg.Connection, cause: Envelope) -> UnitOfWork:
-        context = CommandContext(actor=SAGA_ACTOR, tenant_id=None, correlation_id=cause.correlation_id or cause.event_id,
+        context = CommandContext(actor=SAGA_ACTOR, tenant_id=None,
+                                 correlation_id=cause.correlation_id or cause.event_id,
                                  causation_id=cause.event_id, recorded_at=datetime.now(UTC))
         return UnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
 
     def _announce(self, uow: UnitOfWork, envelope: Envelope, letter: TransferLetterIssued) -> None:
-        target = uow.conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s AND closed_on IS NULL",
-                                  (letter.to_tenant_id, letter.to_branch_id)).fetchone()
+        target = uow.conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s"
+                                  " AND closed_on IS NULL", (letter.to_tenant_id, letter.to_branch_id)).fetchone()
         if target is None:
             self._cancel_at_sender(uow, envelope.tenant_id, letter.member_id, letter.transfer_id,
                                    "the receiving branch does not exist or is closed")
@@ -66,7 +67,8 @@ class TransferSaga:
     def _cancel_at_sender(self, uow: UnitOfWork, tenant: str, member_id: str, transfer_id: str, reason: str) -> None:
         member, version = uow.load(member_stream(member_id), evolve_member, None)
         if member and member.transfer and member.transfer.transfer_id == transfer_id and member.transfer.pending:
-            event = TransferCancelled(transfer_id=transfer_id, cancelled_on=uow.context.recorded_at.date(), reason=reason)
+            event = TransferCancelled(transfer_id=transfer_id, cancelled_on=uow.context.recorded_at.date(),
+                                      reason=reason)
             _record_once(uow, member_stream(member_id), version, [event], tenant, member.branch_id)
 
     def _pass_to_incoming(self, uow: UnitOfWork, event) -> None:

@@ -97,7 +97,8 @@ def _moved(conn, tenant, e) -> None:
 
 
 def _rejoined(conn, tenant, e) -> None:
-    conn.execute("UPDATE src_members SET branch_id = %s, active = true WHERE member_id = %s", (e.branch_id, e.member_id))
+    conn.execute("UPDATE src_members SET branch_id = %s, active = true WHERE member_id = %s",
+                 (e.branch_id, e.member_id))
 
 
 def _gone(conn, tenant, e) -> None:
@@ -134,7 +135,8 @@ def _post_vacated(conn, tenant, e) -> None:
 
 def _letter(conn, tenant, e) -> None:
     conn.execute("INSERT INTO src_transfers (tenant_id, transfer_id, side, member_id, member_name, from_branch_id,"
-                 " to_branch_id, to_tenant_id, issued_on, valid_until) VALUES (%s, %s, 'out', %s, %s, %s, %s, %s, %s, %s)"
+                 " to_branch_id, to_tenant_id, issued_on, valid_until)"
+                 " VALUES (%s, %s, 'out', %s, %s, %s, %s, %s, %s, %s)"
                  " ON CONFLICT (tenant_id, transfer_id) DO NOTHING",
                  (tenant, e.transfer_id, e.member_id, e.member_name, e.from_branch_id, e.to_branch_id,
                   e.to_tenant_id, e.issued_on, e.valid_until))
@@ -198,15 +200,17 @@ def _paid(conn, tenant, e) -> None:
 
 def _review(conn, tenant, e) -> None:
     if e.months_unpaid:
-        conn.execute("INSERT INTO src_dues_reviews (tenant_id, member_id, first_month, raised_on) VALUES (%s, %s, %s, %s)"
-                     " ON CONFLICT DO NOTHING", (tenant, e.member_id, min(e.months_unpaid), e.raised_on))
+        conn.execute("INSERT INTO src_dues_reviews (tenant_id, member_id, first_month, raised_on)"
+                     " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                     (tenant, e.member_id, min(e.months_unpaid), e.raised_on))
 
 
 # --- activities ----------------------------------------------------------------------------------------
 
 def _planned(conn, tenant, e) -> None:
     conn.execute("INSERT INTO src_activities (tenant_id, activity_id, branch_id, group_id, kind, title, place, status,"
-                 " planned_on) VALUES (%s, %s, %s, %s, %s, %s, %s, 'planned', %s) ON CONFLICT (activity_id) DO UPDATE SET"
+                 " planned_on) VALUES (%s, %s, %s, %s, %s, %s, %s, 'planned', %s)"
+                 " ON CONFLICT (activity_id) DO UPDATE SET"
                  " planned_on = EXCLUDED.planned_on, title = EXCLUDED.title, place = EXCLUDED.place"
                  " WHERE src_activities.status = 'planned'",
                  (tenant, e.activity_id, e.branch_id, e.group_id, e.kind, e.title, e.place, e.planned_on))
@@ -224,7 +228,8 @@ def _recorded(conn, tenant, e) -> None:
 
 def _cancelled(conn, tenant, e) -> None:
     conn.execute("INSERT INTO src_activities (tenant_id, activity_id, branch_id, kind, title, status)"
-                 " VALUES (%s, %s, %s, %s, '', 'cancelled') ON CONFLICT (activity_id) DO UPDATE SET status = 'cancelled'",
+                 " VALUES (%s, %s, %s, %s, '', 'cancelled')"
+                 " ON CONFLICT (activity_id) DO UPDATE SET status = 'cancelled'",
                  (tenant, e.activity_id, e.branch_id, e.kind))
 
 

@@ -44,7 +44,7 @@ def test_repeated_and_concurrent_transfer_commands_never_leave_a_member_in_zero_
         letter = next(r.json()["id"] for r in letters if r.status_code == 201)
         actions = ["receive", "receive", "cancel", "receive", "cancel", "receive"]
         with ThreadPoolExecutor(len(actions)) as pool:
-            outcomes = list(pool.map(lambda action: platform.post(
+            outcomes = list(pool.map(lambda action, letter=letter, day=day: platform.post(
                 "members", f"/api/v1/transfers/{letter}/actions/{action}", {"on": day}, bureau["admin"]), actions))
         assert [r.status_code for r in outcomes].count(200) == 1, [r.text for r in outcomes]
         everywhere = [b for b in branches if member in roster(platform, bureau, b, day)]

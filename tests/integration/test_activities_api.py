@@ -11,8 +11,8 @@ API = "/api/v1"
 
 
 def study(bureau, **changes):
-    body = {"branch_id": bureau.branch_a, "kind": "study", "occurred_on": "2024-11-08", "title": "学习二十届三中全会精神",
-            "place": "局三楼活动中心", "topics": ["二十届三中全会"], "hours": "2.5",
+    body = {"branch_id": bureau.branch_a, "kind": "study", "occurred_on": "2024-11-08",
+            "title": "学习二十届三中全会精神", "place": "局三楼活动中心", "topics": ["二十届三中全会"], "hours": "2.5",
             "attendees": [bureau.members["wang"], bureau.members["li"]]}
     return {**body, **changes}
 
@@ -153,7 +153,8 @@ def test_coverage_counts_study_and_outreach_and_lists_the_uncovered(client, bure
     assert sorted(m["name"] for m in report.json["covered"]) == ["李淑芬", "王德明"]
     assert [m["name"] for m in report.json["uncovered"]] == ["孙志刚"] and report.json["complete"] is False
     march = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-03", headers=bureau.headers()).json
-    assert [m["name"] for m in march["departed"]] == ["陈秀英"] and [m["name"] for m in march["moved_out"]] == ["赵国庆"]
+    assert ([m["name"] for m in march["departed"]] == ["陈秀英"]
+            and [m["name"] for m in march["moved_out"]] == ["赵国庆"])
     hours = client.get(f"{API}/branches/{bureau.branch_a}/study-hours?year=2024", headers=bureau.headers()).json
     rows = {row["name"]: row for row in hours["members"]}
     assert rows["王德明"]["hours"] == "2.50" and rows["李淑芬"]["exempt"] is True and rows["李淑芬"]["hours"] == "1.50"
@@ -222,8 +223,8 @@ def test_the_api_role_cannot_read_a_pledge_without_the_pledge_reader_mark(client
 
 def test_a_talk_and_a_team_with_a_performance(client, bureau):
     talk = post(client, "/talks", {"branch_id": bureau.branch_a, "speakers": [bureau.members["wang"]],
-                                   "audience": "局机关青年干部", "topic": "解放金积侯桥战役亲历", "occurred_on": "2024-07-01",
-                                   "audience_size": 40}, bureau.headers())
+                                   "audience": "局机关青年干部", "topic": "解放金积侯桥战役亲历",
+                                   "occurred_on": "2024-07-01", "audience_size": 40}, bureau.headers())
     assert talk.status_code == 201 and talk.json["version"] == 2
     read = client.get(f"{API}/activities/{talk.json['id']}", headers=bureau.headers()).json
     assert read["kind"] == "talk_given" and read["talk"]["audience"] == "局机关青年干部"
@@ -234,8 +235,8 @@ def test_a_talk_and_a_team_with_a_performance(client, bureau):
                                                                  "joined_on": "2024-01-10"}, bureau.headers())
     assert joined.status_code == 201
     performed = post(client, f"/teams/{team.json['id']}/performances", {
-        "occurred_on": "2024-10-01", "title": "社区国庆演出", "performers": [bureau.members["wang"], bureau.members["li"]],
-        "audience": "社区居民"}, bureau.headers())
+        "occurred_on": "2024-10-01", "title": "社区国庆演出",
+        "performers": [bureau.members["wang"], bureau.members["li"]], "audience": "社区居民"}, bureau.headers())
     assert performed.status_code == 201
     outsider = post(client, f"/teams/{team.json['id']}/performances", {
         "occurred_on": "2024-10-01", "title": "x", "performers": [bureau.members["sun"]]}, bureau.headers())
@@ -315,7 +316,8 @@ def test_a_withdrawn_outreach_no_longer_covers_and_a_withdrawn_newspaper_can_be_
     assert listed[0]["withdrawn_on"] == "2024-11-20" and listed[0]["withdraw_reason"] == "误录"
     paper = {"member_id": bureau.members["sun"], "kind": "newspaper", "occurred_on": "2024-01-05", "year": 2024}
     first = post(client, "/care", paper, bureau.headers()).json
-    assert post(client, f"/care/{first['id']}/actions/withdraw", {"reason": "订错"}, bureau.headers()).status_code == 201
+    paper_withdrawn = post(client, f"/care/{first['id']}/actions/withdraw", {"reason": "订错"}, bureau.headers())
+    assert paper_withdrawn.status_code == 201
     assert post(client, "/care", paper, bureau.headers()).status_code == 201
     assert post(client, f"/care/{new_id()}/actions/withdraw", {"reason": "x"}, bureau.headers()).status_code == 404
 
@@ -330,7 +332,8 @@ def test_the_read_models_rebuilt_from_the_event_store_are_the_same(client, burea
          bureau.headers(), **{"If-Match": "1"})
     post(client, "/care", {"member_id": bureau.members["wang"], "kind": "health_check", "occurred_on": "2024-10-15"},
          bureau.headers())
-    post(client, f"/branches/{bureau.branch_a}/centre", {"place": "局三楼", "set_up_on": "2020-01-01"}, bureau.headers())
+    post(client, f"/branches/{bureau.branch_a}/centre", {"place": "局三楼", "set_up_on": "2020-01-01"},
+         bureau.headers())
 
     def read_models(conn):
         return {table: conn.execute(f"SELECT * FROM {table} WHERE tenant_id = %s ORDER BY 1, 2, 3",

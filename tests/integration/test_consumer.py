@@ -16,7 +16,8 @@ from tests.support import REPO_ROOT, new_id, read_topic, sample_envelopes, wait_
 
 
 def deliveries(envelopes, topic="t", start_offset=0):
-    return [Delivery(topic, 0, start_offset + i, e.sealed("0" * 64).to_json().encode()) for i, e in enumerate(envelopes)]
+    return [Delivery(topic, 0, start_offset + i, e.sealed("0" * 64).to_json().encode())
+            for i, e in enumerate(envelopes)]
 
 
 def journal_rows(conn, tenant):

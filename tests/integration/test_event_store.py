@@ -178,7 +178,8 @@ def test_an_untouched_history_verifies_clean(members_settings, owner_conn):
 def test_the_api_role_cannot_change_or_delete_events(members_settings):
     stream = _stream_of(members_settings)
     with db.connect(members_settings.app_dsn) as conn:
-        for statement in ("UPDATE events SET data = '{}' WHERE stream_id = %s", "DELETE FROM events WHERE stream_id = %s"):
+        for statement in ("UPDATE events SET data = '{}' WHERE stream_id = %s",
+                          "DELETE FROM events WHERE stream_id = %s"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(statement, (stream,))
 

@@ -51,10 +51,12 @@ def bureau(client, admin, members_settings):
 
 
 def test_a_bureau_branch_and_member_are_created_and_read_back(client, bureau):
-    created = client.post("/api/v1/members", json={**MEMBER, "branch_id": bureau["branch_id"]}, headers=bureau["headers"])
+    created = client.post("/api/v1/members", json={**MEMBER, "branch_id": bureau["branch_id"]},
+                          headers=bureau["headers"])
     assert created.status_code == 201 and created.json["version"] == 1
     member = client.get(f"/api/v1/members/{created.json['id']}", headers=bureau["headers"]).json
-    assert member["name"] == "张建国" and member["pension_base"] == "5200.00" and member["branch_id"] == bureau["branch_id"]
+    assert (member["name"] == "张建国" and member["pension_base"] == "5200.00"
+            and member["branch_id"] == bureau["branch_id"])
 
 
 def test_a_missing_field_is_a_400_naming_the_field(client, bureau):

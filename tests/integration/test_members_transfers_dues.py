@@ -66,7 +66,7 @@ def test_concurrent_receipt_and_cancellation_leave_the_member_in_exactly_one_bra
         letter = bureau.created("/transfers", {"member_id": member, "to_branch_id": b, "issued_on": "2026-05-01"})
         barrier, outcomes = threading.Barrier(4), []
 
-        def act(action):
+        def act(action, barrier=barrier, outcomes=outcomes, letter=letter):
             api = ApiClient(app.test_client(), members_settings, bureau.tenant)
             barrier.wait()
             outcomes.append((action, api.post(f"/transfers/{letter}/actions/{action}", {"on": "2026-05-02"})[0]))

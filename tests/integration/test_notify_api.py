@@ -152,4 +152,5 @@ def test_health_readiness_and_openapi(client):
     assert client.get("/healthz").json["status"] == "ok"
     assert client.get("/readyz").status_code == 200
     spec = client.get("/openapi.json").json
-    assert {"/api/v1/inbox", "/api/v1/notifications", "/api/v1/webhooks", "/api/v1/scheduler/runs"} <= set(spec["paths"])
+    assert ({"/api/v1/inbox", "/api/v1/notifications", "/api/v1/webhooks", "/api/v1/scheduler/runs"}
+            <= set(spec["paths"]))

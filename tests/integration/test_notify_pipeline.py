@@ -140,7 +140,8 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
         branch_id)
     producer = idempotent_producer(notify_settings.kafka_bootstrap)
     for envelope in events:
-        producer.send(notify_settings.topic("members"), key=envelope.stream_id.encode(), value=envelope.to_json().encode())
+        producer.send(notify_settings.topic("members"), key=envelope.stream_id.encode(),
+                      value=envelope.to_json().encode())
     producer.send(notify_settings.topic("activities"), key=planned.stream_id.encode(), value=planned.to_json().encode())
     producer.flush()
     producer.close()

@@ -42,7 +42,8 @@ def test_every_event_of_twenty_concurrent_writers_reaches_kafka_in_stream_order(
     relay_thread = threading.Thread(target=relay.run, args=(stop,))
     relay_thread.start()
     try:
-        writers = [threading.Thread(target=_write_concurrently, args=(members_settings, tenant, streams, appended, lock))
+        writers = [threading.Thread(target=_write_concurrently,
+                                    args=(members_settings, tenant, streams, appended, lock))
                    for _ in range(WRITERS)]
         for writer in writers:
             writer.start()

@@ -44,7 +44,8 @@ def test_a_branch_without_a_secretary_or_contact_is_copied_to_the_bureau():
     snapshot = bureau(posts=())
     planned = plan_deliveries(reminder(f"secretary:{BRANCH}"), directory(snapshot, {
         "bureau": Contact("组织部", ("org@example.org",))}))
-    assert ("inbox", "bureau", "bureau") in summary(planned) and ("email", "bureau", "org@example.org") in summary(planned)
+    assert (("inbox", "bureau", "bureau") in summary(planned)
+            and ("email", "bureau", "org@example.org") in summary(planned))
     assert any(d.note and "书记暂缺" in d.note for d in planned)
 
 

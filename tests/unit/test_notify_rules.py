@@ -66,7 +66,8 @@ def test_kinds_that_are_not_meetings_get_no_reminder():
 
 
 def held(kind: str, on: date, attendees=(), activity_id=None) -> Activity:
-    return Activity(activity_id or f"{kind}-{on}", BRANCH, kind, "会", "held", occurred_on=on, attendees=tuple(attendees))
+    return Activity(activity_id or f"{kind}-{on}", BRANCH, kind, "会", "held", occurred_on=on,
+                    attendees=tuple(attendees))
 
 
 def test_no_committee_meeting_by_the_20th_alerts_the_secretary_once_a_month():
@@ -186,7 +187,8 @@ def test_the_double_ninth_moves_with_the_lunar_calendar():
 
 def test_a_holiday_the_calendar_cannot_place_is_skipped_and_the_others_still_fire():
     snapshot = bureau(rule_sets=(RuleSetVersion(2, date(2020, 1, 1), {"holiday_visits": ["pirate_day", "july_1"]}),))
-    assert keys(snapshot, date(2025, 6, 24), "care.holiday_visit") == [f"care.holiday_visit:branch-{BRANCH}:july_1-2025"]
+    expected = [f"care.holiday_visit:branch-{BRANCH}:july_1-2025"]
+    assert keys(snapshot, date(2025, 6, 24), "care.holiday_visit") == expected
 
 
 def test_members_already_visited_for_the_holiday_are_left_off_the_list():

@@ -6,9 +6,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from collections.abc import Mapping, Sequence
 
-from services.activities.events import (CareRecorded, CareWithdrawn, OutreachWithdrawn, CentreChecklistItemEvidenced, CentreMoved, CentreSetUp,
-                                  MemberJoinedTeam, MemberLeftTeam, OutreachRecorded, PeriodClosed, PledgeRead,
-                                  PledgeSigned, TeamFormed, TeamPerformed)
+from services.activities.events import (CareRecorded, CareWithdrawn, OutreachWithdrawn, CentreChecklistItemEvidenced,
+                                        CentreMoved, CentreSetUp, MemberJoinedTeam, MemberLeftTeam, OutreachRecorded,
+                                        PeriodClosed, PledgeRead, PledgeSigned, TeamFormed, TeamPerformed)
 from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam,
                                           MoveCentre, RecordCare, RecordOutreach, RecordPerformance, SetUpCentre,
                                           SignPledge, WithdrawRecord)

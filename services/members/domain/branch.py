@@ -45,7 +45,8 @@ def close_branch(branch: Branch, closed_on: date, reason: str, member_count: int
     return [BranchClosed(branch_id=branch.branch_id, closed_on=closed_on, reason=reason)]
 
 
-def merge_branch(branch: Branch, target: Branch, merged_on: date, member_ids: list[str], today: date) -> tuple[list, dict]:
+def merge_branch(branch: Branch, target: Branch, merged_on: date, member_ids: list[str],
+                 today: date) -> tuple[list, dict]:
     """Close ``branch`` into ``target``: one BranchClosed, and a MemberMoved for every current member."""
     require_open(branch)
     require_open(target, field="into_branch_id")

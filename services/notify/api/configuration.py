@@ -116,5 +116,6 @@ class WebhookItem(MethodView):
 
 def _require_webhook(principal: Principal, webhook_id: str) -> None:
     with read_transaction(principal.tenant) as conn:
-        if conn.execute("SELECT 1 FROM webhooks WHERE webhook_id = %s AND NOT removed", (webhook_id,)).fetchone() is None:
+        row = conn.execute("SELECT 1 FROM webhooks WHERE webhook_id = %s AND NOT removed", (webhook_id,)).fetchone()
+        if row is None:
             raise NotFound("no such webhook in your bureau")

@@ -128,7 +128,8 @@ class InboxRead(MethodView):
         def read(uow):
             row = uow.conn.execute(
                 "SELECT n.* FROM notifications n JOIN deliveries d USING (notification_id) WHERE n.notification_id = %s"
-                " AND d.channel = 'inbox' AND d.audience = ANY(%s) LIMIT 1", (str(notification_id), audiences)).fetchone()
+                " AND d.channel = 'inbox' AND d.audience = ANY(%s) LIMIT 1",
+                (str(notification_id), audiences)).fetchone()
             if row is None:
                 raise NotFound("no such notification in your inbox")
             return handlers.mark_read(uow, row, principal.subject)

@@ -27,7 +27,8 @@ def birthday_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[R
         if not within(today, birthday - timedelta(days=ahead), birthday):
             continue
         age = birthday.year - member.birth_date.year
-        when = "今天" if birthday == today else ("明天" if birthday == today + timedelta(days=1) else birthday.isoformat())
+        when = ("今天" if birthday == today
+                else "明天" if birthday == today + timedelta(days=1) else birthday.isoformat())
         reminders.append(Reminder(
             rule="care.birthday", subject=f"member-{member.member_id}", period=str(birthday.year),
             branch_id=member.branch_id, audiences=(secretary_of(member.branch_id),),
@@ -58,14 +59,16 @@ def holiday_visit_lists(snapshot: BureauSnapshot, today: date, rules: dict) -> l
             if not to_visit:
                 continue
             label = holiday_label(holiday)
-            lines = [f"· {m.name}（{HEALTH_LABELS.get(m.health, m.health)}，{MOBILITY_LABELS.get(m.mobility, m.mobility)}"
+            lines = [f"· {m.name}（{HEALTH_LABELS.get(m.health, m.health)}，"
+                     f"{MOBILITY_LABELS.get(m.mobility, m.mobility)}"
                      + (f"，电话 {m.phone}" if m.phone else "") + "）" for m in to_visit]
             reminders.append(Reminder(
                 rule="care.holiday_visit", subject=f"branch-{branch.branch_id}", period=f"{holiday}-{day.year}",
                 branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),),
                 due_on=day - timedelta(days=ahead),
                 title=f"{label}慰问：{branch.name} {len(to_visit)} 名老同志待走访（{day.isoformat()}）",
-                body=f"{label}（{day.isoformat()}）将至，请安排走访慰问以下老同志（行动不便者优先上门）：\n" + "\n".join(lines),
+                body=(f"{label}（{day.isoformat()}）将至，请安排走访慰问以下老同志（行动不便者优先上门）：\n"
+                      + "\n".join(lines)),
                 records=(("branch", branch.branch_id),) + tuple(("member", m.member_id) for m in to_visit),
                 details={"holiday": holiday, "holiday_date": day.isoformat(),
                          "members": [{"member_id": m.member_id, "name": m.name, "health": m.health,

@@ -29,7 +29,8 @@ def term_ending_reminders(snapshot: BureauSnapshot, today: date, rules: dict) ->
             rule="committee.term_ending", subject=f"term-{term.term_id}", period=f"{days}d",
             branch_id=branch_id, audiences=(BUREAU,), due_on=term.ends_on - timedelta(days=days),
             title=f"换届提醒：{branch.name}本届任期 {left} 天后（{term.ends_on.isoformat()}）届满",
-            body=(f"{branch.name}本届{'支部委员会' if term.committee else '支部书记'}任期自 {term.starts_on.isoformat()} 起，"
+            body=(f"{branch.name}本届{'支部委员会' if term.committee else '支部书记'}任期自 "
+                  f"{term.starts_on.isoformat()} 起，"
                   f"将于 {term.ends_on.isoformat()} 届满，请及时筹备换届选举（提前或推迟换届须报上级党组织批准）。"),
             records=(("committee_term", term.term_id),),
             details={"term_id": term.term_id, "ends_on": term.ends_on.isoformat(), "stage_days": days,

@@ -96,8 +96,8 @@ def quarter_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict) -
                 branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),),
                 due_on=last - timedelta(days=int(rules["quarter_end_warning_days"])),
                 title=f"{branch.name}：本季度{label}尚未完成",
-                body=(f"本季度（{quarter_label(today)}，至 {last.isoformat()} 结束）{branch.name}已召开{label} {held} 次，"
-                      f"应至少 {quota} 次。"),
+                body=(f"本季度（{quarter_label(today)}，至 {last.isoformat()} 结束）"
+                      f"{branch.name}已召开{label} {held} 次，应至少 {quota} 次。"),
                 records=(("branch", branch.branch_id),),
                 details={"quarter": quarter_label(today), "kind": kind, "held": held, "required": quota}))
     return reminders
@@ -117,7 +117,8 @@ def coverage_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[R
     reached = _reached(snapshot, first, last, set(rules["coverage_activity_kinds"]))
     reminders = []
     for branch in snapshot.open_branches():
-        missing = [m for m in snapshot.active_members(branch.branch_id) if m.party_member and m.member_id not in reached]
+        missing = [m for m in snapshot.active_members(branch.branch_id)
+                   if m.party_member and m.member_id not in reached]
         if not missing:
             continue
         listed = [{"member_id": m.member_id, "name": m.name, "health": m.health, "mobility": m.mobility,
@@ -129,7 +130,8 @@ def coverage_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[R
             rule="coverage.unreached", subject=f"branch-{branch.branch_id}", period=label,
             branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),), due_on=deadline,
             title=f"{branch.name}：{len(missing)} 名党员本期尚未参加学习",
-            body=f"本期（{label}，至 {last.isoformat()}）以下党员还没有参加学习或接受送学，请安排：\n" + "\n".join(lines),
+            body=(f"本期（{label}，至 {last.isoformat()}）以下党员还没有参加学习或接受送学，请安排：\n"
+                  + "\n".join(lines)),
             records=(("branch", branch.branch_id),) + tuple(("member", m.member_id) for m in missing),
             details={"period": label, "members": listed}))
     return reminders
