@@ -31,12 +31,16 @@ def full_party_members(conn: psycopg.Connection, branch_id: str, on: date) -> in
     return sum(1 for row in rows if row["party_member"])
 
 
-def pending_transfer_in(conn: psycopg.Connection, name: str, birth_date: date) -> str | None:
-    """An incoming transfer still waiting for this person (by name and birth date), if any."""
-    row = conn.execute("SELECT transfer_id FROM transfers WHERE direction = 'in' AND status = 'issued'"
-                       " AND member->>'name' = %s AND member->>'birth_date' = %s LIMIT 1",
-                       (name, birth_date.isoformat())).fetchone()
-    return row["transfer_id"] if row else None
+def same_person(conn: psycopg.Connection, name: str, birth_date: date) -> dict | None:
+    """This person (by name and birth date) already on the register, or on their way in by transfer."""
+    registered = conn.execute("SELECT member_id FROM members WHERE status = 'active' AND name = %s"
+                              " AND birth_date = %s LIMIT 1", (name, birth_date)).fetchone()
+    if registered:
+        return {"member_id": registered["member_id"]}
+    incoming = conn.execute("SELECT transfer_id FROM transfers WHERE direction = 'in' AND status = 'issued'"
+                            " AND member->>'name' = %s AND member->>'birth_date' = %s LIMIT 1",
+                            (name, birth_date.isoformat())).fetchone()
+    return {"transfer_id": incoming["transfer_id"]} if incoming else None
 
 
 def transfer(conn: psycopg.Connection, transfer_id: str, tenant_id: str | None = None) -> dict | None:

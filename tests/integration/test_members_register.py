@@ -158,3 +158,24 @@ def test_a_rebuild_from_the_event_store_reproduces_every_read_model(bureau, memb
                  for table in projections.TABLES}
     assert replayed > 0 and seen[-1] == replayed
     assert again == snapshot
+
+
+def test_the_same_person_registered_twice_or_at_once_is_one_member(bureau, app, members_settings):
+    from tests.integration.members_fixtures import MEMBER
+    from tests.support import ApiClient
+    branch = add_branch(bureau)
+    add_member(bureau, branch, "唐", birth_date="1949-09-09")
+    status, reply = bureau.post("/members", {**MEMBER, "branch_id": branch, "name": "唐", "birth_date": "1949-09-09"})
+    assert status == 409 and reply["error"]["code"] == "member_already_registered"
+    barrier, outcomes = threading.Barrier(4), []
+
+    def register():
+        api = ApiClient(app.test_client(), members_settings, bureau.tenant)
+        barrier.wait()
+        outcomes.append(api.post("/members", {**MEMBER, "branch_id": branch, "name": "宋", "birth_date": "1950-02-02"})[0])
+
+    threads = [threading.Thread(target=register) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(outcomes) == [201, 409, 409, 409]
+    assert roster_names(bureau, branch, "2026-01-01").count("宋") == 1

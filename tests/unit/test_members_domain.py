@@ -60,8 +60,15 @@ def test_the_boundary_days_themselves_are_allowed(day):
 
 def test_a_person_whose_transfer_in_is_pending_cannot_be_registered_again():
     with pytest.raises(MembersRuleBroken) as refused:
-        members.register_member("m1", BRANCH, details(), TODAY, pending_transfer_in="t-9")
+        members.register_member("m1", BRANCH, details(), TODAY, same_person={"transfer_id": "t-9"})
     assert refused.value.code == "transfer_in_pending"
+
+
+def test_a_person_already_on_the_register_is_a_conflict_not_a_second_member():
+    from shared.errors import Conflict
+    with pytest.raises(Conflict) as refused:
+        members.register_member("m2", BRANCH, details(), TODAY, same_person={"member_id": "m1"})
+    assert refused.value.code == "member_already_registered" and refused.value.status == 409
 
 
 def test_a_closed_branch_takes_no_new_members():

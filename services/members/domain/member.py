@@ -14,6 +14,7 @@ from contracts.members import (
     MemberHealthChanged, MemberLeftParty, MemberMoved, MemberProfileUpdated, MemberRegistered, MemberRejoined,
     MemberTransferredOut, TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived,
     TransferReturnSlipReturned)
+from shared.errors import Conflict
 from services.members.domain import refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
 from services.members.domain.ledger import DuesLedger, Transfer
@@ -43,12 +44,18 @@ class Member:
 
 
 def register_member(member_id: str, branch: Branch, details: dict, today: date,
-                    pending_transfer_in: str | None = None) -> list:
-    """A new member of an open branch, with dates that can have happened."""
+                    same_person: dict | None = None) -> list:
+    """A new member of an open branch, with dates that can have happened, who is not on the register yet.
+
+    ``same_person`` is what the register already holds of someone with this name and birth date.
+    """
     require_open(branch)
-    if pending_transfer_in:
-        raise refuse(f"this person's transfer into the bureau ({pending_transfer_in}) is pending: "
+    if same_person and "transfer_id" in same_person:
+        raise refuse(f"this person's transfer into the bureau ({same_person['transfer_id']}) is pending: "
                      "receive the transfer instead of registering them again", "transfer_in_pending")
+    if same_person:
+        raise Conflict(f"this person is already on the register as member {same_person['member_id']}",
+                       code="member_already_registered", fields={"name": ["already registered"]})
     joined_on = details.get("joined_on") or today
     require_not_future(details["birth_date"], "birth_date", today)
     require_not_future(joined_on, "joined_on", today)

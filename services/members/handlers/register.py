@@ -77,12 +77,16 @@ def merge_branch(uow: UnitOfWork, branch_id: str, command: c.MergeBranch) -> dic
 
 def register_member(uow: UnitOfWork, command: c.RegisterMember) -> dict:
     branch, _ = load_branch(uow, command.branch_id)
-    pending = queries.pending_transfer_in(uow.conn, command.name, command.birth_date)
+    existing = queries.same_person(uow.conn, command.name, command.birth_date)
     member_id = str(uuid.uuid4())
     details = {k: v for k, v in command.__dict__.items() if k != "branch_id"}
-    events = members.register_member(member_id, branch, details, today(uow), pending)
-    return created(uow.record(member_stream(member_id), 0, events, branch_id=command.branch_id,
-                              occurred_at=start_of_day(events[0].joined_on)))
+    events = members.register_member(member_id, branch, details, today(uow), existing)
+    try:
+        return created(uow.record(member_stream(member_id), 0, events, branch_id=command.branch_id,
+                                  occurred_at=start_of_day(events[0].joined_on)))
+    except psycopg.errors.UniqueViolation:
+        raise Conflict("this person was registered at the same moment by another request",
+                       code="member_already_registered", fields={"name": ["already registered"]}) from None
 
 
 def change_member(uow: UnitOfWork, member_id: str, expected_version: int | None, decide,
