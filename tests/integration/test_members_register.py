@@ -172,7 +172,8 @@ def test_the_same_person_registered_twice_or_at_once_is_one_member(bureau, app, 
     def register():
         api = ApiClient(app.test_client(), members_settings, bureau.tenant)
         barrier.wait()
-        outcomes.append(api.post("/members", {**MEMBER, "branch_id": branch, "name": "宋", "birth_date": "1950-02-02"})[0])
+        body = {**MEMBER, "branch_id": branch, "name": "宋", "birth_date": "1950-02-02"}
+        outcomes.append(api.post("/members", body)[0])
 
     threads = [threading.Thread(target=register) for _ in range(4)]
     [t.start() for t in threads]
