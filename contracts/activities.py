@@ -14,7 +14,7 @@ A pledge's content never leaves the service: pledge events carry only ids, kind 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -60,6 +60,12 @@ class ActivityRecorded:
 
     For a general meeting ``voting_members`` (full Party members of the branch on the day),
     ``voting_present`` and ``quorate`` (more than half present) are set; otherwise they are null.
+
+    ``invited`` lists the attendees who were there without belonging to the meeting's body (列席):
+    at a committee meeting, members who held no committee post that day (when the register knows
+    the branch's post holders); at a group meeting, members who were not in its party group. They
+    are also in ``attendees`` (present, from the branch); a count of the body's own attendance
+    leaves them out.
     """
     activity_id: str
     branch_id: str
@@ -80,12 +86,14 @@ class ActivityRecorded:
     late_reasons: list[str]
     planned_on: date | None = None
     group_id: str | None = None
+    invited: list[str] = field(default_factory=list)
 
 
 @event("activities.ActivityCorrected")
 @dataclass(frozen=True)
 class ActivityCorrected:
-    """The full corrected record, replacing the previous one for every reader (never an edit in place)."""
+    """The full corrected record, replacing the previous one for every reader (never an edit in place);
+    ``invited`` as in ``ActivityRecorded``, judged again for the corrected record."""
     activity_id: str
     branch_id: str
     kind: str
@@ -106,6 +114,7 @@ class ActivityCorrected:
     reason: str
     corrected_fields: list[str]
     group_id: str | None = None
+    invited: list[str] = field(default_factory=list)
 
 
 @event("activities.ActivityCancelled")

@@ -1,8 +1,10 @@
 """Demo data of the activities service: the seed's year of branch work, through the public API.
 
-Monthly committee meetings, study (members who cannot come are reached by home visits, phone calls
-and study brought to the home), theme Party days at a red education base, a memorial and a project
-site, quarterly general meetings, Party lectures and briefings, birthdays, holiday visits, newspapers,
+Monthly committee meetings (in the first branch of 市自然资源局, its elected committee, with a member
+sitting in — 列席, recorded as invited — in March and September), study (members who cannot come are
+reached by home visits, phone calls and study brought to the home), theme Party days at a red
+education base, a memorial and a project site, quarterly general meetings, Party lectures and
+briefings, birthdays, holiday visits (Spring Festival by the lunar calendar, July 1), newspapers,
 health checks, talks to young staff, the choir and the dance team, pledges, the centre's 六有
 checklist, and closed months. Deliberate gaps, for the audit views to find:
 
@@ -14,7 +16,8 @@ checklist, and closed months. Deliberate gaps, for the audit views to find:
 - a group meeting of August was entered after the month was closed (flagged late).
 
 Records entered today about earlier days carry ``entered_after_days`` when older than the rules'
-``late_entry_days``: that is what they are. Every command has a fixed Idempotency-Key.
+``late_entry_days``: that is what they are. Every command has a fixed Idempotency-Key, so a second
+run adds nothing; a record an earlier version of this demo entered differently is left as it was.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ import requests
 
 from shared.auth import issue_token
 from shared.config import Settings
+from shared.holidays import holiday_date
 
 PLACES = ["盐池红色教育基地", "余桥烈士陵园", "国家农业科技园区", "重点项目建设现场", "局三楼党员活动中心"]
 THEMES = ["不忘初心、永远跟党走", "不忘入党初心、坚定理想信念", "感受全市经济社会发展", "走进重点项目", "学习党章党规"]
 UNREACHED = {("周建华", 5), ("宋桂芝", 8)}
 """Members nobody reached in a month (in hospital, and no visit followed): coverage gaps."""
 STUDY = ["习近平新时代中国特色社会主义思想", "党的二十大精神", "马克思主义民族观宗教观", "二十届三中全会精神"]
+COMMITTEES = {("zrzy", 0): ["赵国庆", "郑海涛", "陈秀英"]}
+"""The committees the register elected (``demo.RegisterWork.election``); other branches have none on record."""
+SITTING_IN = {3: "孙志刚", 9: "吴丽娟"}
+"""Months in which a member who is not on the committee sits in on its meeting (recorded as invited)."""
 
 
 class Client:
@@ -44,6 +52,7 @@ class Client:
         self.subject = subject
         self.http = requests.Session()
         self.refused = 0
+        self.earlier = 0
 
     def token(self, tenant: str) -> str:
         return issue_token(self.settings.jwt_secret, subject=self.subject, roles=["bureau_admin"], tenant=tenant,
@@ -52,6 +61,9 @@ class Client:
     def post(self, tenant: str, path: str, body: dict, key: str) -> dict | None:
         response = self.http.post(f"{self.base}{path}", json=body, timeout=30, headers={
             "Authorization": f"Bearer {self.token(tenant)}", "Idempotency-Key": f"demo-activities-{key}"})
+        if response.status_code == 409 and response.json()["error"]["code"] == "idempotency_key_reused":
+            self.earlier += 1  # recorded by an earlier version of this demo, differently: left as it was
+            return None
         if response.status_code >= 400:
             self.refused += 1
             print(f"demo_activities: {path} [{key}] refused ({response.status_code}): {response.text[:300]}",
@@ -117,8 +129,8 @@ class BranchYear:
         first = date(self.year, month, 1)
         if not self.gap("committee_meeting", month):
             self.activity("committee_meeting", first + timedelta(days=4), f"{month}月支委会",
-                          mobile[:3] or can_come[:1], topics=["研究本月学习安排", "老干部走访慰问"],
-                          place="局三楼党员活动中心")
+                          self.committee(month) or mobile[:3] or can_come[:1],
+                          topics=["研究本月学习安排", "老干部走访慰问"], place="局三楼党员活动中心")
         self.activity("theme_day", first + timedelta(days=7), f"“{THEMES[month % 5]}”主题党日", mobile,
                       place=PLACES[month % 5], hours="2")
         self.study(month, first + timedelta(days=11), mobile)
@@ -139,6 +151,13 @@ class BranchYear:
         if month == 12:
             self.activity("life_meeting", date(self.year, 12, 15), "年度组织生活会", can_come)
             self.activity("appraisal", date(self.year, 12, 16), "民主评议党员", can_come)
+
+    def committee(self, month: int) -> list[str]:
+        """The committee, and in some months a member sitting in (the platform records them as invited)."""
+        names = COMMITTEES.get((self.bureau["code"], self.index), [])
+        if names and month in SITTING_IN:
+            names = [*names, SITTING_IN[month]]
+        return self.ids(lambda m: m["name"] in names)
 
     def study(self, month: int, day: date, attendees: list[str]) -> None:
         """Collective study, and for those who cannot come: a visit, a phone call or study brought home."""
@@ -169,8 +188,7 @@ class BranchYear:
                 self.care_record(member_id, "birthday", _anniversary(birthday, self.year), note="送蛋糕和鲜花")
 
     def spring_festival_visit(self) -> date:
-        from lunardate import LunarDate
-        return LunarDate(self.year, 1, 1).to_solar_date() - timedelta(days=7)
+        return holiday_date("spring_festival", self.year) - timedelta(days=7)
 
     def care_record(self, member_id: str, kind: str, day: date, **extra) -> None:
         if self.happened(day):
@@ -258,7 +276,8 @@ def load(context: dict) -> None:
             client.wait_for_roster(bureau["id"], branch, year)
             BranchYear(client, bureau, index, year).load()
         close_periods(client, bureau, year)
-    print(f"activities demo loaded for {year} ({client.refused} record(s) refused)")
+    earlier = f", {client.earlier} kept as an earlier version of the demo recorded them" if client.earlier else ""
+    print(f"activities demo loaded for {year} ({client.refused} record(s) refused{earlier})")
 
 
 def _birth_dates() -> dict[str, str]:

@@ -13,7 +13,6 @@ import psycopg
 
 from shared.envelope import start_of_day
 from shared.errors import ConcurrencyError, Conflict, Forbidden, NotFound
-from shared.eventstore import stream_version
 from shared.unit_of_work import UnitOfWork
 from services.activities import queries
 from services.activities.commands import (CancelActivity, ClosePeriod, CorrectActivity, EvidenceChecklistItem,
@@ -47,10 +46,13 @@ def _new_id() -> str:
 
 
 def _reply(recorded, record_id: str, event=None) -> dict:
-    """The response to a command: the record's id and stream version, its late flags and quorum if it has them."""
+    """The response to a command: the record's id and stream version, its late flags, the attendees who sat in
+    by invitation and the quorum, if it has them."""
     body = {"id": record_id, "version": recorded[-1].stream_version}
     if event is not None and hasattr(event, "late"):
         body.update(late=event.late, late_reasons=list(event.late_reasons))
+    if event is not None and hasattr(event, "invited"):
+        body.update(invited=list(event.invited))
     if event is not None and getattr(event, "quorate", None) is not None:
         body.update(quorate=event.quorate, voting_members=event.voting_members, voting_present=event.voting_present)
     return body
@@ -231,12 +233,24 @@ def read_pledges(uow: UnitOfWork, pledge_ids: list[str] | None, branch_id: str |
         " AND (%(branch)s::text IS NULL OR branch_id = %(branch)s) ORDER BY signed_on, pledge_id",
         {"ids": pledge_ids, "branch": branch_id}).fetchall()
     actor = uow.context.actor
+    versions = _lock_streams(uow, [f"pledge-{row['pledge_id']}" for row in rows])
     for row in rows:
         stream = f"pledge-{row['pledge_id']}"
-        version = stream_version(uow.conn, stream)
-        uow.record(stream, version, records.read_pledge(row, actor.user, actor.role, uow.context.recorded_at),
-                   branch_id=row["branch_id"])
+        uow.record(stream, versions[stream], records.read_pledge(row, actor.user, actor.role,
+                                                                 uow.context.recorded_at), branch_id=row["branch_id"])
     return rows
+
+
+def _lock_streams(uow: UnitOfWork, streams: list[str]) -> dict[str, int]:
+    """Wait for concurrent writers of the streams and return their versions.
+
+    Two people reading the same pledge at once both append a PledgeRead to its stream; without the
+    lock the second would find the version moved and a read (a GET) would fail with a 409. Locks are
+    taken in stream order so that two readers of overlapping lists cannot deadlock.
+    """
+    rows = uow.conn.execute("SELECT stream_id, version FROM streams WHERE stream_id = ANY(%s)"
+                            " ORDER BY stream_id FOR UPDATE", (sorted(streams),)).fetchall()
+    return {row["stream_id"]: row["version"] for row in rows}
 
 
 # --- the activity centre ------------------------------------------------------------------------

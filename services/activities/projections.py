@@ -52,11 +52,13 @@ def _recorded(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
          "reasons": Jsonb(event.late_reasons), "corrections": 1 if corrected else 0, "version": e.stream_version,
          "at": e.recorded_at})
     conn.execute("DELETE FROM activity_participants WHERE activity_id = %s", (event.activity_id,))
-    rows = [(e.tenant_id, event.activity_id, member_id, "attended", None) for member_id in event.attendees]
-    rows += [(e.tenant_id, event.activity_id, a["member_id"], "absent", a["reason"]) for a in event.absentees]
+    invited = set(event.invited)
+    rows = [(e.tenant_id, event.activity_id, member_id, "attended", None, member_id in invited)
+            for member_id in event.attendees]
+    rows += [(e.tenant_id, event.activity_id, a["member_id"], "absent", a["reason"], False) for a in event.absentees]
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO activity_participants (tenant_id, activity_id, member_id, presence, reason)"
-                        " VALUES (%s, %s, %s, %s, %s)", rows)
+        cur.executemany("INSERT INTO activity_participants (tenant_id, activity_id, member_id, presence, reason,"
+                        " invited) VALUES (%s, %s, %s, %s, %s, %s)", rows)
 
 
 def _cancelled(conn: psycopg.Connection, e: Envelope, event: ev.ActivityCancelled) -> None:

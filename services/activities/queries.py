@@ -13,8 +13,8 @@ import psycopg
 
 from services.activities.domain.calendar import Period
 from services.activities.domain.coverage import Reach, StudySession
-from services.activities.domain.roster import (BranchRecord, HealthRecord, Placement, PostRecord, Roster,
-                                               RosterMember, roster_of)
+from services.activities.domain.roster import (BranchRecord, GroupAssignment, HealthRecord, Placement, PostRecord,
+                                               Roster, RosterMember, roster_of)
 from services.activities.domain.rules import RuleBook, RuleVersion
 
 PROFILE_FIELDS = ("name", "birth_date", "party_member")
@@ -47,7 +47,13 @@ def load_roster(conn: psycopg.Connection, member_ids: Iterable[str] = (), branch
         rows = conn.execute("SELECT DISTINCT member_id FROM roster_placements WHERE branch_id = ANY(%s)",
                             (list(feeding_branches(branch_id, branches)),)).fetchall()
         ids |= {row["member_id"] for row in rows}
-    return roster_of(load_members(conn, sorted(ids)), branches)
+    return roster_of(load_members(conn, sorted(ids)), branches, load_party_groups(conn))
+
+
+def load_party_groups(conn: psycopg.Connection) -> dict[str, str]:
+    """Every party group of the bureau: group id → branch id."""
+    return {row["group_id"]: row["branch_id"]
+            for row in conn.execute("SELECT group_id, branch_id FROM roster_party_groups")}
 
 
 def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[RosterMember]:
@@ -61,8 +67,10 @@ def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[Roster
                                 " WHERE member_id = ANY(%s)", member_ids)
     health = _grouped(conn, "SELECT member_id, changed_on, health, mobility, seq FROM roster_health"
                             " WHERE member_id = ANY(%s)", member_ids)
-    posts = _grouped(conn, "SELECT member_id, kind, term_id, post, on_date AS on FROM roster_posts"
+    posts = _grouped(conn, "SELECT member_id, kind, term_id, post, on_date AS on, branch_id FROM roster_posts"
                            " WHERE member_id = ANY(%s)", member_ids)
+    groups = _grouped(conn, "SELECT member_id, group_id, branch_id, assigned_on, seq FROM roster_groups"
+                            " WHERE member_id = ANY(%s)", member_ids)
     terms = {row["term_id"]: row["ends_on"] for row in conn.execute(
         "SELECT t.term_id, t.ends_on FROM roster_terms t JOIN roster_posts p USING (term_id)"
         " WHERE p.member_id = ANY(%s)", (member_ids,))}
@@ -77,16 +85,16 @@ def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[Roster
                              for r in placements.get(member_id, [])),
             health=tuple(HealthRecord(r["changed_on"], r["health"], r["mobility"], r["seq"])
                          for r in health.get(member_id, [])),
-            posts=tuple(PostRecord(r["kind"], r["term_id"], r["post"], r["on"]) for r in posts.get(member_id, [])),
-            term_ends={p["term_id"]: terms[p["term_id"]] for p in posts.get(member_id, []) if p["term_id"] in terms}))
+            posts=tuple(PostRecord(r["kind"], r["term_id"], r["post"], r["on"], r["branch_id"])
+                        for r in posts.get(member_id, [])),
+            term_ends={p["term_id"]: terms[p["term_id"]] for p in posts.get(member_id, []) if p["term_id"] in terms},
+            groups=tuple(GroupAssignment(r["group_id"], r["branch_id"], r["assigned_on"], r["seq"])
+                         for r in groups.get(member_id, []))))
     return members
 
 
 def _grouped(conn: psycopg.Connection, query: str, member_ids: list[str]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
-    for row in conn.execute(query, (member_ids,)):
-        grouped.setdefault(row["member_id"], []).append(row)
-    return grouped
+    return _grouped_by(conn.execute(query, (member_ids,)), "member_id")
 
 
 def _profile(base: dict, changes: list[dict]) -> dict:
@@ -98,12 +106,6 @@ def _profile(base: dict, changes: list[dict]) -> dict:
                 value = change["changes"][name]
                 profile[name] = date.fromisoformat(value) if name == "birth_date" else value
     return profile
-
-
-def current_groups(conn: psycopg.Connection, member_ids: list[str]) -> dict[str, str | None]:
-    rows = conn.execute("SELECT DISTINCT ON (member_id) member_id, group_id FROM roster_groups"
-                        " WHERE member_id = ANY(%s) ORDER BY member_id, seq DESC", (member_ids,)).fetchall()
-    return {row["member_id"]: row["group_id"] for row in rows}
 
 
 # --- rules and periods ----------------------------------------------------------------------------
@@ -173,21 +175,37 @@ def activity(conn: psycopg.Connection, activity_id: str) -> dict | None:
     row = conn.execute("SELECT * FROM activities WHERE activity_id = %s", (activity_id,)).fetchone()
     if row is None:
         return None
-    people = conn.execute("SELECT member_id, presence, reason FROM activity_participants WHERE activity_id = %s"
-                          " ORDER BY member_id", (activity_id,)).fetchall()
-    row["attendees"] = [p["member_id"] for p in people if p["presence"] == "attended"]
-    row["absentees"] = [{"member_id": p["member_id"], "reason": p["reason"]} for p in people
-                        if p["presence"] == "absent"]
-    return row
+    return _with_participants(conn, [row])[0]
+
+
+def _with_participants(conn: psycopg.Connection, rows: list[dict]) -> list[dict]:
+    """The activities with their attendees, those of them invited, and absentees."""
+    people = _grouped_by(conn.execute(
+        "SELECT activity_id, member_id, presence, reason, invited FROM activity_participants"
+        " WHERE activity_id = ANY(%s) ORDER BY member_id", ([r["activity_id"] for r in rows],)), "activity_id")
+    for row in rows:
+        mine = people.get(row["activity_id"], [])
+        row["attendees"] = [p["member_id"] for p in mine if p["presence"] == "attended"]
+        row["invited"] = [p["member_id"] for p in mine if p["invited"]]
+        row["absentees"] = [{"member_id": p["member_id"], "reason": p["reason"]} for p in mine
+                            if p["presence"] == "absent"]
+    return rows
+
+
+def _grouped_by(rows: Iterable[dict], key: str) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row[key], []).append(row)
+    return grouped
 
 
 def activities(conn: psycopg.Connection, branch_ids: list[str] | None, kind: str | None, status: str | None,
                starts: date | None, ends: date | None, limit: int) -> list[dict]:
-    return conn.execute(
+    return _with_participants(conn, conn.execute(
         "SELECT * FROM activities WHERE (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
         " AND (%(kind)s::text IS NULL OR kind = %(kind)s) AND (%(status)s::text IS NULL OR status = %(status)s)"
         " AND (%(starts)s::date IS NULL OR coalesce(occurred_on, planned_on) >= %(starts)s)"
         " AND (%(ends)s::date IS NULL OR coalesce(occurred_on, planned_on) <= %(ends)s)"
         " ORDER BY coalesce(occurred_on, planned_on), activity_id LIMIT %(limit)s",
         {"branches": branch_ids, "kind": kind, "status": status, "starts": starts, "ends": ends,
-         "limit": limit}).fetchall()
+         "limit": limit}).fetchall())

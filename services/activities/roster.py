@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 from contracts import members as contract
 from shared.contracts import EventRegistry
 from shared.envelope import Envelope
+from services.activities.domain.activities import local_today
 
 
 def _rules(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
@@ -73,10 +74,21 @@ def _profile_updated(conn: psycopg.Connection, e: Envelope, event: contract.Memb
                  (e.tenant_id, e.event_id, event.member_id, e.stream_version, Jsonb(e.data["changes"])))
 
 
+def _party_group(conn: psycopg.Connection, e: Envelope, event: contract.PartyGroupFormed) -> None:
+    conn.execute("INSERT INTO roster_party_groups (tenant_id, group_id, branch_id, name) VALUES (%s, %s, %s, %s)"
+                 " ON CONFLICT (group_id) DO UPDATE SET name = EXCLUDED.name",
+                 (e.tenant_id, event.group_id, event.branch_id, event.name))
+
+
 def _group(conn: psycopg.Connection, e: Envelope, event: contract.MemberAssignedToGroup) -> None:
-    conn.execute("INSERT INTO roster_groups (tenant_id, event_id, member_id, branch_id, group_id, seq)"
-                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
-                 (e.tenant_id, e.event_id, event.member_id, event.branch_id, event.group_id, e.stream_version))
+    """The assignment holds from the day the register recorded it (its event has no date of its own)."""
+    conn.execute("INSERT INTO roster_groups (tenant_id, event_id, member_id, branch_id, group_id, seq, assigned_on)"
+                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
+                 (e.tenant_id, e.event_id, event.member_id, event.branch_id, event.group_id, e.stream_version,
+                  local_today(e.occurred_at)))
+    if event.group_id is not None:  # the group exists even if PartyGroupFormed is still on its way
+        conn.execute("INSERT INTO roster_party_groups (tenant_id, group_id, branch_id) VALUES (%s, %s, %s)"
+                     " ON CONFLICT (group_id) DO NOTHING", (e.tenant_id, event.group_id, event.branch_id))
 
 
 def _term(conn: psycopg.Connection, e: Envelope, event: contract.CommitteeTermOpened) -> None:
@@ -104,6 +116,7 @@ HANDLERS: dict[str, Handler] = {
     "members.MemberProfileUpdated": _profile_updated,
     "members.MemberHealthChanged": lambda conn, e, ev: _health(conn, e, ev.member_id, ev.changed_on, ev.health,
                                                                ev.mobility),
+    "members.PartyGroupFormed": _party_group,
     "members.MemberAssignedToGroup": _group,
     "members.MemberMoved": lambda conn, e, ev: _placement(conn, e, ev.member_id, "moved", ev.moved_on,
                                                           ev.to_branch_id),

@@ -40,6 +40,8 @@ class ActivityView(LateFlagsSchema):
     place = fields.String(allow_none=True)
     topics = fields.List(fields.String())
     attendees = fields.List(fields.String())
+    invited = fields.List(fields.String(), metadata={"description": "those of the attendees who sat in on a body"
+                                                                    " they do not belong to (列席)"})
     guests = fields.List(fields.Nested(GuestView))
     absentees = fields.List(fields.Nested(AbsenceView))
     minutes = fields.String(allow_none=True)

@@ -13,7 +13,7 @@ from services.activities import queries
 from services.activities.api.common import YearQuerySchema, branch_reader, bureau_today
 from services.activities.domain import coverage as reports
 from services.activities.domain.calendar import holidays_of, parse_period, period_of
-from services.activities.domain.roster import health_on
+from services.activities.domain.roster import group_on, health_on, post_on
 from services.activities.domain.rules import study_kinds
 
 branches = ApiBlueprint("branch-views", __name__, description="Roster, coverage, study hours and care of a branch")
@@ -31,6 +31,8 @@ class RosterEntrySchema(Schema):
     party_member = fields.Boolean()
     health = fields.String(allow_none=True)
     mobility = fields.String(allow_none=True)
+    post = fields.String(allow_none=True, metadata={"description": "committee post held that day"})
+    group_id = fields.String(allow_none=True, metadata={"description": "party group that day"})
 
 
 class RosterSchema(Schema):
@@ -44,7 +46,8 @@ class Roster(MethodView):
     @branches.arguments(OnSchema, location="query")
     @branches.response(200, RosterSchema)
     def get(self, query, branch_id):
-        """The branch's members on a date (today by default), as this service knows them from members' events."""
+        """The branch's members on a date (today by default), with their health, committee post and party group,
+        as this service knows them from members' events."""
         principal, branch = branch_reader(branch_id)
         day = query.get("on") or bureau_today()
         with read_transaction(principal.tenant) as conn:
@@ -53,7 +56,8 @@ class Roster(MethodView):
         for member in sorted(roster.members_on(branch, day), key=lambda m: m.name):
             health = health_on(member, day)
             members.append({"member_id": member.member_id, "name": member.name, "party_member": member.party_member,
-                            "health": health and health.health, "mobility": health and health.mobility})
+                            "health": health and health.health, "mobility": health and health.mobility,
+                            "post": post_on(member, day, branch), "group_id": group_on(member, day, branch)})
         return {"branch_id": branch, "on": day, "members": members}
 
 

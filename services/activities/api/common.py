@@ -88,6 +88,8 @@ class RecordedSchema(Schema):
     status = fields.String()
     late = fields.Boolean()
     late_reasons = fields.List(fields.String())
+    invited = fields.List(fields.String(), metadata={"description": "attendees who sat in on a body they do not"
+                                                                    " belong to (列席)"})
     quorate = fields.Boolean()
     voting_members = fields.Integer()
     voting_present = fields.Integer()

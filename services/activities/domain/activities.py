@@ -1,7 +1,10 @@
 """Activities (三会一课 and the rest): planned → recorded → corrected / cancelled, each an event.
 
 Attendees must be members of the branch on the day; invited people from outside it are guests,
-flagged as such. A general meeting records whether more than half of its voting members were there.
+flagged as such. Members of the branch who sit in on a body they do not belong to — a committee
+meeting without holding a post, another party group's meeting — are recorded as ``invited`` (列席),
+never counted as the body's own. A general meeting records whether more than half of its voting
+members were there.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def plan_activity(activity_id: str, existing: Activity | None, command: PlanActi
     if existing is not None:
         raise ActivitiesRuleBroken("this activity exists", code="activity_exists")
     c.require_open_branch(command.branch_id, command.planned_on)
+    check_group(c.roster, command.branch_id, command.kind, command.group_id)
     if command.planned_on < c.today:
         raise ActivitiesRuleBroken("an activity is planned for today or later; record what already happened",
                                    field="occurred_on", code="planned_in_past")
@@ -149,6 +153,8 @@ def checked_record(branch_id: str, record: Mapping[str, Any], c: Circumstances, 
     c.require_open_branch(branch_id, day)
     check_participants(c.roster, branch_id, day, record["attendees"], record["absentees"], record["guests"],
                        field_of_attendees)
+    check_group(c.roster, branch_id, record["kind"], record.get("group_id"))
+    invited = sitting_in(c.roster, branch_id, day, record["kind"], record.get("group_id"), record["attendees"])
     quorum = general_meeting_quorum(c.roster, branch_id, day, record["attendees"]) \
         if record["kind"] == "general_meeting" else (None, None, None)
     reasons = c.late_reasons(day)
@@ -156,7 +162,8 @@ def checked_record(branch_id: str, record: Mapping[str, Any], c: Circumstances, 
                   topics=list(record["topics"] or ()), attendees=list(record["attendees"]),
                   guests=[dict(g) for g in record["guests"]], absentees=[dict(a) for a in record["absentees"]],
                   minutes=record["minutes"], hours=record["hours"], voting_members=quorum[0], voting_present=quorum[1],
-                  quorate=quorum[2], late=bool(reasons), late_reasons=reasons, group_id=record.get("group_id"))
+                  quorate=quorum[2], late=bool(reasons), late_reasons=reasons, group_id=record.get("group_id"),
+                  invited=invited)
 
 
 # --- attendees and quorum ------------------------------------------------------------------------
@@ -192,6 +199,33 @@ def _refuse_non_members(roster: Roster, branch_id: str, day: date, member_ids: S
             f"not members of the branch on {day} (invite outsiders as guests): "
             + ", ".join(f"{member_id} ({code})" for member_id, code in problems),
             field=field_name, code=first_code, details=[f"{member_id}: {code}" for member_id, code in problems])
+
+
+def check_group(roster: Roster, branch_id: str, kind: str, group_id: str | None) -> None:
+    """A named party group is one of the branch's; a group meeting of a branch with groups names its group."""
+    if group_id is not None and roster.party_groups.get(group_id) != branch_id:
+        raise ActivitiesRuleBroken("no such party group in this branch", field="group_id", code="unknown_group")
+    if group_id is None and kind == "group_meeting" and roster.groups_of(branch_id):
+        raise ActivitiesRuleBroken("the branch has party groups: name the group that met", field="group_id",
+                                   code="group_required", details=roster.groups_of(branch_id))
+
+
+def sitting_in(roster: Roster, branch_id: str, day: date, kind: str, group_id: str | None,
+               attendees: Sequence[str]) -> list[str]:
+    """Attendees who do not belong to the meeting's body that day: they sat in (列席) by invitation.
+
+    The body of a committee meeting is the branch's post holders (when the register knows any on
+    that day: otherwise there is nothing to judge by); of a group meeting, the members of its group.
+    """
+    if kind == "committee_meeting":
+        body = roster.post_holders_on(branch_id, day)
+        if not body:
+            return []
+    elif kind == "group_meeting" and group_id is not None:
+        body = roster.group_members_on(group_id, day)
+    else:
+        return []
+    return [member_id for member_id in attendees if member_id not in body]
 
 
 def general_meeting_quorum(roster: Roster, branch_id: str, day: date,

@@ -49,12 +49,27 @@ class HealthRecord:
 
 @dataclass(frozen=True)
 class PostRecord:
-    """A committee post filled or vacated (``kind``) on ``on``."""
+    """A committee post of ``branch_id`` filled or vacated (``kind``) on ``on``."""
 
     kind: str
     term_id: str
     post: str
     on: date
+    branch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupAssignment:
+    """From ``assigned_on`` the member is in party group ``group_id`` of ``branch_id`` (None: in no group).
+
+    ``assigned_on`` is when the register recorded it (the members event carries no date of its own);
+    None for assignments received before the date was kept.
+    """
+
+    group_id: str | None
+    branch_id: str
+    assigned_on: date | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,7 @@ class RosterMember:
     health: tuple[HealthRecord, ...] = ()
     posts: tuple[PostRecord, ...] = ()
     term_ends: Mapping[str, date] = field(default_factory=dict)
+    groups: tuple[GroupAssignment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,10 +109,14 @@ class Standing:
 
 @dataclass(frozen=True)
 class Roster:
-    """The part of the register a decision needs: members by id and every branch of the bureau."""
+    """The part of the register a decision needs: members by id, every branch and party group of the bureau.
+
+    ``party_groups`` maps each group's id to its branch's id.
+    """
 
     members: Mapping[str, RosterMember]
     branches: Mapping[str, BranchRecord]
+    party_groups: Mapping[str, str] = field(default_factory=dict)
 
     def standing(self, member_id: str, day: date) -> Standing:
         member = self.members.get(member_id)
@@ -140,6 +160,18 @@ class Roster:
     def members_on(self, branch_id: str, day: date) -> list[RosterMember]:
         return [m for m in self.members.values() if self.is_member_of(m.member_id, branch_id, day)]
 
+    def post_holders_on(self, branch_id: str, day: date) -> set[str]:
+        """Members of the branch who held a committee post (secretary, deputy, member) on ``day``."""
+        return {m.member_id for m in self.members_on(branch_id, day) if post_on(m, day, branch_id)}
+
+    def group_members_on(self, group_id: str, day: date) -> set[str]:
+        """Members of the group's branch who were in party group ``group_id`` on ``day``."""
+        branch_id = self.party_groups.get(group_id)
+        return {m.member_id for m in self.members_on(branch_id, day) if group_on(m, day, branch_id) == group_id}
+
+    def groups_of(self, branch_id: str) -> list[str]:
+        return sorted(g for g, b in self.party_groups.items() if b == branch_id)
+
     def branch_ids_in(self, member_id: str, start: date, end: date) -> set[str]:
         """Every branch the member belonged to on some day between ``start`` and ``end``."""
         placements = self.members[member_id].placements
@@ -173,18 +205,41 @@ def health_on(member: RosterMember, day: date) -> HealthRecord | None:
     return ordered[0] if ordered else None
 
 
-def held_post_between(member: RosterMember, start: date, end: date) -> bool:
-    """Whether the member held a committee post (secretary, deputy or member) on any day in [start, end]."""
+def held_post_between(member: RosterMember, start: date, end: date, branch_id: str | None = None) -> bool:
+    """Whether the member held a committee post (secretary, deputy or member) on any day in [start, end]
+    (of ``branch_id``, if given)."""
+    return any(on <= end and (until is None or until >= start) for _, on, until in _post_spans(member, branch_id))
+
+
+def post_on(member: RosterMember, day: date, branch_id: str | None = None) -> str | None:
+    """The committee post the member held on ``day`` (of ``branch_id``, if given), if any."""
+    return next((post for post, on, until in _post_spans(member, branch_id)
+                 if on <= day and (until is None or until >= day)), None)
+
+
+def _post_spans(member: RosterMember, branch_id: str | None) -> Iterable[tuple[str, date, date | None]]:
+    """(post, filled on, held until): until its vacancy or the end of its term, whichever comes first."""
     for post in member.posts:
-        if post.kind != "filled" or post.on > end:
+        if post.kind != "filled" or (branch_id and post.branch_id not in (None, branch_id)):
             continue
         vacated = [p.on for p in member.posts
                    if p.kind == "vacated" and p.term_id == post.term_id and p.post == post.post and p.on >= post.on]
         until = min(vacated + ([member.term_ends[post.term_id]] if post.term_id in member.term_ends else []),
                     default=None)
-        if until is None or until >= start:
-            return True
-    return False
+        yield post.post, post.on, until
+
+
+def group_on(member: RosterMember, day: date, branch_id: str) -> str | None:
+    """The member's party group in ``branch_id`` on ``day``: the last assignment on or before it.
+
+    Before the first assignment the register recorded, the first one is taken to hold (groups are
+    often entered after the work they cover); an assignment made in another branch does not count.
+    """
+    ordered = sorted(member.groups, key=lambda g: (g.assigned_on or date.min, g.seq))
+    known = [g for g in ordered if (g.assigned_on or date.min) <= day] or ordered[:1]
+    if not known or known[-1].branch_id != branch_id:
+        return None
+    return known[-1].group_id
 
 
 def departure_in(member: RosterMember, start: date, end: date) -> Placement | None:
@@ -195,5 +250,6 @@ def departure_in(member: RosterMember, start: date, end: date) -> Placement | No
     return None
 
 
-def roster_of(members: Iterable[RosterMember], branches: Iterable[BranchRecord]) -> Roster:
-    return Roster({m.member_id: m for m in members}, {b.branch_id: b for b in branches})
+def roster_of(members: Iterable[RosterMember], branches: Iterable[BranchRecord],
+              party_groups: Mapping[str, str] | None = None) -> Roster:
+    return Roster({m.member_id: m for m in members}, {b.branch_id: b for b in branches}, dict(party_groups or {}))
