@@ -81,14 +81,19 @@ def record_activity(uow: UnitOfWork, command: RecordActivity) -> dict:
     return _reply(recorded, activity_id, events[0])
 
 
+def _require_version(stream: str, expected_version: int | None, version: int) -> None:
+    """The version the client last saw (If-Match), if it sent one, is still the stream's: else a 409."""
+    if expected_version is not None and expected_version != version:
+        raise ConcurrencyError(stream, expected_version, version)
+
+
 def _load_activity(uow: UnitOfWork, activity_id: str, authorise: Authorise, expected_version: int | None):
     stream = activity_stream(activity_id)
     state, version = uow.load(stream, domain.evolve_activity, None)
     if state is None:
         raise NotFound("no such activity in your bureau")
     authorise(state.branch_id)
-    if expected_version is not None and expected_version != version:
-        raise ConcurrencyError(stream, expected_version, version)
+    _require_version(stream, expected_version, version)
     return state, version
 
 
@@ -158,13 +163,14 @@ def record_care(uow: UnitOfWork, command: RecordCare, authorise: Authorise) -> d
 
 
 def withdraw_record(uow: UnitOfWork, kind: str, record_id: str, command: WithdrawRecord,
-                    authorise: Authorise) -> dict:
+                    authorise: Authorise, expected_version: int | None = None) -> dict:
     """Withdraw an outreach (``kind`` outreach) or care record entered in error."""
     stream = f"{kind}-{record_id}"
     record, version = uow.load(stream, records.evolve_personal_record, None)
     if record is None:
         raise NotFound(f"no such {kind} record in your bureau")
     authorise(record.branch_id)
+    _require_version(stream, expected_version, version)
     events = records.withdraw_record(record, kind == "outreach", command, local_today(uow.context.recorded_at))
     recorded = uow.record(stream, version, events, branch_id=record.branch_id)
     return {"id": record_id, "version": recorded[-1].stream_version, "status": "withdrawn"}
@@ -181,19 +187,21 @@ def form_team(uow: UnitOfWork, command: FormTeam) -> dict:
     return {"id": team_id, "version": recorded[-1].stream_version}
 
 
-def _load_team(uow: UnitOfWork, team_id: str, authorise: Authorise):
+def _load_team(uow: UnitOfWork, team_id: str, authorise: Authorise, expected_version: int | None):
     team, version = uow.load(f"team-{team_id}", records.evolve_team, None)
     if team is None:
         raise NotFound("no such team in your bureau")
     authorise(team.branch_id)
+    _require_version(f"team-{team_id}", expected_version, version)
     return team, version
 
 
 def change_team(uow: UnitOfWork, team_id: str, command: JoinTeam | LeaveTeam | RecordPerformance,
-                authorise: Authorise) -> dict:
+                authorise: Authorise, expected_version: int | None = None) -> dict:
     """A member joins or leaves a team, or the team performs."""
-    team, version = _load_team(uow, team_id, authorise)
-    c = circumstances(uow, [command.member_id] if isinstance(command, (JoinTeam, LeaveTeam)) else [])
+    team, version = _load_team(uow, team_id, authorise, expected_version)
+    people = command.performers if isinstance(command, RecordPerformance) else [command.member_id]
+    c = circumstances(uow, people)
     if isinstance(command, JoinTeam):
         events, record_id, on = records.join_team(team, command, c), team_id, command.joined_on
     elif isinstance(command, LeaveTeam):
@@ -263,11 +271,13 @@ def set_up_centre(uow: UnitOfWork, branch_id: str, command: SetUpCentre) -> dict
     return {"id": branch_id, "version": recorded[-1].stream_version}
 
 
-def change_centre(uow: UnitOfWork, branch_id: str, command: MoveCentre | EvidenceChecklistItem) -> dict:
+def change_centre(uow: UnitOfWork, branch_id: str, command: MoveCentre | EvidenceChecklistItem,
+                  expected_version: int | None = None) -> dict:
     stream = centre_stream(branch_id)
     centre, version = uow.load(stream, records.evolve_centre, None)
     if centre is None:
         raise NotFound("the branch has no centre recorded yet", fields={"branch_id": ["no centre"]})
+    _require_version(stream, expected_version, version)
     c = circumstances(uow)
     if isinstance(command, MoveCentre):
         events, on = records.move_centre(centre, command, c), command.moved_on

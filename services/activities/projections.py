@@ -106,14 +106,21 @@ def _team_formed(conn: psycopg.Connection, e: Envelope, event: ev.TeamFormed) ->
                   event.leader_id, e.stream_version))
 
 
+def _team_version(conn: psycopg.Connection, e: Envelope, team_id: str) -> None:
+    """The team's version is its stream's: the one to send in If-Match."""
+    conn.execute("UPDATE teams SET version = greatest(version, %s) WHERE team_id = %s", (e.stream_version, team_id))
+
+
 def _team_joined(conn: psycopg.Connection, e: Envelope, event: ev.MemberJoinedTeam) -> None:
     conn.execute("INSERT INTO team_members (tenant_id, team_id, member_id, joined_on) VALUES (%s, %s, %s, %s)"
                  " ON CONFLICT DO NOTHING", (e.tenant_id, event.team_id, event.member_id, event.joined_on))
+    _team_version(conn, e, event.team_id)
 
 
 def _team_left(conn: psycopg.Connection, e: Envelope, event: ev.MemberLeftTeam) -> None:
     conn.execute("UPDATE team_members SET left_on = %s WHERE team_id = %s AND member_id = %s AND left_on IS NULL",
                  (event.left_on, event.team_id, event.member_id))
+    _team_version(conn, e, event.team_id)
 
 
 def _performed(conn: psycopg.Connection, e: Envelope, event: ev.TeamPerformed) -> None:
@@ -123,6 +130,7 @@ def _performed(conn: psycopg.Connection, e: Envelope, event: ev.TeamPerformed) -
         " ON CONFLICT (performance_id) DO NOTHING",
         (e.tenant_id, event.performance_id, event.team_id, event.branch_id, event.occurred_on, event.title,
          event.place, Jsonb(event.performers), event.audience, event.late, Jsonb(event.late_reasons)))
+    _team_version(conn, e, event.team_id)
 
 
 def _pledge_read(conn: psycopg.Connection, e: Envelope, event: ev.PledgeRead) -> None:
@@ -143,6 +151,8 @@ def _centre(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
                      (event.to_place, event.moved_on, e.stream_version, event.branch_id, e.stream_version))
         row = dict(kind="moved", on_date=event.moved_on, place=event.to_place, from_place=event.from_place)
     else:
+        conn.execute("UPDATE centres SET version = greatest(version, %s) WHERE branch_id = %s",
+                     (e.stream_version, event.branch_id))
         row = dict(kind="evidenced", on_date=event.evidenced_on, item=event.item, evidence=event.evidence,
                    photo_ref=event.photo_ref)
     row = {"place": None, "from_place": None, "item": None, "evidence": None, "photo_ref": None, **row}

@@ -46,3 +46,37 @@ def test_people_reading_one_pledge_at_the_same_time_all_get_it_and_every_read_is
     recorded = client.get(f"{API}/pledges/{pledge['id']}/reads", headers=bureau.headers("auditor")).json
     assert len(recorded) == 8
     assert count_events(activities_settings, bureau.tenant, "activities.PledgeRead") == 8
+
+
+def test_teams_centres_and_withdrawals_honour_if_match_and_show_their_current_version(client, bureau,
+                                                                                      activities_settings):
+    admin, ids = bureau.headers(), bureau.members
+
+    def send(path, body, version=None):
+        headers = {**admin, **({"If-Match": f'"{version}"'} if version is not None else {})}
+        return client.post(f"{API}{path}", json=body, headers=headers)
+
+    team = send("/teams", {"branch_id": bureau.branch_a, "name": "合唱队", "kind": "choir", "formed_on": "2023-01-10",
+                           "members": [ids["wang"]]}).json
+    joined = send(f"/teams/{team['id']}/members", {"member_id": ids["li"], "joined_on": "2024-05-01"}, 2)
+    assert joined.status_code == 201
+    read = client.get(f"{API}/teams/{team['id']}", headers=admin)
+    assert read.json["version"] == 3 and read.headers["ETag"] == '"3"'
+    performance = {"occurred_on": "2024-06-30", "title": "七一演出", "performers": [ids["wang"]]}
+    assert send(f"/teams/{team['id']}/performances", performance, 2).status_code == 409
+
+    centre = f"/branches/{bureau.branch_a}/centre"
+    send(centre, {"place": "局三楼", "set_up_on": "2020-01-01"})
+    evidence = {"item": "有党旗", "evidenced_on": "2024-10-01", "evidence": "党旗悬挂"}
+    assert send(f"{centre}/evidence", evidence, 1).status_code == 201
+    read = client.get(f"{API}{centre}", headers=admin)
+    assert read.json["version"] == 2 and read.headers["ETag"] == '"2"'
+    assert send(f"{centre}/actions/move", {"to_place": "局六楼", "moved_on": "2024-10-10"}, 1).status_code == 409
+
+    visit = send("/outreach", {"member_id": ids["li"], "channel": "visit", "occurred_on": "2024-11-02",
+                               "topic": "走访"}).json
+    before = count_events(activities_settings, bureau.tenant)
+    stale = send(f"/outreach/{visit['id']}/actions/withdraw", {"reason": "误录"}, 2)
+    assert stale.status_code == 409 and stale.json["error"]["code"] == "concurrency_conflict"
+    assert count_events(activities_settings, bureau.tenant) == before
+    assert send(f"/outreach/{visit['id']}/actions/withdraw", {"reason": "误录"}, 1).status_code == 201

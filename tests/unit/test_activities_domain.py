@@ -283,6 +283,22 @@ def test_a_team_performs_with_its_members_only():
     assert refused.value.code == "performer_not_in_team"
 
 
+def test_a_team_member_who_has_since_died_or_transferred_out_cannot_perform():
+    events = records.form_team("t1", FormTeam(A, "舞蹈队", "dance", date(2023, 3, 1), members=("wang", "chen", "sun")),
+                               circumstances())
+    team = None
+    for event in events:
+        team = records.evolve_team(team, event)
+    [performed] = records.record_performance(team, "p1", RecordPerformance(date(2024, 1, 20), "迎春演出",
+                                                                           ("wang", "chen")), circumstances())
+    assert performed.performers == ["wang", "chen"]
+    with pytest.raises(ActivitiesRuleBroken) as refused:
+        records.record_performance(team, "p2", RecordPerformance(date(2024, 5, 1), "x", ("wang", "chen", "sun")),
+                                   circumstances())
+    assert refused.value.code == "member_deceased"
+    assert refused.value.fields == {"performers": ["chen: member_deceased", "sun: member_transferred_out"]}
+
+
 def test_the_centre_checklist_comes_from_the_rules_and_evidence_before_a_move_is_stale():
     [set_up] = records.set_up_centre(A, None, SetUpCentre("局六楼活动室", date(2022, 1, 1)), circumstances())
     assert set_up.checklist[0] == "有场所" and len(set_up.checklist) == 6

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers, queries
-from services.activities.api.common import RecordedSchema, branch_reader, bureau_today, writer
+from services.activities.api.common import RecordedSchema, branch_reader, bureau_today, if_match, writer
 from services.activities.commands import CentreSchema, EvidenceSchema, MoveCentreSchema
 from services.activities.domain.records import checklist_status
 
@@ -50,7 +50,8 @@ class CentreViewSchema(Schema):
 class Centre(MethodView):
     @centre.response(200, CentreViewSchema)
     def get(self, branch_id):
-        """The centre: its place and moves, and the bureau's checklist with each item's evidence and date."""
+        """The centre: its place and moves, and the bureau's checklist with each item's evidence and date
+        (its ETag is the version to send in If-Match)."""
         principal, branch = branch_reader(branch_id)
         day = bureau_today()
         with read_transaction(principal.tenant) as conn:
@@ -61,10 +62,11 @@ class Centre(MethodView):
         since = (centre["moved_on"] or centre["set_up_on"]) if centre else day
         items = checklist_status(checklist, [h for h in history if h["kind"] == "evidenced"], since) if centre else [
             {"item": item, "met": False, "stale": False, "evidence": None} for item in checklist]
+        version = centre["version"] if centre else 0
         return {"branch_id": branch, "place": centre and centre["place"], "set_up_on": centre and centre["set_up_on"],
                 "moved_on": centre and centre["moved_on"], "checklist": items,
                 "complete": all(item["met"] for item in items), "history": history,
-                "version": centre["version"] if centre else 0}
+                "version": version}, 200, {"ETag": f'"{version}"'}
 
     @centre.arguments(CentreSchema)
     @centre.response(201, RecordedSchema)
@@ -83,7 +85,9 @@ def _centre_command(schema, path: str, doc: str):
         def post(self, command, branch_id):
             principal = writer()
             principal.require_branch_writer(str(branch_id))
-            return execute_command(principal.tenant, lambda uow: handlers.change_centre(uow, str(branch_id), command))
+            expected = if_match(required=False)
+            return execute_command(principal.tenant, lambda uow: handlers.change_centre(uow, str(branch_id), command,
+                                                                                        expected))
     CentreCommand.post.__doc__ = doc
     return CentreCommand
 

@@ -8,8 +8,8 @@ from marshmallow import Schema, fields
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers
-from services.activities.api.common import (RecordedSchema, LateFlagsSchema, may_read_branch, readable_branches, reader,
-                                            require_branch_reader, writer)
+from services.activities.api.common import (RecordedSchema, LateFlagsSchema, if_match, may_read_branch,
+                                            readable_branches, reader, require_branch_reader, writer)
 from services.activities.commands import (CareSchema, JoinTeamSchema, LeaveTeamSchema, OutreachSchema,
                                           PerformanceSchema, PledgeSchema, TeamSchema, WithdrawSchema)
 
@@ -111,8 +111,9 @@ def _withdrawal(blueprint: ApiBlueprint, kind: str) -> None:
         @blueprint.response(201, RecordedSchema)
         def post(self, command, record_id):
             principal = writer()
+            expected = if_match(required=False)
             return execute_command(principal.tenant, lambda uow: handlers.withdraw_record(
-                uow, kind, str(record_id), command, principal.require_branch_writer))
+                uow, kind, str(record_id), command, principal.require_branch_writer, expected))
     Withdraw.post.__doc__ = f"Withdraw a {kind} record entered in error (it no longer counts)."
 
 
@@ -146,6 +147,7 @@ class TeamSchemaOut(Schema):
     leader_id = fields.String(allow_none=True)
     members = fields.List(fields.Nested(TeamMemberSchema))
     performances = fields.List(fields.Nested(PerformanceSchemaOut))
+    version = fields.Integer(metadata={"description": "the version to send in If-Match"})
 
 
 @teams.route("/teams")
@@ -178,12 +180,13 @@ def _team_detail(conn, row: dict) -> dict:
 class TeamItem(MethodView):
     @teams.response(200, TeamSchemaOut)
     def get(self, team_id):
+        """A team with its members and performances (its ETag is the version to send in If-Match)."""
         principal = reader()
         with read_transaction(principal.tenant) as conn:
             row = conn.execute("SELECT * FROM teams WHERE team_id = %s", (str(team_id),)).fetchone()
             if row is None or not may_read_branch(principal, row["branch_id"]):
                 raise NotFound("no such team in your bureau")
-            return _team_detail(conn, row)
+            return _team_detail(conn, row), 200, {"ETag": f'"{row["version"]}"'}
 
 
 def _team_command(schema, path: str, doc: str):
@@ -194,8 +197,9 @@ def _team_command(schema, path: str, doc: str):
         @teams.response(201, RecordedSchema)
         def post(self, command, team_id):
             principal = writer()
+            expected = if_match(required=False)
             return execute_command(principal.tenant, lambda uow: handlers.change_team(
-                uow, str(team_id), command, principal.require_branch_writer))
+                uow, str(team_id), command, principal.require_branch_writer, expected))
     TeamCommand.post.__doc__ = doc
     return TeamCommand
 

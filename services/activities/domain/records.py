@@ -15,7 +15,7 @@ from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, Fo
 from services.activities.domain import ActivitiesRuleBroken
 from services.activities.domain.activities import Circumstances, check_participants
 from services.activities.domain.calendar import Period, holiday_in_window, holiday_visited_by, parse_period
-from services.activities.domain.roster import NOT_A_MEMBER_CODES
+from services.activities.domain.roster import DEPARTURES, NOT_A_MEMBER_CODES
 from shared.errors import Conflict
 
 BIRTHDAY_WINDOW_DAYS = 15
@@ -190,11 +190,21 @@ def record_performance(team: Team, performance_id: str, command: RecordPerforman
     if outsiders:
         raise ActivitiesRuleBroken("performers are members of the team on the day", field="performers",
                                    code="performer_not_in_team", details=outsiders)
+    _refuse_departed(c, command.performers, command.occurred_on, "performers")
     reasons = c.late_reasons(command.occurred_on)
     return [TeamPerformed(team_id=team.team_id, performance_id=performance_id, branch_id=team.branch_id,
                           occurred_on=command.occurred_on, title=command.title, place=command.place,
                           performers=list(command.performers), audience=command.audience, late=bool(reasons),
                           late_reasons=reasons)]
+
+
+def _refuse_departed(c: Circumstances, member_ids: Sequence[str], day: date, field_name: str) -> None:
+    """Nobody who had died, left the Party or transferred out of the bureau by ``day`` took part that day."""
+    gone = [(m, c.roster.standing(m, day).status) for m in member_ids]
+    gone = [(m, NOT_A_MEMBER_CODES[status]) for m, status in gone if status in DEPARTURES]
+    if gone:
+        raise ActivitiesRuleBroken(f"no longer in the register on {day}: " + ", ".join(m for m, _ in gone),
+                                   field=field_name, code=gone[0][1], details=[f"{m}: {code}" for m, code in gone])
 
 
 def evolve_team(state: Team | None, event) -> Team | None:
