@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import urllib.error
@@ -16,6 +17,8 @@ import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from services.notify.egress import AddressRefused, EgressPolicy
+from services.notify.rules.model import RECORD_LABELS, RULE_LABELS
 from services.notify.settings import NotifySettings
 
 SIGNATURE_HEADER = "X-Branchwork-Signature"
@@ -49,9 +52,12 @@ def verify_signature(secret: str, timestamp: str | None, body: bytes, signature:
 
 def message_text(message: dict) -> str:
     """The plain text of a notification: a note for this recipient, the body, and why it was sent."""
-    records = "、".join(f"{r['type']} {r['id']}" for r in message["cause"].get("records", []))
+    records = "、".join(f"{RECORD_LABELS.get(r['type'], r['type'])} {r['id']}"
+                       for r in message["cause"].get("records", []))
+    rule = message["rule"]
+    named = f"{RULE_LABELS[rule]}（{rule}）" if rule in RULE_LABELS else rule
     lines = [message["note"], ""] if message.get("note") else []
-    lines += [message["body"], "", "—", f"规则：{message['rule']}", f"原因：{message['subject']}（{records}）",
+    lines += [message["body"], "", "—", f"规则：{named}", f"原因：{message['subject']}（{records}）",
               f"期间：{message['period']}", f"通知编号：{message['notification_id']}"]
     return "\n".join(lines) + "\n"
 
@@ -91,8 +97,14 @@ class EmailSender:
 
 
 class WebhookSender:
+    """POSTs signed JSON to a receiver the egress policy allows; redirects are not followed (a redirect could
+    lead anywhere, and a receiver that moved should be reconfigured)."""
+
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
+        self.policy = settings.egress()
+        self.opener = urllib.request.build_opener(_NoRedirects, _GuardedHTTPHandler(self.policy),
+                                                  _GuardedHTTPSHandler(self.policy))
 
     def send(self, message: dict, target: str, secret: str, now: float) -> None:
         body = json.dumps(webhook_payload(message), ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -102,14 +114,64 @@ class WebhookSender:
             SIGNATURE_HEADER: sign(secret, timestamp, body), DELIVERY_HEADER: message["delivery_id"],
             "User-Agent": "branchwork-notify/1"})
         try:
-            with urllib.request.urlopen(request, timeout=self.settings.webhook_timeout) as response:
+            self._check_through_proxy(target)
+            with self.opener.open(request, timeout=self.settings.webhook_timeout) as response:
                 response.read()
+        except AddressRefused as error:
+            raise DeliveryError(f"address refused: {error}", permanent=True) from None
         except urllib.error.HTTPError as error:
-            permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_HTTP
             error.close()
+            if 300 <= error.code < 400:
+                raise DeliveryError(f"HTTP {error.code} from the receiver: redirects are not followed",
+                                    permanent=True) from None
+            permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_HTTP
             raise DeliveryError(f"HTTP {error.code} from the receiver", permanent=permanent) from None
         except (TimeoutError, urllib.error.URLError, OSError) as error:
             raise DeliveryError(f"receiver unreachable: {getattr(error, 'reason', error)}", permanent=False) from None
+
+    def _check_through_proxy(self, target: str) -> None:
+        """Refuse a forbidden scheme; through a proxy (whose address is what the connection checks), resolve the
+        target here, since only the proxy will connect to it."""
+        host, port = self.policy.target(target)
+        scheme = target.split(":", 1)[0].lower()
+        if scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+            try:
+                self.policy.resolve(host, port)
+            except OSError:
+                pass  # a name only the proxy can resolve: the proxy's own rules apply
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 3xx then surfaces as an HTTPError
+
+
+def _guarded(connection_class, policy: EgressPolicy):
+    """A connection class whose sockets go only to addresses the policy allows (checked at connect time)."""
+    def build(host, **kwargs):
+        connection = connection_class(host, **kwargs)
+        # http.client opens its socket through this attribute, for plain HTTP and under TLS alike.
+        connection._create_connection = policy.create_connection
+        return connection
+    return build
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, policy: EgressPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def http_open(self, req):
+        return self.do_open(_guarded(http.client.HTTPConnection, self.policy), req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, policy: EgressPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def https_open(self, req):
+        return self.do_open(_guarded(http.client.HTTPSConnection, self.policy), req, context=self._context)
 
 
 def webhook_payload(message: dict) -> dict:

@@ -11,6 +11,9 @@ from services.notify.events import (
     RecipientConfigured, WebhookConfigured, WebhookRemoved)
 
 DELIVERIES_CHANNEL = "branchwork_notify_deliveries"
+# What ``branchwork rebuild notify`` replays from notify's own store. The ``src_*`` projections are rebuilt
+# from Kafka (the sources consumer), webhook secrets and the scheduler's run log are not facts.
+TABLES = ("deliveries", "notifications", "recipients", "webhooks")
 
 
 def project(conn: psycopg.Connection, envelope: Envelope, event) -> None:

@@ -1,6 +1,7 @@
 """Who hears of a reminder, and how: audiences resolved to deliveries (pure).
 
-An audience is ``bureau``, ``secretary:<branch>`` or ``member:<member>``. Contacts come from the
+An audience is ``bureau``, ``secretary:<branch>``, ``member:<member>`` or ``webhook:<webhook>`` (one receiver,
+while it is configured). Contacts come from the
 bureau's configuration (``PUT /api/v1/recipients/…``) and from member data: the branch's secretary is
 whoever holds the post in the current term. A member without a configured e-mail is reached through
 their branch's secretary, with their phone number if there is one. A secretary's audience that has
@@ -77,7 +78,10 @@ def plan_deliveries(reminder: Reminder, directory: Directory) -> list[PlannedDel
     planned: list[PlannedDelivery] = []
     unreachable: dict[str, list[str]] = {}
     for audience in reminder.audiences:
-        if audience.startswith("member:"):
+        if audience.startswith("webhook:"):
+            planned.extend(PlannedDelivery("webhook", "webhook", hook.webhook_id, hook.url)
+                           for hook in directory.webhooks if audience == f"webhook:{hook.webhook_id}")
+        elif audience.startswith("member:"):
             direct = _member_deliveries(audience, directory)
             if direct:
                 planned.extend(direct)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Mapping
 
+from services.notify.egress import EgressPolicy
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,6 +24,8 @@ class NotifySettings:
     smtp_starttls: bool = False
     smtp_timeout: float = 10.0
     webhook_timeout: float = 5.0
+    webhook_allow_loopback: bool = True
+    webhook_allow_link_local: bool = False
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     max_attempts: int = 8
@@ -34,6 +38,7 @@ class NotifySettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotifySettings:
         env = os.environ if environ is None else environ
         run_dir = Path(env.get("BRANCHWORK_RUN_DIR", REPO_ROOT / ".run"))
+        mailbox = _flag(env.get("BRANCHWORK_NOTIFY_MAILBOX"), cls.mailbox_enabled)
         return cls(
             smtp_host=env.get("BRANCHWORK_SMTP_HOST", cls.smtp_host),
             smtp_port=int(env.get("BRANCHWORK_SMTP_PORT", cls.smtp_port)),
@@ -43,18 +48,26 @@ class NotifySettings:
             smtp_starttls=_flag(env.get("BRANCHWORK_SMTP_STARTTLS"), cls.smtp_starttls),
             smtp_timeout=float(env.get("BRANCHWORK_SMTP_TIMEOUT", cls.smtp_timeout)),
             webhook_timeout=float(env.get("BRANCHWORK_NOTIFY_WEBHOOK_TIMEOUT", cls.webhook_timeout)),
+            # Loopback receivers by default only where the local mailbox runs (a development stack).
+            webhook_allow_loopback=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK"), mailbox),
+            webhook_allow_link_local=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LINK_LOCAL"),
+                                           cls.webhook_allow_link_local),
             retry_base_seconds=float(env.get("BRANCHWORK_NOTIFY_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=float(env.get("BRANCHWORK_NOTIFY_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             max_attempts=int(env.get("BRANCHWORK_NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
             scheduler_interval_seconds=float(env.get("BRANCHWORK_NOTIFY_SCHEDULER_INTERVAL",
                                                      cls.scheduler_interval_seconds)),
             timezone=env.get("BRANCHWORK_NOTIFY_TIMEZONE", cls.timezone),
-            mailbox_enabled=_flag(env.get("BRANCHWORK_NOTIFY_MAILBOX"), cls.mailbox_enabled),
+            mailbox_enabled=mailbox,
             mailbox_dir=Path(env.get("BRANCHWORK_NOTIFY_MAILBOX_DIR", run_dir / "mailbox")),
         )
 
     def with_overrides(self, **changes) -> NotifySettings:
         return replace(self, **changes)
+
+    def egress(self) -> EgressPolicy:
+        """Which addresses webhooks may be sent to."""
+        return EgressPolicy(allow_loopback=self.webhook_allow_loopback, allow_link_local=self.webhook_allow_link_local)
 
     def backoff_seconds(self, attempt: int) -> float:
         """The wait after failed attempt ``attempt`` (1, 2, …): doubling from the base, never above the cap."""

@@ -40,7 +40,8 @@ def load_snapshot(conn: psycopg.Connection, tenant_id: str) -> model.BureauSnaps
         activities=tuple(model.Activity(
             activity_id=r["activity_id"], branch_id=r["branch_id"], kind=r["kind"], title=r["title"],
             status=r["status"], planned_on=r["planned_on"], occurred_on=r["occurred_on"], place=r["place"],
-            group_id=r["group_id"], attendees=tuple(r["attendees"]))
+            group_id=r["group_id"], attendees=tuple(r["attendees"]), cancelled_on=r["cancelled_on"],
+            cancel_reason=r["cancel_reason"])
             for r in rows("SELECT * FROM src_activities WHERE tenant_id = %s")),
         outreach=tuple(model.Outreach(r["member_id"], r["branch_id"], r["channel"], r["occurred_on"])
                        for r in rows("SELECT * FROM src_outreach WHERE tenant_id = %s")),
@@ -53,7 +54,20 @@ def load_snapshot(conn: psycopg.Connection, tenant_id: str) -> model.BureauSnaps
             issued_on=r["issued_on"], valid_until=r["valid_until"], member_id=r["member_id"],
             received_on=r["received_on"], slip_returned_on=r["slip_returned_on"], closed_on=r["closed_on"])
             for r in rows("SELECT * FROM src_transfers WHERE tenant_id = %s")),
+        reminded=tuple(model.Reminded(r["activity_id"], r["notification_id"],
+                                      tuple(r["details"].get("invitees") or ()), tuple(r["webhooks"] or ()))
+                       for r in rows(REMINDED_CANCELLED)),
     )
+
+
+# The meeting reminders of cancelled activities, with the webhooks they went to: whom a cancellation reaches.
+REMINDED_CANCELLED = (
+    "SELECT a.activity_id, n.notification_id, n.details,"
+    " array_agg(DISTINCT d.recipient) FILTER (WHERE d.channel = 'webhook') AS webhooks"
+    " FROM src_activities a JOIN notifications n ON n.tenant_id = a.tenant_id AND n.rule = 'meeting.reminder'"
+    " AND n.subject = 'activity-' || a.activity_id LEFT JOIN deliveries d ON d.notification_id = n.notification_id"
+    " WHERE a.tenant_id = %s AND a.status = 'cancelled' GROUP BY a.activity_id, n.notification_id, n.details"
+    " ORDER BY n.notification_id")
 
 
 def _dues(rows) -> tuple[model.Dues, ...]:

@@ -227,10 +227,11 @@ def _recorded(conn, tenant, e) -> None:
 
 
 def _cancelled(conn, tenant, e) -> None:
-    conn.execute("INSERT INTO src_activities (tenant_id, activity_id, branch_id, kind, title, status)"
-                 " VALUES (%s, %s, %s, %s, '', 'cancelled')"
-                 " ON CONFLICT (activity_id) DO UPDATE SET status = 'cancelled'",
-                 (tenant, e.activity_id, e.branch_id, e.kind))
+    conn.execute("INSERT INTO src_activities (tenant_id, activity_id, branch_id, kind, title, status, cancelled_on,"
+                 " cancel_reason) VALUES (%s, %s, %s, %s, '', 'cancelled', %s, %s)"
+                 " ON CONFLICT (activity_id) DO UPDATE SET status = 'cancelled',"
+                 " cancelled_on = EXCLUDED.cancelled_on, cancel_reason = EXCLUDED.cancel_reason",
+                 (tenant, e.activity_id, e.branch_id, e.kind, e.cancelled_on, e.reason))
 
 
 def _outreach(conn, tenant, e) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
+from contracts.activities import ActivityPlanned
 from services.notify.app import create_app
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
@@ -154,3 +155,42 @@ def test_health_readiness_and_openapi(client):
     spec = client.get("/openapi.json").json
     assert ({"/api/v1/inbox", "/api/v1/notifications", "/api/v1/webhooks", "/api/v1/scheduler/runs"}
             <= set(spec["paths"]))
+
+
+def test_a_webhook_to_a_link_local_or_metadata_address_is_refused_and_loopback_follows_the_setting(
+        client, bureau, app):
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook", "http://2852039166/",
+                "http://100.100.100.200/"):
+        refused = client.post("/api/v1/webhooks", headers=bureau["admin"],
+                              json={"url": url, "secret": "a-secret-of-sixteen+"})
+        assert refused.status_code == 422 and refused.json["error"]["code"] == "webhook_address_refused", url
+        assert "url" in refused.json["error"]["fields"]
+    assert client.post("/api/v1/webhooks", headers=bureau["admin"], json={
+        "url": "gopher://127.0.0.1:6379/_x", "secret": "a-secret-of-sixteen+"}).status_code == 400
+    created = client.post("/api/v1/webhooks", headers=bureau["admin"],
+                          json={"url": "http://127.0.0.1:9/hook", "secret": "a-secret-of-sixteen+"})
+    assert created.status_code == 201  # loopback allowed here (the test's settings), for local receivers
+    moved = client.put(f"/api/v1/webhooks/{created.json['id']}", headers=bureau["admin"],
+                       json={"url": "http://169.254.169.254/", "secret": "a-secret-of-sixteen+"})
+    assert moved.status_code == 422
+    settings = app.extensions["notify"]["settings"]
+    app.extensions["notify"]["settings"] = settings.with_overrides(webhook_allow_loopback=False)
+    try:
+        assert client.post("/api/v1/webhooks", headers=bureau["admin"], json={
+            "url": "http://localhost:9/hook", "secret": "a-secret-of-sixteen+"}).status_code == 422
+    finally:
+        app.extensions["notify"]["settings"] = settings
+    client.delete(f"/api/v1/webhooks/{created.json['id']}", headers=bureau["admin"])
+
+
+def test_the_secretarys_inbox_says_whom_to_tell_in_person(client, bureau, conn, notify_settings):
+    planned_on = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    factory = EventFactory(bureau["id"])
+    activity_id = new_id()
+    runner(notify_settings).process(conn, as_records([factory.envelope(f"activity-{activity_id}", ActivityPlanned(
+        activity_id, bureau["branch_id"], "party_lecture", planned_on + timedelta(days=1), "党课", "活动中心", []),
+        bureau["branch_id"])], "branchwork.activities.events"))
+    run_rules(client, bureau)
+    inbox = client.get("/api/v1/inbox", headers=bureau["secretary"]).json
+    lecture = next(item for item in inbox if item["rule"] == "meeting.reminder")
+    assert lecture["note"].startswith("请代为通知：") and "李淑芬" in lecture["note"]

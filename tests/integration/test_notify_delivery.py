@@ -4,7 +4,9 @@ marked failed and kept visible; every outcome recorded as an event of the notifi
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta, UTC
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from services.notify.channels import sign, verify_signature
 from services.notify.delivery import DeliveryWorker
@@ -47,7 +49,7 @@ def test_an_email_arrives_at_the_smtp_server_naming_its_rule_and_cause(conn, not
     assert message["To"] == "office@example.org" and message["Subject"] == "生日关怀：明天是李淑芬同志 75 岁生日"
     assert message["X-Branchwork-Rule"] == "care.birthday" and message["X-Branchwork-Notification"] == notification_id
     text = message.get_content()
-    assert "请准备蛋糕和鲜花。" in text and "规则：care.birthday" in text and "member m-li" in text
+    assert "请准备蛋糕和鲜花。" in text and "规则：生日关怀（care.birthday）" in text and "成员 m-li" in text
     sent = deliveries(conn, notification_id)
     assert message["Message-ID"] == f"<{sent['email']['delivery_id']}@branchwork>"
     assert sent["email"]["status"] == "sent" and sent["inbox"]["status"] == "sent"
@@ -173,3 +175,61 @@ def test_a_removed_webhook_fails_its_pending_deliveries_instead_of_dropping_them
     row = deliveries(conn, notification_id)["webhook"]
     assert row["status"] == "failed" and row["last_error"] == "the webhook was removed"
     assert clock() - timedelta(seconds=1) < row["failed_at"] <= clock()
+
+
+def webhook_notification(conn, settings, webhook_id: str, url: str, secret: str = "a-secret-for-the-egress-tests"):
+    directory = bureau_directory(emails=(), webhooks=[Webhook(webhook_id, url)])
+    with conn.transaction():
+        conn.execute("INSERT INTO webhook_secrets (tenant_id, webhook_id, secret) VALUES (%s, %s, %s)"
+                     " ON CONFLICT (webhook_id) DO UPDATE SET secret = EXCLUDED.secret",
+                     (directory.tenant_id, webhook_id, secret))
+    return schedule_reminder(conn, settings, reminder(), directory, FixedClock(datetime.now(UTC)))
+
+
+def test_a_webhook_pointing_at_the_cloud_metadata_address_fails_for_good_without_a_connection(conn, notify_settings):
+    hook = f"hook-{new_id()}"
+    notification_id = webhook_notification(conn, notify_settings, hook, "http://169.254.169.254/latest/meta-data/")
+    worker(notify_settings, 0, FixedClock(datetime.now(UTC))).deliver_due(conn)
+    row = deliveries(conn, notification_id)["webhook"]
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert row["last_error"].startswith("address refused: 169.254.169.254 resolves to 169.254.169.254")
+
+
+def test_the_address_is_checked_when_connecting_so_a_name_for_a_refused_address_is_caught(
+        conn, notify_settings, receiver_factory):
+    receiver, url = receiver_factory("a-secret-for-the-egress-tests")
+    by_name = url.replace("127.0.0.1", "localhost")
+    notification_id = webhook_notification(conn, notify_settings, f"hook-{new_id()}", by_name)
+    worker(notify_settings, 0, FixedClock(datetime.now(UTC)), webhook_allow_loopback=False).deliver_due(conn)
+    row = deliveries(conn, notification_id)["webhook"]
+    assert row["status"] == "failed" and "localhost resolves to 127.0.0.1, a loopback address" in row["last_error"]
+    assert receiver.attempts == 0
+
+
+def test_a_receiver_that_redirects_is_not_followed_and_the_delivery_fails_visibly(conn, notify_settings,
+                                                                                 receiver_factory):
+    elsewhere, elsewhere_url = receiver_factory("a-secret-for-the-egress-tests")
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(307)
+            self.send_header("Location", elsewhere_url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        notification_id = webhook_notification(conn, notify_settings, f"hook-{new_id()}",
+                                               f"http://127.0.0.1:{server.server_address[1]}/moved")
+        worker(notify_settings, 0, FixedClock(datetime.now(UTC))).deliver_due(conn)
+    finally:
+        server.shutdown()
+        server.server_close()
+    row = deliveries(conn, notification_id)["webhook"]
+    assert row["status"] == "failed" and "redirects are not followed" in row["last_error"]
+    assert elsewhere.attempts == 0

@@ -88,3 +88,12 @@ def test_delivery_ids_are_the_same_for_the_same_notification_and_target():
 def test_the_secretary_of_the_current_term_is_found():
     assert directory().secretaries == {BRANCH: (SECRETARY.member_id, "赵国庆")}
     assert TERM.term_id == SECRETARY.term_id
+
+
+def test_a_webhook_named_as_an_audience_is_reached_while_it_is_configured_and_only_once():
+    hooks = [Webhook("w-meetings", "http://receiver/meetings", ("meeting.reminder",)),
+             Webhook("w-all", "http://receiver/all")]
+    planned = plan_deliveries(reminder("webhook:w-meetings", "webhook:w-all", "webhook:w-gone",
+                                       rule="meeting.cancelled"), directory(webhooks=hooks))
+    assert sorted(d.target for d in planned if d.channel == "webhook") == ["http://receiver/all",
+                                                                          "http://receiver/meetings"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from contracts.members import DEFAULT_RULES
 from services.notify.rules import evaluate
 from services.notify.rules.model import (
-    Activity, Branch, BureauSnapshot, Care, Dues, Member, Outreach, PostHolding, RuleSetVersion, Term, Transfer)
+    Activity, Branch, BureauSnapshot, Care, Dues, Member, Outreach, PostHolding, Reminded, RuleSetVersion, Term,
+    Transfer)
 
 TENANT, BRANCH = "bureau-1", "branch-1"
 WANG = Member("m-wang", BRANCH, "王德明", date(1941, 3, 12), health="poor", mobility="homebound", phone="13800000001")
@@ -324,3 +326,70 @@ def test_every_notification_names_its_rule_and_the_record_that_caused_it():
     snapshot = bureau(activities=(planned(),), dues=(dues(),), transfers=(LETTER,))
     for reminder in evaluate(snapshot, date(2025, 6, 11)):
         assert reminder.rule and reminder.records and reminder.dedupe_key.startswith(reminder.rule + ":")
+
+
+# --- a reminded meeting cancelled ----------------------------------------------------------------------------
+
+def cancelled(on=date(2025, 6, 12), cancelled_on=date(2025, 6, 11), **extra) -> Activity:
+    return replace(planned(on=on, status="cancelled", **extra), cancelled_on=cancelled_on,
+                   cancel_reason="书记住院，改期另行通知")
+
+
+REMINDED = Reminded("a-1", "n-reminder", ("m-wang", "m-li"), ("w-1",))
+
+
+def test_a_reminded_meeting_that_is_cancelled_tells_those_reminded_until_its_day():
+    snapshot = bureau(activities=(cancelled(),), reminded=(REMINDED,))
+    [notice] = fired(snapshot, date(2025, 6, 11), "meeting.cancelled")
+    assert notice.dedupe_key == "meeting.cancelled:activity-a-1:2025-06-12"
+    assert notice.audiences == ("member:m-wang", "member:m-li", "webhook:w-1")
+    assert "2025-06-12" in notice.title and "取消" in notice.title and "书记住院" in notice.body
+    assert notice.records == (("activity", "a-1"), ("notification", "n-reminder"))
+    assert fired(snapshot, date(2025, 6, 12), "meeting.cancelled") != []
+    assert fired(snapshot, date(2025, 6, 13), "meeting.cancelled") == []  # the day is over: no late notice
+
+
+def test_a_cancelled_meeting_nobody_was_reminded_of_gets_no_notice():
+    assert fired(bureau(activities=(cancelled(),)), date(2025, 6, 11), "meeting.cancelled") == []
+
+
+def test_a_record_withdrawn_after_the_meeting_was_held_is_no_cancellation():
+    withdrawn = replace(cancelled(), occurred_on=date(2025, 6, 12))
+    assert fired(bureau(activities=(withdrawn,), reminded=(REMINDED,)), date(2025, 6, 12), "meeting.cancelled") == []
+
+
+def test_a_meeting_reminded_for_the_secretary_only_is_cancelled_to_the_secretary():
+    snapshot = bureau(activities=(cancelled(),), reminded=(Reminded("a-1", "n-reminder"),))
+    assert fired(snapshot, date(2025, 6, 11), "meeting.cancelled")[0].audiences == (f"secretary:{BRANCH}",)
+
+
+def test_the_cancellation_notice_can_be_switched_off_on_its_own():
+    rules = (RuleSetVersion(2, date(2025, 1, 1), {"notify_disabled_rules": ["meeting.cancelled"]}),)
+    snapshot = bureau(rule_sets=rules, activities=(cancelled(),), reminded=(REMINDED,))
+    assert fired(snapshot, date(2025, 6, 11), "meeting.cancelled") == []
+
+
+# --- boundaries found on the demo bureaus ---------------------------------------------------------------------
+
+def test_a_branch_with_no_term_recorded_is_judged_by_size_for_the_committee_meeting():
+    small = bureau(terms=(), posts=())
+    assert fired(small, date(2025, 3, 25), "meeting.committee_monthly") == []  # 3 members: no committee
+    seven = tuple(replace(ZHAO, member_id=f"m-{i}", name=f"成员{i}") for i in range(7))
+    assert keys(bureau(terms=(), posts=(), members=seven), date(2025, 3, 25), "meeting.committee_monthly") == [
+        f"meeting.committee_monthly:branch-{BRANCH}:2025-03"]
+
+
+def test_a_dues_review_raised_later_is_not_announced_before_it_was_raised():
+    snapshot = bureau(dues=(Dues("m-li", reviews=(("2025-05", date(2025, 11, 3)),)),))
+    assert fired(snapshot, date(2025, 1, 1), "dues.arrears_review") == []
+    assert fired(snapshot, date(2025, 11, 3), "dues.arrears_review") != []
+    assert fired(snapshot, date(2026, 2, 2), "dues.arrears_review") == []  # 91 days later
+
+
+def test_an_older_rule_set_without_the_reminder_settings_falls_back_to_the_defaults():
+    before_the_move = {key: value for key, value in DEFAULT_RULES.items()
+                       if key not in ("birthday_days_ahead", "meeting_reminder_days", "monthly_check_day")}
+    snapshot = bureau(rule_sets=(RuleSetVersion(1, date(2020, 1, 1), before_the_move),))
+    assert keys(snapshot, date(2025, 3, 11), "care.birthday") == ["care.birthday:member-m-wang:2025"]
+    assert keys(snapshot, date(2025, 3, 20), "meeting.committee_monthly") == [
+        f"meeting.committee_monthly:branch-{BRANCH}:2025-03"]

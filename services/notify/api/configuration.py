@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import flask
 from flask.views import MethodView
 
 from shared.auth import Principal
@@ -12,6 +13,7 @@ from shared.web import ApiBlueprint, current_principal, execute_command, read_tr
 from services.notify import handlers
 from services.notify.api.schemas import RecipientViewSchema, VersionSchema, WebhookViewSchema
 from services.notify.commands import RecipientSchema, WebhookSchema
+from services.notify.egress import AddressRefused
 
 recipients = ApiBlueprint("recipients", __name__, description="Who is reached how")
 webhooks = ApiBlueprint("webhooks", __name__, description="Signed webhook receivers of a bureau")
@@ -87,6 +89,7 @@ class WebhookCollection(MethodView):
         """Add a receiver: notifications (of ``rules``, or all) are POSTed to it, signed with ``secret``."""
         principal = current_principal()
         principal.require_role("bureau_admin")
+        _require_allowed_url(body["url"])
         webhook_id = str(uuid.uuid4())
         created = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
             uow, webhook_id, body["url"], body["secret"], body["rules"]))
@@ -102,6 +105,7 @@ class WebhookItem(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin")
         _require_webhook(principal, str(webhook_id))
+        _require_allowed_url(body["url"])
         changed = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
             uow, str(webhook_id), body["url"], body["secret"], body["rules"]))
         return {**body, "webhook_id": str(webhook_id), **changed}
@@ -112,6 +116,14 @@ class WebhookItem(MethodView):
         principal.require_role("bureau_admin")
         _require_webhook(principal, str(webhook_id))
         return execute_command(principal.tenant, lambda uow: handlers.remove_webhook(uow, str(webhook_id)))
+
+
+def _require_allowed_url(url: str) -> None:
+    """Refuse a receiver the delivery worker may not reach (link-local, cloud metadata, loopback if so set)."""
+    try:
+        flask.current_app.extensions["notify"]["settings"].egress().check_configured(url)
+    except AddressRefused as error:
+        raise handlers.NotifyRuleBroken(str(error), code="webhook_address_refused", field="url") from None
 
 
 def _require_webhook(principal: Principal, webhook_id: str) -> None:

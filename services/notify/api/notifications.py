@@ -110,11 +110,15 @@ class Inbox(MethodView):
         """Your in-app notifications, newest first (``?unread=true`` for the unread ones)."""
         principal = current_principal()
         with read_transaction(principal.tenant) as conn:
+            # The note is what this reader is asked to do for others (tell members without e-mail).
             return conn.execute(
-                "SELECT n.* FROM notifications n WHERE EXISTS (SELECT 1 FROM deliveries d WHERE"
-                " d.notification_id = n.notification_id AND d.channel = 'inbox' AND d.audience = ANY(%s))"
-                " AND (NOT %s OR n.read_at IS NULL) ORDER BY n.scheduled_at DESC, n.notification_id LIMIT %s",
-                (_audiences(principal), query["unread"], query["limit"])).fetchall()
+                "SELECT n.*, (SELECT string_agg(DISTINCT d.note, '；') FROM deliveries d"
+                " WHERE d.notification_id = n.notification_id AND d.channel = 'inbox' AND d.audience = ANY(%(a)s))"
+                " AS note FROM notifications n WHERE EXISTS (SELECT 1 FROM deliveries d WHERE"
+                " d.notification_id = n.notification_id AND d.channel = 'inbox' AND d.audience = ANY(%(a)s))"
+                " AND (NOT %(unread)s OR n.read_at IS NULL) ORDER BY n.scheduled_at DESC, n.notification_id"
+                " LIMIT %(limit)s",
+                {"a": _audiences(principal), "unread": query["unread"], "limit": query["limit"]}).fetchall()
 
 
 @inbox.route("/inbox/<uuid:notification_id>/actions/read")

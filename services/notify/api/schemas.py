@@ -41,6 +41,8 @@ class NotificationSchema(Schema):
 
 
 class InboxItemSchema(NotificationSchema):
+    note = fields.String(allow_none=True)
+
     class Meta:
         exclude = ("deliveries", "dedupe_key")
 

@@ -12,6 +12,7 @@ Rule = Callable[[BureauSnapshot, date, dict], list[Reminder]]
 
 RULES: dict[str, Rule] = {
     "meeting.reminder": meetings.meeting_reminders,
+    "meeting.cancelled": meetings.cancellation_notices,
     "meeting.committee_monthly": meetings.committee_meeting_alerts,
     "meeting.quarterly": meetings.quarter_meeting_alerts,
     "coverage.unreached": meetings.coverage_tasks,

@@ -57,7 +57,8 @@ def arrears_reminders(snapshot: BureauSnapshot, today: date, rules: dict) -> lis
         elif len(run) >= remind_at:
             reminders.append(_gentle(member, run, today))
         for first_month, raised_on in dues.reviews:
-            if today - raised_on <= timedelta(days=REVIEW_EVENT_WINDOW_DAYS) and not (run and run[0] == first_month):
+            raised_lately = raised_on <= today <= raised_on + timedelta(days=REVIEW_EVENT_WINDOW_DAYS)
+            if raised_lately and not (run and run[0] == first_month):
                 reminders.append(_review(member, [first_month], raised_on, raised=True))
     return reminders
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from services.notify.rules.model import (
-    CHANNEL_LABELS, HEALTH_LABELS, MOBILITY_LABELS, Activity, Branch, BureauSnapshot, Member, Reminder,
-    member_audience, month_bounds, month_of, per_quarter, quarter_bounds, quarter_label, secretary_of, within)
+    CHANNEL_LABELS, HEALTH_LABELS, MOBILITY_LABELS, Activity, Branch, BureauSnapshot, Member, Reminded, Reminder,
+    member_audience, month_bounds, month_of, per_quarter, quarter_bounds, quarter_label, secretary_of,
+    webhook_audience, within)
+
+COMMITTEE_MIN_MEMBERS = 7  # national rule: under 7 full members, a secretary and no committee
 
 KIND_LABELS = {"committee_meeting": "支委会", "general_meeting": "支部党员大会", "group_meeting": "党小组会",
                "party_lecture": "党课", "theme_day": "主题党日", "study": "集体学习", "life_meeting": "组织生活会",
@@ -24,7 +27,7 @@ def meeting_reminders(snapshot: BureauSnapshot, today: date, rules: dict) -> lis
                 or not within(today, activity.planned_on - timedelta(days=ahead), activity.planned_on)):
             continue
         invitees = invitees_of(snapshot, activity, today)
-        audiences = tuple(member_audience(m.member_id) for m in invitees) or (secretary_of(activity.branch_id),)
+        audiences = invited_audiences(activity.branch_id, [m.member_id for m in invitees])
         when = "今天" if activity.planned_on == today else activity.planned_on.isoformat()
         kind = KIND_LABELS.get(activity.kind, activity.kind)
         reminders.append(Reminder(
@@ -37,6 +40,42 @@ def meeting_reminders(snapshot: BureauSnapshot, today: date, rules: dict) -> lis
             details={"kind": activity.kind, "planned_on": activity.planned_on.isoformat(), "place": activity.place,
                      "invitees": [m.member_id for m in invitees]}))
     return reminders
+
+
+def invited_audiences(branch_id: str, invitee_ids) -> tuple[str, ...]:
+    """The invitees, each reached as a member; with none, the branch's secretary."""
+    return tuple(member_audience(member_id) for member_id in invitee_ids) or (secretary_of(branch_id),)
+
+
+def cancellation_notices(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
+    """A reminded meeting called off before its day: tell everyone who was reminded, once, until the day.
+
+    A record withdrawn after the meeting was held (``occurred_on`` set) is a correction, not a cancellation.
+    """
+    reminded: dict[str, list[Reminded]] = {}
+    for notice in snapshot.reminded:
+        reminded.setdefault(notice.activity_id, []).append(notice)
+    return [_cancellation(activity, reminded[activity.activity_id], today) for activity in snapshot.activities
+            if activity.activity_id in reminded and activity.status == "cancelled" and activity.occurred_on is None
+            and activity.planned_on is not None and today <= activity.planned_on]
+
+
+def _cancellation(activity: Activity, notices: list[Reminded], today: date) -> Reminder:
+    invitees = dict.fromkeys(i for n in notices for i in n.invitees)
+    webhooks = dict.fromkeys(w for n in notices for w in n.webhooks)
+    kind, day = KIND_LABELS.get(activity.kind, activity.kind), activity.planned_on.isoformat()
+    reason = f"，原因：{activity.cancel_reason}" if activity.cancel_reason else ""
+    return Reminder(
+        rule="meeting.cancelled", subject=f"activity-{activity.activity_id}", period=day,
+        branch_id=activity.branch_id,
+        audiences=invited_audiences(activity.branch_id, invitees) + tuple(webhook_audience(w) for w in webhooks),
+        due_on=activity.cancelled_on or today,
+        title=f"会议取消：原定 {day} 的{kind}「{activity.title}」不再举行",
+        body=f"原定于 {day} 举行的{kind}「{activity.title}」已取消{reason}。此前发出的会议提醒作废。",
+        records=(("activity", activity.activity_id),) + tuple(("notification", n.notification_id) for n in notices),
+        details={"kind": activity.kind, "planned_on": day, "reason": activity.cancel_reason,
+                 "cancelled_on": activity.cancelled_on.isoformat() if activity.cancelled_on else None,
+                 "invitees": list(invitees), "reminders": [n.notification_id for n in notices]})
 
 
 def invitees_of(snapshot: BureauSnapshot, activity: Activity, today: date) -> list[Member]:
@@ -58,8 +97,7 @@ def committee_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict)
     first, last = month_bounds(today)
     reminders = []
     for branch in snapshot.open_branches():
-        term = snapshot.current_term(branch.branch_id, today)
-        if term is not None and not term.committee:
+        if not has_committee(snapshot, branch.branch_id, today):
             continue  # a branch of under 7 members has a secretary but no committee to meet
         if _held(snapshot, branch, "committee_meeting", first, last):
             continue
@@ -75,6 +113,14 @@ def committee_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict)
                   + (f"已计划于 {', '.join(planned)} 召开。" if planned else "请安排召开。")),
             records=(("branch", branch.branch_id),), details={"month": month_of(today), "planned": planned}))
     return reminders
+
+
+def has_committee(snapshot: BureauSnapshot, branch_id: str, today: date) -> bool:
+    """As its current term says; with no term recorded, by size (7 or more full members elect a committee)."""
+    term = snapshot.current_term(branch_id, today)
+    if term is not None:
+        return term.committee
+    return sum(1 for m in snapshot.active_members(branch_id) if m.party_member) >= COMMITTEE_MIN_MEMBERS
 
 
 def quarter_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from contracts.members import DEFAULT_RULES
 
 
-
 @dataclass(frozen=True)
 class RuleSetVersion:
     version: int
@@ -75,6 +74,18 @@ class Activity:
     place: str | None = None
     group_id: str | None = None
     attendees: tuple[str, ...] = ()
+    cancelled_on: date | None = None
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """A meeting reminder already recorded for an activity: whom it was for (invitees, else the branch's
+    secretary) and which webhooks received it — the people a cancellation must reach."""
+    activity_id: str
+    notification_id: str
+    invitees: tuple[str, ...] = ()
+    webhooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ class BureauSnapshot:
     care: tuple[Care, ...] = ()
     dues: tuple[Dues, ...] = ()
     transfers: tuple[Transfer, ...] = ()
+    reminded: tuple[Reminded, ...] = ()
 
     def rules_on(self, today: date) -> dict:
         """The rule set in force on ``today``: the latest version already effective, over the defaults."""
@@ -190,6 +202,11 @@ def member_audience(member_id: str) -> str:
     return f"member:{member_id}"
 
 
+def webhook_audience(webhook_id: str) -> str:
+    """One webhook by id (a receiver that was told of something is told of its follow-up too)."""
+    return f"webhook:{webhook_id}"
+
+
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -229,3 +246,13 @@ MOBILITY_LABELS = {"mobile": "行动自如", "limited": "行动不便", "homebou
 HEALTH_LABELS = {"good": "健康", "fair": "一般", "poor": "较差"}
 CHANNEL_LABELS = {"visit": "走访谈心", "phone": "电话沟通", "home_study": "送学上门"}
 POST_LABELS = {"secretary": "书记", "deputy_secretary": "副书记", "member": "委员"}
+RULE_LABELS = {
+    "meeting.reminder": "会议提醒", "meeting.cancelled": "会议取消", "meeting.committee_monthly": "支委会按月召开",
+    "meeting.general_quarterly": "支部党员大会按季召开", "meeting.lecture_quota": "党课按季完成",
+    "coverage.unreached": "学习教育全覆盖", "care.birthday": "生日关怀", "care.holiday_visit": "节日走访慰问",
+    "care.health_check": "年度体检", "committee.term_ending": "换届提醒", "committee.post_vacant": "支委职务空缺",
+    "dues.arrears_reminder": "党费收缴提醒", "dues.arrears_review": "党费欠缴审查",
+    "transfer.letter_expiring": "介绍信即将到期", "transfer.return_slip_overdue": "回执逾期未回",
+}
+RECORD_LABELS = {"activity": "活动", "member": "成员", "branch": "支部", "committee_term": "支委会任期",
+                 "transfer": "组织关系转接", "notification": "通知"}

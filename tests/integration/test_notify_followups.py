@@ -1,0 +1,147 @@
+"""Against PostgreSQL with real servers: a reminded meeting that is cancelled reaches everyone reminded (e-mail,
+the secretary on behalf of members without one, the webhooks that had the reminder) once, however often the
+event is redelivered; a bureau's new rule set changes what is decided; a scheduler back from downtime catches up
+what is still open and leaves what closed meanwhile; notify's own read models rebuild from its store as they were."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, UTC
+
+from contracts import activities as a
+from contracts import members as m
+from services.notify import handlers
+from services.notify.delivery import DeliveryWorker
+from services.notify.events import registry
+from services.notify.projections import TABLES, project
+from services.notify.scheduler import Scheduler
+from shared.envelope import Actor
+from shared.rebuild import rebuild
+from shared.unit_of_work import CommandContext, UnitOfWork
+from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
+    EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, receiver_factory,
+    smtp_server)
+from tests.integration.test_notify_pipeline import BIRTHDAYS, give_email, notifications, runner
+from tests.support import new_id, wait_for
+
+ACTIVITIES = "branchwork.activities.events"
+
+
+def add_webhook(conn, settings, tenant_id: str, url: str, secret: str, rules: list[str]) -> str:
+    webhook_id = new_id()
+    context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(UTC))
+    with conn.transaction():
+        handlers.configure_webhook(UnitOfWork(conn, registry, settings.topic(), context, project), webhook_id, url,
+                                   secret, rules)
+    return webhook_id
+
+
+def mail(smtp_server, rule: str) -> list[tuple[str, str]]:
+    return sorted((message["To"], message.get_content()) for message in smtp_server.messages()
+                  if message["X-Branchwork-Rule"] == rule)
+
+
+def test_a_reminded_meeting_that_is_cancelled_is_announced_once_to_everyone_reminded(
+        conn, notify_settings, smtp_server, receiver_factory):
+    factory = EventFactory()
+    branch_id, events, (zhao, li, _wang) = factory.branch_with_members(BIRTHDAYS)
+    consumer = runner(notify_settings)
+    consumer.process(conn, as_records(events))
+    give_email(conn, notify_settings, factory.tenant_id, f"member:{zhao}", "zhao@example.org")
+    give_email(conn, notify_settings, factory.tenant_id, f"member:{li}", "li@example.org")
+    secret = "the-bureaus-own-receiver-secret"
+    receiver, url = receiver_factory(secret)
+    add_webhook(conn, notify_settings, factory.tenant_id, url, secret, ["meeting.reminder"])
+    activity_id = new_id()
+    planned = factory.envelope(f"activity-{activity_id}", a.ActivityPlanned(
+        activity_id, branch_id, "general_meeting", date(2025, 6, 12), "支部党员大会：学习七一讲话", "活动中心", []),
+        branch_id)
+    consumer.process(conn, as_records([planned], ACTIVITIES))
+
+    clock = FixedClock(datetime(2025, 6, 11, 1, tzinfo=UTC))
+    settings = delivery_settings(smtp_server.port)
+    scheduler = Scheduler(notify_settings, settings, clock=clock)
+    delivery = DeliveryWorker(notify_settings, settings)  # the real clock: the receiver rejects stale timestamps
+    assert scheduler.run_once(conn, [factory.tenant_id])
+    delivery.deliver_due(conn)
+    assert [to for to, _ in mail(smtp_server, "meeting.reminder")] == ["li@example.org", "zhao@example.org"]
+
+    cancelled = factory.envelope(f"activity-{activity_id}", a.ActivityCancelled(
+        activity_id, branch_id, "general_meeting", date(2025, 6, 11), "书记住院，改期另行通知"), branch_id)
+    consumer.process(conn, as_records([cancelled], ACTIVITIES))
+    consumer.process(conn, as_records([cancelled], ACTIVITIES))  # redelivered
+    for _ in range(2):  # and the rules run twice
+        scheduler.run_once(conn, [factory.tenant_id])
+        delivery.deliver_due(conn)
+
+    notices = mail(smtp_server, "meeting.cancelled")
+    assert [to for to, _ in notices] == ["li@example.org", "zhao@example.org"]
+    zhao_text = dict(notices)["zhao@example.org"]
+    assert "请代为通知：王德明" in zhao_text and "书记住院" in zhao_text
+    assert "规则：会议取消（meeting.cancelled）" in zhao_text
+    [reminder] = notifications(conn, factory.tenant_id, "meeting.reminder")
+    [notice] = notifications(conn, factory.tenant_id, "meeting.cancelled")
+    assert notice["cause"]["records"] == [{"type": "activity", "id": activity_id},
+                                          {"type": "notification", "id": reminder["notification_id"]}]
+    assert [payload["rule"] for payload in receiver.accepted] == ["meeting.reminder", "meeting.cancelled"]
+
+
+def test_a_bureaus_new_rule_set_changes_what_the_scheduler_decides(conn, notify_settings):
+    factory = EventFactory()
+    _branch, events, (zhao, _li, _wang) = factory.branch_with_members(BIRTHDAYS)
+    consumer = runner(notify_settings)
+    consumer.process(conn, as_records(events))
+    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=FixedClock(datetime(2025, 9, 28, 1, tzinfo=UTC)))
+    scheduler.run_once(conn, [factory.tenant_id])
+    assert notifications(conn, factory.tenant_id, "care.birthday") == []  # 1 October is three days away
+
+    published = factory.envelope(f"bureau-{factory.tenant_id}", m.BureauRulesPublished(
+        factory.tenant_id, 2, date(2025, 9, 1), {**m.DEFAULT_RULES, "birthday_days_ahead": 3}))
+    consumer.process(conn, as_records([published]))
+    scheduler.run_once(conn, [factory.tenant_id])
+    [birthday] = notifications(conn, factory.tenant_id, "care.birthday")
+    assert birthday["subject"] == f"member-{zhao}" and birthday["due_on"] == date(2025, 9, 28)
+
+
+def test_a_scheduler_back_from_downtime_catches_up_what_is_open_and_not_what_closed(conn, notify_settings):
+    """Down from 10 to 25 March: 王德明's birthday (12 March) is over, the committee meeting alert (from the 20th)
+    is still open — the start-up run sends the one and not the other."""
+    factory = EventFactory()
+    _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
+    runner(notify_settings).process(conn, as_records(events))
+    scheduler = Scheduler(notify_settings, delivery_settings(0, scheduler_interval_seconds=3600),
+                          clock=FixedClock(datetime(2025, 3, 25, 1, tzinfo=UTC)), sources_behind=lambda: 0)
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop,))
+    thread.start()
+    try:
+        caught_up = wait_for(lambda: notifications(conn, factory.tenant_id, "meeting.committee_monthly"), timeout=30,
+                             message="the start-up run's catch-up")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert [row["period"] for row in caught_up] == ["2025-03"] and caught_up[0]["due_on"] == date(2025, 3, 20)
+    assert notifications(conn, factory.tenant_id, "care.birthday") == []
+    assert {row["rule"] for row in notifications(conn, factory.tenant_id)} == {
+        "meeting.committee_monthly", "coverage.unreached", "meeting.general_quarterly", "meeting.lecture_quota"}
+
+
+def test_notifys_own_read_models_are_rebuilt_from_its_event_store_as_they_were(
+        conn, notify_settings, smtp_server):
+    factory = EventFactory()
+    _branch, events, (zhao, _li, _wang) = factory.branch_with_members(BIRTHDAYS)
+    runner(notify_settings).process(conn, as_records(events))
+    give_email(conn, notify_settings, factory.tenant_id, f"member:{zhao}", "zhao@example.org")
+    add_webhook(conn, notify_settings, factory.tenant_id, "http://127.0.0.1:9/gone", "a-secret-for-rebuilding", [])
+    clock = FixedClock(datetime(2025, 9, 30, 1, tzinfo=UTC))
+    Scheduler(notify_settings, delivery_settings(0), clock=clock).run_once(conn, [factory.tenant_id])
+    DeliveryWorker(notify_settings, delivery_settings(smtp_server.port, max_attempts=1),
+                   clock=clock).deliver_due(conn)
+
+    def state():
+        return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
+
+    before = state()
+    assert {row["status"] for row in before["deliveries"]} == {"sent", "failed"}
+    rebuild(conn, TABLES, registry, project)
+    assert state() == before
