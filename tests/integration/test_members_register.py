@@ -180,3 +180,16 @@ def test_the_same_person_registered_twice_or_at_once_is_one_member(bureau, app, 
     [t.join() for t in threads]
     assert sorted(outcomes) == [201, 409, 409, 409]
     assert roster_names(bureau, branch, "2026-01-01").count("宋") == 1
+
+
+def test_members_are_found_by_branch_status_kind_and_part_of_the_name(bureau):
+    branch, other = add_branch(bureau, "一支部"), add_branch(bureau, "二支部")
+    add_member(bureau, branch, "欧阳明")
+    gone = add_member(bureau, branch, "欧阳红", retirement_kind="lixiu")
+    add_member(bureau, other, "司马光")
+    bureau.post(f"/members/{gone}/actions/record-death", {"died_on": "2025-05-05"})
+    status, found = bureau.get("/members", name="欧阳")
+    assert status == 200 and [m["name"] for m in found] == ["欧阳明", "欧阳红"]
+    assert [m["name"] for m in bureau.get("/members", branch_id=branch, status="active")[1]] == ["欧阳明"]
+    assert [m["name"] for m in bureau.get("/members", retirement_kind="lixiu")[1]] == ["欧阳红"]
+    assert bureau.get("/members", status="vanished")[0] == 400

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
+from marshmallow import Schema, fields, validate
 
 from shared.errors import RequestInvalid
-from shared.web import ApiBlueprint, current_principal, execute_command
+from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c
 from services.members.api import if_match, one, writer_of_member
 from services.members.api.schemas import CreatedSchema, MemberSchema
 from services.members.handlers import register
 
 blueprint = ApiBlueprint("members", __name__, description="Members of the branches")
+
+
+class MemberQuerySchema(Schema):
+    branch_id = fields.String(validate=validate.Length(equal=36))
+    status = fields.String(validate=validate.OneOf(("active", "transferred_out", "deceased", "left_party")))
+    retirement_kind = fields.String(validate=validate.OneOf(c.RETIREMENT_KINDS))
+    name = fields.String(validate=validate.Length(min=1, max=100))
 
 
 @blueprint.route("/members")
@@ -24,6 +32,19 @@ class MemberCollection(MethodView):
         principal = current_principal()
         principal.require_branch_writer(command.branch_id)
         return execute_command(principal.tenant, lambda uow: register.register_member(uow, command))
+
+    @blueprint.arguments(MemberQuerySchema, location="query")
+    @blueprint.response(200, MemberSchema(many=True))
+    def get(self, query):
+        """Find members of your bureau by branch, status, kind or a part of the name (at most 500)."""
+        filters = {"branch_id": "m.branch_id = %s", "status": "m.status = %s",
+                   "retirement_kind": "m.retirement_kind = %s", "name": "m.name LIKE '%%' || %s || '%%'"}
+        clauses = [sql for name, sql in filters.items() if name in query] or ["true"]
+        params = [query[name] for name in filters if name in query]
+        with read_transaction(current_principal().tenant) as conn:
+            return conn.execute(
+                "SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = 'member-' || m.member_id"
+                f" WHERE {' AND '.join(clauses)} ORDER BY m.name, m.member_id LIMIT 500", params).fetchall()
 
 
 @blueprint.route("/members/<uuid:member_id>")
