@@ -145,3 +145,69 @@ def test_notifys_own_read_models_are_rebuilt_from_its_event_store_as_they_were(
     assert {row["status"] for row in before["deliveries"]} == {"sent", "failed"}
     rebuild(conn, TABLES, registry, project)
     assert state() == before
+
+
+def test_committee_events_become_election_reminders_at_90_and_30_days_and_a_vacancy_alert(conn, notify_settings):
+    """The term of ``branch_with_members`` ends 2026-12-31; the secretary's post is vacated on 2026-08-01."""
+    factory = EventFactory()
+    branch_id, events, (zhao, _li, _wang) = factory.branch_with_members(BIRTHDAYS)
+    term_id = next(e.data["term_id"] for e in events if e.event_type == "members.CommitteeTermOpened")
+    events.append(factory.envelope(f"branch-{branch_id}", m.PostVacated(
+        branch_id, term_id, "secretary", zhao, date(2026, 8, 1), "病故"), branch_id))
+    runner(notify_settings).process(conn, as_records(events))
+    clock = FixedClock(datetime(2026, 8, 30, 1, tzinfo=UTC))
+    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
+    decided: dict[str, date] = {}
+    for day in (date(2026, 8, 30), date(2026, 8, 31), date(2026, 10, 1), date(2026, 10, 2), date(2026, 11, 30),
+                date(2026, 12, 1)):
+        clock.set_day(day)
+        scheduler.run_once(conn, [factory.tenant_id])
+        for row in notifications(conn, factory.tenant_id):
+            if row["rule"].startswith("committee."):
+                decided.setdefault(row["dedupe_key"], day)
+    assert decided == {f"committee.post_vacant:post-{term_id}-secretary-{zhao}:2026-08-01": date(2026, 8, 31),
+                       f"committee.term_ending:term-{term_id}:90d": date(2026, 10, 2),
+                       f"committee.term_ending:term-{term_id}:30d": date(2026, 12, 1)}
+    audiences = {row["audience"] for row in conn.execute(
+        "SELECT d.audience FROM deliveries d JOIN notifications n USING (notification_id)"
+        " WHERE n.tenant_id = %s AND n.rule LIKE 'committee.%%'", (factory.tenant_id,))}
+    assert audiences == {"bureau"}
+
+
+def test_a_transfer_between_bureaus_alerts_both_sides_of_an_expiring_letter_and_an_overdue_slip(
+        conn, notify_settings):
+    sending, receiving = EventFactory(), EventFactory()
+    from_branch, sent_events, (_zhao, li, _wang) = sending.branch_with_members(BIRTHDAYS)
+    to_branch, received_events, _ids = receiving.branch_with_members(BIRTHDAYS[:1])
+    transfer_id = new_id()
+    issued, valid_until = date(2025, 1, 10), date(2025, 4, 10)
+    sent_events.append(sending.envelope(f"transfer-{transfer_id}", m.TransferLetterIssued(
+        transfer_id, li, "李淑芬", from_branch, receiving.tenant_id, to_branch, "2024-12", issued, valid_until),
+        from_branch))
+    received_events.append(receiving.envelope(f"transfer-{transfer_id}", m.IncomingTransferAnnounced(
+        transfer_id, sending.tenant_id, from_branch, to_branch, {"name": "李淑芬"}, "2024-12", issued, valid_until),
+        to_branch))
+    consumer = runner(notify_settings)
+    consumer.process(conn, as_records(sent_events + received_events))
+    clock = FixedClock(datetime(2025, 3, 27, 1, tzinfo=UTC))
+    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
+    both = [sending.tenant_id, receiving.tenant_id]
+
+    def alerted(rule: str) -> dict[str, set[str]]:
+        return {tenant: {row["audience"] for row in conn.execute(
+            "SELECT d.audience FROM deliveries d JOIN notifications n USING (notification_id) WHERE n.tenant_id = %s"
+            " AND n.rule = %s AND n.subject = %s AND d.channel = 'inbox'", (tenant, rule, f"transfer-{transfer_id}"))}
+            for tenant in both}
+
+    scheduler.run_once(conn, both)
+    assert alerted("transfer.letter_expiring") == {sending.tenant_id: {f"secretary:{from_branch}"},
+                                                   receiving.tenant_id: {f"secretary:{to_branch}"}}
+    consumer.process(conn, as_records([receiving.envelope(f"transfer-{transfer_id}", m.TransferReceived(
+        transfer_id, to_branch, new_id(), date(2025, 4, 1)), to_branch)]))
+    clock.set_day(date(2025, 5, 1))  # day 30 after the receipt: the slip is not late yet
+    scheduler.run_once(conn, both)
+    assert alerted("transfer.return_slip_overdue") == {sending.tenant_id: set(), receiving.tenant_id: set()}
+    clock.set_day(date(2025, 5, 2))
+    scheduler.run_once(conn, both)
+    assert alerted("transfer.return_slip_overdue") == {sending.tenant_id: {f"secretary:{from_branch}"},
+                                                       receiving.tenant_id: {f"secretary:{to_branch}"}}
