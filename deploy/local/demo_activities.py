@@ -71,15 +71,18 @@ class Client:
             return None
         return response.json()
 
-    def wait_for_roster(self, tenant: str, branch: dict, year: int, timeout: float = 90) -> None:
-        """The roster comes from the members service's events over Kafka: wait until it has the branch."""
-        wanted = {m["id"] for m in branch["members"]}
+    def wait_for_roster(self, tenant: str, branch: dict, year: int, committee: list[str], timeout: float = 90) -> None:
+        """The roster comes from the members service's events over Kafka: wait until it has the branch's
+        members and its committee's posts (who sits in on a committee meeting is judged by them)."""
+        wanted = {(m["id"], m["name"] in committee) for m in branch["members"]}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             response = self.http.get(f"{self.base}/branches/{branch['id']}/roster", timeout=10,
                                      params={"on": f"{year}-01-02"},
                                      headers={"Authorization": f"Bearer {self.token(tenant)}"})
-            if response.status_code == 200 and wanted <= {m["member_id"] for m in response.json()["members"]}:
+            known = {(m["member_id"], m["post"] is not None) for m in response.json()["members"]} \
+                if response.status_code == 200 else set()
+            if wanted <= known:
                 return
             time.sleep(0.5)
         sys.exit(f"demo_activities: the activities roster did not receive {branch['name']} in {timeout:.0f}s")
@@ -273,7 +276,7 @@ def load(context: dict) -> None:
         for index, branch in enumerate(bureau["branches"]):
             for member in branch["members"]:
                 member.setdefault("birth_date", birth_dates.get(member["name"]))
-            client.wait_for_roster(bureau["id"], branch, year)
+            client.wait_for_roster(bureau["id"], branch, year, COMMITTEES.get((bureau["code"], index), []))
             BranchYear(client, bureau, index, year).load()
         close_periods(client, bureau, year)
     earlier = f", {client.earlier} kept as an earlier version of the demo recorded them" if client.earlier else ""

@@ -84,3 +84,12 @@ def test_a_transferred_member_counts_in_the_right_branch_on_each_date(platform):
     after_in_b = platform.post("activities", "/api/v1/activities", study(branch_b, days_ago(5), [zhao]),
                                bureau["admin"])
     assert after_in_b.status_code == 201, after_in_b.text
+
+    # Coverage of the month of the study after the move: due in B (and covered there), gone from A.
+    period = days_ago(5)[:7]
+    in_a = platform.get("activities", f"/api/v1/branches/{branch_a}/coverage", bureau["admin"], period=period).json()
+    in_b = platform.get("activities", f"/api/v1/branches/{branch_b}/coverage", bureau["admin"], period=period).json()
+    assert zhao in [m["member_id"] for m in in_b["covered"]]
+    assert zhao not in [m["member_id"] for m in in_a["covered"] + in_a["uncovered"]]
+    if days_ago(10)[:7] == period:  # moved during that month: listed apart in A, with the branch moved to
+        assert [(m["member_id"], m["branch_id"]) for m in in_a["moved_out"]] == [(zhao, branch_b)]
