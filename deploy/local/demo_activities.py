@@ -5,8 +5,9 @@ sitting in — 列席, recorded as invited — in March and September), study (m
 reached by home visits, phone calls and study brought to the home), theme Party days at a red
 education base, a memorial and a project site, quarterly general meetings, Party lectures and
 briefings, birthdays, holiday visits (Spring Festival by the lunar calendar, July 1), newspapers,
-health checks, talks to young staff, the choir and the dance team, pledges, the centre's 六有
-checklist, and closed months. Deliberate gaps, for the audit views to find:
+health checks, talks to young staff, the choir and the dance team, an inspection by the upper level
+(its findings in the minutes), pledges, the centre's 六有 checklist, and closed months.
+Deliberate gaps, for the audit views to find:
 
 - 市自然资源局第二离退休干部党支部 skipped April's committee meeting; its Q3 general meeting was not
   quorate; 何振华 had no July 1 visit; its centre has no evidence of 有宣传;
@@ -151,6 +152,13 @@ class BranchYear:
             self.activity("heart_talk", date(self.year, 6, 10), "支委与老党员谈心谈话", mobile[:2])
         if month == 9 and self.index == 0:
             self.activity("community_activity", date(self.year, 9, 26), "协助社区开展民族团结宣传", mobile)
+        if month == 10 and self.index == 0:
+            self.activity("inspection", date(self.year, 10, 22), "市委老干部局检查支部工作",
+                          self.committee(month) or mobile[:3], place="局三楼党员活动中心",
+                          topics=["“三会一课”落实情况", "教育全覆盖台账", "阵地“六有”建设"],
+                          guests=[{"name": "市委老干部局检查组", "unit": "市委老干部局"}],
+                          minutes="检查组查阅了会议记录和学习台账，实地查看了活动中心；"
+                                  "指出：部分行动不便党员的学习记录需补充送学时长。")
         if month == 12:
             self.activity("life_meeting", date(self.year, 12, 15), "年度组织生活会", can_come)
             self.activity("appraisal", date(self.year, 12, 16), "民主评议党员", can_come)
