@@ -362,6 +362,7 @@ DEFAULT_RULES: dict = {
     "study_hours_member": 32,
     "study_hours_committee": 56,
     "study_exempt_health": ["poor"],
+    "study_exempt_age": None,  # members this old or older are exempt from the hours yardstick (None: no age rule)
     # care
     "holiday_visits": ["spring_festival", "july_1"],
     "newspaper_per_member": True,

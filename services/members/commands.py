@@ -73,6 +73,7 @@ class RulesSchema(Schema):
     study_hours_member = fields.Integer(validate=validate.Range(min=0, max=500))
     study_hours_committee = fields.Integer(validate=validate.Range(min=0, max=500))
     study_exempt_health = fields.List(fields.String(validate=validate.OneOf(HEALTH)))
+    study_exempt_age = fields.Integer(allow_none=True, validate=validate.Range(min=60, max=120))
     holiday_visits = fields.List(fields.String(validate=validate.OneOf(
         ("spring_festival", "july_1", "double_ninth", "summer_heat", "mid_autumn", "national_day"))))
     newspaper_per_member = fields.Boolean()

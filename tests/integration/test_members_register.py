@@ -21,6 +21,14 @@ def test_a_new_bureau_has_the_default_rules_and_publishes_new_versions(bureau):
     assert earlier[0]["version"] == 1
 
 
+def test_an_age_exemption_from_the_study_hours_can_be_set(bureau):
+    status, _ = bureau.put(f"/bureaus/{bureau.tenant}/rules",
+                           {"effective_from": "2031-01-01", "rules": {"study_exempt_age": 80}})
+    assert status == 201
+    assert bureau.get(f"/bureaus/{bureau.tenant}/rules", on="2031-06-01")[1][0]["rules"]["study_exempt_age"] == 80
+    assert bureau.get(f"/bureaus/{bureau.tenant}/rules", on="2030-06-01")[1][0]["rules"]["study_exempt_age"] is None
+
+
 def test_a_rule_of_the_wrong_type_or_name_is_a_400_naming_it(bureau):
     status, reply = bureau.put(f"/bureaus/{bureau.tenant}/rules",
                                {"effective_from": "2030-01-01", "rules": {"briefing_per_year": "often"}})
