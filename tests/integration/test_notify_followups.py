@@ -6,6 +6,7 @@ what is still open and leaves what closed meanwhile; notify's own read models re
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date, datetime, UTC
 
 from contracts import activities as a
@@ -211,3 +212,22 @@ def test_a_transfer_between_bureaus_alerts_both_sides_of_an_expiring_letter_and_
     scheduler.run_once(conn, both)
     assert alerted("transfer.return_slip_overdue") == {sending.tenant_id: {f"secretary:{from_branch}"},
                                                        receiving.tenant_id: {f"secretary:{to_branch}"}}
+
+
+def test_a_field_a_producer_added_does_not_park_the_event_but_a_malformed_one_still_does(conn, notify_settings):
+    factory = EventFactory()
+    branch_id, events, _ids = factory.branch_with_members(BIRTHDAYS[:1])
+    consumer = runner(notify_settings)
+    consumer.process(conn, as_records(events))
+    newer, broken = new_id(), new_id()
+    planned = [factory.envelope(f"activity-{activity_id}", a.ActivityPlanned(
+        activity_id, branch_id, "party_lecture", date(2025, 6, 12), "党课", "活动中心", []), branch_id)
+        for activity_id in (newer, broken)]
+    consumer.process(conn, as_records([replace(planned[0], data={**planned[0].data, "agenda": ["新增字段"]}),
+                                       replace(planned[1], data={**planned[1].data, "planned_on": "someday"})],
+                                      ACTIVITIES))
+    assert conn.execute("SELECT status FROM src_activities WHERE activity_id = %s", (newer,)).fetchone() == {
+        "status": "planned"}
+    parked = conn.execute("SELECT event_id::text AS event_id FROM dead_letters WHERE event_id = ANY(%s::uuid[])",
+                          ([p.event_id for p in planned],)).fetchall()
+    assert parked == [{"event_id": planned[1].event_id}]
