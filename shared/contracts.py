@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from collections.abc import Callable, Mapping
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 Upcaster = Callable[[dict], dict]
 
@@ -90,9 +90,13 @@ class EventRegistry:
         return current
 
     def deserialise(self, name: str, version: int, data: Mapping[str, Any]) -> Any:
-        """Rebuild the event object from stored data, upcasting first."""
+        """Rebuild the event object from stored data, upcasting first.
+
+        A tolerant reader: fields a newer producer added (contracts grow by optional fields) are
+        ignored, so a consumer running older code reads the event instead of parking it.
+        """
         contract = self.contract(name)
-        loaded = contract.schema().load(self.upcast(name, version, data))
+        loaded = contract.schema().load(self.upcast(name, version, data), unknown=EXCLUDE)
         known = {f.name for f in dataclass_fields(contract.event_class)}
         return contract.event_class(**{k: v for k, v in loaded.items() if k in known})
 

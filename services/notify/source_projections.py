@@ -13,7 +13,6 @@ from typing import Any
 from collections.abc import Callable
 
 import psycopg
-from marshmallow import ValidationError
 from psycopg.types.json import Jsonb
 
 from contracts import activities as activity_contracts
@@ -42,19 +41,8 @@ def apply(conn: psycopg.Connection, envelope: Envelope) -> None:
 
 
 def _read(registry, envelope: Envelope):
-    """The event, read tolerantly: fields a producer added that this notify does not know yet are left out
-    (with a warning) rather than parking the event — notify reads only the fields it knows anyway."""
-    try:
-        return registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
-    except ValidationError as error:
-        messages = error.messages if isinstance(error.messages, dict) else {}
-        unknown = {name for name, problem in messages.items() if problem == ["Unknown field."]}
-        if not unknown or unknown != set(messages):
-            raise
-        log.warning("%s %s carries field(s) %s unknown to notify; read without them",
-                    envelope.event_type, envelope.event_id, sorted(unknown))
-        known = {name: value for name, value in envelope.data.items() if name not in unknown}
-        return registry.deserialise(envelope.event_type, envelope.schema_version, known)
+    """The event; fields a producer added that this notify does not know yet are ignored (shared.contracts)."""
+    return registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
 
 
 # --- the register -----------------------------------------------------------------------------------

@@ -61,3 +61,9 @@ def test_unknown_types_and_invalid_data_are_errors():
         registry.contract("members.Nope")
     with pytest.raises(ValidationError):
         registry.deserialise("members.Renamed", 3, {"full_name": "王明"})
+
+
+def test_a_field_a_newer_producer_added_is_ignored_on_read():
+    registry, renamed = make_registry()
+    assert registry.deserialise("members.Renamed", 3, {"full_name": "王明", "title": "委员", "added_later": 1}) \
+        == renamed("王明", "委员")
