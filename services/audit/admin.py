@@ -1,7 +1,8 @@
-"""Operator commands of the audit service: ``python -m services.audit.admin rebuild|verify|failures``.
+"""Operator commands of the audit service: ``python -m services.audit.admin rebuild|verify|failures|retry``.
 
 ``rebuild`` replays the journal into fresh view tables and swaps them in, printing progress;
-``verify`` recomputes every tenant's Merkle tree from the stored envelopes and reports differences.
+``verify`` recomputes every tenant's Merkle tree from the stored envelopes and reports differences;
+``failures`` lists the entries the views could not apply and ``retry`` applies them again.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     verify = commands.add_parser("verify", help="check the journal's Merkle trees against the stored envelopes")
     verify.add_argument("tenant", nargs="?", help="one bureau (default: every bureau)")
     commands.add_parser("failures", help="list journal entries the views could not apply")
+    commands.add_parser("retry", help="apply the failed entries again (the views worker also does on start)")
     args = parser.parse_args(argv)
     jsonlog.configure("audit-admin")
     settings = Settings.from_env("audit")
-    return {"rebuild": _rebuild, "verify": _verify, "failures": _failures}[args.command](settings, args)
+    commands_by_name = {"rebuild": _rebuild, "verify": _verify, "failures": _failures, "retry": _retry}
+    return commands_by_name[args.command](settings, args)
 
 
 def _rebuild(settings: Settings, _args) -> int:
@@ -58,6 +61,13 @@ def _failures(settings: Settings, _args) -> int:
             print(json.dumps({**row, "event_id": str(row["event_id"]), "failed_at": row["failed_at"].isoformat()},
                              ensure_ascii=False))
     return 0
+
+
+def _retry(settings: Settings, _args) -> int:
+    with connect(settings.owner_dsn, autocommit=True) as conn:
+        result = views_feed.retry_failures(conn)
+    print(json.dumps(result))
+    return 1 if result["still_failing"] else 0
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
-from services.audit import handlers
+from services.audit import csv_export, handlers
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
 
@@ -26,6 +27,8 @@ class EventQuerySchema(Schema):
     until = fields.AwareDateTime(metadata={"description": "recorded before"})
     after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    format = fields.String(validate=validate.OneOf(["json", "csv", "jsonl"]),
+                           metadata={"description": "csv (one row per event) or jsonl (one envelope per line)"})
 
 
 class HistorySchema(Schema):
@@ -53,9 +56,25 @@ class EventHistory(MethodView):
             rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
                                 f" ORDER BY {order} LIMIT %s", [*params, query["limit"]]).fetchall()
         listed = [{"seq": row["seq"], **json.loads(row["envelope"])} for row in rows]
+        if query.get("format") in ("csv", "jsonl"):
+            return _export(listed, rows, query["format"])
         return {"events": listed,
-                "next_after_seq": max((row["seq"] for row in rows), default=None) if len(rows) == query["limit"] else None,
+                "next_after_seq": (max((row["seq"] for row in rows), default=None)
+                                   if len(rows) == query["limit"] else None),
                 "chain": _chain_report(query, rows)}
+
+
+def _export(listed: list[dict], rows: list[dict], kind: str) -> flask.Response:
+    """The page of history as JSON Lines (the envelopes exactly as journalled) or as CSV rows."""
+    if kind == "jsonl":
+        body = "".join(row["envelope"] + "\n" for row in rows)
+        return flask.Response(body, mimetype="application/x-ndjson",
+                              headers={"Content-Disposition": "attachment; filename=events.jsonl"})
+    return csv_export.response([{"seq": e["seq"], "event_id": e["event_id"], "event_type": e["event_type"],
+                                 "stream_id": e["stream_id"], "stream_version": e["stream_version"],
+                                 "branch_id": e["branch_id"], "actor": e["actor"]["user"],
+                                 "occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"],
+                                 "hash": e["hash"], "data": e["data"]} for e in listed], "events")
 
 
 def _chain_report(query: dict, rows: list[dict]) -> dict | None:

@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, audit_settings: AuditSettings |
     app.extensions["audit"] = AuditRuntime(audit_settings, TreeHeadSigner(audit_settings.signing_seed))
     # The dashboard's session cookie is signed with a key derived from the token key: one secret to manage.
     app.secret_key = hashlib.sha256(b"branchwork-dashboard|" + settings.jwt_secret.encode()).digest()
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="branchwork_audit")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_NAME="branchwork_audit")
     app.register_blueprint(dashboard)
     return app

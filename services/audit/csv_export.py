@@ -75,12 +75,29 @@ def bureau_rows(body: dict) -> list[dict]:
 def demonstration_rows(body: dict) -> list[dict]:
     return [{"criterion": c["criterion"], "label": c["label"], "criterion_met": c["met"], "check": check["check"],
              "check_label": check["label"], "met": check["met"], "evidence": check["evidence"]}
-            for c in body["criteria"] for check in c["checks"] or [{"check": "", "label": "", "met": None, "evidence": []}]]
+            for c in body["criteria"]
+            for check in c["checks"] or [{"check": "", "label": "", "met": None, "evidence": []}]]
 
 
 def timeline_rows(body: dict) -> list[dict]:
     return [{"occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"], "event_type": e["event_type"],
-             "role": e["role"], "event_id": e["event_id"], "data": e["data"]} for e in body["events"]]
+             "role": e["role"], "summary": e["summary"], "deliveries": _deliveries(e.get("notification")),
+             "event_id": e["event_id"], "data": e["data"]} for e in body["events"]]
+
+
+def notification_rows(body: dict) -> list[dict]:
+    """One row per delivery: when, what, to whom, how, and what became of it."""
+    return [{"scheduled_at": n["scheduled_at"], "rule": n["rule"], "title": n["title"], "recipient": d.get("recipient"),
+             "audience": d.get("audience"), "channel": d.get("channel"), "status": d["status"],
+             "attempts": d["attempts"], "error": d["error"], "at": d["at"], "notification_id": n["notification_id"],
+             "event_id": n["event_id"]} for n in body["notifications"] for d in n["deliveries"]]
+
+
+def _deliveries(notification: dict | None) -> str:
+    if not notification:
+        return ""
+    return "; ".join(f"{d.get('recipient') or d.get('audience')} {d['channel_label']} {d['status_label']}"
+                     for d in notification["deliveries"])
 
 
 def report_rows(context: dict) -> list[dict]:

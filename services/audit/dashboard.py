@@ -7,16 +7,15 @@ no script, no CDN, nothing fetched from the network.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import flask
 from flask import Blueprint, redirect, request, session
 
 from shared.auth import issue_token, verify_token
-from shared.errors import BranchworkError, Forbidden, Unauthenticated
-from shared.web import read_transaction, runtime
-from services.audit import charts, queries, report
+from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
+from shared.web import runtime
+from services.audit import charts, labels, queries, report
 from services.audit.periods import current_period, parse_period
 from services.audit.views_api import READER_ROLES
 
@@ -118,34 +117,59 @@ def branch_page(branch_id):
     card = queries.branch_scorecard(principal.tenant, str(branch_id), period, today)
     trend = queries.branch_trend(principal.tenant, str(branch_id), today)
     members = queries.roster(principal.tenant, str(branch_id), min(period.end, today))
+    told = queries.branch_notifications(principal.tenant, str(branch_id), period)
+    demonstration = queries.demonstration(principal.tenant, str(branch_id), period.year, today)
     return render("branch.html", principal=principal, card=card, period=period, members=members,
-                  charts=charts.branch_charts(trend), branch_id=str(branch_id), year=period.year)
+                  charts=charts.branch_charts(trend), branch_id=str(branch_id), year=period.year, told=told,
+                  demonstration=demonstration, labels=labels)
+
+
+@dashboard.get("/branches/<uuid:branch_id>/evidence")
+def evidence_page(branch_id):
+    """The journal entries behind one figure or one finding of a branch's scorecard."""
+    principal, today = flask.g.principal, _today()
+    period = _period(request.args.get("period"))
+    card = queries.branch_scorecard(principal.tenant, str(branch_id), period, today)
+    title, event_ids = _evidence(card, request.args.get("figure", ""), request.args.get("finding", ""))
+    rows = queries.event_history(principal.tenant, {}, event_ids, limit=2000) if event_ids else []
+    return render("evidence.html", principal=principal, card=card, period=period, title=title, rows=rows,
+                  branch_id=str(branch_id))
+
+
+def _evidence(card: dict, figure: str, finding: str) -> tuple[str, list[str]]:
+    if finding.isdigit() and int(finding) < len(card["findings"]):
+        item = card["findings"][int(finding)]
+        return item["message"], list(item["records"])
+    value = card["figures"]
+    for part in figure.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        raise NotFound("no such figure in the scorecard")
+    return value.get("label") or figure, list(value.get("events") or [])
 
 
 @dashboard.get("/members/<uuid:member_id>")
 def member_page(member_id):
     principal = flask.g.principal
     body = queries.member_timeline(principal.tenant, str(member_id))
-    return render("member.html", principal=principal, body=body)
+    return render("member.html", principal=principal, body=body, labels=labels)
 
 
 @dashboard.get("/events")
 def events_page():
     principal = flask.g.principal
     filters = {name: request.args.get(name, "").strip() for name in ("event_type", "stream_id", "branch_id", "actor")}
-    clauses, params = ["TRUE"], []
-    columns = {"event_type": "event_type", "stream_id": "stream_id", "branch_id": "branch_id", "actor": "actor_user"}
-    for name, value in filters.items():
-        if value:
-            clauses.append(f"{columns[name]} = %s")
-            params.append(value)
-    with read_transaction(principal.tenant) as conn:
-        rows = conn.execute(f"SELECT seq, event_id, event_type, stream_id, stream_version, branch_id, actor_user,"
-                            f" occurred_at, recorded_at, envelope FROM journal WHERE {' AND '.join(clauses)}"
-                            f" ORDER BY seq DESC LIMIT 200", params).fetchall()
-    for row in rows:
-        row["data"] = json.dumps(json.loads(row.pop("envelope"))["data"], ensure_ascii=False)[:300]
-    return render("events.html", principal=principal, rows=rows, filters=filters)
+    dates = {name: _date(request.args.get(name)) for name in ("since", "until")}
+    rows = queries.event_history(principal.tenant, {**filters, **dates})
+    return render("events.html", principal=principal, rows=rows, filters={**filters, **dates},
+                  event_types=sorted(labels.EVENT_TYPES.items()))
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text and text.strip() else None
+    except ValueError:
+        raise RequestInvalid("a date is YYYY-MM-DD", fields={"date": [text]}) from None
 
 
 @dashboard.get("/branches/<uuid:branch_id>/report")

@@ -8,11 +8,13 @@ LABELS = {"organisation": "组织设置好", "committee": "班子建设好", "me
 
 # criterion → [(check, label, findings that fail it, figure path whose events are the evidence)]
 CHECKS = {
-    "organisation": [("branch_size", "正式党员不少于3名，7名以上设支委会", ("branch_too_small", "committee_required"), "members"),
+    "organisation": [("branch_size", "正式党员不少于3名，7名以上设支委会", ("branch_too_small", "committee_required"),
+                      "members"),
                      ("term_current", "任期内，按期换届", ("no_committee_term", "term_expired"), "committee")],
     "committee": [("secretary_in_post", "书记在岗，职位无空缺", ("secretary_missing", "post_vacant"), "committee"),
                   ("committee_meetings", "按月召开支委会", ("committee_meeting_short",), "meetings.committee_meeting"),
-                  ("allowance", "落实书记工作补贴", ("allowance_unpaid", "allowance_below_standard"), "committee.allowance")],
+                  ("allowance", "落实书记工作补贴", ("allowance_unpaid", "allowance_below_standard"),
+                   "committee.allowance")],
     "membership": [("dues", "党费按月足额收缴", ("dues_arrears", "dues_not_assessed", "dues_review_due"), "dues"),
                    ("transfers", "组织关系转接及时", ("transfer_letter_overdue", "return_slip_overdue"), "transfers")],
     "study": [("coverage", "教育全覆盖", ("coverage_incomplete",), "coverage"),

@@ -13,7 +13,7 @@ from services.audit.store import FactStore
 # Tables loaded only within the period asked about (they grow with every record); the rest in full.
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
          "performances": "on_date"}
-BRANCH_TABLES = ("terms", "posts", "allowances", "elections", "transfers", "dues_assessments", "dues_reductions",
+BRANCH_TABLES = ("terms", "posts", "allowances", "elections", "dues_assessments", "dues_reductions",
                  "dues_payments", "dues_reviews", "teams", "team_members", "pledges", "centre", "party_groups",
                  *DATED)
 
@@ -54,4 +54,19 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
             if not row.get("withdrawn"):
                 grouped[row["branch_id"]].append(row)
         facts.tables[table] = dict(grouped)
+    facts.tables["transfers"] = _transfers_by_branch(store.rows("transfers", tenant_id), branch_id)
     return facts
+
+
+def _transfers_by_branch(rows: list[dict], branch_id: str | None) -> dict[str, list[dict]]:
+    """Every step of a transfer under each branch any step names: the letter is the sending branch's row, the
+    receipt the receiving branch's, and each branch must see the whole transfer to judge it."""
+    by_transfer: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_transfer[row["transfer_id"]].append(row)
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for steps in by_transfer.values():
+        for branch in {row["branch_id"] for row in steps if row["branch_id"]}:
+            if branch_id is None or branch == branch_id:
+                grouped[branch].extend(steps)
+    return dict(grouped)

@@ -44,7 +44,8 @@ def inclusion_proof(tenant_id: str, event_id: str, tree_size: int | None) -> dic
         tree = JournalTree(conn, tenant_id)
         size = _size(tree, tree_size, "tree_size")
         if entry["seq"] > size:
-            raise RequestInvalid("the event is not in a tree of that size", fields={"tree_size": [f"at least {entry['seq']}"]})
+            raise RequestInvalid("the event is not in a tree of that size",
+                                 fields={"tree_size": [f"at least {entry['seq']}"]})
         path = tree.inclusion_proof(entry["seq"] - 1, size)
         root = tree.root(size)
     return {"event_id": event_id, "seq": entry["seq"], "leaf_index": entry["seq"] - 1, "tree_size": size,

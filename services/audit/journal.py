@@ -28,7 +28,8 @@ def append(conn: psycopg.Connection, envelope: Envelope) -> None:
     seq, text = head["size"], envelope.to_json()
     conn.execute(
         "INSERT INTO journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id,"
-        " actor_user, occurred_at, recorded_at, hash, envelope) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " actor_user, occurred_at, recorded_at, hash, envelope)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (envelope.tenant_id, seq, envelope.event_id, envelope.event_type, envelope.stream_id,
          envelope.stream_version, envelope.branch_id, envelope.actor.user, envelope.occurred_at,
          envelope.recorded_at, envelope.hash, text))

@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from lunardate import LunarDate
-
 from shared.errors import RequestInvalid
 
 PATTERN = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
@@ -80,18 +78,3 @@ def last_twelve_months(today: date) -> list[str]:
         months.append(f"{year}-{month:02d}")
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return list(reversed(months))
-
-
-def holiday_date(holiday: str, year: int) -> date | None:
-    """The day of a holiday in a Gregorian year; Spring Festival, Mid-Autumn and 重阳 follow the lunar calendar."""
-    lunar = {"spring_festival": (1, 1), "dragon_boat": (5, 5), "mid_autumn": (8, 15), "double_ninth": (9, 9)}
-    fixed = {"july_1": (7, 1), "new_year": (1, 1), "summer_heat": (7, 20), "national_day": (10, 1)}
-    calendar, _, day = holiday.partition(":")
-    if calendar in ("lunar", "solar") and re.fullmatch(r"\d\d-\d\d", day):
-        month_day = (int(day[:2]), int(day[3:]))
-        return LunarDate(year, *month_day).to_solar_date() if calendar == "lunar" else date(year, *month_day)
-    if holiday in lunar:
-        return LunarDate(year, *lunar[holiday]).to_solar_date()
-    if holiday in fixed:
-        return date(year, *fixed[holiday])
-    return None

@@ -9,26 +9,39 @@ from __future__ import annotations
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from contracts import activities as activity_contracts
 from contracts import members as member_contracts
+from contracts import notify as notify_contracts
 from shared.contracts import UnknownEventType
 from shared.envelope import Envelope, format_timestamp
+from services.audit.labels import PLEDGE_EVENTS
 from services.audit.store import Fact
 
-REGISTRIES = {"members": member_contracts.registry, "activities": activity_contracts.registry}
+REGISTRIES = {"members": member_contracts.registry, "activities": activity_contracts.registry,
+              "notify": notify_contracts.registry}
 
 
 def decode(envelope: Envelope) -> Any | None:
-    """The typed event (upcast to the current contract), or None for a type the views do not read."""
+    """The typed event (upcast to the current contract), or None for a type the views do not read.
+
+    A tolerant reader: fields added by a newer producer than this process knows are left out, so that
+    an additive contract change never stops the views (they are read once the audit service is upgraded).
+    """
     registry = REGISTRIES.get(envelope.event_type.split(".", 1)[0])
     if registry is None:
         return None
     try:
-        return registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
+        contract = registry.contract(envelope.event_type)
     except UnknownEventType:
         return None
+    data = envelope.data
+    if envelope.schema_version >= contract.version:
+        known = {field.data_key or name for name, field in contract.schema().fields.items()}
+        data = {key: value for key, value in data.items() if key in known}
+    return registry.deserialise(envelope.event_type, envelope.schema_version, data)
 
 
 def facts_of(envelope: Envelope) -> list[Fact]:
@@ -277,6 +290,56 @@ def _period_closed(e, env):
                                 "closed_on": e.closed_on})]
 
 
+# --- notify: what the platform told whom ----------------------------------------------------------
+
+def _notification(e, env):
+    deliveries = [{"delivery_id": d.get("delivery_id"), "channel": d.get("channel"), "audience": d.get("audience"),
+                   "recipient": d.get("recipient"), "on_behalf_of": list(d.get("on_behalf_of") or []),
+                   # a webhook's URL may carry a credential: the views name the channel, never the URL
+                   "target": None if d.get("channel") == "webhook" else d.get("target")} for d in e.deliveries]
+    return [("notifications", {"notification_id": e.notification_id, "branch_id": e.branch_id or env.branch_id,
+                               "rule": e.rule, "title": e.title, "subject": e.subject, "period": e.period,
+                               "due_on": e.due_on, "scheduled_at": env.recorded_at,
+                               "members": sorted(_notified_members(e)), "deliveries": deliveries})]
+
+
+def _notified_members(e) -> dict[str, str]:
+    """member id → "recipient" (told themselves) or "concerned" (the notice was about them)."""
+    found = {}
+    for record in (e.cause or {}).get("records") or []:
+        if isinstance(record, dict) and record.get("type") == "member" and record.get("id"):
+            found[record["id"]] = "concerned"
+    for member in (e.details or {}).get("members") or []:
+        if isinstance(member, dict) and member.get("member_id"):
+            found[member["member_id"]] = "concerned"
+    for delivery in e.deliveries:
+        audience = delivery.get("audience") or ""
+        if audience.startswith("member:"):
+            found[audience.split(":", 1)[1]] = "recipient"
+    return found
+
+
+def _delivery(outcome: str, at_field: str | None) -> Callable:
+    def facts(e, env):
+        return [("notification_deliveries", {
+            "notification_id": e.notification_id, "delivery_id": e.delivery_id, "outcome": outcome,
+            "channel": e.channel, "attempt": getattr(e, "attempt", None) or getattr(e, "attempts", None),
+            "error": getattr(e, "error", None), "at": getattr(e, at_field) if at_field else env.recorded_at,
+            "stream_version": env.stream_version})]
+    return facts
+
+
+def _retried(e, env):
+    return [("notification_deliveries", {"notification_id": e.notification_id, "delivery_id": delivery_id,
+                                         "outcome": "retried", "at": env.recorded_at,
+                                         "stream_version": env.stream_version}) for delivery_id in e.delivery_ids]
+
+
+def _read(e, env):
+    return [("notification_deliveries", {"notification_id": e.notification_id, "delivery_id": "*", "outcome": "read",
+                                         "error": None, "at": e.read_at, "stream_version": env.stream_version})]
+
+
 HANDLERS: dict[str, Callable] = {
     "members.BureauRegistered": _bureau, "members.BureauRulesPublished": _rules,
     "members.BranchEstablished": _branch, "members.BranchClosed": _branch_closed, "members.PartyGroupFormed": _group,
@@ -305,18 +368,25 @@ HANDLERS: dict[str, Callable] = {
     "activities.PledgeSigned": _pledge, "activities.CentreSetUp": _centre_set_up,
     "activities.CentreMoved": _centre_moved, "activities.CentreChecklistItemEvidenced": _centre_item,
     "activities.PeriodClosed": _period_closed,
+    "notify.NotificationScheduled": _notification, "notify.NotificationSent": _delivery("sent", "sent_at"),
+    "notify.DeliveryAttemptFailed": _delivery("attempt_failed", None),
+    "notify.DeliveryFailed": _delivery("failed", "failed_at"), "notify.DeliveryRetried": _retried,
+    "notify.NotificationRead": _read,
 }
 
 # Where an event names the members it concerns, and in which role (for the member timeline).
 MEMBER_ROLES = (("member_id", "subject"), ("attendees", "attendee"), ("absentees", "absentee"),
                 ("speakers", "speaker"), ("performers", "performer"), ("leader_id", "leader"), ("elected", "elected"))
-PRIVATE_EVENTS = ("activities.PledgeSigned", "activities.PledgeRead")
 
 
 def _timeline_rows(event, envelope: Envelope) -> list[dict]:
     """One row per member the event names; pledges are kept out of the timeline (need-to-know data)."""
-    if envelope.event_type in PRIVATE_EVENTS:
+    if envelope.event_type in PLEDGE_EVENTS:
         return []
+    if envelope.event_type == "notify.NotificationScheduled":
+        return _notice_rows(event, envelope)
+    if envelope.event_type.startswith("notify."):
+        return []  # deliveries are shown with their notification, not as events of their own
     roles: dict[str, str] = {}
     for field, role in MEMBER_ROLES:
         value = getattr(event, field, None)
@@ -328,6 +398,15 @@ def _timeline_rows(event, envelope: Envelope) -> list[dict]:
              "branch_id": envelope.branch_id, "occurred_at": envelope.occurred_at,
              "recorded_at": envelope.recorded_at, "data": _plain(dict(envelope.data))}
             for member_id, role in roles.items()]
+
+
+def _notice_rows(event, envelope: Envelope) -> list[dict]:
+    """The notification on the timeline of each member it told or concerned (its title, not its whole body)."""
+    data = {"notification_id": event.notification_id, "rule": event.rule, "title": event.title,
+            "period": event.period, "due_on": event.due_on.isoformat()}
+    return [{"member_id": member_id, "event_type": envelope.event_type, "role": role, "branch_id": envelope.branch_id,
+             "occurred_at": envelope.occurred_at, "recorded_at": envelope.recorded_at, "data": data}
+            for member_id, role in _notified_members(event).items()]
 
 
 def _plain(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import psycopg
@@ -9,10 +10,12 @@ import psycopg
 from shared.errors import NotFound
 from shared.web import read_transaction
 from services.audit import facts as facts_module
+from services.audit import labels, notices
 from services.audit.demonstration import assess
 from services.audit.periods import Period, last_twelve_months, parse_period
 from services.audit.scorecard import scorecard
 from services.audit.store import SqlStore
+from services.audit.timeline import describe
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None):
@@ -48,13 +51,18 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date) -> dict:
 def _summary(figures: dict) -> dict:
     """A few headline figures for the roll-up, each still ``{required, done}``."""
     meetings = figures["meetings"]
-    return {"committee_meeting": _pair(meetings["committee_meeting"]), "general_meeting": _pair(meetings["general_meeting"]),
+    return {"committee_meeting": _pair(meetings["committee_meeting"]),
+            "general_meeting": _pair(meetings["general_meeting"]),
             "theme_day": _pair(meetings["theme_day"]), "coverage": _pair(figures["coverage"]),
             "briefings": _pair(figures["briefings"]), "care": {"count": figures["care"]["done"]}}
 
 
 def _pair(figure: dict) -> dict:
-    return {"required": figure["required"], "done": figure["done"]}
+    """``{required, done}``, with ``due_so_far`` while the period runs (what is owed by now)."""
+    pair = {"required": figure["required"], "done": figure["done"]}
+    if "due_so_far" in figure:
+        pair["due_so_far"] = figure["due_so_far"]
+    return pair
 
 
 def demonstration(tenant_id: str, branch_id: str, year: int, today: date) -> dict:
@@ -91,17 +99,59 @@ def roster(tenant_id: str, branch_id: str, day: date) -> list[dict]:
 
 
 def member_timeline(tenant_id: str, member_id: str) -> dict:
+    """Everything recorded about the member, in the order it happened, each with a line of Chinese saying what;
+    the platform's notifications come with what became of each delivery."""
     with read_transaction(tenant_id) as conn:
-        member = conn.execute("SELECT member_id, name, branch_id FROM members WHERE member_id = %s",
-                              (member_id,)).fetchone()
+        member = conn.execute("SELECT member_id, name, branch_id, retirement_kind, party_member, joined_on"
+                              " FROM members WHERE member_id = %s", (member_id,)).fetchone()
         rows = conn.execute("SELECT event_id, event_type, role, branch_id, occurred_at, recorded_at, data"
                             " FROM member_events WHERE member_id = %s ORDER BY occurred_at, recorded_at, event_id",
                             (member_id,)).fetchall()
+        told = _notices(conn, "notification_id = ANY(%s)",
+                        [[r["data"]["notification_id"] for r in rows if r["event_type"] == NOTICE_EVENT]])
     if member is None and not rows:
         raise NotFound("no such member in your bureau")
-    return {"member": member, "events": [{**row, "event_id": str(row["event_id"]),
-                                          "occurred_at": row["occurred_at"].isoformat(),
-                                          "recorded_at": row["recorded_at"].isoformat()} for row in rows]}
+    by_id = {n["notification_id"]: n for n in told}
+    events = [_timeline_entry(row, member_id, by_id) for row in rows]
+    if member:
+        member = {**member, "joined_on": member["joined_on"].isoformat() if member["joined_on"] else None}
+    return {"member": member, "events": events,
+            "notifications": notices.summary([e["notification"] for e in events if e.get("notification")])}
+
+
+NOTICE_EVENT = "notify.NotificationScheduled"
+
+
+def _timeline_entry(row: dict, member_id: str, notices_by_id: dict) -> dict:
+    entry = {**row, "event_id": str(row["event_id"]), "occurred_at": row["occurred_at"].isoformat(),
+             "recorded_at": row["recorded_at"].isoformat(), "event_label": labels.event_type(row["event_type"]),
+             "role_label": labels.ROLES.get(row["role"], row["role"]),
+             "summary": describe(row["event_type"], row["data"] or {}, member_id)}
+    if row["event_type"] == NOTICE_EVENT:
+        entry["notification"] = notices_by_id.get(row["data"]["notification_id"])
+    return entry
+
+
+def branch_notifications(tenant_id: str, branch_id: str, period: Period) -> dict:
+    """The notifications the platform sent about a branch in a period, newest first, with their deliveries."""
+    with read_transaction(tenant_id) as conn:
+        if not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s", (branch_id,)).fetchone():
+            raise NotFound("no such branch in your bureau")
+        told = _notices(conn, "branch_id = %s AND scheduled_at >= %s AND scheduled_at < %s",
+                        [branch_id, period.start, period.end + timedelta(days=1)])
+    told.sort(key=lambda n: (n["scheduled_at"] or "", n["notification_id"]), reverse=True)
+    return {"branch_id": branch_id, "period": period.id, "notifications": told, **notices.summary(told)}
+
+
+def _notices(conn: psycopg.Connection, where: str, params: list) -> list[dict]:
+    found = conn.execute(f"SELECT * FROM notifications WHERE {where}", params).fetchall()
+    if not found:
+        return []
+    outcomes: dict[str, list[dict]] = {}
+    for row in conn.execute("SELECT * FROM notification_deliveries WHERE notification_id = ANY(%s)",
+                            ([n["notification_id"] for n in found],)).fetchall():
+        outcomes.setdefault(row["notification_id"], []).append(row)
+    return [notices.fold(n, outcomes.get(n["notification_id"], [])) for n in found]
 
 
 def branches(tenant_id: str) -> list[dict]:
@@ -113,3 +163,33 @@ def require_branch(loaded, branch_id: str) -> None:
     """Another bureau's branch is invisible under row-level security: as absent as a missing one."""
     if branch_id not in loaded.branches:
         raise NotFound("no such branch in your bureau")
+
+
+HISTORY_FILTERS = {"event_type": "event_type = %s", "stream_id": "stream_id = %s", "branch_id": "branch_id = %s",
+                   "actor": "actor_user = %s", "since": "occurred_at >= %s", "until": "occurred_at < %s"}
+
+
+def event_history(tenant_id: str, filters: dict, event_ids: list[str] | None = None, limit: int = 200) -> list[dict]:
+    """Journal entries for the dashboard, newest first, each with a line saying what happened; a pledge shows
+    only that one was signed or read (need-to-know data is counted, never shown)."""
+    clauses, params = ["TRUE"], []
+    for name, value in filters.items():
+        if value:
+            clauses.append(HISTORY_FILTERS[name])
+            params.append(value + timedelta(days=1) if name == "until" else value)
+    if event_ids is not None:
+        clauses.append("event_id = ANY(%s::uuid[])")
+        params.append(event_ids)
+    with read_transaction(tenant_id) as conn:
+        rows = conn.execute(f"SELECT seq, event_id, event_type, stream_id, stream_version, branch_id, actor_user,"
+                            f" occurred_at, recorded_at, envelope FROM journal WHERE {' AND '.join(clauses)}"
+                            f" ORDER BY seq DESC LIMIT %s", [*params, limit]).fetchall()
+    return [_history_entry(row) for row in rows]
+
+
+def _history_entry(row: dict) -> dict:
+    data = json.loads(row.pop("envelope"))["data"]
+    private = row["event_type"] in labels.PLEDGE_EVENTS
+    return {**row, "event_label": labels.event_type(row["event_type"]), "private": private,
+            "summary": "承诺书（仅计数，不显示签署人及内容）" if private else describe(row["event_type"], data, ""),
+            "data": None if private else json.dumps(data, ensure_ascii=False, sort_keys=True)}

@@ -69,6 +69,11 @@ class Register:
                                     for b, found in by_branch.items()}
         return self._snapshots[day].get(branch_id, [])
 
+    def everyone(self, day: date) -> list[MemberState]:
+        """Every member in one of the bureau's branches on ``day``."""
+        self.in_branch("", day)
+        return [state for states in self._snapshots[day].values() for state in states]
+
     def name(self, member_id: str) -> str:
         row = self.members.get(member_id)
         return row["name"] if row else member_id

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 DEV_SIGNING_SEED = hashlib.sha256(b"branchwork-local-development-audit-signing-key-not-for-production").digest()
 
@@ -24,7 +24,7 @@ class AuditSettings:
         return self.signing_seed == DEV_SIGNING_SEED
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "AuditSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditSettings:
         env = os.environ if environ is None else environ
         key = env.get("BRANCHWORK_AUDIT_SIGNING_KEY")
         return cls(signing_seed=decode_seed(key) if key else DEV_SIGNING_SEED,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Protocol
+from typing import Protocol
+from collections.abc import Iterable
 
 import psycopg
 from psycopg import sql
@@ -47,7 +48,8 @@ TABLES: dict[str, Table] = {
     "posts": _table("event_id", "tenant_id event_id branch_id term_id post member_id action on_date person_name unit"
                     " reason stream_version"),
     "allowances": _table("event_id", "tenant_id event_id branch_id term_id member_id post month amount"),
-    "transfers": _table("event_id", "tenant_id event_id transfer_id kind branch_id member_id on_date data", json="data"),
+    "transfers": _table("event_id", "tenant_id event_id transfer_id kind branch_id member_id on_date data",
+                        json="data"),
     "dues_assessments": _table("event_id", "tenant_id event_id member_id branch_id year base rate monthly_amount"
                                " stream_version"),
     "dues_reductions": _table("event_id", "tenant_id event_id member_id branch_id year from_month monthly_amount"
@@ -74,6 +76,10 @@ TABLES: dict[str, Table] = {
     "centre": _table("event_id", "tenant_id event_id branch_id kind on_date place checklist item evidence photo_ref"
                      " stream_version", json="checklist"),
     "periods_closed": _table("tenant_id period", "tenant_id period starts_on ends_on closed_on event_id"),
+    "notifications": _table("notification_id", "tenant_id notification_id branch_id rule title subject period due_on"
+                            " scheduled_at members deliveries event_id", json="members deliveries"),
+    "notification_deliveries": _table("event_id delivery_id", "tenant_id event_id notification_id delivery_id outcome"
+                                      " channel attempt error at stream_version"),
     "member_events": _table("member_id event_id", "tenant_id member_id event_id event_type role branch_id occurred_at"
                             " recorded_at data", json="data"),
 }

@@ -107,5 +107,6 @@ def verify_journal(conn: psycopg.Connection, tenant_id: str) -> list[dict]:
             problems.append({"seq": row["seq"], "event_id": str(row["event_id"]), "code": "leaf_mismatch",
                              "detail": "the stored envelope does not hash to the tree's leaf"})
     if not problems and size and rebuilt.root(size) != tree.root(size):
-        problems.append({"seq": None, "code": "root_mismatch", "detail": "the stored tree nodes do not match the leaves"})
+        problems.append({"seq": None, "code": "root_mismatch",
+                         "detail": "the stored tree nodes do not match the leaves"})
     return problems

@@ -49,6 +49,12 @@ def _today(query: dict) -> date:
     return query.get("as_of") or runtime().clock().date()
 
 
+def _period(query: dict):
+    """The day the period is judged on, and the period asked for (this month by default)."""
+    today = _today(query)
+    return today, parse_period(query["period"]) if "period" in query else current_period(today)
+
+
 def _reply(body, query: dict, rows_of, name: str):
     """JSON, or the view's rows as CSV when asked for."""
     wants_csv = query.get("format") == "csv" or (
@@ -64,8 +70,7 @@ class BranchScorecard(MethodView):
     def get(self, query, branch_id):
         """A branch's figures, findings and compliance for a month, a quarter or a year."""
         tenant = _reader()
-        today = _today(query)
-        period = parse_period(query["period"]) if "period" in query else current_period(today)
+        today, period = _period(query)
         card = queries.branch_scorecard(tenant, str(branch_id), period, today)
         return _reply(card, query, csv_export.scorecard_rows, f"scorecard-{period.id}")
 
@@ -77,8 +82,7 @@ class BureauScorecard(MethodView):
         """Every branch of the bureau with its findings, sorted by name (no rankings, no points)."""
         tenant = _reader()
         current_principal().require_tenant(str(bureau_id))
-        today = _today(query)
-        period = parse_period(query["period"]) if "period" in query else current_period(today)
+        today, period = _period(query)
         body = queries.bureau_scorecard(tenant, period, today)
         return _reply(body, query, csv_export.bureau_rows, f"bureau-{period.id}")
 
@@ -112,6 +116,17 @@ class Roster(MethodView):
         tenant = _reader()
         body = {"members": queries.roster(tenant, str(branch_id), _today(query))}
         return _reply(body, query, lambda b: b["members"], "roster")
+
+
+@views.route("/branches/<uuid:branch_id>/notifications")
+class BranchNotifications(MethodView):
+    @views.arguments(PeriodQuerySchema, location="query")
+    def get(self, query, branch_id):
+        """What the platform told whom about the branch in a period: each notification and its deliveries."""
+        tenant = _reader()
+        today, period = _period(query)
+        body = queries.branch_notifications(tenant, str(branch_id), period)
+        return _reply(body, query, csv_export.notification_rows, f"notifications-{period.id}")
 
 
 @views.route("/members/<uuid:member_id>/timeline")

@@ -3,7 +3,8 @@
 Reading the journal rather than the topics means the live views and a rebuild see every tenant's
 events in exactly the same order, and a rebuild can catch up to the live position and swap its
 fresh schema in without losing or repeating an event. One worker is active at a time (a session
-advisory lock elects it); it wakes on ``NOTIFY audit_journal`` and otherwise polls each second.
+advisory lock elects it); it wakes on ``NOTIFY audit_journal`` and otherwise polls each second. On taking
+the lead it applies again the entries that failed before (a restart is how a fix or a newer contract arrives).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -71,6 +72,20 @@ def catch_up(conn: psycopg.Connection, batch_size: int = 500, *, lock: bool = Tr
     return applied
 
 
+def retry_failures(conn: psycopg.Connection) -> dict:
+    """Apply again the entries the views could not apply, once a fix or a newer contract is in: facts converge
+    whatever the order they arrive in, so a late entry lands as if it had come in its turn."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+        failed = conn.execute("SELECT f.tenant_id, f.seq, j.envelope FROM failures f JOIN public.journal j"
+                              " ON j.tenant_id = f.tenant_id AND j.seq = f.seq ORDER BY f.tenant_id, f.seq").fetchall()
+        applied = 0
+        for row in failed:
+            conn.execute("DELETE FROM failures WHERE tenant_id = %s AND seq = %s", (row["tenant_id"], row["seq"]))
+            applied += apply_entry(conn, row["tenant_id"], row["seq"], row["envelope"])
+    return {"retried": len(failed), "applied": applied, "still_failing": len(failed) - applied}
+
+
 class ViewsWorker:
     def __init__(self, settings: Settings, batch_size: int = 500) -> None:
         self.settings = settings
@@ -85,6 +100,9 @@ class ViewsWorker:
                         stop.wait(2.0)
                         continue
                     conn.execute(f"LISTEN {journal.CHANNEL}")
+                    retried = retry_failures(conn)
+                    if retried["retried"]:
+                        log.info("audit-views: retried failed entries: %s", retried)
                     self._follow(conn, stop)
             except psycopg.OperationalError as error:
                 log.warning("audit-views: database unavailable (%s); retrying", error)
@@ -136,7 +154,8 @@ def _create_next_schema(conn: psycopg.Connection, app_role: str) -> None:
         conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(new))
         conn.execute(sql.SQL("CREATE POLICY tenant_isolation ON {} USING"
                              " (tenant_id = current_setting('branchwork.tenant_id', true))").format(new))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(NEXT_SCHEMA), sql.Identifier(app_role)))
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(NEXT_SCHEMA),
+                                                                  sql.Identifier(app_role)))
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
         sql.Identifier(NEXT_SCHEMA), sql.Identifier(app_role)))
 

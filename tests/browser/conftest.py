@@ -19,6 +19,7 @@ from services.audit.settings import AuditSettings
 from shared import db
 from tests.support import IsolatedService
 from tests.unit.test_audit_scorecard import TODAY, month_of_work
+from datetime import UTC
 
 CHROMIUM = os.environ.get("BRANCHWORK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -37,8 +38,8 @@ def dashboard_url(stack_env):
         while views_feed.catch_up(conn):
             pass
     app = create_app(settings, AuditSettings(dev_login=True))
-    from datetime import datetime, timezone
-    app.extensions["branchwork"].clock = lambda: datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=timezone.utc)
+    from datetime import datetime
+    app.extensions["branchwork"].clock = lambda: datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -71,6 +72,7 @@ def page(browser):
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     """Where the screenshots of the main pages go (kept after the run, to be looked at)."""
-    folder = Path(os.environ.get("BRANCHWORK_SCREENSHOTS", Path(__file__).resolve().parents[2] / ".run" / "screenshots"))
+    default = Path(__file__).resolve().parents[2] / ".run" / "screenshots"
+    folder = Path(os.environ.get("BRANCHWORK_SCREENSHOTS", default))
     folder.mkdir(parents=True, exist_ok=True)
     return folder

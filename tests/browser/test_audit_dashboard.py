@@ -7,7 +7,7 @@ from io import BytesIO
 
 from PIL import Image, ImageStat
 
-from tests.unit.test_audit_scorecard import BRANCH, M4, TENANT
+from tests.unit.test_audit_scorecard import BRANCH, M1, M4, TENANT
 
 
 def dev_login(page, url: str, role: str = "auditor") -> None:
@@ -65,7 +65,10 @@ def test_a_members_timeline_and_the_event_history_are_reachable_by_links(page, d
     page.click(f"#roster a[href='/members/{M4}']")
     page.wait_for_url(dashboard_url + f"/members/{M4}")
     assert "刘桂兰" in page.inner_text("h1")
-    assert "members.MemberRegistered" in page.inner_text("#timeline")
+    timeline = page.inner_text("#timeline")
+    assert "登记入册：离休，中共党员" in timeline and "送学上门" in timeline and "{" not in timeline
+    failed = page.locator("#timeline li.delivery.failed")
+    assert failed.count() == 1 and "刘桂兰" in failed.inner_text() and "发送失败" in failed.inner_text()
     shoot(page, screenshots, "member")
     page.goto(dashboard_url + "/events?event_type=activities.ActivityRecorded")
     assert page.locator("#events tr").count() == 7  # a header and six recorded activities
@@ -75,8 +78,8 @@ def test_a_members_timeline_and_the_event_history_are_reachable_by_links(page, d
 def test_the_annual_report_page_has_every_number_filled(page, dashboard_url, screenshots):
     dev_login(page, dashboard_url, role="bureau_admin")
     page.goto(dashboard_url + f"/branches/{BRANCH}/report?year=2026")
-    assert page.inner_text("[data-figure='retirees']") == "7"
-    assert page.inner_text("[data-figure='retiree_party_members']") == "6"
+    assert page.inner_text("[data-figure='bureau_retirees']") == "7"
+    assert page.inner_text("[data-figure='bureau_retiree_party_members']") == "6"
     assert "*" not in page.inner_text("body")
     shoot(page, screenshots, "report")
 
@@ -87,3 +90,25 @@ def test_signing_out_ends_the_session(page, dashboard_url):
     page.wait_for_url(dashboard_url + "/login")
     page.goto(dashboard_url + "/")
     assert page.url.endswith("/login")
+
+
+def test_the_branch_page_says_what_the_platform_told_whom_and_each_finding_leads_to_its_records(
+        page, dashboard_url, screenshots):
+    dev_login(page, dashboard_url)
+    page.goto(dashboard_url + f"/branches/{BRANCH}?period=2026-11")
+    notices = page.inner_text("#notifications")
+    assert "刘桂兰已连续6个月未缴党费" in notices and "支部书记" in notices and "已送达" in notices
+    assert page.locator("#notifications li.delivery.failed").count() == 1
+    assert "达到" in page.inner_text("#demonstration")
+    page.click("#findings li[data-code='general_meeting_not_quorate'] a.evidence")
+    page.wait_for_url("**/evidence?**")
+    assert page.locator("#events tr").count() == 2  # a header and the meeting
+    assert "支部党员大会" in page.inner_text("#events")
+    shoot(page, screenshots, "evidence")
+
+
+def test_the_event_history_shows_that_a_pledge_was_signed_and_nothing_more(page, dashboard_url):
+    dev_login(page, dashboard_url)
+    page.goto(dashboard_url + "/events?event_type=activities.PledgeSigned")
+    rows = page.inner_text("#events")
+    assert "仅计数" in rows and M1 not in rows and "原始数据" not in rows

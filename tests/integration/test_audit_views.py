@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 
 import psycopg
 import pytest
@@ -17,9 +17,9 @@ from services.audit.settings import AuditSettings
 from services.audit.signing import verify_tree_head
 from shared import db, merkle
 from tests.support import bearer, token
-from tests.unit.test_audit_scorecard import BRANCH, M3, TENANT, TODAY, History, card_from, month_of_work
+from tests.unit.test_audit_scorecard import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
 
-NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=timezone.utc)
+NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,8 @@ def test_a_signed_tree_head_and_an_inclusion_proof_verify_independently(client, 
     assert verify_tree_head(head, base64.b64decode(head["public_key"]))
     assert not verify_tree_head({**head, "tree_size": head["tree_size"] - 1}, base64.b64decode(head["public_key"]))
     event = history.envelopes[5]
-    proof = client.get(f"/api/v1/proofs/inclusion?event_id={event.event_id}", headers=auditor(audit_settings)).get_json()
+    proof = client.get(f"/api/v1/proofs/inclusion?event_id={event.event_id}",
+                       headers=auditor(audit_settings)).get_json()
     leaf = merkle.leaf_hash(proof["envelope"].encode("utf-8"))
     assert proof["event"]["hash"] == event.hash
     assert merkle.verify_inclusion(leaf, proof["leaf_index"], proof["tree_size"],
@@ -87,10 +88,13 @@ def test_a_signed_tree_head_and_an_inclusion_proof_verify_independently(client, 
 def test_a_consistency_proof_links_an_earlier_signed_head_to_a_later_one(client, audit_settings):
     first = client.get("/api/v1/tree-head", headers=auditor(audit_settings)).get_json()
     second_size = first["tree_size"]
-    body = client.get(f"/api/v1/proofs/consistency?first=7&second={second_size}", headers=auditor(audit_settings)).get_json()
-    assert merkle.verify_consistency(7, second_size, bytes.fromhex(body["first_root"]), bytes.fromhex(first["root_hash"]),
+    body = client.get(f"/api/v1/proofs/consistency?first=7&second={second_size}",
+                      headers=auditor(audit_settings)).get_json()
+    assert merkle.verify_consistency(7, second_size, bytes.fromhex(body["first_root"]),
+                                     bytes.fromhex(first["root_hash"]),
                                      [bytes.fromhex(p) for p in body["consistency_path"]])
-    too_far = client.get(f"/api/v1/proofs/consistency?first=1&second={second_size + 5}", headers=auditor(audit_settings))
+    too_far = client.get(f"/api/v1/proofs/consistency?first=1&second={second_size + 5}",
+                         headers=auditor(audit_settings))
     assert too_far.status_code == 400
     history = client.get("/api/v1/tree-heads", headers=auditor(audit_settings)).get_json()["tree_heads"]
     assert history[0]["root_hash"] == first["root_hash"]
@@ -177,7 +181,7 @@ def test_the_annual_report_fills_the_seeds_numbers_as_html_pdf_and_json(client, 
     assert (numbers["deputies_in_service"], numbers["committee_members"]) == (1, 1)
     assert context["election"] == {"when": "去年", "month": 10, "starts_on": "2025-10-20", "ends_on": "2028-10-19"}
     html = report.render_html(context)
-    assert "我局现有离退休干部<span class=\"num\" data-figure=\"retirees\">7</span>名" in html
+    assert "我局现有离退休干部<span class=\"num\" data-figure=\"bureau_retirees\">7</span>名" in html
     assert "*" not in html.split("<body>")[1]
     pdf = report.render_pdf(context)
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
@@ -224,4 +228,60 @@ def test_migrating_again_applies_nothing_and_leaves_new_tables_in_public(audit_s
     assert db.migrate(audit_settings, [db.SHARED_MIGRATIONS, MIGRATIONS]) == []
     with db.connect(audit_settings.owner_dsn) as conn:
         assert conn.execute("SHOW search_path").fetchone()["search_path"] == "public, views"
-        assert conn.execute("SELECT count(*) AS n FROM pg_tables WHERE tablename = 'schema_migrations'").fetchone()["n"] == 1
+        migrations = conn.execute("SELECT count(*) AS n FROM pg_tables WHERE tablename = 'schema_migrations'")
+        assert migrations.fetchone()["n"] == 1
+
+
+def test_what_the_platform_told_whom_shows_on_the_branch_and_the_members_timeline(client, audit_settings):
+    told = client.get(f"/api/v1/branches/{BRANCH}/notifications?period=2026-11", headers=auditor(audit_settings))
+    assert told.status_code == 200
+    body = told.get_json()
+    assert (body["count"], body["sent"], body["failed"]) == (1, 2, 1)
+    (notice,) = body["notifications"]
+    assert notice["notification_id"] == NOTICE and notice["title"] == "刘桂兰已连续6个月未缴党费"
+    timeline = client.get(f"/api/v1/members/{M4}/timeline", headers=auditor(audit_settings)).get_json()
+    (entry,) = [e for e in timeline["events"] if e["event_type"] == "notify.NotificationScheduled"]
+    failed = next(d for d in entry["notification"]["deliveries"] if d["status"] == "failed")
+    assert (entry["role"], failed["recipient"], failed["error"]) == ("recipient", "刘桂兰", "550 mailbox unavailable")
+    csv = client.get(f"/api/v1/branches/{BRANCH}/notifications?period=2026-11&format=csv",
+                     headers=auditor(audit_settings))
+    assert csv.mimetype == "text/csv" and "550 mailbox unavailable" in csv.get_data(as_text=True)
+    october = client.get(f"/api/v1/branches/{BRANCH}/notifications?period=2026-10", headers=auditor(audit_settings))
+    assert october.get_json()["count"] == 0
+
+
+def test_a_pledge_is_counted_but_its_signer_is_shown_nowhere_in_the_dashboard(client, audit_settings):
+    client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    page = client.get("/events?event_type=activities.PledgeSigned").get_data(as_text=True)
+    assert "仅计数" in page and M1 not in page and "no_religion" not in page
+    member = client.get(f"/members/{M1}").get_data(as_text=True)
+    assert "签订承诺书" not in member
+    branch = client.get(f"/branches/{BRANCH}?period=2026-11").get_data(as_text=True)
+    assert "承诺书（份）</td><td>1</td>" in branch
+    client.post("/logout")
+
+
+def test_entries_the_views_could_not_apply_are_applied_again_on_retry(audit_settings):
+    extra = History(tenant="retry-" + NOTICE[-8:])
+    from tests.unit.test_audit_scorecard import activity
+    record = activity("study", date(2026, 11, 3), [M1], activity_id="retry-study")
+    envelope = extra.record("activity-retry-study", record, on=record.occurred_on)
+    with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
+        journal.append(conn, envelope)
+        # as if a view had failed on it: the position moved past it and the failure was recorded
+        conn.execute("INSERT INTO positions (tenant_id, seq) VALUES (%s, 1)", (extra.tenant,))
+        conn.execute("INSERT INTO failures (tenant_id, seq, event_id, event_type, error) VALUES (%s, 1, %s, %s, 'x')",
+                     (extra.tenant, envelope.event_id, envelope.event_type))
+    with db.connect(audit_settings.owner_dsn, autocommit=True) as conn:
+        assert views_feed.retry_failures(conn)["applied"] >= 1
+        assert conn.execute("SELECT 1 FROM views.activities WHERE activity_id = 'retry-study'").fetchone()
+        assert not conn.execute("SELECT 1 FROM failures WHERE tenant_id = %s", (extra.tenant,)).fetchone()
+
+
+def test_the_event_history_exports_as_json_lines_and_csv(client, audit_settings, history):
+    lines = client.get("/api/v1/events?limit=1000&format=jsonl", headers=auditor(audit_settings))
+    assert lines.mimetype == "application/x-ndjson"
+    envelopes = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
+    assert {e.event_id for e in history.envelopes} <= {e["event_id"] for e in envelopes}
+    table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv", headers=auditor(audit_settings))
+    assert table.mimetype == "text/csv" and table.get_data(as_text=True).count("members.DuesPaid") == 7

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import Decimal
 
 import pytest
 
 from contracts import activities as A
 from contracts import members as M
+from contracts import notify as N
 from services.audit import facts as facts_module
 from services.audit.periods import parse_period
 from services.audit.projections import facts_of
@@ -39,16 +40,17 @@ class History:
 
     def record(self, stream: str, event, *, on: date | None = None, branch_id: str | None = BRANCH,
                recorded: date | None = None) -> Envelope:
-        registry = M.registry if type(event).__module__.endswith("members") else A.registry
+        registry = {"members": M.registry, "activities": A.registry, "notify": N.registry}[
+            type(event).__module__.rsplit(".", 1)[-1]]
         name, version, data = registry.serialise(event)
         self.versions[stream] = self.versions.get(stream, 0) + 1
         day = on or TODAY
-        moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         recorded_day = recorded or day
         envelope = Envelope(event_id=str(uuid.uuid4()), event_type=name, schema_version=version, stream_id=stream,
                             stream_version=self.versions[stream], tenant_id=self.tenant, branch_id=branch_id,
                             occurred_at=moment, recorded_at=datetime(recorded_day.year, recorded_day.month,
-                                                                     recorded_day.day, 12, tzinfo=timezone.utc),
+                                                                     recorded_day.day, 12, tzinfo=UTC),
                             actor=Actor("secretary-1", "secretary"), correlation_id=None, causation_id=None,
                             data=data).sealed("0" * 64)
         self.envelopes.append(envelope)
@@ -85,6 +87,9 @@ def month_of_work() -> History:
     _committee(h)
     _meetings_and_study(h)
     _care_dues_centre(h)
+    h.record("pledge-p1", A.PledgeSigned(pledge_id="p1", branch_id=BRANCH, member_id=M1, kind="no_religion",
+                                         signed_on=date(2026, 11, 15)), on=date(2026, 11, 15))
+    _notifications(h)
     return h
 
 
@@ -157,6 +162,39 @@ def _care_dues_centre(h: History) -> None:
                                                                     photo_ref=None), on=date(2025, 3, 2))
 
 
+NOTICE = "7d2f0c3e-0000-4000-8000-0000000000a1"
+WEBHOOK_URL = "https://hooks.example.org/branchwork?token=s3cret"
+
+
+def _notifications(h: History) -> None:
+    """The platform told the secretary (in-app) and 刘桂兰 (by e-mail, which bounced) about her dues."""
+    stream = f"notification-{NOTICE}"
+    deliveries = [{"delivery_id": "d1", "channel": "inbox", "audience": f"secretary:{BRANCH}", "recipient": "支部书记",
+                   "target": f"secretary:{BRANCH}"},
+                  {"delivery_id": "d2", "channel": "email", "audience": f"member:{M4}", "recipient": "刘桂兰",
+                   "target": "liu@example.org"},
+                  {"delivery_id": "d3", "channel": "webhook", "audience": "bureau", "recipient": "局党组织",
+                   "target": WEBHOOK_URL}]
+    h.record(stream, N.NotificationScheduled(
+        notification_id=NOTICE, rule="dues.arrears", dedupe_key=f"dues.arrears:member-{M4}:2026-11",
+        subject=f"member-{M4}", period="2026-11", branch_id=BRANCH, title="刘桂兰已连续6个月未缴党费",
+        body="请支部了解情况", cause={"records": [{"type": "member", "id": M4}], "as_of": "2026-11-28"},
+        details={"members": [{"member_id": M4, "name": "刘桂兰"}]}, deliveries=deliveries, due_on=date(2026, 11, 28)),
+        on=date(2026, 11, 28))
+    sent_at = datetime(2026, 11, 28, 1, tzinfo=UTC)
+    h.record(stream, N.NotificationSent(notification_id=NOTICE, delivery_id="d1", channel="inbox",
+                                        target=f"secretary:{BRANCH}", attempt=1, sent_at=sent_at),
+             on=date(2026, 11, 28))
+    h.record(stream, N.DeliveryAttemptFailed(notification_id=NOTICE, delivery_id="d2", channel="email",
+                                             target="liu@example.org", attempt=1, error="450 try later",
+                                             retry_at=sent_at), on=date(2026, 11, 28))
+    h.record(stream, N.DeliveryFailed(notification_id=NOTICE, delivery_id="d2", channel="email",
+                                      target="liu@example.org", attempts=3, error="550 mailbox unavailable",
+                                      failed_at=sent_at), on=date(2026, 11, 28))
+    h.record(stream, N.NotificationSent(notification_id=NOTICE, delivery_id="d3", channel="webhook",
+                                        target=WEBHOOK_URL, attempt=1, sent_at=sent_at), on=date(2026, 11, 28))
+
+
 def card_from(envelopes, period=NOVEMBER, today=TODAY) -> dict:
     store = MemoryStore()
     for envelope in envelopes:
@@ -181,7 +219,8 @@ def card(history) -> dict:
 
 def test_members_are_counted_by_kind_as_the_seed_reports_them(card):
     counts = card["figures"]["members"]
-    assert (counts["total"], counts["retirees"], counts["lixiu"], counts["retired"], counts["in_service"]) == (8, 7, 2, 5, 1)
+    assert (counts["total"], counts["retirees"], counts["lixiu"], counts["retired"],
+            counts["in_service"]) == (8, 7, 2, 5, 1)
     assert (counts["party_members"], counts["retiree_party_members"]) == (7, 6)
 
 
@@ -289,9 +328,78 @@ def test_a_withdrawn_care_record_no_longer_counts_whichever_arrives_first(histor
         assert "birthday_care_missed" in codes(card)
 
 
-def test_holidays_named_by_calendar_date_follow_the_lunar_or_solar_calendar():
-    from services.audit.periods import holiday_date
-    assert holiday_date("spring_festival", 2026) == date(2026, 2, 17)
-    assert holiday_date("lunar:09-09", 2026) == holiday_date("double_ninth", 2026) == date(2026, 10, 18)
-    assert holiday_date("solar:07-01", 2026) == date(2026, 7, 1)
-    assert holiday_date("unknown", 2026) is None
+def _with_rules(history: History, **rules) -> list:
+    h = History()
+    h.versions = dict(history.versions)
+    h.record(f"bureau-{TENANT}", M.BureauRulesPublished(bureau_id=TENANT, rules_version=1,
+                                                        effective_from=date(2026, 1, 1), rules=rules),
+             on=date(2026, 1, 1), branch_id=None)
+    return [*history.envelopes, *h.envelopes]
+
+
+def test_holiday_visits_are_judged_on_the_calendar_activities_and_notify_use(history):
+    from shared import holidays
+    envelopes = _with_rules(history, holiday_visits=["summer_heat", "double_ninth", "lunar:08-15", "no_such_day"])
+    card = card_from(envelopes, period=parse_period("2026"))
+    judged = {h["holiday"]: h["date"] for h in card["figures"]["care"]["holiday_visits"]["holidays"]}
+    assert judged == {name: holidays.holiday_date(name, 2026).isoformat()
+                      for name in ("summer_heat", "double_ninth", "lunar:08-15")}
+    labels = {h["holiday"]: h["label"] for h in card["figures"]["care"]["holiday_visits"]["holidays"]}
+    assert labels["summer_heat"] == holidays.holiday_label("summer_heat") and labels["double_ninth"] == "重阳节"
+
+
+def test_a_monthly_meeting_missed_in_one_month_is_a_finding_of_the_year_even_if_made_up_later(history):
+    h = History()
+    h.versions = dict(history.versions)
+    for month in (1, 2, 3, 5, 6, 7, 8, 9, 10):  # none in April; two in November (one is in the month of work)
+        record = activity("committee_meeting", date(2026, month, 6), [M1, M2, M8])
+        h.record(f"activity-{record.activity_id}", record, on=record.occurred_on)
+    extra = activity("committee_meeting", date(2026, 11, 28), [M1, M2, M8])
+    h.record(f"activity-{extra.activity_id}", extra, on=extra.occurred_on)
+    card = card_from([*history.envelopes, *h.envelopes], period=parse_period("2026"))
+    committee = card["figures"]["meetings"]["committee_meeting"]
+    assert (committee["done"], committee["due_so_far"]) == (11, 11)  # the total alone would hide April
+    assert committee["missed"] == ["2026-04"]
+    short = next(f for f in card["findings"] if f["code"] == "committee_meeting_short")
+    assert "2026-04" in short["message"]
+    quarterly = card["figures"]["meetings"]["general_meeting"]
+    assert quarterly["missed"] == ["2026-Q1", "2026-Q2", "2026-Q3"]  # Q4 is not over on 5 December
+
+
+def test_a_transfer_received_by_another_branch_of_the_bureau_is_not_an_overdue_letter(history):
+    h = History()
+    h.versions = dict(history.versions)
+    h.record("branch-other", M.BranchEstablished(branch_id=OTHER, name="第二支部", established_on=date(2020, 1, 1)),
+             branch_id=OTHER)
+    letter = M.TransferLetterIssued(transfer_id="tr1", member_id=M5, member_name="陈志强", from_branch_id=BRANCH,
+                                    to_tenant_id=TENANT, to_branch_id=OTHER, dues_paid_until="2026-03",
+                                    issued_on=date(2026, 3, 1), valid_until=date(2026, 5, 30))
+    h.record("member-m5", letter, on=date(2026, 3, 1))
+    pending = card_from([*history.envelopes, *h.envelopes], period=parse_period("2026"))
+    assert "transfer_letter_overdue" in codes(pending)
+    h.record("member-m5", M.TransferReceived(transfer_id="tr1", to_branch_id=OTHER, member_id=M5,
+                                             received_on=date(2026, 3, 8)), on=date(2026, 3, 8), branch_id=OTHER)
+    for order in ([*history.envelopes, *h.envelopes], [*reversed(h.envelopes), *history.envelopes]):
+        sender = card_from(order, period=parse_period("2026"))
+        assert "transfer_letter_overdue" not in codes(sender) and sender["figures"]["transfers"]["pending"] == 0
+        store = MemoryStore()
+        for envelope in order:
+            put_all(store, facts_of(envelope))
+        receiver = scorecard(facts_module.load(store, TENANT, date(2026, 1, 1), date(2026, 12, 31), OTHER), OTHER,
+                             parse_period("2026"), TODAY)
+        assert "return_slip_overdue" in codes(receiver)  # the receiving branch owes the slip, not the sender
+
+
+def test_attending_the_activities_the_rules_count_as_study_covers_a_member(history):
+    h = History()
+    h.versions = dict(history.versions)
+    briefing = activity("briefing", date(2026, 10, 20), [M1], hours="1")
+    h.record(f"activity-{briefing.activity_id}", briefing, on=briefing.occurred_on)
+    october = parse_period("2026-10")
+    by_default = card_from([*history.envelopes, *h.envelopes], period=october)
+    assert by_default["figures"]["coverage"]["done"] == 1  # the defaults count briefings, as activities does
+    hours = {m["member_id"]: m["done"] for m in by_default["figures"]["study_hours"]["members"]}
+    assert hours[M1] == "1.0"
+    narrower = card_from(_with_rules(History(), coverage_activity_kinds=["study"]) + [*history.envelopes,
+                                                                                       *h.envelopes], period=october)
+    assert narrower["figures"]["coverage"]["done"] == 0

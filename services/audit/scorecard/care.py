@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services.audit.periods import holiday_date, month_end
+from shared.holidays import UnknownHoliday, holiday_date, holiday_label
+from services.audit.periods import month_end
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
-HOLIDAY_LABELS = {"spring_festival": "春节", "july_1": "七一", "double_ninth": "重阳节", "mid_autumn": "中秋节",
-                  "summer_heat": "夏季防暑降温", "new_year": "元旦", "dragon_boat": "端午节", "national_day": "国庆节"}
 GRACE = timedelta(days=7)
 
 
@@ -59,10 +58,10 @@ def _holidays(ctx: BranchContext) -> tuple[dict, list[dict]]:
     visits = [c for c in ctx.rows("care") if c["kind"] == "holiday_visit"]
     result, findings = [], []
     for holiday in ctx.rules.get("holiday_visits") or []:
-        day = holiday_date(holiday, ctx.period.year)
+        day = _holiday_day(holiday, ctx.period.year)
         if day is None or not ctx.period.start <= day <= ctx.reference_day:
             continue
-        label = HOLIDAY_LABELS.get(holiday, holiday)
+        label = holiday_label(holiday)
         members = {m.member_id for m in ctx.retirees(day)}
         mine = [v for v in visits if v["holiday"] == holiday and (v["holiday_date"] or v["on_date"]).year == day.year]
         visited = members & {v["member_id"] for v in mine}
@@ -75,6 +74,14 @@ def _holidays(ctx: BranchContext) -> tuple[dict, list[dict]]:
             "holidays": result, "events": sorted({e for h in result for e in h["events"]})}, findings
 
 
+def _holiday_day(holiday: str, year: int) -> date | None:
+    """The holiday's date on the one calendar activities and notify use; a name no calendar places is skipped."""
+    try:
+        return holiday_date(holiday, year)
+    except UnknownHoliday:
+        return None
+
+
 def _yearly(ctx: BranchContext, kind: str, label: str) -> tuple[dict, list[dict]]:
     """Health checks (by the rules' month) and newspaper subscriptions: once a year for every retiree."""
     year = ctx.period.year
@@ -82,7 +89,8 @@ def _yearly(ctx: BranchContext, kind: str, label: str) -> tuple[dict, list[dict]
     members = {m.member_id for m in ctx.retirees()}
     done = members & {c["member_id"] for c in rows}
     deadline = _deadline(ctx, kind, year)
-    figure = {"required": len(members), "done": len(done), "year": year, "deadline": deadline.isoformat() if deadline else None,
+    figure = {"required": len(members), "done": len(done), "year": year,
+              "deadline": deadline.isoformat() if deadline else None,
               "missing": ctx.brief(members - done), "events": event_ids(c for c in rows if c["member_id"] in done)}
     checked_now = deadline is not None and deadline < ctx.today and ctx.period.start <= deadline <= ctx.period.end \
         or (ctx.period.kind == "year" and ctx.period.is_complete(ctx.today))

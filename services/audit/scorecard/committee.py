@@ -119,7 +119,8 @@ def _allowance(ctx: BranchContext, held: list[dict]) -> tuple[dict, list[dict]]:
     low = [a for a in secretary_paid.values() if a["amount"] < standard]
     high = [a for a in paid if a["post"] != "secretary" and a["amount"] > standard * ratio]
     if low:
-        findings.append(finding("allowance_below_standard", f"书记工作补贴低于每月{standard}元", records=event_ids(low)))
+        findings.append(finding("allowance_below_standard", f"书记工作补贴低于每月{standard}元",
+                                records=event_ids(low)))
     if high:
         findings.append(finding("allowance_above_ratio", f"副书记、委员补贴超过书记标准的{ratio * 100:.0f}%",
                                 records=event_ids(high)))
@@ -129,7 +130,8 @@ def _allowance(ctx: BranchContext, held: list[dict]) -> tuple[dict, list[dict]]:
 
 
 def _elections(ctx: BranchContext) -> list[dict]:
-    return [{"election_id": e["election_id"], "held_on": e["held_on"].isoformat(), "eligible_voters": e["eligible_voters"],
+    return [{"election_id": e["election_id"], "held_on": e["held_on"].isoformat(),
+             "eligible_voters": e["eligible_voters"],
              "attendees": e["attendees"], "seats": e["seats"], "candidates": len(e["candidates"] or []),
              "event_id": str(e["event_id"])} for e in ctx.in_period("elections", "held_on")]
 
@@ -139,9 +141,11 @@ def _election_findings(ctx: BranchContext) -> list[dict]:
     findings = []
     for election in ctx.in_period("elections", "held_on"):
         if election["attendees"] * 5 <= election["eligible_voters"] * 4:
-            findings.append(finding("election_attendance", f"{election['held_on'].isoformat()} 换届选举到会人数未超过应到会人数的五分之四",
+            findings.append(finding("election_attendance",
+                                    f"{election['held_on'].isoformat()} 换届选举到会人数未超过应到会人数的五分之四",
                                     records=[election["event_id"]]))
         if len(election["candidates"] or []) * 5 < election["seats"] * 6:
-            findings.append(finding("election_candidates", f"{election['held_on'].isoformat()} 换届选举候选人数未多于应选人数的20%",
+            findings.append(finding("election_candidates",
+                                    f"{election['held_on'].isoformat()} 换届选举候选人数未多于应选人数的20%",
                                     records=[election["event_id"]]))
     return findings

@@ -21,7 +21,7 @@ class BranchContext:
     members: list[MemberState]   # the branch's register on the reference day
 
     @classmethod
-    def build(cls, facts: Facts, branch_id: str, period: Period, today: date) -> "BranchContext":
+    def build(cls, facts: Facts, branch_id: str, period: Period, today: date) -> BranchContext:
         reference_day = min(period.end, today)
         return cls(facts, branch_id, period, today, facts.rules(reference_day), reference_day,
                    facts.register.in_branch(branch_id, reference_day))

@@ -73,14 +73,15 @@ def _monthly(assessments, reductions, member_id: str, month: str) -> Decimal:
 
 def _arrears(ctx, assessments, reductions, paid_months, member) -> list[str]:
     """Every ended month with dues owed and not paid, in the years assessed up to the period's end."""
-    years = sorted({a["year"] for a in assessments if a["member_id"] == member.member_id and a["year"] <= ctx.period.year})
+    years = sorted({a["year"] for a in assessments
+                    if a["member_id"] == member.member_id and a["year"] <= ctx.period.year})
     owed = []
     for year in years:
         for month in parse_period(str(year)).ended_months(min(ctx.today, ctx.period.end + timedelta(days=1))):
             if month_end(month) < member.joined_on:
                 continue
-            if month not in paid_months.get(member.member_id, {}) and _monthly(assessments, reductions, member.member_id,
-                                                                                 month) > 0:
+            paid = month in paid_months.get(member.member_id, {})
+            if not paid and _monthly(assessments, reductions, member.member_id, month) > 0:
                 owed.append(month)
     return owed
 
@@ -88,11 +89,13 @@ def _arrears(ctx, assessments, reductions, paid_months, member) -> list[str]:
 def _arrears_findings(ctx: BranchContext, member, arrears: list[str]) -> list[dict]:
     if not arrears:
         return []
-    findings = [finding("dues_arrears", f"{member.name}欠缴党费{len(arrears)}个月（{arrears[0]}起）", members=[member.brief()])]
+    findings = [finding("dues_arrears", f"{member.name}欠缴党费{len(arrears)}个月（{arrears[0]}起）",
+                        members=[member.brief()])]
     run = _longest_run(arrears)
     reviewed = [r for r in ctx.rows("dues_reviews") if r["member_id"] == member.member_id]
     if run >= REVIEW_AFTER_MONTHS and not reviewed:
-        findings.append(finding("dues_review_due", f"{member.name}连续{run}个月未缴党费，支部应了解情况、进行审议（不自动除名）",
+        findings.append(finding("dues_review_due",
+                                f"{member.name}连续{run}个月未缴党费，支部应了解情况、进行审议（不自动除名）",
                                 members=[member.brief()]))
     return findings
 

@@ -6,9 +6,15 @@ from decimal import Decimal
 
 from services.audit.periods import parse_period
 from services.audit.scorecard.committee import posts_held
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.scorecard.context import BranchContext, finding
 
-STUDY_KINDS = ("study", "party_lecture", "theme_day", "general_meeting", "group_meeting", "life_meeting")
+STUDY_KINDS = ("study", "party_lecture", "theme_day", "general_meeting", "group_meeting", "life_meeting", "briefing")
+"""The default of the rules' ``coverage_activity_kinds``: the activities at which attending counts as study."""
+
+
+def study_kinds(ctx: BranchContext) -> tuple[str, ...]:
+    """The same kinds activities and notify count, from the bureau's rules in force."""
+    return tuple(ctx.rules.get("coverage_activity_kinds") or STUDY_KINDS)
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
@@ -39,7 +45,8 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
         parts.append({"period": part.id, "members": len(members), "covered": len(covered),
                       "not_covered": ctx.brief(missing)})
         if missing and part.end < ctx.today:
-            findings.append(finding("coverage_incomplete", f"{part.id} 教育未全覆盖：{len(missing)}名党员未参加学习也未送学上门",
+            findings.append(finding("coverage_incomplete",
+                                    f"{part.id} 教育未全覆盖：{len(missing)}名党员未参加学习也未送学上门",
                                     members=ctx.brief(missing)))
     required = sum(p["members"] for p in parts)
     done = sum(p["covered"] for p in parts)
@@ -50,8 +57,9 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
 def _reached(ctx: BranchContext, part, channels: set) -> dict[str, list[str]]:
     """member → event ids of the study attended or the outreach received within ``part``."""
     reached: dict[str, list[str]] = {}
+    kinds = study_kinds(ctx)
     for activity in ctx.rows("activities"):
-        if activity["status"] == "held" and activity["kind"] in STUDY_KINDS \
+        if activity["status"] == "held" and activity["kind"] in kinds \
                 and part.start <= activity["on_date"] <= part.end:
             for member_id in activity["attendees"] or []:
                 reached.setdefault(member_id, []).append(str(activity["event_id"]))
@@ -69,12 +77,13 @@ def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
     months = len(ctx.period.months)
     rows, findings = [], []
     for member in ctx.party_members():
-        yearly = ctx.rules["study_hours_committee"] if member.member_id in committee else ctx.rules["study_hours_member"]
+        in_committee = member.member_id in committee
+        yearly = ctx.rules["study_hours_committee"] if in_committee else ctx.rules["study_hours_member"]
         required = (Decimal(yearly) * months / 12).quantize(Decimal("0.1"))
         exempt = member.health in exempt_health
         hours = done.get(member.member_id, (Decimal(0), []))
         rows.append({"member_id": member.member_id, "name": member.name, "required": str(required),
-                     "done": str(hours[0].quantize(Decimal("0.1"))), "exempt": exempt, "committee": member.member_id in committee,
+                     "done": str(hours[0].quantize(Decimal("0.1"))), "exempt": exempt, "committee": in_committee,
                      "events": sorted(set(hours[1]))})
         if ctx.period.kind == "year" and ctx.period.is_complete(ctx.today) and not exempt and hours[0] < required:
             findings.append(finding("study_hours_short", f"{member.name}全年学习{hours[0]}学时，少于{required}学时",
@@ -90,7 +99,7 @@ def _hours_by_member(ctx: BranchContext) -> dict[str, tuple[Decimal, list[str]]]
     def add(member_id, amount, event_id):
         total, events = hours.get(member_id, (Decimal(0), []))
         hours[member_id] = (total + Decimal(amount), events + [str(event_id)])
-    for activity in ctx.held(*STUDY_KINDS):
+    for activity in ctx.held(*study_kinds(ctx)):
         for member_id in activity["attendees"] or []:
             if activity["hours"]:
                 add(member_id, activity["hours"], activity["event_id"])

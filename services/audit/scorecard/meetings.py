@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from services.audit.periods import month_end
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
@@ -41,7 +44,12 @@ def _meeting(ctx: BranchContext, kind: str, rule: str, label: str) -> tuple[dict
         per_year = 0  # under 7 full members a branch has a secretary but no committee
     required, due = ctx.scaled(per_year), ctx.scaled(per_year, len(ctx.period.ended_months(ctx.today)))
     figure = {"required": required, "done": len(held), "due_so_far": due, "label": label, "events": event_ids(held)}
-    if len(held) < due:
+    missed = missed_windows(ctx, per_year, held)
+    if missed:
+        figure["missed"] = missed
+        return figure, [finding(f"{kind}_short", f"{label}：{'、'.join(missed)}未召开（按规定{_cadence(per_year)}）",
+                                records=figure["events"])]
+    if missed is None and len(held) < due:
         return figure, [finding(f"{kind}_short", f"{label}应开{due}次，实开{len(held)}次", records=figure["events"])]
     return figure, []
 
@@ -55,12 +63,51 @@ def _group_meetings(ctx, per_year, held, groups, label) -> tuple[dict, list[dict
     problems = []
     for group in sorted(groups, key=lambda g: g["name"] or ""):
         mine = [a for a in held if a["group_id"] == group["group_id"]]
+        missed = missed_windows(ctx, per_year, mine)
         figure["groups"].append({"group_id": group["group_id"], "name": group["name"], "required": per_group,
-                                 "done": len(mine)})
-        if len(mine) < due:
-            problems.append(finding("group_meeting_short", f"党小组「{group['name']}」应开{due}次小组会，实开{len(mine)}次",
+                                 "done": len(mine), "missed": missed or []})
+        if missed or (missed is None and len(mine) < due):
+            when = f"{'、'.join(missed)}未开小组会" if missed else f"应开{due}次小组会，实开{len(mine)}次"
+            problems.append(finding("group_meeting_short", f"党小组「{group['name']}」{when}",
                                     records=event_ids(mine) + [str(group["event_id"])]))
     return figure, problems
+
+
+def missed_windows(ctx: BranchContext, per_year: int | float, held: list[dict]) -> list[str] | None:
+    """The rule's own intervals (each month for a monthly meeting, each quarter for a quarterly one) that ended
+    inside the period without one held — a meeting made up later does not fill an earlier gap.
+
+    None when the frequency does not divide the year into whole months: then only the total is judged.
+    """
+    if not per_year or per_year > 12 or 12 % per_year:
+        return None
+    span = 12 // int(per_year)
+    held_months = {(a["on_date"].year, a["on_date"].month) for a in held}
+    missed = []
+    for first in range(1, 13, span):
+        window = [(ctx.period.year, m) for m in range(first, first + span)]
+        start, end = date(*window[0], 1), month_end(f"{window[-1][0]}-{window[-1][1]:02d}")
+        if start < ctx.period.start or end > ctx.period.end or end >= ctx.today:
+            continue
+        if not held_months & set(window):
+            missed.append(_window_name(window, span))
+    return missed
+
+
+def _cadence(per_year: int | float) -> str:
+    span = 12 // int(per_year)
+    return {1: "每月召开", 3: "每季度召开", 6: "每半年召开", 12: "每年召开"}.get(span, f"每{span}个月召开")
+
+
+def _window_name(window: list[tuple[int, int]], span: int) -> str:
+    year, first = window[0]
+    if span == 1:
+        return f"{year}-{first:02d}"
+    if span == 3:
+        return f"{year}-Q{(first - 1) // 3 + 1}"
+    if span == 12:
+        return f"{year}年"
+    return f"{year}-{first:02d}至{window[-1][1]:02d}"
 
 
 def _has_committee(ctx: BranchContext) -> bool:
@@ -80,7 +127,8 @@ def _quorum(ctx: BranchContext) -> tuple[dict, list[dict]]:
                             "quorate": _quorate(m), "event_id": str(m["event_id"])} for m in meetings],
               "events": event_ids(meetings)}
     problems = [finding("general_meeting_not_quorate",
-                        f"{m['on_date'].isoformat()} 党员大会到会{m['voting_present']}人，有表决权党员{m['voting_members']}人，未过半数",
+                        f"{m['on_date'].isoformat()} 党员大会到会{m['voting_present']}人，"
+                        f"有表决权党员{m['voting_members']}人，未过半数",
                         records=[m["event_id"]]) for m in not_quorate]
     return figure, problems
 

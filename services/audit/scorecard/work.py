@@ -24,8 +24,10 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
                     "to_date": sum(1 for p in ctx.rows("pledges") if p["signed_on"] <= ctx.reference_day)},
         "talks": {"count": len(talks), "audience": sum(details.get(t["activity_id"], {}).get("audience_size") or 0
                                                         for t in talks),
-                  "speakers": ctx.brief({s for t in talks for s in details.get(t["activity_id"], {}).get("speakers") or []}),
-                  "events": event_ids(talks + [details[t["activity_id"]] for t in talks if t["activity_id"] in details])},
+                  "speakers": ctx.brief({s for t in talks
+                                         for s in details.get(t["activity_id"], {}).get("speakers") or []}),
+                  "events": event_ids(talks + [details[t["activity_id"]] for t in talks
+                                               if t["activity_id"] in details])},
         "teams": _teams(ctx),
         "community": {"count": len(community), "events": event_ids(community)},
         "inspections": {"count": len(inspections), "titles": [i["title"] for i in inspections],
@@ -74,7 +76,8 @@ def _teams(ctx: BranchContext) -> dict:
 
 
 def _transfers(ctx: BranchContext) -> tuple[dict, list[dict]]:
-    """Letters still out past their validity, and return slips not back within the rules' days."""
+    """Letters this branch sent still out past their validity (it stays responsible until the member is
+    received), and return slips this branch owes for members it received, not back within the rules' days."""
     by_transfer: dict[str, dict[str, dict]] = {}
     for row in ctx.rows("transfers"):
         by_transfer.setdefault(row["transfer_id"], {})[row["kind"]] = row
@@ -83,15 +86,16 @@ def _transfers(ctx: BranchContext) -> tuple[dict, list[dict]]:
     for transfer_id, steps in by_transfer.items():
         letter, received = steps.get("letter_issued"), steps.get("received")
         closed = {"received", "cancelled", "expired", "left"} & set(steps)
-        if letter and not closed:
+        if letter and letter["branch_id"] == ctx.branch_id and not closed:
             pending.append(transfer_id)
             valid_until = letter["data"].get("valid_until")
             if valid_until and valid_until < ctx.today.isoformat():
                 findings.append(finding("transfer_letter_overdue", f"介绍信已过有效期（{valid_until}），仍未接收",
                                         records=[letter["event_id"]]))
-        if received and "slip_returned" not in steps and received["on_date"] + slip_days < ctx.today \
-                and received["on_date"] <= ctx.reference_day:
-            findings.append(finding("return_slip_overdue", "组织关系接收后逾期未寄回回执", records=[received["event_id"]]))
+        if received and received["branch_id"] == ctx.branch_id and "slip_returned" not in steps \
+                and received["on_date"] + slip_days < ctx.today and received["on_date"] <= ctx.reference_day:
+            findings.append(finding("return_slip_overdue", "组织关系接收后逾期未寄回回执",
+                                    records=[received["event_id"]]))
     return {"pending": len(pending), "events": event_ids(r for s in by_transfer.values() for r in s.values())}, findings
 
 
