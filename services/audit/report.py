@@ -21,7 +21,8 @@ from services.audit.scorecard import scorecard
 from services.audit.store import SqlStore
 
 TEMPLATES = Path(__file__).parent / "templates"
-environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                          extensions=["jinja2.ext.do"])
 CHANNEL_LABELS = labels.OUTREACH_CHANNELS
 NUMERALS = "零一二三四五六七八九十"
 

@@ -67,3 +67,11 @@ def test_the_title_names_the_bureau_once_and_sentences_run_on_without_spaces():
 def test_hours_are_written_as_people_write_them():
     numbers = _context(month_of_work().envelopes)["numbers"]
     assert numbers["study_hours"] == "3"
+
+
+def test_nothing_is_reported_as_done_zero_times_and_no_name_is_said_twice():
+    html = render_html(_context(month_of_work().envelopes))
+    assert "走访谈心<span class=\"num\">0" not in html and "电话沟通<span class=\"num\">0" not in html
+    assert "采取送学上门<span class=\"num\">1</span>人次等形式" in html
+    assert "刘桂兰欠缴党费6个月（2026-06起）</p>" in html.replace("\n", "")
+    assert "社区活动<span class=\"num\" data-figure=\"community\">0" not in html

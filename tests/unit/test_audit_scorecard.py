@@ -403,3 +403,14 @@ def test_attending_the_activities_the_rules_count_as_study_covers_a_member(histo
     narrower = card_from(_with_rules(History(), coverage_activity_kinds=["study"]) + [*history.envelopes,
                                                                                        *h.envelopes], period=october)
     assert narrower["figures"]["coverage"]["done"] == 0
+
+
+def test_a_branch_without_a_recorded_term_meets_no_criterion_that_needs_a_secretary(history):
+    from services.audit.demonstration import assess
+    without_term = [e for e in history.envelopes if e.event_type not in (
+        "members.CommitteeTermOpened", "members.PostFilled", "members.ElectionHeld", "members.AllowancePaid")]
+    card = card_from(without_term, period=parse_period("2026"))
+    assert "no_committee_term" in codes(card)
+    committee = next(c for c in assess(card)["criteria"] if c["criterion"] == "committee")
+    checks = {c["check"]: c["met"] for c in committee["checks"]}
+    assert checks["secretary_in_post"] is False and checks["allowance"] is False
