@@ -65,7 +65,7 @@ def _token(args) -> int:
 
 
 def _setup(args) -> int:
-    jsonlog.configure("setup")
+    logging.basicConfig(level=logging.INFO, format="setup: %(message)s")  # a person reads this, not a collector
     for service in args.services:
         app_module = importlib.import_module(f"services.{service}.app")
         db.provision(Settings.from_env(service), [app_module.MIGRATIONS])
