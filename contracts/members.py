@@ -113,6 +113,7 @@ class MemberAssignedToGroup:
     member_id: str
     branch_id: str
     group_id: str | None
+    assigned_on: date | None = None     # when the member joined the group (added later: absent in older events)
 
 
 @event("members.MemberMoved")

@@ -124,7 +124,7 @@ class RegisterWork:
         branch = bureau["branches"][0]
         people = {m["name"]: m["id"] for m in branch["members"]}
         candidates = [("赵国庆", 8, None), ("郑海涛", 8, "局办公室"), ("陈秀英", 7, None), ("孙志刚", 1, None)]
-        body = {"held_on": f"{year - 1}-10-20", "eligible_voters": 9, "attendees": 8, "seats": 3,
+        body = {"held_on": f"{year - 1}-10-20", "eligible_voters": 8, "attendees": 8, "seats": 3,
                 "candidates": [{"member_id": people[n], "name": n, "votes": v, **({"unit": u} if u else {})}
                                for n, v, u in candidates],
                 "posts": [{"post": "secretary", "member_id": people["赵国庆"]},

@@ -261,11 +261,13 @@ class RemoveFromPartySchema(CommandSchema):
 @dataclass(frozen=True)
 class AssignGroup:
     group_id: str | None
+    assigned_on: date | None = None
 
 
 class AssignGroupSchema(CommandSchema):
     command = AssignGroup
     group_id = fields.String(required=True, allow_none=True)
+    assigned_on = fields.Date(metadata={"description": "the day (default today)"})
 
 
 # --- committee --------------------------------------------------------------------------------------

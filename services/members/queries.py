@@ -26,9 +26,9 @@ def current_members(conn: psycopg.Connection, branch_id: str, lock: bool = False
     return conn.execute(query + (" FOR UPDATE OF s" if lock else ""), (branch_id,)).fetchall()
 
 
-def full_party_members(conn: psycopg.Connection, branch_id: str, on: date) -> int:
-    rows = roster(conn, branch_id, on)
-    return sum(1 for row in rows if row["party_member"])
+def party_member_ids(conn: psycopg.Connection, branch_id: str, on: date) -> frozenset[str]:
+    """The branch's Party members on ``on``: who counts for its size, may vote and may stand."""
+    return frozenset(row["member_id"] for row in roster(conn, branch_id, on) if row["party_member"])
 
 
 def same_person(conn: psycopg.Connection, name: str, birth_date: date) -> dict | None:
@@ -82,6 +82,9 @@ def dues_rows(conn: psycopg.Connection, member_id: str, year: int) -> dict:
                                  " ORDER BY month", params).fetchall(),
         "reviews": conn.execute("SELECT * FROM dues_reviews WHERE member_id = %s ORDER BY since_month",
                                 (member_id,)).fetchall(),
+        "stays": [(s["branch_id"], s["from_date"], s["to_date"]) for s in conn.execute(
+            "SELECT branch_id, from_date, to_date FROM memberships WHERE member_id = %s ORDER BY from_date",
+            (member_id,)).fetchall()],
     }
 
 

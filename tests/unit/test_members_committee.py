@@ -17,12 +17,18 @@ def candidates(*votes):
     return [{"member_id": f"c{i}", "name": f"候选人{i}", "votes": v} for i, v in enumerate(votes)]
 
 
-def elect(eligible=10, attendees=9, seats=5, votes=(9, 9, 8, 7, 6, 2), posts=None, full_members=10,
+def members(count):
+    """The branch's Party members: the candidates c0, c1 … first."""
+    return frozenset(f"c{i}" for i in range(count))
+
+
+def elect(eligible=10, attendees=9, seats=5, votes=(9, 9, 8, 7, 6, 2), posts=None, full_members=None,
           committee=None, held_on=date(2026, 3, 1), approval=None):
     posts = posts or [{"post": "secretary", "member_id": "c0"}, {"post": "deputy_secretary", "member_id": "c1"},
                       {"post": "member", "member_id": "c2"}]
     ballot = rules.Ballot(eligible, attendees, seats, candidates(*votes))
-    return rules.elect(committee, "b1", "e1", "t1", ballot, posts, held_on, full_members, 3, approval, TODAY)
+    branch = members(full_members if full_members is not None else max(10, eligible))
+    return rules.elect(committee, "b1", "e1", "t1", ballot, posts, held_on, branch, 3, approval, TODAY)
 
 
 def refused(**kwargs):
@@ -71,9 +77,10 @@ def test_the_size_of_the_leadership_follows_the_branch_size(full_members, seats,
 
 def test_a_small_branch_elects_a_secretary_and_no_committee_members():
     posts = [{"post": "secretary", "member_id": "c0"}]
-    events = elect(full_members=5, seats=1, votes=(9, 0), posts=posts)
+    events = elect(eligible=5, attendees=5, full_members=5, seats=1, votes=(5, 0), posts=posts)
     assert events[1].committee is False
-    assert refused(full_members=5, seats=2, votes=(9, 8, 1), posts=posts + [{"post": "member", "member_id": "c1"}]) \
+    small = dict(eligible=5, attendees=5, full_members=5)
+    assert refused(**small, seats=2, votes=(5, 4, 1), posts=posts + [{"post": "member", "member_id": "c1"}]) \
         == "no_committee_under_seven"
 
 
@@ -93,7 +100,7 @@ def test_posts_are_single_and_the_allowance_follows_the_rules():
     for event in elect():
         state = rules.evolve_committee(state, event)
     with pytest.raises(MembersRuleBroken) as taken:
-        rules.fill_post(state, "secretary", "c4", "候选人4", None, TODAY, TODAY)
+        rules.fill_post(state, "secretary", "c4", "候选人4", None, TODAY, members(10), TODAY)
     assert taken.value.code == "post_taken"
     [paid] = rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES)
     assert paid.post == "secretary"
@@ -114,5 +121,5 @@ def test_a_vacated_post_can_be_filled_again():
         state = rules.evolve_committee(state, event)
     [vacated] = rules.vacate_post(state, "secretary", "c0", TODAY, "病故", TODAY)
     state = rules.evolve_committee(state, vacated)
-    [filled] = rules.fill_post(state, "secretary", "c3", "候选人3", None, TODAY, TODAY)
+    [filled] = rules.fill_post(state, "secretary", "c3", "候选人3", None, TODAY, members(10), TODAY)
     assert isinstance(filled, PostFilled) and filled.term_id == "t1"

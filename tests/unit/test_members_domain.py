@@ -87,7 +87,7 @@ def test_a_branch_with_members_is_not_closed_but_merged_moving_everyone():
         branches.close_branch(BRANCH, TODAY, "reform", member_count=2, today=TODAY)
     assert refused.value.code == "branch_has_members"
     target = Branch("b2", "新支部", date(2000, 1, 1))
-    closed, moves = branches.merge_branch(BRANCH, target, TODAY, ["m1", "m2"], TODAY)
+    closed, moves = branches.merge_branch(BRANCH, target, TODAY, {"m1": TODAY, "m2": date(2015, 1, 1)}, TODAY)
     assert closed[0].merged_into == "b2"
     assert moves == {m: [MemberMoved(m, "b1", "b2", TODAY, "merger")] for m in ("m1", "m2")}
 

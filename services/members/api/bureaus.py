@@ -61,10 +61,21 @@ class BureauRules(MethodView):
     @blueprint.arguments(PublishRulesSchema)
     @blueprint.response(201, CreatedSchema)
     def put(self, command, bureau_id):
-        """Publish a new version of the rules; earlier versions stay for the history."""
-        principal = current_principal()
-        principal.require_role("bureau_admin")
-        principal.require_tenant(str(bureau_id))
-        return execute_command(principal.tenant, lambda uow: register.publish_rules(uow, str(bureau_id), command))
+        """Publish a whole new rule set: rules not sent take the defaults; earlier versions stay for the history."""
+        return _publish(bureau_id, command, amend=False)
+
+    @blueprint.arguments(PublishRulesSchema)
+    @blueprint.response(201, CreatedSchema)
+    def patch(self, command, bureau_id):
+        """Publish a new version that changes only the rules sent; the others keep their value in the latest one."""
+        return _publish(bureau_id, command, amend=True)
+
+
+def _publish(bureau_id, command, amend: bool) -> dict:
+    principal = current_principal()
+    principal.require_role("bureau_admin")
+    principal.require_tenant(str(bureau_id))
+    return execute_command(principal.tenant,
+                           lambda uow: register.publish_rules(uow, str(bureau_id), command, amend))
 
 

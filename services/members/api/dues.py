@@ -12,7 +12,7 @@ from shared.web import ApiBlueprint, current_principal, execute_command, read_tr
 from services.members import commands as c, queries
 from services.members.api import one, writer_of_branch, writer_of_member
 from services.members.api.schemas import CreatedSchema
-from services.members.domain.ledger import month_of, months_between
+from services.members.domain.ledger import branch_owed, month_of, months_between
 from services.members.handlers import dues
 
 blueprint = ApiBlueprint("dues", __name__, description="Party dues (党费)")
@@ -76,20 +76,21 @@ class MemberDues(MethodView):
     @blueprint.arguments(YearQuerySchema, location="query")
     def get(self, query, member_id):
         """The member's year: each month due, paid or in arrears, and any review raised."""
-        member = one("SELECT member_id, joined_on, left_on FROM members WHERE member_id = %s", str(member_id))
+        member = one("SELECT member_id FROM members WHERE member_id = %s", str(member_id))
         year = query.get("year") or date.today().year
         with read_transaction(current_principal().tenant) as conn:
             rows = queries.dues_rows(conn, str(member_id), year)
         return ledger(member, year, rows, date.today())
 
 
-def ledger(member: dict, year: int, rows: dict, today: date) -> dict:
+def ledger(member: dict, year: int, rows: dict, today: date, branch_id: str | None = None) -> dict:
+    """The member's months of ``year`` on the register (only those ``branch_id`` answers for, when given)."""
     assessment = rows["assessment"]
     paid = {p["month"]: p for p in rows["payments"]}
-    first = max(f"{year}-01", month_of(member["joined_on"]))
-    last = f"{year}-12" if member["left_on"] is None else min(f"{year}-12", month_of(member["left_on"]))
+    owed = [m for m in months_between(f"{year}-01", f"{year}-12")
+            if (owner := branch_owed(rows["stays"], m)) is not None and branch_id in (None, owner)]
     months = []
-    for month in months_between(first, last) if assessment else []:
+    for month in owed if assessment else []:
         due = _due(assessment, rows["reductions"], month)
         state = "paid" if month in paid else "exempt" if due == 0 else "arrears" if month < month_of(today) else "due"
         months.append({"month": month, "due": str(due), "status": state,
@@ -118,12 +119,12 @@ class BranchDuesSummary(MethodView):
         year = query.get("year") or date.today().year
         with read_transaction(current_principal().tenant) as conn:
             members = conn.execute(
-                "SELECT DISTINCT m.member_id, m.name, m.joined_on, m.left_on FROM memberships s"
+                "SELECT DISTINCT m.member_id, m.name FROM memberships s"
                 " JOIN members m ON m.member_id = s.member_id WHERE s.branch_id = %s"
                 " AND s.from_date <= make_date(%s, 12, 31) AND (s.to_date IS NULL OR s.to_date >= make_date(%s, 1, 1))"
                 " ORDER BY m.name", (str(branch_id), year, year)).fetchall()
-            ledgers = [(m, ledger(m, year, queries.dues_rows(conn, m["member_id"], year), date.today()))
-                       for m in members]
+            ledgers = [(m, ledger(m, year, queries.dues_rows(conn, m["member_id"], year), date.today(),
+                                  str(branch_id))) for m in members]
         rows = [_summary_row(m, book) for m, book in ledgers]
         return {"branch_id": str(branch_id), "year": year,
                 "total_due": str(sum((Decimal(r["due"]) for r in rows), Decimal("0"))),

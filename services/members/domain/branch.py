@@ -45,9 +45,13 @@ def close_branch(branch: Branch, closed_on: date, reason: str, member_count: int
     return [BranchClosed(branch_id=branch.branch_id, closed_on=closed_on, reason=reason)]
 
 
-def merge_branch(branch: Branch, target: Branch, merged_on: date, member_ids: list[str],
+def merge_branch(branch: Branch, target: Branch, merged_on: date, members_since: dict[str, date],
                  today: date) -> tuple[list, dict]:
-    """Close ``branch`` into ``target``: one BranchClosed, and a MemberMoved for every current member."""
+    """Close ``branch`` into ``target``: one BranchClosed, and a MemberMoved for every current member.
+
+    ``members_since``: each current member and the day they came to the branch; a merger dated before
+    someone arrived would move them out before they were in, so it is refused.
+    """
     require_open(branch)
     require_open(target, field="into_branch_id")
     require_not_future(merged_on, "merged_on", today)
@@ -55,9 +59,13 @@ def merge_branch(branch: Branch, target: Branch, merged_on: date, member_ids: li
         raise refuse("a branch cannot be merged into itself", "same_branch", "into_branch_id")
     if merged_on < target.established_on:
         raise refuse("the target branch did not exist yet on that day", "target_not_established", "merged_on")
+    late = sorted(member for member, since in members_since.items() if since > merged_on)
+    if late:
+        raise refuse(f"{len(late)} member(s) came to the branch after that day: {', '.join(late)}",
+                     "before_current_branch", "merged_on")
     moves = {member_id: [MemberMoved(member_id=member_id, from_branch_id=branch.branch_id,
                                      to_branch_id=target.branch_id, moved_on=merged_on, reason="merger")]
-             for member_id in member_ids}
+             for member_id in sorted(members_since)}
     closed = [BranchClosed(branch_id=branch.branch_id, closed_on=merged_on, reason="merger",
                            merged_into=target.branch_id)]
     return closed, moves

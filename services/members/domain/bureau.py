@@ -38,14 +38,16 @@ def register_bureau(bureau_id: str, existing: Bureau | None, name: str, code: st
                                  rules=dict(DEFAULT_RULES))]
 
 
-def publish_rules(bureau: Bureau, rules: dict, effective_from: date) -> list:
-    """A new version: the given rules over the defaults, effective no earlier than the last version."""
+def publish_rules(bureau: Bureau, rules: dict, effective_from: date, amend: bool = False) -> list:
+    """A new version, effective no earlier than the last one: the given rules over the defaults (a whole new
+    rule set), or with ``amend`` over the latest version (only the rules sent change)."""
     latest = bureau.rule_sets[-1]
+    base = latest.rules if amend else DEFAULT_RULES
     if effective_from < latest.effective_from:
         raise refuse(f"a new rule set cannot take effect before version {latest.version} "
                      f"({latest.effective_from})", "rules_effective_too_early", "effective_from")
     return [BureauRulesPublished(bureau_id=bureau.bureau_id, rules_version=latest.version + 1,
-                                 effective_from=effective_from, rules={**DEFAULT_RULES, **rules})]
+                                 effective_from=effective_from, rules={**base, **rules})]
 
 
 def evolve_bureau(state: Bureau | None, event) -> Bureau | None:

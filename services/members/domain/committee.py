@@ -53,12 +53,17 @@ class Ballot:
 
 
 def elect(committee: Committee | None, branch_id: str, election_id: str, term_id: str, ballot: Ballot,
-          posts: list[dict], held_on: date, full_members: int, term_years: int, approval: str | None,
+          posts: list[dict], held_on: date, branch_members: frozenset, term_years: int, approval: str | None,
           today: date) -> list:
-    """Check the election against the rules and open a term with its posts."""
+    """Check the election against the rules and open a term with its posts.
+
+    ``branch_members``: the ids of the branch's Party members on the day — the size rules count them, the
+    eligible voters cannot outnumber them, and only they can stand.
+    """
     require_not_future(held_on, "held_on", today)
+    full_members = len(branch_members)
     _check_size(full_members, ballot.seats)
-    _check_ballot(ballot)
+    _check_ballot(ballot, branch_members)
     elected = _elected(ballot)
     _check_timing(committee, held_on, approval)
     committee_term = full_members >= 7
@@ -88,7 +93,10 @@ def _check_size(full_members: int, seats: int) -> None:
         raise refuse("a committee has 3 to 7 seats (normally 3 to 5)", "committee_size", "seats")
 
 
-def _check_ballot(ballot: Ballot) -> None:
+def _check_ballot(ballot: Ballot, branch_members: frozenset) -> None:
+    if ballot.eligible_voters > len(branch_members):
+        raise refuse(f"more members entitled to vote than the branch's {len(branch_members)} Party members that day",
+                     "voters_exceed_members", "eligible_voters")
     if ballot.attendees > ballot.eligible_voters:
         raise refuse("more attendees than members entitled to vote", "attendees_exceed_voters", "attendees")
     if ballot.attendees * 5 <= ballot.eligible_voters * 4:
@@ -99,6 +107,10 @@ def _check_ballot(ballot: Ballot) -> None:
         raise refuse("more votes than ballots cast", "votes_exceed_ballots", "candidates")
     if len({c["member_id"] for c in ballot.candidates}) != len(ballot.candidates):
         raise refuse("a candidate is listed twice", "duplicate_candidate", "candidates")
+    outsiders = [c["name"] for c in ballot.candidates if c["member_id"] not in branch_members]
+    if outsiders:
+        raise refuse(f"not Party members of the branch on the day: {', '.join(outsiders)}",
+                     "candidate_not_in_branch", "candidates")
 
 
 def _elected(ballot: Ballot) -> list[str]:
@@ -144,8 +156,11 @@ def _vacate_previous(committee: Committee | None, on: date) -> list:
 
 
 def fill_post(committee: Committee, post: str, member_id: str, person_name: str, unit: str | None,
-              filled_on: date, today: date) -> list:
+              filled_on: date, branch_members: frozenset, today: date) -> list:
+    """Fill a post during the term with a Party member of the branch on ``filled_on``."""
     term = _term_in_force(committee, filled_on, today)
+    if member_id not in branch_members:
+        raise refuse("posts go to Party members of the branch", "not_in_branch", "member_id")
     if post in SINGLE_POSTS and committee.holder(post):
         raise refuse(f"the {post} post is held; vacate it first", "post_taken", "post")
     if post == "member" and not term.committee:

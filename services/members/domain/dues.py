@@ -82,7 +82,7 @@ def _check_months_payable(member: Member, months: list[str], paid_on: date) -> N
             raise refuse(f"dues for {month[:4]} have not been fixed yet", "dues_not_assessed", "months")
         if month in member.dues.paid:
             raise refuse(f"{month} is already paid", "month_already_paid", "months")
-        if month < month_of(member.joined_on) or (member.left_on and month > month_of(member.left_on)):
+        if not member.on_register_in(month):
             raise refuse(f"{month} is outside the member's time in the branch", "month_outside_membership", "months")
     back = [month for month in months if month < month_of(paid_on)]
     if len(back) > MAX_BACK_PAYMENT_MONTHS:
@@ -99,7 +99,7 @@ def arrears(member: Member, today: date) -> list[str]:
     if member.left_on is not None:
         last = min(last, month_of(member.left_on))
     return [m for m in months_between(first, last)
-            if (member.dues.due_for(m) or 0) > 0 and m not in member.dues.paid]
+            if member.on_register_in(m) and (member.dues.due_for(m) or 0) > 0 and m not in member.dues.paid]
 
 
 def unpaid_streak(member: Member, today: date) -> list[str]:

@@ -84,3 +84,19 @@ def months_between(first: str, last: str) -> list[str]:
 def previous_month(month: str) -> str:
     year, number = int(month[:4]), int(month[5:])
     return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
+
+
+def branch_owed(stays: list[tuple[str, date, date | None]], month: str) -> str | None:
+    """The branch responsible for a member's dues in ``month``, from their stays (branch, from, until).
+
+    The sending branch stays responsible until the member is received: a month of a move belongs to
+    the receiving branch, the months before it to the sender. A member leaving the register (death,
+    leaving the Party or the bureau) still owes the month they left. None: not on the register then.
+    """
+    starts = {start for _, start, _ in stays}
+    owner = None
+    for branch, start, until in sorted(stays, key=lambda stay: stay[1]):
+        last = None if until is None else previous_month(month_of(until)) if until in starts else month_of(until)
+        if month_of(start) <= month and (last is None or month <= last):
+            owner = branch
+    return owner

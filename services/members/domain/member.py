@@ -17,7 +17,7 @@ from contracts.members import (
 from shared.errors import Conflict
 from services.members.domain import refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
-from services.members.domain.ledger import DuesLedger, Transfer
+from services.members.domain.ledger import DuesLedger, Transfer, month_of
 
 PROFILE_FIELDS = ("name", "gender", "birth_date", "party_join_date", "pension_base", "phone", "address",
                   "retirement_kind")
@@ -37,10 +37,18 @@ class Member:
     group_id: str | None = None
     transfer: Transfer | None = None
     dues: DuesLedger = field(default_factory=DuesLedger)
+    since: date | None = None       # the day the member came to their current branch
+    away: tuple = ()                # (left_on, rejoined_on) of each time they left the bureau and came back
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    def on_register_in(self, month: str) -> bool:
+        """Whether the member belonged to this bureau for some of ``month`` (YYYY-MM): the months dues are owed."""
+        if month < month_of(self.joined_on) or (self.left_on is not None and month > month_of(self.left_on)):
+            return False
+        return not any(month_of(left) < month < month_of(back) for left, back in self.away)
 
 
 def register_member(member_id: str, branch: Branch, details: dict, today: date,
@@ -100,20 +108,24 @@ def change_health(member: Member, health: str, mobility: str, changed_on: date, 
     return [MemberHealthChanged(member_id=member.member_id, health=health, mobility=mobility, changed_on=changed_on)]
 
 
-def assign_group(member: Member, branch: Branch, group_id: str | None) -> list:
+def assign_group(member: Member, branch: Branch, group_id: str | None, assigned_on: date, today: date) -> list:
     require_active(member)
+    require_not_future(assigned_on, "assigned_on", today)
+    require_after_joining(member, assigned_on, "assigned_on")
     if group_id is not None and group_id not in branch.groups:
         raise refuse("no such party group in the member's branch", "unknown_group", "group_id")
     if group_id == member.group_id:
         return []
-    return [MemberAssignedToGroup(member_id=member.member_id, branch_id=member.branch_id, group_id=group_id)]
+    return [MemberAssignedToGroup(member_id=member.member_id, branch_id=member.branch_id, group_id=group_id,
+                                  assigned_on=assigned_on)]
 
 
 def record_death(member: Member, died_on: date, today: date) -> list:
     require_active(member)
     require_not_future(died_on, "died_on", today)
     require_after_joining(member, died_on, "died_on")
-    return [MemberDied(member_id=member.member_id, branch_id=member.branch_id, died_on=died_on)]
+    withdrawn = _withdraw_letter(member, died_on, "the member died")
+    return withdrawn + [MemberDied(member_id=member.member_id, branch_id=member.branch_id, died_on=died_on)]
 
 
 def remove_from_party(member: Member, left_on: date, decision: str, today: date) -> list:
@@ -121,8 +133,18 @@ def remove_from_party(member: Member, left_on: date, decision: str, today: date)
     require_active(member)
     require_not_future(left_on, "left_on", today)
     require_after_joining(member, left_on, "left_on")
-    return [MemberLeftParty(member_id=member.member_id, branch_id=member.branch_id, left_on=left_on,
-                            decision=decision)]
+    withdrawn = _withdraw_letter(member, left_on, "the member left the Party")
+    return withdrawn + [MemberLeftParty(member_id=member.member_id, branch_id=member.branch_id, left_on=left_on,
+                                        decision=decision)]
+
+
+def _withdraw_letter(member: Member, on: date, reason: str) -> list:
+    """A letter still pending when the member leaves the register is cancelled, so no branch can receive them."""
+    transfer = member.transfer
+    if transfer is None or not transfer.pending:
+        return []
+    return [TransferCancelled(transfer_id=transfer.transfer_id, cancelled_on=max(on, transfer.issued_on),
+                              reason=reason)]
 
 
 def require_active(member: Member) -> None:
@@ -133,6 +155,9 @@ def require_active(member: Member) -> None:
 def require_after_joining(member: Member, day: date, field_name: str) -> None:
     if day < member.joined_on:
         raise refuse(f"{field_name} is before the member joined the branch", "before_joining", field_name)
+    if member.since is not None and day < member.since:
+        raise refuse(f"{field_name} is before the member came to their current branch ({member.since})",
+                     "before_current_branch", field_name)
 
 
 def evolve_member(state: Member | None, event) -> Member | None:
@@ -140,7 +165,7 @@ def evolve_member(state: Member | None, event) -> Member | None:
     if isinstance(event, MemberRegistered):
         profile = {name: getattr(event, name) for name in PROFILE_FIELDS}
         return Member(event.member_id, event.branch_id, event.joined_on, profile, event.party_member,
-                      event.health, event.mobility)
+                      event.health, event.mobility, since=event.joined_on)
     for kind, fold in _FOLDS:
         if isinstance(event, kind):
             return fold(state, event)
@@ -152,11 +177,12 @@ def _profile(state: Member, event: MemberProfileUpdated) -> Member:
 
 
 def _moved(state: Member, event: MemberMoved) -> Member:
-    return replace(state, branch_id=event.to_branch_id, group_id=None, status="active")
+    return replace(state, branch_id=event.to_branch_id, group_id=None, since=event.moved_on)
 
 
 def _rejoined(state: Member, event: MemberRejoined) -> Member:
-    return replace(state, branch_id=event.branch_id, status="active", left_on=None, group_id=None)
+    return replace(state, branch_id=event.branch_id, status="active", left_on=None, group_id=None,
+                   since=event.rejoined_on, away=state.away + ((state.left_on, event.rejoined_on),))
 
 
 _FOLDS = (

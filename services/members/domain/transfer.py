@@ -15,7 +15,7 @@ from contracts.members import (
     TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived, TransferReturnSlipReturned)
 from services.members.domain import refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
-from services.members.domain.member import Member, require_active
+from services.members.domain.member import Member, require_active, require_after_joining
 
 
 def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant: str, to_branch: str,
@@ -26,8 +26,7 @@ def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant
         raise refuse(f"transfer {member.transfer.transfer_id} is already under way", "transfer_pending", "member_id")
     if to_tenant == own_tenant and to_branch == member.branch_id:
         raise refuse("the member is already in that branch", "same_branch", "to_branch_id")
-    if issued_on < member.joined_on:
-        raise refuse("a letter cannot be issued before the member joined", "before_joining", "issued_on")
+    require_after_joining(member, issued_on, "issued_on")
     return [TransferLetterIssued(
         transfer_id=transfer_id, member_id=member.member_id, member_name=member.profile["name"],
         from_branch_id=member.branch_id, to_tenant_id=to_tenant, to_branch_id=to_branch,
@@ -35,28 +34,40 @@ def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant
 
 
 def receive_within_bureau(member: Member, transfer_id: str, target: Branch, received_on: date, today: date) -> list:
-    """The receiving branch takes the member in: the letter is received and the member moves that day."""
+    """The receiving branch takes the member in: the letter is received and the member moves that day.
+
+    A member already there (their branch was merged into the receiving one meanwhile) does not move again.
+    """
     transfer = _pending(member, transfer_id)
+    require_active(member)
     require_open(target, "to_branch_id")
     _check_receipt_day(transfer.issued_on, transfer.valid_until, received_on, today)
-    return [TransferReceived(transfer_id=transfer_id, to_branch_id=target.branch_id, member_id=member.member_id,
-                             received_on=received_on),
-            MemberMoved(member_id=member.member_id, from_branch_id=member.branch_id, to_branch_id=target.branch_id,
-                        moved_on=received_on, reason="transfer", transfer_id=transfer_id)]
+    require_after_joining(member, received_on, "received_on")
+    received = [TransferReceived(transfer_id=transfer_id, to_branch_id=target.branch_id, member_id=member.member_id,
+                                 received_on=received_on)]
+    if member.branch_id == target.branch_id:
+        return received
+    return received + [MemberMoved(member_id=member.member_id, from_branch_id=member.branch_id,
+                                   to_branch_id=target.branch_id, moved_on=received_on, reason="transfer",
+                                   transfer_id=transfer_id)]
 
 
 def confirm_received_elsewhere(member: Member, transfer_id: str, received_on: date, new_member_id: str) -> list:
     """The other bureau took the member in: they leave this register on that day.
 
-    A receipt that crossed a cancellation still wins — the member is where they were received.
+    A receipt that crossed a cancellation still wins — the member is where they were received — unless the
+    member has left the register meanwhile (died, left the Party): their record here is not rewritten.
+    A receipt dated before the member came to their current branch (a merger since) counts from that day.
     """
     transfer = member.transfer
-    if transfer is None or transfer.transfer_id != transfer_id or transfer.status not in ("issued", "cancelled"):
+    if transfer is None or transfer.transfer_id != transfer_id or transfer.status not in ("issued", "cancelled") \
+            or not member.active:
         return []
     return [TransferReceived(transfer_id=transfer_id, to_branch_id=transfer.to_branch_id, member_id=new_member_id,
                              received_on=received_on),
             MemberTransferredOut(member_id=member.member_id, branch_id=member.branch_id, transfer_id=transfer_id,
-                                 to_tenant_id=transfer.to_tenant_id, left_on=received_on)]
+                                 to_tenant_id=transfer.to_tenant_id,
+                                 left_on=max(received_on, member.since or received_on))]
 
 
 def return_slip(member: Member, transfer_id: str, returned_on: date, today: date) -> list:
@@ -64,6 +75,8 @@ def return_slip(member: Member, transfer_id: str, returned_on: date, today: date
     if transfer.status != "received":
         raise refuse("the return slip comes back only after the member was received", "not_received")
     require_not_future(returned_on, "returned_on", today)
+    if transfer.received_on and returned_on < transfer.received_on:
+        raise refuse("the return slip cannot come back before the receipt", "slip_before_receipt", "on")
     return [TransferReturnSlipReturned(transfer_id=transfer_id, returned_on=returned_on)]
 
 

@@ -16,12 +16,12 @@ def hold_election(uow: UnitOfWork, branch_id: str, command: c.HoldElection) -> d
     branch, _ = load_branch(uow, branch_id)
     require_open(branch)
     committee, version = load_committee(uow, branch_id)
-    full_members = queries.full_party_members(uow.conn, branch_id, command.held_on)
+    branch_members = queries.party_member_ids(uow.conn, branch_id, command.held_on)
     term_years = rules_in_force(uow, command.held_on)["term_years"]
     ballot = rules.Ballot(command.eligible_voters, command.attendees, command.seats, command.candidates)
     election_id, term_id = str(uuid.uuid4()), str(uuid.uuid4())
     events = rules.elect(committee, branch_id, election_id, term_id, ballot, command.posts, command.held_on,
-                         full_members, term_years, command.approval_reference, today(uow))
+                         branch_members, term_years, command.approval_reference, today(uow))
     recorded = uow.record(committee_stream(branch_id), version, events, branch_id=branch_id,
                           occurred_at=start_of_day(command.held_on))
     return {"id": election_id, "term_id": term_id, "elected": events[0].elected,
@@ -30,8 +30,9 @@ def hold_election(uow: UnitOfWork, branch_id: str, command: c.HoldElection) -> d
 
 def fill_post(uow: UnitOfWork, branch_id: str, command: c.FillPost) -> dict:
     committee, version = _committee(uow, branch_id)
+    branch_members = queries.party_member_ids(uow.conn, branch_id, command.filled_on)
     events = rules.fill_post(committee, command.post, command.member_id, command.person_name, command.unit,
-                             command.filled_on, today(uow))
+                             command.filled_on, branch_members, today(uow))
     return _recorded(uow, branch_id, version, events, command.filled_on)
 
 

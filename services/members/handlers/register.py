@@ -29,9 +29,9 @@ def register_bureau(uow: UnitOfWork, command: c.RegisterBureau, bureau_id: str) 
     return {"id": bureau_id, "version": recorded[-1].stream_version}
 
 
-def publish_rules(uow: UnitOfWork, bureau_id: str, command: c.PublishRules) -> dict:
+def publish_rules(uow: UnitOfWork, bureau_id: str, command: c.PublishRules, amend: bool = False) -> dict:
     bureau, version = load_bureau(uow, bureau_id)
-    events = bureaus.publish_rules(bureau, command.rules, command.effective_from)
+    events = bureaus.publish_rules(bureau, command.rules, command.effective_from, amend)
     recorded = uow.record(bureau_stream(bureau_id), version, events, occurred_at=start_of_day(command.effective_from))
     return {"id": bureau_id, "version": recorded[-1].stream_version, "rules_version": events[0].rules_version}
 
@@ -64,12 +64,12 @@ def merge_branch(uow: UnitOfWork, branch_id: str, command: c.MergeBranch) -> dic
     """Close the branch into another and move every member, all in this one transaction."""
     branch, version = load_branch(uow, branch_id)
     target, _ = load_branch(uow, command.into_branch_id, field="into_branch_id")
-    member_ids = [row["member_id"] for row in queries.current_members(uow.conn, branch_id, lock=True)]
-    closed, moves = branches.merge_branch(branch, target, command.merged_on, member_ids, today(uow))
-    for member_id, events in moves.items():
-        _, member_version = load_member(uow, member_id)
-        uow.record(member_stream(member_id), member_version, events, branch_id=target.branch_id,
-                   occurred_at=start_of_day(command.merged_on))
+    current = [load_member(uow, row["member_id"]) for row in queries.current_members(uow.conn, branch_id, lock=True)]
+    closed, moves = branches.merge_branch(branch, target, command.merged_on,
+                                          {member.member_id: member.since for member, _ in current}, today(uow))
+    for member, member_version in current:
+        uow.record(member_stream(member.member_id), member_version, moves[member.member_id],
+                   branch_id=target.branch_id, occurred_at=start_of_day(command.merged_on))
     recorded = uow.record(branch_stream(branch_id), version, closed, branch_id=branch_id,
                           occurred_at=start_of_day(command.merged_on))
     return {"id": branch_id, "version": recorded[-1].stream_version, "moved": sorted(moves)}
@@ -125,5 +125,5 @@ def remove_from_party(uow: UnitOfWork, member_id: str, version: int | None, comm
 def assign_group(uow: UnitOfWork, member_id: str, version: int | None, command: c.AssignGroup) -> dict:
     def decide(member):
         branch, _ = load_branch(uow, member.branch_id)
-        return members.assign_group(member, branch, command.group_id)
-    return change_member(uow, member_id, version, decide)
+        return members.assign_group(member, branch, command.group_id, command.assigned_on or today(uow), today(uow))
+    return change_member(uow, member_id, version, decide, command.assigned_on)

@@ -10,6 +10,7 @@ from shared.errors import NotFound
 from shared.unit_of_work import UnitOfWork
 from services.members import commands as c, queries
 from services.members.domain import refuse, transfer as transfers
+from services.members.domain.branch import require_open
 from services.members.handlers import (
     incoming_stream, load_branch, load_incoming, load_member, member_stream, rules_in_force, today)
 
@@ -19,7 +20,8 @@ def issue_letter(uow: UnitOfWork, command: c.IssueTransfer) -> dict:
     own = uow.context.tenant_id
     to_tenant = command.to_bureau_id or own
     if to_tenant == own:
-        load_branch(uow, command.to_branch_id, field="to_branch_id")
+        target, _ = load_branch(uow, command.to_branch_id, field="to_branch_id")
+        require_open(target, "to_branch_id")
     issued_on = command.issued_on or today(uow)
     transfer_id = str(uuid.uuid4())
     events = transfers.issue_letter(
