@@ -15,7 +15,8 @@ def organised_branch(platform):
     """A branch of eight: 王 secretary, 李 deputy, 张 member (elected 200 days ago); two party groups."""
     bureau = platform.new_bureau()
     branch_id, ids = register_branch_with_members(platform, bureau, "离退休干部党支部", PEOPLE)
-    candidates = [{"member_id": ids[name], "name": name, "votes": 6} for name in PEOPLE[:4]]
+    candidates = [{"member_id": ids[name], "name": name, "votes": votes}
+                  for name, votes in zip(PEOPLE[:4], (6, 6, 6, 5))]
     posts = [{"post": post, "member_id": ids[name]}
              for post, name in (("secretary", "王建华"), ("deputy_secretary", "李桂英"), ("member", "张德明"))]
     elected = platform.post("members", f"/api/v1/branches/{branch_id}/elections",

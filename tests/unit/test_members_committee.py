@@ -123,3 +123,8 @@ def test_a_vacated_post_can_be_filled_again():
     state = rules.evolve_committee(state, vacated)
     [filled] = rules.fill_post(state, "secretary", "c3", "候选人3", None, TODAY, members(10), TODAY)
     assert isinstance(filled, PostFilled) and filled.term_id == "t1"
+
+
+def test_a_tie_for_the_last_seat_needs_a_further_ballot():
+    assert refused(attendees=10, eligible=10, seats=3, votes=(8, 7, 6, 6, 1, 1)) == "tie_for_last_seat"
+    assert elect(attendees=10, eligible=10, seats=3, votes=(8, 7, 6, 5, 1, 1))[0].elected == ["c0", "c1", "c2"]

@@ -115,10 +115,13 @@ def _check_ballot(ballot: Ballot, branch_members: frozenset) -> None:
 
 def _elected(ballot: Ballot) -> list[str]:
     """The most voted candidates with more than half the votes of those present, up to the seats."""
-    majority = [c for c in ballot.candidates if c["votes"] * 2 > ballot.attendees]
-    ranked = sorted(majority, key=lambda c: -c["votes"])[:ballot.seats]
+    majority = sorted((c for c in ballot.candidates if c["votes"] * 2 > ballot.attendees), key=lambda c: -c["votes"])
+    ranked = majority[:ballot.seats]
     if not ranked:
         raise refuse("no candidate won more than half the votes of those present", "nobody_elected", "candidates")
+    if len(majority) > ballot.seats and majority[ballot.seats]["votes"] == ranked[-1]["votes"]:
+        raise refuse("candidates tie for the last seat: a further ballot between them decides it",
+                     "tie_for_last_seat", "candidates")
     return [c["member_id"] for c in ranked]
 
 
