@@ -54,6 +54,8 @@ def issue_token(secret: str, *, subject: str, roles: list[str], tenant: str | No
         raise ValueError(f"roles must be among {ROLES}, got {roles}")
     if tenant is None and not set(roles) <= PLATFORM_ROLES:
         raise ValueError("every role but platform_admin and ops needs a tenant")
+    if tenant is not None and set(roles) <= PLATFORM_ROLES:
+        raise ValueError("platform_admin and ops act for the platform and hold no tenant")
     now = int(time.time())
     claims = {"sub": subject, "roles": list(roles), "tenant": tenant, "branches": list(branches or []),
               "iss": issuer, "iat": now, "exp": now + ttl_seconds}
@@ -67,7 +69,12 @@ def verify_token(secret: str, token: str, *, issuer: str = "branchwork") -> Prin
     except jwt.PyJWTError as error:
         raise Unauthenticated(f"invalid token: {error}") from None
     roles = claims.get("roles")
-    if not isinstance(roles, list) or not roles or not set(roles) <= set(ROLES):
+    if not isinstance(roles, list) or not roles or not all(isinstance(role, str) and role in ROLES for role in roles):
         raise Unauthenticated("invalid token: unknown roles")
-    return Principal(subject=str(claims["sub"]), tenant=claims.get("tenant"), roles=frozenset(roles),
-                     branches=frozenset(claims.get("branches") or []))
+    tenant, branches = claims.get("tenant"), claims.get("branches") or []
+    if not (tenant is None or isinstance(tenant, str)) or not isinstance(branches, list) \
+            or not all(isinstance(branch, str) for branch in branches):
+        raise Unauthenticated("invalid token: tenant and branches must be text")
+    if set(roles) <= PLATFORM_ROLES:
+        tenant = None  # a platform role never reads a bureau's records, whatever the token names
+    return Principal(subject=str(claims["sub"]), tenant=tenant, roles=frozenset(roles), branches=frozenset(branches))

@@ -27,6 +27,7 @@ class Settings:
     http_port: int = 8000
     relay_batch_size: int = 500
     consumer_max_attempts: int = 3
+    max_body_bytes: int = 1024 * 1024
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +47,7 @@ class Settings:
             http_port=int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000))),
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
+            max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
         )
 
     def with_overrides(self, **changes) -> Settings:

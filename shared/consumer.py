@@ -50,26 +50,44 @@ class ConsumerRunner:
         self._dlq_producer = None
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
-        """Consume until ``stop`` is set; the batch in hand is finished and committed first."""
+        """Consume until ``stop`` is set; the batch in hand is finished and committed first.
+
+        PostgreSQL or Kafka going away (no broker to join, a dead-letter send timing out) costs a
+        pause, never the process: nothing of the failed batch was committed, so it is read again.
+        """
         while not stop.is_set():
-            consumer = batch_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
             try:
-                with connect(self.dsn) as conn:
-                    while not stop.is_set():
-                        polled = consumer.poll(timeout_ms=poll_timeout_ms)
-                        records = [Delivery(r.topic, r.partition, r.offset, r.value)
-                                   for batch in polled.values() for r in batch]
-                        if records:
-                            self.process(conn, records)
-                            _commit_offsets(consumer, records)
+                self._consume(stop, poll_timeout_ms)
             except psycopg.OperationalError as error:
-                # Nothing of the failed batch was committed: a new consumer re-reads it.
                 log.warning("%s: database unavailable (%s); re-reading from committed offsets", self.name, error)
                 stop.wait(2.0)
-            finally:
-                consumer.close(autocommit=False)
+            except Exception as error:  # noqa: BLE001 — a worker nobody restarts must outlive a broker outage
+                log.warning("%s: %s: %s; re-reading from committed offsets", self.name, type(error).__name__, error)
+                self._close_dlq_producer()
+                stop.wait(2.0)
+        self._close_dlq_producer()
+
+    def _consume(self, stop: threading.Event, poll_timeout_ms: int) -> None:
+        consumer = batch_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
+        try:
+            with connect(self.dsn) as conn:
+                while not stop.is_set():
+                    polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                    records = [Delivery(r.topic, r.partition, r.offset, r.value)
+                               for batch in polled.values() for r in batch]
+                    if records:
+                        self.process(conn, records)
+                        _commit_offsets(consumer, records)
+        finally:
+            consumer.close(autocommit=False)
+
+    def _close_dlq_producer(self) -> None:
         if self._dlq_producer is not None:
-            self._dlq_producer.close(timeout=5)
+            try:
+                self._dlq_producer.close(timeout=5)
+            except Exception:  # noqa: BLE001 — closing a producer to a lost broker may fail too
+                log.warning("%s: dead-letter producer close failed", self.name, exc_info=True)
+            self._dlq_producer = None
 
     def process(self, conn: psycopg.Connection, records: list[Delivery]) -> None:
         """Apply a batch in one transaction; each event in a savepoint so a poison one can be set aside."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import datetime, UTC
 
@@ -27,19 +28,26 @@ class JsonFormatter(logging.Formatter):
             **(log_context.get() or {}),
         }
         for key, value in getattr(record, "fields", {}).items():
-            line[key] = "[redacted]" if any(word in key.lower() for word in SECRET_WORDS) else value
+            secret = any(word in key.lower() for word in SECRET_WORDS)
+            line[key] = "[redacted]" if secret else _redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = _redact(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), r"\1 [redacted]"),
+    (re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*"), "[redacted-jwt]"),  # a JWT, with or without 'Bearer'
+    (re.compile(r"(?i)\b(password|passwd|pwd|secret|token)(\s*=\s*|[\'\"]\s*:\s*)('[^']*'|\"[^\"]*\"|[^\s,;&]+)"),
+     r"\1\2[redacted]"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/\s@]*):[^@\s/]+@"), r"\1:[redacted]@"),  # user:password@host
+)
+
+
 def _redact(message: str) -> str:
-    """Blank out anything that looks like a bearer token or a password in a connection string."""
-    if "Bearer " in message:
-        message = message.split("Bearer ")[0] + "Bearer [redacted]"
-    if "password=" in message:
-        message = " ".join("password=[redacted]" if part.startswith("password=") else part
-                           for part in message.split(" "))
+    """Blank out bearer tokens, JWTs, and passwords in connection strings, URLs and key=value pairs."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        message = pattern.sub(replacement, message)
     return message
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -71,7 +72,7 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
     app.config.update(
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/static/",
-        JSON_SORT_KEYS=False)
+        JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["branchwork"] = ServiceRuntime(
         settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
         registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
@@ -221,8 +222,9 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
     """Run ``handler`` in one transaction scoped to ``tenant_id``, honouring ``Idempotency-Key``.
 
     A retried request with the same key and body returns the first response; the same key with
-    another body is a 409. The key is claimed in the command's own transaction, so a failed
-    command leaves no claim behind.
+    another body is a 409. Keys belong to one caller (the token's bureau and subject), so a
+    namesake in another bureau never replays this one's answer. The key is claimed in the
+    command's own transaction, so a failed command leaves no claim behind.
     """
     principal = current_principal()
     service = runtime()
@@ -230,7 +232,7 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
     with service.pool.connection() as conn, conn.transaction():
         set_tenant(conn, tenant_id)
         if key:
-            replay = _claim_idempotency_key(conn, principal.subject, key)
+            replay = _claim_idempotency_key(conn, principal, key)
             if replay is not None:
                 g.idempotent_replay = True
                 return replay
@@ -240,22 +242,32 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
         if key:
             # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did.
             conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE subject = %s AND key = %s",
-                         (Jsonb(body), principal.subject, key))
+                         (Jsonb(body), idempotency_scope(principal), key))
     metrics.EVENTS_APPENDED.labels(service.settings.service).inc(len(uow.recorded))
     return body
 
 
-def _claim_idempotency_key(conn: psycopg.Connection, subject: str, key: str) -> dict | None:
+def idempotency_scope(principal: Principal) -> str:
+    """Whose keys these are: the token's bureau and subject (a subject need not be unique across bureaus)."""
+    return json.dumps([principal.tenant, principal.subject], separators=(",", ":"))
+
+
+def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: str) -> dict | None:
     if len(key) > 200:
         raise RequestInvalid("Idempotency-Key is too long", fields={"Idempotency-Key": ["at most 200 characters"]})
     request_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
-    # A concurrent request with the same key waits here until the first one commits or rolls back.
-    claimed = conn.execute("INSERT INTO idempotency_keys (subject, key, request_hash) VALUES (%s, %s, %s)"
-                           " ON CONFLICT DO NOTHING", (subject, key, request_hash)).rowcount
-    if claimed:
-        return None
+    # Keys recorded before they were scoped by bureau carry the bare subject; they are still honoured.
     stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE subject = %s AND key = %s",
-                          (subject, key)).fetchone()
+                          (principal.subject, key)).fetchone()
+    if stored is None:
+        scope = idempotency_scope(principal)
+        # A concurrent request with the same key waits here until the first one commits or rolls back.
+        claimed = conn.execute("INSERT INTO idempotency_keys (subject, key, request_hash) VALUES (%s, %s, %s)"
+                               " ON CONFLICT DO NOTHING", (scope, key, request_hash)).rowcount
+        if claimed:
+            return None
+        stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE subject = %s AND key = %s",
+                              (scope, key)).fetchone()
     if stored["request_hash"] != request_hash:
         raise Conflict("this Idempotency-Key was used for another request", code="idempotency_key_reused",
                        fields={"Idempotency-Key": ["already used with a different request"]})

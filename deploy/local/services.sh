@@ -81,7 +81,11 @@ stop_one() {
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && { log "$name did not stop in 10 s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+    if kill -0 "$pid" 2>/dev/null; then
+      # Started under setsid, the process leads its own group: take its children (gunicorn workers) too.
+      log "$name did not stop in 10 s; killing"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
   fi
   rm -f "$pid_file"
 }

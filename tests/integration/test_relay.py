@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 
+import pytest
+
 from shared import db, eventstore
 from shared.errors import ConcurrencyError
-from shared.relay import OutboxRelay
+from shared.relay import OutboxRelay, RelayKafkaError
 from tests.support import assert_stream_order, envelopes_of, new_id, read_topic, sample_envelopes, wait_for
 
 WRITERS, EVENTS_PER_WRITER, STREAMS = 20, 200, 60
@@ -96,3 +99,65 @@ def test_only_one_relay_is_active_and_a_standby_takes_over(members_settings):
             second_stop.set()
             for thread in threads:
                 thread.join(timeout=30)
+
+
+class _Sent:
+    """A send's future: acknowledged, or failed as the broker or the client reported it."""
+
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def get(self, timeout=None):
+        if self.error is not None:
+            raise self.error
+
+
+class _FlakyProducer:
+    """Records every send in order; the sends whose running number is in ``failing`` fail."""
+
+    def __init__(self, failing: set[int]) -> None:
+        self.failing = failing
+        self.sent: list[tuple[bytes, dict]] = []
+
+    def send(self, topic, key=None, value=None, headers=None):
+        self.sent.append((key, json.loads(value)))
+        return _Sent(RuntimeError("not acknowledged") if len(self.sent) in self.failing else None)
+
+    def flush(self, timeout=None):
+        pass
+
+    def close(self, timeout=None):
+        pass
+
+
+def test_a_send_failing_mid_batch_leaves_it_and_all_after_it_unpublished_and_resends_them_in_order(members_settings):
+    tenant = new_id()
+    streams = [f"sample-{new_id()}" for _ in range(2)]
+    with db.connect(members_settings.owner_dsn, autocommit=True) as conn:
+        for version in range(1, 4):
+            for stream in streams:
+                with conn.transaction():
+                    eventstore.append(conn, stream, version - 1, sample_envelopes(stream, version, 1, tenant),
+                                      members_settings.topic())
+        flaky = _FlakyProducer(failing={3})
+        relay = OutboxRelay(members_settings, producer_factory=lambda _bootstrap: flaky)
+        with pytest.raises(RelayKafkaError):
+            relay.publish_batch(conn)
+        unpublished = conn.execute(
+            "SELECT e.stream_id, e.stream_version FROM outbox o JOIN events e ON e.position = o.event_position"
+            " WHERE o.published_at IS NULL AND e.tenant_id = %s ORDER BY o.id", (tenant,)).fetchall()
+        assert [(r["stream_id"], r["stream_version"]) for r in unpublished] == [
+            (streams[0], 2), (streams[1], 2), (streams[0], 3), (streams[1], 3)]
+        healthy = _FlakyProducer(failing=set())
+        relay._producer = healthy
+        while relay.publish_batch(conn):
+            pass
+    wire = [body for _key, body in flaky.sent + healthy.sent if body["tenant_id"] == tenant]
+    first_delivery: dict[str, list[int]] = {}
+    seen = set()
+    for body in wire:
+        if body["event_id"] not in seen:
+            seen.add(body["event_id"])
+            first_delivery.setdefault(body["stream_id"], []).append(body["stream_version"])
+    assert first_delivery == {streams[0]: [1, 2, 3], streams[1]: [1, 2, 3]}
+    assert all(key.decode() == body["stream_id"] for key, body in flaky.sent + healthy.sent)

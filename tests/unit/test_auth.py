@@ -43,3 +43,40 @@ def test_only_a_platform_admin_goes_without_a_tenant():
         issue_token(SECRET, subject="x", roles=["bureau_admin"])
     with pytest.raises(ValueError):
         issue_token(SECRET, subject="x", roles=["emperor"], tenant="t")
+
+
+def _signed(claims: dict, secret: str = SECRET, algorithm: str = "HS256") -> str:
+    import time
+
+    import jwt
+    now = int(time.time())
+    return jwt.encode({"sub": "x", "iss": "branchwork", "iat": now, "exp": now + 60, **claims}, secret,
+                      algorithm=algorithm)
+
+
+def test_a_token_without_expiry_or_with_the_none_algorithm_is_refused():
+    import jwt
+    without_exp = jwt.encode({"sub": "x", "iss": "branchwork", "roles": ["platform_admin"]}, SECRET, algorithm="HS256")
+    unsigned = jwt.encode({"sub": "x", "iss": "branchwork", "roles": ["platform_admin"], "exp": 2**31},
+                          None, algorithm="none")
+    for token in (without_exp, unsigned, _signed({"roles": ["platform_admin"], "iss": "elsewhere"})):
+        with pytest.raises(Unauthenticated):
+            verify_token(SECRET, token)
+
+
+def test_a_platform_role_never_carries_a_bureau_even_when_its_token_names_one():
+    ops = verify_token(SECRET, _signed({"roles": ["ops"], "tenant": "bureau-1"}))
+    root = verify_token(SECRET, _signed({"roles": ["platform_admin"], "tenant": "bureau-1"}))
+    admin_and_ops = verify_token(SECRET, _signed({"roles": ["ops", "bureau_admin"], "tenant": "bureau-1"}))
+    assert ops.tenant is None and root.tenant is None and admin_and_ops.tenant == "bureau-1"
+    with pytest.raises(ValueError):
+        issue_token(SECRET, subject="x", roles=["ops"], tenant="bureau-1")
+
+
+def test_claims_of_the_wrong_type_are_a_401_not_a_crash():
+    for claims in ({"roles": ["bureau_admin"], "tenant": ["bureau-1", "bureau-2"]},
+                   {"roles": ["bureau_admin"], "tenant": "t", "branches": "b1"},
+                   {"roles": [["bureau_admin"]], "tenant": "t"},
+                   {"roles": "bureau_admin", "tenant": "t"}):
+        with pytest.raises(Unauthenticated):
+            verify_token(SECRET, _signed(claims))

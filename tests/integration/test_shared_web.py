@@ -1,0 +1,190 @@
+"""The HTTP plumbing of shared/web.py on a small app of its own: limits, content types, idempotency, logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+
+import pytest
+from marshmallow import Schema, fields
+
+from shared import jsonlog
+from shared.contracts import EventRegistry
+from shared.web import ApiBlueprint, create_service_app, current_principal, execute_command, read_transaction
+from tests.support import IsolatedService, bearer, new_id, token
+
+registry = EventRegistry()
+
+
+@registry.event("tests.ThingNamed")
+@dataclass(frozen=True)
+class ThingNamed:
+    thing_id: str
+    name: str
+
+
+class ThingBody(Schema):
+    name = fields.String(required=True)
+
+
+things = ApiBlueprint("things", __name__)
+
+
+@things.route("/things", methods=["POST"])
+@things.arguments(ThingBody)
+@things.response(201)
+def name_thing(body):
+    principal = current_principal()
+    thing_id = new_id()
+
+    def handle(uow):
+        uow.record(f"thing-{thing_id}", 0, [ThingNamed(thing_id, body["name"])])
+        return {"id": thing_id, "tenant": principal.tenant}
+    return execute_command(principal.tenant, handle)
+
+
+@things.route("/things", methods=["GET"])
+@things.response(200)
+def list_things():
+    with read_transaction(current_principal().tenant) as conn:
+        rows = conn.execute("SELECT stream_id FROM events ORDER BY position").fetchall()
+    return {"streams": [row["stream_id"] for row in rows]}
+
+
+@pytest.fixture(scope="module")
+def settings(stack_env):
+    isolated = IsolatedService("members", [], stack_env)
+    isolated.create(topic_services=())
+    yield isolated.settings
+    isolated.drop()
+
+
+@pytest.fixture(scope="module")
+def app(settings):
+    app = create_service_app(settings, title="things", blueprints=[things], registry=registry)
+    yield app
+    app.extensions["branchwork"].pool.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def headers_for(settings, tenant: str | None, *roles: str, subject: str = "same-name") -> dict[str, str]:
+    return bearer(token(settings, *(roles or ("bureau_admin",)), tenant=tenant, subject=subject))
+
+
+def test_an_idempotency_key_reused_by_a_namesake_in_another_bureau_is_not_replayed(client, settings):
+    body = {"name": "shared"}
+    first = client.post("/api/v1/things", json=body,
+                        headers={**headers_for(settings, "bureau-a"), "Idempotency-Key": "k-1"})
+    second = client.post("/api/v1/things", json=body,
+                         headers={**headers_for(settings, "bureau-b"), "Idempotency-Key": "k-1"})
+    assert first.status_code == second.status_code == 201
+    assert second.json["tenant"] == "bureau-b" and second.json["id"] != first.json["id"]
+    assert "Idempotent-Replayed" not in second.headers
+    seen_by_b = client.get("/api/v1/things", headers=headers_for(settings, "bureau-b")).json["streams"]
+    assert seen_by_b == [f"thing-{second.json['id']}"]
+
+
+def test_a_retried_command_with_the_same_key_replays_and_another_body_is_a_409(client, settings):
+    tenant = f"bureau-{new_id()}"
+    headers = {**headers_for(settings, tenant, "secretary"), "Idempotency-Key": "k-2"}
+    first = client.post("/api/v1/things", json={"name": "once"}, headers=headers)
+    again = client.post("/api/v1/things", json={"name": "once"}, headers=headers)
+    other = client.post("/api/v1/things", json={"name": "twice"}, headers=headers)
+    assert again.json == first.json and again.headers.get("Idempotent-Replayed") == "true"
+    assert (other.status_code, other.json["error"]["code"]) == (409, "idempotency_key_reused")
+    assert len(client.get("/api/v1/things", headers=headers).json["streams"]) == 1
+
+
+def test_a_key_recorded_before_keys_were_scoped_by_bureau_is_still_honoured(client, settings):
+    from psycopg.types.json import Jsonb
+
+    from shared.db import connect
+    tenant, subject = f"bureau-{new_id()}", f"legacy-{new_id()}"
+    body = json.dumps({"name": "legacy"}).encode()
+    import hashlib
+    request_hash = hashlib.sha256(b"POST/api/v1/things" + body).hexdigest()
+    with connect(settings.owner_dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO idempotency_keys (subject, key, request_hash, status_code, response)"
+                     " VALUES (%s, 'old-key', %s, 200, %s)", (subject, request_hash, Jsonb({"id": "first"})))
+    replay = client.post("/api/v1/things", data=body, content_type="application/json",
+                         headers={**headers_for(settings, tenant, subject=subject), "Idempotency-Key": "old-key"})
+    assert replay.json == {"id": "first"} and replay.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_a_body_over_the_limit_is_a_413_json_error(client, settings):
+    response = client.post("/api/v1/things", data=json.dumps({"name": "x" * (settings.max_body_bytes + 10)}),
+                           content_type="application/json", headers=headers_for(settings, "bureau-a"))
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_entity_too_large"
+
+
+def test_a_body_that_is_not_json_is_a_400_naming_the_fields(client, settings):
+    response = client.post("/api/v1/things", data="name=plain", content_type="text/plain",
+                           headers=headers_for(settings, "bureau-a"))
+    assert response.status_code in (400, 415)
+    assert response.json["error"]["code"] in ("invalid_request", "unsupported_media_type")
+
+
+def test_malformed_json_is_a_400_not_a_500(client, settings):
+    response = client.post("/api/v1/things", data=b"{\"name\": ", content_type="application/json",
+                           headers=headers_for(settings, "bureau-a"))
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_request"
+
+
+def test_an_unknown_route_and_a_wrong_method_answer_json_errors(client, settings):
+    missing = client.get("/api/v1/nothing-here", headers=headers_for(settings, "bureau-a"))
+    wrong = client.delete("/api/v1/things", headers=headers_for(settings, "bureau-a"))
+    assert (missing.status_code, missing.json["error"]["code"]) == (404, "not_found")
+    assert (wrong.status_code, wrong.json["error"]["code"]) == (405, "method_not_allowed")
+
+
+def test_an_ops_token_naming_a_bureau_sees_none_of_its_records(client, settings):
+    tenant = f"bureau-{new_id()}"
+    client.post("/api/v1/things", json={"name": "private"}, headers=headers_for(settings, tenant))
+    assert client.get("/api/v1/things", headers=headers_for(settings, tenant)).json["streams"]
+    ops = bearer(token(settings, "ops"))
+    forged_scope = client.get("/api/v1/things", headers={
+        **ops, "Authorization": "Bearer " + _token_with_tenant(settings, "ops", tenant)})
+    assert forged_scope.status_code == 200 and forged_scope.json["streams"] == []
+
+
+def _token_with_tenant(settings, role: str, tenant: str) -> str:
+    """A correctly signed token for a platform role that nonetheless names a bureau."""
+    import time
+
+    import jwt
+    now = int(time.time())
+    return jwt.encode({"sub": "ops-1", "roles": [role], "tenant": tenant, "iss": settings.jwt_issuer,
+                       "iat": now, "exp": now + 60}, settings.jwt_secret, algorithm="HS256")
+
+
+def test_log_lines_carry_the_request_ids_and_never_the_bearer_token(client, settings):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(jsonlog.JsonFormatter("things"))
+    logging.getLogger("shared.web").addHandler(handler)
+    logging.getLogger("shared.web").setLevel(logging.INFO)
+    secret = token(settings, "bureau_admin", tenant="bureau-a")
+    try:
+        client.post("/api/v1/things", json={"name": "logged"},
+                    headers={**bearer(secret), "X-Request-Id": "req-1", "X-Correlation-Id": "corr-1"})
+        client.get("/api/v1/things", headers=bearer(secret + "tampered"))
+    finally:
+        logging.getLogger("shared.web").removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert any(line["request_id"] == "req-1" and line["correlation_id"] == "corr-1" for line in lines)
+    assert secret not in stream.getvalue()
+
+
+def test_health_readiness_metrics_openapi_and_docs_answer(client):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").json["checks"] == {"database": True, "kafka": True}
+    assert b"branchwork_outbox_unpublished" in client.get("/metrics").data
+    assert "/api/v1/things" in client.get("/openapi.json").json["paths"]
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,60 @@
+"""The consumer runner's loop: a broker that is away costs a pause, never the worker process."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from kafka.errors import KafkaTimeoutError
+
+from shared import consumer as consumer_module
+from shared.config import Settings
+from shared.consumer import ConsumerRunner
+
+
+class _QuietConsumer:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def poll(self, timeout_ms=0):
+        return {}
+
+    def close(self, autocommit=True):
+        self.closed = True
+
+
+def test_a_runner_that_cannot_reach_the_broker_waits_and_joins_when_it_returns(monkeypatch):
+    attempts: list[_QuietConsumer | None] = []
+    joined = threading.Event()
+
+    def batch_consumer(bootstrap, group_id, topics):
+        if not attempts:
+            attempts.append(None)
+            raise KafkaTimeoutError("Unable to bootstrap")
+        attempts.append(_QuietConsumer())
+        joined.set()
+        return attempts[-1]
+
+    @contextmanager
+    def connect(dsn):
+        yield object()
+
+    monkeypatch.setattr(consumer_module, "batch_consumer", batch_consumer)
+    monkeypatch.setattr(consumer_module, "connect", connect)
+    runner = ConsumerRunner(Settings(service="audit", database="branchwork_audit"), "journal", ["t"],
+                            apply=lambda conn, envelope: None)
+    stop, failures = threading.Event(), []
+
+    def run():
+        try:
+            runner.run(stop, poll_timeout_ms=10)
+        except Exception as error:  # noqa: BLE001 — the assertion below names it
+            failures.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert joined.wait(10) or failures, "the runner never tried again"
+    stop.set()
+    worker.join(10)
+    assert failures == [] and not worker.is_alive()
+    assert attempts[-1].closed
