@@ -88,9 +88,20 @@ def migrate(settings: Settings, migration_dirs: Sequence[Path]) -> list[str]:
     return applied_now
 
 
+DEAD_LETTER_METADATA = ("id", "consumer", "topic", "partition", "offset", "event_id", "tenant_id", "error",
+                        "attempts", "recorded_at", "replayed_at")
+
+
 def _grant_app_role(conn: psycopg.Connection, app_role: str) -> None:
-    """The API role may read and write ordinary tables but never change or delete recorded events."""
+    """The API role may read and write ordinary tables but never change or delete recorded events.
+
+    Of the dead letters it reads only the metadata: a parked payload is some bureau's data, and the
+    ops listing that uses this role is not scoped to a bureau.
+    """
     role = sql.Identifier(app_role)
     conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(role))
     conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
     conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON events, outbox, schema_migrations FROM {}").format(role))
+    conn.execute(sql.SQL("REVOKE ALL ON dead_letters FROM {}").format(role))
+    conn.execute(sql.SQL("GRANT SELECT ({}) ON dead_letters TO {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, DEAD_LETTER_METADATA)), role))

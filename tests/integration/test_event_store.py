@@ -204,3 +204,10 @@ def test_row_level_security_hides_another_bureaus_events(members_settings):
         fresh = f"sample-{new_id()}"
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
             eventstore.append(conn, fresh, 0, sample_envelopes(fresh, 1, 1, theirs), "t")
+
+
+def test_the_api_role_reads_dead_letter_metadata_but_never_their_payloads(members_settings):
+    with db.connect(members_settings.app_dsn) as conn:
+        conn.execute("SELECT id, consumer, error, tenant_id FROM dead_letters").fetchall()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT payload FROM dead_letters")
