@@ -7,36 +7,16 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from shared.kafka import idempotent_producer
 from tests.e2e.test_notify_reminders import (  # noqa: F401 — the notify fixture
-    SignedReceiver, beijing_today, branch_with_member, mail_to, notifications, notify, put)
-from tests.support import read_topic, short_id, wait_for
-
-
-def redeliver(platform, topic: str, record_id: str) -> None:
-    """Send every record of ``topic`` mentioning ``record_id`` again, as Kafka may after a consumer crash."""
-    records = read_topic(platform.settings.kafka_bootstrap, topic,
-                         until=lambda rs: any(record_id.encode() in r.value for r in rs), timeout=30)
-    producer = idempotent_producer(platform.settings.kafka_bootstrap)
-    for record in (r for r in records if record_id.encode() in r.value):
-        producer.send(record.topic, key=record.key, value=record.value)
-    producer.flush()
-    producer.close()
+    SignedReceiver, beijing_today, branch_with_member, mail_to, notifications, notify, plan_for_tomorrow, put,
+    redeliver)
+from tests.support import short_id, wait_for
 
 
 def test_a_cancelled_meeting_already_reminded_is_announced_once_to_those_reminded(platform, notify):
     bureau = platform.new_bureau()
-    branch_id, member_id = branch_with_member(platform, bureau, "李淑芬", "1950-10-02")
-    address = f"li-{short_id()}@example.org"
-    put(platform, f"/api/v1/recipients/members/{member_id}", {"emails": [address]}, bureau["admin"])
     title = f"支部党员大会 {short_id()}"
-    body = {"branch_id": branch_id, "kind": "general_meeting", "status": "planned", "title": title,
-            "place": "活动中心", "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}
-    [planned] = wait_for(lambda: (lambda r: [r] if r.status_code != 422 else None)(
-        platform.post("activities", "/api/v1/activities", body, bureau["admin"])), timeout=30,
-        interval=0.5, message="activities knows the branch")
-    assert planned.status_code == 201, planned.text
-    activity_id = planned.json()["id"]
+    activity_id, address = plan_for_tomorrow(platform, notify, bureau, "general_meeting", title, "活动中心")
     wait_for(lambda: mail_to(notify, address), timeout=60, message="the reminder")
 
     cancelled = platform.post("activities", f"/api/v1/activities/{activity_id}/actions/cancel",

@@ -57,6 +57,32 @@ def put(platform, path: str, body: dict, auth: str):
     return response.json()
 
 
+def plan_for_tomorrow(platform, notify, bureau, kind: str, title: str, place: str) -> tuple[str, str]:
+    """A branch with one member reached by e-mail, and an activity planned for tomorrow: (activity id, address)."""
+    branch_id, member_id = branch_with_member(platform, bureau, "李淑芬", "1950-10-02")
+    address = f"li-{short_id()}@example.org"
+    put(platform, f"/api/v1/recipients/members/{member_id}", {"emails": [address]}, bureau["admin"])
+    body = {"branch_id": branch_id, "kind": kind, "status": "planned", "title": title, "place": place,
+            "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}
+    # Activities learns of the new branch from the members' events; until then it refuses (and writes nothing).
+    [planned] = wait_for(lambda: (lambda r: [r] if r.status_code != 422 else None)(
+        platform.post("activities", "/api/v1/activities", body, bureau["admin"])), timeout=30,
+        interval=0.5, message="activities knows the branch")
+    assert planned.status_code == 201, planned.text
+    return planned.json()["id"], address
+
+
+def redeliver(platform, topic: str, record_id: str) -> None:
+    """Send every record of ``topic`` mentioning ``record_id`` again, as Kafka may after a consumer crash."""
+    records = read_topic(platform.settings.kafka_bootstrap, topic,
+                         until=lambda rs: any(record_id.encode() in r.value for r in rs), timeout=30)
+    producer = idempotent_producer(platform.settings.kafka_bootstrap)
+    for record in (r for r in records if record_id.encode() in r.value):
+        producer.send(record.topic, key=record.key, value=record.value)
+    producer.flush()
+    producer.close()
+
+
 def notifications(platform, bureau, rule: str) -> list[dict]:
     response = platform.get("notify", "/api/v1/notifications", bureau["admin"], rule=rule)
     assert response.status_code == 200, response.text
@@ -65,32 +91,15 @@ def notifications(platform, bureau, rule: str) -> list[dict]:
 
 def test_an_activity_planned_in_activities_becomes_one_email_despite_redelivery_and_repeated_runs(platform, notify):
     bureau = platform.new_bureau()
-    branch_id, member_id = branch_with_member(platform, bureau, "李淑芬", "1950-10-02")
-    address = f"li-{short_id()}@example.org"
-    put(platform, f"/api/v1/recipients/members/{member_id}", {"emails": [address]}, bureau["admin"])
     title = f"党课：传承红色基因 {short_id()}"
-    body = {"branch_id": branch_id, "kind": "party_lecture", "status": "planned", "title": title,
-            "place": "活动中心三楼", "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}
-    # Activities learns of the new branch from the members' events; until then it refuses (and writes nothing).
-    [planned] = wait_for(lambda: (lambda r: [r] if r.status_code != 422 else None)(
-        platform.post("activities", "/api/v1/activities", body, bureau["admin"])), timeout=30,
-        interval=0.5, message="activities knows the branch")
-    assert planned.status_code == 201, planned.text
-    activity_id = planned.json()["id"]
+    activity_id, address = plan_for_tomorrow(platform, notify, bureau, "party_lecture", title, "活动中心三楼")
 
     mail = wait_for(lambda: mail_to(notify, address), timeout=60, message="the reminder in the SMTP server's mailbox")
     assert mail[0]["X-Branchwork-Rule"] == "meeting.reminder" and title in mail[0]["Subject"]
     assert "活动中心三楼" in mail[0].get_content() and f"activity-{activity_id}" in mail[0].get_content()
 
     # Kafka delivers the ActivityPlanned event again, and the rules are run twice more by hand.
-    records = read_topic(platform.settings.kafka_bootstrap, platform.settings.topic("activities"),
-                         until=lambda rs: any(activity_id.encode() in r.value for r in rs), timeout=30)
-    again = [r for r in records if activity_id.encode() in r.value]
-    producer = idempotent_producer(platform.settings.kafka_bootstrap)
-    for record in again:
-        producer.send(record.topic, key=record.key, value=record.value)
-    producer.flush()
-    producer.close()
+    redeliver(platform, platform.settings.topic("activities"), activity_id)
     for _ in range(2):
         run = platform.post("notify", "/api/v1/scheduler/runs", {}, bureau["admin"])
         assert run.status_code == 201, run.text
