@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
+
+import psycopg
 
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
@@ -146,21 +151,39 @@ class StudyHoursSchema(Schema):
     members = fields.List(fields.Nested(StudyRowSchema))
 
 
+@dataclass(frozen=True)
+class YearScope:
+    """What a yearly report of one branch starts from."""
+
+    conn: psycopg.Connection
+    branch: str
+    year: int
+    today: date
+    rules: dict
+    roster: object
+
+
+@contextmanager
+def year_in_branch(query: dict, branch_id) -> Iterator[YearScope]:
+    """Authorise the reader, then open a read of the branch's roster and the rules in force for the year."""
+    principal, branch = branch_reader(branch_id)
+    today = bureau_today()
+    year = query.get("year") or today.year
+    with read_transaction(principal.tenant) as conn:
+        rules = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))
+        yield YearScope(conn, branch, year, today, rules, queries.load_roster(conn, branch_id=branch))
+
+
 @branches.route("/branches/<uuid:branch_id>/study-hours")
 class StudyHours(MethodView):
     @branches.arguments(YearQuerySchema, location="query")
     @branches.response(200, StudyHoursSchema)
     def get(self, query, branch_id):
         """Each member's study hours in a year against 32 (56 for committee members), with exemptions."""
-        principal, branch = branch_reader(branch_id)
-        today = bureau_today()
-        year = query.get("year") or today.year
-        with read_transaction(principal.tenant) as conn:
-            rules = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))
-            roster = queries.load_roster(conn, branch_id=branch)
-            sessions = queries.study_sessions(conn, list(roster.members), date(year, 1, 1), date(year, 12, 31),
-                                              study_kinds(rules))
-        return reports.study_hours(roster, branch, year, sessions, rules, today)
+        with year_in_branch(query, branch_id) as scope:
+            sessions = queries.study_sessions(scope.conn, list(scope.roster.members), date(scope.year, 1, 1),
+                                              date(scope.year, 12, 31), study_kinds(scope.rules))
+        return reports.study_hours(scope.roster, scope.branch, scope.year, sessions, scope.rules, scope.today)
 
 
 # --- care -------------------------------------------------------------------------------------------
@@ -193,15 +216,12 @@ class CareOverview(MethodView):
     @branches.response(200, CareOverviewSchema)
     def get(self, query, branch_id):
         """Care of each member in a year: birthday, the bureau's holiday visits, newspaper, health check."""
-        principal, branch = branch_reader(branch_id)
-        today = bureau_today()
-        year = query.get("year") or today.year
-        with read_transaction(principal.tenant) as conn:
-            rules = queries.load_rules(conn, principal.tenant).on(min(date(year, 12, 31), today))
-            roster = queries.load_roster(conn, branch_id=branch)
-            care = conn.execute("SELECT member_id, kind, occurred_on, holiday, holiday_date, year FROM care"
-                                " WHERE member_id = ANY(%s) AND (extract(year FROM occurred_on) = %s OR year = %s"
-                                " OR extract(year FROM holiday_date) = %s) AND withdrawn_on IS NULL",
-                                (list(roster.members), year, year, year)).fetchall()
-        return reports.care_overview(roster, branch, year, care, holidays_of(year, rules["holiday_visits"]), rules,
-                                     today)
+        with year_in_branch(query, branch_id) as scope:
+            year = scope.year
+            care = scope.conn.execute(
+                "SELECT member_id, kind, occurred_on, holiday, holiday_date, year FROM care"
+                " WHERE member_id = ANY(%s) AND (extract(year FROM occurred_on) = %s OR year = %s"
+                " OR extract(year FROM holiday_date) = %s) AND withdrawn_on IS NULL",
+                (list(scope.roster.members), year, year, year)).fetchall()
+        holidays = holidays_of(year, scope.rules["holiday_visits"])
+        return reports.care_overview(scope.roster, scope.branch, year, care, holidays, scope.rules, scope.today)
