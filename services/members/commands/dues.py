@@ -1,0 +1,65 @@
+"""Commands on Party dues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from marshmallow import fields, validate
+
+from services.members.commands.common import MONTH, PAYERS, CommandSchema, money, text
+
+
+@dataclass(frozen=True)
+class AssessDues:
+    year: int
+
+
+class AssessDuesSchema(CommandSchema):
+    command = AssessDues
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+@dataclass(frozen=True)
+class ReduceDues:
+    year: int
+    from_month: str
+    monthly_amount: Decimal
+    resolution: str
+
+
+class ReduceDuesSchema(CommandSchema):
+    command = ReduceDues
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    from_month = fields.String(required=True, validate=MONTH)
+    monthly_amount = money(required=True)
+    resolution = text(500, required=True)
+
+
+@dataclass(frozen=True)
+class PayDues:
+    months: list
+    paid_on: date
+    payer: str = "self"
+    payer_name: str | None = None
+    amount: Decimal | None = None
+
+
+class PayDuesSchema(CommandSchema):
+    command = PayDues
+    months = fields.List(fields.String(validate=MONTH), required=True, validate=validate.Length(min=1, max=24))
+    paid_on = fields.Date(required=True)
+    payer = fields.String(validate=validate.OneOf(PAYERS))
+    payer_name = text(100)
+    amount = money()
+
+
+@dataclass(frozen=True)
+class ReviewArrears:
+    on: date | None = None
+
+
+class ReviewArrearsSchema(CommandSchema):
+    command = ReviewArrears
+    on = fields.Date()
