@@ -26,8 +26,11 @@ class Settings:
     jwt_issuer: str = "branchwork"
     http_port: int = 8000
     relay_batch_size: int = 500
+    relay_linger_ms: int = 5
     consumer_max_attempts: int = 3
+    consumer_linger_ms: int = 50
     max_body_bytes: int = 1024 * 1024
+    http_threads: int = 8
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,8 +49,11 @@ class Settings:
             jwt_issuer=env.get("BRANCHWORK_JWT_ISSUER", cls.jwt_issuer),
             http_port=int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000))),
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
+            relay_linger_ms=int(env.get("BRANCHWORK_RELAY_LINGER_MS", cls.relay_linger_ms)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
+            consumer_linger_ms=int(env.get("BRANCHWORK_CONSUMER_LINGER_MS", cls.consumer_linger_ms)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
+            http_threads=int(env.get("BRANCHWORK_HTTP_THREADS", cls.http_threads)),
         )
 
     def with_overrides(self, **changes) -> Settings:

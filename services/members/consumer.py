@@ -5,11 +5,12 @@ from __future__ import annotations
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from services.members.daily import DailyDuties
-from services.members.saga import TransferSaga
+from services.members.saga import SAGA_EVENTS, TransferSaga
 
 
 def transfer_saga(settings: Settings) -> ConsumerRunner:
-    return ConsumerRunner(settings, "members-transfer-saga", [settings.topic()], TransferSaga(settings).apply)
+    return ConsumerRunner(settings, "members-transfer-saga", [settings.topic()], TransferSaga(settings).apply,
+                          event_types=SAGA_EVENTS)
 
 
 WORKERS = {
