@@ -28,9 +28,10 @@ def rebuild(conn: psycopg.Connection, tables: Sequence[str], registry: EventRegi
             rows = eventstore.read_all(conn, position, batch)
             if not rows:
                 break
-            for _, envelope in rows:
-                event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
-                project(conn, envelope, event)
+            with conn.pipeline():  # the projection's writes go out together, not one round trip each
+                for _, envelope in rows:
+                    event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
+                    project(conn, envelope, event)
             position = rows[-1][0]
             replayed += len(rows)
             if progress:

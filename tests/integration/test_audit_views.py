@@ -285,3 +285,36 @@ def test_the_event_history_exports_as_json_lines_and_csv(client, audit_settings,
     assert {e.event_id for e in history.envelopes} <= {e["event_id"] for e in envelopes}
     table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv", headers=auditor(audit_settings))
     assert table.mimetype == "text/csv" and table.get_data(as_text=True).count("members.DuesPaid") == 7
+
+
+def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_others_are_applied(
+        audit_settings, monkeypatch):
+    from services.audit.store import Fact
+    from tests.unit.test_audit_scorecard import activity
+    extra = History(tenant="split-" + NOTICE[-8:])
+    records = [activity("study", date(2026, 11, day), [M1], activity_id=f"split-{day}") for day in range(1, 10)]
+    envelopes = [extra.record(f"activity-split-{day}", record, on=record.occurred_on)
+                 for day, record in enumerate(records, start=1)]
+    refused = envelopes[5].event_id
+    facts_of = views_feed.facts_of
+
+    def facts_with_a_bad_date(envelope):
+        facts = facts_of(envelope)
+        if envelope.event_id != refused:
+            return facts
+        # a value only PostgreSQL rejects, when the pipeline syncs: the batch is split to find it
+        return [Fact(f.table, {**f.row, "on_date": "not a date"}) if f.table == "activities" else f for f in facts]
+
+    monkeypatch.setattr(views_feed, "facts_of", facts_with_a_bad_date)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            for envelope in envelopes:
+                journal.append(conn, envelope)
+        while views_feed.catch_up(conn, batch_size=50):
+            pass
+        applied = {row["activity_id"] for row in conn.execute(
+            "SELECT activity_id FROM views.activities WHERE tenant_id = %s", (extra.tenant,))}
+        failed = conn.execute("SELECT seq, event_id::text AS event_id FROM failures WHERE tenant_id = %s",
+                              (extra.tenant,)).fetchall()
+    assert applied == {f"split-{day}" for day in range(1, 10)} - {"split-6"}
+    assert [(row["seq"], row["event_id"]) for row in failed] == [(6, refused)]
