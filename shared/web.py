@@ -74,7 +74,8 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/static/",
         JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions["branchwork"] = ServiceRuntime(
-        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
+        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service,
+                                                  max_size=settings.http_threads + 2),
         registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}, "security": [{"bearer": []}]})

@@ -46,8 +46,10 @@ start_http() {
   local var="BRANCHWORK_${service^^}_PORT"
   local port=${!var:-$default_port}
   export "$var=$port"
+  # BRANCHWORK_HTTP_WORKERS processes of BRANCHWORK_HTTP_THREADS threads; each sizes its pool to its threads.
   start_worker "$service" "$VENV/bin/gunicorn" --bind "127.0.0.1:$port" --worker-class gthread \
-    --workers 1 --threads 8 --graceful-timeout 10 --access-logfile - \
+    --workers "${BRANCHWORK_HTTP_WORKERS:-1}" --threads "${BRANCHWORK_HTTP_THREADS:-8}" --graceful-timeout 10 \
+    --access-logfile - \
     "services.$service.app:create_app()"
 }
 
