@@ -25,6 +25,7 @@ class Settings:
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "branchwork"
     http_port: int = 8000
+    base_url: str = ""
     relay_batch_size: int = 500
     consumer_max_attempts: int = 3
     max_body_bytes: int = 1024 * 1024
@@ -44,7 +45,9 @@ class Settings:
             topic_prefix=env.get("BRANCHWORK_TOPIC_PREFIX", cls.topic_prefix),
             jwt_secret=env.get("BRANCHWORK_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=env.get("BRANCHWORK_JWT_ISSUER", cls.jwt_issuer),
-            http_port=int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000))),
+            http_port=(port := int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000)))),
+            # Where operators' commands reach the service (its Kubernetes Service, say); this host by default.
+            base_url=env.get(f"BRANCHWORK_{upper}_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kafka import KafkaConsumer, TopicPartition
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """``committed`` is None for a group that never committed on this partition (it starts at the beginning)."""
+
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    lag: int
 
 
 class ConsumerLag:
@@ -16,17 +29,23 @@ class ConsumerLag:
 
     def behind(self) -> int:
         """Records on the topics the group has not committed yet (a group that never committed: all of them)."""
+        return sum(partition.lag for partition in self.partitions())
+
+    def partitions(self) -> list[PartitionLag]:
+        """Each partition of the topics: the group's committed offset, the end offset, and what lies between."""
         consumer = self._client()
         try:
             partitions = [TopicPartition(topic, p) for topic in self.topics
                           for p in sorted(consumer.partitions_for_topic(topic) or ())]
             ends = consumer.end_offsets(partitions)
             starts = consumer.beginning_offsets(partitions)
-            total = 0
+            found = []
             for partition in partitions:
                 committed = consumer.committed(partition)
-                total += max(ends[partition] - (committed if committed is not None else starts[partition]), 0)
-            return total
+                start = committed if committed is not None else starts[partition]
+                found.append(PartitionLag(partition.topic, partition.partition, committed, ends[partition],
+                                          max(ends[partition] - start, 0)))
+            return found
         except Exception:
             self.close()
             raise
