@@ -95,8 +95,23 @@ def _setup(args) -> int:
 
 
 def _relay(args) -> int:
+    _serve_metrics(Settings.from_env(args.service))
     importlib.import_module(f"services.{args.service}.relay").main()
     return 0
+
+
+def _serve_metrics(settings: Settings, run=None) -> None:
+    """A worker's own /metrics (its counters; a consumer's lag too), when BRANCHWORK_METRICS_PORT is set."""
+    if not settings.metrics_port:
+        return
+    from prometheus_client import REGISTRY, start_http_server
+
+    from shared.consumer_lag import ConsumerLag, ConsumerLagCollector
+    runner = getattr(run, "__self__", None)
+    if isinstance(runner, ConsumerRunner):
+        REGISTRY.register(ConsumerLagCollector(runner.name, ConsumerLag(settings.kafka_bootstrap, runner.group_id,
+                                                                        runner.topics)))
+    start_http_server(settings.metrics_port)
 
 
 def _worker(args) -> int:
@@ -105,7 +120,9 @@ def _worker(args) -> int:
         print(f"branchwork worker: {args.service} has no worker {args.name!r} (has: {sorted(workers)})",
               file=sys.stderr)
         return 2
-    run = workers[args.name](Settings.from_env(args.service))
+    settings = Settings.from_env(args.service)
+    run = workers[args.name](settings)
+    _serve_metrics(settings, run)
     run_until_signalled(args.service, args.name, run)
     return 0
 

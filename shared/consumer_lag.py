@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,3 +67,40 @@ class ConsumerLag:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
+
+
+class ConsumerLagCollector:
+    """``branchwork_consumer_lag{consumer, topic, partition}`` for the consumer running in this process.
+
+    Read from Kafka when Prometheus scrapes, at most every ``ttl_seconds``: the group's committed offsets
+    against the partitions' ends, as ``branchwork status`` reports them.
+    """
+
+    def __init__(self, consumer: str, lag: ConsumerLag, ttl_seconds: float = 15.0) -> None:
+        self.consumer = consumer
+        self.lag = lag
+        self.ttl = ttl_seconds
+        self._read_at = float("-inf")
+        self._partitions: list[PartitionLag] = []
+        self._lock = threading.Lock()
+
+    def describe(self):
+        return [self._family()]
+
+    def _family(self):
+        return GaugeMetricFamily("branchwork_consumer_lag", "Records a consumer group has not committed yet",
+                                 labels=["consumer", "topic", "partition"])
+
+    def collect(self):
+        with self._lock:
+            if time.monotonic() - self._read_at > self.ttl:
+                try:
+                    self._partitions = self.lag.partitions()
+                except Exception:  # Kafka away: the scrape goes on without the lag (its absence alerts)
+                    log.warning("consumer lag of %s unavailable", self.consumer, exc_info=True)
+                    self._partitions = []
+                self._read_at = time.monotonic()
+            family = self._family()
+            for partition in self._partitions:
+                family.add_metric([self.consumer, partition.topic, str(partition.partition)], partition.lag)
+        yield family

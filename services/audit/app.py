@@ -11,6 +11,7 @@ from flask import Flask
 from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.web import create_service_app
+from services.audit.operations import GAUGES
 from services.audit import api, views_api
 from services.audit.dashboard import dashboard
 from services.audit.settings import AuditSettings
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, audit_settings: AuditSettings |
     settings = settings or Settings.from_env(SERVICE)
     audit_settings = audit_settings or AuditSettings.from_env()
     app = create_service_app(settings, title="Branchwork audit", registry=EventRegistry(),
-                             blueprints=[api.events, api.proofs, views_api.views])
+                             blueprints=[api.events, api.proofs, views_api.views], gauges=GAUGES)
     app.extensions["audit"] = AuditRuntime(audit_settings, TreeHeadSigner(audit_settings.signing_seed))
     # The dashboard's session cookie is signed with a key derived from the token key: one secret to manage.
     app.secret_key = hashlib.sha256(b"branchwork-dashboard|" + settings.jwt_secret.encode()).digest()

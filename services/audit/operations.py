@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from shared.config import Settings
+from shared.metrics import GaugeQuery
 from shared.operations import Check, Limits, ServiceOperations
 from shared.rebuild import ReadModel
 from services.audit.consumer import SOURCES
@@ -21,6 +22,20 @@ def views_position(conn: psycopg.Connection, _settings: Settings) -> Check:
         "journal_entries": sum(row["size"] for row in rows), "behind": behind, "failed_entries": failures,
         "bureaus": {row["tenant_id"]: {"journal": row["size"], "views": row["applied"]} for row in rows}})
 
+
+_FIGURES = "FROM ops_journal_figures()"
+GAUGES = (
+    GaugeQuery("branchwork_audit_journal_entries", "Events in the journal, every bureau", (),
+               f"SELECT entries AS value {_FIGURES}"),
+    GaugeQuery("branchwork_audit_unsigned_entries", "Journal entries past each bureau's latest signed tree head", (),
+               f"SELECT unsigned AS value {_FIGURES}"),
+    GaugeQuery("branchwork_audit_last_signed_head_timestamp_seconds", "When the newest tree head was signed (0: never)",
+               (), f"SELECT coalesce(extract(epoch FROM last_signed_at), 0) AS value {_FIGURES}"),
+    GaugeQuery("branchwork_audit_views_behind", "Journal entries the views have not applied yet", (),
+               f"SELECT views_behind AS value {_FIGURES}"),
+    GaugeQuery("branchwork_audit_views_failed_entries", "Journal entries the views could not apply", (),
+               f"SELECT views_failures AS value {_FIGURES}"),
+)
 
 OPERATIONS = ServiceOperations(
     publishes=False,

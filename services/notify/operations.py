@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, UTC
 import psycopg
 
 from shared.config import Settings
+from shared.metrics import GaugeQuery
 from shared.operations import Check, ServiceOperations
 from shared.rebuild import ReadModel, StoreFeed
 from services.notify import projections
@@ -30,6 +31,9 @@ def scheduler_last_run(conn: psycopg.Connection, _settings: Settings) -> Check:
         "last_run": row["ran_at"] and row["ran_at"].isoformat(), "as_of": row["as_of"] and row["as_of"].isoformat(),
         "bureaus_run": row["bureaus"], "bureaus_known": bureaus})
 
+
+GAUGES = (GaugeQuery("branchwork_notify_deliveries", "Deliveries by channel and status (pending, sent, failed)",
+                     ("channel", "status"), "SELECT channel, status, value FROM ops_delivery_counts()"),)
 
 OPERATIONS = ServiceOperations(
     publishes=True,
