@@ -29,12 +29,17 @@ CATALOGUE_DIR = REPO_ROOT / "docs" / "events"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="branchwork", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    args = parser().parse_args(argv)
+    return COMMANDS[args.command][1](args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command's arguments (the deployment checks parse the commands of compose and Kubernetes with it)."""
+    top = argparse.ArgumentParser(prog="branchwork", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
     for name, (arguments, _run, help_text) in COMMANDS.items():
         arguments(commands.add_parser(name, help=help_text, description=help_text))
-    args = parser.parse_args(argv)
-    return COMMANDS[args.command][1](args)
+    return top
 
 
 def operations(service: str):
@@ -89,7 +94,8 @@ def _setup(args) -> int:
         app_module = importlib.import_module(f"services.{service}.app")
         db.provision(Settings.from_env(service), [app_module.MIGRATIONS])
     settings = Settings.from_env("members")
-    ensure_topics(settings.kafka_bootstrap, [settings.topic(s) for s in PUBLISHING_SERVICES])
+    ensure_topics(settings.kafka_bootstrap, [settings.topic(s) for s in PUBLISHING_SERVICES],
+                  partitions=settings.topic_partitions, replication=settings.topic_replication)
     logging.getLogger(__name__).info("set up %s", ", ".join(args.services))
     return 0
 
@@ -98,6 +104,23 @@ def _relay(args) -> int:
     _serve_metrics(Settings.from_env(args.service))
     importlib.import_module(f"services.{args.service}.relay").main()
     return 0
+
+
+def _serve(args) -> int:
+    """Replace this process with gunicorn serving the service on all interfaces (a container's way)."""
+    import os
+    settings = Settings.from_env(args.service)
+    os.execvp("gunicorn", ["gunicorn", "--bind", f"0.0.0.0:{settings.http_port}", "--worker-class", "gthread",
+                           "--workers", str(args.workers), "--threads", str(args.threads), "--graceful-timeout", "20",
+                           "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-",
+                           f"services.{args.service}.app:create_app()"])
+    return 0  # not reached
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
 
 
 def _serve_metrics(settings: Settings, run=None) -> None:
@@ -319,6 +342,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[a
     "token": (_token_arguments, _token, "print a signed bearer token for local use"),
     "setup": (lambda p: p.add_argument("services", nargs="*", default=list(SERVICES)), _setup,
               "create databases, roles and topics; apply migrations"),
+    "serve": (_serve_arguments, _serve, "serve a service's HTTP API under gunicorn on all interfaces"),
     "relay": (_service_argument(PUBLISHING_SERVICES), _relay, "run a service's outbox relay"),
     "worker": (lambda p: (p.add_argument("service", choices=SERVICES), p.add_argument("name")), _worker,
                "run one of a service's workers (a consumer, a scheduler)"),

@@ -22,6 +22,8 @@ class Settings:
     db_password: str = "branchwork"
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = "branchwork"
+    topic_partitions: int = 6
+    topic_replication: int = 1
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "branchwork"
     http_port: int = 8000
@@ -44,6 +46,9 @@ class Settings:
             db_password=env.get("BRANCHWORK_DB_PASSWORD", cls.db_password),
             kafka_bootstrap=env.get("BRANCHWORK_KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             topic_prefix=env.get("BRANCHWORK_TOPIC_PREFIX", cls.topic_prefix),
+            # What ``branchwork setup`` creates topics with: 3 replicas in a cluster (min.insync.replicas=2).
+            topic_partitions=int(env.get("BRANCHWORK_TOPIC_PARTITIONS", cls.topic_partitions)),
+            topic_replication=int(env.get("BRANCHWORK_TOPIC_REPLICATION", cls.topic_replication)),
             jwt_secret=env.get("BRANCHWORK_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=env.get("BRANCHWORK_JWT_ISSUER", cls.jwt_issuer),
             http_port=(port := int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000)))),

@@ -61,7 +61,8 @@ def test_every_demo_event_in_the_journal_is_valid_against_its_schema(demo_tenant
             schema = json.loads((CATALOGUE_DIR / f"{event_type}.json").read_text(encoding="utf-8"))
             validators[event_type] = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         validator = validators[event_type]
-        problems += [f"{event_type} {envelope['event_id']}: {error.message}" for error in validator.iter_errors(envelope)]
+        problems += [f"{event_type} {envelope['event_id']}: {error.message}"
+                     for error in validator.iter_errors(envelope)]
         # The schema lets a newer producer add fields; today's producers must add none the catalogue lacks.
         unknown = set(envelope["data"]) - set(validator.schema["properties"]["data"]["properties"])
         problems += [f"{event_type} {envelope['event_id']}: field {name} not in the catalogue" for name in unknown]
