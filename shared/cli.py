@@ -56,8 +56,11 @@ def _token_parser(commands) -> None:
 def _token(args) -> int:
     settings = Settings.from_env("members")
     try:
+        if not 0 < args.ttl <= settings.jwt_max_lifetime_seconds:
+            raise ValueError(f"--ttl must be 1 to {settings.jwt_max_lifetime_seconds} seconds")
         print(auth.issue_token(settings.jwt_secret, subject=args.sub, roles=args.roles, tenant=args.tenant,
-                               branches=args.branches, issuer=settings.jwt_issuer, ttl_seconds=args.ttl))
+                               branches=args.branches, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                               ttl_seconds=args.ttl))
     except ValueError as error:
         print(f"branchwork token: {error}", file=sys.stderr)
         return 2

@@ -70,7 +70,8 @@ class IsolatedService:
 def token(settings: Settings, *roles: str, tenant: str | None = None, branches: list[str] | None = None,
           subject: str | None = None) -> str:
     return auth.issue_token(settings.jwt_secret, subject=subject or f"user-{short_id()}", roles=list(roles),
-                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer)
+                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer,
+                            audience=settings.jwt_audience)
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -171,3 +172,22 @@ class ApiClient:
         status, reply = self.post(path, body)
         assert status == 201, reply
         return reply["id"]
+
+
+def csrf_token_of(page: str) -> str:
+    """The CSRF token a server-rendered page put in its forms."""
+    import re
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def dashboard_sign_in(client, bureau_id: str, role: str = "auditor"):
+    """Sign a Flask test client in to the audit dashboard through its development login."""
+    csrf = csrf_token_of(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"mode": "dev", "bureau_id": bureau_id, "role": role, "csrf_token": csrf})
+
+
+def dashboard_sign_out(client):
+    csrf = csrf_token_of(client.get("/login").get_data(as_text=True))
+    return client.post("/logout", data={"csrf_token": csrf})

@@ -25,8 +25,8 @@ load_env() {
   # shellcheck disable=SC1091
   source "$RUN_DIR/stack.env"
   export PYTHONUNBUFFERED=1
-  # The local stack is a developer's machine: the dashboard offers a login that mints a token.
-  export BRANCHWORK_DEV_LOGIN=${BRANCHWORK_DEV_LOGIN:-1}
+  # The dashboard's development login stays off unless the developer turns it on
+  # (BRANCHWORK_DEV_LOGIN=1 make up); even then it answers loopback callers only.
 }
 
 running() {

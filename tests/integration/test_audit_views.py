@@ -16,7 +16,7 @@ from services.audit.app import create_app
 from services.audit.settings import AuditSettings
 from services.audit.signing import verify_tree_head
 from shared import db, merkle
-from tests.support import bearer, token
+from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, token
 from tests.unit.test_audit_scorecard import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
@@ -189,11 +189,11 @@ def test_the_annual_report_fills_the_seeds_numbers_as_html_pdf_and_json(client, 
 
 def test_the_dashboard_needs_a_login_and_the_dev_login_mints_a_token(client):
     assert client.get("/").status_code == 302
-    page = client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    page = dashboard_sign_in(client, TENANT)
     assert page.status_code == 302
     overview = client.get("/?period=2026-11")
     assert overview.status_code == 200 and "离退休干部党支部" in overview.get_data(as_text=True)
-    client.post("/logout")
+    dashboard_sign_out(client)
     assert client.get("/").status_code == 302
 
 
@@ -251,14 +251,14 @@ def test_what_the_platform_told_whom_shows_on_the_branch_and_the_members_timelin
 
 
 def test_a_pledge_is_counted_but_its_signer_is_shown_nowhere_in_the_dashboard(client, audit_settings):
-    client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    dashboard_sign_in(client, TENANT)
     page = client.get("/events?event_type=activities.PledgeSigned").get_data(as_text=True)
     assert "仅计数" in page and M1 not in page and "no_religion" not in page
     member = client.get(f"/members/{M1}").get_data(as_text=True)
     assert "签订承诺书" not in member
     branch = client.get(f"/branches/{BRANCH}?period=2026-11").get_data(as_text=True)
     assert "承诺书（份）</td><td>1</td>" in branch
-    client.post("/logout")
+    dashboard_sign_out(client)
 
 
 def test_entries_the_views_could_not_apply_are_applied_again_on_retry(audit_settings):
