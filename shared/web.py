@@ -32,6 +32,7 @@ from shared.contracts import EventRegistry
 from shared.db import open_pool, set_tenant
 from shared.envelope import Actor
 from shared.errors import BranchworkError, Forbidden, RequestInvalid, Unauthenticated
+from shared.inputs import check_request
 from shared.jsonlog import log_context
 from shared.kafka import KafkaProbe
 from shared.unit_of_work import CommandContext, Projector, UnitOfWork
@@ -149,6 +150,7 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         log_context.set({"request_id": g.request_id, "correlation_id": g.correlation_id})
         if request.path.startswith("/api/"):
             current_principal()  # authenticate before the body is parsed: no token is a 401, not a 400
+        check_request(request)
 
     @app.after_request
     def finish_request(response: flask.Response):

@@ -179,8 +179,9 @@ class WebSessions:
         return hmac.new(self._csrf_key, session_id.encode(), hashlib.sha256).hexdigest()
 
     def csrf_token(self) -> str:
-        """The token every form of this page must send back as ``csrf_token``."""
-        return self._csrf_for(flask.g.web_session_id)
+        """The token every form of this page sends back as ``csrf_token`` ('' if refused before the session loaded)."""
+        session_id = flask.g.get("web_session_id")
+        return self._csrf_for(session_id) if session_id else ""
 
     @property
     def data(self) -> dict | None:

@@ -14,6 +14,7 @@ from datetime import date, datetime, UTC
 import flask
 from flask import Blueprint, redirect, request
 
+from contracts.years import FIRST_YEAR, LAST_YEAR, year_in_range
 from shared import websession
 from shared.auth import Principal, issue_token
 from shared.db import connect
@@ -195,13 +196,13 @@ def _date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text.strip()) if text and text.strip() else None
     except ValueError:
-        raise RequestInvalid("a date is YYYY-MM-DD", fields={"date": [text]}) from None
+        raise RequestInvalid("日期应写作 YYYY-MM-DD，例如 2026-11-20", fields={"date": [text]}) from None
 
 
 @dashboard.get("/branches/<uuid:branch_id>/report")
 def report_page(branch_id):
     principal, today = flask.g.principal, _today()
-    year = int(request.args.get("year") or today.year)
+    year = _year(request.args.get("year"), today)
     context = report.annual_context(principal.tenant, str(branch_id), year, today)
     if request.args.get("format") == "pdf":
         return flask.Response(report.render_pdf(context), mimetype="application/pdf")
@@ -209,4 +210,16 @@ def report_page(branch_id):
 
 
 def _period(text: str | None):
-    return parse_period(text) if text else current_period(_today())
+    try:
+        return parse_period(text) if text else current_period(_today())
+    except RequestInvalid:
+        raise RequestInvalid(f"期间应写作 2026-11、2026-Q4 或 2026，年份在 {FIRST_YEAR} 至 {LAST_YEAR} 之间",
+                             fields={"period": [text]}) from None
+
+
+def _year(text: str | None, today: date) -> int:
+    if not text:
+        return today.year
+    if not (text.isascii() and text.isdigit() and year_in_range(int(text))):
+        raise RequestInvalid(f"年份应为 {FIRST_YEAR} 至 {LAST_YEAR} 之间的四位数字", fields={"year": [text]})
+    return int(text)
