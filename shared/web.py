@@ -31,13 +31,16 @@ from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.db import open_pool, set_tenant
 from shared.envelope import Actor
-from shared.errors import BranchworkError, Forbidden, RequestInvalid, Unauthenticated
+from shared.errors import BranchworkError, Forbidden, RequestInvalid, ServiceUnavailable, Unauthenticated
 from shared.inputs import check_request
 from shared.jsonlog import log_context
 from shared.kafka import KafkaProbe
 from shared.unit_of_work import CommandContext, Projector, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Seconds a client is told to wait before retrying while the database is away (a restart takes a few).
+RETRY_AFTER_SECONDS = 3
 
 
 class StrictParser(FlaskParser):
@@ -188,6 +191,13 @@ def _register_error_handlers(app: Flask) -> None:
             return jsonify(RequestInvalid(_describe(messages), fields=_flatten(messages)).to_body()), 400
         code = (error.name or "error").lower().replace(" ", "_")
         return jsonify({"error": {"code": code, "message": error.description, "fields": {}}}), error.code
+
+    @app.errorhandler(psycopg.OperationalError)
+    def database_unavailable(error: psycopg.OperationalError):
+        """PostgreSQL restarting, or no pooled connection in time: a moment's trouble the client retries."""
+        log.warning("database unavailable: %s: %s", type(error).__name__, error)
+        body = ServiceUnavailable("数据库暂时不可用，请稍后重试").to_body()
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
