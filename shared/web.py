@@ -70,7 +70,8 @@ def runtime() -> ServiceRuntime:
 
 
 def create_service_app(settings: Settings, *, title: str, blueprints: list[Blueprint], registry: EventRegistry,
-                       project: Projector | None = None, pool: ConnectionPool | None = None) -> Flask:
+                       project: Projector | None = None, pool: ConnectionPool | None = None,
+                       gauges: tuple[metrics.GaugeQuery, ...] = ()) -> Flask:
     """Build a service's Flask app: the composition root every service calls from its ``create_app``."""
     app = Flask(settings.service)
     app.config.update(
@@ -87,18 +88,18 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
     _register_operational_routes(app, settings)
     _register_request_hooks(app, settings)
     _register_error_handlers(app)
-    _register_outbox_metrics(settings, app.extensions["branchwork"].pool)
+    _register_outbox_metrics(settings, app.extensions["branchwork"].pool, gauges)
     return app
 
 
 _metric_lock = threading.Lock()
 
 
-def _register_outbox_metrics(settings: Settings, pool: ConnectionPool) -> None:
+def _register_outbox_metrics(settings: Settings, pool: ConnectionPool, gauges: tuple = ()) -> None:
     with _metric_lock:
         if not metrics.OUTBOX_LAG.pools:
             REGISTRY.register(metrics.OUTBOX_LAG)
-        metrics.OUTBOX_LAG.watch(settings.service, pool)
+        metrics.OUTBOX_LAG.watch(settings.service, pool, gauges)
 
 
 def _register_operational_routes(app: Flask, settings: Settings) -> None:

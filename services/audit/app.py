@@ -11,6 +11,7 @@ from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.web import create_service_app
 from shared.websession import PostgresSessionStore, WebSessions
+from services.audit.operations import GAUGES
 from services.audit import api, views_api
 from services.audit.dashboard import SESSION_POLICY, dashboard
 from services.audit.settings import AuditSettings
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, audit_settings: AuditSettings |
     settings = settings or Settings.from_env(SERVICE)
     audit_settings = audit_settings or AuditSettings.from_env()
     app = create_service_app(settings, title="Branchwork audit", registry=EventRegistry(),
-                             blueprints=[api.events, api.proofs, views_api.views])
+                             blueprints=[api.events, api.proofs, views_api.views], gauges=GAUGES)
     app.extensions["audit"] = AuditRuntime(audit_settings, TreeHeadSigner(audit_settings.signing_seed))
     # The dashboard's sessions live in the service's own database, sealed with a key derived from the token key.
     WebSessions(PostgresSessionStore(app.extensions["branchwork"].pool), settings.jwt_secret,
