@@ -1,4 +1,4 @@
-"""Composition root of the audit service: the API, the dashboard, the tree-head signer."""
+"""Composition root of the audit service: the API, the dashboard, the tree-head signing keys."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shared.web import create_service_app
 from services.audit import api, views_api
 from services.audit.dashboard import dashboard
 from services.audit.settings import AuditSettings
-from services.audit.signing import TreeHeadSigner
+from services.audit.signing import Keyring
 
 SERVICE = "audit"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 @dataclass(frozen=True)
 class AuditRuntime:
     settings: AuditSettings
-    signer: TreeHeadSigner
+    keyring: Keyring
 
 
 def create_app(settings: Settings | None = None, audit_settings: AuditSettings | None = None) -> Flask:
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, audit_settings: AuditSettings |
     audit_settings = audit_settings or AuditSettings.from_env()
     app = create_service_app(settings, title="Branchwork audit", registry=EventRegistry(),
                              blueprints=[api.events, api.proofs, views_api.views])
-    app.extensions["audit"] = AuditRuntime(audit_settings, TreeHeadSigner(audit_settings.signing_seed))
+    app.extensions["audit"] = AuditRuntime(audit_settings, Keyring(audit_settings.signing_keys))
     # The dashboard's session cookie is signed with a key derived from the token key: one secret to manage.
     app.secret_key = hashlib.sha256(b"branchwork-dashboard|" + settings.jwt_secret.encode()).digest()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
