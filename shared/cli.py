@@ -37,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--id", type=int, action="append", dest="ids", help="only these dead letters")
     rebuild = commands.add_parser("rebuild", help="rebuild a service's own read models from its event store")
     rebuild.add_argument("service", choices=PUBLISHING_SERVICES)
-    verify = commands.add_parser("verify", help="check a service's event store hash chains")
-    verify.add_argument("service", choices=PUBLISHING_SERVICES)
+    verify = commands.add_parser("verify", help="check a service's event store hash chains, or an audit bundle"
+                                 " offline: branchwork verify BUNDLE --key KEYS [--witness KEY …]")
+    verify.add_argument("target", help=f"a service ({', '.join(PUBLISHING_SERVICES)}) or an audit bundle file")
+    verify.add_argument("--key", help="with a bundle: the bureau's key list (GET /api/v1/keys), a file")
+    verify.add_argument("--witness", action="append", default=[],
+                        help="with a bundle: a witness's vkey (or a file holding it) that must have cosigned")
     args = parser.parse_args(argv)
     return {"token": _token, "setup": _setup, "relay": _relay, "worker": _worker, "workers": _workers,
             "rebuild": _rebuild, "replay-dead-letters": _replay, "verify": _verify}[args.command](args)
@@ -134,7 +138,17 @@ def _rebuild(args) -> int:
 
 
 def _verify(args) -> int:
-    settings = Settings.from_env(args.service)
+    """A service name checks that service's store; anything else is an audit bundle, checked offline."""
+    if args.target not in PUBLISHING_SERVICES:
+        if not args.key:
+            print("branchwork verify: a bundle needs --key (the bureau's key list)", file=sys.stderr)
+            return 2
+        witnesses = [part for witness in args.witness for part in ("--witness", witness)]
+        return importlib.import_module("services.audit.verifier").main([args.target, "--key", args.key, *witnesses])
+    if args.key or args.witness:
+        print("branchwork verify: --key and --witness go with a bundle, not a service", file=sys.stderr)
+        return 2
+    settings = Settings.from_env(args.target)
     with db.connect(settings.owner_dsn) as conn:
         problems = eventstore.verify(conn)
     for problem in problems:

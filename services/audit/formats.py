@@ -21,12 +21,21 @@ BUNDLE_SIGNATURE_CONTEXT = b"branchwork-audit-bundle/1\n"
 BRANCH, STREAM = "branch", "stream"
 
 
-def entry_leaf_data(seq: int, envelope: Mapping[str, Any], branch_prev: int, stream_prev: int) -> bytes:
-    """A journal entry's leaf (format 2): its number, the event as journalled, and the numbers of the previous
-    entries of the same branch and of the same stream (0 for none), so each branch and each stream is a chain
-    of leaves inside the signed tree."""
-    return canonical_json({"entry": ENTRY_FORMAT, "seq": seq, "envelope": envelope, "branch_prev": branch_prev,
-                           "stream_prev": stream_prev}).encode("utf-8")
+HEADER_FIELDS = ("tenant_id", "event_id", "event_type", "stream_id", "stream_version", "branch_id", "occurred_at",
+                 "recorded_at", "prev_hash", "hash")
+
+
+def entry_header(seq: int, envelope: Mapping[str, Any], branch_prev: int, stream_prev: int) -> dict:
+    """A journal entry as its leaf records it (format 2): its number, the event's identity, dates and own hash
+    (which commits to the whole envelope), and the numbers of the previous entries of the same branch and of
+    the same stream (0 for none) — so each branch and each stream is a chain of leaves inside the signed tree,
+    and an entry can be shown by its header alone where its content is not asked for."""
+    return {"entry": ENTRY_FORMAT, "seq": seq, **{name: envelope[name] for name in HEADER_FIELDS},
+            "branch_prev": branch_prev, "stream_prev": stream_prev}
+
+
+def entry_leaf_data(header: Mapping[str, Any]) -> bytes:
+    return canonical_json(header).encode("utf-8")
 
 
 def legacy_leaf_data(envelope: Mapping[str, Any]) -> bytes:
@@ -34,14 +43,20 @@ def legacy_leaf_data(envelope: Mapping[str, Any]) -> bytes:
     return canonical_json(envelope).encode("utf-8")
 
 
-def chain_keys(envelope: Mapping[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
-    """The two chains an entry belongs to: its branch ("" for a bureau-level event) and its stream."""
-    return (BRANCH, envelope.get("branch_id") or ""), (STREAM, envelope["stream_id"])
+def chain_keys(entry: Mapping[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two chains an entry (envelope or header) belongs to: its branch ("" for bureau-level) and stream."""
+    return (BRANCH, entry.get("branch_id") or ""), (STREAM, entry["stream_id"])
 
 
 def index_leaf_data(kind: str, key: str, last_seq: int) -> bytes:
     """One row of the index signed with each head: a branch's or stream's last entry at that tree size."""
     return canonical_json([kind, key, last_seq]).encode("utf-8")
+
+
+def json_head_payload(tenant_id: str, tree_size: int, root_hash: str, timestamp: str) -> bytes:
+    """The bytes of a head's JSON signature: canonical JSON of its four fields (heads have always had it)."""
+    return canonical_json({"tenant_id": tenant_id, "tree_size": tree_size, "root_hash": root_hash,
+                           "timestamp": timestamp}).encode("utf-8")
 
 
 def origin(prefix: str, tenant_id: str) -> str:

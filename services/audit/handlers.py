@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import flask
 
@@ -10,7 +11,7 @@ from shared.db import tenant_snapshot, tenant_transaction
 from shared.errors import NotFound, RequestInvalid
 from shared.merkle import leaf_hash
 from shared.web import read_transaction, runtime
-from services.audit import formats, heads
+from services.audit import bundles, formats, heads
 from services.audit.tree import ENTRY_COLUMNS, JournalTree, leaf_data
 
 
@@ -29,13 +30,13 @@ def sign_tree_head(tenant_id: str) -> dict:
 
 def tree_head_history(tenant_id: str, limit: int) -> list[dict]:
     with read_transaction(tenant_id) as conn:
-        return [{**head, "tenant_id": tenant_id} for head in heads.history(conn, limit)]
+        return [{**head, "tenant_id": tenant_id} for head in heads.history(conn, tenant_id, limit)]
 
 
 def latest_checkpoint(tenant_id: str) -> str:
     """The newest signed checkpoint with its witnesses' cosignatures (signing one if none is kept yet)."""
     with read_transaction(tenant_id) as conn:
-        row = heads.latest(conn)
+        row = heads.latest(conn, tenant_id)
         if row:
             return heads.with_cosignatures(row["checkpoint"], heads.cosignatures_of(conn, row["id"]))
     return sign_tree_head(tenant_id)["checkpoint"]
@@ -48,6 +49,28 @@ def keys(tenant_id: str) -> dict:
 def add_cosignature(tenant_id: str, size: int, witness_key: str, cosignature: str) -> tuple[dict, bool]:
     with tenant_transaction(runtime().pool, tenant_id) as conn:
         return heads.add_cosignature(conn, tenant_id, size, witness_key, cosignature, runtime().clock())
+
+
+def today() -> date:
+    """Today in the bureaus' time zone."""
+    return runtime().clock().astimezone(audit().settings.zone).date()
+
+
+def bundle(tenant_id: str, scope: bundles.Scope, period: bundles.Period) -> bytes:
+    """The bundle file's bytes; 404 for a branch or stream the bureau does not have."""
+    with runtime().pool.connection() as conn, tenant_snapshot(conn, tenant_id):
+        _require_scope(conn, scope)
+        built = bundles.build(conn, tenant_id, scope, period, audit().settings, audit().keyring, runtime().clock())
+    return formats.render_bundle(built)
+
+
+def _require_scope(conn, scope: bundles.Scope) -> None:
+    if scope.kind == "branch" and not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s",
+                                                   (scope.id,)).fetchone():
+        raise NotFound("本单位没有这个支部", fields={"branch_id": ["unknown branch"]})
+    if scope.kind == "stream" and not conn.execute("SELECT 1 FROM journal WHERE stream_id = %s LIMIT 1",
+                                                   (scope.id,)).fetchone():
+        raise NotFound("本单位的日志里没有这个事件流", fields={"stream_id": ["unknown stream"]})
 
 
 def inclusion_proof(tenant_id: str, event_id: str, tree_size: int | None) -> dict:

@@ -83,8 +83,9 @@ def checkpoint_of(row: dict) -> note.Checkpoint:
     return note.parse_checkpoint(note.parse(row["checkpoint"]).text)
 
 
-def history(conn: psycopg.Connection, limit: int) -> list[dict]:
-    rows = conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads ORDER BY id DESC LIMIT %s", (limit,)).fetchall()
+def history(conn: psycopg.Connection, tenant_id: str, limit: int) -> list[dict]:
+    rows = conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s ORDER BY id DESC LIMIT %s",
+                        (tenant_id, limit)).fetchall()
     return [describe(conn, row) for row in rows]
 
 
@@ -110,36 +111,31 @@ def with_cosignatures(checkpoint: str, cosignatures: list[dict]) -> str:
     return checkpoint + "".join(c["signature"] for c in cosignatures)
 
 
-def latest(conn: psycopg.Connection) -> dict | None:
-    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE checkpoint IS NOT NULL"
-                        " ORDER BY id DESC LIMIT 1").fetchone()
+def latest(conn: psycopg.Connection, tenant_id: str) -> dict | None:
+    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s AND checkpoint IS NOT NULL"
+                        " ORDER BY id DESC LIMIT 1", (tenant_id,)).fetchone()
 
 
-def signed_by(conn: psycopg.Connection, moment: datetime) -> dict | None:
-    """The last head (of either kind) signed at or before ``moment``: what the journal held by then."""
-    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE signed_at <= %s"
-                        " ORDER BY signed_at DESC, id DESC LIMIT 1", (moment,)).fetchone()
+def signed_by(conn: psycopg.Connection, tenant_id: str, moment: datetime, checkpoint: bool = False) -> dict | None:
+    """The last head signed before ``moment`` (a checkpoint, if asked): what the journal held by then."""
+    kind = "checkpoint IS NOT NULL" if checkpoint else "TRUE"
+    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s AND {kind} AND signed_at < %s"
+                        " ORDER BY signed_at DESC, id DESC LIMIT 1", (tenant_id, moment)).fetchone()
 
 
-def first_checkpoint_from(conn: psycopg.Connection, moment: datetime) -> dict | None:
-    """The first checkpoint signed at or after ``moment``."""
-    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE checkpoint IS NOT NULL AND signed_at >= %s"
-                        " ORDER BY signed_at, id LIMIT 1", (moment,)).fetchone()
-
-
-def newest_cosigned(conn: psycopg.Connection, beyond_size: int) -> dict | None:
+def newest_cosigned(conn: psycopg.Connection, tenant_id: str, beyond_size: int) -> dict | None:
     """The newest head that witnesses cosigned and that holds more than ``beyond_size`` entries."""
-    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads h WHERE checkpoint IS NOT NULL AND tree_size > %s"
-                        " AND EXISTS (SELECT 1 FROM tree_head_cosignatures c WHERE c.head_id = h.id)"
-                        " ORDER BY tree_size DESC, id DESC LIMIT 1", (beyond_size,)).fetchone()
+    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads h WHERE tenant_id = %s AND checkpoint IS NOT NULL"
+                        " AND tree_size > %s AND EXISTS (SELECT 1 FROM tree_head_cosignatures c WHERE c.head_id = h.id)"
+                        " ORDER BY tree_size DESC, id DESC LIMIT 1", (tenant_id, beyond_size)).fetchone()
 
 
 def add_cosignature(conn: psycopg.Connection, tenant_id: str, size: int, witness_key: str, line: str,
                     now: datetime) -> tuple[dict, bool]:
     """Verify a witness's cosignature of a kept head of ``size`` and keep it; (what is kept, whether new)."""
     witness, signature = _parse_cosignature(witness_key, line)
-    rows = conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tree_size = %s AND checkpoint IS NOT NULL"
-                        " ORDER BY id DESC", (size,)).fetchall()
+    rows = conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s AND tree_size = %s"
+                        " AND checkpoint IS NOT NULL ORDER BY id DESC", (tenant_id, size)).fetchall()
     if not rows:
         raise NotFound("没有该大小的已签名树头", fields={"size": [f"没有大小为 {size} 的树头"]})
     head = next((row for row in rows if note.verify(note.parse(row["checkpoint"]).text, signature, witness)), None)

@@ -39,7 +39,7 @@ def append(conn: psycopg.Connection, envelope: Envelope) -> None:
          envelope.recorded_at, envelope.hash, envelope.to_json(), formats.ENTRY_FORMAT, branch_prev, stream_prev))
     tree = JournalTree(conn, envelope.tenant_id)
     if head["tree_size"] == seq - 1:
-        tree.add_leaf(seq, formats.entry_leaf_data(seq, body, branch_prev, stream_prev))  # the usual case
+        tree.add_leaf(seq, formats.entry_leaf_data(formats.entry_header(seq, body, branch_prev, stream_prev)))
     else:
         tree.grow(seq)
     conn.execute(f"NOTIFY {CHANNEL}")

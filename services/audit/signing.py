@@ -16,7 +16,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shared import note
-from shared.canonical import canonical_json
 from shared.envelope import format_timestamp
 from services.audit import formats
 from services.audit.settings import KeySpec
@@ -26,12 +25,6 @@ ALGORITHM = "Ed25519"
 
 class NoSigningKey(RuntimeError):
     """No configured key may sign at this moment (all retired, or none valid yet)."""
-
-
-def signed_payload(tenant_id: str, tree_size: int, root_hash: str, timestamp: str) -> bytes:
-    """The exact bytes of the JSON signature: canonical JSON of the head's four fields."""
-    return canonical_json({"tenant_id": tenant_id, "tree_size": tree_size, "root_hash": root_hash,
-                           "timestamp": timestamp}).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -53,12 +46,15 @@ class SigningKey:
                 "valid_from": _iso(self.spec.valid_from), "valid_to": _iso(self.spec.valid_to),
                 "vkey": note.verifier(origin, self.spec.public_key).vkey}
 
+    def sign(self, message: bytes) -> bytes:
+        return Ed25519PrivateKey.from_private_bytes(self.spec.seed).sign(message)
+
     def sign_head(self, tenant_id: str, origin: str, size: int, root: bytes, index: tuple[int, bytes],
                   moment: datetime) -> dict:
         """Both signatures of one head, and the head as the API shows it."""
         private = Ed25519PrivateKey.from_private_bytes(self.spec.seed)
         timestamp = format_timestamp(moment)
-        json_signature = private.sign(signed_payload(tenant_id, size, root.hex(), timestamp))
+        json_signature = private.sign(formats.json_head_payload(tenant_id, size, root.hex(), timestamp))
         checkpoint = note.Checkpoint(origin, size, root, formats.head_extensions(timestamp, *index))
         signed = note.Note(checkpoint.text, (note.sign(checkpoint.text, origin, private),))
         return {"tenant_id": tenant_id, "tree_size": size, "root_hash": root.hex(), "timestamp": timestamp,
@@ -88,7 +84,7 @@ class Keyring:
 
 def verify_tree_head(head: dict, public_key: bytes) -> bool:
     """Check a head's JSON signature with a public key the auditor obtained on their own."""
-    payload = signed_payload(head["tenant_id"], head["tree_size"], head["root_hash"], head["timestamp"])
+    payload = formats.json_head_payload(head["tenant_id"], head["tree_size"], head["root_hash"], head["timestamp"])
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(base64.b64decode(head["signature"]), payload)
     except (InvalidSignature, ValueError):

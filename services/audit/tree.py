@@ -7,6 +7,7 @@ import json
 import psycopg
 
 from shared import merkle
+from shared.canonical import event_hash
 from services.audit import formats
 
 ENTRY_COLUMNS = "seq, event_id, envelope, entry_format, branch_prev_seq, stream_prev_seq"
@@ -15,8 +16,8 @@ ENTRY_COLUMNS = "seq, event_id, envelope, entry_format, branch_prev_seq, stream_
 def leaf_data(row: dict) -> bytes:
     """The bytes a journal row's leaf hashes, in the format it was journalled with (needs ``ENTRY_COLUMNS``)."""
     if row["entry_format"] == formats.ENTRY_FORMAT:
-        return formats.entry_leaf_data(row["seq"], json.loads(row["envelope"]), row["branch_prev_seq"],
-                                       row["stream_prev_seq"])
+        return formats.entry_leaf_data(formats.entry_header(row["seq"], json.loads(row["envelope"]),
+                                                            row["branch_prev_seq"], row["stream_prev_seq"]))
     return row["envelope"].encode("utf-8")
 
 
@@ -109,6 +110,9 @@ def verify_journal(conn: psycopg.Connection, tenant_id: str) -> list[dict]:
         if row["seq"] != expected_seq:
             problems.append({"seq": expected_seq, "code": "entry_missing", "detail": "a journal entry is gone"})
             break
+        if event_hash(json.loads(row["envelope"])) != json.loads(row["envelope"])["hash"]:
+            problems.append({"seq": row["seq"], "event_id": str(row["event_id"]), "code": "hash_mismatch",
+                             "detail": "the stored envelope does not match its own hash, which its leaf commits to"})
         data = leaf_data(row)
         rebuilt.append(data)
         stored = conn.execute("SELECT hash FROM journal_nodes WHERE tenant_id = %s AND level = 0 AND idx = %s",

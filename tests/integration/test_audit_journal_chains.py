@@ -19,34 +19,17 @@ from services.audit.settings import DEV_KEY
 from services.audit.signing import Keyring, verify_tree_head
 from services.audit.tree import JournalTree, verify_journal
 from shared import db, merkle
-from shared.envelope import Actor, Envelope, new_event_id
-from tests.support import IsolatedService, new_id
+from shared.envelope import Envelope
+from tests.support import IsolatedService, chained_events, new_id
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-def events(tenant: str, plan: list[tuple[str, str | None]]) -> list[Envelope]:
-    """Sealed envelopes for (stream, branch) pairs, each stream's versions counted from 1."""
-    versions: dict[str, int] = {}
-    hashes: dict[str, str] = {}
-    made = []
-    for stream, branch in plan:
-        versions[stream] = versions.get(stream, 0) + 1
-        envelope = Envelope(event_id=new_event_id(), event_type="members.SampleRecorded", schema_version=1,
-                            stream_id=stream, stream_version=versions[stream], tenant_id=tenant, branch_id=branch,
-                            occurred_at=NOW, recorded_at=NOW, actor=Actor("tester", "secretary"),
-                            correlation_id=None, causation_id=None, data={"n": len(made)})
-        sealed = envelope.sealed(hashes.get(stream, "0" * 64))
-        hashes[stream] = sealed.hash
-        made.append(sealed)
-    return made
 
 
 def test_each_entry_names_the_previous_entry_of_its_branch_and_of_its_stream(audit_settings):
     tenant, a, b = new_id(), new_id(), new_id()
     plan = [("s1", a), ("s2", b), ("s1", a), ("bureau", None), ("s3", a), ("s2", b), ("s1", a)]
     with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
-        for envelope in events(tenant, plan):
+        for envelope in chained_events(tenant, plan):
             journal.append(conn, envelope)
         rows = conn.execute("SELECT seq, entry_format, branch_prev_seq, stream_prev_seq FROM journal"
                             " WHERE tenant_id = %s ORDER BY seq", (tenant,)).fetchall()
@@ -64,7 +47,7 @@ def test_each_entry_names_the_previous_entry_of_its_branch_and_of_its_stream(aud
 def test_a_back_link_changed_behind_the_services_back_no_longer_matches_its_leaf(audit_settings):
     tenant, a = new_id(), new_id()
     with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
-        for envelope in events(tenant, [("s1", a), ("s2", a), ("s1", a)]):
+        for envelope in chained_events(tenant, [("s1", a), ("s2", a), ("s1", a)]):
             journal.append(conn, envelope)
     admin_dsn = make_conninfo(audit_settings.admin_dsn, dbname=audit_settings.database)
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
@@ -103,7 +86,7 @@ def _append_as_before(conn: psycopg.Connection, envelope: Envelope) -> None:
 
 def test_a_journal_written_before_the_chains_keeps_verifying_after_the_migration(legacy_audit):
     tenant, a, b = new_id(), new_id(), new_id()
-    made = events(tenant, [("s1", a), ("s2", b), ("s1", a), ("s3", a), ("s1", a), ("s2", b)])
+    made = chained_events(tenant, [("s1", a), ("s2", b), ("s1", a), ("s3", a), ("s1", a), ("s2", b)])
     signer = Keyring((DEV_KEY,)).signing_key(NOW)
     with db.connect(legacy_audit.owner_dsn) as conn, conn.transaction():
         for envelope in made[:4]:
