@@ -95,7 +95,7 @@ def public_key_of(private_key: Ed25519PrivateKey) -> bytes:
 
 def parse_vkey(text: str) -> Verifier:
     """``<name>+<hex key ID>+<base64(type ‖ public key)>``; the ID must match the key."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # the base64 key itself may hold "+"
     if len(parts) != 3:
         raise NoteError("a verifier key is name+keyid+key")
     name, hex_id, material = parts

@@ -141,3 +141,11 @@ def test_branchwork_verify_dispatches_on_its_argument(tmp_path):
     assert cli.main(["verify", str(tmp_path / "missing.json")]) == 2  # a bundle needs --key
     assert cli.main(["verify", "members", "--key", "k.json"]) == 2    # a service takes no key
     assert cli.main(["verify", str(tmp_path / "missing.json"), "--key", str(tmp_path / "k.json")]) == 2
+
+
+def test_a_verifier_key_whose_base64_holds_a_plus_reads_back():
+    seeds = (bytes([n]) * 32 for n in range(256))
+    keys = (note.verifier("w.example", note.public_key_of(Ed25519PrivateKey.from_private_bytes(s)), note.COSIGNATURE_V1)
+            for s in seeds)
+    key = next(k for k in keys if "+" in k.vkey.split("+", 2)[2])
+    assert note.parse_vkey(key.vkey) == key
