@@ -62,7 +62,7 @@ def test_bad_input_is_a_400_naming_the_field(client, bureau):
                         bureau.headers())
     assert no_attendees.status_code == 400 and "attendees" in no_attendees.json["error"]["fields"]
     extra = post(client, "/activities", study(bureau, colour="red"), bureau.headers())
-    assert extra.json["error"]["fields"] == {"colour": ["Unknown field."]}
+    assert extra.json["error"]["fields"] == {"colour": ["不认识这个字段"]}
 
 
 def test_a_date_in_the_future_and_an_unknown_branch_are_refused(client, bureau):
