@@ -78,6 +78,7 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/static/",
         JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    app.json.ensure_ascii = False  # Chinese as UTF-8 text, not \u escapes: readable in a terminal or a log
     app.extensions["branchwork"] = ServiceRuntime(
         settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
         registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
