@@ -38,7 +38,7 @@ test-browser:      ## the dashboard in Debian's chromium, driven by Playwright (
 
 bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
 	deploy/local/up.sh --no-demo >/dev/null
-	. .run/stack.env && .venv/bin/python bench/run.py && .venv/bin/python bench/scorecards.py
+	. .run/stack.env && .venv/bin/python bench/run.py
 
 lint:              ## ruff: errors, pyflakes, bugbear, pyupgrade, line length
 	.venv/bin/ruff check shared services contracts tests bench deploy

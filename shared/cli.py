@@ -80,8 +80,11 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
 def _token(args) -> int:
     settings = Settings.from_env("members")
     try:
+        if not 0 < args.ttl <= settings.jwt_max_lifetime_seconds:
+            raise ValueError(f"--ttl must be 1 to {settings.jwt_max_lifetime_seconds} seconds")
         print(auth.issue_token(settings.jwt_secret, subject=args.sub, roles=args.roles, tenant=args.tenant,
-                               branches=args.branches, issuer=settings.jwt_issuer, ttl_seconds=args.ttl))
+                               branches=args.branches, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                               ttl_seconds=args.ttl))
     except ValueError as error:
         print(f"branchwork token: {error}", file=sys.stderr)
         return 2
@@ -157,8 +160,25 @@ def _workers(_args) -> int:
     return 0
 
 
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help=f"a service ({', '.join(PUBLISHING_SERVICES)}) or an audit bundle file")
+    parser.add_argument("--key", help="with a bundle: the bureau's key list (GET /api/v1/keys), a file")
+    parser.add_argument("--witness", action="append", default=[],
+                        help="with a bundle: a witness's vkey (or a file holding it) that must have cosigned")
+
+
 def _verify(args) -> int:
-    settings = Settings.from_env(args.service)
+    """A service name checks that service's store; anything else is an audit bundle, checked offline."""
+    if args.target not in PUBLISHING_SERVICES:
+        if not args.key:
+            print("branchwork verify: a bundle needs --key (the bureau's key list)", file=sys.stderr)
+            return 2
+        witnesses = [part for witness in args.witness for part in ("--witness", witness)]
+        return importlib.import_module("services.audit.verifier").main([args.target, "--key", args.key, *witnesses])
+    if args.key or args.witness:
+        print("branchwork verify: --key and --witness go with a bundle, not a service", file=sys.stderr)
+        return 2
+    settings = Settings.from_env(args.target)
     with db.connect(settings.owner_dsn) as conn:
         problems = eventstore.verify(conn)
     for problem in problems:
@@ -347,7 +367,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[a
     "worker": (lambda p: (p.add_argument("service", choices=SERVICES), p.add_argument("name")), _worker,
                "run one of a service's workers (a consumer, a scheduler)"),
     "workers": (lambda p: None, _workers, "list every service's workers as service:name"),
-    "verify": (_service_argument(PUBLISHING_SERVICES), _verify, "check a service's event store hash chains"),
+    "verify": (_verify_arguments, _verify, "check a service's event store hash chains, or an audit bundle offline:"
+               " branchwork verify BUNDLE --key KEYS [--witness KEY …]"),
     "status": (_status_arguments, _status,
                "readiness, outbox lag, consumer lag per partition, dead letters, projections, scheduler"),
     "dlq": (_dlq_arguments, _dlq, "list, show or replay a service's dead letters"),

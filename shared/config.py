@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 from psycopg.conninfo import make_conninfo
 
+from shared.auth import Principal, verify_token
+
 DEFAULT_PORTS = {"members": 8001, "activities": 8002, "notify": 8003, "audit": 8004}
 DEV_JWT_SECRET = "branchwork-local-development-secret-not-for-production"
 
@@ -26,6 +28,9 @@ class Settings:
     topic_replication: int = 1
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "branchwork"
+    jwt_audience: str = "branchwork-api"
+    jwt_max_lifetime_seconds: int = 24 * 3600
+    idempotency_ttl_seconds: int = 24 * 3600
     http_port: int = 8000
     base_url: str = ""
     relay_batch_size: int = 500
@@ -51,6 +56,9 @@ class Settings:
             topic_replication=int(env.get("BRANCHWORK_TOPIC_REPLICATION", cls.topic_replication)),
             jwt_secret=env.get("BRANCHWORK_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=env.get("BRANCHWORK_JWT_ISSUER", cls.jwt_issuer),
+            jwt_audience=env.get("BRANCHWORK_JWT_AUDIENCE", cls.jwt_audience),
+            jwt_max_lifetime_seconds=int(env.get("BRANCHWORK_JWT_MAX_LIFETIME_SECONDS", cls.jwt_max_lifetime_seconds)),
+            idempotency_ttl_seconds=int(env.get("BRANCHWORK_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds)),
             http_port=(port := int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000)))),
             # Where operators' commands reach the service (its Kubernetes Service, say); this host by default.
             base_url=env.get(f"BRANCHWORK_{upper}_URL", f"http://127.0.0.1:{port}").rstrip("/"),
@@ -60,6 +68,11 @@ class Settings:
             # A relay or worker serves /metrics on this port when set (HTTP services serve theirs anyway).
             metrics_port=int(env.get("BRANCHWORK_METRICS_PORT", cls.metrics_port)),
         )
+
+    def verify_token(self, token: str, audience: str | None = None) -> Principal:
+        """The principal of a bearer token under these settings (key, issuer, audience, lifetime)."""
+        return verify_token(self.jwt_secret, token, issuer=self.jwt_issuer, audience=audience or self.jwt_audience,
+                            max_lifetime_seconds=self.jwt_max_lifetime_seconds)
 
     def with_overrides(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests point a service at their own database)."""

@@ -62,7 +62,7 @@ def test_bad_input_is_a_400_naming_the_field(client, bureau):
                         bureau.headers())
     assert no_attendees.status_code == 400 and "attendees" in no_attendees.json["error"]["fields"]
     extra = post(client, "/activities", study(bureau, colour="red"), bureau.headers())
-    assert extra.json["error"]["fields"] == {"colour": ["Unknown field."]}
+    assert extra.json["error"]["fields"] == {"colour": ["不认识这个字段"]}
 
 
 def test_a_date_in_the_future_and_an_unknown_branch_are_refused(client, bureau):
@@ -152,6 +152,7 @@ def test_coverage_counts_study_and_outreach_and_lists_the_uncovered(client, bure
     assert report.status_code == 200
     assert sorted(m["name"] for m in report.json["covered"]) == ["李淑芬", "王德明"]
     assert [m["name"] for m in report.json["uncovered"]] == ["孙志刚"] and report.json["complete"] is False
+    assert report.json["uncovered"][0]["suggested_channel"] == "phone"
     march = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-03", headers=bureau.headers()).json
     assert ([m["name"] for m in march["departed"]] == ["陈秀英"]
             and [m["name"] for m in march["moved_out"]] == ["赵国庆"])
