@@ -15,7 +15,6 @@ databases, a changed shape or contract makes them again.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,6 +26,7 @@ import psycopg
 from contracts import activities as activity_contracts
 from contracts import members as member_contracts
 from shared import db
+from shared.canonical import canonical_json, event_hash
 from shared.config import Settings
 from shared.envelope import GENESIS_HASH, format_timestamp, start_of_day
 
@@ -37,10 +37,6 @@ ACTOR = {"role": "bureau_admin", "user": "bench-fixture"}
 MONTHLY = ("committee_meeting", "study", "theme_day")
 QUARTERLY = ("general_meeting", "briefing")
 CARE = (("birthday", 5, None), ("health_check", 10, None), ("holiday_visit", 6, "july_1"))
-
-
-def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _templates() -> dict[str, dict]:
@@ -81,7 +77,7 @@ def marker() -> str:
     shape = {"shape": [BUREAUS, BRANCHES, MEMBERS, YEARS, FIRST_YEAR], "templates": _templates()}
     for template in shape["templates"].values():  # the payload's ids are random: keep its field names only
         template["data"] = sorted(template["data"])
-    return hashlib.sha256(_canonical(shape).encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical_json(shape).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -106,11 +102,9 @@ class History:
                 "occurred_at": format_timestamp(start_of_day(day)), "recorded_at": RECORDED_AT, "actor": ACTOR,
                 "correlation_id": None, "causation_id": None, "data": {**template["data"], **data},
                 "prev_hash": prev}
-        digest = hashlib.sha256(prev.encode("ascii"))
-        digest.update(_canonical(body).encode("utf-8"))
-        body["hash"] = digest.hexdigest()
+        body["hash"] = event_hash(body)
         self.heads[stream] = (version + 1, body["hash"])
-        return Event(event_type.split(".", 1)[0], body, _canonical(body))
+        return Event(event_type.split(".", 1)[0], body, canonical_json(body))
 
     def bureau(self, index: int) -> Iterator[Event]:
         tenant = str(uuid.uuid4())
@@ -259,8 +253,8 @@ def _write(settings: dict[str, Settings]) -> dict[str, int]:
 def _event_row(envelope: dict) -> tuple:
     return (envelope["event_id"], envelope["event_type"], envelope["schema_version"], envelope["stream_id"],
             envelope["stream_version"], envelope["tenant_id"], envelope["branch_id"], envelope["occurred_at"],
-            envelope["recorded_at"], _canonical(envelope["actor"]), envelope["correlation_id"],
-            envelope["causation_id"], _canonical(envelope["data"]), envelope["prev_hash"], envelope["hash"])
+            envelope["recorded_at"], canonical_json(envelope["actor"]), envelope["correlation_id"],
+            envelope["causation_id"], canonical_json(envelope["data"]), envelope["prev_hash"], envelope["hash"])
 
 
 def _write_heads(conn: psycopg.Connection) -> None:

@@ -45,12 +45,11 @@ def raw_copy(settings: Settings, table: str) -> tuple[int, float]:
 
 
 def _service_rebuild(settings: Settings, service: str) -> tuple[int, float]:
-    projections = importlib.import_module(f"services.{service}.projections")
-    registry = importlib.import_module(f"services.{service}.events").registry
-    with db.connect(settings.owner_dsn) as conn:
-        started = time.perf_counter()
-        count = rebuild_read_models(conn, projections.TABLES, registry, projections.project)
-        return count, time.perf_counter() - started
+    """What ``branchwork rebuild <service>`` does: a shadow copy filled from the store, then swapped in."""
+    entry = importlib.import_module(f"services.{service}.operations").OPERATIONS
+    started = time.perf_counter()
+    result = rebuild_read_models(settings.owner_dsn, entry.read_model, entry.feed())
+    return result["applied"], time.perf_counter() - started
 
 
 def _views_rebuild(settings: Settings) -> tuple[int, float]:
