@@ -38,15 +38,15 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
         prev_hash = envelope.hash
         sealed.append(envelope)
     try:
-        with conn.cursor() as cur:
+        # One round trip for all of it: nothing below needs an answer before the next statement goes out.
+        with conn.pipeline(), conn.cursor() as cur:
             for envelope in sealed:
-                position = _insert_event(cur, envelope)
-                cur.execute("INSERT INTO outbox (event_position, topic) VALUES (%s, %s)", (position, topic))
+                _insert_event(cur, envelope, topic)
             cur.execute("UPDATE streams SET version = %s, head_hash = %s WHERE stream_id = %s",
                         (sealed[-1].stream_version, sealed[-1].hash, stream_id))
+            cur.execute("NOTIFY branchwork_outbox")
     except psycopg.errors.UniqueViolation as error:
         raise ConcurrencyError(stream_id, expected_version) from error
-    conn.execute("NOTIFY branchwork_outbox")
     return sealed
 
 
@@ -70,16 +70,17 @@ def _claim_stream(conn: psycopg.Connection, stream_id: str, expected_version: in
     return head["head_hash"]
 
 
-def _insert_event(cur: psycopg.Cursor, envelope: Envelope) -> int:
+def _insert_event(cur: psycopg.Cursor, envelope: Envelope, topic: str) -> None:
+    """The event and its outbox row, in one statement."""
     cur.execute(
-        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING position",
+        f"WITH stored AS (INSERT INTO events ({EVENT_COLUMNS}) VALUES"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING position)"
+        " INSERT INTO outbox (event_position, topic) SELECT position, %s FROM stored",
         (envelope.event_id, envelope.event_type, envelope.schema_version, envelope.stream_id,
          envelope.stream_version, envelope.tenant_id, envelope.branch_id, envelope.occurred_at,
          envelope.recorded_at, Jsonb({"user": envelope.actor.user, "role": envelope.actor.role}),
          envelope.correlation_id, envelope.causation_id, Jsonb(dict(envelope.data)),
-         envelope.prev_hash, envelope.hash))
-    return cur.fetchone()["position"]
+         envelope.prev_hash, envelope.hash, topic))
 
 
 def row_to_envelope(row: dict) -> Envelope:

@@ -166,7 +166,7 @@ def test_verify_reports_an_inserted_event(members_settings, owner_conn, admin_co
     last = eventstore.read_stream(owner_conn, stream)[-1]
     forged = sample_envelopes(stream, 5, 1, last.tenant_id)[0].sealed(last.hash)
     with admin_conn.transaction():
-        eventstore._insert_event(admin_conn.cursor(), forged)
+        eventstore._insert_event(admin_conn.cursor(), forged, members_settings.topic())
     assert codes(eventstore.verify(owner_conn, stream)) == {"head_mismatch"}
 
 
