@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field, replace
 from collections.abc import Mapping
@@ -62,6 +64,10 @@ class Settings:
         """The principal of a bearer token under these settings (key, issuer, audience, lifetime)."""
         return verify_token(self.jwt_secret, token, issuer=self.jwt_issuer, audience=audience or self.jwt_audience,
                             max_lifetime_seconds=self.jwt_max_lifetime_seconds)
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (fingerprints, sealing), derived from the token key: one secret to manage."""
+        return hmac.new(self.jwt_secret.encode("utf-8"), f"branchwork|{purpose}".encode(), hashlib.sha256).digest()
 
     def with_overrides(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests point a service at their own database)."""

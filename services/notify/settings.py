@@ -24,8 +24,7 @@ class NotifySettings:
     smtp_starttls: bool = False
     smtp_timeout: float = 10.0
     webhook_timeout: float = 5.0
-    webhook_allow_loopback: bool = True
-    webhook_allow_link_local: bool = False
+    webhook_allow_loopback: bool = False
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     max_attempts: int = 8
@@ -48,10 +47,9 @@ class NotifySettings:
             smtp_starttls=_flag(env.get("BRANCHWORK_SMTP_STARTTLS"), cls.smtp_starttls),
             smtp_timeout=float(env.get("BRANCHWORK_SMTP_TIMEOUT", cls.smtp_timeout)),
             webhook_timeout=float(env.get("BRANCHWORK_NOTIFY_WEBHOOK_TIMEOUT", cls.webhook_timeout)),
-            # Loopback receivers by default only where the local mailbox runs (a development stack).
-            webhook_allow_loopback=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK"), mailbox),
-            webhook_allow_link_local=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LINK_LOCAL"),
-                                           cls.webhook_allow_link_local),
+            # Loopback receivers only when explicitly allowed (the test stack's own receivers), never implied.
+            webhook_allow_loopback=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK"),
+                                         cls.webhook_allow_loopback),
             retry_base_seconds=float(env.get("BRANCHWORK_NOTIFY_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=float(env.get("BRANCHWORK_NOTIFY_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             max_attempts=int(env.get("BRANCHWORK_NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
@@ -67,7 +65,7 @@ class NotifySettings:
 
     def egress(self) -> EgressPolicy:
         """Which addresses webhooks may be sent to."""
-        return EgressPolicy(allow_loopback=self.webhook_allow_loopback, allow_link_local=self.webhook_allow_link_local)
+        return EgressPolicy(allow_loopback=self.webhook_allow_loopback)
 
     def backoff_seconds(self, attempt: int) -> float:
         """The wait after failed attempt ``attempt`` (1, 2, …): doubling from the base, never above the cap."""

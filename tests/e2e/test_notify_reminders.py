@@ -61,7 +61,8 @@ def plan_for_tomorrow(platform, notify, bureau, kind: str, title: str, place: st
     """A branch with one member reached by e-mail, and an activity planned for tomorrow: (activity id, address)."""
     branch_id, member_id = branch_with_member(platform, bureau, "李淑芬", "1950-10-02")
     address = f"li-{short_id()}@example.org"
-    put(platform, f"/api/v1/recipients/members/{member_id}", {"emails": [address]}, bureau["admin"])
+    put(platform, f"/api/v1/recipients/members/{member_id}",
+        {"name": None, "emails": [address], "channels": ["inbox", "email"]}, bureau["admin"])
     body = {"branch_id": branch_id, "kind": kind, "status": "planned", "title": title, "place": place,
             "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}
     # Activities learns of the new branch from the members' events; until then it refuses (and writes nothing).

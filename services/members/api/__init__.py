@@ -41,6 +41,8 @@ def writer_of_branch(branch_id) -> str:
     """Authorise a write in a branch (its secretary or the bureau's admin); return the caller's tenant."""
     principal = current_principal()
     principal.require_branch_writer(str(branch_id))
+    # A branch of another bureau is as absent for a write as for a read: 404, never a write into nowhere.
+    one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
     return principal.tenant
 
 
