@@ -24,6 +24,20 @@ REGISTRIES = {"members": member_contracts.registry, "activities": activity_contr
               "notify": notify_contracts.registry}
 
 
+def shown_data(event_type: str, schema_version: int, data: dict) -> dict:
+    """An event's data as views show it: upcast to its current contract, so what a later schema version stopped
+    carrying (a webhook URL's credentials and query) is not shown from old events either. The journal keeps the
+    recorded bytes; only what is displayed changes."""
+    registry = REGISTRIES.get(event_type.split(".", 1)[0])
+    try:
+        contract = registry.contract(event_type) if registry else None
+    except UnknownEventType:
+        contract = None
+    if contract is None or schema_version >= contract.version:
+        return dict(data)
+    return registry.upcast(event_type, schema_version, data)
+
+
 def decode(envelope: Envelope) -> Any | None:
     """The typed event (upcast to the current contract), or None for a type the views do not read.
 

@@ -13,6 +13,7 @@ from services.audit import facts as facts_module
 from services.audit import labels, notices
 from services.audit.demonstration import assess
 from services.audit.periods import Period, last_twelve_months, parse_period
+from services.audit.projections import shown_data
 from services.audit.scorecard import scorecard
 from services.audit.store import SqlStore
 from services.audit.timeline import describe
@@ -188,7 +189,8 @@ def event_history(tenant_id: str, filters: dict, event_ids: list[str] | None = N
 
 
 def _history_entry(row: dict) -> dict:
-    data = json.loads(row.pop("envelope"))["data"]
+    envelope = json.loads(row.pop("envelope"))
+    data = shown_data(envelope["event_type"], envelope["schema_version"], envelope["data"])
     private = row["event_type"] in labels.PLEDGE_EVENTS
     return {**row, "event_label": labels.event_type(row["event_type"]), "private": private,
             "summary": "承诺书（仅计数，不显示签署人及内容）" if private else describe(row["event_type"], data, ""),

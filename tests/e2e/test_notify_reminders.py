@@ -51,10 +51,13 @@ def branch_with_member(platform, bureau, name: str, birth_date: str) -> tuple[st
 
 
 def put(platform, path: str, body: dict, auth: str):
-    response = platform.http.put(platform.url("notify", path), json=body,
-                                 headers={"Authorization": f"Bearer {auth}"}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
+    """PUT a recipient once notify knows the branch or member named (it learns of them through Kafka)."""
+    def attempt():
+        response = platform.http.put(platform.url("notify", path), json=body,
+                                     headers={"Authorization": f"Bearer {auth}"}, timeout=10)
+        assert response.status_code in (200, 404), response.text
+        return response if response.status_code == 200 else None
+    return wait_for(attempt, timeout=30, message=f"notify knows the record of {path}").json()
 
 
 def plan_for_tomorrow(platform, notify, bureau, kind: str, title: str, place: str) -> tuple[str, str]:

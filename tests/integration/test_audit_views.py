@@ -285,3 +285,28 @@ def test_the_event_history_exports_as_json_lines_and_csv(client, audit_settings,
     assert {e.event_id for e in history.envelopes} <= {e["event_id"] for e in envelopes}
     table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv", headers=auditor(audit_settings))
     assert table.mimetype == "text/csv" and table.get_data(as_text=True).count("members.DuesPaid") == 7
+
+
+def test_an_old_webhook_event_keeps_its_bytes_but_no_view_shows_its_credentials(client, audit_settings):
+    from dataclasses import replace
+
+    from shared.envelope import GENESIS_HASH
+    from tests.support import new_id, sample_envelopes
+    (envelope,) = sample_envelopes(f"webhook-{new_id()}", 1, 1, TENANT, event_type="notify.WebhookConfigured")
+    recorded = "https://alice:pa55@hooks.example.org/in?key=k1"
+    old = replace(envelope, schema_version=1, data={"webhook_id": "w-1", "url": recorded, "rules": [],
+                                                    "secret_fingerprint": "0123456789abcdef"}).sealed(GENESIS_HASH)
+    with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
+        journal.append(conn, old)
+    headers = auditor(audit_settings)
+    listed = client.get("/api/v1/events?event_type=notify.WebhookConfigured", headers=headers).get_json()["events"]
+    (entry,) = [e for e in listed if e["event_id"] == old.event_id]
+    assert entry["data"]["url"] == "https://hooks.example.org/in" and "secret_fingerprint" not in entry["data"]
+    table = client.get("/api/v1/events?event_type=notify.WebhookConfigured&format=csv", headers=headers)
+    assert "pa55" not in table.get_data(as_text=True) and "key=k1" not in table.get_data(as_text=True)
+    lines = client.get("/api/v1/events?event_type=notify.WebhookConfigured&format=jsonl", headers=headers)
+    assert recorded in lines.get_data(as_text=True)  # the evidence export keeps the bytes the hash covers
+    dashboard_sign_in(client, TENANT)
+    page = client.get("/events?event_type=notify.WebhookConfigured").get_data(as_text=True)
+    assert "pa55" not in page and "key=k1" not in page
+    dashboard_sign_out(client)

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from contracts.years import validate_year
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
@@ -28,6 +28,47 @@ class AssessmentResultSchema(Schema):
     year = fields.Integer()
     assessed = fields.List(fields.Dict())
     skipped = fields.List(fields.Dict())
+
+
+class DuesMonthSchema(Schema):
+    month = fields.String(required=True, metadata={"description": "YYYY-MM"})
+    due = fields.Decimal(as_string=True, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["paid", "exempt", "arrears", "due"]))
+    paid_on = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    payer = fields.String(required=True, allow_none=True)
+
+
+class DuesReviewSchema(Schema):
+    since_month = fields.String(required=True)
+    raised_on = fields.String(required=True, metadata={"format": "date"})
+
+
+class LedgerSchema(Schema):
+    member_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    monthly_amount = fields.Decimal(as_string=True, required=True, allow_none=True)
+    base = fields.Decimal(as_string=True, required=True, allow_none=True)
+    rate = fields.Decimal(as_string=True, required=True, allow_none=True)
+    months = fields.List(fields.Nested(DuesMonthSchema), required=True)
+    arrears = fields.List(fields.String(), required=True)
+    reviews = fields.List(fields.Nested(DuesReviewSchema), required=True)
+
+
+class SummaryRowSchema(Schema):
+    member_id = fields.String(required=True)
+    name = fields.String(required=True)
+    monthly_amount = fields.Decimal(as_string=True, required=True, allow_none=True)
+    due = fields.Decimal(as_string=True, required=True)
+    paid = fields.Decimal(as_string=True, required=True)
+    arrears = fields.List(fields.String(), required=True)
+
+
+class SummarySchema(Schema):
+    branch_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    total_due = fields.Decimal(as_string=True, required=True)
+    total_paid = fields.Decimal(as_string=True, required=True)
+    members = fields.List(fields.Nested(SummaryRowSchema), required=True)
 
 
 class ReviewResultSchema(Schema):
@@ -75,6 +116,7 @@ _member_dues_command("payments", c.PayDuesSchema, dues.pay,
 @blueprint.route("/members/<uuid:member_id>/dues")
 class MemberDues(MethodView):
     @blueprint.arguments(YearQuerySchema, location="query")
+    @blueprint.alt_response(200, schema=LedgerSchema, success=True, description="The member's dues year")
     def get(self, query, member_id):
         """The member's year: each month due, paid or in arrears, and any review raised."""
         member = one("SELECT member_id FROM members WHERE member_id = %s", str(member_id))
@@ -114,6 +156,7 @@ def _due(assessment: dict, reductions: list[dict], month: str) -> Decimal:
 @blueprint.route("/branches/<uuid:branch_id>/dues/summary")
 class BranchDuesSummary(MethodView):
     @blueprint.arguments(YearQuerySchema, location="query")
+    @blueprint.alt_response(200, schema=SummarySchema, success=True, description="The branch's dues year")
     def get(self, query, branch_id):
         """The branch's yearly collection: due, paid and in arrears per member and in total (published yearly)."""
         one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
