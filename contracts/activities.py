@@ -36,6 +36,18 @@ HOLIDAYS = ("spring_festival", "july_1", "double_ninth", "mid_autumn", "summer_h
 LATE_REASONS = ("period_closed", "entered_after_days")
 
 
+def suggested_channel(mobility: str | None, health: str | None, allowed) -> str:
+    """How to reach a member study has not reached: bring study home to the homebound, visit the frail,
+    phone the rest — among the bureau's ``coverage_channels``."""
+    if mobility == "homebound":
+        preferred = ["home_study", "visit", "phone"]
+    elif mobility == "limited" or health == "poor":
+        preferred = ["visit", "home_study", "phone"]
+    else:
+        preferred = ["phone", "visit", "home_study"]
+    return next((channel for channel in preferred if channel in allowed), preferred[0])
+
+
 # --- activities (三会一课 and every other kind of branch work) -------------------------------------
 
 @event("activities.ActivityPlanned")

@@ -32,13 +32,16 @@ from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.db import open_pool, set_tenant
 from shared.envelope import Actor
-from shared.errors import BranchworkError, Forbidden, RequestInvalid, Unauthenticated
+from shared.errors import BranchworkError, Forbidden, RequestInvalid, ServiceUnavailable, Unauthenticated
 from shared.inputs import check_request
 from shared.jsonlog import log_context
 from shared.kafka import KafkaProbe
 from shared.unit_of_work import CommandContext, Projector, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Seconds a client is told to wait before retrying while the database is away (a restart takes a few).
+RETRY_AFTER_SECONDS = 3
 
 
 class StrictParser(FlaskParser):
@@ -99,13 +102,15 @@ def runtime() -> ServiceRuntime:
 
 
 def create_service_app(settings: Settings, *, title: str, blueprints: list[Blueprint], registry: EventRegistry,
-                       project: Projector | None = None, pool: ConnectionPool | None = None) -> Flask:
+                       project: Projector | None = None, pool: ConnectionPool | None = None,
+                       gauges: tuple[metrics.GaugeQuery, ...] = ()) -> Flask:
     """Build a service's Flask app: the composition root every service calls from its ``create_app``."""
     app = Flask(settings.service)
     app.config.update(
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/docs/static/",
         JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    app.json.ensure_ascii = False  # Chinese as UTF-8 text, not \u escapes: readable in a terminal or a log
     app.extensions["branchwork"] = ServiceRuntime(
         settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
         registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
@@ -117,18 +122,18 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
     _register_operational_routes(app, settings)
     _register_request_hooks(app, settings)
     _register_error_handlers(app)
-    _register_outbox_metrics(settings, app.extensions["branchwork"].pool)
+    _register_outbox_metrics(settings, app.extensions["branchwork"].pool, gauges)
     return app
 
 
 _metric_lock = threading.Lock()
 
 
-def _register_outbox_metrics(settings: Settings, pool: ConnectionPool) -> None:
+def _register_outbox_metrics(settings: Settings, pool: ConnectionPool, gauges: tuple = ()) -> None:
     with _metric_lock:
         if not metrics.OUTBOX_LAG.pools:
             REGISTRY.register(metrics.OUTBOX_LAG)
-        metrics.OUTBOX_LAG.watch(settings.service, pool)
+        metrics.OUTBOX_LAG.watch(settings.service, pool, gauges)
 
 
 def _register_operational_routes(app: Flask, settings: Settings) -> None:
@@ -221,6 +226,13 @@ def _register_error_handlers(app: Flask) -> None:
             return jsonify(RequestInvalid(_describe(messages), fields=_flatten(messages)).to_body()), 400
         code = (error.name or "error").lower().replace(" ", "_")
         return jsonify({"error": {"code": code, "message": error.description, "fields": {}}}), error.code
+
+    @app.errorhandler(psycopg.OperationalError)
+    def database_unavailable(error: psycopg.OperationalError):
+        """PostgreSQL restarting, or no pooled connection in time: a moment's trouble the client retries."""
+        log.warning("database unavailable: %s: %s", type(error).__name__, error)
+        body = ServiceUnavailable("数据库暂时不可用，请稍后重试").to_body()
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

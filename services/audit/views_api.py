@@ -1,7 +1,9 @@
 """HTTP API of the audit views: scorecards, roll-ups, demonstration sites, timelines, rosters, the annual report.
 
 Every view answers JSON, or CSV with ``format=csv`` (or ``Accept: text/csv``). Readers are the bureau's
-auditors and admins; another bureau's branch is a 404, another bureau's roll-up a 403.
+auditors and admins, and a secretary for the branches in their token (the secretaries' pages show
+them their own figures); another bureau's branch, or another branch to a secretary, is a 404;
+another bureau's roll-up a 403.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from marshmallow import Schema, fields, validate
 from contracts.years import validate_year
 from services.audit import csv_export, queries, report
 from services.audit.periods import current_period, parse_period
+from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, runtime
 
 views = ApiBlueprint("views", __name__, description="Branch-work audit views of your bureau")
@@ -57,6 +60,15 @@ def _reader() -> str:
     return principal.tenant
 
 
+def _branch_reader(branch_id) -> str:
+    """The caller's bureau, if they may read this branch: its auditors and admins, or its own secretary."""
+    principal = current_principal()
+    principal.require_role(*READER_ROLES, "secretary")
+    if not principal.has_role(*READER_ROLES) and str(branch_id) not in principal.branches:
+        raise NotFound("本局没有这个支部，或您不是这个支部的书记")
+    return principal.tenant
+
+
 def _today(query: dict) -> date:
     return query.get("as_of") or runtime().clock().date()
 
@@ -82,7 +94,7 @@ class BranchScorecard(MethodView):
     @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """A branch's figures, findings and compliance for a month, a quarter or a year."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today, period = _period(query)
         card = queries.branch_scorecard(tenant, str(branch_id), period, today)
         return _reply(card, query, csv_export.scorecard_rows, f"scorecard-{period.id}")
@@ -107,7 +119,7 @@ class Demonstration(MethodView):
     @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The demonstration-site assessment of a year against the bureau's criteria, with evidence."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today = _today(query)
         body = queries.demonstration(tenant, str(branch_id), query.get("year", today.year), today)
         return _reply(body, query, csv_export.demonstration_rows, "demonstration")
@@ -119,7 +131,7 @@ class Trend(MethodView):
     @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query))}
         return _reply(body, query, lambda b: b["months"], "trend")
 
@@ -130,7 +142,7 @@ class Roster(MethodView):
     @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The branch's members on a day (``as_of``, default today)."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         body = {"members": queries.roster(tenant, str(branch_id), _today(query))}
         return _reply(body, query, lambda b: b["members"], "roster")
 
@@ -141,7 +153,7 @@ class BranchNotifications(MethodView):
     @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """What the platform told whom about the branch in a period: each notification and its deliveries."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today, period = _period(query)
         body = queries.branch_notifications(tenant, str(branch_id), period)
         return _reply(body, query, csv_export.notification_rows, f"notifications-{period.id}")
@@ -177,7 +189,7 @@ class AnnualReportPdf(MethodView):
 
 
 def _annual(query: dict, branch_id, pdf: bool):
-    tenant = _reader()
+    tenant = _branch_reader(branch_id)
     today = _today(query)
     context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today)
     wanted = query.get("format") or ("pdf" if pdf else _negotiate())

@@ -12,6 +12,7 @@ import psycopg
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from contracts.activities import suggested_channel
 from contracts.years import validate_period_year
 from shared.errors import RequestInvalid
 from shared.web import ApiBlueprint, read_transaction
@@ -88,6 +89,7 @@ class DueSchema(Schema):
     health = fields.String(allow_none=True)
     mobility = fields.String(allow_none=True)
     reached_by = fields.List(fields.Nested(ReachSchema))
+    suggested_channel = fields.String(metadata={"description": "for a member not yet reached: how to reach them"})
 
 
 class GoneSchema(Schema):
@@ -131,7 +133,11 @@ class Coverage(MethodView):
             roster = queries.load_roster(conn, branch_id=branch)
             reached = queries.reaches(conn, list(roster.members), period.starts_on, period.ends_on,
                                       study_kinds(rules), rules["coverage_channels"])
-        return reports.coverage(roster, branch, period, reached, today)
+        report = reports.coverage(roster, branch, period, reached, today)
+        for member in report["uncovered"]:
+            member["suggested_channel"] = suggested_channel(member["mobility"], member["health"],
+                                                            rules["coverage_channels"])
+        return report
 
 
 class StudyRowSchema(Schema):

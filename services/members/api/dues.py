@@ -169,14 +169,16 @@ class BranchDuesSummary(MethodView):
                 " ORDER BY m.name", (str(branch_id), year, year)).fetchall()
             ledgers = [(m, ledger(m, year, queries.dues_rows(conn, m["member_id"], year), date.today(),
                                   str(branch_id))) for m in members]
-        rows = [_summary_row(m, book) for m, book in ledgers]
+        rows = [_summary_row(m, book, month_of(date.today())) for m, book in ledgers]
         return {"branch_id": str(branch_id), "year": year,
                 "total_due": str(sum((Decimal(r["due"]) for r in rows), Decimal("0"))),
                 "total_paid": str(sum((Decimal(r["paid"]) for r in rows), Decimal("0"))), "members": rows}
 
 
-def _summary_row(member: dict, book: dict) -> dict:
+def _summary_row(member: dict, book: dict, this_month: str) -> dict:
+    """Totals of the year, the months in arrears, and ``open_months``: those and this month, while unpaid."""
     due = sum((Decimal(m["due"]) for m in book["months"]), Decimal("0"))
     paid = sum((Decimal(m["due"]) for m in book["months"] if m["status"] == "paid"), Decimal("0"))
+    current = [m["month"] for m in book["months"] if m["month"] == this_month and m["status"] == "due"]
     return {"member_id": member["member_id"], "name": member["name"], "monthly_amount": book["monthly_amount"],
-            "due": str(due), "paid": str(paid), "arrears": book["arrears"]}
+            "due": str(due), "paid": str(paid), "arrears": book["arrears"], "open_months": book["arrears"] + current}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from contracts import activities as contracts_activities
+
 from services.notify.rules.model import (
     CHANNEL_LABELS, HEALTH_LABELS, MOBILITY_LABELS, Activity, Branch, BureauSnapshot, Member, Reminded, Reminder,
     member_audience, month_bounds, month_of, per_quarter, quarter_bounds, quarter_label, secretary_of,
@@ -201,11 +203,5 @@ def _reached(snapshot: BureauSnapshot, first: date, last: date, kinds: set[str])
 
 
 def suggested_channel(member: Member, allowed: list[str]) -> str:
-    """Bring study home to the homebound, visit the frail, phone the rest — among the bureau's channels."""
-    if member.mobility == "homebound":
-        preferred = ["home_study", "visit", "phone"]
-    elif member.mobility == "limited" or member.health == "poor":
-        preferred = ["visit", "home_study", "phone"]
-    else:
-        preferred = ["phone", "visit", "home_study"]
-    return next((channel for channel in preferred if channel in allowed), preferred[0])
+    """The channel the contracts suggest for this member (one rule for notify and the secretaries' pages)."""
+    return contracts_activities.suggested_channel(member.mobility, member.health, allowed)
