@@ -32,7 +32,7 @@ OUTREACH_CHANNELS = ("visit", "phone", "home_study")
 CARE_KINDS = ("birthday", "holiday_visit", "health_check", "hospital_visit", "newspaper", "condolence")
 HOLIDAYS = ("spring_festival", "july_1", "double_ninth", "mid_autumn", "summer_heat", "new_year", "dragon_boat",
             "national_day")
-"""Named holidays (``shared.holidays``); a rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``."""
+"""Named holidays (``contracts.rulebook.holidays``); a rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``."""
 LATE_REASONS = ("period_closed", "entered_after_days")
 
 

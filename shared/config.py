@@ -28,6 +28,7 @@ class Settings:
     relay_batch_size: int = 500
     consumer_max_attempts: int = 3
     max_body_bytes: int = 1024 * 1024
+    timezone: str = "Asia/Shanghai"   # the bureaus' local time zone: their "today" and every day boundary
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -48,6 +49,7 @@ class Settings:
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
+            timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
         )
 
     def with_overrides(self, **changes) -> Settings:

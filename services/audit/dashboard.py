@@ -16,7 +16,7 @@ from shared.auth import issue_token, verify_token
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import runtime
 from services.audit import charts, labels, queries, report
-from services.audit.periods import current_period, parse_period
+from contracts.rulebook.calendar import local_date
 from services.audit.views_api import READER_ROLES
 
 dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
@@ -99,7 +99,7 @@ def logout():
 
 
 def _today() -> date:
-    return runtime().clock().date()
+    return local_date(runtime().clock())
 
 
 @dashboard.get("/")
@@ -183,4 +183,4 @@ def report_page(branch_id):
 
 
 def _period(text: str | None):
-    return parse_period(text) if text else current_period(_today())
+    return queries.requested_period(text, _today())

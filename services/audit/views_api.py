@@ -13,7 +13,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from services.audit import csv_export, queries, report
-from services.audit.periods import current_period, parse_period
+from contracts.rulebook.calendar import local_date
 from shared.web import ApiBlueprint, current_principal, runtime
 
 views = ApiBlueprint("views", __name__, description="Branch-work audit views of your bureau")
@@ -46,13 +46,13 @@ def _reader() -> str:
 
 
 def _today(query: dict) -> date:
-    return query.get("as_of") or runtime().clock().date()
+    return query.get("as_of") or local_date(runtime().clock())
 
 
 def _period(query: dict):
     """The day the period is judged on, and the period asked for (this month by default)."""
     today = _today(query)
-    return today, parse_period(query["period"]) if "period" in query else current_period(today)
+    return today, queries.requested_period(query.get("period"), today)
 
 
 def _reply(body, query: dict, rows_of, name: str):

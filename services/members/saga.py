@@ -13,6 +13,7 @@ from datetime import datetime, UTC
 
 import psycopg
 
+from contracts.rulebook.calendar import local_date
 from contracts.members import (
     TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived, TransferReturnSlipReturned, registry)
 from shared.config import Settings
@@ -67,7 +68,7 @@ class TransferSaga:
     def _cancel_at_sender(self, uow: UnitOfWork, tenant: str, member_id: str, transfer_id: str, reason: str) -> None:
         member, version = uow.load(member_stream(member_id), evolve_member, None)
         if member and member.transfer and member.transfer.transfer_id == transfer_id and member.transfer.pending:
-            event = TransferCancelled(transfer_id=transfer_id, cancelled_on=uow.context.recorded_at.date(),
+            event = TransferCancelled(transfer_id=transfer_id, cancelled_on=local_date(uow.context.recorded_at),
                                       reason=reason)
             _record_once(uow, member_stream(member_id), version, [event], tenant, member.branch_id)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.activities.commands.fields import hours, ids, optional_str, strings, text
-from services.activities.domain.calendar import is_holiday
+from contracts.rulebook.holidays import is_holiday
 from services.activities.events import CARE_KINDS, OUTREACH_CHANNELS
 
 TEAM_KINDS = ("choir", "dance", "other")
