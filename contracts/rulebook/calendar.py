@@ -14,11 +14,29 @@ from typing import TypeVar
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from marshmallow import ValidationError, validate
+
 T = TypeVar("T")
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-FIRST_YEAR, LAST_YEAR = 1901, 2199
-"""The years a period, an assessment or a report may name."""
+FIRST_YEAR, LAST_YEAR = 1900, 2099
+"""The years the platform can judge — a period, an assessment, a report: the lunar calendar behind the holidays
+covers 1900–2099, so no date outside it can be placed against the rules."""
+YEAR_MESSAGE = f"年份须在 {FIRST_YEAR} 至 {LAST_YEAR} 之间"
+
+validate_year = validate.Range(min=FIRST_YEAR, max=LAST_YEAR, error=YEAR_MESSAGE)
+"""A marshmallow validator for a year given as a number."""
+
+
+def year_in_range(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
+def validate_period_year(text: str) -> None:
+    """A marshmallow validator for a period (``2026``, ``2026-11``, ``2026-Q4``): its year must be in range."""
+    match = re.match(r"\d{4}", text or "")
+    if match and not year_in_range(int(match.group())):
+        raise ValidationError(YEAR_MESSAGE)
 
 _zone = ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -137,7 +155,7 @@ class Period:
 def parse_period(text: str | None, kinds: Iterable[str] = PERIOD_KINDS) -> Period:
     """Read a period of one of ``kinds``; raise PeriodInvalid for anything else (or a year out of range)."""
     match = PERIOD_PATTERN.match(text or "")
-    if not match or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+    if not match or not year_in_range(int(match.group(1))):
         raise PeriodInvalid(f"{text!r} is not a period: {_examples(kinds)}")
     year = int(match.group(1))
     if match.group(2):

@@ -88,3 +88,15 @@ def required_hours(rules: Mapping[str, Any], committee: bool, period: Period) ->
 
 def hours_met(hours: Decimal, required: Decimal, exemption: str | None) -> bool:
     return exemption is not None or hours >= required
+
+
+def suggested_channel(mobility: str | None, health: str | None, allowed) -> str:
+    """How to reach a member study has not reached: bring study home to the homebound, visit the frail,
+    phone the rest — among the bureau's ``coverage_channels``."""
+    if mobility == "homebound":
+        preferred = ["home_study", "visit", "phone"]
+    elif mobility == "limited" or health == "poor":
+        preferred = ["visit", "home_study", "phone"]
+    else:
+        preferred = ["phone", "visit", "home_study"]
+    return next((channel for channel in preferred if channel in allowed), preferred[0])

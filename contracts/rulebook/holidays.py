@@ -65,7 +65,14 @@ def summer_heat_start(year: int) -> date:
 
 
 def holiday_label(holiday: str) -> str:
-    return HOLIDAY_LABELS.get(holiday, holiday)
+    """The holiday's name; a day a rule set names by date, as the date (农历九月初九 → 农历9月9日, 12月29日)."""
+    if holiday in HOLIDAY_LABELS:
+        return HOLIDAY_LABELS[holiday]
+    kind, _, month_day = holiday.partition(":")
+    month, _, day = month_day.partition("-")
+    if kind in ("lunar", "solar") and month.isdigit() and day.isdigit():
+        return f"{'农历' if kind == 'lunar' else ''}{int(month)}月{int(day)}日"
+    return holiday
 
 
 def next_occurrence(holiday: str, today: date) -> date:

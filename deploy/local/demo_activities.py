@@ -62,7 +62,7 @@ class Client:
     def post(self, tenant: str, path: str, body: dict, key: str) -> dict | None:
         response = self.http.post(f"{self.base}{path}", json=body, timeout=30, headers={
             "Authorization": f"Bearer {self.token(tenant)}", "Idempotency-Key": f"demo-activities-{key}"})
-        if response.status_code == 409 and response.json()["error"]["code"] == "idempotency_key_reused":
+        if response.status_code == 422 and response.json()["error"]["code"] == "idempotency_key_reused":
             self.earlier += 1  # recorded by an earlier version of this demo, differently: left as it was
             return None
         if response.status_code >= 400:

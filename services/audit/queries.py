@@ -44,7 +44,21 @@ def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date
     with read_transaction(tenant_id) as conn:
         loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id)
     require_branch(loaded, branch_id)
-    return scorecard(loaded, branch_id, period, today)
+    return with_record_count(scorecard(loaded, branch_id, period, today))
+
+
+def with_record_count(card: dict) -> dict:
+    """The card with ``records``: how many recorded events its figures rest on (0: nothing recorded this period)."""
+    return {**card, "records": len(record_ids(card["figures"]))}
+
+
+def record_ids(figure) -> set[str]:
+    if isinstance(figure, dict):
+        found = set(figure.get("events") or []) if isinstance(figure.get("events"), list) else set()
+        return found.union(*(record_ids(value) for key, value in figure.items() if key != "events"))
+    if isinstance(figure, list):
+        return set().union(*(record_ids(value) for value in figure))
+    return set()
 
 
 def bureau_scorecard(tenant_id: str, period: Period, today: date) -> dict:
@@ -52,12 +66,12 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date) -> dict:
     with read_transaction(tenant_id) as conn:
         loaded = _load(conn, tenant_id, *facts_window(period))
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
-    cards = [scorecard(loaded, branch_id, period, today) for branch_id in loaded.branches]
+    cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
             "period": period.to_dict(today), "as_of": today.isoformat(),
             "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
-                          "findings": c["findings"],
+                          "findings": c["findings"], "records": c["records"],
                           "members": c["figures"]["members"]["total"],
                           "summary": _summary(c["figures"])} for c in cards]}
 

@@ -1,7 +1,9 @@
 """HTTP API of the audit views: scorecards, roll-ups, demonstration sites, timelines, rosters, the annual report.
 
 Every view answers JSON, or CSV with ``format=csv`` (or ``Accept: text/csv``). Readers are the bureau's
-auditors and admins; another bureau's branch is a 404, another bureau's roll-up a 403.
+auditors and admins, and a secretary for the branches in their token (the secretaries' pages show
+them their own figures); another bureau's branch, or another branch to a secretary, is a 404;
+another bureau's roll-up a 403.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from contracts.rulebook.calendar import validate_year
 from services.audit import csv_export, queries, report
 from contracts.rulebook.calendar import local_date
+from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, runtime
 
 views = ApiBlueprint("views", __name__, description="Branch-work audit views of your bureau")
@@ -29,7 +33,7 @@ class PeriodQuerySchema(Schema):
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=1949, max=2200))
+    year = fields.Integer(validate=validate_year)
     as_of = fields.Date()
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
 
@@ -42,6 +46,15 @@ class FormatQuerySchema(Schema):
 def _reader() -> str:
     principal = current_principal()
     principal.require_role(*READER_ROLES)
+    return principal.tenant
+
+
+def _branch_reader(branch_id) -> str:
+    """The caller's bureau, if they may read this branch: its auditors and admins, or its own secretary."""
+    principal = current_principal()
+    principal.require_role(*READER_ROLES, "secretary")
+    if not principal.has_role(*READER_ROLES) and str(branch_id) not in principal.branches:
+        raise NotFound("本局没有这个支部，或您不是这个支部的书记")
     return principal.tenant
 
 
@@ -69,7 +82,7 @@ class BranchScorecard(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
     def get(self, query, branch_id):
         """A branch's figures, findings and compliance for a month, a quarter or a year."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today, period = _period(query)
         card = queries.branch_scorecard(tenant, str(branch_id), period, today)
         return _reply(card, query, csv_export.scorecard_rows, f"scorecard-{period.id}")
@@ -92,7 +105,7 @@ class Demonstration(MethodView):
     @views.arguments(YearQuerySchema, location="query")
     def get(self, query, branch_id):
         """The demonstration-site assessment of a year against the bureau's criteria, with evidence."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today = _today(query)
         body = queries.demonstration(tenant, str(branch_id), query.get("year", today.year), today)
         return _reply(body, query, csv_export.demonstration_rows, "demonstration")
@@ -103,7 +116,7 @@ class Trend(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
     def get(self, query, branch_id):
         """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query))}
         return _reply(body, query, lambda b: b["months"], "trend")
 
@@ -113,7 +126,7 @@ class Roster(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
     def get(self, query, branch_id):
         """The branch's members on a day (``as_of``, default today)."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         body = {"members": queries.roster(tenant, str(branch_id), _today(query))}
         return _reply(body, query, lambda b: b["members"], "roster")
 
@@ -123,7 +136,7 @@ class BranchNotifications(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
     def get(self, query, branch_id):
         """What the platform told whom about the branch in a period: each notification and its deliveries."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today, period = _period(query)
         body = queries.branch_notifications(tenant, str(branch_id), period)
         return _reply(body, query, csv_export.notification_rows, f"notifications-{period.id}")
@@ -156,7 +169,7 @@ class AnnualReportPdf(MethodView):
 
 
 def _annual(query: dict, branch_id, pdf: bool):
-    tenant = _reader()
+    tenant = _branch_reader(branch_id)
     today = _today(query)
     context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today)
     wanted = query.get("format") or ("pdf" if pdf else _negotiate())

@@ -114,3 +114,9 @@ def active_member_ids(conn: psycopg.Connection, branch_id: str | None = None) ->
 def overdue_letters(conn: psycopg.Connection, today: date) -> list[dict]:
     return conn.execute("SELECT tenant_id, transfer_id, member_id FROM transfers WHERE status = 'issued'"
                         " AND direction IN ('out', 'within') AND valid_until < %s", (today,)).fetchall()
+
+
+def bureau_by_code(conn: psycopg.Connection, code: str) -> dict | None:
+    """The bureau holding ``code``, read through the platform's directory (the caller is a platform admin)."""
+    conn.execute("SELECT set_config('branchwork.platform_directory', 'on', true)")
+    return conn.execute("SELECT bureau_id, name, code FROM bureaus WHERE code = %s", (code,)).fetchone()

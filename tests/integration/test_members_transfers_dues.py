@@ -155,6 +155,8 @@ def test_dues_are_assessed_paid_and_summarised_for_the_year(bureau):
     status, summary = bureau.get(f"/branches/{branch}/dues/summary", year=2026)
     rows = {r["member_id"]: r for r in summary["members"]}
     assert rows[low]["paid"] == "150.00" and rows[low]["due"] == "300.00" and rows[high]["due"] == "600.00"
+    assert rows[low]["open_months"][:4] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert not set(months) & set(rows[low]["open_months"]) and rows[high]["open_months"][:1] == ["2026-01"]
 
 
 def test_six_unpaid_months_raise_a_review_once_and_the_member_stays(bureau):

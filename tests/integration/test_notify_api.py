@@ -105,7 +105,7 @@ def test_recipient_input_is_checked_and_roles_enforced(client, bureau, notify_se
     bad = client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json={"emails": ["not-an-address"]})
     assert bad.status_code == 400 and "emails" in bad.json["error"]["fields"]
     unknown = client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json={"phone": "1"})
-    assert unknown.status_code == 400 and unknown.json["error"]["fields"] == {"phone": ["Unknown field."]}
+    assert unknown.status_code == 400 and unknown.json["error"]["fields"] == {"phone": ["不认识这个字段"]}
     assert client.put("/api/v1/recipients/bureau", headers=bureau["secretary"], json={}).status_code == 403
     assert client.get("/api/v1/inbox").status_code == 401
     assert client.get("/api/v1/inbox", headers=bureau["auditor"]).status_code == 403

@@ -12,6 +12,8 @@ import psycopg
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from contracts.activities import suggested_channel
+from contracts.rulebook.calendar import validate_period_year
 from shared.errors import RequestInvalid
 from shared.web import ApiBlueprint, read_transaction
 from services.activities import queries
@@ -70,8 +72,9 @@ class Roster(MethodView):
 # --- coverage and study hours -----------------------------------------------------------------------
 
 class PeriodQuerySchema(Schema):
-    period = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
-                                                    error="a month YYYY-MM or a quarter YYYY-Qn"))
+    period = fields.String(validate=[validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
+                                                     error="a month YYYY-MM or a quarter YYYY-Qn"),
+                                     validate_period_year])
 
 
 class ReachSchema(Schema):
@@ -87,6 +90,7 @@ class DueSchema(Schema):
     health = fields.String(allow_none=True)
     mobility = fields.String(allow_none=True)
     reached_by = fields.List(fields.Nested(ReachSchema))
+    suggested_channel = fields.String(metadata={"description": "for a member not yet reached: how to reach them"})
 
 
 class GoneSchema(Schema):
@@ -130,7 +134,11 @@ class Coverage(MethodView):
             roster = queries.load_roster(conn, branch_id=branch)
             reached = queries.reaches(conn, list(roster.members), period.start, period.end,
                                       study_kinds(rules), coverage_channels(rules))
-        return reports.coverage(roster, branch, period, reached, today)
+        report = reports.coverage(roster, branch, period, reached, today)
+        for member in report["uncovered"]:
+            member["suggested_channel"] = suggested_channel(member["mobility"], member["health"],
+                                                            coverage_channels(rules))
+        return report
 
 
 class StudyRowSchema(Schema):

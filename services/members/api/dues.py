@@ -6,11 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from contracts.rulebook.calendar import validate_year
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c, queries
-from contracts.rulebook.calendar import FIRST_YEAR, LAST_YEAR, month_of, months_between
+from contracts.rulebook.calendar import month_of, months_between
 from contracts.rulebook.dues import DuesLedger, branch_answering
 from services.members.api import bureau_today, one, writer_of_branch, writer_of_member
 from services.members.api.schemas import CreatedSchema
@@ -20,7 +21,7 @@ blueprint = ApiBlueprint("dues", __name__, description="Party dues (党费)")
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=FIRST_YEAR, max=LAST_YEAR))
+    year = fields.Integer(validate=validate_year)
 
 
 class AssessmentResultSchema(Schema):
@@ -136,14 +137,16 @@ class BranchDuesSummary(MethodView):
                 " ORDER BY m.name", (str(branch_id), year, year)).fetchall()
             ledgers = [(m, ledger(m, year, queries.dues_rows(conn, m["member_id"], year), today, str(branch_id)))
                        for m in members]
-        rows = [_summary_row(m, book) for m, book in ledgers]
+        rows = [_summary_row(m, book, month_of(today)) for m, book in ledgers]
         return {"branch_id": str(branch_id), "year": year,
                 "total_due": str(sum((Decimal(r["due"]) for r in rows), Decimal("0"))),
                 "total_paid": str(sum((Decimal(r["paid"]) for r in rows), Decimal("0"))), "members": rows}
 
 
-def _summary_row(member: dict, book: dict) -> dict:
+def _summary_row(member: dict, book: dict, this_month: str) -> dict:
+    """Totals of the year, the months in arrears, and ``open_months``: those and this month, while unpaid."""
     due = sum((Decimal(m["due"]) for m in book["months"]), Decimal("0"))
     paid = sum((Decimal(m["due"]) for m in book["months"] if m["status"] in ("paid", "carried")), Decimal("0"))
+    current = [m["month"] for m in book["months"] if m["month"] == this_month and m["status"] == "due"]
     return {"member_id": member["member_id"], "name": member["name"], "monthly_amount": book["monthly_amount"],
-            "due": str(due), "paid": str(paid), "arrears": book["arrears"]}
+            "due": str(due), "paid": str(paid), "arrears": book["arrears"], "open_months": book["arrears"] + current}

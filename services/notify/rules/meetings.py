@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from contracts.rulebook.calendar import period_of
-from contracts.rulebook.coverage import activity_counts_as_study, outreach_reaches
+from contracts.rulebook.coverage import activity_counts_as_study, outreach_reaches, suggested_channel as channel_for
 from contracts.rulebook.people import counted_for_study, holds_committee
 from contracts.rulebook.rules import occasions_due
 from services.notify.rules.model import (
@@ -198,11 +198,5 @@ def reached_members(snapshot: BureauSnapshot, first: date, last: date, rules: di
 
 
 def suggested_channel(member: Member, allowed: list[str]) -> str:
-    """Bring study home to the homebound, visit the frail, phone the rest — among the bureau's channels."""
-    if member.mobility == "homebound":
-        preferred = ["home_study", "visit", "phone"]
-    elif member.mobility == "limited" or member.health == "poor":
-        preferred = ["visit", "home_study", "phone"]
-    else:
-        preferred = ["phone", "visit", "home_study"]
-    return next((channel for channel in preferred if channel in allowed), preferred[0])
+    """The channel the rulebook suggests for this member (one rule for notify and the secretaries' pages)."""
+    return channel_for(member.mobility, member.health, allowed)
