@@ -31,6 +31,7 @@ class Facts:
     register: Register
     window: tuple[date, date]
     tables: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
+    derived: dict[str, object] = field(default_factory=dict)   # worked out once for every branch's card
 
     def of(self, table: str, branch_id: str) -> list[dict]:
         return self.tables.get(table, {}).get(branch_id, [])

@@ -48,6 +48,7 @@ class Register:
         self.members = {row["member_id"]: row for row in members}
         self.changes: dict[str, list[dict]] = {}
         self._snapshots: dict[date, dict[str, list[MemberState]]] = {}
+        self._stays: dict[str, list[Stay]] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
 
@@ -84,6 +85,11 @@ class Register:
 
     def stays(self, member_id: str) -> list[Stay]:
         """Every stay of the member in a branch of the bureau, and how it ended: what dues are charged to."""
+        if member_id not in self._stays:
+            self._stays[member_id] = self._fold_stays(member_id)
+        return self._stays[member_id]
+
+    def _fold_stays(self, member_id: str) -> list[Stay]:
         row = self.members.get(member_id)
         if row is None:
             return []

@@ -58,6 +58,8 @@ def _answered_here(ctx: BranchContext):
     found = []
     for member_id in register.members:
         stays = register.stays(member_id)
+        if all(stay.branch_id != ctx.branch_id for stay in stays):
+            continue
         months = rulebook.months_answered(stays, begun, ctx.branch_id)
         if not months:
             continue
@@ -68,7 +70,13 @@ def _answered_here(ctx: BranchContext):
 
 
 def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
-    """Every member's ledger from the bureau's dues facts, whichever branch recorded them."""
+    """Every member's ledger from the bureau's dues facts, whichever branch recorded them (once per load)."""
+    if "dues_ledgers" not in ctx.facts.derived:
+        ctx.facts.derived["dues_ledgers"] = _ledgers(ctx)
+    return ctx.facts.derived["dues_ledgers"]
+
+
+def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
     books: dict[str, DuesLedger] = {}
 
     def book(member_id: str) -> DuesLedger:

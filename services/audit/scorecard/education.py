@@ -10,6 +10,7 @@ from contracts.rulebook import coverage as rulebook, people
 from contracts.rulebook.calendar import periods_within
 from contracts.rulebook.coverage import Reach, StudySession
 from contracts.rulebook.people import PostRecord
+from contracts.rulebook.rules import coverage_channels, study_kinds
 from services.audit.scorecard.context import BranchContext, finding
 
 
@@ -42,7 +43,14 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
 
 def bureau_reaches(ctx: BranchContext) -> list[Reach]:
     """Every counting reach recorded anywhere in the bureau (a member is reached wherever it happened);
-    ``record_id`` is the event id that shows it."""
+    ``record_id`` is the event id that shows it. Worked out once per load for the rules that count."""
+    key = ("reaches", study_kinds(ctx.rules), coverage_channels(ctx.rules))
+    if key not in ctx.facts.derived:
+        ctx.facts.derived[key] = _reaches(ctx)
+    return ctx.facts.derived[key]
+
+
+def _reaches(ctx: BranchContext) -> list[Reach]:
     reaches = [Reach(member_id, a["on_date"], f"activity:{a['kind']}", str(a["event_id"]), a["branch_id"])
                for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["on_date"]
                and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
@@ -52,7 +60,14 @@ def bureau_reaches(ctx: BranchContext) -> list[Reach]:
 
 
 def bureau_sessions(ctx: BranchContext) -> list[StudySession]:
-    """Hours of study attended, and brought to the home, anywhere in the bureau."""
+    """Hours of study attended, and brought to the home, anywhere in the bureau (once per load and rules)."""
+    key = ("sessions", study_kinds(ctx.rules))
+    if key not in ctx.facts.derived:
+        ctx.facts.derived[key] = _sessions(ctx)
+    return ctx.facts.derived[key]
+
+
+def _sessions(ctx: BranchContext) -> list[StudySession]:
     sessions = [StudySession(member_id, a["on_date"], Decimal(a["hours"]), f"activity:{a['kind']}", str(a["event_id"]))
                 for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["hours"] and a["on_date"]
                 and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
