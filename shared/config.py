@@ -38,6 +38,7 @@ class Settings:
     relay_batch_size: int = 500
     consumer_max_attempts: int = 3
     max_body_bytes: int = 1024 * 1024
+    timezone: str = "Asia/Shanghai"   # the bureaus' local time zone: their "today" and every day boundary
     metrics_port: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ class Settings:
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
+            timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
             # A relay or worker serves /metrics on this port when set (HTTP services serve theirs anyway).
             metrics_port=int(env.get("BRANCHWORK_METRICS_PORT", cls.metrics_port)),
         )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contracts import activities as activity_contracts
 from contracts import members as member_contracts
 from contracts import notify as notify_contracts
+from contracts.rulebook.calendar import local_date
 from shared.contracts import UnknownEventType
 from shared.envelope import Envelope, format_timestamp
 from services.audit.labels import PLEDGE_EVENTS
@@ -111,7 +112,7 @@ def _change(env: Envelope, member_id: str, kind: str, effective_on: date, branch
 
 
 def _profile(e, env):
-    return [_change(env, e.member_id, "profile", env.occurred_at.date(), **e.changes)]
+    return [_change(env, e.member_id, "profile", local_date(env.occurred_at), **e.changes)]
 
 
 def _health(e, env):
@@ -119,7 +120,8 @@ def _health(e, env):
 
 
 def _assigned(e, env):
-    return [_change(env, e.member_id, "group", env.occurred_at.date(), e.branch_id, group_id=e.group_id)]
+    return [_change(env, e.member_id, "group", e.assigned_on or local_date(env.occurred_at), e.branch_id,
+                    group_id=e.group_id)]
 
 
 def _moved(e, env):
@@ -148,7 +150,8 @@ def _left_party(e, env):
 
 def _election(e, env):
     return [("elections", {name: getattr(e, name) for name in (
-        "branch_id", "election_id", "held_on", "eligible_voters", "attendees", "seats", "candidates", "elected")})]
+        "branch_id", "election_id", "held_on", "eligible_voters", "attendees", "seats", "candidates", "elected",
+        "excused", "vacant_seats")})]
 
 
 def _term(e, env):
@@ -196,6 +199,11 @@ def _dues_reduced(e, env):
 def _dues_paid(e, env):
     return [("dues_payments", {"member_id": e.member_id, "branch_id": e.branch_id, "months": list(e.months),
                                "amount": e.amount, "paid_on": e.paid_on, "payer": e.payer})]
+
+
+def _dues_carried(e, env):
+    return [("dues_carried", {"member_id": e.member_id, "branch_id": e.branch_id, "transfer_id": e.transfer_id,
+                              "months": list(e.months), "paid_until": e.paid_until})]
 
 
 def _dues_review(e, env):
@@ -371,7 +379,7 @@ HANDLERS: dict[str, Callable] = {
     "members.TransferCancelled": _transfer("cancelled", None, "cancelled_on"),
     "members.TransferExpired": _transfer("expired", None, "expired_on"),
     "members.DuesAssessed": _dues_assessed, "members.DuesReduced": _dues_reduced, "members.DuesPaid": _dues_paid,
-    "members.DuesArrearsReviewRaised": _dues_review,
+    "members.DuesArrearsReviewRaised": _dues_review, "members.DuesCarried": _dues_carried,
     "activities.ActivityPlanned": _activity_planned, "activities.ActivityRecorded": _activity_held,
     "activities.ActivityCorrected": _activity_held, "activities.ActivityCancelled": _activity_cancelled,
     "activities.TalkGiven": _talk, "activities.OutreachRecorded": _outreach, "activities.CareRecorded": _care,

@@ -14,9 +14,9 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from contracts.years import validate_year
+from contracts.rulebook.calendar import validate_year
 from services.audit import csv_export, queries, report
-from services.audit.periods import current_period, parse_period
+from contracts.rulebook.calendar import local_date
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, runtime
 
@@ -70,13 +70,13 @@ def _branch_reader(branch_id) -> str:
 
 
 def _today(query: dict) -> date:
-    return query.get("as_of") or runtime().clock().date()
+    return query.get("as_of") or local_date(runtime().clock())
 
 
 def _period(query: dict):
     """The day the period is judged on, and the period asked for (this month by default)."""
     today = _today(query)
-    return today, parse_period(query["period"]) if "period" in query else current_period(today)
+    return today, queries.requested_period(query.get("period"), today)
 
 
 def _reply(body, query: dict, rows_of, name: str):

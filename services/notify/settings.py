@@ -14,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Where e-mail goes, how deliveries are retried, how often rules are evaluated and in which time zone."""
+    """Where e-mail goes, how deliveries are retried and how often rules are evaluated (the time zone is the
+    platform's ``BRANCHWORK_TIMEZONE``, in the shared settings)."""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
@@ -29,7 +30,6 @@ class NotifySettings:
     retry_cap_seconds: float = 3600.0
     max_attempts: int = 8
     scheduler_interval_seconds: float = 600.0
-    timezone: str = "Asia/Shanghai"
     mailbox_enabled: bool = True
     mailbox_dir: Path = REPO_ROOT / ".run" / "mailbox"
 
@@ -55,7 +55,6 @@ class NotifySettings:
             max_attempts=int(env.get("BRANCHWORK_NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
             scheduler_interval_seconds=float(env.get("BRANCHWORK_NOTIFY_SCHEDULER_INTERVAL",
                                                      cls.scheduler_interval_seconds)),
-            timezone=env.get("BRANCHWORK_NOTIFY_TIMEZONE", cls.timezone),
             mailbox_enabled=mailbox,
             mailbox_dir=Path(env.get("BRANCHWORK_NOTIFY_MAILBOX_DIR", run_dir / "mailbox")),
         )

@@ -12,9 +12,10 @@ import threading
 import time
 from datetime import datetime, timedelta, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from zoneinfo import ZoneInfo
 
 import pytest
+
+from contracts.rulebook.calendar import local_date
 
 from services.notify.channels import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from services.notify.mailbox import read_mailbox
@@ -32,7 +33,7 @@ def notify(stack_env) -> NotifySettings:
 
 
 def beijing_today(notify: NotifySettings):
-    return datetime.now(UTC).astimezone(ZoneInfo(notify.timezone)).date()
+    return local_date(datetime.now(UTC))
 
 
 def mail_to(notify: NotifySettings, address: str) -> list:

@@ -146,7 +146,7 @@ def _event_of(envelope):
 
 def test_scorecard_roll_up_timeline_report_and_csv_over_http(client, audit_settings, history):
     from services.audit import queries
-    from services.audit.periods import parse_period
+    from contracts.rulebook.calendar import parse_period
     with client.application.app_context():
         body = queries.bureau_scorecard(TENANT, parse_period("2026-11"), TODAY)
         timeline = queries.member_timeline(TENANT, M3)
@@ -168,7 +168,7 @@ def test_another_bureau_cannot_see_this_bureaus_views(client, audit_settings):
 
 def test_a_rebuild_replays_the_journal_into_fresh_tables_and_gives_the_same_views(client, audit_settings, history):
     from services.audit import queries
-    from services.audit.periods import parse_period
+    from contracts.rulebook.calendar import parse_period
     with client.application.app_context():
         before = queries.branch_scorecard(TENANT, BRANCH, parse_period("2026-Q4"), TODAY)
     seen = []

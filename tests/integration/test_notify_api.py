@@ -3,7 +3,7 @@ webhooks, failed notifications made visible, an on-demand rules run, roles and b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
+from datetime import timedelta
 
 import pytest
 
@@ -33,7 +33,7 @@ def client(app):
 @pytest.fixture
 def bureau(conn, notify_settings):
     """A bureau whose secretary's birthday is tomorrow (Beijing time), projected from its events."""
-    today = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    today = Scheduler(notify_settings, delivery_settings(0)).today()
     tomorrow = today + timedelta(days=1)
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(
@@ -208,7 +208,7 @@ def test_a_webhook_to_a_link_local_or_metadata_address_is_refused_and_loopback_f
 
 
 def test_the_secretarys_inbox_says_whom_to_tell_in_person(client, bureau, conn, notify_settings):
-    planned_on = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    planned_on = Scheduler(notify_settings, delivery_settings(0)).today()
     factory = EventFactory(bureau["id"])
     activity_id = new_id()
     runner(notify_settings).process(conn, as_records([factory.envelope(f"activity-{activity_id}", ActivityPlanned(

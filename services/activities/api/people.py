@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from contracts.years import validate_year
+from contracts.rulebook.calendar import validate_year
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers

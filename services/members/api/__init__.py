@@ -5,10 +5,19 @@ One module per resource; this package lists their blueprints for the app factory
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
 
+from contracts.rulebook.calendar import local_date
+
 from shared.errors import NotFound, PreconditionRequired, RequestInvalid
-from shared.web import current_principal, read_transaction
+from shared.web import current_principal, read_transaction, runtime
+
+
+def bureau_today() -> date:
+    """Today in the bureaus' time zone, from the service's clock."""
+    return local_date(runtime().clock())
 
 
 def if_match(required: bool = False) -> int | None:
