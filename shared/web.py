@@ -112,7 +112,8 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
         JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.json.ensure_ascii = False  # Chinese as UTF-8 text, not \u escapes: readable in a terminal or a log
     app.extensions["branchwork"] = ServiceRuntime(
-        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
+        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service,
+                                                  max_size=settings.http_threads + 2),
         registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
     api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}, "security": [{"bearer": []}]})

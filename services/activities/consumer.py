@@ -12,7 +12,8 @@ ROSTER_CONSUMER = "activities-roster"
 
 def roster_consumer(settings: Settings) -> ConsumerRunner:
     """Builds the local roster from the members service's events (never its HTTP API)."""
-    return ConsumerRunner(settings, ROSTER_CONSUMER, [settings.topic("members")], roster.apply)
+    return ConsumerRunner(settings, ROSTER_CONSUMER, [settings.topic("members")], roster.apply,
+                          event_types=roster.HANDLERS)
 
 
 WORKERS = {name: on_local_days(factory) for name, factory in {

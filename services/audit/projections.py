@@ -54,7 +54,7 @@ def decode(envelope: Envelope) -> Any | None:
         return None
     data = envelope.data
     if envelope.schema_version >= contract.version:
-        known = {field.data_key or name for name, field in contract.schema().fields.items()}
+        known = {field.data_key or name for name, field in contract.instance.fields.items()}
         data = {key: value for key, value in data.items() if key in known}
     return registry.deserialise(envelope.event_type, envelope.schema_version, data)
 

@@ -28,6 +28,9 @@ from services.members.handlers import incoming_stream, member_stream
 
 SAGA_ACTOR = Actor(user="members-transfer-saga", role="system")
 log = logging.getLogger(__name__)
+SAGA_EVENTS = frozenset(event.event_type for event in (TransferLetterIssued, TransferCancelled, TransferExpired,
+                                                       TransferReceived, TransferReturnSlipReturned))
+"""The only events the saga acts on: the consumer passes over the rest without decoding them."""
 
 
 class TransferSaga:
@@ -35,7 +38,7 @@ class TransferSaga:
         self.settings = settings
 
     def apply(self, conn: psycopg.Connection, envelope: Envelope) -> None:
-        if not envelope.event_type.startswith("members.Transfer"):
+        if envelope.event_type not in SAGA_EVENTS:
             return
         event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
         uow = self._unit_of_work(conn, envelope)

@@ -16,7 +16,8 @@ SOURCES = ("members", "activities")
 
 def sources_consumer(settings: Settings) -> ConsumerRunner:
     """Builds notify's projections of the members and activities events."""
-    return ConsumerRunner(settings, "notify-sources", [settings.topic(s) for s in SOURCES], source_projections.apply)
+    return ConsumerRunner(settings, "notify-sources", [settings.topic(s) for s in SOURCES], source_projections.apply,
+                          event_types=source_projections.HANDLERS)
 
 
 WORKERS = {name: on_local_days(factory) for name, factory in {

@@ -30,6 +30,7 @@ class NotifySettings:
     retry_cap_seconds: float = 3600.0
     max_attempts: int = 8
     scheduler_interval_seconds: float = 600.0
+    scheduler_window_seconds: float = 2.0
     mailbox_enabled: bool = True
     mailbox_dir: Path = REPO_ROOT / ".run" / "mailbox"
 
@@ -55,6 +56,8 @@ class NotifySettings:
             max_attempts=int(env.get("BRANCHWORK_NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
             scheduler_interval_seconds=float(env.get("BRANCHWORK_NOTIFY_SCHEDULER_INTERVAL",
                                                      cls.scheduler_interval_seconds)),
+            scheduler_window_seconds=float(env.get("BRANCHWORK_NOTIFY_SCHEDULER_WINDOW",
+                                                   cls.scheduler_window_seconds)),
             mailbox_enabled=mailbox,
             mailbox_dir=Path(env.get("BRANCHWORK_NOTIFY_MAILBOX_DIR", run_dir / "mailbox")),
         )

@@ -321,3 +321,36 @@ def test_an_old_webhook_event_keeps_its_bytes_but_no_view_shows_its_credentials(
     page = client.get("/events?event_type=notify.WebhookConfigured").get_data(as_text=True)
     assert "pa55" not in page and "key=k1" not in page
     dashboard_sign_out(client)
+
+
+def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_others_are_applied(
+        audit_settings, monkeypatch):
+    from services.audit.store import Fact
+    from tests.unit.test_audit_scorecard import activity
+    extra = History(tenant="split-" + NOTICE[-8:])
+    records = [activity("study", date(2026, 11, day), [M1], activity_id=f"split-{day}") for day in range(1, 10)]
+    envelopes = [extra.record(f"activity-split-{day}", record, on=record.occurred_on)
+                 for day, record in enumerate(records, start=1)]
+    refused = envelopes[5].event_id
+    facts_of = views_feed.facts_of
+
+    def facts_with_a_bad_date(envelope):
+        facts = facts_of(envelope)
+        if envelope.event_id != refused:
+            return facts
+        # a value only PostgreSQL rejects, when the pipeline syncs: the batch is split to find it
+        return [Fact(f.table, {**f.row, "on_date": "not a date"}) if f.table == "activities" else f for f in facts]
+
+    monkeypatch.setattr(views_feed, "facts_of", facts_with_a_bad_date)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            for envelope in envelopes:
+                journal.append(conn, envelope)
+        while views_feed.catch_up(conn, batch_size=50):
+            pass
+        applied = {row["activity_id"] for row in conn.execute(
+            "SELECT activity_id FROM views.activities WHERE tenant_id = %s", (extra.tenant,))}
+        failed = conn.execute("SELECT seq, event_id::text AS event_id FROM failures WHERE tenant_id = %s",
+                              (extra.tenant,)).fetchall()
+    assert applied == {f"split-{day}" for day in range(1, 10)} - {"split-6"}
+    assert [(row["seq"], row["event_id"]) for row in failed] == [(6, refused)]
