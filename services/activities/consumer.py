@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.rulebook.calendar import on_local_days
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from services.activities import roster
@@ -15,4 +16,6 @@ def roster_consumer(settings: Settings) -> ConsumerRunner:
                           event_types=roster.HANDLERS)
 
 
-WORKERS = {ROSTER_CONSUMER: lambda settings: roster_consumer(settings).run}
+WORKERS = {name: on_local_days(factory) for name, factory in {
+    ROSTER_CONSUMER: lambda settings: roster_consumer(settings).run,
+}.items()}

@@ -43,7 +43,7 @@ TABLES: dict[str, Table] = {
     "member_changes": _table("event_id", "tenant_id event_id member_id stream_version effective_on kind branch_id data",
                              json="data"),
     "elections": _table("election_id", "tenant_id branch_id election_id held_on eligible_voters attendees seats"
-                        " candidates elected event_id", json="candidates elected"),
+                        " candidates elected excused vacant_seats event_id", json="candidates elected excused"),
     "terms": _table("term_id", "tenant_id branch_id term_id election_id starts_on ends_on committee event_id"),
     "posts": _table("event_id", "tenant_id event_id branch_id term_id post member_id action on_date person_name unit"
                     " reason stream_version"),
@@ -56,6 +56,8 @@ TABLES: dict[str, Table] = {
                               " resolution stream_version"),
     "dues_payments": _table("event_id", "tenant_id event_id member_id branch_id months amount paid_on payer",
                             json="months"),
+    "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
+                           json="months"),
     "dues_reviews": _table("event_id", "tenant_id event_id member_id branch_id months_unpaid raised_on",
                            json="months_unpaid"),
     "activities": _table("activity_id", "tenant_id activity_id branch_id kind status on_date title place topics"

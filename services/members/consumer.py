@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.rulebook.calendar import on_local_days
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from services.members.daily import DailyDuties
@@ -13,7 +14,7 @@ def transfer_saga(settings: Settings) -> ConsumerRunner:
                           event_types=SAGA_EVENTS)
 
 
-WORKERS = {
+WORKERS = {name: on_local_days(factory) for name, factory in {
     "members-transfer-saga": lambda settings: transfer_saga(settings).run,
     "members-daily": lambda settings: DailyDuties(settings).run,
-}
+}.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.rulebook.calendar import on_local_days
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from services.notify import source_projections
@@ -19,9 +20,9 @@ def sources_consumer(settings: Settings) -> ConsumerRunner:
                           event_types=source_projections.HANDLERS)
 
 
-WORKERS = {
+WORKERS = {name: on_local_days(factory) for name, factory in {
     "notify-sources": lambda settings: sources_consumer(settings).run,
     "notify-scheduler": lambda settings: Scheduler(settings, NotifySettings.from_env()).run,
     "notify-delivery": lambda settings: DeliveryWorker(settings, NotifySettings.from_env()).run,
     "notify-mailbox": lambda settings: Mailbox(NotifySettings.from_env()).run,
-}
+}.items()}

@@ -18,10 +18,10 @@ import time
 import uuid
 from datetime import date, datetime, UTC
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import psycopg
 
+from contracts.rulebook.calendar import local_date, use_timezone
 from shared.config import Settings
 from shared.consumer_lag import ConsumerLag
 from shared.db import connect
@@ -93,7 +93,7 @@ class Scheduler:
         self.notify = notify
         self.clock = clock
         self.dsn = dsn or settings.owner_dsn
-        self.zone = ZoneInfo(notify.timezone)
+        use_timezone(settings.timezone)
         self.sources_behind = sources_behind or ConsumerLag(
             settings.kafka_bootstrap, f"{settings.topic_prefix}.{SOURCES_CONSUMER}",
             [settings.topic(service) for service in SOURCE_SERVICES]).behind
@@ -101,7 +101,7 @@ class Scheduler:
 
     def today(self) -> date:
         """The bureaus' calendar day now (their time zone, not the server's)."""
-        return self.clock().astimezone(self.zone).date()
+        return local_date(self.clock())
 
     def run_once(self, conn: psycopg.Connection, tenant_ids: list[str] | None = None,
                  actor: Actor = SCHEDULER_ACTOR) -> list[str]:

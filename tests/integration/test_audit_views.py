@@ -146,7 +146,7 @@ def _event_of(envelope):
 
 def test_scorecard_roll_up_timeline_report_and_csv_over_http(client, audit_settings, history):
     from services.audit import queries
-    from services.audit.periods import parse_period
+    from contracts.rulebook.calendar import parse_period
     with client.application.app_context():
         body = queries.bureau_scorecard(TENANT, parse_period("2026-11"), TODAY)
         timeline = queries.member_timeline(TENANT, M3)
@@ -168,7 +168,7 @@ def test_another_bureau_cannot_see_this_bureaus_views(client, audit_settings):
 
 def test_a_rebuild_replays_the_journal_into_fresh_tables_and_gives_the_same_views(client, audit_settings, history):
     from services.audit import queries
-    from services.audit.periods import parse_period
+    from contracts.rulebook.calendar import parse_period
     with client.application.app_context():
         before = queries.branch_scorecard(TENANT, BRANCH, parse_period("2026-Q4"), TODAY)
     seen = []
@@ -296,6 +296,31 @@ def test_the_event_history_exports_as_json_lines_and_csv(client, audit_settings,
     assert {e.event_id for e in history.envelopes} <= {e["event_id"] for e in envelopes}
     table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv", headers=auditor(audit_settings))
     assert table.mimetype == "text/csv" and table.get_data(as_text=True).count("members.DuesPaid") == 7
+
+
+def test_an_old_webhook_event_keeps_its_bytes_but_no_view_shows_its_credentials(client, audit_settings):
+    from dataclasses import replace
+
+    from shared.envelope import GENESIS_HASH
+    from tests.support import new_id, sample_envelopes
+    (envelope,) = sample_envelopes(f"webhook-{new_id()}", 1, 1, TENANT, event_type="notify.WebhookConfigured")
+    recorded = "https://alice:pa55@hooks.example.org/in?key=k1"
+    old = replace(envelope, schema_version=1, data={"webhook_id": "w-1", "url": recorded, "rules": [],
+                                                    "secret_fingerprint": "0123456789abcdef"}).sealed(GENESIS_HASH)
+    with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
+        journal.append(conn, old)
+    headers = auditor(audit_settings)
+    listed = client.get("/api/v1/events?event_type=notify.WebhookConfigured", headers=headers).get_json()["events"]
+    (entry,) = [e for e in listed if e["event_id"] == old.event_id]
+    assert entry["data"]["url"] == "https://hooks.example.org/in" and "secret_fingerprint" not in entry["data"]
+    table = client.get("/api/v1/events?event_type=notify.WebhookConfigured&format=csv", headers=headers)
+    assert "pa55" not in table.get_data(as_text=True) and "key=k1" not in table.get_data(as_text=True)
+    lines = client.get("/api/v1/events?event_type=notify.WebhookConfigured&format=jsonl", headers=headers)
+    assert recorded in lines.get_data(as_text=True)  # the evidence export keeps the bytes the hash covers
+    dashboard_sign_in(client, TENANT)
+    page = client.get("/events?event_type=notify.WebhookConfigured").get_data(as_text=True)
+    assert "pa55" not in page and "key=k1" not in page
+    dashboard_sign_out(client)
 
 
 def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_others_are_applied(
