@@ -36,8 +36,8 @@ test-e2e:
 test-browser:      ## the dashboard in Debian's chromium, driven by Playwright (screenshots in .run/screenshots)
 	deploy/local/test.sh tests/browser
 
-bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
-	deploy/local/up.sh --no-demo >/dev/null
+bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run (docs/performance.md)
+	@mkdir -p .run && deploy/local/up.sh --no-demo >.run/bench-up.log 2>&1 || { tail -20 .run/bench-up.log; exit 1; }
 	. .run/stack.env && .venv/bin/python bench/run.py
 
 lint:              ## ruff: errors, pyflakes, bugbear, pyupgrade, line length
