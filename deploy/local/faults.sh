@@ -37,9 +37,11 @@ fault_environment() {
   export BRANCHWORK_FAULT_TIER=1
   # A broker restarted after SIGKILL recovers its logs first; on a busy machine that takes a while.
   export BRANCHWORK_KAFKA_START_TIMEOUT=${BRANCHWORK_KAFKA_START_TIMEOUT:-300}
-  # Deliveries retried within seconds, not the production half-minute, so an SMTP outage fits a test.
+  # Deliveries retried within seconds, not the production half-minute, so an SMTP outage fits a test;
+  # twelve attempts give up only after about 95 s, far longer than the outage, as an hour is in production.
   export BRANCHWORK_NOTIFY_RETRY_BASE_SECONDS=${BRANCHWORK_NOTIFY_RETRY_BASE_SECONDS:-1}
   export BRANCHWORK_NOTIFY_RETRY_CAP_SECONDS=${BRANCHWORK_NOTIFY_RETRY_CAP_SECONDS:-10}
+  export BRANCHWORK_NOTIFY_MAX_ATTEMPTS=${BRANCHWORK_NOTIFY_MAX_ATTEMPTS:-12}
   for spec in "${PORTS[@]}"; do
     var=BRANCHWORK_${spec%%:*}
     port=$(( ${!var:-${spec##*:}} + OFFSET ))
@@ -85,7 +87,7 @@ run_tests() {
   # shellcheck disable=SC1091
   source "$BRANCHWORK_RUN_DIR/stack.env"
   cd "$REPO_ROOT"
-  "$VENV/bin/python" -m pytest "${@:-tests/faults}" || status=$?
+  "$VENV/bin/python" -m pytest --durations=0 "${@:-tests/faults}" || status=$?
   if ((status == 0)); then
     "$VENV/bin/python" -m tests.faults.results "$BRANCHWORK_RUN_DIR/results.json" docs/reliability.md
   fi

@@ -12,13 +12,14 @@ from __future__ import annotations
 import importlib
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from services.audit.tree import verify_journal
 from shared import eventstore
 from shared.consumer import ConsumerRunner
 from shared.consumer_lag import ConsumerLag
 from tests.faults.platform import PUBLISHING, SERVICES, FaultPlatform
+from tests.faults.results import Count
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,6 @@ class Consumer:
     group_id: str
     topics: tuple[str, ...]
     sources: tuple[str, ...]
-
-
-@dataclass
-class Count:
-    commands: int = 0
-    events: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    problems: list[str] = field(default_factory=list)
 
 
 def consumers_of(platform: FaultPlatform) -> list[Consumer]:
@@ -96,9 +88,13 @@ class Census:
 
     # ------------------------------------------------------------ the count
 
-    def count(self, commands) -> Count:
+    def count(self, commands, since: dict[str, int] | None = None, until: dict[str, int] | None = None) -> Count:
         """Lost: an accepted command without events, or an event missing from the journal or a projection.
-        Duplicated: an event journalled more than once. Refused commands must have left nothing."""
+        Duplicated: an event journalled more than once. Refused commands must have left nothing.
+
+        The events checked are the accepted commands' own and, between the ``since`` and ``until`` marks,
+        every other event the platform recorded meanwhile (notifications, deliveries, a transfer's next
+        step, an arrears review)."""
         writes = [c for c in commands if c.write]
         accepted = [c for c in writes if c.accepted]
         result = Count(commands=len(accepted))
@@ -112,11 +108,22 @@ class Census:
                 result.problems.append(f"{command.kind} {command.correlation_id}: answered {command.status},"
                                        f" yet {by_command[command.correlation_id]} event(s) recorded")
         accepted_ids = {c.correlation_id for c in accepted}
-        for service, rows in found.items():
-            mine = [row for row in rows if row["correlation_id"] in accepted_ids]
-            result.events += len(mine)
-            self._count_events(service, mine, result)
+        recorded = self.events_between(since, until) if since and until else {}
+        for service in PUBLISHING:
+            rows = {row["event_id"]: row for row in found.get(service, []) if row["correlation_id"] in accepted_ids}
+            rows.update({row["event_id"]: row for row in recorded.get(service, [])})
+            result.events += len(rows)
+            self._count_events(service, list(rows.values()), result)
         return result
+
+    def events_between(self, since: dict[str, int], until: dict[str, int]) -> dict[str, list[dict]]:
+        found = {}
+        for service in PUBLISHING:
+            with self.platform.owner(service) as conn:
+                found[service] = conn.execute(
+                    "SELECT event_id::text, tenant_id, correlation_id FROM events WHERE position > %s"
+                    " AND position <= %s", (since[service], until[service])).fetchall()
+        return found
 
     def _count_events(self, service: str, rows: list[dict], result: Count) -> None:
         ids = [row["event_id"] for row in rows]
@@ -212,12 +219,7 @@ class Census:
     def recovered(self, since: dict[str, int], until: dict[str, int], timeout: float = 300) -> None:
         """Wait until every event recorded between the ``since`` and ``until`` marks is journalled and
         applied by every consumer of its topic."""
-        pending = {}
-        for service in PUBLISHING:
-            with self.platform.owner(service) as conn:
-                pending[service] = conn.execute(
-                    "SELECT event_id::text, tenant_id FROM events WHERE position > %s AND position <= %s",
-                    (since[service], until[service])).fetchall()
+        pending = self.events_between(since, until)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(self._through(service, rows) for service, rows in pending.items()):

@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.faults.census import Census, Count
+from tests.faults.census import Census
 from tests.faults.load import Bureau, Load
 from tests.faults.platform import FaultPlatform
-from tests.faults.results import Results
+from tests.faults.results import Count, Results
 from tests.support import stack_environment
 
 CLIENTS = 4
@@ -87,15 +87,16 @@ class Scenario:
         return time.monotonic() - started
 
     def finish(self, order: int, name: str, recovery_seconds: float, commands=None, note: str = "",
-               whole: bool = True) -> Count:
+               whole: bool = True, marks: tuple[dict, dict] | None = None) -> Count:
         """Settle, count, record the row, and fail on anything lost, duplicated, half-written or stuck.
 
-        A row that is one part of a scenario (``whole=False``) only counts its commands: the platform was
-        settled and its chains and trees verified once for the whole scenario."""
+        A row that is one part of a scenario (``whole=False``) counts its commands and the events between its
+        ``marks``: the platform was settled, and its chains and trees verified, once for the whole scenario."""
         commands = self.load.commands() if commands is None else commands
         if whole:
             self.census.settle()
-        count = self.census.count(commands)
+        since, until = marks or (self.started_marks, self.census.mark())
+        count = self.census.count(commands, since, until)
         problems = count.problems + self.client_problems(commands) + (self.census.integrity() if whole else [])
         self.results.add(order, name, count, recovery_seconds, note=note, problems=problems[:20])
         assert count.commands > 0, "the load had no command accepted"

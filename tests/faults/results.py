@@ -10,11 +10,23 @@ import json
 import re
 import sys
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
 
 BEGIN, END = "<!-- fault-results:begin -->", "<!-- fault-results:end -->"
 COLUMNS = ("scenario", "commands accepted", "events checked", "lost", "duplicated", "time to recover")
+
+
+@dataclass
+class Count:
+    """A census's figures: accepted commands, the events checked, those lost and those duplicated."""
+
+    commands: int = 0
+    events: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
 class Results:
@@ -26,7 +38,7 @@ class Results:
         self.data = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "rows": []}
         self._save()
 
-    def add(self, order: int, scenario: str, count, recovery_seconds: float, **details) -> None:
+    def add(self, order: int, scenario: str, count: Count, recovery_seconds: float, **details) -> None:
         row = {"order": order, "scenario": scenario, "accepted": count.commands, "events": count.events,
                "lost": count.lost, "duplicated": count.duplicated, "recovery_seconds": round(recovery_seconds, 1),
                **details}

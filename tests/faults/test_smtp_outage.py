@@ -61,7 +61,7 @@ def test_the_smtp_server_down_for_a_while_delays_e_mail_with_backoff_and_loses_o
     lost = [d["delivery_id"] for d in deliveries if received[f"<{d['delivery_id']}@branchwork>"] == 0]
     doubled = [d["delivery_id"] for d in deliveries if received[f"<{d['delivery_id']}@branchwork>"] > 1]
     attempts = failed_attempts(platform, stopped_wall)
-    assert_backoff_doubles(attempts)
+    assert_backoff_doubles(attempts, platform.notify)
     retried = len({row["data"]["delivery_id"] for row in attempts})
     scenario.finish(6, f"SMTP server down {down_for:.0f} s (aiosmtpd stopped)", recovery,
                     note=f"{len(deliveries)} e-mails, {retried} of them retried ({len(attempts)} failed attempts,"
@@ -70,15 +70,16 @@ def test_the_smtp_server_down_for_a_while_delays_e_mail_with_backoff_and_loses_o
     assert not lost and not doubled, (lost, doubled)
 
 
-def assert_backoff_doubles(attempts: list[dict]) -> None:
-    """Each failed attempt sets the next one base × 2^(attempt − 1) seconds later (base 1 s here), capped."""
-    waits = {}
+def assert_backoff_doubles(attempts: list[dict], notify) -> None:
+    """Each failed attempt n sets the next one ``backoff_seconds(n)`` later — 1, 2, 4, 8 s, then the cap."""
+    retry_at: dict[str, dict[int, datetime]] = {}
     for row in attempts:
         data = row["data"]
-        waits.setdefault(data["delivery_id"], {})[data["attempt"]] = data["retry_at"]
-    longest = max(waits.values(), key=len)
+        retry_at.setdefault(data["delivery_id"], {})[data["attempt"]] = datetime.fromisoformat(data["retry_at"])
+    longest = max(retry_at.values(), key=len)
     assert len(longest) >= FAILED_ATTEMPTS_WANTED
-    moments = [datetime.fromisoformat(longest[n]) for n in sorted(longest)]
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(moments, moments[1:])]
-    # retry_at(n+1) − retry_at(n) = wait(n+1) + the time attempt n+1 took, and wait(n+1) = 2 × wait(n).
-    assert all(later > earlier for earlier, later in zip(gaps, gaps[1:])), gaps
+    numbers = sorted(longest)
+    # retry_at(n+1) − retry_at(n) = how late attempt n+1 ran + its own wait, backoff_seconds(n+1).
+    gaps = [(longest[later] - longest[earlier]).total_seconds() for earlier, later in zip(numbers, numbers[1:])]
+    waits = [notify.backoff_seconds(n) for n in numbers[1:]]
+    assert all(gap >= wait - 0.2 for gap, wait in zip(gaps, waits)), (gaps, waits)
