@@ -6,12 +6,14 @@ import json
 
 import flask
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
 from services.audit import csv_export, handlers
+from services.audit.projections import shown_data
+from services.audit.bundles import Period, Scope
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
 
@@ -45,6 +47,9 @@ FILTERS = {"stream_id": "stream_id = %s", "event_type": "event_type = %s", "bran
 class EventHistory(MethodView):
     @events.arguments(EventQuerySchema, location="query")
     @events.response(200, HistorySchema)
+    @events.doc(responses={"200": {"content": {
+        "application/json": {"schema": HistorySchema}, "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "one envelope per line"}}}}})
     def get(self, query):
         """Events of your bureau in journal order; with ``stream_id``, in stream order with the chain checked."""
         principal = current_principal()
@@ -55,13 +60,18 @@ class EventHistory(MethodView):
         with read_transaction(principal.tenant) as conn:
             rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
                                 f" ORDER BY {order} LIMIT %s", [*params, query["limit"]]).fetchall()
-        listed = [{"seq": row["seq"], **json.loads(row["envelope"])} for row in rows]
+        listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
         if query.get("format") in ("csv", "jsonl"):
             return _export(listed, rows, query["format"])
         return {"events": listed,
                 "next_after_seq": (max((row["seq"] for row in rows), default=None)
                                    if len(rows) == query["limit"] else None),
                 "chain": _chain_report(query, rows)}
+
+
+def _shown(entry: dict) -> dict:
+    """The entry with its data as the current contract shows it (JSON Lines keep the recorded bytes, for proofs)."""
+    return {**entry, "data": shown_data(entry["event_type"], entry["schema_version"], entry["data"])}
 
 
 def _export(listed: list[dict], rows: list[dict], kind: str) -> flask.Response:
@@ -103,8 +113,77 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
+class TreeHeadSchema(Schema):
+    tenant_id = fields.String(required=True)
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = fields.String(required=True, metadata={"description": "hex SHA-256"})
+    timestamp = fields.String(required=True, metadata={"format": "date-time"})
+    algorithm = fields.String(required=True)
+    key_id = fields.String(required=True)
+    public_key = fields.String(required=True, metadata={"description": "base64 Ed25519 public key"})
+    signature = fields.String(required=True, metadata={"description": "base64 Ed25519 signature"})
+
+
+class SignedHeadSchema(Schema):
+    tenant_id = fields.String(required=True)
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = fields.String(required=True)
+    signed_at = fields.String(required=True, metadata={"format": "date-time"})
+    key_id = fields.String(required=True)
+    signature = fields.String(required=True)
+
+
+class TreeHeadsSchema(Schema):
+    tree_heads = fields.List(fields.Nested(SignedHeadSchema), required=True)
+
+
+class InclusionSchema(Schema):
+    event_id = fields.String(required=True)
+    seq = fields.Integer(required=True, validate=validate.Range(min=1))
+    leaf_index = fields.Integer(required=True, validate=validate.Range(min=0))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+    leaf_hash = fields.String(required=True)
+    audit_path = fields.List(fields.String(), required=True)
+    root_hash = fields.String(required=True)
+    envelope = fields.String(required=True, metadata={"description": "the journalled envelope, canonical JSON"})
+    event = fields.Dict(required=True)
+
+
+class ConsistencySchema(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=0))
+    second = fields.Integer(required=True, validate=validate.Range(min=0))
+    first_root = fields.String(required=True)
+    second_root = fields.String(required=True)
+    consistency_path = fields.List(fields.String(), required=True)
+
+
+class CosignatureSchema(Schema):
+    witness_key = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "the witness's verifier key, name+keyid+base64(0x04 ‖ Ed25519 public key)"})
+    cosignature = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "its signature line over the checkpoint (c2sp.org/tlog-cosignature, cosignature/v1)"})
+
+
+class BundleQuerySchema(Schema):
+    branch_id = fields.UUID(metadata={"description": "one branch's entries (default: the whole bureau)"})
+    stream_id = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "one stream's"})
+    first_day = fields.Date(required=True, data_key="from", metadata={"description": "first day, bureau time"})
+    last_day = fields.Date(data_key="to", metadata={"description": "last day (default: today)"})
+    known_on = fields.Date(metadata={"description": "as journalled by the end of this day (default: now)"})
+
+    @validates_schema
+    def one_scope_and_an_ordered_period(self, data, **_kwargs):
+        if "branch_id" in data and "stream_id" in data:
+            raise ValidationError("一个证据包只针对一个支部或一个事件流", field_name="stream_id")
+        if data.get("last_day") and data["last_day"] < data["first_day"]:
+            raise ValidationError("结束日期不能早于开始日期", field_name="to")
+        if data.get("known_on") and data["known_on"] < data["first_day"]:
+            raise ValidationError("known_on 不能早于开始日期", field_name="known_on")
+
+
 @proofs.route("/tree-head")
 class TreeHead(MethodView):
+    @proofs.alt_response(200, schema=TreeHeadSchema, success=True, description="The signed head")
     def get(self):
         """Sign and return your bureau's journal tree head now: size, root, time, Ed25519 signature."""
         principal = current_principal()
@@ -115,6 +194,7 @@ class TreeHead(MethodView):
 @proofs.route("/tree-heads")
 class TreeHeadHistory(MethodView):
     @proofs.arguments(TreeHeadHistorySchema, location="query")
+    @proofs.alt_response(200, schema=TreeHeadsSchema, success=True, description="Signed heads, newest first")
     def get(self, query):
         """The tree heads signed so far, newest first."""
         principal = current_principal()
@@ -122,9 +202,56 @@ class TreeHeadHistory(MethodView):
         return {"tree_heads": handlers.tree_head_history(principal.tenant, query["limit"])}
 
 
+@proofs.route("/checkpoint")
+class Checkpoint(MethodView):
+    def get(self):
+        """The newest signed checkpoint (c2sp.org/tlog-checkpoint) with its witnesses' cosignatures, as text."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return flask.Response(handlers.latest_checkpoint(principal.tenant), mimetype="text/plain")
+
+
+@proofs.route("/tree-heads/<int:size>/cosignatures")
+class Cosignatures(MethodView):
+    @proofs.arguments(CosignatureSchema)
+    def post(self, body, size):
+        """Add a witness's cosignature of the kept head of this size; it is verified before it is kept."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        kept, created = handlers.add_cosignature(principal.tenant, size, body["witness_key"], body["cosignature"])
+        return kept, 201 if created else 200
+
+
+@proofs.route("/keys")
+class Keys(MethodView):
+    def get(self):
+        """The bureau's tree-head signing keys, past and present, with their validity: the verifier's --key."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return handlers.keys(principal.tenant)
+
+
+@proofs.route("/bundles")
+class Bundles(MethodView):
+    @proofs.arguments(BundleQuerySchema, location="query")
+    def get(self, query):
+        """One file with a period's journal entries (a branch's, a stream's or the bureau's) and every proof
+        needed to check it offline: ``branchwork verify BUNDLE --key KEYS``."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        scope = (Scope("branch", str(query["branch_id"])) if "branch_id" in query else
+                 Scope("stream", query["stream_id"]) if "stream_id" in query else Scope("bureau"))
+        period = Period(query["first_day"], query.get("last_day") or handlers.today(), query.get("known_on"))
+        body = handlers.bundle(principal.tenant, scope, period)
+        name = f"bundle-{scope.label}-{period.first.isoformat()}-{period.last.isoformat()}.json"
+        return flask.Response(body, mimetype="application/json",
+                              headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
 @proofs.route("/proofs/inclusion")
 class InclusionProof(MethodView):
     @proofs.arguments(InclusionQuerySchema, location="query")
+    @proofs.alt_response(200, schema=InclusionSchema, success=True, description="The inclusion proof")
     def get(self, query):
         """Prove that an event is in the journal: its envelope, leaf index, audit path and the root."""
         principal = current_principal()
@@ -135,6 +262,7 @@ class InclusionProof(MethodView):
 @proofs.route("/proofs/consistency")
 class ConsistencyProof(MethodView):
     @proofs.arguments(ConsistencyQuerySchema, location="query")
+    @proofs.alt_response(200, schema=ConsistencySchema, success=True, description="The consistency proof")
     def get(self, query):
         """Prove that the journal of size ``second`` extends the journal of size ``first``."""
         principal = current_principal()

@@ -1,15 +1,18 @@
 """Entry points: the audit service's long-running workers, one process each.
 
 ``audit-journal`` consumes every service's topic into the journal and its Merkle tree;
-``audit-views`` follows the journal into the views (see ``views_feed`` for why not Kafka directly).
+``audit-views`` follows the journal into the views (see ``views_feed`` for why not Kafka directly);
+``audit-checkpoints`` signs every bureau's checkpoint at least daily (see ``checkpoints``).
 """
 
 from __future__ import annotations
 
+from contracts.rulebook.calendar import on_local_days
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import connect
 from services.audit import journal
+from services.audit.checkpoints import CheckpointWorker
 from services.audit.tree import JournalTree
 from services.audit.settings import AuditSettings
 from services.audit.views_feed import ViewsWorker
@@ -37,5 +40,8 @@ def views_worker(settings: Settings) -> ViewsWorker:
     return ViewsWorker(settings, batch_size=AuditSettings.from_env().views_batch_size)
 
 
-WORKERS = {"audit-journal": journal_worker,
-           "audit-views": lambda settings: views_worker(settings).run}
+WORKERS = {name: on_local_days(factory) for name, factory in {
+    "audit-journal": journal_worker,
+    "audit-views": lambda settings: views_worker(settings).run,
+    "audit-checkpoints": lambda settings: CheckpointWorker(settings, AuditSettings.from_env()).run,
+}.items()}
