@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
-from services.audit import csv_export, handlers
+from services.audit import csv_export, handlers, queries
 from services.audit.bundles import Period, Scope
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
@@ -30,6 +30,7 @@ class EventQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     format = fields.String(validate=validate.OneOf(["json", "csv", "jsonl"]),
                            metadata={"description": "csv (one row per event) or jsonl (one envelope per line)"})
+    known_on = fields.Date(metadata={"description": "only entries the journal had received by the end of this day"})
 
 
 class HistorySchema(Schema):
@@ -54,6 +55,9 @@ class EventHistory(MethodView):
         params = [query["after_seq"]] + [query[name] for name in FILTERS if name in query]
         order = "stream_version" if "stream_id" in query else "seq"
         with read_transaction(principal.tenant) as conn:
+            if "known_on" in query:
+                clauses.append("seq <= %s")
+                params.append(queries.known_through(conn, principal.tenant, query["known_on"]))
             rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
                                 f" ORDER BY {order} LIMIT %s", [*params, query["limit"]]).fetchall()
         listed = [{"seq": row["seq"], **json.loads(row["envelope"])} for row in rows]
@@ -80,7 +84,7 @@ def _export(listed: list[dict], rows: list[dict], kind: str) -> flask.Response:
 
 def _chain_report(query: dict, rows: list[dict]) -> dict | None:
     """For a whole stream (no paging or filters beyond it), say whether its hash chain holds."""
-    if "stream_id" not in query or query["after_seq"] or set(query) - {"stream_id", "after_seq", "limit"}:
+    if "stream_id" not in query or query["after_seq"] or set(query) - {"stream_id", "after_seq", "limit", "known_on"}:
         return None
     envelopes = [Envelope.from_dict(json.loads(row["envelope"])) for row in rows]
     problems = check_chain(query["stream_id"], envelopes)
