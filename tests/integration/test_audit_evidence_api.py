@@ -34,7 +34,7 @@ def client(audit_settings):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    app = create_app(audit_settings, AuditSettings())
+    app = create_app(audit_settings, AuditSettings(dev_login=True))
     app.extensions["branchwork"].clock = lambda: NOW
     return app.test_client()
 
@@ -181,3 +181,19 @@ def test_the_checkpoint_worker_runs_until_stopped(audit_settings):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_the_branch_page_offers_its_bundle_with_a_line_on_how_to_verify_it(client, audit_settings):
+    client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    try:
+        page = client.get(f"/branches/{BRANCH}?period=2026-11").get_data(as_text=True)
+        assert f'action="/branches/{BRANCH}/bundle"' in page and 'value="2026-11-01"' in page
+        assert "branchwork verify" in page and "--key keys.json" in page
+        bundle = client.get(f"/branches/{BRANCH}/bundle?from=2026-11-01&to=2026-11-30")
+        keys = client.get("/keys.json")
+        assert bundle.status_code == 200 and "attachment" in bundle.headers["Content-Disposition"]
+        assert verify_bundle(bundle.get_data(), keys.get_json())["scope"] == {"kind": "branch", "id": BRANCH}
+        backwards = client.get(f"/branches/{BRANCH}/bundle?from=2026-11-30&to=2026-11-01")
+        assert backwards.status_code == 400 and "请选择起止日期" in backwards.get_data(as_text=True)
+    finally:
+        client.post("/logout")
