@@ -32,8 +32,11 @@ OUTREACH_CHANNELS = ("visit", "phone", "home_study")
 CARE_KINDS = ("birthday", "holiday_visit", "health_check", "hospital_visit", "newspaper", "condolence")
 HOLIDAYS = ("spring_festival", "july_1", "double_ninth", "mid_autumn", "summer_heat", "new_year", "dragon_boat",
             "national_day")
-"""Named holidays (``shared.holidays``); a rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``."""
+"""Named holidays (``contracts.rulebook.holidays``); a rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``."""
 LATE_REASONS = ("period_closed", "entered_after_days")
+
+# How to reach a member study has not reached is the rulebook's (re-exported for the pages that import it here).
+from contracts.rulebook.coverage import suggested_channel  # noqa: E402,F401
 
 
 # --- activities (三会一课 and every other kind of branch work) -------------------------------------

@@ -22,10 +22,13 @@ def idempotent_producer(bootstrap: str, **overrides) -> KafkaProducer:
     return KafkaProducer(**options)
 
 
+MAX_POLL_RECORDS = 500
+
+
 def batch_consumer(bootstrap: str, group_id: str, topics: list[str], **overrides) -> KafkaConsumer:
     """Offsets are committed by the runner after its database commit, never automatically."""
     options = dict(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
-                   auto_offset_reset="earliest", max_poll_records=500, session_timeout_ms=10000,
+                   auto_offset_reset="earliest", max_poll_records=MAX_POLL_RECORDS, session_timeout_ms=10000,
                    heartbeat_interval_ms=3000, max_poll_interval_ms=300000)
     options.update(overrides)
     consumer = KafkaConsumer(**options)
@@ -33,8 +36,11 @@ def batch_consumer(bootstrap: str, group_id: str, topics: list[str], **overrides
     return consumer
 
 
-def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 6, replication: int = 1) -> None:
-    """Create missing topics (each with its ``.dlq`` sibling); existing ones are left as they are."""
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int = -1, replication: int = -1) -> None:
+    """Create missing topics (each with its ``.dlq`` sibling); existing ones are left as they are.
+
+    -1 takes the broker's defaults: 6 partitions, and one replica on a single node, three in a cluster.
+    """
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     try:
         existing = set(admin.list_topics())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import os
 import time
 import uuid
@@ -14,7 +16,7 @@ from psycopg import sql
 from shared import auth, db
 from shared.config import Settings
 from shared.kafka import ensure_topics
-from datetime import UTC
+from datetime import UTC, datetime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +72,8 @@ class IsolatedService:
 def token(settings: Settings, *roles: str, tenant: str | None = None, branches: list[str] | None = None,
           subject: str | None = None) -> str:
     return auth.issue_token(settings.jwt_secret, subject=subject or f"user-{short_id()}", roles=list(roles),
-                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer)
+                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer,
+                            audience=settings.jwt_audience)
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -171,6 +174,37 @@ class ApiClient:
         status, reply = self.post(path, body)
         assert status == 201, reply
         return reply["id"]
+
+
+@contextmanager
+def clock_at(flask_app, moment: datetime):
+    """Run the block with the service's clock stopped at ``moment`` (an injected clock, as in production)."""
+    runtime = flask_app.extensions["branchwork"]
+    before = runtime.clock
+    runtime.clock = lambda: moment
+    try:
+        yield
+    finally:
+        runtime.clock = before
+
+
+def csrf_token_of(page: str) -> str:
+    """The CSRF token a server-rendered page put in its forms."""
+    import re
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def dashboard_sign_in(client, bureau_id: str, role: str = "auditor"):
+    """Sign a Flask test client in to the audit dashboard through its development login."""
+    csrf = csrf_token_of(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"mode": "dev", "bureau_id": bureau_id, "role": role, "csrf_token": csrf})
+
+
+def dashboard_sign_out(client):
+    csrf = csrf_token_of(client.get("/login").get_data(as_text=True))
+    return client.post("/logout", data={"csrf_token": csrf})
 
 
 def chained_events(tenant_id: str, plan: list[tuple], moment=None) -> list:

@@ -5,17 +5,29 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import flask
 import psycopg
 
-from shared.errors import NotFound
+from contracts.rulebook.calendar import (Period, PeriodInvalid, day_start, last_twelve_months, parse_period,
+                                         period_of)
+from shared.errors import NotFound, RequestInvalid
 from shared.web import read_transaction
 from services.audit import facts as facts_module
 from services.audit import knowledge, labels, notices
 from services.audit.demonstration import assess
-from services.audit.periods import Period, last_twelve_months, parse_period
+from services.audit.projections import shown_data
 from services.audit.scorecard import scorecard
 from services.audit.timeline import describe
+
+
+def requested_period(text: str | None, today: date) -> Period:
+    """The period a reader asked for (this month by default); anything else is a 400 naming the field."""
+    if not text:
+        return period_of(today, "month")
+    try:
+        return parse_period(text)
+    except PeriodInvalid:
+        raise RequestInvalid("period is YYYY-MM, YYYY-Qn or YYYY",
+                             fields={"period": ["e.g. 2026-11, 2026-Q4, 2026"]}) from None
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None,
@@ -34,17 +46,18 @@ def known_through(conn: psycopg.Connection, tenant_id: str, known_on: date | Non
     """The journal entries received by the end of ``known_on`` (in the bureaus' time zone); None for now."""
     if known_on is None:
         return None
-    settings = flask.current_app.extensions["audit"].settings
-    return knowledge.journal_size_by(conn, tenant_id, settings.day_start(known_on + timedelta(days=1)))
+    return knowledge.journal_size_by(conn, tenant_id, day_start(known_on + timedelta(days=1)))
 
 
 def _known_on(known_on: date | None, known: int | None) -> dict:
     return {} if known_on is None else {"known_on": {"date": known_on.isoformat(), "journal_size": known}}
 
 
-def _window(period: Period) -> tuple[date, date]:
-    """Facts a period's scorecard reads: from the start of its year (yearly care, dues) to its end."""
-    return date(period.year, 1, 1) - timedelta(days=45), period.end
+def facts_window(period: Period) -> tuple[date, date]:
+    """Facts a period's scorecard reads: from the start of its year (yearly care, dues, visits made ahead of a
+    holiday) to the end of the quarter it ends in (a month is covered by study in its quarter when the rules
+    count coverage by quarter), with the rules' longest window after it (a birthday greeted a few days late)."""
+    return date(period.year, 1, 1) - timedelta(days=45), period_of(period.end, "quarter").end + timedelta(days=45)
 
 
 def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
@@ -52,22 +65,35 @@ def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date
     records entered since have changed and by which records."""
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, *_window(period), branch_id=branch_id, known_through=known)
+        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id, known_through=known)
         require_branch(loaded, branch_id)
-        card = scorecard(loaded, branch_id, period, today)
+        card = with_record_count(scorecard(loaded, branch_id, period, today))
         if known is not None:
             card["known_on"] = {**_known_on(known_on, known)["known_on"],
                                 **_changed_since(conn, tenant_id, branch_id, period, today, known, card)}
     return card
 
 
+def with_record_count(card: dict) -> dict:
+    """The card with ``records``: how many recorded events its figures rest on (0: nothing recorded this period)."""
+    return {**card, "records": len(record_ids(card["figures"]))}
+
+
+def record_ids(figure) -> set[str]:
+    if isinstance(figure, dict):
+        found = set(figure.get("events") or []) if isinstance(figure.get("events"), list) else set()
+        return found.union(*(record_ids(value) for key, value in figure.items() if key != "events"))
+    if isinstance(figure, list):
+        return set().union(*(record_ids(value) for value in figure))
+    return set()
+
+
 def _changed_since(conn: psycopg.Connection, tenant_id: str, branch_id: str, period: Period, today: date,
                    known: int, card: dict) -> dict:
-    now = scorecard(_load(conn, tenant_id, *_window(period), branch_id=branch_id), branch_id, period, today)
+    now = scorecard(_load(conn, tenant_id, *facts_window(period), branch_id=branch_id), branch_id, period, today)
     found = knowledge.explain(conn, known, knowledge.differences(card, now))
-    settings = flask.current_app.extensions["audit"].settings
-    later = knowledge.entered_since(conn, known, branch_id, settings.day_start(period.start),
-                                    settings.day_start(period.end + timedelta(days=1)))
+    later = knowledge.entered_since(conn, known, branch_id, day_start(period.start),
+                                    day_start(period.end + timedelta(days=1)))
     return {"same_as_now": not (found["changes"] or found["findings_raised_since"]
                                 or found["findings_cleared_since"]), **found, "entered_since": later}
 
@@ -76,13 +102,14 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, *_window(period), known_through=known)
+        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known)
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
-    cards = [scorecard(loaded, branch_id, period, today) for branch_id in loaded.branches]
+    cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
             "period": period.to_dict(today), "as_of": today.isoformat(), **_known_on(known_on, known),
-            "branches": [{"branch": c["branch"], "compliant": c["compliant"], "findings": c["findings"],
+            "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
+                          "findings": c["findings"], "records": c["records"],
                           "members": c["figures"]["members"]["total"],
                           "summary": _summary(c["figures"])} for c in cards]}
 
@@ -240,7 +267,8 @@ def event_history(tenant_id: str, filters: dict, event_ids: list[str] | None = N
 
 
 def _history_entry(row: dict) -> dict:
-    data = json.loads(row.pop("envelope"))["data"]
+    envelope = json.loads(row.pop("envelope"))
+    data = shown_data(envelope["event_type"], envelope["schema_version"], envelope["data"])
     private = row["event_type"] in labels.PLEDGE_EVENTS
     return {**row, "event_label": labels.event_type(row["event_type"]), "private": private,
             "summary": "承诺书（仅计数，不显示签署人及内容）" if private else describe(row["event_type"], data, ""),

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shared.web import read_transaction
 from services.audit import labels
 from services.audit.demonstration import assess
-from services.audit.periods import parse_period
+from contracts.rulebook.calendar import parse_period
 from services.audit.queries import load_facts, require_branch
 from services.audit.scorecard import scorecard
 

@@ -1,7 +1,9 @@
 """HTTP API of the audit views: scorecards, roll-ups, demonstration sites, timelines, rosters, the annual report.
 
 Every view answers JSON, or CSV with ``format=csv`` (or ``Accept: text/csv``). Readers are the bureau's
-auditors and admins; another bureau's branch is a 404, another bureau's roll-up a 403.
+auditors and admins, and a secretary for the branches in their token (the secretaries' pages show
+them their own figures); another bureau's branch, or another branch to a secretary, is a 404;
+another bureau's roll-up a 403.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from contracts.rulebook.calendar import validate_year
 from services.audit import csv_export, queries, report
-from services.audit.periods import current_period, parse_period
+from contracts.rulebook.calendar import local_date
+from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, runtime
 
 views = ApiBlueprint("views", __name__, description="Branch-work audit views of your bureau")
@@ -34,7 +38,7 @@ class PeriodQuerySchema(Schema):
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=1949, max=2200))
+    year = fields.Integer(validate=validate_year)
     as_of = fields.Date()
     known_on = fields.Date(metadata=KNOWN_ON)
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
@@ -46,21 +50,41 @@ class FormatQuerySchema(Schema):
     known_on = fields.Date(metadata=KNOWN_ON)
 
 
+BODIES = {"application/json": {"type": "object", "description": "the view, as built by the audit's queries"},
+          "text/csv": {"type": "string", "description": "the view's rows, with a header line"},
+          "text/html": {"type": "string"}, "application/pdf": {"type": "string", "format": "binary"}}
+
+
+def answers(*media_types: str):
+    """Document the 200 answer of a view in each of its media types."""
+    return views.doc(responses={"200": {"description": "OK", "content": {
+        media_type: {"schema": BODIES[media_type]} for media_type in media_types}}})
+
+
 def _reader() -> str:
     principal = current_principal()
     principal.require_role(*READER_ROLES)
     return principal.tenant
 
 
+def _branch_reader(branch_id) -> str:
+    """The caller's bureau, if they may read this branch: its auditors and admins, or its own secretary."""
+    principal = current_principal()
+    principal.require_role(*READER_ROLES, "secretary")
+    if not principal.has_role(*READER_ROLES) and str(branch_id) not in principal.branches:
+        raise NotFound("本局没有这个支部，或您不是这个支部的书记")
+    return principal.tenant
+
+
 def _today(query: dict) -> date:
     """The day things are judged on: ``as_of``, else the day whose knowledge is asked for, else today."""
-    return query.get("as_of") or query.get("known_on") or runtime().clock().date()
+    return query.get("as_of") or query.get("known_on") or local_date(runtime().clock())
 
 
 def _period(query: dict):
     """The day the period is judged on, and the period asked for (this month by default)."""
     today = _today(query)
-    return today, parse_period(query["period"]) if "period" in query else current_period(today)
+    return today, queries.requested_period(query.get("period"), today)
 
 
 def _reply(body, query: dict, rows_of, name: str):
@@ -75,9 +99,10 @@ def _reply(body, query: dict, rows_of, name: str):
 @views.route("/branches/<uuid:branch_id>/scorecard")
 class BranchScorecard(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """A branch's figures, findings and compliance for a month, a quarter or a year."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today, period = _period(query)
         card = queries.branch_scorecard(tenant, str(branch_id), period, today, query.get("known_on"))
         return _reply(card, query, csv_export.scorecard_rows, f"scorecard-{period.id}")
@@ -86,6 +111,7 @@ class BranchScorecard(MethodView):
 @views.route("/bureaus/<uuid:bureau_id>/scorecard")
 class BureauScorecard(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, bureau_id):
         """Every branch of the bureau with its findings, sorted by name (no rankings, no points)."""
         tenant = _reader()
@@ -98,9 +124,10 @@ class BureauScorecard(MethodView):
 @views.route("/branches/<uuid:branch_id>/demonstration")
 class Demonstration(MethodView):
     @views.arguments(YearQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The demonstration-site assessment of a year against the bureau's criteria, with evidence."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today = _today(query)
         body = queries.demonstration(tenant, str(branch_id), query.get("year", today.year), today,
                                      query.get("known_on"))
@@ -110,9 +137,10 @@ class Demonstration(MethodView):
 @views.route("/branches/<uuid:branch_id>/trend")
 class Trend(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query), query.get("known_on"))}
         return _reply(body, query, lambda b: b["months"], "trend")
 
@@ -120,9 +148,10 @@ class Trend(MethodView):
 @views.route("/branches/<uuid:branch_id>/roster")
 class Roster(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The branch's members on a day (``as_of``, default today)."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         body = {"members": queries.roster(tenant, str(branch_id), _today(query), query.get("known_on"))}
         return _reply(body, query, lambda b: b["members"], "roster")
 
@@ -130,9 +159,10 @@ class Roster(MethodView):
 @views.route("/branches/<uuid:branch_id>/notifications")
 class BranchNotifications(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """What the platform told whom about the branch in a period: each notification and its deliveries."""
-        tenant = _reader()
+        tenant = _branch_reader(branch_id)
         today, period = _period(query)
         body = queries.branch_notifications(tenant, str(branch_id), period, query.get("known_on"))
         return _reply(body, query, csv_export.notification_rows, f"notifications-{period.id}")
@@ -141,6 +171,7 @@ class BranchNotifications(MethodView):
 @views.route("/members/<uuid:member_id>/timeline")
 class Timeline(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, member_id):
         """Everything recorded about one member, across services, in the order it happened."""
         tenant = _reader()
@@ -151,6 +182,7 @@ class Timeline(MethodView):
 @views.route("/branches/<uuid:branch_id>/reports/annual")
 class AnnualReport(MethodView):
     @views.arguments(YearQuerySchema, location="query")
+    @answers("text/html", "application/pdf", "application/json", "text/csv")
     def get(self, query, branch_id):
         """The branch's annual work report in Chinese, every number from the records: HTML, PDF, JSON or CSV."""
         return _annual(query, branch_id, pdf=False)
@@ -159,13 +191,14 @@ class AnnualReport(MethodView):
 @views.route("/branches/<uuid:branch_id>/reports/annual.pdf")
 class AnnualReportPdf(MethodView):
     @views.arguments(YearQuerySchema, location="query")
+    @answers("application/pdf", "text/html", "application/json", "text/csv")
     def get(self, query, branch_id):
         """The annual report as a PDF (CJK fonts embedded)."""
         return _annual(query, branch_id, pdf=True)
 
 
 def _annual(query: dict, branch_id, pdf: bool):
-    tenant = _reader()
+    tenant = _branch_reader(branch_id)
     today = _today(query)
     context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today,
                                     query.get("known_on"))

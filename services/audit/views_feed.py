@@ -9,46 +9,74 @@ the lead it applies again the entries that failed before (a restart is how a fix
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
 
+import orjson
 import psycopg
-from psycopg import sql
 
-from shared import metrics
+from shared import metrics, rebuild as shared_rebuild
 from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Envelope
+from shared.rebuild import ReadModel
 from services.audit import journal
 from services.audit.projections import facts_of
-from services.audit.store import SqlStore, put_all
+from services.audit.store import SqlStore
 
 log = logging.getLogger(__name__)
 
 LEADER_LOCK = 0x6175_6469_7476  # one active views worker per database
 APPLY_LOCK = 0x6175_6469_7477   # held while views are written; a rebuild's swap takes it too
-SCHEMA, NEXT_SCHEMA, OLD_SCHEMA = "views", "views_next", "views_old"
+SCHEMA = "views"
 
 
 def apply_entry(conn: psycopg.Connection, tenant_id: str, seq: int, envelope_text: str) -> bool:
     """Apply one journal entry to the views in a savepoint; a failure is recorded and skipped."""
-    envelope = Envelope.from_dict(json.loads(envelope_text))
+    return apply_entries(conn, tenant_id, [{"seq": seq, "envelope": envelope_text}]) == 1
+
+
+def apply_entries(conn: psycopg.Connection, tenant_id: str, rows: list[dict]) -> int:
+    """Apply journal entries in one savepoint, their rows written in pipeline mode; return how many applied.
+
+    An entry whose facts cannot be worked out is recorded as a failure at once; when the database refuses
+    the batch, it is split in halves until the entry at fault is alone, recorded and skipped.
+    """
+    pending = []
+    for row in rows:
+        envelope = Envelope.from_dict(orjson.loads(row["envelope"]))
+        try:
+            pending.append((row["seq"], envelope, facts_of(envelope)))
+        except Exception as error:  # noqa: BLE001 — recorded in failures, retried after a fix
+            _record_failure(conn, tenant_id, row["seq"], envelope, error)
+    return _write_split(conn, tenant_id, pending)
+
+
+def _write_split(conn: psycopg.Connection, tenant_id: str, pending: list[tuple]) -> int:
+    if not pending:
+        return 0
     try:
-        with conn.transaction():
-            put_all(SqlStore(conn), facts_of(envelope))
-        metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc()
-        return True
+        with conn.transaction(), conn.pipeline():
+            SqlStore(conn).put_many(fact for _seq, _envelope, facts in pending for fact in facts)
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled):
         raise
     except Exception as error:
-        log.error("audit-views: cannot apply %s (%s #%s): %s", envelope.event_id, tenant_id, seq, error)
-        conn.execute("INSERT INTO failures (tenant_id, seq, event_id, event_type, error) VALUES (%s, %s, %s, %s, %s)"
-                     " ON CONFLICT DO NOTHING",
-                     (tenant_id, seq, envelope.event_id, envelope.event_type, f"{type(error).__name__}: {error}"))
-        metrics.CONSUMER_APPLIED.labels("audit-views", "failed").inc()
-        return False
+        if len(pending) == 1:
+            _record_failure(conn, tenant_id, pending[0][0], pending[0][1], error)
+            return 0
+        half = len(pending) // 2
+        return _write_split(conn, tenant_id, pending[:half]) + _write_split(conn, tenant_id, pending[half:])
+    metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc(len(pending))
+    return len(pending)
+
+
+def _record_failure(conn: psycopg.Connection, tenant_id: str, seq: int, envelope: Envelope, error: Exception) -> None:
+    log.error("audit-views: cannot apply %s (%s #%s): %s", envelope.event_id, tenant_id, seq, error)
+    conn.execute("INSERT INTO failures (tenant_id, seq, event_id, event_type, error) VALUES (%s, %s, %s, %s, %s)"
+                 " ON CONFLICT DO NOTHING",
+                 (tenant_id, seq, envelope.event_id, envelope.event_type, f"{type(error).__name__}: {error}"))
+    metrics.CONSUMER_APPLIED.labels("audit-views", "failed").inc()
 
 
 def catch_up(conn: psycopg.Connection, batch_size: int = 500, *, lock: bool = True) -> int:
@@ -63,8 +91,7 @@ def catch_up(conn: psycopg.Connection, batch_size: int = 500, *, lock: bool = Tr
         for tenant in behind:
             rows = conn.execute("SELECT seq, envelope FROM public.journal WHERE tenant_id = %s AND seq > %s"
                                 " ORDER BY seq LIMIT %s", (tenant["tenant_id"], tenant["seq"], batch_size)).fetchall()
-            for row in rows:
-                apply_entry(conn, tenant["tenant_id"], row["seq"], row["envelope"])
+            apply_entries(conn, tenant["tenant_id"], rows)
             if rows:
                 conn.execute("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
                              " DO UPDATE SET seq = EXCLUDED.seq", (tenant["tenant_id"], rows[-1]["seq"]))
@@ -116,52 +143,34 @@ class ViewsWorker:
                 pass
 
 
+class JournalFeed:
+    """The journal as a rebuild reads it: per bureau, past the shadow views' own positions."""
+
+    def total(self, conn: psycopg.Connection) -> int:
+        return conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM public.journal_heads").fetchone()["n"]
+
+    def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
+        return catch_up(conn, limit, lock=False)
+
+    def hold_writers(self, conn: psycopg.Connection) -> None:
+        """The views worker writes only under this lock: taken, the live views stand still until the swap."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+
+
 def rebuild(settings: Settings, progress: Callable[[int, int], None] = lambda done, total: None,
             batch_size: int = 2000) -> dict:
     """Replay the whole journal into a fresh schema, catch up with the live views, then swap it in."""
     with connect(settings.owner_dsn, autocommit=True) as conn:
-        total = conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM public.journal_heads").fetchone()["n"]
+        total = JournalFeed().total(conn)
         rebuild_id = conn.execute("INSERT INTO public.view_rebuilds (total, status) VALUES (%s, 'replaying')"
                                   " RETURNING id", (total,)).fetchone()["id"]
-        _create_next_schema(conn, settings.app_role)
-        conn.execute(f"SET search_path = {NEXT_SCHEMA}, public")
-        done = 0
-        while applied := catch_up(conn, batch_size, lock=False):
-            done += applied
-            conn.execute("UPDATE public.view_rebuilds SET applied = %s WHERE id = %s", (done, rebuild_id))
-            progress(done, total)
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
-            while applied := catch_up(conn, batch_size, lock=False):
-                done += applied
-            _swap(conn)
-            conn.execute("UPDATE public.view_rebuilds SET applied = %s, status = 'swapped', finished_at = now()"
-                         " WHERE id = %s", (done, rebuild_id))
-        conn.execute("RESET search_path")
-        progress(done, total)
-        return {"rebuild": rebuild_id, "applied": done, "total": total}
-
-
-def _create_next_schema(conn: psycopg.Connection, app_role: str) -> None:
-    """An empty copy of every views table: columns, keys, indexes, row-level security and grants."""
-    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(NEXT_SCHEMA)))
-    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(NEXT_SCHEMA)))
-    tables = [row["tablename"] for row in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (SCHEMA,))]
-    for table in tables:
-        new, old = sql.Identifier(NEXT_SCHEMA, table), sql.Identifier(SCHEMA, table)
-        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(new, old))
-        conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(new))
-        conn.execute(sql.SQL("CREATE POLICY tenant_isolation ON {} USING"
-                             " (tenant_id = current_setting('branchwork.tenant_id', true))").format(new))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(NEXT_SCHEMA),
-                                                                  sql.Identifier(app_role)))
-    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
-        sql.Identifier(NEXT_SCHEMA), sql.Identifier(app_role)))
-
-
-def _swap(conn: psycopg.Connection) -> None:
-    """Rename the fresh schema into place; readers' next statements find the new tables by name."""
-    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(SCHEMA), sql.Identifier(OLD_SCHEMA)))
-    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(NEXT_SCHEMA), sql.Identifier(SCHEMA)))
-    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(OLD_SCHEMA)))
+        try:
+            result = shared_rebuild.rebuild(settings.owner_dsn, ReadModel(schema=SCHEMA), JournalFeed(),
+                                            batch=batch_size, progress=progress)
+        except Exception:
+            conn.execute("UPDATE public.view_rebuilds SET status = 'failed', finished_at = now() WHERE id = %s",
+                         (rebuild_id,))
+            raise
+        conn.execute("UPDATE public.view_rebuilds SET applied = %s, total = greatest(total, %s), status = 'swapped',"
+                     " finished_at = now() WHERE id = %s", (result["applied"], result["applied"], rebuild_id))
+        return {"rebuild": rebuild_id, "applied": result["applied"], "total": max(total, result["applied"])}

@@ -61,7 +61,7 @@ def test_bad_input_over_http_is_a_clear_400_and_nothing_is_written(platform):
     bureau = platform.new_bureau()
     response = platform.post("members", "/api/v1/branches", {"name": "支部", "colour": "red"}, bureau["admin"])
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"colour": ["Unknown field."]}
+    assert response.json()["error"]["fields"] == {"colour": ["不认识这个字段"]}
     wait_for(lambda: len(history(platform, bureau["auditor"])["events"]) == 2, message="the bureau journalled")
     types = sorted(e["event_type"] for e in history(platform, bureau["auditor"])["events"])
     assert types == ["members.BureauRegistered", "members.BureauRulesPublished"]

@@ -17,7 +17,7 @@ from services.audit.checkpoints import CheckpointWorker
 from services.audit.settings import AuditSettings
 from services.audit.verifier import Fault, verify_bundle
 from shared import db, note
-from tests.support import bearer, chained_events, new_id, token, wait_for
+from tests.support import bearer, chained_events, dashboard_sign_in, dashboard_sign_out, new_id, token, wait_for
 from tests.unit.test_audit_scorecard import BRANCH, TENANT, month_of_work
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
@@ -184,7 +184,7 @@ def test_the_checkpoint_worker_runs_until_stopped(audit_settings):
 
 
 def test_the_branch_page_offers_its_bundle_with_a_line_on_how_to_verify_it(client, audit_settings):
-    client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    assert dashboard_sign_in(client, TENANT).status_code == 302
     try:
         page = client.get(f"/branches/{BRANCH}?period=2026-11").get_data(as_text=True)
         assert f'action="/branches/{BRANCH}/bundle"' in page and 'value="2026-11-01"' in page
@@ -196,4 +196,4 @@ def test_the_branch_page_offers_its_bundle_with_a_line_on_how_to_verify_it(clien
         backwards = client.get(f"/branches/{BRANCH}/bundle?from=2026-11-30&to=2026-11-01")
         assert backwards.status_code == 400 and "请选择起止日期" in backwards.get_data(as_text=True)
     finally:
-        client.post("/logout")
+        dashboard_sign_out(client)

@@ -71,7 +71,7 @@ def test_an_unknown_field_is_a_400_naming_the_field(client, bureau):
     response = client.post("/api/v1/members", json={**MEMBER, "branch_id": bureau["branch_id"], "rank": "x"},
                            headers=bureau["headers"])
     assert response.status_code == 400
-    assert response.json["error"]["fields"] == {"rank": ["Unknown field."]}
+    assert response.json["error"]["fields"] == {"rank": ["不认识这个字段"]}
 
 
 def test_malformed_json_is_a_400(client, bureau):
@@ -108,12 +108,36 @@ def test_another_bureaus_branch_and_member_are_not_found(client, admin, bureau, 
     assert client.get(f"/api/v1/branches/{bureau['branch_id']}", headers=other).status_code == 404
 
 
-def test_a_duplicate_bureau_code_is_a_409(client, admin):
+def test_a_duplicate_bureau_code_is_a_409_that_names_the_bureau_holding_it(client, admin):
     from tests.support import short_id
     code = f"d-{short_id()}"
-    register_bureau(client, admin, code)
+    first = register_bureau(client, admin, code)
     response = client.post("/api/v1/bureaus", json={"name": "again", "code": code}, headers=admin)
-    assert response.status_code == 409 and response.json["error"]["fields"] == {"code": ["already taken"]}
+    assert response.status_code == 409 and response.json["error"]["fields"] == {"code": ["已被使用"]}
+    assert response.json["error"]["existing_id"] == first and first in response.json["error"]["message"]
+
+
+def test_a_platform_admin_lists_every_bureau_and_reads_any_by_id(client, admin):
+    from tests.support import short_id
+    codes = [f"l-{short_id()}", f"l-{short_id()}"]
+    ids = [register_bureau(client, admin, code) for code in codes]
+    listed = client.get("/api/v1/bureaus", headers=admin)
+    assert listed.status_code == 200
+    found = {b["code"]: b["id"] for b in listed.json}
+    assert all(found[code] == bureau_id for code, bureau_id in zip(codes, ids))
+    one = client.get(f"/api/v1/bureaus/{ids[1]}", headers=admin)
+    assert one.status_code == 200 and one.json == {"id": ids[1], "name": f"局 {codes[1]}", "code": codes[1]}
+    assert client.get(f"/api/v1/bureaus/{'00000000-0000-0000-0000-000000000000'}",
+                      headers=admin).status_code == 404
+
+
+def test_the_bureau_directory_is_for_platform_admins_only(client, bureau, members_settings):
+    own = bearer(token(members_settings, "bureau_admin", tenant=bureau["id"]))
+    assert client.get("/api/v1/bureaus", headers=own).status_code == 403
+    assert client.get(f"/api/v1/bureaus/{bureau['id']}", headers=own).json["id"] == bureau["id"]
+    ops = bearer(token(members_settings, "ops"))
+    assert client.get("/api/v1/bureaus", headers=ops).status_code == 403
+    assert client.get(f"/api/v1/bureaus/{bureau['id']}", headers=ops).status_code == 404
 
 
 def test_a_domain_rule_broken_is_a_422_with_a_reason_code(client, bureau):
@@ -131,7 +155,7 @@ def test_a_retried_command_with_the_same_idempotency_key_is_written_once(client,
     assert first.status_code == again.status_code == 201
     assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
     other_body = client.post("/api/v1/members", json={**body, "name": "李四"}, headers=headers)
-    assert other_body.status_code == 409 and other_body.json["error"]["code"] == "idempotency_key_reused"
+    assert other_body.status_code == 422 and other_body.json["error"]["code"] == "idempotency_key_reused"
     with db.connect(members_settings.owner_dsn) as conn:
         count = conn.execute("SELECT count(*) AS n FROM events WHERE event_type = 'members.MemberRegistered'"
                              " AND data->>'branch_id' = %s", (bureau["branch_id"],)).fetchone()["n"]
@@ -179,3 +203,17 @@ def test_health_readiness_metrics_and_openapi(client):
     asset = client.get("/docs/static/swagger-ui-bundle.js")
     assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.get_data()
     asset.close()
+
+
+def test_writes_naming_another_bureaus_branch_answer_404_like_reads(client, admin, bureau, members_settings):
+    from tests.support import short_id
+    other = bearer(token(members_settings, "bureau_admin", tenant=register_bureau(client, admin, f"o-{short_id()}")))
+    branch = bureau["branch_id"]
+    for path, body in ((f"/api/v1/branches/{branch}/dues/actions/review-arrears", {}),
+                       (f"/api/v1/branches/{branch}/dues/assessments", {"year": 2026}),
+                       (f"/api/v1/branches/{branch}/groups", {"name": "第一党小组"})):
+        response = client.post(path, json=body, headers=other)
+        assert response.status_code == 404, (path, response.json)
+        assert client.get(f"/api/v1/branches/{branch}", headers=other).status_code == 404
+    assert client.post(f"/api/v1/branches/{branch}/dues/actions/review-arrears", json={},
+                       headers=bureau["headers"]).status_code == 200

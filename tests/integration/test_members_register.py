@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from tests.integration.members_fixtures import add_branch, add_member, app, bureau, roster_names  # noqa: F401
+import pytest
+
+from tests.integration.members_fixtures import MEMBER, add_branch, add_member, app, bureau, roster_names  # noqa: F401
+from tests.integration.test_local_today import BEIJING_TODAY, EVENINGS_IN_UTC
+from tests.support import clock_at
 
 
 def test_a_new_bureau_has_the_default_rules_and_publishes_new_versions(bureau):
@@ -152,20 +156,23 @@ def test_a_rebuild_from_the_event_store_reproduces_every_read_model(bureau, memb
     from contracts.members import registry
     from services.members import projections
     from shared import db
-    from shared.rebuild import rebuild
+    from shared.rebuild import ReadModel, StoreFeed, rebuild
 
     branch = add_branch(bureau)
     for name in ("甲", "乙", "丙"):
         add_member(bureau, branch, name)
-    with db.connect(members_settings.owner_dsn) as conn:
-        snapshot = {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+    def read_models():
+        with db.connect(members_settings.owner_dsn) as conn:
+            return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
                     for table in projections.TABLES}
-        seen = []
-        replayed = rebuild(conn, projections.TABLES, registry, projections.project, batch=50, progress=seen.append)
-        again = {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-                 for table in projections.TABLES}
-    assert replayed > 0 and seen[-1] == replayed
-    assert again == snapshot
+
+    snapshot = read_models()
+    seen = []
+    result = rebuild(members_settings.owner_dsn, ReadModel(tables=projections.TABLES),
+                     StoreFeed(registry, projections.project), batch=50, progress=lambda done, total: seen.append(done))
+    assert result["applied"] > 0 and seen[-1] == result["applied"]
+    assert read_models() == snapshot
 
 
 def test_the_same_person_registered_twice_or_at_once_is_one_member(bureau, app, members_settings):
@@ -201,3 +208,14 @@ def test_members_are_found_by_branch_status_kind_and_part_of_the_name(bureau):
     assert [m["name"] for m in bureau.get("/members", branch_id=branch, status="active")[1]] == ["欧阳明"]
     assert [m["name"] for m in bureau.get("/members", retirement_kind="lixiu")[1]] == ["欧阳红"]
     assert bureau.get("/members", status="vanished")[0] == 400
+
+
+@pytest.mark.parametrize("moment", EVENINGS_IN_UTC)
+def test_someone_who_joined_today_in_beijing_is_registered_at_16_30_or_23_30_utc(app, bureau, moment):
+    branch = add_branch(bureau)
+    with clock_at(app, moment):
+        joined = bureau.post("/members", {**MEMBER, "branch_id": branch, "name": "今天入册",
+                                       "joined_on": BEIJING_TODAY.isoformat()})
+        assert joined[0] == 201, joined
+        status, reply = bureau.get(f"/branches/{branch}/members")
+        assert reply["on"] == BEIJING_TODAY.isoformat() and [m["name"] for m in reply["members"]] == ["今天入册"]

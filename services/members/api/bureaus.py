@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
+from collections.abc import Iterator
 
-
+import psycopg
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from contracts.rulebook.rules import RuleBook, RuleVersion
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members.api import one
@@ -22,8 +25,23 @@ class RulesQuerySchema(Schema):
     on = fields.Date(metadata={"description": "only the rule set in force on this day"})
 
 
+@contextmanager
+def directory() -> Iterator[psycopg.Connection]:
+    """A read of the platform's bureau directory, for platform admins only (see migration 004)."""
+    current_principal().require_role("platform_admin")
+    with read_transaction(None) as conn:
+        conn.execute("SELECT set_config('branchwork.platform_directory', 'on', true)")
+        yield conn
+
+
 @blueprint.route("/bureaus")
 class BureauCollection(MethodView):
+    @blueprint.response(200, BureauSchema(many=True))
+    def get(self):
+        """Every bureau of the platform by code (platform admins only): where to find a bureau's id."""
+        with directory() as conn:
+            return conn.execute("SELECT bureau_id, name, code FROM bureaus ORDER BY code").fetchall()
+
     @blueprint.arguments(RegisterBureauSchema)
     @blueprint.response(201, CreatedSchema)
     def post(self, command):
@@ -37,8 +55,14 @@ class BureauCollection(MethodView):
 class BureauItem(MethodView):
     @blueprint.response(200, BureauSchema)
     def get(self, bureau_id):
-        """Read your own bureau."""
-        return one("SELECT * FROM bureaus WHERE bureau_id = %s", str(bureau_id))
+        """Read your own bureau; a platform admin reads any."""
+        if not current_principal().has_role("platform_admin"):
+            return one("SELECT * FROM bureaus WHERE bureau_id = %s", str(bureau_id))
+        with directory() as conn:
+            row = conn.execute("SELECT * FROM bureaus WHERE bureau_id = %s", (str(bureau_id),)).fetchone()
+        if row is None:
+            raise NotFound("没有这个局", fields={"bureau_id": ["不存在"]})
+        return row
 
 
 @blueprint.route("/bureaus/<uuid:bureau_id>/rules")
@@ -46,17 +70,20 @@ class BureauRules(MethodView):
     @blueprint.arguments(RulesQuerySchema, location="query")
     @blueprint.response(200, RuleSetSchema(many=True))
     def get(self, query, bureau_id):
-        """Every version of the bureau's rules, or the one in force on ``on``."""
+        """Every version of the bureau's rules as published, or the rule set in force on ``on`` as every service
+        applies it (the rulebook's: that version over the defaults, held to the national floors)."""
         principal = current_principal()
         principal.require_tenant(str(bureau_id))
         with read_transaction(principal.tenant) as conn:
             rows = conn.execute("SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall()
-        if "on" in query:
-            in_force = [r for r in rows if r["effective_from"] <= query["on"]] or rows[:1]
-            rows = in_force[-1:]
         if not rows:
             raise NotFound()
-        return rows
+        if "on" not in query:
+            return rows
+        book = RuleBook(RuleVersion(r["version"], r["effective_from"], r["rules"]) for r in rows)
+        version = book.version_on(query["on"])
+        return [{"version": version.version if version else 0,
+                 "effective_from": version.effective_from if version else None, "rules": book.on(query["on"])}]
 
     @blueprint.arguments(PublishRulesSchema)
     @blueprint.response(201, CreatedSchema)

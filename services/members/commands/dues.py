@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
+from contracts.rulebook.calendar import validate_year
 from services.members.commands.common import MONTH, PAYERS, CommandSchema, money, text
 
 
@@ -18,7 +19,7 @@ class AssessDues:
 
 class AssessDuesSchema(CommandSchema):
     command = AssessDues
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(required=True, validate=validate_year)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ReduceDues:
 
 class ReduceDuesSchema(CommandSchema):
     command = ReduceDues
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(required=True, validate=validate_year)
     from_month = fields.String(required=True, validate=MONTH)
     monthly_amount = money(required=True)
     resolution = text(500, required=True)
@@ -44,6 +45,13 @@ class PayDues:
     payer: str = "self"
     payer_name: str | None = None
     amount: Decimal | None = None
+    exception: dict | None = None
+
+
+class BranchDecisionSchema(Schema):
+    """The branch's recorded decision that lets months more than six months back be paid."""
+    resolution = text(500, required=True)
+    decided_on = fields.Date(required=True)
 
 
 class PayDuesSchema(CommandSchema):
@@ -53,6 +61,8 @@ class PayDuesSchema(CommandSchema):
     payer = fields.String(validate=validate.OneOf(PAYERS))
     payer_name = text(100)
     amount = money()
+    exception = fields.Nested(BranchDecisionSchema, metadata={
+        "description": "支部决定 {resolution, decided_on}: required to pay months more than six months back"})
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,28 @@ def register_bureau(uow: UnitOfWork, command: c.RegisterBureau, bureau_id: str) 
     state, version = uow.load(stream, evolve_bureau, None)
     events = bureaus.register_bureau(bureau_id, state, command.name, command.code, today(uow))
     try:
-        recorded = uow.record(stream, version, events, tenant_id=bureau_id)
+        with uow.conn.transaction():  # a savepoint: after a taken code the transaction can still look it up
+            recorded = uow.record(stream, version, events, tenant_id=bureau_id)
     except psycopg.errors.UniqueViolation:
-        raise Conflict("a bureau with this code exists", code="bureau_code_taken",
-                       fields={"code": ["already taken"]}) from None
+        raise BureauCodeTaken(command.code, queries.bureau_by_code(uow.conn, command.code)) from None
     return {"id": bureau_id, "version": recorded[-1].stream_version}
+
+
+class BureauCodeTaken(Conflict):
+    """A second bureau with a code already in use: the answer names the bureau that has it."""
+
+    code = "bureau_code_taken"
+
+    def __init__(self, code: str, existing: dict | None) -> None:
+        self.existing = existing
+        who = f"“{existing['name']}”（id {existing['bureau_id']}）" if existing else "另一个局"
+        super().__init__(f"代码“{code}”已被{who}使用", fields={"code": ["已被使用"]})
+
+    def to_body(self) -> dict:
+        body = super().to_body()
+        if self.existing:
+            body["error"]["existing_id"] = self.existing["bureau_id"]
+        return body
 
 
 def publish_rules(uow: UnitOfWork, bureau_id: str, command: c.PublishRules, amend: bool = False) -> dict:
