@@ -23,7 +23,7 @@ from contracts.rulebook.calendar import day_start, timezone
 from shared import merkle
 from shared.canonical import canonical_json
 from shared.envelope import format_timestamp, parse_timestamp
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
 from services.audit import formats, heads
 from services.audit.settings import AuditSettings
 from services.audit.signing import Keyring
@@ -50,9 +50,13 @@ class Scope:
 
 @dataclass(frozen=True)
 class Period:
+    """The days asked about, and which head to prove against: as known on a day, a kept head of a given size
+    (one a witness cosigned), or — neither given — now."""
+
     first: date
     last: date
     known_on: date | None = None
+    tree_size: int | None = None
 
     def bounds(self) -> tuple[datetime, datetime]:
         """From the start of the first day to the start of the day after the last, in the bureaus' days."""
@@ -107,6 +111,11 @@ def _upper(conn: psycopg.Connection, tenant_id: str, period: Period, settings: A
         if known is None:
             raise NothingKnownYet(f"{period.known_on.isoformat()} 日终前还没有签名的树头", field="known_on")
         return known
+    if period.tree_size is not None:
+        kept = heads.of_size(conn, tenant_id, period.tree_size)
+        if kept is None:
+            raise NotFound(f"没有大小为 {period.tree_size} 的已签名树头", fields={"tree_size": ["no such head"]})
+        return kept
     newest = heads.latest(conn, tenant_id)
     if newest and newest["tree_size"] == JournalTree(conn, tenant_id).size():
         return newest

@@ -14,7 +14,7 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from contracts.rulebook.calendar import validate_year
+from contracts.rulebook.calendar import validate_day, validate_year
 from services.audit import csv_export, queries, report
 from contracts.rulebook.calendar import local_date
 from shared.errors import NotFound
@@ -32,22 +32,23 @@ KNOWN_ON = {"description": "only what the journal had received by the end of thi
 
 class PeriodQuerySchema(Schema):
     period = fields.String(metadata={"description": "2026-11, 2026-Q4 or 2026; default: this month"})
-    as_of = fields.Date(metadata={"description": "judge the period as on this day (default: today)"})
-    known_on = fields.Date(metadata=KNOWN_ON)
+    as_of = fields.Date(validate=validate_day,
+                        metadata={"description": "judge the period as on this day (default: today)"})
+    known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
     format = fields.String(validate=FORMATS)
 
 
 class YearQuerySchema(Schema):
     year = fields.Integer(validate=validate_year)
-    as_of = fields.Date()
-    known_on = fields.Date(metadata=KNOWN_ON)
+    as_of = fields.Date(validate=validate_day)
+    known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
 
 
 class FormatQuerySchema(Schema):
     format = fields.String(validate=FORMATS)
-    as_of = fields.Date()
-    known_on = fields.Date(metadata=KNOWN_ON)
+    as_of = fields.Date(validate=validate_day)
+    known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
 
 
 BODIES = {"application/json": {"type": "object", "description": "the view, as built by the audit's queries"},

@@ -134,6 +134,9 @@ def test_a_branch_bundle_downloads_and_verifies_with_the_published_keys(client, 
     (f"branch_id={new_id()}&from=2026-11-01", "branch_id", 404),
     ("stream_id=no-such-stream&from=2026-11-01", "stream_id", 404),
     ("from=2026-11-01&known_on=2026-10-01", "known_on", 400),
+    ("from=0001-01-01", "from", 400), ("from=2026-11-01&to=9999-12-31", "to", 400),
+    ("from=2026-11-01&known_on=2026-12-01&tree_size=3", "tree_size", 400),
+    ("from=2026-11-01&tree_size=99999", "tree_size", 404),
     ("from=2020-01-01&known_on=2020-01-02", "known_on", 422)])
 def test_bad_bundle_requests_name_their_field(client, auditor, query, field, status):
     response = client.get(f"/api/v1/bundles?{query}", headers=auditor)

@@ -107,5 +107,7 @@ def test_every_view_takes_known_on(client, auditor, later):
 def test_known_on_before_anything_was_journalled_shows_no_branch(client, auditor):
     response = client.get(f"/api/v1/branches/{BRANCH}/scorecard?period=2026-11&known_on=2026-11-01", headers=auditor)
     assert response.status_code == 404
-    bad = client.get(f"/api/v1/branches/{BRANCH}/scorecard?known_on=yesterday", headers=auditor)
-    assert bad.status_code == 400 and "known_on" in bad.get_json()["error"]["fields"]
+    for query, field in (("known_on=yesterday", "known_on"), ("known_on=9999-12-31", "known_on"),
+                         ("as_of=0123-05-24", "as_of")):
+        bad = client.get(f"/api/v1/branches/{BRANCH}/scorecard?{query}", headers=auditor)
+        assert bad.status_code == 400 and field in bad.get_json()["error"]["fields"], query
