@@ -6,7 +6,7 @@ import json
 
 import flask
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.chain import check_chain
 from shared.envelope import Envelope
@@ -113,7 +113,14 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
-class TreeHeadSchema(Schema):
+class OpenSchema(Schema):
+    """An answer whose named fields are documented and which may grow more (a newer head format, say)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class TreeHeadSchema(OpenSchema):
     tenant_id = fields.String(required=True)
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = fields.String(required=True, metadata={"description": "hex SHA-256"})
@@ -122,15 +129,20 @@ class TreeHeadSchema(Schema):
     key_id = fields.String(required=True)
     public_key = fields.String(required=True, metadata={"description": "base64 Ed25519 public key"})
     signature = fields.String(required=True, metadata={"description": "base64 Ed25519 signature"})
+    checkpoint = fields.String(metadata={"description": "the same head as a signed C2SP checkpoint"})
+    index_root = fields.String()
+    index_size = fields.Integer(validate=validate.Range(min=0))
 
 
-class SignedHeadSchema(Schema):
+class SignedHeadSchema(OpenSchema):
     tenant_id = fields.String(required=True)
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = fields.String(required=True)
     signed_at = fields.String(required=True, metadata={"format": "date-time"})
     key_id = fields.String(required=True)
     signature = fields.String(required=True)
+    checkpoint = fields.String()
+    cosignatures = fields.List(fields.Dict())
 
 
 class TreeHeadsSchema(Schema):
@@ -202,8 +214,13 @@ class TreeHeadHistory(MethodView):
         return {"tree_heads": handlers.tree_head_history(principal.tenant, query["limit"])}
 
 
+ANY_OBJECT = {"type": "object"}
+
+
 @proofs.route("/checkpoint")
 class Checkpoint(MethodView):
+    @proofs.doc(responses={"200": {"description": "The checkpoint", "content": {
+        "text/plain": {"schema": {"type": "string"}}}}})
     def get(self):
         """The newest signed checkpoint (c2sp.org/tlog-checkpoint) with its witnesses' cosignatures, as text."""
         principal = current_principal()
@@ -214,6 +231,8 @@ class Checkpoint(MethodView):
 @proofs.route("/tree-heads/<int:size>/cosignatures")
 class Cosignatures(MethodView):
     @proofs.arguments(CosignatureSchema)
+    @proofs.doc(responses={code: {"description": "The kept head with its cosignatures", "content": {
+        "application/json": {"schema": ANY_OBJECT}}} for code in ("200", "201")})
     def post(self, body, size):
         """Add a witness's cosignature of the kept head of this size; it is verified before it is kept."""
         principal = current_principal()
@@ -224,6 +243,8 @@ class Cosignatures(MethodView):
 
 @proofs.route("/keys")
 class Keys(MethodView):
+    @proofs.doc(responses={"200": {"description": "The key list", "content": {
+        "application/json": {"schema": ANY_OBJECT}}}})
     def get(self):
         """The bureau's tree-head signing keys, past and present, with their validity: the verifier's --key."""
         principal = current_principal()
@@ -234,6 +255,8 @@ class Keys(MethodView):
 @proofs.route("/bundles")
 class Bundles(MethodView):
     @proofs.arguments(BundleQuerySchema, location="query")
+    @proofs.doc(responses={"200": {"description": "The bundle", "content": {
+        "application/json": {"schema": ANY_OBJECT}}}})
     def get(self, query):
         """One file with a period's journal entries (a branch's, a stream's or the bureau's) and every proof
         needed to check it offline: ``branchwork verify BUNDLE --key KEYS``."""
