@@ -6,7 +6,7 @@ import json
 
 import flask
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.rulebook.calendar import validate_day
 from shared.chain import check_chain
@@ -119,7 +119,14 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
-class TreeHeadSchema(Schema):
+class OpenSchema(Schema):
+    """An answer whose named fields are documented and which may grow more (a newer head format, say)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class TreeHeadSchema(OpenSchema):
     tenant_id = fields.String(required=True)
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = fields.String(required=True, metadata={"description": "hex SHA-256"})
@@ -138,7 +145,7 @@ class CosignedBySchema(Schema):
     cosigned_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class SignedHeadSchema(Schema):
+class SignedHeadSchema(OpenSchema):
     tenant_id = fields.String(required=True)
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = fields.String(required=True)
