@@ -376,6 +376,8 @@ cmd_start() {
     log "node $node ready (pid $(cat "$(pid_file "$node")")); log: $(log_file "$node")"
   done
   set_stack_env BRANCHWORK_KAFKA_BOOTSTRAP "$(bootstrap)"
+  # What `branchwork setup` creates topics with: every node a replica.
+  set_stack_env BRANCHWORK_TOPIC_REPLICATION "$NODES"
   ((${#LAUNCHED[@]} == 0)) || log "ready in $((SECONDS - started))s on $(bootstrap)"
 }
 

@@ -13,13 +13,13 @@ import pytest
 
 from tests.faults.census import Census
 from tests.faults.load import Bureau, Load
-from tests.faults.platform import FaultPlatform
+from tests.faults.platform import PUBLISHING, FaultPlatform
 from tests.faults.results import Count, Results
 from tests.support import stack_environment
 
 CLIENTS = 4
-WARM_UP_SECONDS = 8.0
-AFTERWARDS_SECONDS = 6.0
+WARM_UP_SECONDS = 6.0
+AFTERWARDS_SECONDS = 4.0
 
 
 def pytest_collection_modifyitems(items):
@@ -35,6 +35,9 @@ def platform() -> FaultPlatform:
         pytest.fail("the fault tier runs on its own platform: use 'make test-faults'")
     platform = FaultPlatform(env)
     platform.wait_ready()
+    topics = [platform.settings["members"].topic(service) for service in PUBLISHING]
+    thin = {key: part["replicas"] for key, part in platform.describe(topics).items() if len(part["replicas"]) != 3}
+    assert not thin, f"every partition on all three nodes (replication factor 3), not {thin}"
     return platform
 
 
@@ -72,13 +75,18 @@ class Scenario:
 
     @contextmanager
     def under_load(self):
-        """Start the clients and let them warm up; on leaving, let them run a little, then stop them."""
+        """Start the clients and let them warm up; on leaving, let them run a little, then stop them.
+        A scenario that fails half-way leaves the platform whole again for the next one."""
         self.started_marks = self.census.mark()
         self.load = Load(self.platform, self.bureaus, self.rate)
-        with self.load:
-            time.sleep(WARM_UP_SECONDS)
-            yield self.load
-            time.sleep(AFTERWARDS_SECONDS)
+        try:
+            with self.load:
+                time.sleep(WARM_UP_SECONDS)
+                yield self.load
+                time.sleep(AFTERWARDS_SECONDS)
+        except BaseException:
+            self.platform.restore()
+            raise
 
     def recovered(self, marks: dict[str, int], since: float | None = None) -> float:
         """Seconds (from ``since``, default now) until every event up to ``marks`` is journalled and applied."""

@@ -87,17 +87,20 @@ class Bureau:
             branch = self._post("members", "/branches", {"name": f"离退休干部第{number}党支部",
                                                          "established_on": "2015-01-01"})["id"]
             self.branches.append(branch)
-            self._put("notify", f"/recipients/branches/{branch}/secretary",
-                      {"name": f"第{number}支部书记", "emails": [f"secretary-{branch[:8]}@example.org"]})
             for _ in range(members_per_branch):
                 body = member_body(branch)
                 member = self._post("members", "/members", body)["id"]
                 self.members.append(Member(member, branch, (body["health"], body["mobility"]),
                                            [f"{year}-{m:02d}" for m in range(1, today().month + 1)]))
             self._post("members", f"/branches/{branch}/dues/assessments", {"year": year})
-        for branch in self.branches:
+        for number, branch in enumerate(self.branches, start=1):
             wait_for(lambda b=branch: self._roster_size(b) == members_per_branch, timeout=120, interval=1,
                      message="activities knows the bureau's members")
+            # Notify takes a secretary's contact for a branch it knows of (from the members' events).
+            contact = {"name": f"第{number}支部书记", "emails": [f"secretary-{branch[:8]}@example.org"],
+                       "channels": ["inbox", "email"]}
+            wait_for(lambda b=branch, body=contact: self._put("notify", f"/recipients/branches/{b}/secretary", body),
+                     timeout=120, interval=1, message="notify knows the bureau's branches")
 
     def _roster_size(self, branch: str) -> int:
         response = requests.get(f"{self.platform.urls['activities']}/api/v1/branches/{branch}/roster",
@@ -110,9 +113,12 @@ class Bureau:
         assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
         return response.json()
 
-    def _put(self, service: str, path: str, body: dict) -> dict:
+    def _put(self, service: str, path: str, body: dict) -> dict | None:
+        """The reply of a PUT, or None while the service does not know the record yet (404)."""
         response = requests.put(f"{self.platform.urls[service]}/api/v1{path}", json=body,
                                 headers=bearer(self.admin), timeout=60)
+        if response.status_code == 404:
+            return None
         assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
         return response.json()
 
@@ -241,7 +247,7 @@ class Client(threading.Thread):
     def set_member_email(self) -> Command:
         member = self.random.choice(self.bureau.members[:12])
         return Command("notify", "set member e-mail", "PUT", f"/recipients/members/{member.member_id}",
-                       {"emails": [f"m-{short_id()}@example.org"]})
+                       {"name": None, "emails": [f"m-{short_id()}@example.org"], "channels": ["email"]})
 
     def read(self) -> Command:
         branch = self.random.choice(self.bureau.branches)

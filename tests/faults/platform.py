@@ -90,6 +90,14 @@ class FaultPlatform:
                              capture_output=True, text=True, check=True).stdout
         return [line.split(":", 1)[1] for line in out.split()]
 
+    def restore(self) -> None:
+        """Start whatever a failed scenario left stopped: brokers, PostgreSQL, services and workers."""
+        for name, args in (("postgres", ("start",)), ("kafka", ("start",)), ("services", ("start",))):
+            try:
+                self.script(name, *args, timeout=600)
+            except AssertionError as error:  # the scenario's own failure is the one to report
+                print(f"restoring the platform: {error}")
+
     # ------------------------------------------------------------ Kafka
 
     def admin(self) -> KafkaAdminClient:

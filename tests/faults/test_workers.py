@@ -9,7 +9,7 @@ import time
 from tests.faults.platform import PUBLISHING
 
 MAILBOX = "notify-mailbox"  # the local SMTP server, not a worker of the platform: see test_smtp_outage
-BETWEEN_KILLS_SECONDS = 2.0
+BETWEEN_KILLS_SECONDS = 1.0
 
 
 def test_each_worker_killed_in_turn_is_restarted_by_the_supervisor_and_loses_nothing(platform, scenario):
