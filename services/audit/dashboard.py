@@ -10,12 +10,16 @@ from __future__ import annotations
 from datetime import date
 
 import flask
+from markupsafe import Markup
 from flask import Blueprint, redirect, request, session
+from werkzeug.exceptions import HTTPException
 
 from shared.auth import issue_token, verify_token
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import runtime
-from services.audit import charts, labels, queries, report
+from shared import chinese
+from services.audit import charts, csv_export, labels, queries, report
+from services.audit.demonstration import assess
 from services.audit.periods import current_period, parse_period
 from services.audit.views_api import READER_ROLES
 
@@ -62,6 +66,17 @@ def page_error(error: BranchworkError):
     return render("error.html", principal=flask.g.get("principal"), error=error), error.status
 
 
+@dashboard.app_errorhandler(404)
+@dashboard.app_errorhandler(405)
+def no_such_page(error: HTTPException):
+    """An address that is no page: a page saying so in Chinese (the API keeps its JSON error)."""
+    problem = (NotFound("没有这个页面，请从概览进入") if error.code == 404
+               else BranchworkError("这个页面不能这样打开", code="method_not_allowed"))
+    if request.path.startswith("/api/"):
+        return flask.jsonify(problem.to_body()), error.code
+    return render("error.html", principal=flask.g.get("principal"), error=problem), error.code
+
+
 @dashboard.route("/login", methods=["GET", "POST"])
 def login():
     error = None
@@ -99,7 +114,8 @@ def logout():
 
 
 def _today() -> date:
-    return runtime().clock().date()
+    """Today on the bureaus' clock (Beijing), as the services judge it."""
+    return runtime().clock().astimezone(labels.ZONE).date()
 
 
 @dashboard.get("/")
@@ -107,7 +123,9 @@ def overview():
     principal = flask.g.principal
     period = _period(request.args.get("period"))
     body = queries.bureau_scorecard(principal.tenant, period, _today())
-    return render("overview.html", principal=principal, body=body, period=period)
+    for row in body["branches"]:
+        row["flagged"] = labels.flagged_figures(row["findings"])
+    return render("overview.html", principal=principal, body=body, period=period, choices=_choices(period))
 
 
 @dashboard.get("/branches/<uuid:branch_id>")
@@ -115,13 +133,13 @@ def branch_page(branch_id):
     principal, today = flask.g.principal, _today()
     period = _period(request.args.get("period"))
     card = queries.branch_scorecard(principal.tenant, str(branch_id), period, today)
-    trend = queries.branch_trend(principal.tenant, str(branch_id), today)
+    trend = queries.branch_trend(principal.tenant, str(branch_id), today, parse_period(str(period.year)).months)
     members = queries.roster(principal.tenant, str(branch_id), min(period.end, today))
     told = queries.branch_notifications(principal.tenant, str(branch_id), period)
-    demonstration = queries.demonstration(principal.tenant, str(branch_id), period.year, today)
     return render("branch.html", principal=principal, card=card, period=period, members=members,
                   charts=charts.branch_charts(trend), branch_id=str(branch_id), year=period.year, told=told,
-                  demonstration=demonstration, labels=labels)
+                  demonstration=assess(card), flagged=labels.flagged_figures(card["findings"]),
+                  choices=_choices(period))
 
 
 @dashboard.get("/branches/<uuid:branch_id>/evidence")
@@ -144,8 +162,8 @@ def _evidence(card: dict, figure: str, finding: str) -> tuple[str, list[str]]:
     for part in figure.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if not isinstance(value, dict):
-        raise NotFound("no such figure in the scorecard")
-    return value.get("label") or figure, list(value.get("events") or [])
+        raise NotFound("记分卡中没有这一项")
+    return labels.figure(figure), list(value.get("events") or [])
 
 
 @dashboard.get("/members/<uuid:member_id>")
@@ -155,32 +173,98 @@ def member_page(member_id):
     return render("member.html", principal=principal, body=body, labels=labels)
 
 
+HISTORY_PAGE = 200
+
+
 @dashboard.get("/events")
 def events_page():
     principal = flask.g.principal
+    filters = _history_filters()
+    before = request.args.get("before", "")
+    rows = queries.event_history(principal.tenant, filters, limit=HISTORY_PAGE,
+                                 before_seq=int(before) if before.isdigit() else None)
+    more = len(rows) == HISTORY_PAGE and queries.event_history(principal.tenant, filters, limit=1,
+                                                                before_seq=rows[-1]["seq"])
+    query = {name: value for name, value in request.args.items() if name != "before" and value}
+    return render("events.html", principal=principal, rows=rows, filters=filters, query=query,
+                  earlier=rows[-1]["seq"] if more else None, branches=queries.branches(principal.tenant),
+                  event_types=sorted(labels.EVENT_TYPES.items(), key=lambda pair: pair[0]))
+
+
+def _history_filters() -> dict:
     filters = {name: request.args.get(name, "").strip() for name in ("event_type", "stream_id", "branch_id", "actor")}
-    dates = {name: _date(request.args.get(name)) for name in ("since", "until")}
-    rows = queries.event_history(principal.tenant, {**filters, **dates})
-    return render("events.html", principal=principal, rows=rows, filters={**filters, **dates},
-                  event_types=sorted(labels.EVENT_TYPES.items()))
+    return {**filters, **{name: _date(request.args.get(name)) for name in ("since", "until")}}
 
 
 def _date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text.strip()) if text and text.strip() else None
     except ValueError:
-        raise RequestInvalid("a date is YYYY-MM-DD", fields={"date": [text]}) from None
+        raise RequestInvalid("日期的写法是 2026-11-30", fields={"date": [text]}) from None
 
 
 @dashboard.get("/branches/<uuid:branch_id>/report")
 def report_page(branch_id):
     principal, today = flask.g.principal, _today()
-    year = int(request.args.get("year") or today.year)
+    year = _year(request.args.get("year"), today)
     context = report.annual_context(principal.tenant, str(branch_id), year, today)
     if request.args.get("format") == "pdf":
-        return flask.Response(report.render_pdf(context), mimetype="application/pdf")
-    return report.render_html(context)
+        return report.pdf_response(context)
+    return render("report_page.html", principal=principal, report=Markup(report.render_body(context)),
+                  branch_id=str(branch_id), year=year, context=context)
+
+
+def _year(text: str | None, today: date) -> int:
+    if not text:
+        return today.year
+    if not text.isdigit() or not 1949 <= int(text) <= 2200:
+        raise RequestInvalid("年份的写法是 2026", fields={"year": [text]})
+    return int(text)
 
 
 def _period(text: str | None):
     return parse_period(text) if text else current_period(_today())
+
+
+def _choices(period) -> list[tuple[str, str]]:
+    """The periods the page offers around the one shown: the year's months, its quarters, the year itself."""
+    year = period.year
+    ids = [f"{year}-{m:02d}" for m in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)] + [str(year)]
+    return [(i, chinese.period(i)) for i in ids]
+
+
+# --- exports: the same rows as the API's, downloaded with the dashboard's session ----------------------
+
+@dashboard.get("/exports/bureau.csv")
+def export_bureau():
+    principal = flask.g.principal
+    period = _period(request.args.get("period"))
+    body = queries.bureau_scorecard(principal.tenant, period, _today())
+    return csv_export.response(csv_export.bureau_rows(body), f"各支部工作情况-{period.id}", _lang())
+
+
+@dashboard.get("/branches/<uuid:branch_id>/scorecard.csv")
+def export_scorecard(branch_id):
+    principal = flask.g.principal
+    period = _period(request.args.get("period"))
+    card = queries.branch_scorecard(principal.tenant, str(branch_id), period, _today())
+    return csv_export.response(csv_export.scorecard_rows(card), f"{card['branch']['name']}-{period.id}", _lang())
+
+
+@dashboard.get("/members/<uuid:member_id>/timeline.csv")
+def export_timeline(member_id):
+    body = queries.member_timeline(flask.g.principal.tenant, str(member_id))
+    name = (body["member"] or {}).get("name") or "成员"
+    return csv_export.response(csv_export.timeline_rows(body), f"{name}-时间线", _lang())
+
+
+@dashboard.get("/events.<any(csv, jsonl):kind>")
+def export_events(kind):
+    """The whole filtered history, oldest first: every row, however many."""
+    where, params = queries.history_where(_history_filters())
+    entries = queries.history_stream(flask.g.principal.tenant, where, params)
+    return csv_export.stream_history(entries, kind, _lang(), name="事件记录")
+
+
+def _lang() -> str:
+    return "en" if request.args.get("lang") == "en" else "zh"

@@ -23,23 +23,29 @@ views = ApiBlueprint("views", __name__, description="Branch-work audit views of 
 
 READER_ROLES = ("auditor", "bureau_admin")
 FORMATS = validate.OneOf(["json", "csv"])
+LANG = fields.String(validate=validate.OneOf(["zh", "en"]),
+                     metadata={"description": "CSV for people (zh, default: Chinese words, Beijing time)"
+                                              " or machines (en)"})
 
 
 class PeriodQuerySchema(Schema):
     period = fields.String(metadata={"description": "2026-11, 2026-Q4 or 2026; default: this month"})
     as_of = fields.Date(metadata={"description": "judge the period as on this day (default: today)"})
     format = fields.String(validate=FORMATS)
+    lang = LANG
 
 
 class YearQuerySchema(Schema):
     year = fields.Integer(validate=validate.Range(min=1949, max=2200))
     as_of = fields.Date()
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
+    lang = LANG
 
 
 class FormatQuerySchema(Schema):
     format = fields.String(validate=FORMATS)
     as_of = fields.Date()
+    lang = LANG
 
 
 def _reader() -> str:
@@ -72,7 +78,7 @@ def _reply(body, query: dict, rows_of, name: str):
     wants_csv = query.get("format") == "csv" or (
         "format" not in query and flask.request.accept_mimetypes.best == "text/csv")
     if wants_csv:
-        return csv_export.response(rows_of(body), name)
+        return csv_export.response(rows_of(body), name, query.get("lang", "zh"))
     return flask.jsonify(body)
 
 
@@ -173,12 +179,11 @@ def _annual(query: dict, branch_id, pdf: bool):
     context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today)
     wanted = query.get("format") or ("pdf" if pdf else _negotiate())
     if wanted == "pdf":
-        return flask.Response(report.render_pdf(context), mimetype="application/pdf", headers={
-            "Content-Disposition": f"inline; filename=annual-report-{context['year']}.pdf"})
+        return report.pdf_response(context)
     if wanted == "json":
         return flask.jsonify(context)
     if wanted == "csv":
-        return csv_export.response(csv_export.report_rows(context), f"annual-report-{context['year']}")
+        return csv_export.response(csv_export.report_rows(context), report.file_name(context), query.get("lang", "zh"))
     return flask.Response(report.render_html(context), mimetype="text/html")
 
 

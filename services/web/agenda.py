@@ -68,7 +68,7 @@ def build(sources: Sources) -> list[Section]:
 
 def meetings(sources: Sources) -> Section:
     """Each kind of meeting in the shortest period the rules require one of, while fewer were held there."""
-    section = Section("meetings", "应开未开的会议", "本期应开的会议都已召开")
+    section = Section("meetings", "应开未开和已计划的会议", "本期应开的会议都已召开，也没有计划中的会议")
     planned = {}
     for activity in sorted(sources.planned, key=lambda a: a.get("planned_on") or ""):
         planned.setdefault(activity["kind"], activity)
@@ -80,12 +80,18 @@ def meetings(sources: Sources) -> Section:
         label = words.word(words.ACTIVITY_KINDS, kind)
         text = f"{label}：{PERIOD_WORDS[period]}应开{figure['required']}次，已开{figure['done']}次"
         if kind in planned:
-            when = chinese.short_day(planned[kind].get("planned_on"))
-            section.items.append(Item(text, f"已计划在{when}召开", href(sources.branch_id,
-                                      f"meetings/{planned[kind]['id']}/record"), "记录召开情况"))
+            section.items.append(_planned(sources.branch_id, planned.pop(kind), text))
         else:
             section.items.append(Item(text, "", href(sources.branch_id, "meetings/new", kind=kind), "记录或安排会议"))
+    for activity in planned.values():
+        label = words.word(words.ACTIVITY_KINDS, activity["kind"])
+        section.items.append(_planned(sources.branch_id, activity, f"{label}：{activity.get('title') or ''}"))
     return section
+
+
+def _planned(branch_id: str, activity: dict, text: str) -> Item:
+    when = chinese.short_day(activity.get("planned_on"))
+    return Item(text, f"已计划在{when}召开", href(branch_id, f"meetings/{activity['id']}/record"), "记录召开情况")
 
 
 def _shortfall(cards: dict, kind: str) -> tuple[str, dict] | None:
