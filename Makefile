@@ -1,5 +1,5 @@
 # The front door: each target calls one script under deploy/ or bench/.
-.PHONY: up down reset status logs test test-unit test-integration test-e2e test-browser bench lint
+.PHONY: up down reset status logs test test-unit test-integration test-e2e test-browser bench lint check-deploy
 
 up:                ## start PostgreSQL, Kafka, the four services, relays, consumers; load demo data
 	deploy/local/up.sh
@@ -38,7 +38,10 @@ test-browser:      ## the dashboard in Debian's chromium, driven by Playwright (
 
 bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
 	deploy/local/up.sh --no-demo >/dev/null
-	. .run/stack.env && .venv/bin/python bench/run.py && .venv/bin/python bench/scorecards.py
+	. .run/stack.env && .venv/bin/python bench/run.py
 
 lint:              ## ruff: errors, pyflakes, bugbear, pyupgrade, line length
 	.venv/bin/ruff check shared services contracts tests bench deploy
+
+check-deploy:      ## render and validate the compose file, the Kubernetes overlays, alerts and dashboard offline
+	deploy/check.sh

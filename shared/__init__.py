@@ -2,8 +2,3 @@
 
 It knows events, streams, tenants and HTTP, never members or meetings.
 """
-
-from shared import schema_messages
-
-# Before any schema exists: marshmallow copies its messages into each field and schema when it is built.
-schema_messages.install()

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 from psycopg.conninfo import make_conninfo
 
+from shared.auth import Principal, verify_token
+
 DEFAULT_PORTS = {"members": 8001, "activities": 8002, "notify": 8003, "audit": 8004}
 DEV_JWT_SECRET = "branchwork-local-development-secret-not-for-production"
 
@@ -22,12 +24,19 @@ class Settings:
     db_password: str = "branchwork"
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = "branchwork"
+    topic_partitions: int = 6
+    topic_replication: int = 1
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "branchwork"
+    jwt_audience: str = "branchwork-api"
+    jwt_max_lifetime_seconds: int = 24 * 3600
+    idempotency_ttl_seconds: int = 24 * 3600
     http_port: int = 8000
+    base_url: str = ""
     relay_batch_size: int = 500
     consumer_max_attempts: int = 3
     max_body_bytes: int = 1024 * 1024
+    metrics_port: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -42,13 +51,28 @@ class Settings:
             db_password=env.get("BRANCHWORK_DB_PASSWORD", cls.db_password),
             kafka_bootstrap=env.get("BRANCHWORK_KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             topic_prefix=env.get("BRANCHWORK_TOPIC_PREFIX", cls.topic_prefix),
+            # What ``branchwork setup`` creates topics with: 3 replicas in a cluster (min.insync.replicas=2).
+            topic_partitions=int(env.get("BRANCHWORK_TOPIC_PARTITIONS", cls.topic_partitions)),
+            topic_replication=int(env.get("BRANCHWORK_TOPIC_REPLICATION", cls.topic_replication)),
             jwt_secret=env.get("BRANCHWORK_JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=env.get("BRANCHWORK_JWT_ISSUER", cls.jwt_issuer),
-            http_port=int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000))),
+            jwt_audience=env.get("BRANCHWORK_JWT_AUDIENCE", cls.jwt_audience),
+            jwt_max_lifetime_seconds=int(env.get("BRANCHWORK_JWT_MAX_LIFETIME_SECONDS", cls.jwt_max_lifetime_seconds)),
+            idempotency_ttl_seconds=int(env.get("BRANCHWORK_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds)),
+            http_port=(port := int(env.get(f"BRANCHWORK_{upper}_PORT", DEFAULT_PORTS.get(service, 8000)))),
+            # Where operators' commands reach the service (its Kubernetes Service, say); this host by default.
+            base_url=env.get(f"BRANCHWORK_{upper}_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
+            # A relay or worker serves /metrics on this port when set (HTTP services serve theirs anyway).
+            metrics_port=int(env.get("BRANCHWORK_METRICS_PORT", cls.metrics_port)),
         )
+
+    def verify_token(self, token: str, audience: str | None = None) -> Principal:
+        """The principal of a bearer token under these settings (key, issuer, audience, lifetime)."""
+        return verify_token(self.jwt_secret, token, issuer=self.jwt_issuer, audience=audience or self.jwt_audience,
+                            max_lifetime_seconds=self.jwt_max_lifetime_seconds)
 
     def with_overrides(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests point a service at their own database)."""

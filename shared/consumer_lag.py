@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
 from kafka import KafkaConsumer, TopicPartition
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """``committed`` is None for a group that never committed on this partition (it starts at the beginning)."""
+
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    lag: int
 
 
 class ConsumerLag:
@@ -16,17 +35,23 @@ class ConsumerLag:
 
     def behind(self) -> int:
         """Records on the topics the group has not committed yet (a group that never committed: all of them)."""
+        return sum(partition.lag for partition in self.partitions())
+
+    def partitions(self) -> list[PartitionLag]:
+        """Each partition of the topics: the group's committed offset, the end offset, and what lies between."""
         consumer = self._client()
         try:
             partitions = [TopicPartition(topic, p) for topic in self.topics
                           for p in sorted(consumer.partitions_for_topic(topic) or ())]
             ends = consumer.end_offsets(partitions)
             starts = consumer.beginning_offsets(partitions)
-            total = 0
+            found = []
             for partition in partitions:
                 committed = consumer.committed(partition)
-                total += max(ends[partition] - (committed if committed is not None else starts[partition]), 0)
-            return total
+                start = committed if committed is not None else starts[partition]
+                found.append(PartitionLag(partition.topic, partition.partition, committed, ends[partition],
+                                          max(ends[partition] - start, 0)))
+            return found
         except Exception:
             self.close()
             raise
@@ -42,3 +67,40 @@ class ConsumerLag:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
+
+
+class ConsumerLagCollector:
+    """``branchwork_consumer_lag{consumer, topic, partition}`` for the consumer running in this process.
+
+    Read from Kafka when Prometheus scrapes, at most every ``ttl_seconds``: the group's committed offsets
+    against the partitions' ends, as ``branchwork status`` reports them.
+    """
+
+    def __init__(self, consumer: str, lag: ConsumerLag, ttl_seconds: float = 15.0) -> None:
+        self.consumer = consumer
+        self.lag = lag
+        self.ttl = ttl_seconds
+        self._read_at = float("-inf")
+        self._partitions: list[PartitionLag] = []
+        self._lock = threading.Lock()
+
+    def describe(self):
+        return [self._family()]
+
+    def _family(self):
+        return GaugeMetricFamily("branchwork_consumer_lag", "Records a consumer group has not committed yet",
+                                 labels=["consumer", "topic", "partition"])
+
+    def collect(self):
+        with self._lock:
+            if time.monotonic() - self._read_at > self.ttl:
+                try:
+                    self._partitions = self.lag.partitions()
+                except Exception:  # Kafka away: the scrape goes on without the lag (its absence alerts)
+                    log.warning("consumer lag of %s unavailable", self.consumer, exc_info=True)
+                    self._partitions = []
+                self._read_at = time.monotonic()
+            family = self._family()
+            for partition in self._partitions:
+                family.add_metric([self.consumer, partition.topic, str(partition.partition)], partition.lag)
+        yield family

@@ -42,6 +42,16 @@ def tenant_transaction(pool: ConnectionPool, tenant_id: str | None) -> Iterator[
         yield conn
 
 
+@contextmanager
+def tenant_snapshot(conn: psycopg.Connection, tenant_id: str | None) -> Iterator[psycopg.Connection]:
+    """A transaction on ``conn`` that reads one consistent snapshot (REPEATABLE READ) of one bureau's rows,
+    for reads that must agree with each other however many writers commit meanwhile."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        set_tenant(conn, tenant_id)
+        yield conn
+
+
 def provision(settings: Settings, migration_dirs: Sequence[Path]) -> None:
     """Create the service's roles and database if missing, then apply pending migrations."""
     with psycopg.connect(settings.admin_dsn, autocommit=True) as admin:

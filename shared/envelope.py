@@ -6,7 +6,6 @@ microseconds) so that any copy of an event, wherever it was stored, hashes to th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field, replace
@@ -15,6 +14,8 @@ from typing import Any
 from collections.abc import Mapping
 
 from marshmallow import Schema, fields, validate
+
+from shared.canonical import canonical_json, event_hash
 
 GENESIS_HASH = "0" * 64
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -34,10 +35,6 @@ def parse_timestamp(text: str) -> datetime:
 def start_of_day(day: date) -> datetime:
     """The moment a dated fact (a meeting on a day) is taken to have occurred."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -84,12 +81,7 @@ class Envelope:
 
     def compute_hash(self) -> str:
         """sha256(prev_hash ‖ canonical envelope without its hash)."""
-        body = self.to_dict()
-        del body["hash"]
-        digest = hashlib.sha256()
-        digest.update(self.prev_hash.encode("ascii"))
-        digest.update(canonical_json(body).encode("utf-8"))
-        return digest.hexdigest()
+        return event_hash(self.to_dict())
 
     def sealed(self, prev_hash: str) -> Envelope:
         """Return this envelope chained after ``prev_hash``, with its hash filled in."""

@@ -83,6 +83,13 @@ class DomainError(BranchworkError):
         super().__init__(message, fields={field: [message or self.message]} if field else None, code=code)
 
 
+class ServiceUnavailable(BranchworkError):
+    """The database is out of reach for a moment (restarting, failing over): retry with the same Idempotency-Key."""
+
+    status = 503
+    code = "service_unavailable"
+
+
 class PreconditionRequired(BranchworkError):
     """Send If-Match with the version you read, so a concurrent change is not overwritten."""
 

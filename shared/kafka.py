@@ -33,8 +33,11 @@ def batch_consumer(bootstrap: str, group_id: str, topics: list[str], **overrides
     return consumer
 
 
-def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 6, replication: int = 1) -> None:
-    """Create missing topics (each with its ``.dlq`` sibling); existing ones are left as they are."""
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int = -1, replication: int = -1) -> None:
+    """Create missing topics (each with its ``.dlq`` sibling); existing ones are left as they are.
+
+    -1 takes the broker's defaults: 6 partitions, and one replica on a single node, three in a cluster.
+    """
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     try:
         existing = set(admin.list_topics())

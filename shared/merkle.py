@@ -15,6 +15,7 @@ NodeReader = Callable[[int, int], bytes]
 """``read(level, index)`` → the stored hash of that perfect subtree."""
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+HASH_SIZE = 32
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -95,7 +96,8 @@ def _subproof(m: int, start: int, end: int, whole: bool, read: NodeReader) -> li
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Iterable[bytes], expected_root: bytes) -> bool:
     """RFC 9162 §2.1.3.2: does ``proof`` place ``leaf`` at ``index`` in the tree of ``size`` with this root?"""
-    if not 0 <= index < size:
+    proof = list(proof)
+    if not 0 <= index < size or not _hashes(leaf, expected_root, *proof):
         return False
     fn, sn, result = index, size - 1, leaf
     for sibling in proof:
@@ -113,13 +115,14 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Iterable[bytes],
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
                        proof: list[bytes]) -> bool:
-    """RFC 9162 §2.1.4.2: is the tree (``second``, ``second_root``) an extension of (``first``, ``first_root``)?"""
-    if first > second or first < 0:
+    """RFC 9162 §2.1.4.2: is the tree (``second``, ``second_root``) an extension of (``first``, ``first_root``)?
+
+    A proof from the empty tree proves nothing, so it is refused, as the published test vectors expect.
+    """
+    if not 0 < first <= second or not _hashes(*proof):
         return False
     if first == second:
         return not proof and first_root == second_root
-    if first == 0:
-        return not proof
     if not proof:
         return False
     path = list(proof)
@@ -141,6 +144,10 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
             second_result = node_hash(second_result, sibling)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and first_result == first_root and second_result == second_root
+
+
+def _hashes(*values: bytes) -> bool:
+    return all(isinstance(v, bytes) and len(v) == HASH_SIZE for v in values)
 
 
 class MemoryTree:

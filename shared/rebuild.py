@@ -1,39 +1,296 @@
-"""Rebuild a service's own read models from its event store.
+"""Rebuild read models without stopping writers: fill a shadow copy, catch up, swap it in.
 
-Everything happens in one transaction: readers keep seeing the old rows (MVCC) until the new ones
-commit, and writers wait on the table locks, so no command is projected into a half-built model.
+The shadow tables are empty copies of the live ones (columns, checks, keys and indexes under their own
+names, foreign keys, row-level security policies, grants) in a schema of their own. Events are applied
+into them while the service keeps writing the live tables; rounds of catching up shrink what is left,
+and a last short transaction keeps writers out, applies the rest and swaps the shadow in. Readers see
+the old rows until that commit and the new ones after it; nothing is half-built, nothing is lost.
+
+Writers are kept out by table locks taken under a short statement timeout: a writer that already holds
+one of the tables and waits for us would otherwise deadlock with us, and PostgreSQL would cancel one of
+the two — perhaps the writer's command. We give up first (well before ``deadlock_timeout``), let it
+finish, and try again.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
 
 from shared import eventstore
 from shared.contracts import EventRegistry
+from shared.db import connect
 
 log = logging.getLogger(__name__)
 
+REBUILD_LOCK = 0x6272_7265_6275  # one rebuild at a time per database
+NEXT_SUFFIX, OLD_SUFFIX = "_next", "_old"
+LOCK_TIMEOUT_MS = 400  # well under PostgreSQL's default deadlock_timeout of 1 s
+SWAP_ATTEMPTS = 20
 
-def rebuild(conn: psycopg.Connection, tables: Sequence[str], registry: EventRegistry,
-            project: Callable, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
-    """Empty ``tables`` and replay every stored event through ``project``; return how many were replayed."""
-    replayed, position = 0, 0
-    with conn.transaction():
-        conn.execute(sql.SQL("TRUNCATE {} CASCADE").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
-        while True:
-            rows = eventstore.read_all(conn, position, batch)
-            if not rows:
-                break
-            for _, envelope in rows:
-                event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
-                project(conn, envelope, event)
-            position = rows[-1][0]
-            replayed += len(rows)
-            if progress:
-                progress(replayed)
-    log.info("rebuilt %s from %d events", ", ".join(tables), replayed)
-    return replayed
+Progress = Callable[[int, int], None]
+
+
+class RebuildBusy(Exception):
+    """Another rebuild holds the database's rebuild lock, or writers kept the tables for every attempt."""
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    """What a rebuild replaces: some tables of ``schema``, or (``tables`` empty) the whole schema."""
+
+    schema: str = "public"
+    tables: tuple[str, ...] = ()
+
+    @property
+    def shadow(self) -> str:
+        return f"rebuild_{self.schema}{NEXT_SUFFIX}" if self.tables else f"{self.schema}{NEXT_SUFFIX}"
+
+
+class Feed(Protocol):
+    """Where the events come from and how one is applied, with the connection's search_path on the shadow."""
+
+    def total(self, conn: psycopg.Connection) -> int:
+        """How many entries there are to apply (for the estimate of the time left)."""
+
+    def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
+        """Apply up to ``limit`` entries not applied yet; return how many."""
+
+    def hold_writers(self, conn: psycopg.Connection) -> None:
+        """Inside the swap transaction: keep whoever writes the live tables out until it commits."""
+
+
+class StoreFeed:
+    """A service's own event store, replayed through its projections.
+
+    Positions come from a sequence, so a transaction that commits late leaves a gap that fills later:
+    gaps are remembered and read again each round (one left by a rolled-back append stays empty).
+    """
+
+    def __init__(self, registry: EventRegistry, project: Callable) -> None:
+        self.registry = registry
+        self.project = project
+        self.position = 0
+        self.gaps: set[int] = set()
+
+    def total(self, conn: psycopg.Connection) -> int:
+        return conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
+
+    def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
+        with conn.transaction():
+            late = self._late(conn)
+            rows = eventstore.read_all(conn, self.position, limit)
+            for _position, envelope in late + rows:
+                self.project(conn, envelope,
+                             self.registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data))
+        expected = self.position + 1
+        for position, _ in rows:
+            self.gaps.update(range(expected, position))
+            expected = position + 1
+        if rows:
+            self.position = rows[-1][0]
+        return len(late) + len(rows)
+
+    def _late(self, conn: psycopg.Connection) -> list:
+        if not self.gaps:
+            return []
+        rows = conn.execute(f"SELECT position, {eventstore.EVENT_COLUMNS} FROM events WHERE position = ANY(%s)"
+                            " ORDER BY position", (sorted(self.gaps),)).fetchall()
+        self.gaps.difference_update(row["position"] for row in rows)
+        return [(row["position"], eventstore.row_to_envelope(row)) for row in rows]
+
+    def hold_writers(self, conn: psycopg.Connection) -> None:
+        """Nothing more: a writer projects into the tables the swap has locked, so it waits for the swap."""
+
+
+def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progress: Progress | None = None) -> dict:
+    """Fill a shadow copy of ``model`` from ``feed``, catch up with the writers, swap it in; return counts."""
+    progress = progress or (lambda done, total: None)
+    with connect(dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (REBUILD_LOCK,)).fetchone()["ok"]:
+            raise RebuildBusy("another rebuild of this database is running")
+        try:
+            return _rebuild_locked(conn, model, feed, batch, progress)
+        finally:
+            conn.execute("RESET search_path")
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(model.shadow)))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
+
+
+def _rebuild_locked(conn: psycopg.Connection, model: ReadModel, feed: Feed, batch: int, progress: Progress) -> dict:
+    total = feed.total(conn)
+    started = time.monotonic()
+    create_shadow(conn, model)
+    conn.execute(sql.SQL("SET search_path = {}, public").format(sql.Identifier(model.shadow)))
+    done, rounds = 0, 0
+    while True:  # rounds: each catches up with what the writers added during the last one
+        applied_this_round = 0
+        while applied := feed.apply_next(conn, batch):
+            applied_this_round += applied
+            done += applied
+            progress(done, max(total, done))
+        rounds += 1
+        total = max(total, done)
+        if applied_this_round < batch:
+            break
+    done += _swap_when_quiet(conn, model, feed, batch)
+    progress(done, max(total, done))
+    log.info("rebuilt %s in %.1fs from %d entries (%d rounds)", model.schema, time.monotonic() - started, done, rounds)
+    return {"applied": done, "rounds": rounds, "schema": model.schema, "tables": list(model.tables) or "all"}
+
+
+def _swap_when_quiet(conn: psycopg.Connection, model: ReadModel, feed: Feed, batch: int) -> int:
+    """Lock, apply what is left, swap; if writers hold the tables, let them finish and try again."""
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL statement_timeout = {LOCK_TIMEOUT_MS}")
+                feed.hold_writers(conn)
+                _lock_live_tables(conn, model)
+                conn.execute("SET LOCAL statement_timeout = 0")
+                applied = 0
+                while step := feed.apply_next(conn, batch):
+                    applied += step
+                _swap(conn, model)
+                return applied
+        except psycopg.errors.QueryCanceled:
+            log.info("rebuild: writers hold the tables (attempt %d); trying again", attempt)
+            time.sleep(min(0.05 * attempt, 1.0))
+    raise RebuildBusy(f"writers held the tables through {SWAP_ATTEMPTS} attempts; nothing was swapped")
+
+
+def _lock_live_tables(conn: psycopg.Connection, model: ReadModel) -> None:
+    if model.tables:
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(model.schema, table) for table in model.tables)))
+
+
+def _swap(conn: psycopg.Connection, model: ReadModel) -> None:
+    old = sql.Identifier(f"rebuild_{model.schema}{OLD_SUFFIX}")
+    if not model.tables:  # the schema is the read model: rename it; readers' next statements find the new one
+        live, shadow = sql.Identifier(model.schema), sql.Identifier(model.shadow)
+        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(live, old))
+        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(shadow, live))
+    else:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(old))
+        for table in model.tables:
+            conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(model.schema, table), old))
+        for table in model.tables:
+            conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(model.shadow, table), sql.Identifier(model.schema)))
+    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(old))
+
+
+# --- the shadow copy -------------------------------------------------------------------------------------------
+
+def create_shadow(conn: psycopg.Connection, model: ReadModel) -> None:
+    """Empty copies of the live tables in the shadow schema: what the migrations made, under the same names."""
+    shadow = model.shadow
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(shadow)))
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(shadow)))
+    tables = list(model.tables) or [row["tablename"] for row in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (model.schema,))]
+    for table in tables:
+        _refuse_owned_sequences(conn, model.schema, table)
+        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED"
+                             " INCLUDING STORAGE INCLUDING COMMENTS)").format(
+            sql.Identifier(shadow, table), sql.Identifier(model.schema, table)))
+        _copy_keys_and_indexes(conn, model.schema, shadow, table)
+        _copy_security(conn, model.schema, shadow, table)
+    _copy_foreign_keys(conn, model.schema, shadow, tables)
+    if not model.tables:
+        _copy_schema_grants(conn, model.schema, shadow)
+
+
+def _refuse_owned_sequences(conn: psycopg.Connection, schema: str, table: str) -> None:
+    """A serial column's sequence belongs to the live table and would be dropped with it: not supported."""
+    owned = conn.execute("SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'"
+                         " WHERE d.refobjid = %s::regclass AND d.deptype IN ('a', 'i')",
+                         (f"{_quoted(schema)}.{_quoted(table)}",)).fetchall()
+    if owned:
+        raise ValueError(f"{schema}.{table} owns sequence(s) {[r['relname'] for r in owned]}: not rebuildable")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _copy_keys_and_indexes(conn: psycopg.Connection, schema: str, shadow: str, table: str) -> None:
+    """Primary keys, unique and exclusion constraints, then the other indexes, keeping their names."""
+    relation = f"{_quoted(schema)}.{_quoted(table)}"
+    for row in conn.execute("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint"
+                            " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
+                            (relation,)).fetchall():
+        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+            sql.Identifier(shadow, table), sql.Identifier(row["conname"])) + sql.SQL(row["definition"]))
+    for row in conn.execute("SELECT pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i"
+                            " WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+                            " WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) ORDER BY i.indexrelid",
+                            (relation,)).fetchall():
+        on_table = re.compile(r" ON (ONLY )?(" + re.escape(_quoted(schema)) + r"|" + re.escape(schema) + r")\."
+                              + r"(" + re.escape(_quoted(table)) + "|" + re.escape(table) + r") ")
+        definition, count = on_table.subn(f" ON {_quoted(shadow)}.{_quoted(table)} ", row["definition"], count=1)
+        if count != 1:
+            raise ValueError(f"cannot read the index definition {row['definition']!r}")
+        conn.execute(definition)
+
+
+def _copy_security(conn: psycopg.Connection, schema: str, shadow: str, table: str) -> None:
+    """Row-level security, its policies and the table's grants, as the live table has them."""
+    target = sql.Identifier(shadow, table)
+    flags = conn.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+                         (f"{_quoted(schema)}.{_quoted(table)}",)).fetchone()
+    if flags["relrowsecurity"]:
+        conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(target))
+    if flags["relforcerowsecurity"]:
+        conn.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(target))
+    for policy in conn.execute("SELECT policyname, permissive, roles, cmd, qual, with_check FROM pg_policies"
+                               " WHERE schemaname = %s AND tablename = %s", (schema, table)).fetchall():
+        statement = sql.SQL("CREATE POLICY {} ON {} AS {} FOR {} TO {}").format(
+            sql.Identifier(policy["policyname"]), target, sql.SQL(policy["permissive"]), sql.SQL(policy["cmd"]),
+            sql.SQL(", ").join(sql.SQL("PUBLIC") if role == "public" else sql.Identifier(role)
+                               for role in policy["roles"]))
+        if policy["qual"]:
+            statement += sql.SQL(" USING ({})").format(sql.SQL(policy["qual"]))
+        if policy["with_check"]:
+            statement += sql.SQL(" WITH CHECK ({})").format(sql.SQL(policy["with_check"]))
+        conn.execute(statement)
+    for grant in conn.execute("SELECT grantee, privilege_type FROM information_schema.role_table_grants"
+                              " WHERE table_schema = %s AND table_name = %s AND grantee <> current_user",
+                              (schema, table)).fetchall():
+        conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(grant["privilege_type"]), target,
+                                                            sql.Identifier(grant["grantee"])))
+
+
+def _copy_foreign_keys(conn: psycopg.Connection, schema: str, shadow: str, tables: Sequence[str]) -> None:
+    """Foreign keys between rebuilt tables point at the shadow copies; others still at the live tables."""
+    # Read the definitions with only the live schema on the path, so that they name tables unqualified …
+    conn.execute("SELECT set_config('search_path', %s, false)", (_quoted(schema),))
+    keys = conn.execute("SELECT c.conrelid::regclass::text AS relation, c.conname,"
+                        " pg_get_constraintdef(c.oid) AS definition, c.confrelid::regclass::text AS referenced"
+                        " FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid"
+                        " JOIN pg_namespace n ON n.oid = t.relnamespace"
+                        " WHERE c.contype = 'f' AND n.nspname = %s AND t.relname = ANY(%s) ORDER BY c.conname",
+                        (schema, list(tables))).fetchall()
+    # … and create them with the shadow first: a rebuilt table is found there, any other in the live schema.
+    conn.execute("SELECT set_config('search_path', %s, false)", (f"{_quoted(shadow)}, {_quoted(schema)}",))
+    for key in keys:
+        table = key["relation"].split(".")[-1].strip('"')
+        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+            sql.Identifier(shadow, table), sql.Identifier(key["conname"])) + sql.SQL(key["definition"]))
+    conn.execute("RESET search_path")
+
+
+def _copy_schema_grants(conn: psycopg.Connection, schema: str, shadow: str) -> None:
+    for grant in conn.execute("SELECT grantee::regrole::text AS grantee, privilege_type FROM pg_namespace,"
+                              " aclexplode(nspacl) WHERE nspname = %s AND grantee <> 0"
+                              " AND grantee <> nspowner", (schema,)).fetchall():
+        conn.execute(sql.SQL("GRANT {} ON SCHEMA {} TO {}").format(
+            sql.SQL(grant["privilege_type"]), sql.Identifier(shadow), sql.SQL(grant["grantee"])))

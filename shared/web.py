@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -25,18 +25,26 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from shared import metrics
-from shared.auth import Principal, verify_token
+from shared import metrics, schema_messages
+from shared.auth import Principal
 from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.db import open_pool, set_tenant
 from shared.envelope import Actor
-from shared.errors import BranchworkError, Conflict, RequestInvalid, Unauthenticated
+from shared.errors import BranchworkError, Forbidden, RequestInvalid, ServiceUnavailable, Unauthenticated
+from shared.inputs import check_request
 from shared.jsonlog import log_context
 from shared.kafka import KafkaProbe
 from shared.unit_of_work import CommandContext, Projector, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Chinese messages for invalid input, in place before any service builds its schemas (each service imports this
+# module first): marshmallow copies the messages into every field and schema when it is built.
+schema_messages.install()
+
+# Seconds a client is told to wait before retrying while the database is away (a restart takes a few).
+RETRY_AFTER_SECONDS = 3
 
 
 class StrictParser(FlaskParser):
@@ -66,7 +74,8 @@ def runtime() -> ServiceRuntime:
 
 
 def create_service_app(settings: Settings, *, title: str, blueprints: list[Blueprint], registry: EventRegistry,
-                       project: Projector | None = None, pool: ConnectionPool | None = None) -> Flask:
+                       project: Projector | None = None, pool: ConnectionPool | None = None,
+                       gauges: tuple[metrics.GaugeQuery, ...] = ()) -> Flask:
     """Build a service's Flask app: the composition root every service calls from its ``create_app``."""
     app = Flask(settings.service)
     app.config.update(
@@ -84,18 +93,18 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
     _register_operational_routes(app, settings)
     _register_request_hooks(app, settings)
     _register_error_handlers(app)
-    _register_outbox_metrics(settings, app.extensions["branchwork"].pool)
+    _register_outbox_metrics(settings, app.extensions["branchwork"].pool, gauges)
     return app
 
 
 _metric_lock = threading.Lock()
 
 
-def _register_outbox_metrics(settings: Settings, pool: ConnectionPool) -> None:
+def _register_outbox_metrics(settings: Settings, pool: ConnectionPool, gauges: tuple = ()) -> None:
     with _metric_lock:
         if not metrics.OUTBOX_LAG.pools:
             REGISTRY.register(metrics.OUTBOX_LAG)
-        metrics.OUTBOX_LAG.watch(settings.service, pool)
+        metrics.OUTBOX_LAG.watch(settings.service, pool, gauges)
 
 
 def _register_operational_routes(app: Flask, settings: Settings) -> None:
@@ -145,11 +154,12 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
     @app.before_request
     def start_request():
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id") or str(uuid.uuid4())
-        g.correlation_id = request.headers.get("X-Correlation-Id") or g.request_id
+        g.request_id = _plain_id(request.headers.get("X-Request-Id")) or str(uuid.uuid4())
+        g.correlation_id = _plain_id(request.headers.get("X-Correlation-Id")) or g.request_id
         log_context.set({"request_id": g.request_id, "correlation_id": g.correlation_id})
         if request.path.startswith("/api/"):
             current_principal()  # authenticate before the body is parsed: no token is a 401, not a 400
+        check_request(request)
 
     @app.after_request
     def finish_request(response: flask.Response):
@@ -167,6 +177,14 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         return response
 
 
+PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def _plain_id(value: str | None) -> str | None:
+    """A client's request or correlation id, kept only if short and plain: it goes into immutable envelopes."""
+    return value if value and PLAIN_ID.fullmatch(value) else None
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(BranchworkError)
     def branchwork_error(error: BranchworkError):
@@ -179,6 +197,13 @@ def _register_error_handlers(app: Flask) -> None:
             return jsonify(RequestInvalid(_describe(messages), fields=_flatten(messages)).to_body()), 400
         code = (error.name or "error").lower().replace(" ", "_")
         return jsonify({"error": {"code": code, "message": error.description, "fields": {}}}), error.code
+
+    @app.errorhandler(psycopg.OperationalError)
+    def database_unavailable(error: psycopg.OperationalError):
+        """PostgreSQL restarting, or no pooled connection in time: a moment's trouble the client retries."""
+        log.warning("database unavailable: %s: %s", type(error).__name__, error)
+        body = ServiceUnavailable("数据库暂时不可用，请稍后重试").to_body()
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
@@ -208,8 +233,7 @@ def current_principal() -> Principal:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
-        settings = runtime().settings
-        g.principal = verify_token(settings.jwt_secret, header[len("Bearer "):].strip(), issuer=settings.jwt_issuer)
+        g.principal = runtime().settings.verify_token(header[len("Bearer "):].strip())
     return g.principal
 
 
@@ -223,56 +247,108 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
     """Run ``handler`` in one transaction scoped to ``tenant_id``, honouring ``Idempotency-Key``.
 
     A retried request with the same key and body returns the first response; the same key with
-    another body is a 409. Keys belong to one caller (the token's bureau and subject), so a
-    namesake in another bureau never replays this one's answer. The key is claimed in the
-    command's own transaction, so a failed command leaves no claim behind.
+    another body is a 422. A key belongs to one caller and one operation — the token's bureau and
+    subject, the method and the path — and is forgotten after ``idempotency_ttl_seconds``. The key is
+    claimed in the command's own transaction, so a failed command leaves no claim behind.
     """
     principal = current_principal()
     service = runtime()
-    key = request.headers.get("Idempotency-Key")
+    key = _idempotency_key()
     with service.pool.connection() as conn, conn.transaction():
-        set_tenant(conn, tenant_id)
         if key:
-            replay = _claim_idempotency_key(conn, principal, key)
+            set_tenant(conn, principal.tenant)
+            replay = _claim_idempotency_key(conn, principal, key, service.settings.idempotency_ttl_seconds)
             if replay is not None:
+                _authorise_again(conn, tenant_id, principal, handler)
                 g.idempotent_replay = True
                 return replay
-        uow = UnitOfWork(conn, service.registry, service.settings.topic(),
-                         command_context(principal, tenant_id), service.project)
+        set_tenant(conn, tenant_id)
+        uow = _unit_of_work(conn, tenant_id, principal)
         body = handler(uow)
         if key:
             # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did.
-            conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE subject = %s AND key = %s",
-                         (Jsonb(body), idempotency_scope(principal), key))
+            set_tenant(conn, principal.tenant)
+            conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE tenant_id = %s"
+                         " AND subject = %s AND method = %s AND path = %s AND key = %s",
+                         (Jsonb(body), *_key_scope(principal), key))
     metrics.EVENTS_APPENDED.labels(service.settings.service).inc(len(uow.recorded))
     return body
 
 
-def idempotency_scope(principal: Principal) -> str:
-    """Whose keys these are: the token's bureau and subject (a subject need not be unique across bureaus)."""
-    return json.dumps([principal.tenant, principal.subject], separators=(",", ":"))
+def _unit_of_work(conn: psycopg.Connection, tenant_id: str | None, principal: Principal) -> UnitOfWork:
+    service = runtime()
+    return UnitOfWork(conn, service.registry, service.settings.topic(), command_context(principal, tenant_id),
+                      service.project)
 
 
-def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: str) -> dict | None:
-    if len(key) > 200:
-        raise RequestInvalid("Idempotency-Key is too long", fields={"Idempotency-Key": ["at most 200 characters"]})
+def _idempotency_key() -> str | None:
+    """The request's key; reads (GET, HEAD) ignore it — only a command is worth replaying."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
+        raise RequestInvalid("Idempotency-Key must be 1 to 200 printable characters",
+                             fields={"Idempotency-Key": ["1 to 200 printable characters"]})
+    return key
+
+
+def _key_scope(principal: Principal) -> tuple[str, str, str, str]:
+    """Whose key and for what: the bureau ('' for the platform), the subject, the method and the path."""
+    return principal.tenant or "", principal.subject, request.method, request.path
+
+
+def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: str, ttl_seconds: int) -> dict | None:
+    """Claim ``key`` for this request, or return the response recorded under it (None: go ahead and run)."""
+    scope = _key_scope(principal)
     request_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
-    # Keys recorded before they were scoped by bureau carry the bare subject; they are still honoured.
-    stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE subject = %s AND key = %s",
-                          (principal.subject, key)).fetchone()
-    if stored is None:
-        scope = idempotency_scope(principal)
-        # A concurrent request with the same key waits here until the first one commits or rolls back.
-        claimed = conn.execute("INSERT INTO idempotency_keys (subject, key, request_hash) VALUES (%s, %s, %s)"
-                               " ON CONFLICT DO NOTHING", (scope, key, request_hash)).rowcount
-        if claimed:
-            return None
-        stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE subject = %s AND key = %s",
-                              (scope, key)).fetchone()
+    # Expired keys of this bureau go first, so an old key can be used again and the table stays small.
+    conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s AND expires_at <= now()", (scope[0],))
+    # A concurrent request with the same key waits here until the first one commits or rolls back.
+    claimed = conn.execute(
+        "INSERT INTO idempotency_keys (tenant_id, subject, method, path, key, request_hash, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT DO NOTHING",
+        (*scope, key, request_hash, ttl_seconds)).rowcount
+    if claimed:
+        return None
+    stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE tenant_id = %s AND subject = %s"
+                          " AND method = %s AND path = %s AND key = %s", (*scope, key)).fetchone()
     if stored["request_hash"] != request_hash:
-        raise Conflict("this Idempotency-Key was used for another request", code="idempotency_key_reused",
-                       fields={"Idempotency-Key": ["already used with a different request"]})
+        raise IdempotencyKeyReused()
     return stored["response"]
+
+
+class IdempotencyKeyReused(BranchworkError):
+    """This Idempotency-Key was already used for a different request; send a new key."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(fields={"Idempotency-Key": ["already used for a different request"]})
+
+
+def _authorise_again(conn: psycopg.Connection, tenant_id: str | None, principal: Principal,
+                     handler: Callable[[UnitOfWork], dict]) -> None:
+    """Before a replay, run the command again in a savepoint that is always undone: if this caller may no
+    longer do it (a branch taken from their token), the refusal stands instead of the recorded answer.
+
+    Other outcomes — success, or a rule the first run's own effect now breaks — are dropped.
+    """
+    try:
+        with conn.transaction():
+            set_tenant(conn, tenant_id)
+            handler(_unit_of_work(conn, tenant_id, principal))
+            raise _Undo()
+    except _Undo:
+        pass
+    except (Unauthenticated, Forbidden):
+        raise
+    except (BranchworkError, psycopg.Error):
+        pass
+
+
+class _Undo(Exception):
+    """Rolls the authorisation re-run's savepoint back."""
 
 
 @contextmanager

@@ -70,7 +70,8 @@ class IsolatedService:
 def token(settings: Settings, *roles: str, tenant: str | None = None, branches: list[str] | None = None,
           subject: str | None = None) -> str:
     return auth.issue_token(settings.jwt_secret, subject=subject or f"user-{short_id()}", roles=list(roles),
-                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer)
+                            tenant=tenant, branches=branches, issuer=settings.jwt_issuer,
+                            audience=settings.jwt_audience)
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -171,3 +172,46 @@ class ApiClient:
         status, reply = self.post(path, body)
         assert status == 201, reply
         return reply["id"]
+
+
+def csrf_token_of(page: str) -> str:
+    """The CSRF token a server-rendered page put in its forms."""
+    import re
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def dashboard_sign_in(client, bureau_id: str, role: str = "auditor"):
+    """Sign a Flask test client in to the audit dashboard through its development login."""
+    csrf = csrf_token_of(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"mode": "dev", "bureau_id": bureau_id, "role": role, "csrf_token": csrf})
+
+
+def dashboard_sign_out(client):
+    csrf = csrf_token_of(client.get("/login").get_data(as_text=True))
+    return client.post("/logout", data={"csrf_token": csrf})
+
+
+def chained_events(tenant_id: str, plan: list[tuple], moment=None) -> list:
+    """Sealed envelopes for (stream, branch[, occurred_at]) in order, each stream's versions and hash chain
+    counted from 1, as the services would record them."""
+    from datetime import datetime
+
+    from shared.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
+
+    moment = moment or datetime.now(UTC)
+    versions: dict[str, int] = {}
+    hashes: dict[str, str] = {}
+    made = []
+    for stream, branch, *occurred in plan:
+        versions[stream] = versions.get(stream, 0) + 1
+        envelope = Envelope(event_id=new_event_id(), event_type="members.SampleRecorded", schema_version=1,
+                            stream_id=stream, stream_version=versions[stream], tenant_id=tenant_id, branch_id=branch,
+                            occurred_at=occurred[0] if occurred else moment, recorded_at=moment,
+                            actor=Actor("tester", "secretary"),
+                            correlation_id=None, causation_id=None, data={"n": len(made), "text": "学习 · ünïcode"})
+        sealed = envelope.sealed(hashes.get(stream, GENESIS_HASH))
+        hashes[stream] = sealed.hash
+        made.append(sealed)
+    return made

@@ -31,7 +31,7 @@ Branchwork is up.
   activities  http://127.0.0.1:${BRANCHWORK_ACTIVITIES_PORT:-8002}/docs
   notify      http://127.0.0.1:${BRANCHWORK_NOTIFY_PORT:-8003}/docs
   audit       http://127.0.0.1:${BRANCHWORK_AUDIT_PORT:-8004}/docs
-  dashboard   http://127.0.0.1:${BRANCHWORK_AUDIT_PORT:-8004}/   (local sign-in: 开发登录 with a bureau id above)
+  dashboard   http://127.0.0.1:${BRANCHWORK_AUDIT_PORT:-8004}/   (sign in with an auditor's token; with BRANCHWORK_DEV_LOGIN=1, 开发登录)
   PostgreSQL  ${BRANCHWORK_PG_ADMIN_DSN}
   Kafka       ${BRANCHWORK_KAFKA_BOOTSTRAP}
   logs        $RUN_DIR/logs   (make logs)

@@ -6,12 +6,13 @@ import json
 
 import flask
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
 from services.audit import csv_export, handlers, queries
+from services.audit.bundles import Period, Scope
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
 
@@ -107,6 +108,30 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
+class CosignatureSchema(Schema):
+    witness_key = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "the witness's verifier key, name+keyid+base64(0x04 ‖ Ed25519 public key)"})
+    cosignature = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
+        "description": "its signature line over the checkpoint (c2sp.org/tlog-cosignature, cosignature/v1)"})
+
+
+class BundleQuerySchema(Schema):
+    branch_id = fields.UUID(metadata={"description": "one branch's entries (default: the whole bureau)"})
+    stream_id = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "one stream's"})
+    first_day = fields.Date(required=True, data_key="from", metadata={"description": "first day, bureau time"})
+    last_day = fields.Date(data_key="to", metadata={"description": "last day (default: today)"})
+    known_on = fields.Date(metadata={"description": "as journalled by the end of this day (default: now)"})
+
+    @validates_schema
+    def one_scope_and_an_ordered_period(self, data, **_kwargs):
+        if "branch_id" in data and "stream_id" in data:
+            raise ValidationError("一个证据包只针对一个支部或一个事件流", field_name="stream_id")
+        if data.get("last_day") and data["last_day"] < data["first_day"]:
+            raise ValidationError("结束日期不能早于开始日期", field_name="to")
+        if data.get("known_on") and data["known_on"] < data["first_day"]:
+            raise ValidationError("known_on 不能早于开始日期", field_name="known_on")
+
+
 @proofs.route("/tree-head")
 class TreeHead(MethodView):
     def get(self):
@@ -124,6 +149,52 @@ class TreeHeadHistory(MethodView):
         principal = current_principal()
         principal.require_role(*READER_ROLES)
         return {"tree_heads": handlers.tree_head_history(principal.tenant, query["limit"])}
+
+
+@proofs.route("/checkpoint")
+class Checkpoint(MethodView):
+    def get(self):
+        """The newest signed checkpoint (c2sp.org/tlog-checkpoint) with its witnesses' cosignatures, as text."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return flask.Response(handlers.latest_checkpoint(principal.tenant), mimetype="text/plain")
+
+
+@proofs.route("/tree-heads/<int:size>/cosignatures")
+class Cosignatures(MethodView):
+    @proofs.arguments(CosignatureSchema)
+    def post(self, body, size):
+        """Add a witness's cosignature of the kept head of this size; it is verified before it is kept."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        kept, created = handlers.add_cosignature(principal.tenant, size, body["witness_key"], body["cosignature"])
+        return kept, 201 if created else 200
+
+
+@proofs.route("/keys")
+class Keys(MethodView):
+    def get(self):
+        """The bureau's tree-head signing keys, past and present, with their validity: the verifier's --key."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        return handlers.keys(principal.tenant)
+
+
+@proofs.route("/bundles")
+class Bundles(MethodView):
+    @proofs.arguments(BundleQuerySchema, location="query")
+    def get(self, query):
+        """One file with a period's journal entries (a branch's, a stream's or the bureau's) and every proof
+        needed to check it offline: ``branchwork verify BUNDLE --key KEYS``."""
+        principal = current_principal()
+        principal.require_role(*READER_ROLES)
+        scope = (Scope("branch", str(query["branch_id"])) if "branch_id" in query else
+                 Scope("stream", query["stream_id"]) if "stream_id" in query else Scope("bureau"))
+        period = Period(query["first_day"], query.get("last_day") or handlers.today(), query.get("known_on"))
+        body = handlers.bundle(principal.tenant, scope, period)
+        name = f"bundle-{scope.label}-{period.first.isoformat()}-{period.last.isoformat()}.json"
+        return flask.Response(body, mimetype="application/json",
+                              headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @proofs.route("/proofs/inclusion")

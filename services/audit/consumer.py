@@ -1,7 +1,8 @@
 """Entry points: the audit service's long-running workers, one process each.
 
 ``audit-journal`` consumes every service's topic into the journal and its Merkle tree;
-``audit-views`` follows the journal into the views (see ``views_feed`` for why not Kafka directly).
+``audit-views`` follows the journal into the views (see ``views_feed`` for why not Kafka directly);
+``audit-checkpoints`` signs every bureau's checkpoint at least daily (see ``checkpoints``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import connect
 from services.audit import journal
+from services.audit.checkpoints import CheckpointWorker
 from services.audit.tree import JournalTree
 from services.audit.settings import AuditSettings
 from services.audit.views_feed import ViewsWorker
@@ -38,4 +40,5 @@ def views_worker(settings: Settings) -> ViewsWorker:
 
 
 WORKERS = {"audit-journal": journal_worker,
-           "audit-views": lambda settings: views_worker(settings).run}
+           "audit-views": lambda settings: views_worker(settings).run,
+           "audit-checkpoints": lambda settings: CheckpointWorker(settings, AuditSettings.from_env()).run}

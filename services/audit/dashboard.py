@@ -1,20 +1,25 @@
 """The web dashboard at ``/``: server-rendered pages in Chinese over the same queries as the API.
 
-A token is pasted once and kept in a signed, HTTP-only session cookie; with ``BRANCHWORK_DEV_LOGIN=1``
-(local stacks only) a form mints an auditor's or admin's token for a bureau. Charts are inline SVG:
-no script, no CDN, nothing fetched from the network.
+Signing in (a pasted API token, or the guarded development login) starts a server-side session
+(``shared.websession``) that holds a token minted for the dashboard's own audience, which the APIs
+refuse: the browser gets only an opaque session id. Charts are inline SVG: no script, no CDN,
+nothing fetched from the network.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from datetime import date, datetime, UTC
 
 import flask
+from flask import Blueprint, redirect, request
 from markupsafe import Markup
-from flask import Blueprint, redirect, request, session
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import issue_token, verify_token
+from contracts.years import FIRST_YEAR, LAST_YEAR, year_in_range
+from shared import websession
+from shared.auth import Principal, issue_token
+from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import runtime
 from shared import chinese
@@ -24,29 +29,37 @@ from services.audit.periods import current_period, parse_period
 from services.audit.views_api import READER_ROLES
 
 dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
+websession.attach(dashboard)
 ROLE_LABELS = {"auditor": "审计员", "bureau_admin": "局管理员"}
+DASHBOARD_AUDIENCE = "branchwork-audit-dashboard"
+SESSION_POLICY = websession.SessionPolicy(cookie_name="branchwork_audit")
 
 
 def audit_settings():
     return flask.current_app.extensions["audit"].settings
 
 
+def dev_login() -> websession.DevLogin:
+    return websession.DevLogin(enabled=audit_settings().dev_login)
+
+
 def render(template: str, **context) -> str:
     principal = context.pop("principal", None)
-    return report.environment.get_template(template).render(principal=principal, dev_login=audit_settings().dev_login,
-                                                             role_labels=ROLE_LABELS, **context)
+    # a page outside the dashboard's routes (an unknown address) has no session loaded, and no form to protect
+    csrf = websession.current().csrf_token() if flask.g.get("web_session_id") else ""
+    return report.environment.get_template(template).render(
+        principal=principal, role_labels=ROLE_LABELS, csrf_token=csrf, **context)
 
 
-def signed_in():
-    """The principal of the session's token, or None (an expired or foreign token signs the user out)."""
-    token = session.get("token")
-    if not token:
+def signed_in() -> Principal | None:
+    """The principal of the session's dashboard token, or None (an expired token ends the session)."""
+    session = websession.current().data
+    if not session:
         return None
-    settings = runtime().settings
     try:
-        principal = verify_token(settings.jwt_secret, token, issuer=settings.jwt_issuer)
+        principal = runtime().settings.verify_token(session.get("token", ""), audience=DASHBOARD_AUDIENCE)
     except Unauthenticated:
-        session.pop("token", None)
+        websession.current().sign_out()
         return None
     return principal if principal.has_role(*READER_ROLES) and principal.tenant else None
 
@@ -82,34 +95,50 @@ def login():
     error = None
     if request.method == "POST":
         try:
-            session["token"] = _token_from_form(request.form)
+            _start_session(_principal_from_form(request.form))
             return redirect("/")
-        except (Unauthenticated, Forbidden, ValueError) as problem:
-            error = str(getattr(problem, "message", problem))
-    return render("login.html", error=error), 400 if error else 200
+        except BranchworkError as problem:
+            error = problem
+    bureaus = _existing_bureaus() if dev_login().available() else None
+    return render("login.html", error=error and error.message, dev_bureaus=bureaus), error.status if error else 200
 
 
-def _token_from_form(form) -> str:
-    settings = runtime().settings
+def _principal_from_form(form) -> Principal:
     if form.get("mode") == "dev":
-        if not audit_settings().dev_login:
-            raise Forbidden("development login is off")
         role = form.get("role", "auditor")
-        if role not in READER_ROLES or not form.get("bureau_id"):
-            raise ValueError("choose a bureau and a role")
-        token = issue_token(settings.jwt_secret, subject=f"dev-{role}", roles=[role],
-                            tenant=form["bureau_id"].strip(), issuer=settings.jwt_issuer, ttl_seconds=8 * 3600)
-    else:
-        token = (form.get("token") or "").strip()
-    principal = verify_token(settings.jwt_secret, token, issuer=settings.jwt_issuer)
+        bureau_id = dev_login().choose(form.get("bureau_id"), _existing_bureaus(), "bureau_id")
+        if role not in READER_ROLES:
+            raise RequestInvalid("请选择审计员或局管理员", fields={"role": ["不支持的角色"]})
+        return Principal(f"dev-{role}", bureau_id, frozenset({role}), expires_at=int(time.time()) + 8 * 3600)
+    try:
+        principal = runtime().settings.verify_token((form.get("token") or "").strip())
+    except Unauthenticated:
+        raise Unauthenticated("令牌无效、已过期或不是本平台签发的", fields={"token": ["无效"]}) from None
     if not principal.has_role(*READER_ROLES) or not principal.tenant:
-        raise Forbidden("the dashboard is for a bureau's auditors and admins")
-    return token
+        raise Forbidden("审计看板只供本局的审计员和局管理员使用")
+    return principal
+
+
+def _start_session(principal: Principal) -> None:
+    """Hold a token for the dashboard's audience only, never longer than the token the person showed."""
+    settings = runtime().settings
+    ttl = max(1, min(principal.expires_at - int(time.time()), SESSION_POLICY.lifetime_seconds))
+    token = issue_token(settings.jwt_secret, subject=principal.subject, roles=sorted(principal.roles),
+                        tenant=principal.tenant, branches=sorted(principal.branches), issuer=settings.jwt_issuer,
+                        audience=DASHBOARD_AUDIENCE, ttl_seconds=ttl)
+    websession.current().sign_in({"token": token}, ends_at=datetime.fromtimestamp(time.time() + ttl, UTC))
+
+
+def _existing_bureaus() -> dict[str, str]:
+    """Every bureau the journal knows, for the development login's list (read across bureaus, as the owner)."""
+    with connect(runtime().settings.owner_dsn) as conn:
+        rows = conn.execute("SELECT bureau_id, name FROM bureaus ORDER BY name, bureau_id").fetchall()
+    return {row["bureau_id"]: row["name"] or row["bureau_id"] for row in rows}
 
 
 @dashboard.post("/logout")
 def logout():
-    session.pop("token", None)
+    websession.current().sign_out()
     return redirect("/login")
 
 
@@ -200,7 +229,7 @@ def _date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text.strip()) if text and text.strip() else None
     except ValueError:
-        raise RequestInvalid("日期的写法是 2026-11-30", fields={"date": [text]}) from None
+        raise RequestInvalid("日期应写作 YYYY-MM-DD，例如 2026-11-20", fields={"date": [text]}) from None
 
 
 @dashboard.get("/branches/<uuid:branch_id>/report")
@@ -214,16 +243,20 @@ def report_page(branch_id):
                   branch_id=str(branch_id), year=year, context=context)
 
 
+def _period(text: str | None):
+    try:
+        return parse_period(text) if text else current_period(_today())
+    except RequestInvalid:
+        raise RequestInvalid(f"期间应写作 2026-11、2026-Q4 或 2026，年份在 {FIRST_YEAR} 至 {LAST_YEAR} 之间",
+                             fields={"period": [text]}) from None
+
+
 def _year(text: str | None, today: date) -> int:
     if not text:
         return today.year
-    if not text.isdigit() or not 1949 <= int(text) <= 2200:
-        raise RequestInvalid("年份的写法是 2026", fields={"year": [text]})
+    if not (text.isascii() and text.isdigit() and year_in_range(int(text))):
+        raise RequestInvalid(f"年份应为 {FIRST_YEAR} 至 {LAST_YEAR} 之间的四位数字", fields={"year": [text]})
     return int(text)
-
-
-def _period(text: str | None):
-    return parse_period(text) if text else current_period(_today())
 
 
 def _choices(period) -> list[tuple[str, str]]:

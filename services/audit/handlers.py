@@ -1,44 +1,81 @@
-"""Queries behind the proofs API: sign a tree head, prove inclusion and consistency."""
+"""Queries behind the proofs API: sign a tree head, prove inclusion and consistency, keys and cosignatures."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import flask
 
-from shared.db import tenant_transaction
+from shared.db import tenant_snapshot, tenant_transaction
 from shared.errors import NotFound, RequestInvalid
+from shared.merkle import leaf_hash
 from shared.web import read_transaction, runtime
-from services.audit.signing import TreeHeadSigner
-from services.audit.tree import JournalTree, envelope_leaf
+from services.audit import bundles, formats, heads
+from services.audit.tree import ENTRY_COLUMNS, JournalTree, leaf_data
 
 
-def signer() -> TreeHeadSigner:
-    return flask.current_app.extensions["audit"].signer
+def audit():
+    """The audit service's runtime: its settings and keyring."""
+    return flask.current_app.extensions["audit"]
 
 
 def sign_tree_head(tenant_id: str) -> dict:
     """Sign the current head and keep it in ``tree_heads``, so the bureau's history of heads is on record."""
-    with tenant_transaction(runtime().pool, tenant_id) as conn:
-        tree = JournalTree(conn, tenant_id)
-        size = tree.size()
-        head = signer().sign(tenant_id, size, tree.root(size).hex(), runtime().clock())
-        conn.execute("INSERT INTO tree_heads (tenant_id, tree_size, root_hash, signed_at, key_id, signature)"
-                     " VALUES (%s, %s, %s, %s, %s, %s)", (tenant_id, size, head["root_hash"], head["timestamp"],
-                                                          head["key_id"], head["signature"]))
+    with runtime().pool.connection() as conn, tenant_snapshot(conn, tenant_id):
+        head = heads.sign_and_keep(conn, tenant_id, audit().keyring, audit().settings.log_origin, runtime().clock())
+    head.pop("id")
     return head
 
 
 def tree_head_history(tenant_id: str, limit: int) -> list[dict]:
     with read_transaction(tenant_id) as conn:
-        rows = conn.execute("SELECT tree_size, root_hash, signed_at, key_id, signature FROM tree_heads"
-                            " ORDER BY id DESC LIMIT %s", (limit,)).fetchall()
-    return [{**row, "tenant_id": tenant_id, "signed_at": row["signed_at"].isoformat()} for row in rows]
+        return [{**head, "tenant_id": tenant_id} for head in heads.history(conn, tenant_id, limit)]
+
+
+def latest_checkpoint(tenant_id: str) -> str:
+    """The newest signed checkpoint with its witnesses' cosignatures (signing one if none is kept yet)."""
+    with read_transaction(tenant_id) as conn:
+        row = heads.latest(conn, tenant_id)
+        if row:
+            return heads.with_cosignatures(row["checkpoint"], heads.cosignatures_of(conn, row["id"]))
+    return sign_tree_head(tenant_id)["checkpoint"]
+
+
+def keys(tenant_id: str) -> dict:
+    return audit().keyring.listing(formats.origin(audit().settings.log_origin, tenant_id))
+
+
+def add_cosignature(tenant_id: str, size: int, witness_key: str, cosignature: str) -> tuple[dict, bool]:
+    with tenant_transaction(runtime().pool, tenant_id) as conn:
+        return heads.add_cosignature(conn, tenant_id, size, witness_key, cosignature, runtime().clock())
+
+
+def today() -> date:
+    """Today in the bureaus' time zone."""
+    return runtime().clock().astimezone(audit().settings.zone).date()
+
+
+def bundle(tenant_id: str, scope: bundles.Scope, period: bundles.Period) -> bytes:
+    """The bundle file's bytes; 404 for a branch or stream the bureau does not have."""
+    with runtime().pool.connection() as conn, tenant_snapshot(conn, tenant_id):
+        _require_scope(conn, scope)
+        built = bundles.build(conn, tenant_id, scope, period, audit().settings, audit().keyring, runtime().clock())
+    return formats.render_bundle(built)
+
+
+def _require_scope(conn, scope: bundles.Scope) -> None:
+    if scope.kind == "branch" and not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s",
+                                                   (scope.id,)).fetchone():
+        raise NotFound("本单位没有这个支部", fields={"branch_id": ["unknown branch"]})
+    if scope.kind == "stream" and not conn.execute("SELECT 1 FROM journal WHERE stream_id = %s LIMIT 1",
+                                                   (scope.id,)).fetchone():
+        raise NotFound("本单位的日志里没有这个事件流", fields={"stream_id": ["unknown stream"]})
 
 
 def inclusion_proof(tenant_id: str, event_id: str, tree_size: int | None) -> dict:
     with read_transaction(tenant_id) as conn:
-        entry = conn.execute("SELECT seq, envelope FROM journal WHERE event_id = %s", (event_id,)).fetchone()
+        entry = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE event_id = %s", (event_id,)).fetchone()
         if entry is None:
             raise NotFound("no such event in your bureau's journal", fields={"event_id": ["unknown event"]})
         tree = JournalTree(conn, tenant_id)
@@ -48,8 +85,10 @@ def inclusion_proof(tenant_id: str, event_id: str, tree_size: int | None) -> dic
                                  fields={"tree_size": [f"at least {entry['seq']}"]})
         path = tree.inclusion_proof(entry["seq"] - 1, size)
         root = tree.root(size)
+    data = leaf_data(entry)
     return {"event_id": event_id, "seq": entry["seq"], "leaf_index": entry["seq"] - 1, "tree_size": size,
-            "leaf_hash": envelope_leaf(entry["envelope"]).hex(), "audit_path": [node.hex() for node in path],
+            "entry_format": entry["entry_format"], "leaf_data": data.decode("utf-8"),
+            "leaf_hash": leaf_hash(data).hex(), "audit_path": [node.hex() for node in path],
             "root_hash": root.hex(), "envelope": entry["envelope"], "event": json.loads(entry["envelope"])}
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from contracts.years import year_in_range
 from shared.errors import RequestInvalid
 
 PATTERN = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
@@ -41,7 +42,7 @@ class Period:
 
 def parse_period(text: str) -> Period:
     match = PATTERN.match(text or "")
-    if not match or not 1900 < int(match.group(1)) < 2200 or (match.group(2) and not 1 <= int(match.group(2)) <= 12):
+    if not match or not year_in_range(int(match.group(1))) or (match.group(2) and not 1 <= int(match.group(2)) <= 12):
         raise RequestInvalid("period is YYYY-MM, YYYY-Qn or YYYY", fields={"period": ["e.g. 2026-11, 2026-Q4, 2026"]})
     year = int(match.group(1))
     if match.group(2):

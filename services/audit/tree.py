@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 
 from shared import merkle
+from shared.canonical import event_hash
+from services.audit import formats
+
+ENTRY_COLUMNS = "seq, event_id, envelope, entry_format, branch_prev_seq, stream_prev_seq"
 
 
-def envelope_leaf(envelope_text: str) -> bytes:
-    """A journal entry's leaf: sha256(0x00 ‖ its canonical envelope, UTF-8)."""
-    return merkle.leaf_hash(envelope_text.encode("utf-8"))
+def leaf_data(row: dict) -> bytes:
+    """The bytes a journal row's leaf hashes, in the format it was journalled with (needs ``ENTRY_COLUMNS``)."""
+    if row["entry_format"] == formats.ENTRY_FORMAT:
+        return formats.entry_leaf_data(formats.entry_header(row["seq"], json.loads(row["envelope"]),
+                                                            row["branch_prev_seq"], row["stream_prev_seq"]))
+    return row["envelope"].encode("utf-8")
 
 
 class JournalTree:
@@ -35,13 +44,13 @@ class JournalTree:
                                 (self.tenant_id,)).fetchone()
         return 0 if row is None else row["tree_size"]
 
-    def add_leaf(self, seq: int, envelope_text: str) -> None:
-        """Add journal entry ``seq`` when the tree holds exactly the ``seq - 1`` before it."""
-        self._store(seq, envelope_text)
+    def add_leaf(self, seq: int, data: bytes) -> None:
+        """Add journal entry ``seq`` (its leaf data) when the tree holds exactly the ``seq - 1`` before it."""
+        self._store(seq, data)
         self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s", (seq, self.tenant_id))
 
-    def _store(self, seq: int, envelope_text: str) -> None:
-        nodes = merkle.nodes_after_append(seq - 1, envelope_leaf(envelope_text), self.read)
+    def _store(self, seq: int, data: bytes) -> None:
+        nodes = merkle.nodes_after_append(seq - 1, merkle.leaf_hash(data), self.read)
         for level, index, value in nodes:
             self._cache[(level, index)] = value
         self.conn.cursor().executemany(
@@ -53,10 +62,10 @@ class JournalTree:
         size = self.size()
         if size >= journal_size:
             return
-        rows = self.conn.execute("SELECT seq, envelope FROM journal WHERE tenant_id = %s AND seq > %s AND seq <= %s"
-                                 " ORDER BY seq", (self.tenant_id, size, journal_size)).fetchall()
+        rows = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE tenant_id = %s AND seq > %s"
+                                 " AND seq <= %s ORDER BY seq", (self.tenant_id, size, journal_size)).fetchall()
         for row in rows:
-            self._store(row["seq"], row["envelope"])
+            self._store(row["seq"], leaf_data(row))
         self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s",
                           (journal_size, self.tenant_id))
 
@@ -90,23 +99,47 @@ class JournalTree:
 
 
 def verify_journal(conn: psycopg.Connection, tenant_id: str) -> list[dict]:
-    """Recompute every leaf from the stored envelopes and the root from the leaves; report what differs."""
+    """Recompute every leaf from the stored envelopes and the root from the leaves, and check that each entry
+    names the true previous entry of its branch and of its stream; report what differs."""
     tree = JournalTree(conn, tenant_id)
     size = tree.size()
-    problems, rebuilt = [], merkle.MemoryTree()
-    rows = conn.execute("SELECT seq, event_id, envelope FROM journal WHERE tenant_id = %s AND seq <= %s ORDER BY seq",
+    problems, rebuilt, chains = [], merkle.MemoryTree(), ChainFollower()
+    rows = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE tenant_id = %s AND seq <= %s ORDER BY seq",
                         (tenant_id, size)).fetchall()
     for expected_seq, row in enumerate(rows, start=1):
         if row["seq"] != expected_seq:
             problems.append({"seq": expected_seq, "code": "entry_missing", "detail": "a journal entry is gone"})
             break
-        rebuilt.append(row["envelope"].encode("utf-8"))
+        if event_hash(json.loads(row["envelope"])) != json.loads(row["envelope"])["hash"]:
+            problems.append({"seq": row["seq"], "event_id": str(row["event_id"]), "code": "hash_mismatch",
+                             "detail": "the stored envelope does not match its own hash, which its leaf commits to"})
+        data = leaf_data(row)
+        rebuilt.append(data)
         stored = conn.execute("SELECT hash FROM journal_nodes WHERE tenant_id = %s AND level = 0 AND idx = %s",
                               (tenant_id, row["seq"] - 1)).fetchone()
-        if stored is None or bytes(stored["hash"]) != envelope_leaf(row["envelope"]):
+        if stored is None or bytes(stored["hash"]) != merkle.leaf_hash(data):
             problems.append({"seq": row["seq"], "event_id": str(row["event_id"]), "code": "leaf_mismatch",
                              "detail": "the stored envelope does not hash to the tree's leaf"})
+        if not chains.follows(row):
+            problems.append({"seq": row["seq"], "event_id": str(row["event_id"]), "code": "chain_mismatch",
+                             "detail": "the entry does not name the previous entry of its branch or stream"})
     if not problems and size and rebuilt.root(size) != tree.root(size):
         problems.append({"seq": None, "code": "root_mismatch",
                          "detail": "the stored tree nodes do not match the leaves"})
     return problems
+
+
+class ChainFollower:
+    """Walks the journal in order, knowing each branch's and stream's last entry so far."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, str], int] = {}
+
+    def follows(self, row: dict) -> bool:
+        """Whether a format-2 row's back-links name the true previous entries (format 1 has none to check)."""
+        branch, stream = formats.chain_keys(json.loads(row["envelope"]))
+        expected = (self.last.get(branch, 0), self.last.get(stream, 0))
+        self.last[branch] = self.last[stream] = row["seq"]
+        if row["entry_format"] != formats.ENTRY_FORMAT:
+            return True
+        return (row["branch_prev_seq"], row["stream_prev_seq"]) == expected

@@ -14,6 +14,7 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from contracts.years import validate_year
 from services.audit import csv_export, queries, report
 from services.audit.periods import current_period, parse_period
 from shared.errors import NotFound
@@ -36,7 +37,7 @@ class PeriodQuerySchema(Schema):
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=1949, max=2200))
+    year = fields.Integer(validate=validate_year)
     as_of = fields.Date()
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
     lang = LANG

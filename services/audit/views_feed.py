@@ -15,12 +15,12 @@ import threading
 from collections.abc import Callable
 
 import psycopg
-from psycopg import sql
 
-from shared import metrics
+from shared import metrics, rebuild as shared_rebuild
 from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Envelope
+from shared.rebuild import ReadModel
 from services.audit import journal
 from services.audit.projections import facts_of
 from services.audit.store import SqlStore, put_all
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK = 0x6175_6469_7476  # one active views worker per database
 APPLY_LOCK = 0x6175_6469_7477   # held while views are written; a rebuild's swap takes it too
-SCHEMA, NEXT_SCHEMA, OLD_SCHEMA = "views", "views_next", "views_old"
+SCHEMA = "views"
 
 
 def apply_entry(conn: psycopg.Connection, tenant_id: str, seq: int, envelope_text: str) -> bool:
@@ -116,52 +116,34 @@ class ViewsWorker:
                 pass
 
 
+class JournalFeed:
+    """The journal as a rebuild reads it: per bureau, past the shadow views' own positions."""
+
+    def total(self, conn: psycopg.Connection) -> int:
+        return conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM public.journal_heads").fetchone()["n"]
+
+    def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
+        return catch_up(conn, limit, lock=False)
+
+    def hold_writers(self, conn: psycopg.Connection) -> None:
+        """The views worker writes only under this lock: taken, the live views stand still until the swap."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
+
+
 def rebuild(settings: Settings, progress: Callable[[int, int], None] = lambda done, total: None,
             batch_size: int = 2000) -> dict:
     """Replay the whole journal into a fresh schema, catch up with the live views, then swap it in."""
     with connect(settings.owner_dsn, autocommit=True) as conn:
-        total = conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM public.journal_heads").fetchone()["n"]
+        total = JournalFeed().total(conn)
         rebuild_id = conn.execute("INSERT INTO public.view_rebuilds (total, status) VALUES (%s, 'replaying')"
                                   " RETURNING id", (total,)).fetchone()["id"]
-        _create_next_schema(conn, settings.app_role)
-        conn.execute(f"SET search_path = {NEXT_SCHEMA}, public")
-        done = 0
-        while applied := catch_up(conn, batch_size, lock=False):
-            done += applied
-            conn.execute("UPDATE public.view_rebuilds SET applied = %s WHERE id = %s", (done, rebuild_id))
-            progress(done, total)
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
-            while applied := catch_up(conn, batch_size, lock=False):
-                done += applied
-            _swap(conn)
-            conn.execute("UPDATE public.view_rebuilds SET applied = %s, status = 'swapped', finished_at = now()"
-                         " WHERE id = %s", (done, rebuild_id))
-        conn.execute("RESET search_path")
-        progress(done, total)
-        return {"rebuild": rebuild_id, "applied": done, "total": total}
-
-
-def _create_next_schema(conn: psycopg.Connection, app_role: str) -> None:
-    """An empty copy of every views table: columns, keys, indexes, row-level security and grants."""
-    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(NEXT_SCHEMA)))
-    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(NEXT_SCHEMA)))
-    tables = [row["tablename"] for row in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (SCHEMA,))]
-    for table in tables:
-        new, old = sql.Identifier(NEXT_SCHEMA, table), sql.Identifier(SCHEMA, table)
-        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(new, old))
-        conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(new))
-        conn.execute(sql.SQL("CREATE POLICY tenant_isolation ON {} USING"
-                             " (tenant_id = current_setting('branchwork.tenant_id', true))").format(new))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(NEXT_SCHEMA),
-                                                                  sql.Identifier(app_role)))
-    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
-        sql.Identifier(NEXT_SCHEMA), sql.Identifier(app_role)))
-
-
-def _swap(conn: psycopg.Connection) -> None:
-    """Rename the fresh schema into place; readers' next statements find the new tables by name."""
-    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(SCHEMA), sql.Identifier(OLD_SCHEMA)))
-    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(NEXT_SCHEMA), sql.Identifier(SCHEMA)))
-    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(OLD_SCHEMA)))
+        try:
+            result = shared_rebuild.rebuild(settings.owner_dsn, ReadModel(schema=SCHEMA), JournalFeed(),
+                                            batch=batch_size, progress=progress)
+        except Exception:
+            conn.execute("UPDATE public.view_rebuilds SET status = 'failed', finished_at = now() WHERE id = %s",
+                         (rebuild_id,))
+            raise
+        conn.execute("UPDATE public.view_rebuilds SET applied = %s, total = greatest(total, %s), status = 'swapped',"
+                     " finished_at = now() WHERE id = %s", (result["applied"], result["applied"], rebuild_id))
+        return {"rebuild": rebuild_id, "applied": result["applied"], "total": max(total, result["applied"])}

@@ -8,6 +8,7 @@ from flask import Flask
 
 from shared.config import Settings
 from shared.web import create_service_app
+from services.notify.operations import GAUGES
 from services.notify import api
 from services.notify.events import registry
 from services.notify.projections import project
@@ -22,6 +23,6 @@ def create_app(settings: Settings | None = None, notify_settings: NotifySettings
     settings = settings or Settings.from_env(SERVICE)
     notify_settings = notify_settings or NotifySettings.from_env()
     app = create_service_app(settings, title="Branchwork notify", registry=registry, project=project,
-                             blueprints=api.BLUEPRINTS)
+                             blueprints=api.BLUEPRINTS, gauges=GAUGES)
     app.extensions["notify"] = {"settings": notify_settings, "scheduler": Scheduler(settings, notify_settings)}
     return app

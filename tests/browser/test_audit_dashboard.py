@@ -13,7 +13,7 @@ from tests.unit.test_audit_scorecard import BRANCH, M1, M4, TENANT
 def dev_login(page, url: str, role: str = "auditor") -> None:
     page.goto(url + "/")
     assert page.url.endswith("/login")
-    page.fill("#bureau_id", TENANT)
+    page.select_option("#bureau_id", TENANT)
     page.select_option("#role", role)
     page.click("#dev-login")
     page.wait_for_url(url + "/")
@@ -34,7 +34,7 @@ def test_an_unauthenticated_visitor_is_sent_to_the_login_page(page, dashboard_ur
     assert page.url.endswith("/login")
     page.fill("#token", "not-a-token")
     page.click("#token-login")
-    assert "invalid token" in page.inner_text(".error")
+    assert "令牌无效" in page.inner_text(".error")
 
 
 def test_the_bureau_overview_lists_the_branch_and_its_findings(page, dashboard_url, screenshots):

@@ -326,7 +326,7 @@ def test_a_withdrawn_outreach_no_longer_covers_and_a_withdrawn_newspaper_can_be_
 def test_the_read_models_rebuilt_from_the_event_store_are_the_same(client, bureau, activities_settings):
     from services.activities.events import registry
     from services.activities.projections import TABLES, project
-    from shared.rebuild import rebuild
+    from shared.rebuild import ReadModel, StoreFeed, rebuild
 
     created = post(client, "/activities", study(bureau), bureau.headers()).json
     post(client, f"/activities/{created['id']}/actions/correct", {"reason": "补录", "minutes": "纪要"},
@@ -340,8 +340,8 @@ def test_the_read_models_rebuilt_from_the_event_store_are_the_same(client, burea
         return {table: conn.execute(f"SELECT * FROM {table} WHERE tenant_id = %s ORDER BY 1, 2, 3",
                                     (bureau.tenant,)).fetchall() for table in TABLES}
 
-    with db.connect(activities_settings.owner_dsn) as conn:
+    with db.connect(activities_settings.owner_dsn, autocommit=True) as conn:
         before = read_models(conn)
-        rebuild(conn, TABLES, registry, project)
+        rebuild(activities_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(registry, project))
         assert read_models(conn) == before
     assert before["activities"][0]["corrections"] == 1 and before["centres"]

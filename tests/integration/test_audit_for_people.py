@@ -13,7 +13,7 @@ from services.audit import journal, views_feed
 from services.audit.app import create_app
 from services.audit.settings import AuditSettings
 from shared import db
-from tests.support import bearer, sample_envelopes, token
+from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, sample_envelopes, token
 from tests.unit.test_audit_scorecard import BRANCH, M4, TENANT, TODAY, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
@@ -69,7 +69,7 @@ def auditor(settings):
 
 def signed_in(client):
     """The dashboard's development sign-in, as an auditor of the bureau."""
-    assert client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"}).status_code == 302
+    assert dashboard_sign_in(client, TENANT).status_code == 302
     return client
 
 
@@ -117,7 +117,7 @@ def test_every_export_link_of_the_dashboard_works_with_its_session(client, audit
         assert answer.get_data(as_text=True).strip(), path
     scorecard = client.get(f"/branches/{BRANCH}/scorecard.csv?period=2026-11").get_data(as_text=True)
     assert scorecard.startswith("\ufeff支部,期间,项目") and "支委会" in scorecard
-    client.post("/logout")
+    dashboard_sign_out(client)
     assert client.get("/events.csv").status_code == 302
 
 

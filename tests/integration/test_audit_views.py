@@ -11,12 +11,13 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from services.audit import journal, views_feed
+from services.audit import formats, journal, views_feed
 from services.audit.app import create_app
 from services.audit.settings import AuditSettings
 from services.audit.signing import verify_tree_head
 from shared import db, merkle
-from tests.support import bearer, token
+from shared.canonical import canonical_json, event_hash
+from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, token
 from tests.unit.test_audit_scorecard import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
@@ -61,12 +62,15 @@ def test_the_views_from_postgresql_equal_those_computed_in_memory(client, audit_
 
 def test_the_journal_numbers_each_tenant_without_gaps_and_its_tree_matches_the_rfc(audit_settings, loaded):
     with db.connect(audit_settings.owner_dsn) as conn:
-        rows = conn.execute("SELECT seq, envelope FROM journal WHERE tenant_id = %s ORDER BY seq", (TENANT,)).fetchall()
+        rows = conn.execute("SELECT seq, envelope, branch_prev_seq, stream_prev_seq FROM journal WHERE tenant_id = %s"
+                            " ORDER BY seq", (TENANT,)).fetchall()
         head = conn.execute("SELECT size, tree_size FROM journal_heads WHERE tenant_id = %s", (TENANT,)).fetchone()
     assert [r["seq"] for r in rows] == list(range(1, len(loaded) + 1))
     assert head == {"size": len(loaded), "tree_size": len(loaded)}
     assert views_feed  # the views consumed the same entries
-    expected = merkle.reference_root([r["envelope"].encode() for r in rows])
+    entries = [formats.entry_leaf_data(formats.entry_header(r["seq"], json.loads(r["envelope"]), r["branch_prev_seq"],
+                                                            r["stream_prev_seq"])) for r in rows]
+    expected = merkle.reference_root(entries)
     from services.audit.tree import JournalTree
     with db.connect(audit_settings.owner_dsn) as conn:
         assert JournalTree(conn, TENANT).root(len(rows)) == expected
@@ -80,8 +84,8 @@ def test_a_signed_tree_head_and_an_inclusion_proof_verify_independently(client, 
     event = history.envelopes[5]
     proof = client.get(f"/api/v1/proofs/inclusion?event_id={event.event_id}",
                        headers=auditor(audit_settings)).get_json()
-    leaf = merkle.leaf_hash(proof["envelope"].encode("utf-8"))
-    assert proof["event"]["hash"] == event.hash
+    leaf = merkle.leaf_hash(proof["leaf_data"].encode("utf-8"))
+    assert json.loads(proof["leaf_data"])["hash"] == proof["event"]["hash"] == event.hash
     assert merkle.verify_inclusion(leaf, proof["leaf_index"], proof["tree_size"],
                                    [bytes.fromhex(p) for p in proof["audit_path"]], bytes.fromhex(head["root_hash"]))
 
@@ -118,11 +122,17 @@ def test_a_journal_entry_changed_behind_the_services_back_no_longer_proves_in(cl
         admin.execute("SET session_replication_role = replica")  # what only a superuser can do: skip triggers
         changed = admin.execute("UPDATE journal SET envelope = replace(envelope, 'zrzy', 'zrzx') WHERE tenant_id = %s"
                                 " AND seq = 1", (tenant.tenant,)).rowcount
+        rehashed = json.loads(admin.execute("SELECT envelope FROM journal WHERE tenant_id = %s AND seq = 2",
+                                            (tenant.tenant,)).fetchone()[0])
+        rehashed["data"]["name"] = "篡改的支部"
+        rehashed["hash"] = event_hash(rehashed)  # a careful forger also recomputes the event's own hash
+        admin.execute("UPDATE journal SET envelope = %s WHERE tenant_id = %s AND seq = 2",
+                      (canonical_json(rehashed), tenant.tenant))
     assert changed == 1
     with db.connect(audit_settings.owner_dsn) as conn:
         from services.audit.tree import verify_journal
         problems = verify_journal(conn, tenant.tenant)
-    assert [p["code"] for p in problems] == ["leaf_mismatch"]
+    assert [(p["seq"], p["code"]) for p in problems] == [(1, "hash_mismatch"), (2, "leaf_mismatch")]
     assert signed["tree_size"] == len(history.envelopes)
     assert victim  # the honest tenant is untouched
     with db.connect(audit_settings.owner_dsn) as conn:
@@ -190,11 +200,11 @@ def test_the_annual_report_fills_the_seeds_numbers_as_html_pdf_and_json(client, 
 
 def test_the_dashboard_needs_a_login_and_the_dev_login_mints_a_token(client):
     assert client.get("/").status_code == 302
-    page = client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    page = dashboard_sign_in(client, TENANT)
     assert page.status_code == 302
     overview = client.get("/?period=2026-11")
     assert overview.status_code == 200 and "离退休干部党支部" in overview.get_data(as_text=True)
-    client.post("/logout")
+    dashboard_sign_out(client)
     assert client.get("/").status_code == 302
 
 
@@ -252,14 +262,14 @@ def test_what_the_platform_told_whom_shows_on_the_branch_and_the_members_timelin
 
 
 def test_a_pledge_is_counted_but_its_signer_is_shown_nowhere_in_the_dashboard(client, audit_settings):
-    client.post("/login", data={"mode": "dev", "bureau_id": TENANT, "role": "auditor"})
+    dashboard_sign_in(client, TENANT)
     page = client.get("/events?event_type=activities.PledgeSigned").get_data(as_text=True)
     assert "仅计数" in page and M1 not in page and "no_religion" not in page
     member = client.get(f"/members/{M1}").get_data(as_text=True)
     assert "签订承诺书" not in member
     branch = client.get(f"/branches/{BRANCH}?period=2026-11").get_data(as_text=True)
     assert "承诺书（份）</td><td>1</td>" in branch
-    client.post("/logout")
+    dashboard_sign_out(client)
 
 
 def test_entries_the_views_could_not_apply_are_applied_again_on_retry(audit_settings):

@@ -155,7 +155,7 @@ def test_a_retried_command_with_the_same_idempotency_key_is_written_once(client,
     assert first.status_code == again.status_code == 201
     assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
     other_body = client.post("/api/v1/members", json={**body, "name": "李四"}, headers=headers)
-    assert other_body.status_code == 409 and other_body.json["error"]["code"] == "idempotency_key_reused"
+    assert other_body.status_code == 422 and other_body.json["error"]["code"] == "idempotency_key_reused"
     with db.connect(members_settings.owner_dsn) as conn:
         count = conn.execute("SELECT count(*) AS n FROM events WHERE event_type = 'members.MemberRegistered'"
                              " AND data->>'branch_id' = %s", (bureau["branch_id"],)).fetchone()["n"]

@@ -152,20 +152,23 @@ def test_a_rebuild_from_the_event_store_reproduces_every_read_model(bureau, memb
     from contracts.members import registry
     from services.members import projections
     from shared import db
-    from shared.rebuild import rebuild
+    from shared.rebuild import ReadModel, StoreFeed, rebuild
 
     branch = add_branch(bureau)
     for name in ("甲", "乙", "丙"):
         add_member(bureau, branch, name)
-    with db.connect(members_settings.owner_dsn) as conn:
-        snapshot = {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+    def read_models():
+        with db.connect(members_settings.owner_dsn) as conn:
+            return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
                     for table in projections.TABLES}
-        seen = []
-        replayed = rebuild(conn, projections.TABLES, registry, projections.project, batch=50, progress=seen.append)
-        again = {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-                 for table in projections.TABLES}
-    assert replayed > 0 and seen[-1] == replayed
-    assert again == snapshot
+
+    snapshot = read_models()
+    seen = []
+    result = rebuild(members_settings.owner_dsn, ReadModel(tables=projections.TABLES),
+                     StoreFeed(registry, projections.project), batch=50, progress=lambda done, total: seen.append(done))
+    assert result["applied"] > 0 and seen[-1] == result["applied"]
+    assert read_models() == snapshot
 
 
 def test_the_same_person_registered_twice_or_at_once_is_one_member(bureau, app, members_settings):

@@ -27,6 +27,7 @@ class ThingNamed:
 
 class ThingBody(Schema):
     name = fields.String(required=True)
+    branch = fields.String()
 
 
 things = ApiBlueprint("things", __name__)
@@ -36,12 +37,42 @@ things = ApiBlueprint("things", __name__)
 @things.arguments(ThingBody)
 @things.response(201)
 def name_thing(body):
+    return _name(body)
+
+
+def _name(body):
     principal = current_principal()
     thing_id = new_id()
 
     def handle(uow):
+        if "branch" in body:
+            principal.require_branch_writer(body["branch"])  # authorised inside the handler, as many are
         uow.record(f"thing-{thing_id}", 0, [ThingNamed(thing_id, body["name"])])
         return {"id": thing_id, "tenant": principal.tenant}
+    return execute_command(principal.tenant, handle)
+
+
+@things.route("/things/copies", methods=["POST"])
+@things.arguments(ThingBody)
+@things.response(201)
+def name_a_copy(body):
+    return _name(body)
+
+
+class SeenSchema(Schema):
+    day = fields.Date()
+
+
+@things.route("/things/seen", methods=["GET"])
+@things.response(200, SeenSchema)
+def record_a_read():
+    """A read that is itself recorded (as reads of sensitive records are): a command behind a GET."""
+    principal = current_principal()
+    from datetime import date
+
+    def handle(uow):
+        uow.record(f"read-{new_id()}", 0, [ThingNamed(new_id(), "read")])
+        return {"day": date(2026, 11, 20)}
     return execute_command(principal.tenant, handle)
 
 
@@ -90,31 +121,94 @@ def test_an_idempotency_key_reused_by_a_namesake_in_another_bureau_is_not_replay
     assert seen_by_b == [f"thing-{second.json['id']}"]
 
 
-def test_a_retried_command_with_the_same_key_replays_and_another_body_is_a_409(client, settings):
+def test_a_retried_command_with_the_same_key_replays_and_another_body_is_a_422_naming_the_key(client, settings):
     tenant = f"bureau-{new_id()}"
     headers = {**headers_for(settings, tenant, "secretary"), "Idempotency-Key": "k-2"}
     first = client.post("/api/v1/things", json={"name": "once"}, headers=headers)
     again = client.post("/api/v1/things", json={"name": "once"}, headers=headers)
     other = client.post("/api/v1/things", json={"name": "twice"}, headers=headers)
     assert again.json == first.json and again.headers.get("Idempotent-Replayed") == "true"
-    assert (other.status_code, other.json["error"]["code"]) == (409, "idempotency_key_reused")
+    assert (other.status_code, other.json["error"]["code"]) == (422, "idempotency_key_reused")
+    assert list(other.json["error"]["fields"]) == ["Idempotency-Key"] and first.json["id"] not in other.text
     assert len(client.get("/api/v1/things", headers=headers).json["streams"]) == 1
 
 
-def test_a_key_recorded_before_keys_were_scoped_by_bureau_is_still_honoured(client, settings):
-    from psycopg.types.json import Jsonb
+def test_a_key_of_a_namesake_in_another_bureau_is_neither_replayed_nor_revealed(client, settings):
+    subject, key = f"same-{new_id()}", f"k-{new_id()}"
+    bureau_a, bureau_b = f"bureau-{new_id()}", f"bureau-{new_id()}"
+    recorded = client.post("/api/v1/things", json={"name": "b's"}, headers={
+        **headers_for(settings, bureau_b, subject=subject), "Idempotency-Key": key})
+    other_body = client.post("/api/v1/things", json={"name": "a's"}, headers={
+        **headers_for(settings, bureau_a, subject=subject), "Idempotency-Key": key})
+    assert recorded.status_code == other_body.status_code == 201
+    assert other_body.json["tenant"] == bureau_a and "Idempotent-Replayed" not in other_body.headers
 
-    from shared.db import connect
-    tenant, subject = f"bureau-{new_id()}", f"legacy-{new_id()}"
-    body = json.dumps({"name": "legacy"}).encode()
-    import hashlib
-    request_hash = hashlib.sha256(b"POST/api/v1/things" + body).hexdigest()
+
+def test_the_same_key_on_another_path_is_another_operation(client, settings):
+    headers = {**headers_for(settings, f"bureau-{new_id()}"), "Idempotency-Key": "k-path"}
+    first = client.post("/api/v1/things", json={"name": "x"}, headers=headers)
+    other_path = client.post("/api/v1/things/copies", json={"name": "x"}, headers=headers)
+    assert first.status_code == other_path.status_code == 201 and first.json["id"] != other_path.json["id"]
+    again = client.post("/api/v1/things", json={"name": "x"}, headers=headers)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json == first.json
+
+
+def test_a_replay_runs_authorisation_again(client, settings):
+    tenant, subject, branch_x = f"bureau-{new_id()}", f"sec-{new_id()}", new_id()
+    body = {"name": "minutes", "branch": branch_x}
+    of_x = bearer(token(settings, "secretary", tenant=tenant, branches=[branch_x], subject=subject))
+    of_y = bearer(token(settings, "secretary", tenant=tenant, branches=[new_id()], subject=subject))
+    first = client.post("/api/v1/things", json=body, headers={**of_x, "Idempotency-Key": "k-auth"})
+    replayed = client.post("/api/v1/things", json=body, headers={**of_y, "Idempotency-Key": "k-auth"})
+    assert first.status_code == 201
+    assert replayed.status_code == 403 and first.json["id"] not in replayed.text
+    assert client.post("/api/v1/things", json=body, headers={**of_x, "Idempotency-Key": "k-auth"}).json == first.json
+
+
+def test_an_idempotency_key_on_a_read_is_ignored(client, settings):
+    headers = {**headers_for(settings, f"bureau-{new_id()}"), "Idempotency-Key": "k-read"}
+    first = client.get("/api/v1/things/seen", headers=headers)
+    second = client.get("/api/v1/things/seen", headers=headers)
+    assert first.status_code == second.status_code == 200 and first.json == {"day": "2026-11-20"}
+    assert "Idempotent-Replayed" not in second.headers
+
+
+def test_keys_are_kept_per_bureau_under_row_level_security_and_expire(client, settings):
+    from shared.db import connect, set_tenant
+    tenant = f"bureau-{new_id()}"
+    headers = {**headers_for(settings, tenant), "Idempotency-Key": "k-old"}
+    assert client.post("/api/v1/things", json={"name": "old"}, headers=headers).status_code == 201
+    with connect(settings.app_dsn) as conn, conn.transaction():
+        set_tenant(conn, f"bureau-{new_id()}")
+        assert conn.execute("SELECT count(*) AS n FROM idempotency_keys").fetchone()["n"] == 0
+        set_tenant(conn, tenant)
+        assert conn.execute("SELECT count(*) AS n FROM idempotency_keys").fetchone()["n"] == 1
     with connect(settings.owner_dsn, autocommit=True) as conn:
-        conn.execute("INSERT INTO idempotency_keys (subject, key, request_hash, status_code, response)"
-                     " VALUES (%s, 'old-key', %s, 200, %s)", (subject, request_hash, Jsonb({"id": "first"})))
-    replay = client.post("/api/v1/things", data=body, content_type="application/json",
-                         headers={**headers_for(settings, tenant, subject=subject), "Idempotency-Key": "old-key"})
-    assert replay.json == {"id": "first"} and replay.headers.get("Idempotent-Replayed") == "true"
+        row = conn.execute("SELECT expires_at - created_at AS ttl FROM idempotency_keys WHERE tenant_id = %s",
+                           (tenant,)).fetchone()
+        assert row["ttl"].total_seconds() == settings.idempotency_ttl_seconds == 24 * 3600
+        conn.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE tenant_id = %s",
+                     (tenant,))
+    fresh = client.post("/api/v1/things", json={"name": "new"}, headers=headers)
+    assert fresh.status_code == 201 and "Idempotent-Replayed" not in fresh.headers
+    with connect(settings.owner_dsn, autocommit=True) as conn:
+        kept = conn.execute("SELECT request_hash FROM idempotency_keys WHERE tenant_id = %s", (tenant,)).fetchall()
+    assert len(kept) == 1  # the expired claim was purged, the new one recorded
+
+
+def test_a_long_or_odd_correlation_id_is_replaced_before_it_reaches_an_event(client, settings):
+    from shared.db import connect
+    tenant = f"bureau-{new_id()}"
+    for sent in ("x" * 7005, "a b<script>", "ok-id_1.2"):
+        response = client.post("/api/v1/things", json={"name": "c"},
+                               headers={**headers_for(settings, tenant), "X-Correlation-Id": sent,
+                                        "X-Request-Id": sent})
+        kept = response.headers["X-Correlation-Id"]
+        assert (kept == sent) == (sent == "ok-id_1.2") and len(kept) <= 128
+        with connect(settings.owner_dsn) as conn:
+            event = conn.execute("SELECT correlation_id, causation_id FROM events WHERE stream_id = %s",
+                                 (f"thing-{response.json['id']}",)).fetchone()
+        assert event == {"correlation_id": kept, "causation_id": response.headers["X-Request-Id"]}
 
 
 def test_a_body_over_the_limit_is_a_413_json_error(client, settings):
@@ -161,7 +255,8 @@ def _token_with_tenant(settings, role: str, tenant: str) -> str:
     import jwt
     now = int(time.time())
     return jwt.encode({"sub": "ops-1", "roles": [role], "tenant": tenant, "iss": settings.jwt_issuer,
-                       "iat": now, "exp": now + 60}, settings.jwt_secret, algorithm="HS256")
+                       "aud": settings.jwt_audience, "iat": now, "exp": now + 60},
+                      settings.jwt_secret, algorithm="HS256")
 
 
 def test_log_lines_carry_the_request_ids_and_never_the_bearer_token(client, settings):

@@ -36,6 +36,7 @@ class History:
     def __init__(self, tenant: str = TENANT) -> None:
         self.tenant = tenant
         self.versions: dict[str, int] = {}
+        self.hashes: dict[str, str] = {}
         self.envelopes: list[Envelope] = []
 
     def record(self, stream: str, event, *, on: date | None = None, branch_id: str | None = BRANCH,
@@ -52,7 +53,8 @@ class History:
                             occurred_at=moment, recorded_at=datetime(recorded_day.year, recorded_day.month,
                                                                      recorded_day.day, 12, tzinfo=UTC),
                             actor=Actor("secretary-1", "secretary"), correlation_id=None, causation_id=None,
-                            data=data).sealed("0" * 64)
+                            data=data).sealed(self.hashes.get(stream, "0" * 64))
+        self.hashes[stream] = envelope.hash
         self.envelopes.append(envelope)
         return envelope
 

@@ -13,6 +13,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from contracts.activities import suggested_channel
+from contracts.years import validate_period_year
 from shared.errors import RequestInvalid
 from shared.web import ApiBlueprint, read_transaction
 from services.activities import queries
@@ -70,8 +71,9 @@ class Roster(MethodView):
 # --- coverage and study hours -----------------------------------------------------------------------
 
 class PeriodQuerySchema(Schema):
-    period = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
-                                                    error="a month YYYY-MM or a quarter YYYY-Qn"))
+    period = fields.String(validate=[validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
+                                                     error="a month YYYY-MM or a quarter YYYY-Qn"),
+                                     validate_period_year])
 
 
 class ReachSchema(Schema):

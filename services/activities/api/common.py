@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from contracts.years import validate_year
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound, RequestInvalid
 from shared.web import current_principal, read_transaction, runtime
@@ -104,4 +105,4 @@ class LateFlagsSchema(Schema):
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2200))
+    year = fields.Integer(validate=validate_year)

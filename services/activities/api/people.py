@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from contracts.years import validate_year
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers
@@ -51,7 +52,7 @@ class CareSchemaOut(WithdrawableSchema):
     note = fields.String(allow_none=True)
     holiday = fields.String(allow_none=True)
     holiday_date = fields.Date(allow_none=True)
-    year = fields.Integer(allow_none=True)
+    year = fields.Integer(allow_none=True, validate=validate_year)
 
 
 def _records(table: str, query: dict) -> list[dict]:

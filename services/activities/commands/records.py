@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from contracts.years import validate_period_year, validate_year
 from services.activities.commands.fields import hours, ids, optional_str, strings, text
 from services.activities.domain.calendar import is_holiday
 from services.activities.events import CARE_KINDS, OUTREACH_CHANNELS
@@ -141,7 +142,7 @@ class CareSchema(Schema):
     occurred_on = fields.Date(required=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=5000))
     holiday = fields.String(allow_none=True, validate=_placeable_holiday)
-    year = fields.Integer(allow_none=True, validate=validate.Range(min=1949, max=2200))
+    year = fields.Integer(allow_none=True, validate=validate_year)
     branch_id = fields.UUID()
 
     @validates_schema
@@ -244,8 +245,9 @@ class EvidenceSchema(Schema):
 
 
 class ClosePeriodSchema(Schema):
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
-                                                                   error="a month YYYY-MM or a quarter YYYY-Qn"))
+    period = fields.String(required=True, validate=[validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
+                                                                    error="a month YYYY-MM or a quarter YYYY-Qn"),
+                                                    validate_period_year])
 
     @post_load
     def build(self, data, **_):

@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from contracts.years import validate_year
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c, queries
 from services.members.api import one, writer_of_branch, writer_of_member
@@ -19,7 +20,7 @@ blueprint = ApiBlueprint("dues", __name__, description="Party dues (党费)")
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(validate=validate_year)
 
 
 class AssessmentResultSchema(Schema):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
+from contracts.years import validate_year
 from services.members.commands.common import MONTH, PAYERS, CommandSchema, money, text
 
 
@@ -18,7 +19,7 @@ class AssessDues:
 
 class AssessDuesSchema(CommandSchema):
     command = AssessDues
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(required=True, validate=validate_year)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ReduceDues:
 
 class ReduceDuesSchema(CommandSchema):
     command = ReduceDues
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(required=True, validate=validate_year)
     from_month = fields.String(required=True, validate=MONTH)
     monthly_amount = money(required=True)
     resolution = text(500, required=True)

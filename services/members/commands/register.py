@@ -137,8 +137,12 @@ class MergeBranch:
 
 class MergeBranchSchema(CommandSchema):
     command = MergeBranch
-    into_branch_id = fields.String(required=True, validate=validate.Length(equal=36))
+    into_branch_id = fields.UUID(required=True)
     merged_on = fields.Date(required=True)
+
+    @post_load
+    def build(self, data, **_):
+        return MergeBranch(**{**data, "into_branch_id": str(data["into_branch_id"])})
 
 
 # --- members ----------------------------------------------------------------------------------------

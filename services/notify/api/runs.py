@@ -16,9 +16,12 @@ scheduler = ApiBlueprint("scheduler", __name__, description="Evaluating the rule
 class SchedulerRuns(MethodView):
     @scheduler.response(201, RunSchema)
     def post(self):
-        """Evaluate the rules for your bureau now (the scheduler does this by itself; this is for impatience)."""
+        """Evaluate the rules for your bureau now (the scheduler does this by itself; this is for impatience).
+
+        A bureau's admin only: ``ops`` acts for the platform and holds no bureau to evaluate.
+        """
         principal = current_principal()
-        principal.require_role("bureau_admin", "ops")
+        principal.require_role("bureau_admin")
         rules = flask.current_app.extensions["notify"]["scheduler"]
         actor = command_context(principal, principal.tenant).actor
         with tenant_transaction(runtime().pool, principal.tenant) as conn:

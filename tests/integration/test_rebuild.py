@@ -1,0 +1,101 @@
+"""Rebuilding a service's read models while its writers go on: shadow copy, catch-up rounds, swap."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from contracts.members import registry
+from services.members import projections
+from shared import db
+from shared.rebuild import ReadModel, RebuildBusy, StoreFeed, rebuild
+from tests.integration.members_fixtures import MEMBER, add_branch, app, new_bureau  # noqa: F401
+
+MODEL = ReadModel(tables=projections.TABLES)
+
+
+def read_models(settings) -> dict:
+    with db.connect(settings.owner_dsn) as conn:
+        return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+                for table in projections.TABLES}
+
+
+def test_writers_go_on_during_a_rebuild_and_every_write_is_in_the_swapped_models(app, members_settings):
+    bureau = new_bureau(app, members_settings)
+    branch = add_branch(bureau)
+    for index in range(40):  # enough history that the replay takes several batches
+        bureau.created("/members", {**MEMBER, "branch_id": branch, "name": f"前{index}"})
+    written, failures, stop = [], [], threading.Event()
+
+    def write() -> None:
+        writer = new_bureau(app, members_settings)
+        own_branch = add_branch(writer)
+        while not stop.is_set():
+            status, reply = writer.post("/members", {**MEMBER, "branch_id": own_branch, "name": f"后{len(written)}"})
+            (written if status == 201 else failures).append((status, reply))
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    try:
+        progress = []
+        result = rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project), batch=10,
+                         progress=lambda done, total: progress.append((done, total)))
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    assert not failures, failures[:3]
+    assert written, "the writers wrote nothing while the rebuild ran"
+    assert result["applied"] == progress[-1][0] and all(done <= total for done, total in progress)
+    live = read_models(members_settings)
+    with db.connect(members_settings.owner_dsn) as conn:
+        registered = conn.execute("SELECT count(*) AS n FROM events WHERE event_type = 'members.MemberRegistered'"
+                                  ).fetchone()["n"]
+    assert len(live["members"]) == registered
+    rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project))
+    assert read_models(members_settings) == live  # what the writers left equals a replay made in quiet
+
+
+def test_the_swapped_tables_keep_their_index_names_policies_grants_and_keys(members_settings):
+    def shape() -> dict:
+        with db.connect(members_settings.owner_dsn) as conn:
+            return {
+                "indexes": conn.execute("SELECT tablename, indexname, regexp_replace(indexdef, ' ON \\S+', '') AS d"
+                                        " FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2").fetchall(),
+                "policies": conn.execute("SELECT tablename, policyname, qual FROM pg_policies"
+                                         " WHERE schemaname = 'public' ORDER BY 1, 2").fetchall(),
+                "grants": conn.execute("SELECT table_name, grantee, privilege_type FROM information_schema"
+                                       ".role_table_grants WHERE table_schema = 'public' ORDER BY 1, 2, 3").fetchall(),
+                "keys": conn.execute("SELECT conrelid::regclass::text AS t, conname, pg_get_constraintdef(oid) AS d"
+                                     " FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+                                     " ORDER BY 1, 2").fetchall(),
+                "security": conn.execute("SELECT relname, relrowsecurity FROM pg_class WHERE relnamespace ="
+                                         " 'public'::regnamespace AND relkind = 'r' ORDER BY 1").fetchall(),
+                "schemas": conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild%'").fetchall()}
+
+    before = shape()
+    rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project))
+    assert shape() == before
+
+
+def test_a_second_rebuild_at_once_is_refused_and_changes_nothing(members_settings):
+    from shared.rebuild import REBUILD_LOCK
+    with db.connect(members_settings.owner_dsn, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK,))
+        with pytest.raises(RebuildBusy):
+            rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project))
+
+
+def test_a_reader_holding_the_tables_delays_the_swap_but_does_not_break_it(members_settings):
+    """A long read keeps the tables: the swap gives up its locks in time (no deadlock) and tries again."""
+    release = threading.Timer(1.5, lambda: reader.rollback())
+    with db.connect(members_settings.owner_dsn) as reader:
+        reader.execute("SELECT count(*) FROM members").fetchone()  # holds ACCESS SHARE until rollback
+        release.start()
+        result = rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project))
+        release.join()
+    assert result["applied"] >= 0
+    with db.connect(members_settings.owner_dsn) as conn:
+        assert not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname LIKE 'rebuild%'").fetchone()
