@@ -91,7 +91,7 @@ def _load_activity(uow: UnitOfWork, activity_id: str, authorise: Authorise, expe
     stream = activity_stream(activity_id)
     state, version = uow.load(stream, domain.evolve_activity, None)
     if state is None:
-        raise NotFound("no such activity in your bureau")
+        raise NotFound("本局没有这条活动记录")
     authorise(state.branch_id)
     _require_version(stream, expected_version, version)
     return state, version
@@ -190,7 +190,7 @@ def form_team(uow: UnitOfWork, command: FormTeam) -> dict:
 def _load_team(uow: UnitOfWork, team_id: str, authorise: Authorise, expected_version: int | None):
     team, version = uow.load(f"team-{team_id}", records.evolve_team, None)
     if team is None:
-        raise NotFound("no such team in your bureau")
+        raise NotFound("本局没有这个团队")
     authorise(team.branch_id)
     _require_version(f"team-{team_id}", expected_version, version)
     return team, version
@@ -233,7 +233,7 @@ def read_pledges(uow: UnitOfWork, pledge_ids: list[str] | None, branch_id: str |
     """Pledges for a reader the bureau's rules allow; every pledge returned is recorded as read."""
     rules = queries.load_rules(uow.conn, uow.context.tenant_id).on(local_today(uow.context.recorded_at))
     if not records.may_read_pledges(roles, rules):
-        raise Forbidden("the bureau's rules do not let your role read pledges")
+        raise Forbidden("按本局规定，您的角色不能查阅承诺书")
     uow.conn.execute("SELECT set_config('branchwork.pledge_reader', 'on', true)")
     rows = uow.conn.execute(
         "SELECT pledge_id, branch_id, member_id, kind, signed_on, statement, document_ref FROM pledges"
@@ -276,7 +276,7 @@ def change_centre(uow: UnitOfWork, branch_id: str, command: MoveCentre | Evidenc
     stream = centre_stream(branch_id)
     centre, version = uow.load(stream, records.evolve_centre, None)
     if centre is None:
-        raise NotFound("the branch has no centre recorded yet", fields={"branch_id": ["no centre"]})
+        raise NotFound("这个支部还没有录入活动阵地", fields={"branch_id": ["没有活动阵地"]})
     _require_version(stream, expected_version, version)
     c = circumstances(uow)
     if isinstance(command, MoveCentre):
@@ -298,5 +298,5 @@ def close_period(uow: UnitOfWork, command: ClosePeriod) -> dict:
         recorded = uow.record(stream, 0, events)
     except ConcurrencyError:  # closed by a concurrent request
         raise Conflict(f"{command.period} is already closed", code="period_already_closed",
-                       fields={"period": ["already closed"]}) from None
+                       fields={"period": ["已经关账"]}) from None
     return {"id": command.period, "version": recorded[-1].stream_version}

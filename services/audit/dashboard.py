@@ -48,7 +48,7 @@ def render(template: str, **context) -> str:
     # a page outside the dashboard's routes (an unknown address) has no session loaded, and no form to protect
     csrf = websession.current().csrf_token() if flask.g.get("web_session_id") else ""
     return report.environment.get_template(template).render(
-        principal=principal, role_labels=ROLE_LABELS, csrf_token=csrf, **context)
+        principal=principal, role_labels=ROLE_LABELS, csrf_token=csrf, web_url=audit_settings().web_url, **context)
 
 
 def signed_in() -> Principal | None:
@@ -100,7 +100,9 @@ def login():
         except BranchworkError as problem:
             error = problem
     bureaus = _existing_bureaus() if dev_login().available() else None
-    return render("login.html", error=error and error.message, dev_bureaus=bureaus), error.status if error else 200
+    secretary = error is not None and error.code == "use_the_secretary_pages"
+    return render("login.html", error=error and error.message, dev_bureaus=bureaus,
+                  secretary_pages=audit_settings().web_url if secretary else None), error.status if error else 200
 
 
 def _principal_from_form(form) -> Principal:
@@ -114,6 +116,8 @@ def _principal_from_form(form) -> Principal:
         principal = runtime().settings.verify_token((form.get("token") or "").strip())
     except Unauthenticated:
         raise Unauthenticated("令牌无效、已过期或不是本平台签发的", fields={"token": ["无效"]}) from None
+    if principal.has_role("secretary") and not principal.has_role(*READER_ROLES):
+        raise Forbidden("支部书记请到支部工作页面登录", code="use_the_secretary_pages")
     if not principal.has_role(*READER_ROLES) or not principal.tenant:
         raise Forbidden("审计看板只供本局的审计员和局管理员使用")
     return principal

@@ -43,7 +43,7 @@ class Period:
 def parse_period(text: str) -> Period:
     match = PATTERN.match(text or "")
     if not match or not year_in_range(int(match.group(1))) or (match.group(2) and not 1 <= int(match.group(2)) <= 12):
-        raise RequestInvalid("period is YYYY-MM, YYYY-Qn or YYYY", fields={"period": ["e.g. 2026-11, 2026-Q4, 2026"]})
+        raise RequestInvalid("期间写作 2026-11、2026-Q4 或 2026", fields={"period": ["例如 2026-11、2026-Q4、2026"]})
     year = int(match.group(1))
     if match.group(2):
         month = int(match.group(2))

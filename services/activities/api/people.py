@@ -186,7 +186,7 @@ class TeamItem(MethodView):
         with read_transaction(principal.tenant) as conn:
             row = conn.execute("SELECT * FROM teams WHERE team_id = %s", (str(team_id),)).fetchone()
             if row is None or not may_read_branch(principal, row["branch_id"]):
-                raise NotFound("no such team in your bureau")
+                raise NotFound("本局没有这个团队")
             return _team_detail(conn, row), 200, {"ETag": f'"{row["version"]}"'}
 
 
@@ -261,7 +261,7 @@ class PledgeItem(MethodView):
         rows = execute_command(principal.tenant, lambda uow: _readable(
             handlers.read_pledges(uow, [str(pledge_id)], None, principal.roles), principal))
         if not rows:
-            raise NotFound("no such pledge in your bureau")
+            raise NotFound("本局没有这份承诺书")
         return rows[0]
 
 

@@ -68,7 +68,7 @@ class MemberRecipient(MethodView):
                 member = conn.execute("SELECT branch_id FROM src_members WHERE member_id = %s",
                                       (str(member_id),)).fetchone()
             if member is None:
-                raise NotFound("no such member in your bureau")
+                raise NotFound("本局没有这名党员")
             principal.require_branch_writer(member["branch_id"])
         return {**body, **_configure(f"member:{member_id}", body)}
 
@@ -130,4 +130,4 @@ def _require_webhook(principal: Principal, webhook_id: str) -> None:
     with read_transaction(principal.tenant) as conn:
         row = conn.execute("SELECT 1 FROM webhooks WHERE webhook_id = %s AND NOT removed", (webhook_id,)).fetchone()
         if row is None:
-            raise NotFound("no such webhook in your bureau")
+            raise NotFound("本局没有这个推送接口")
