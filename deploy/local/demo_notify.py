@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 MEMBERS_WITH_EMAIL = {"赵国庆", "陈秀英", "吴丽娟", "罗春梅", "梁志强"}
+CHANNELS = ["inbox", "email"]
 
 
 def plan(context: dict, schedule) -> None:
@@ -21,16 +22,17 @@ def plan(context: dict, schedule) -> None:
 
         def put(path: str, body: dict, key: str, tenant=tenant) -> None:
             schedule.add(at, "notify", path, body, f"demo-notify-{key}", tenant, method="PUT")
-        put("/recipients/bureau",
-            {"name": f"{bureau['name']}机关党委组织部", "emails": [f"zuzhibu@{code}.example.org"]}, f"{code}-bureau")
+        put("/recipients/bureau", {"name": f"{bureau['name']}机关党委组织部", "emails": [f"zuzhibu@{code}.example.org"],
+                                   "channels": CHANNELS}, f"{code}-bureau")
         for index, branch in enumerate(bureau["branches"]):
-            put(f"/recipients/branches/{branch['id']}/secretary", {"emails": [f"shuji-{index + 1}@{code}.example.org"]},
+            put(f"/recipients/branches/{branch['id']}/secretary",
+                {"name": None, "emails": [f"shuji-{index + 1}@{code}.example.org"], "channels": CHANNELS},
                 f"{code}-secretary-{index}")
             for m_index, member in enumerate(branch["members"]):
                 if member["name"] in MEMBERS_WITH_EMAIL:
                     put(f"/recipients/members/{member['id']}",
-                        {"emails": [f"member-{index + 1}-{m_index + 1}@{code}.example.org"]},
-                        f"{code}-member-{member['id']}")
+                        {"name": None, "emails": [f"member-{index + 1}-{m_index + 1}@{code}.example.org"],
+                         "channels": CHANNELS}, f"{code}-member-{member['id']}")
 
 
 def finish(context: dict) -> None:

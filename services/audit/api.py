@@ -12,6 +12,7 @@ from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
 from services.audit import csv_export, handlers, queries
+from services.audit.projections import shown_data
 from services.audit.bundles import Period, Scope
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
@@ -52,6 +53,9 @@ FILTERS = {"stream_id": "stream_id = %s", "event_type": "event_type = %s", "bran
 class EventHistory(MethodView):
     @events.arguments(EventQuerySchema, location="query")
     @events.response(200, HistorySchema)
+    @events.doc(responses={"200": {"content": {
+        "application/json": {"schema": HistorySchema}, "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "one envelope per line"}}}}})
     def get(self, query):
         """Events of your bureau in journal order; with ``stream_id``, in stream order with the chain checked.
 
@@ -69,7 +73,7 @@ class EventHistory(MethodView):
             rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
                                 f" ORDER BY {order} LIMIT %s", [*params, limit + 1]).fetchall()
         more, rows = len(rows) > limit, rows[:limit]
-        listed = [{"seq": row["seq"], **json.loads(row["envelope"])} for row in rows]
+        listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
         after = max((row["seq"] for row in rows), default=None) if more else None
         following = _next_page(after) if after is not None else None
         headers = {"Link": f'<{following}>; rel="next"'} if following else {}
@@ -80,6 +84,11 @@ class EventHistory(MethodView):
 def _next_page(after_seq: int) -> str:
     args = {name: value for name, value in flask.request.args.items() if name != "after_seq"}
     return flask.url_for(flask.request.endpoint, **{**args, "after_seq": after_seq})
+
+
+def _shown(entry: dict) -> dict:
+    """The entry with its data as the current contract shows it (JSON Lines keep the recorded bytes, for proofs)."""
+    return {**entry, "data": shown_data(entry["event_type"], entry["schema_version"], entry["data"])}
 
 
 def _chain_report(query: dict, rows: list[dict]) -> dict | None:
@@ -108,6 +117,50 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
+class TreeHeadSchema(Schema):
+    tenant_id = fields.String(required=True)
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = fields.String(required=True, metadata={"description": "hex SHA-256"})
+    timestamp = fields.String(required=True, metadata={"format": "date-time"})
+    algorithm = fields.String(required=True)
+    key_id = fields.String(required=True)
+    public_key = fields.String(required=True, metadata={"description": "base64 Ed25519 public key"})
+    signature = fields.String(required=True, metadata={"description": "base64 Ed25519 signature"})
+
+
+class SignedHeadSchema(Schema):
+    tenant_id = fields.String(required=True)
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = fields.String(required=True)
+    signed_at = fields.String(required=True, metadata={"format": "date-time"})
+    key_id = fields.String(required=True)
+    signature = fields.String(required=True)
+
+
+class TreeHeadsSchema(Schema):
+    tree_heads = fields.List(fields.Nested(SignedHeadSchema), required=True)
+
+
+class InclusionSchema(Schema):
+    event_id = fields.String(required=True)
+    seq = fields.Integer(required=True, validate=validate.Range(min=1))
+    leaf_index = fields.Integer(required=True, validate=validate.Range(min=0))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+    leaf_hash = fields.String(required=True)
+    audit_path = fields.List(fields.String(), required=True)
+    root_hash = fields.String(required=True)
+    envelope = fields.String(required=True, metadata={"description": "the journalled envelope, canonical JSON"})
+    event = fields.Dict(required=True)
+
+
+class ConsistencySchema(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=0))
+    second = fields.Integer(required=True, validate=validate.Range(min=0))
+    first_root = fields.String(required=True)
+    second_root = fields.String(required=True)
+    consistency_path = fields.List(fields.String(), required=True)
+
+
 class CosignatureSchema(Schema):
     witness_key = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
         "description": "the witness's verifier key, name+keyid+base64(0x04 ‖ Ed25519 public key)"})
@@ -134,6 +187,7 @@ class BundleQuerySchema(Schema):
 
 @proofs.route("/tree-head")
 class TreeHead(MethodView):
+    @proofs.alt_response(200, schema=TreeHeadSchema, success=True, description="The signed head")
     def get(self):
         """Sign and return your bureau's journal tree head now: size, root, time, Ed25519 signature."""
         principal = current_principal()
@@ -144,6 +198,7 @@ class TreeHead(MethodView):
 @proofs.route("/tree-heads")
 class TreeHeadHistory(MethodView):
     @proofs.arguments(TreeHeadHistorySchema, location="query")
+    @proofs.alt_response(200, schema=TreeHeadsSchema, success=True, description="Signed heads, newest first")
     def get(self, query):
         """The tree heads signed so far, newest first."""
         principal = current_principal()
@@ -200,6 +255,7 @@ class Bundles(MethodView):
 @proofs.route("/proofs/inclusion")
 class InclusionProof(MethodView):
     @proofs.arguments(InclusionQuerySchema, location="query")
+    @proofs.alt_response(200, schema=InclusionSchema, success=True, description="The inclusion proof")
     def get(self, query):
         """Prove that an event is in the journal: its envelope, leaf index, audit path and the root."""
         principal = current_principal()
@@ -210,6 +266,7 @@ class InclusionProof(MethodView):
 @proofs.route("/proofs/consistency")
 class ConsistencyProof(MethodView):
     @proofs.arguments(ConsistencyQuerySchema, location="query")
+    @proofs.alt_response(200, schema=ConsistencySchema, success=True, description="The consistency proof")
     def get(self, query):
         """Prove that the journal of size ``second`` extends the journal of size ``first``."""
         principal = current_principal()

@@ -19,6 +19,7 @@ import flask
 from contracts import words
 from shared import chinese
 from services.audit import labels
+from services.audit.projections import shown_data
 
 BOM = "\ufeff"
 TIMES = ("occurred_at", "recorded_at", "scheduled_at", "at")
@@ -49,7 +50,7 @@ VALUES: dict[str, Callable] = {
     "status": lambda v: words.word(words.DELIVERY_STATUS, v), "rule": lambda v: words.word(words.NOTIFY_RULES, v),
     "period": chinese.period, "month": chinese.month, "coverage_rate": chinese.percent,
     "finding": lambda v: labels.figure(labels.FINDING_FIGURES.get(v, v)),
-    **{name: (lambda v: chinese.local_iso(v, labels.ZONE)[:19]) for name in TIMES},
+    **{name: (lambda v: chinese.local_iso(v, labels.zone())[:19]) for name in TIMES},
 }
 
 
@@ -188,7 +189,7 @@ def history_row(entry: dict) -> dict:
             "stream_id": envelope["stream_id"], "stream_version": envelope["stream_version"],
             "branch_id": envelope["branch_id"], "actor": entry.get("actor") or envelope["actor"]["user"],
             "occurred_at": envelope["occurred_at"], "recorded_at": envelope["recorded_at"], "hash": envelope["hash"],
-            "data": envelope["data"]}
+            "data": shown_data(envelope["event_type"], envelope["schema_version"], envelope["data"])}
 
 
 def stream_history(entries: Iterable[dict], kind: str, lang: str, name: str = "events") -> flask.Response:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
 
 from contracts import words
+from contracts.rulebook.calendar import timezone
 from shared import chinese
 
-ZONE = ZoneInfo("Asia/Shanghai")
-"""The bureaus' clock: times on pages, timelines and exports are Beijing time (the platform records UTC)."""
+
+def zone() -> tzinfo:
+    """The bureaus' clock (Beijing by default): times on pages, timelines and exports are shown in it, while the
+    platform records UTC."""
+    return timezone()
 
 # The contracts' vocabulary, under the names the views have always used.
 ACTIVITY_KINDS = words.ACTIVITY_KINDS
@@ -130,7 +133,7 @@ def actor(user: str | None, role: str | None, names: dict[str, str] | None = Non
 
 def moment(value) -> str:
     """A recorded time as 2026年11月30日 12:49, Beijing time."""
-    return chinese.moment(value, ZONE)
+    return chinese.moment(value, zone())
 
 
 def local_day(value) -> str:
@@ -138,7 +141,7 @@ def local_day(value) -> str:
     if not value:
         return ""
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return chinese.day(when.astimezone(ZONE) if when.tzinfo else when)
+    return chinese.day(when.astimezone(zone()) if when.tzinfo else when)
 
 
 def stream(stream_id: str) -> str:

@@ -8,29 +8,43 @@ from datetime import date, timedelta
 
 import psycopg
 
-from shared.errors import NotFound
+from contracts.rulebook.calendar import Period, PeriodInvalid, last_twelve_months, parse_period, period_of
+from shared.errors import NotFound, RequestInvalid
 from shared.web import read_transaction
 from services.audit import facts as facts_module
 from services.audit import labels, notices
 from services.audit.demonstration import assess
-from services.audit.periods import Period, last_twelve_months, parse_period
+from services.audit.projections import shown_data
 from services.audit.scorecard import scorecard
 from services.audit.store import SqlStore
 from services.audit.timeline import describe
+
+
+def requested_period(text: str | None, today: date) -> Period:
+    """The period a reader asked for (this month by default); anything else is a 400 naming the field."""
+    if not text:
+        return period_of(today, "month")
+    try:
+        return parse_period(text)
+    except PeriodInvalid:
+        raise RequestInvalid("期间写作 2026-11、2026-Q4 或 2026",
+                             fields={"period": ["例如 2026-11、2026-Q4、2026"]}) from None
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None):
     return facts_module.load(SqlStore(conn), tenant_id, start, end, branch_id)
 
 
-def _window(period: Period) -> tuple[date, date]:
-    """Facts a period's scorecard reads: from the start of its year (yearly care, dues) to its end."""
-    return date(period.year, 1, 1) - timedelta(days=45), period.end
+def facts_window(period: Period) -> tuple[date, date]:
+    """Facts a period's scorecard reads: from the start of its year (yearly care, dues, visits made ahead of a
+    holiday) to the end of the quarter it ends in (a month is covered by study in its quarter when the rules
+    count coverage by quarter), with the rules' longest window after it (a birthday greeted a few days late)."""
+    return date(period.year, 1, 1) - timedelta(days=45), period_of(period.end, "quarter").end + timedelta(days=45)
 
 
 def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date) -> dict:
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, *_window(period), branch_id=branch_id)
+        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id)
     require_branch(loaded, branch_id)
     return with_record_count(scorecard(loaded, branch_id, period, today))
 
@@ -60,14 +74,14 @@ def record_ids(figure) -> set[str]:
 def bureau_scorecard(tenant_id: str, period: Period, today: date) -> dict:
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, *_window(period))
+        loaded = _load(conn, tenant_id, *facts_window(period))
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
             "period": period.to_dict(today), "as_of": today.isoformat(),
-            "branches": [{"branch": c["branch"], "compliant": c["compliant"], "findings": c["findings"],
-                          "records": c["records"],
+            "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
+                          "findings": c["findings"], "records": c["records"],
                           "members": c["figures"]["members"]["total"],
                           "summary": _summary(c["figures"])} for c in cards]}
 
@@ -99,7 +113,7 @@ def branch_trend(tenant_id: str, branch_id: str, today: date, months: list[str] 
     has not begun or lies before the branch existed has no data (``None``), never a 0 % that was not measured."""
     periods = [parse_period(m) for m in months or last_twelve_months(today)]
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, periods[0].start - timedelta(days=45), periods[-1].end, branch_id=branch_id)
+        loaded = _load(conn, tenant_id, facts_window(periods[0])[0], facts_window(periods[-1])[1], branch_id=branch_id)
     require_branch(loaded, branch_id)
     established = loaded.branches[branch_id].get("established_on")
     return [_trend_month(loaded, branch_id, month, today, established) for month in periods]
@@ -263,7 +277,7 @@ def people_named(conn: psycopg.Connection, ids) -> dict[str, str]:
 
 def _history_entry(row: dict, names: dict[str, str]) -> dict:
     envelope = json.loads(row.pop("envelope"))
-    data = envelope["data"]
+    data = shown_data(envelope["event_type"], envelope["schema_version"], envelope["data"])
     private = row["event_type"] in labels.PLEDGE_EVENTS
     return {**row, "event_label": labels.event_type(row["event_type"]), "private": private,
             "actor": labels.actor(row["actor_user"], (envelope.get("actor") or {}).get("role"), names),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from contracts import words
+from contracts.rulebook.holidays import holiday_label
 from shared import chinese
-from shared.holidays import holiday_label
 from services.audit import labels
 
 NAMES: Mapping[str, Mapping[str, str]] = {}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import flask
 import requests
 
+from contracts.rulebook.calendar import use_timezone
 from shared.websession import MemorySessionStore, WebSessions
 from services.web import pages, signin
 from services.web.settings import WebSettings
@@ -19,6 +20,7 @@ HERE = Path(__file__).parent
 def create_app(settings: WebSettings | None = None, *, http: requests.Session | None = None,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> flask.Flask:
     settings = settings or WebSettings.from_env()
+    use_timezone(settings.tokens.timezone)  # the bureaus' calendar day, as the services judge "today"
     app = flask.Flask("web", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"),
                       static_url_path="/static/web")
     app.extensions["web"] = pages.WebRuntime(settings=settings, http=http or requests.Session(), clock=clock)

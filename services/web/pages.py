@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import flask
 import requests
@@ -19,17 +18,16 @@ from flask import Blueprint, g, redirect, request
 from werkzeug.datastructures import MultiDict
 
 from contracts import words
+from contracts.rulebook.calendar import local_date, timezone
 from shared import chinese, websession
 from shared.errors import BranchworkError, NotFound
-from shared.holidays import HOLIDAY_LABELS, holiday_label
+from contracts.rulebook.holidays import HOLIDAY_LABELS, holiday_label
 from services.web import agenda, forms, signin
 from services.web.client import Api, Refused, SignedOut, Unavailable
 from services.web.settings import WebSettings
 
 blueprint = Blueprint("pages", __name__)
 websession.attach(blueprint)
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
-"""The bureaus' calendar day and clock, as the services judge 'today'."""
 MEETING_KINDS = {k: v for k, v in words.ACTIVITY_KINDS.items() if k != "talk_given"}
 DONE = {"meeting": "会议已记录", "planned": "会议已安排，召开后请回来记录出席情况", "record": "召开情况已记录",
         "correction": "更正已记录，原记录保留在历史中", "outreach": "走访送学已记录", "care": "关怀慰问已记录",
@@ -48,13 +46,14 @@ def runtime() -> WebRuntime:
 
 
 def today() -> date:
-    return runtime().clock().astimezone(LOCAL_ZONE).date()
+    """Today on the bureaus' calendar, as the services judge it."""
+    return local_date(runtime().clock())
 
 
 def install_filters(app: flask.Flask) -> None:
     app.jinja_env.filters.update(day=chinese.day, short_day=chinese.short_day, month=chinese.month,
                                  period=chinese.period, percent=chinese.percent, amount=chinese.amount,
-                                 moment=lambda value: chinese.moment(value, LOCAL_ZONE))
+                                 moment=lambda value: chinese.moment(value, timezone()))
     app.jinja_env.globals.update(words=words, word=words.word, holiday_label=holiday_label,
                                  csrf_token=lambda: websession.current().csrf_token())
     app.register_error_handler(404, lambda _: (page("error.html", title="找不到这个页面",
