@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 import psycopg
 
+from shared import chinese
 from shared.envelope import start_of_day
 from shared.errors import ConcurrencyError, Conflict, Forbidden, NotFound
 from shared.unit_of_work import UnitOfWork
@@ -163,13 +164,16 @@ def record_care(uow: UnitOfWork, command: RecordCare, authorise: Authorise) -> d
     return body
 
 
+RECORD_KINDS = {"outreach": "走访送学", "care": "关怀慰问"}
+
+
 def withdraw_record(uow: UnitOfWork, kind: str, record_id: str, command: WithdrawRecord,
                     authorise: Authorise, expected_version: int | None = None) -> dict:
     """Withdraw an outreach (``kind`` outreach) or care record entered in error."""
     stream = f"{kind}-{record_id}"
     record, version = uow.load(stream, records.evolve_personal_record, None)
     if record is None:
-        raise NotFound(f"no such {kind} record in your bureau")
+        raise NotFound(f"本局没有这条{RECORD_KINDS.get(kind, kind)}记录")
     authorise(record.branch_id)
     _require_version(stream, expected_version, version)
     events = records.withdraw_record(record, kind == "outreach", command, local_date(uow.context.recorded_at))
@@ -298,6 +302,6 @@ def close_period(uow: UnitOfWork, command: ClosePeriod) -> dict:
     try:
         recorded = uow.record(stream, 0, events)
     except ConcurrencyError:  # closed by a concurrent request
-        raise Conflict(f"{command.period} is already closed", code="period_already_closed",
+        raise Conflict(f"{chinese.period(command.period)}已经关账", code="period_already_closed",
                        fields={"period": ["已经关账"]}) from None
     return {"id": command.period, "version": recorded[-1].stream_version}

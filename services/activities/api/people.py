@@ -281,6 +281,6 @@ class PledgeReads(MethodView):
         with read_transaction(principal.tenant) as conn:
             # The pledge's own row is for its permitted readers only; its stream says it exists in this bureau.
             if conn.execute("SELECT 1 FROM streams WHERE stream_id = %s", (f"pledge-{pledge_id}",)).fetchone() is None:
-                raise NotFound("no such pledge in your bureau")
+                raise NotFound("本局没有这份承诺书")
             return conn.execute("SELECT reader, reader_role, read_at FROM pledge_reads WHERE pledge_id = %s"
                                 " ORDER BY seq", (str(pledge_id),)).fetchall()
