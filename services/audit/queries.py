@@ -120,16 +120,18 @@ def branch_trend(tenant_id: str, branch_id: str, today: date, months: list[str] 
 
 
 def _trend_month(loaded, branch_id: str, month: Period, today: date, established: date | None) -> dict:
+    """A month's headline figures; coverage and care only where the month holds records of work (a month with
+    none has no data to measure them by, not a 0 %)."""
     if month.start > today or (established and month.end < established):
         return {"month": month.id, "measured": False, "meetings_required": None, "meetings_done": None,
                 "coverage_rate": None, "care": None, "findings": None}
     card = scorecard(loaded, branch_id, month, today)
-    meetings = card["figures"]["meetings"]
-    return {"month": month.id, "measured": True,
+    meetings, recorded = card["figures"]["meetings"], bool(work_record_ids(card["figures"]))
+    return {"month": month.id, "measured": recorded,
             "meetings_required": sum(m["required"] for m in meetings.values()),
             "meetings_done": sum(m["done"] for m in meetings.values()),
-            "coverage_rate": card["figures"]["coverage"]["rate"],
-            "care": card["figures"]["care"]["done"], "findings": len(card["findings"])}
+            "coverage_rate": card["figures"]["coverage"]["rate"] if recorded else None,
+            "care": card["figures"]["care"]["done"] if recorded else None, "findings": len(card["findings"])}
 
 
 def roster(tenant_id: str, branch_id: str, day: date) -> list[dict]:

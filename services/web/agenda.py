@@ -32,6 +32,8 @@ class Item:
     href: str = ""
     action: str = ""
     read_href: str = ""
+    person: bool = False
+    """The item is a member, named by ``text``: a name is never broken across lines."""
 
 
 @dataclass
@@ -120,7 +122,7 @@ def coverage(sources: Sources) -> Section:
                                        _word(words.MOBILITY, member.get("mobility"))]))
         section.items.append(Item(member["name"], f"{state}；建议{words.word(words.OUTREACH_CHANNELS, channel)}",
                                   href(sources.branch_id, "outreach/new", member=member["member_id"], channel=channel),
-                                  "记录走访送学"))
+                                  "记录走访送学", person=True))
     return section
 
 
@@ -183,7 +185,8 @@ def dues(sources: Sources) -> Section:
         arrears = set(member.get("arrears") or [])
         detail = "、".join(chinese.month(m) + ("（欠缴）" if m in arrears else "") for m in member["open_months"])
         section.items.append(Item(member["name"], detail, href(sources.branch_id, "dues/new",
-                                  member=member["member_id"], months=",".join(member["open_months"])), "记录缴纳"))
+                                  member=member["member_id"], months=",".join(member["open_months"])), "记录缴纳",
+                                  person=True))
     only_now = [m["name"] for m in owing if m["open_months"] == [this_month]]
     if only_now:
         section.items.append(Item(f"{chinese.month(this_month)}党费尚未缴纳（{len(only_now)}人）", "、".join(only_now),
