@@ -21,7 +21,7 @@ from shared import websession
 from shared.auth import Principal, issue_token
 from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
-from shared.web import runtime
+from shared.web import HTTP_MESSAGES, runtime
 from shared import chinese
 from contracts.rulebook.calendar import local_date, parse_period
 from services.audit import charts, csv_export, labels, queries, report
@@ -83,10 +83,11 @@ def page_error(error: BranchworkError):
 @dashboard.app_errorhandler(405)
 def no_such_page(error: HTTPException):
     """An address that is no page: a page saying so in Chinese (the API keeps its JSON error)."""
+    if request.path.startswith("/api/"):
+        code = "not_found" if error.code == 404 else "method_not_allowed"
+        return flask.jsonify(BranchworkError(HTTP_MESSAGES[error.code], code=code).to_body()), error.code
     problem = (NotFound("没有这个页面，请从概览进入") if error.code == 404
                else BranchworkError("这个页面不能这样打开", code="method_not_allowed"))
-    if request.path.startswith("/api/"):
-        return flask.jsonify(problem.to_body()), error.code
     return render("error.html", principal=flask.g.get("principal"), error=problem), error.code
 
 
