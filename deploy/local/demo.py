@@ -174,8 +174,9 @@ def register(platform: Platform, adopted: datetime) -> list[dict]:
     """The bureaus, branches and members, as entered when each bureau took the platform up."""
     loaded = []
     for bureau in BUREAUS:
-        created = platform.must("POST", "members", "/bureaus", {"name": bureau["name"], "code": bureau["code"]},
-                                role="platform_admin", tenant=None, key=f"demo-bureau-{bureau['code']}", at=adopted)
+        created = _existing(platform, bureau["code"], adopted) or platform.must(
+            "POST", "members", "/bureaus", {"name": bureau["name"], "code": bureau["code"]}, role="platform_admin",
+            tenant=None, key=f"demo-bureau-{bureau['code']}", at=adopted)
         platform.must("PATCH", "members", f"/bureaus/{created['id']}/rules",
                       {"effective_from": adopted.date().isoformat(), "rules": bureau["wording"]}, role="bureau_admin",
                       tenant=created["id"], key=f"demo-wording-{bureau['code']}", at=adopted)
@@ -183,6 +184,12 @@ def register(platform: Platform, adopted: datetime) -> list[dict]:
                     for index, branch in enumerate(bureau["branches"])]
         loaded.append({"id": created["id"], "name": bureau["name"], "code": bureau["code"], "branches": branches})
     return loaded
+
+
+def _existing(platform: Platform, code: str, at: datetime) -> dict | None:
+    """The bureau an earlier run registered under this code (the platform's directory lists it), if any."""
+    listed = platform.send("GET", "members", "/bureaus", None, role="platform_admin", tenant=None, key=None, at=at)
+    return next((bureau for bureau in listed or [] if bureau["code"] == code), None)
 
 
 def load_branch(platform: Platform, bureau_id: str, code: str, index: int, branch: dict, at: datetime) -> dict:
