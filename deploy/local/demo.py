@@ -8,7 +8,9 @@ stack's databases with the clock set to that moment: the same validation, rules,
 over HTTP, nothing special in the services. The relays and consumers of the running stack carry the
 events on.
 
-Every command carries a fixed Idempotency-Key, so running it again (each ``make up``) changes nothing.
+Every command carries a fixed Idempotency-Key, so a retried command records once; and once the demo bureaus
+are on the platform's register (each later ``make up``), the demo says so and adds nothing (``make reset``
+starts afresh).
 After the register, each ``demo_<service>.py`` beside this file gets ``plan(context, schedule)`` to add
 that service's records to the schedule, which then runs in date order.
 """
@@ -174,9 +176,8 @@ def register(platform: Platform, adopted: datetime) -> list[dict]:
     """The bureaus, branches and members, as entered when each bureau took the platform up."""
     loaded = []
     for bureau in BUREAUS:
-        created = _existing(platform, bureau["code"], adopted) or platform.must(
-            "POST", "members", "/bureaus", {"name": bureau["name"], "code": bureau["code"]}, role="platform_admin",
-            tenant=None, key=f"demo-bureau-{bureau['code']}", at=adopted)
+        created = platform.must("POST", "members", "/bureaus", {"name": bureau["name"], "code": bureau["code"]},
+                                role="platform_admin", tenant=None, key=f"demo-bureau-{bureau['code']}", at=adopted)
         platform.must("PATCH", "members", f"/bureaus/{created['id']}/rules",
                       {"effective_from": adopted.date().isoformat(), "rules": bureau["wording"]}, role="bureau_admin",
                       tenant=created["id"], key=f"demo-wording-{bureau['code']}", at=adopted)
@@ -186,10 +187,11 @@ def register(platform: Platform, adopted: datetime) -> list[dict]:
     return loaded
 
 
-def _existing(platform: Platform, code: str, at: datetime) -> dict | None:
-    """The bureau an earlier run registered under this code (the platform's directory lists it), if any."""
-    listed = platform.send("GET", "members", "/bureaus", None, role="platform_admin", tenant=None, key=None, at=at)
-    return next((bureau for bureau in listed or [] if bureau["code"] == code), None)
+def already_loaded(platform: Platform, now: datetime) -> list[dict]:
+    """The demo bureaus an earlier run registered (the platform's directory lists them by code)."""
+    listed = platform.send("GET", "members", "/bureaus", None, role="platform_admin", tenant=None, key=None, at=now)
+    codes = {bureau["code"] for bureau in BUREAUS}
+    return [bureau for bureau in listed or [] if bureau["code"] in codes]
 
 
 def load_branch(platform: Platform, bureau_id: str, code: str, index: int, branch: dict, at: datetime) -> dict:
@@ -293,6 +295,12 @@ def main() -> None:
     year = now.year
     platform = Platform()
     try:
+        earlier = already_loaded(platform, now)
+        if earlier:
+            print("demo data already loaded (make reset starts afresh):")
+            for bureau in earlier:
+                print(f"  {bureau['name']}: bureau id {bureau['id']}")
+            return
         adopted = datetime(year - 1, 10, 8, 9, tzinfo=BEIJING)  # the bureaus took the platform up last autumn
         context = {"subject": SUBJECT, "bureaus": register(platform, adopted), "year": year, "now": now,
                    "adopted": adopted, "platform": platform}

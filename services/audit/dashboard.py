@@ -24,7 +24,8 @@ from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, 
 from shared.web import HTTP_MESSAGES, runtime
 from shared import chinese
 from contracts.rulebook.calendar import local_date, parse_period
-from services.audit import charts, csv_export, labels, queries, report
+from services.audit import charts, csv_export, handlers, labels, queries, report
+from services.audit.bundles import Period, Scope
 from services.audit.demonstration import assess
 from services.audit.views_api import READER_ROLES
 
@@ -246,6 +247,26 @@ def report_page(branch_id):
         return report.pdf_response(context)
     return render("report_page.html", principal=principal, report=Markup(report.render_body(context)),
                   branch_id=str(branch_id), year=year, context=context)
+
+
+@dashboard.get("/branches/<uuid:branch_id>/bundle")
+def bundle_download(branch_id):
+    """The branch's audit bundle for the days chosen on its page, as a file to check offline."""
+    first, last = _date(request.args.get("from")), _date(request.args.get("to"))
+    if first is None or last is None or last < first:
+        raise RequestInvalid("请选择起止日期，结束日期不早于开始日期",
+                             fields={"from": ["YYYY-MM-DD"], "to": ["YYYY-MM-DD"]})
+    body = handlers.bundle(flask.g.principal.tenant, Scope("branch", str(branch_id)), Period(first, last))
+    name = f"bundle-{branch_id}-{first.isoformat()}-{last.isoformat()}.json"
+    return flask.Response(body, mimetype="application/json",
+                          headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@dashboard.get("/keys.json")
+def keys_download():
+    """The bureau's signing keys, the file the verifier takes as ``--key``."""
+    return flask.Response(flask.json.dumps(handlers.keys(flask.g.principal.tenant)), mimetype="application/json",
+                          headers={"Content-Disposition": "attachment; filename=keys.json"})
 
 
 def _period(text: str | None):

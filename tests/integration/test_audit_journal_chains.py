@@ -94,6 +94,9 @@ def test_a_journal_written_before_the_chains_keeps_verifying_after_the_migration
         old_root = JournalTree(conn, tenant).root(4)
         old_head = signer.sign_head(tenant, "o", 4, old_root, (0, merkle.EMPTY_ROOT), NOW)
     db.migrate(legacy_audit, [db.SHARED_MIGRATIONS, MIGRATIONS])
+    with db.connect(legacy_audit.owner_dsn) as conn:
+        with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
+            _append_as_before(conn, made[4])  # the release before cannot journal past the cut-over
     with db.connect(legacy_audit.owner_dsn) as conn, conn.transaction():
         for envelope in made[4:]:
             journal.append(conn, envelope)
