@@ -34,9 +34,17 @@ def english_left(text: str) -> list[str]:
     return [t for t in tokens if t.isalpha() and len(t) >= 2 and t not in ALLOWED_LATIN]
 
 
+def words_on(page) -> str:
+    """What the page says to a reader: its text, without commands shown as code (``<code>``)."""
+    return page.evaluate("""() => { const body = document.body.cloneNode(true);
+        body.querySelectorAll('code, script, style').forEach(e => e.remove());
+        document.documentElement.appendChild(body); const text = body.innerText; body.remove(); return text; }""")
+
+
 def check_page(page, shots, name: str) -> None:
     """No English in what the page says, no link on it that leads nowhere; keep a screenshot of it."""
-    assert not english_left(page.inner_text("body")), f"{name}: {english_left(page.inner_text('body'))[:10]}"
+    left = english_left(words_on(page))
+    assert not left, f"{name}: {left[:10]}"
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     for href in list(dict.fromkeys(h for h in hrefs if h.startswith("http")))[:60]:
         answer = page.context.request.get(href, max_redirects=5)
