@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The platform's own processes: four HTTP services under gunicorn, outbox relays, workers, and a
-# supervisor that restarts any of them that dies, as Kubernetes would restart a container.
+# The platform's own processes: four HTTP services and the secretaries' pages under gunicorn, outbox
+# relays, workers, and a supervisor that restarts any of them that dies, as Kubernetes would restart a container.
 #
 # Usage: deploy/local/services.sh start|stop [NAME…]|status|restart NAME…
 #
@@ -23,7 +23,8 @@ PIDS=$RUN_DIR/pids
 RESTARTS=$RUN_DIR/restarts
 mkdir -p "$PIDS" "$RUN_DIR/logs" "$RESTARTS"
 
-HTTP_SERVICES=(members:8001 activities:8002 notify:8003 audit:8004)
+# …and the secretaries' pages (services/web), beside the dashboard's port unless BRANCHWORK_WEB_PORT says.
+HTTP_SERVICES=(members:8001 activities:8002 notify:8003 audit:8004 "web:$(( ${BRANCHWORK_AUDIT_PORT:-8004} + 1 ))")
 RELAYS=(members activities notify)
 # Workers (consumers, schedulers) as service:name, from each service's consumer.WORKERS.
 mapfile -t WORKERS < <("$VENV/bin/branchwork" workers)
