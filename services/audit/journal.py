@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import psycopg
 
@@ -22,15 +23,20 @@ from services.audit.tree import JournalTree
 CHANNEL = "audit_journal"
 ENTRY_INSERT = ("INSERT INTO journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id,"
                 " actor_user, occurred_at, recorded_at, hash, envelope, entry_format, branch_prev_seq,"
-                " stream_prev_seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+                " stream_prev_seq, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " coalesce(%s, clock_timestamp()))")
 
 
-def append(conn: psycopg.Connection, envelope: Envelope) -> None:
-    """Add an event to its tenant's journal and tree; an event already there is left alone."""
-    append_batch(conn, [envelope])
+def append(conn: psycopg.Connection, envelope: Envelope, received_at: datetime | None = None) -> None:
+    """Add an event to its tenant's journal and tree; an event already there is left alone.
+
+    ``received_at`` (default: the database's clock once the entry's number is taken, so that it grows with
+    the numbers) is when the journal received it: the day it becomes known to views ``known_on``.
+    """
+    append_batch(conn, [envelope], received_at)
 
 
-def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> None:
+def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], received_at: datetime | None = None) -> None:
     """Add events to their tenants' journals and trees, in the order given; those already there (or twice in
     the batch) are left alone."""
     fresh = _not_journalled(conn, [e for e in envelopes if e.tenant_id is not None])
@@ -38,7 +44,7 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> Non
     for envelope in fresh:
         by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
     for tenant_id, entries in by_tenant.items():
-        _append_tenant(conn, tenant_id, entries)
+        _append_tenant(conn, tenant_id, entries, received_at)
     if fresh:
         conn.execute(f"NOTIFY {CHANNEL}")
 
@@ -57,7 +63,8 @@ def _not_journalled(conn: psycopg.Connection, envelopes: list[Envelope]) -> list
     return fresh
 
 
-def _append_tenant(conn: psycopg.Connection, tenant_id: str, envelopes: list[Envelope]) -> None:
+def _append_tenant(conn: psycopg.Connection, tenant_id: str, envelopes: list[Envelope],
+                   received_at: datetime | None) -> None:
     # The head row's lock serialises appends per tenant, so sequence numbers have no gaps and the
     # back-links read below are the true last entries of the branches and streams.
     head = conn.execute(
@@ -72,7 +79,7 @@ def _append_tenant(conn: psycopg.Connection, tenant_id: str, envelopes: list[Env
     conn.cursor().executemany(ENTRY_INSERT, [
         (tenant_id, header["seq"], e.event_id, e.event_type, e.stream_id, e.stream_version, e.branch_id,
          e.actor.user, e.occurred_at, e.recorded_at, e.hash, e.to_json(), formats.ENTRY_FORMAT,
-         header["branch_prev"], header["stream_prev"]) for e, header in zip(envelopes, headers)])
+         header["branch_prev"], header["stream_prev"], received_at) for e, header in zip(envelopes, headers)])
     tree = JournalTree(conn, tenant_id)
     if head["tree_size"] == first - 1:
         tree.add_leaves(first, [formats.entry_leaf_data(header) for header in headers])

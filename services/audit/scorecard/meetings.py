@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.rulebook.calendar import month_end
+from contracts.rulebook.calendar import month_end, period_of
+from shared import chinese
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
@@ -47,7 +48,8 @@ def _meeting(ctx: BranchContext, kind: str, rule: str, label: str) -> tuple[dict
     missed = missed_windows(ctx, per_year, held)
     if missed:
         figure["missed"] = missed
-        return figure, [finding(f"{kind}_short", f"{label}：{'、'.join(missed)}未召开（按规定{_cadence(per_year)}）",
+        windows = "、".join(chinese.period(w) for w in missed)
+        return figure, [finding(f"{kind}_short", f"{label}：{windows}未召开（按规定{_cadence(per_year)}）",
                                 records=figure["events"])]
     if missed is None and len(held) < due:
         return figure, [finding(f"{kind}_short", f"{label}应开{due}次，实开{len(held)}次", records=figure["events"])]
@@ -101,10 +103,8 @@ def _cadence(per_year: int | float) -> str:
 
 def _window_name(window: list[tuple[int, int]], span: int) -> str:
     year, first = window[0]
-    if span == 1:
-        return f"{year}-{first:02d}"
-    if span == 3:
-        return f"{year}-Q{(first - 1) // 3 + 1}"
+    if span in (1, 3):
+        return period_of(date(year, first, 1), "month" if span == 1 else "quarter").id
     if span == 12:
         return f"{year}年"
     return f"{year}-{first:02d}至{window[-1][1]:02d}"
@@ -120,7 +120,7 @@ def _quorum(ctx: BranchContext) -> tuple[dict, list[dict]]:
                             "quorate": _quorate(m), "event_id": str(m["event_id"])} for m in meetings],
               "events": event_ids(meetings)}
     problems = [finding("general_meeting_not_quorate",
-                        f"{m['on_date'].isoformat()} 党员大会到会{m['voting_present']}人，"
+                        f"{chinese.day(m['on_date'])}党员大会到会{m['voting_present']}人，"
                         f"有表决权党员{m['voting_members']}人，未过半数",
                         records=[m["event_id"]]) for m in not_quorate]
     return figure, problems
