@@ -239,6 +239,8 @@ def ensure(base: Settings, migrations: dict, progress=print) -> dict[str, Settin
     settings = {service: fixture_settings(base, service) for service in ("members", "activities", "audit")}
     if all(_ready(s, wanted) for s in settings.values()):
         progress(f"fixture: reusing {', '.join(s.database for s in settings.values())} ({wanted})")
+        for service, service_settings in settings.items():
+            db.migrate(service_settings, [db.SHARED_MIGRATIONS, migrations[service]])  # what the code now expects
         return settings
     for service, service_settings in settings.items():
         _drop(service_settings)
