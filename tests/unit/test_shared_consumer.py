@@ -67,3 +67,22 @@ def test_record_batches_are_checksummed_in_c_not_in_python():
 
     assert util.crc32c_c is not None
     assert util.calc_crc32c(b"123456789") == 0xE3069283
+
+
+class _Clock(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        return False
+
+
+def test_a_consumer_lingers_only_after_a_batch_of_several_events_that_did_not_fill_a_poll():
+    runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
+                            apply=lambda conn, envelope: None)
+    stop = _Clock()
+    for batch in (1, 2, 499, consumer_module.MAX_POLL_RECORDS):
+        runner._linger(stop, batch)
+    assert stop.waits == [0.05, 0.05]
