@@ -35,7 +35,7 @@ from shared.errors import BranchworkError, Forbidden, RequestInvalid, ServiceUna
 from shared.inputs import check_request
 from shared.jsonlog import log_context
 from shared.kafka import KafkaProbe
-from shared.unit_of_work import CommandContext, Projector, UnitOfWork
+from shared.unit_of_work import CommandContext, PostgresUnitOfWork, Projector, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
 
 def _unit_of_work(conn: psycopg.Connection, tenant_id: str | None, principal: Principal) -> UnitOfWork:
     service = runtime()
-    return UnitOfWork(conn, service.registry, service.settings.topic(), command_context(principal, tenant_id),
+    return PostgresUnitOfWork(conn, service.registry, service.settings.topic(), command_context(principal, tenant_id),
                       service.project)
 
 

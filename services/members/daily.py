@@ -16,7 +16,7 @@ from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Actor
 from shared.errors import BranchworkError
-from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 from services.members import projections, queries
 from services.members.handlers import dues, transfers
 
@@ -63,4 +63,4 @@ class DailyDuties:
     def _unit_of_work(self, conn, tenant: str | None) -> UnitOfWork:
         context = CommandContext(actor=DAILY_ACTOR, tenant_id=tenant, correlation_id=f"daily-{self.clock().date()}",
                                  causation_id=None, recorded_at=self.clock())
-        return UnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
+        return PostgresUnitOfWork(conn, registry, self.settings.topic(), context, projections.project)

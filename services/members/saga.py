@@ -18,7 +18,7 @@ from contracts.members import (
 from shared.config import Settings
 from shared.envelope import Actor, Envelope
 from shared.errors import ConcurrencyError
-from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 from services.members import projections
 from services.members.domain import transfer as transfers
 from services.members.domain.member import evolve_member
@@ -51,7 +51,7 @@ class TransferSaga:
         context = CommandContext(actor=SAGA_ACTOR, tenant_id=None,
                                  correlation_id=cause.correlation_id or cause.event_id,
                                  causation_id=cause.event_id, recorded_at=datetime.now(UTC))
-        return UnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
+        return PostgresUnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
 
     def _announce(self, uow: UnitOfWork, envelope: Envelope, letter: TransferLetterIssued) -> None:
         target = uow.conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s"

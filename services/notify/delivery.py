@@ -19,7 +19,7 @@ import psycopg
 from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Actor
-from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
 from services.notify import handlers
 from services.notify.channels import DeliveryError, EmailSender, WebhookSender
 from services.notify.events import registry
@@ -62,7 +62,7 @@ class DeliveryWorker:
     def _deliver(self, conn: psycopg.Connection, row: dict) -> None:
         # The stream head lock serialises the outcomes of one notification's deliveries.
         version = handlers.locked_version(conn, handlers.notification_stream(row["notification_id"]))
-        uow = UnitOfWork(conn, registry, self.settings.topic(), CommandContext(
+        uow = PostgresUnitOfWork(conn, registry, self.settings.topic(), CommandContext(
             actor=DELIVERY_ACTOR, tenant_id=row["tenant_id"], correlation_id=row["notification_id"],
             causation_id=row["delivery_id"], recorded_at=self.clock()), project)
         try:

@@ -25,7 +25,7 @@ from shared.config import Settings
 from shared.consumer_lag import ConsumerLag
 from shared.db import connect
 from shared.envelope import Actor
-from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.unit_of_work import CommandContext, PostgresUnitOfWork
 from services.notify import handlers
 from services.notify.events import registry
 from services.notify.projections import project
@@ -85,7 +85,7 @@ class Scheduler:
         directory = load_directory(conn, snapshot, today)
         context = CommandContext(actor=actor, tenant_id=tenant_id, correlation_id=str(uuid.uuid4()),
                                  causation_id=None, recorded_at=self.clock())
-        uow = UnitOfWork(conn, registry, self.settings.topic(), context, project)
+        uow = PostgresUnitOfWork(conn, registry, self.settings.topic(), context, project)
         scheduled = [notification_id for reminder in evaluate(snapshot, today)
                      if (notification_id := handlers.schedule(uow, reminder, directory, today))]
         self._log_run(conn, tenant_id, today, len(scheduled))

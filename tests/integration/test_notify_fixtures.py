@@ -198,12 +198,12 @@ def schedule_reminder(conn, settings, reminder, directory, clock=None) -> str | 
     from services.notify import handlers
     from services.notify.events import registry
     from services.notify.projections import project
-    from shared.unit_of_work import CommandContext, UnitOfWork
+    from shared.unit_of_work import CommandContext, PostgresUnitOfWork
 
     recorded_at = (clock or (lambda: datetime.now(UTC)))()
     context = CommandContext(Actor("notify-scheduler", "system"), directory.tenant_id, new_id(), None, recorded_at)
     with conn.transaction():
-        uow = UnitOfWork(conn, registry, settings.topic(), context, project)
+        uow = PostgresUnitOfWork(conn, registry, settings.topic(), context, project)
         return handlers.schedule(uow, reminder, directory, recorded_at.date())
 
 

@@ -18,7 +18,7 @@ from services.notify.projections import TABLES, project
 from services.notify.scheduler import Scheduler
 from shared.envelope import Actor
 from shared.rebuild import rebuild
-from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.unit_of_work import CommandContext, PostgresUnitOfWork
 from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
     EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, receiver_factory,
     smtp_server)
@@ -32,8 +32,8 @@ def add_webhook(conn, settings, tenant_id: str, url: str, secret: str, rules: li
     webhook_id = new_id()
     context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(UTC))
     with conn.transaction():
-        handlers.configure_webhook(UnitOfWork(conn, registry, settings.topic(), context, project), webhook_id, url,
-                                   secret, rules)
+        uow = PostgresUnitOfWork(conn, registry, settings.topic(), context, project)
+        handlers.configure_webhook(uow, webhook_id, url, secret, rules)
     return webhook_id
 
 

@@ -35,11 +35,11 @@ def give_email(conn, settings, tenant_id: str, audience: str, email: str) -> Non
     from services.notify.events import registry
     from services.notify.projections import project
     from shared.envelope import Actor
-    from shared.unit_of_work import CommandContext, UnitOfWork
+    from shared.unit_of_work import CommandContext, PostgresUnitOfWork
 
     context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(UTC))
     with conn.transaction():
-        handlers.configure_recipient(UnitOfWork(conn, registry, settings.topic(), context, project),
+        handlers.configure_recipient(PostgresUnitOfWork(conn, registry, settings.topic(), context, project),
                                      audience, None, [email], ["inbox", "email"])
 
 
