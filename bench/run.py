@@ -37,6 +37,18 @@ def run_section(name: str, stack: Stack, results: dict, args) -> dict:
     if name == "freshness":
         from bench.freshness import freshness
         return freshness(stack, samples=args.samples)
+    if name == "peer":
+        from bench.peer import peer_section
+        return peer_section(stack)
+    if name == "core":
+        from bench.core import relay_section
+        return {"relay": relay_section(stack)}
+    if name == "rebuild":
+        from bench.rebuild import rebuild_section
+        return rebuild_section(stack)
+    if name == "readside":
+        from bench.readside import readside_section
+        return readside_section(stack)
     raise ValueError(f"unknown section {name}")
 
 

@@ -32,20 +32,11 @@ OUTREACH_CHANNELS = ("visit", "phone", "home_study")
 CARE_KINDS = ("birthday", "holiday_visit", "health_check", "hospital_visit", "newspaper", "condolence")
 HOLIDAYS = ("spring_festival", "july_1", "double_ninth", "mid_autumn", "summer_heat", "new_year", "dragon_boat",
             "national_day")
-"""Named holidays (``shared.holidays``); a rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``."""
+"""Named holidays (``contracts.rulebook.holidays``); a rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``."""
 LATE_REASONS = ("period_closed", "entered_after_days")
 
-
-def suggested_channel(mobility: str | None, health: str | None, allowed) -> str:
-    """How to reach a member study has not reached: bring study home to the homebound, visit the frail,
-    phone the rest — among the bureau's ``coverage_channels``."""
-    if mobility == "homebound":
-        preferred = ["home_study", "visit", "phone"]
-    elif mobility == "limited" or health == "poor":
-        preferred = ["visit", "home_study", "phone"]
-    else:
-        preferred = ["phone", "visit", "home_study"]
-    return next((channel for channel in preferred if channel in allowed), preferred[0])
+# How to reach a member study has not reached is the rulebook's (re-exported for the pages that import it here).
+from contracts.rulebook.coverage import suggested_channel  # noqa: E402,F401
 
 
 # --- activities (三会一课 and every other kind of branch work) -------------------------------------

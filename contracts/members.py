@@ -172,6 +172,9 @@ class MemberLeftParty:
 @event("members.ElectionHeld")
 @dataclass(frozen=True)
 class ElectionHeld:
+    """``eligible_voters``: the branch's full Party members on the day (from the roster), less ``excused``
+    ({member_id, reason}) — the base of the 4/5 quorum. ``vacant_seats``: seats no candidate won (flagged until
+    filled). Both added later: absent in older events (read as no one excused, no seat vacant)."""
     branch_id: str
     election_id: str
     held_on: date
@@ -180,6 +183,8 @@ class ElectionHeld:
     seats: int
     candidates: list[dict]
     elected: list[str]
+    excused: list[dict] = field(default_factory=list)
+    vacant_seats: int = 0
 
 
 @event("members.CommitteeTermOpened")
@@ -244,6 +249,7 @@ class TransferLetterIssued:
     dues_paid_until: str | None
     issued_on: date
     valid_until: date
+    dues_months_owed: list[str] = field(default_factory=list)   # added later: the months still owed on the letter
 
 
 @event("members.IncomingTransferAnnounced")
@@ -258,6 +264,7 @@ class IncomingTransferAnnounced:
     dues_paid_until: str | None
     issued_on: date
     valid_until: date
+    dues_months_owed: list[str] = field(default_factory=list)
 
 
 @event("members.TransferReceived")
@@ -324,6 +331,8 @@ class DuesPaid:
     """``payer`` is self, relative or member (another member paying on their behalf).
 
     ``breakdown`` gives the amount due for each month paid (month → decimal string); they sum to ``amount``.
+    ``exception`` ({resolution, decided_on}) is the branch's recorded decision that let months more than six
+    months back be paid (added later: absent in older events).
     """
     member_id: str
     branch_id: str
@@ -333,6 +342,19 @@ class DuesPaid:
     payer: str
     payer_name: str | None = None
     breakdown: dict = field(default_factory=dict)
+    exception: dict | None = None
+
+
+@event("members.DuesCarried")
+@dataclass(frozen=True)
+class DuesCarried:
+    """Months settled on the receiving side by the "dues paid up to" of a letter from another bureau: not owed
+    again here, marked as carried and naming the letter (``transfer_id``)."""
+    member_id: str
+    branch_id: str
+    transfer_id: str
+    months: list[str]
+    paid_until: str
 
 
 @event("members.DuesArrearsReviewRaised")
@@ -347,55 +369,4 @@ class DuesArrearsReviewRaised:
 
 # --- the local rule set ---------------------------------------------------------------------------
 
-DEFAULT_RULES: dict = {
-    # required frequencies, per year
-    "general_meeting_per_year": 4,
-    "committee_meeting_per_year": 12,
-    "group_meeting_per_year": 12,
-    "party_lecture_per_year": 4,
-    "theme_day_per_year": 12,
-    "briefing_per_year": 4,
-    "life_meeting_per_year": 1,
-    "appraisal_per_year": 1,
-    # education coverage and study hours
-    "coverage_period": "month",
-    "coverage_channels": ["visit", "phone", "home_study"],
-    "study_hours_member": 32,
-    "study_hours_committee": 56,
-    "study_exempt_health": ["poor"],
-    "study_exempt_age": None,  # members this old or older are exempt from the hours yardstick (None: no age rule)
-    # care
-    "holiday_visits": ["spring_festival", "july_1"],
-    "newspaper_per_member": True,
-    "health_check_by_month": 10,
-    # the activity centre's checklist (the seed's 六有)
-    "centre_checklist": ["有场所", "有标志", "有书报", "有制度", "有宣传", "有党旗"],
-    # committee and allowance
-    "term_years": 3,
-    "secretary_allowance_monthly": "300.00",
-    "deputy_allowance_ratio": "0.70",
-    # transfers
-    "transfer_letter_valid_days": 90,
-    "return_slip_days": 30,
-    # records and access
-    "late_entry_days": 30,
-    "pledge_readers": ["bureau_admin"],
-    "demonstration_criteria": ["organisation", "committee", "membership", "study", "role", "rules"],
-    # reminders and alerts (the notify service)
-    "notify_disabled_rules": [],
-    "meeting_reminder_days": 1,
-    "meeting_reminder_kinds": ["committee_meeting", "general_meeting", "group_meeting", "party_lecture",
-                               "theme_day", "study", "life_meeting", "appraisal", "briefing"],
-    "monthly_check_day": 20,
-    "quarter_end_warning_days": 14,
-    "coverage_activity_kinds": ["study", "party_lecture", "general_meeting", "group_meeting", "theme_day",
-                                "life_meeting", "briefing"],
-    "birthday_days_ahead": 1,
-    "holiday_visit_days_ahead": 7,
-    "term_reminder_days": [90, 30],
-    "vacant_post_days": 30,
-    "dues_reminder_months": 3,
-    "dues_review_months": 6,
-    "transfer_expiry_warning_days": 14,
-}
-"""The defaults every new bureau starts with (from the seed); ``BureauRulesPublished`` replaces them."""
+from contracts.rulebook.rules import DEFAULT_RULES  # noqa: E402,F401 — the defaults every new bureau publishes

@@ -9,13 +9,16 @@ id>-<audience>`` (who is reached how), ``webhook-<id>``.
 
 Audiences: ``bureau`` (the bureau's committee and admins), ``secretary:<branch id>`` (the branch's
 secretary), ``member:<member id>`` (one member). Channels: ``email``, ``webhook``, ``inbox``.
-Webhook secrets never leave the service: events carry only a fingerprint.
+Webhook secrets never leave the service, nor does the whole of a webhook's URL: from schema version 2
+on, events carry only its scheme, host and path (``public_url``) — never credentials or a query string.
+Events recorded at version 1 stay as recorded; their upcasters strip the same parts on every read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.contracts import EventRegistry
 
@@ -25,9 +28,37 @@ event = registry.event
 CHANNELS = ("email", "webhook", "inbox")
 
 
+def public_url(url: str) -> str:
+    """What may be shown of a webhook's URL: its scheme, host, port and path (no userinfo, query or fragment)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+
+
+def _public_target(delivery: dict) -> dict:
+    if delivery.get("channel") != "webhook" or not delivery.get("target"):
+        return dict(delivery)
+    return {**delivery, "target": public_url(delivery["target"])}
+
+
+def _without_secret_fingerprint(data: dict) -> dict:
+    """Version 1 → 2: the URL cut to scheme, host and path; the unsalted fingerprint of the secret dropped."""
+    return {key: value for key, value in data.items() if key != "secret_fingerprint"} | {"url": public_url(data["url"])}
+
+
+def _public_deliveries(data: dict) -> dict:
+    """Version 1 → 2: webhook targets cut to scheme, host and path."""
+    return {**data, "deliveries": [_public_target(d) for d in data.get("deliveries", [])]}
+
+
 # --- notifications --------------------------------------------------------------------------------
 
-@event("notify.NotificationScheduled")
+@event("notify.NotificationScheduled", version=2, upcasters={1: _public_deliveries})
 @dataclass(frozen=True)
 class NotificationScheduled:
     """A rule fired for a cause; ``deliveries`` are {delivery_id, channel, audience, recipient, target,
@@ -49,7 +80,7 @@ class NotificationScheduled:
     due_on: date
 
 
-@event("notify.NotificationSent")
+@event("notify.NotificationSent", version=2, upcasters={1: _public_target})
 @dataclass(frozen=True)
 class NotificationSent:
     """One delivery reached its target (the SMTP server or webhook accepted it, or it is in the inbox)."""
@@ -61,7 +92,7 @@ class NotificationSent:
     sent_at: datetime
 
 
-@event("notify.DeliveryAttemptFailed")
+@event("notify.DeliveryAttemptFailed", version=2, upcasters={1: _public_target})
 @dataclass(frozen=True)
 class DeliveryAttemptFailed:
     """A transient failure; the delivery is tried again at ``retry_at`` (exponential backoff, capped)."""
@@ -74,7 +105,7 @@ class DeliveryAttemptFailed:
     retry_at: datetime
 
 
-@event("notify.DeliveryFailed")
+@event("notify.DeliveryFailed", version=2, upcasters={1: _public_target})
 @dataclass(frozen=True)
 class DeliveryFailed:
     """The delivery gave up (a permanent refusal or too many attempts); it stays visible as failed."""
@@ -117,14 +148,14 @@ class RecipientConfigured:
     channels: list[str]
 
 
-@event("notify.WebhookConfigured")
+@event("notify.WebhookConfigured", version=2, upcasters={1: _without_secret_fingerprint})
 @dataclass(frozen=True)
 class WebhookConfigured:
-    """A receiver of the bureau's notifications; ``rules`` empty means every rule."""
+    """A receiver of the bureau's notifications; ``rules`` empty means every rule. ``url`` is ``public_url``
+    of the address (the whole of it, and the secret, are kept by notify alone)."""
     webhook_id: str
     url: str
     rules: list[str]
-    secret_fingerprint: str
 
 
 @event("notify.WebhookRemoved")

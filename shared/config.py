@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field, replace
 from collections.abc import Mapping
@@ -34,8 +36,12 @@ class Settings:
     http_port: int = 8000
     base_url: str = ""
     relay_batch_size: int = 500
+    relay_linger_ms: int = 5
     consumer_max_attempts: int = 3
+    consumer_linger_ms: int = 50
     max_body_bytes: int = 1024 * 1024
+    timezone: str = "Asia/Shanghai"   # the bureaus' local time zone: their "today" and every day boundary
+    http_threads: int = 8
     metrics_port: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -63,8 +69,12 @@ class Settings:
             # Where operators' commands reach the service (its Kubernetes Service, say); this host by default.
             base_url=env.get(f"BRANCHWORK_{upper}_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
+            relay_linger_ms=int(env.get("BRANCHWORK_RELAY_LINGER_MS", cls.relay_linger_ms)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
+            consumer_linger_ms=int(env.get("BRANCHWORK_CONSUMER_LINGER_MS", cls.consumer_linger_ms)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
+            timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
+            http_threads=int(env.get("BRANCHWORK_HTTP_THREADS", cls.http_threads)),
             # A relay or worker serves /metrics on this port when set (HTTP services serve theirs anyway).
             metrics_port=int(env.get("BRANCHWORK_METRICS_PORT", cls.metrics_port)),
         )
@@ -73,6 +83,10 @@ class Settings:
         """The principal of a bearer token under these settings (key, issuer, audience, lifetime)."""
         return verify_token(self.jwt_secret, token, issuer=self.jwt_issuer, audience=audience or self.jwt_audience,
                             max_lifetime_seconds=self.jwt_max_lifetime_seconds)
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (fingerprints, sealing), derived from the token key: one secret to manage."""
+        return hmac.new(self.jwt_secret.encode("utf-8"), f"branchwork|{purpose}".encode(), hashlib.sha256).digest()
 
     def with_overrides(self, **changes) -> Settings:
         """Return a copy with some fields changed (tests point a service at their own database)."""

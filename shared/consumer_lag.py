@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,18 @@ class PartitionLag:
 
 
 class ConsumerLag:
-    """Reads a group's committed offsets and the topics' end offsets, without joining the group."""
+    """Reads a group's committed offsets and the topics' end offsets, without joining the group.
+
+    Three requests a call (end offsets, beginning offsets, the group's offsets for every partition at
+    once): a scheduler asks this while consumers are busy, and each request costs the broker too.
+    """
 
     def __init__(self, bootstrap: str, group_id: str, topics: list[str]) -> None:
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = topics
         self._consumer: KafkaConsumer | None = None
+        self._admin: KafkaAdminClient | None = None
 
     def behind(self) -> int:
         """Records on the topics the group has not committed yet (a group that never committed: all of them)."""
@@ -39,15 +44,17 @@ class ConsumerLag:
 
     def partitions(self) -> list[PartitionLag]:
         """Each partition of the topics: the group's committed offset, the end offset, and what lies between."""
-        consumer = self._client()
+        consumer, admin = self._clients()
         try:
             partitions = [TopicPartition(topic, p) for topic in self.topics
                           for p in sorted(consumer.partitions_for_topic(topic) or ())]
             ends = consumer.end_offsets(partitions)
             starts = consumer.beginning_offsets(partitions)
+            offsets = admin.list_group_offsets({self.group_id: partitions}).get(self.group_id, {})
             found = []
             for partition in partitions:
-                committed = consumer.committed(partition)
+                offset = offsets.get(partition)
+                committed = offset.offset if offset is not None and offset.offset >= 0 else None
                 start = committed if committed is not None else starts[partition]
                 found.append(PartitionLag(partition.topic, partition.partition, committed, ends[partition],
                                           max(ends[partition] - start, 0)))
@@ -56,17 +63,18 @@ class ConsumerLag:
             self.close()
             raise
 
-    def _client(self) -> KafkaConsumer:
+    def _clients(self) -> tuple[KafkaConsumer, KafkaAdminClient]:
         if self._consumer is None:
-            # A group id lets committed() read the group's offsets; never subscribing keeps us out of it.
-            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.group_id,
-                                           enable_auto_commit=False, request_timeout_ms=10000)
-        return self._consumer
+            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                           request_timeout_ms=10000)
+            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
+        return self._consumer, self._admin
 
     def close(self) -> None:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
-            self._consumer = None
+            self._admin.close()
+            self._consumer = self._admin = None
 
 
 class ConsumerLagCollector:

@@ -6,13 +6,14 @@ microseconds) so that any copy of an event, wherever it was stored, hashes to th
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, UTC
 from typing import Any
 from collections.abc import Mapping
 
+import orjson
 from marshmallow import Schema, fields, validate
 
 from shared.canonical import canonical_json, event_hash
@@ -29,7 +30,11 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    """The canonical text back to an aware datetime (fromisoformat: several times faster than strptime)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None or moment.utcoffset():
+        raise ValueError(f"not a canonical UTC timestamp: {text!r}")
+    return moment.replace(tzinfo=UTC)
 
 
 def start_of_day(day: date) -> datetime:
@@ -64,12 +69,14 @@ class Envelope:
     hash: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, as stored in the journal and sent on Kafka."""
-        body = asdict(self)
-        body["occurred_at"] = format_timestamp(self.occurred_at)
-        body["recorded_at"] = format_timestamp(self.recorded_at)
-        body["data"] = dict(self.data)
-        return body
+        """The JSON form, as stored in the journal and sent on Kafka (built by hand: ``asdict`` deep-copies)."""
+        return {"event_id": self.event_id, "event_type": self.event_type, "schema_version": self.schema_version,
+                "stream_id": self.stream_id, "stream_version": self.stream_version, "tenant_id": self.tenant_id,
+                "branch_id": self.branch_id, "occurred_at": format_timestamp(self.occurred_at),
+                "recorded_at": format_timestamp(self.recorded_at),
+                "actor": {"user": self.actor.user, "role": self.actor.role},
+                "correlation_id": self.correlation_id, "causation_id": self.causation_id, "data": dict(self.data),
+                "prev_hash": self.prev_hash, "hash": self.hash}
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> Envelope:
@@ -126,12 +133,50 @@ class EnvelopeSchema(Schema):
 
 
 _ENVELOPE_SCHEMA = EnvelopeSchema()  # built once: schema construction costs more than validating
+_FIELDS = frozenset(_ENVELOPE_SCHEMA.fields)
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+_EVENT_TYPE = re.compile(r"^[a-z]+\.[A-Z][A-Za-z]+$")
 
 
 def envelope_from_wire(raw: bytes) -> Envelope:
-    """Parse and validate an envelope received as JSON bytes; raises on anything malformed."""
-    body = json.loads(raw.decode("utf-8"))
-    errors = _ENVELOPE_SCHEMA.validate(body)
-    if errors:
-        raise ValueError(f"malformed envelope: {errors}")
+    """Parse and validate an envelope received as JSON bytes; raises on anything malformed.
+
+    Every consumer decodes every event it receives once, here: the usual, well-formed envelope is
+    checked by a few plain tests, and only one that fails them goes through the schema, whose
+    message names the fields at fault.
+    """
+    body = orjson.loads(raw)
+    if not _well_formed(body):
+        errors = _ENVELOPE_SCHEMA.validate(body) if isinstance(body, dict) else {"_schema": ["not an object"]}
+        raise ValueError(f"malformed envelope: {errors or 'invalid'}")
     return Envelope.from_dict(body)
+
+
+def _well_formed(body: Any) -> bool:
+    """The rules of EnvelopeSchema, tested directly (the schema takes ten times as long to say yes)."""
+    try:
+        actor = body["actor"]
+        return (type(body) is dict and body.keys() == _FIELDS and _EVENT_TYPE.match(body["event_type"]) is not None
+                and _positive(body["schema_version"]) and _positive(body["stream_version"])
+                and isinstance(body["stream_id"], str) and 1 <= len(body["stream_id"]) <= 200
+                and all(_text_or_none(body[k]) for k in ("tenant_id", "branch_id", "correlation_id", "causation_id"))
+                and all(isinstance(body[k], str) and _TIMESTAMP.match(body[k]) for k in ("occurred_at", "recorded_at"))
+                and type(actor) is dict and actor.keys() == {"user", "role"}
+                and all(isinstance(v, str) for v in actor.values()) and type(body["data"]) is dict
+                and all(isinstance(body[k], str) and len(body[k]) == 64 for k in ("prev_hash", "hash"))
+                and _is_uuid(body["event_id"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+
+
+def _is_uuid(value: Any) -> bool:
+    uuid.UUID(value)  # raises ValueError (or AttributeError for a non-string) when it is not one
+    return True
+
+
+def _positive(value: Any) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)

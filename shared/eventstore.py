@@ -49,11 +49,13 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
 def _claim_stream(conn: psycopg.Connection, stream_id: str, expected_version: int, tenant_id: str | None) -> str:
     """Lock the stream's head row at ``expected_version`` and return its head hash."""
     if expected_version == 0:
-        # A concurrent creator's uncommitted insert makes this one wait, then do nothing.
+        # A concurrent creator's uncommitted insert makes this one wait, then do nothing. RETURNING rather
+        # than rowcount: a consumer's pipeline knows the row count only once it is fetched.
         created = conn.execute(
             "INSERT INTO streams (stream_id, tenant_id, version, head_hash) VALUES (%s, %s, 0, %s)"
-            " ON CONFLICT (stream_id) DO NOTHING", (stream_id, tenant_id, GENESIS_HASH)).rowcount
-        if created != 1:
+            " ON CONFLICT (stream_id) DO NOTHING RETURNING 1 AS created",
+            (stream_id, tenant_id, GENESIS_HASH)).fetchone()
+        if created is None:
             raise ConcurrencyError(stream_id, expected_version)
         return GENESIS_HASH
     # FOR UPDATE waits for a concurrent writer of this stream and then sees its new version.

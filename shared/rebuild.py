@@ -87,9 +87,10 @@ class StoreFeed:
         with conn.transaction():
             late = self._late(conn)
             rows = eventstore.read_all(conn, self.position, limit)
-            for _position, envelope in late + rows:
-                self.project(conn, envelope,
-                             self.registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data))
+            with conn.pipeline():  # the projection's writes go out together, not one round trip each
+                for _position, envelope in late + rows:
+                    self.project(conn, envelope,
+                                 self.registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data))
         expected = self.position + 1
         for position, _ in rows:
             self.gaps.update(range(expected, position))

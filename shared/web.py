@@ -18,6 +18,7 @@ import flask
 import psycopg
 from flask import Flask, g, jsonify, request
 from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields as ma_fields
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -53,6 +54,37 @@ class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
 
+class ErrorDetailSchema(Schema):
+    code = ma_fields.String(required=True, metadata={"description": "a stable machine-readable code"})
+    message = ma_fields.String(required=True, metadata={"description": "what went wrong, for a person"})
+    fields_ = ma_fields.Dict(required=True, data_key="fields", metadata={
+        "description": "the offending fields: name → messages (nested fields as nested objects)"})
+
+
+class ErrorBodySchema(Schema):
+    """Every error answer of every service: ``{"error": {"code", "message", "fields"}}``."""
+
+    error = ma_fields.Nested(ErrorDetailSchema, required=True)
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api, documenting the error body the services really send."""
+
+    ERROR_SCHEMA = ErrorBodySchema
+
+
+def _decimal_as_string(self, field, ret, **_kwargs) -> dict:
+    """Money and hours are sent as decimal strings ("12.50"), and the documents say so, bounds included."""
+    if not isinstance(field, ma_fields.Decimal):
+        return {}
+    bounds = {name: ret.pop(name) for name in ("minimum", "maximum") if name in ret}
+    if not field.as_string:
+        return {name: float(value) for name, value in bounds.items()}
+    said = ", ".join(f"{name} {value}" for name, value in bounds.items())
+    return {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$",
+            **({"description": f"a decimal number written as a string; {said}"} if said else {})}
+
+
 @dataclass
 class ServiceRuntime:
     """What a service's views need: settings, the API's connection pool and its event contracts."""
@@ -80,10 +112,12 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
         JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.json.ensure_ascii = False  # Chinese as UTF-8 text, not \u escapes: readable in a terminal or a log
     app.extensions["branchwork"] = ServiceRuntime(
-        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service),
+        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service,
+                                                  max_size=settings.http_threads + 2),
         registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}, "security": [{"bearer": []}]})
+    api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     _register_operational_routes(app, settings)

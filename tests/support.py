@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import os
 import time
 import uuid
@@ -14,7 +16,7 @@ from psycopg import sql
 from shared import auth, db
 from shared.config import Settings
 from shared.kafka import ensure_topics
-from datetime import UTC
+from datetime import UTC, datetime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,6 +174,18 @@ class ApiClient:
         status, reply = self.post(path, body)
         assert status == 201, reply
         return reply["id"]
+
+
+@contextmanager
+def clock_at(flask_app, moment: datetime):
+    """Run the block with the service's clock stopped at ``moment`` (an injected clock, as in production)."""
+    runtime = flask_app.extensions["branchwork"]
+    before = runtime.clock
+    runtime.clock = lambda: moment
+    try:
+        yield
+    finally:
+        runtime.clock = before
 
 
 def csrf_token_of(page: str) -> str:

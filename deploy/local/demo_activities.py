@@ -31,7 +31,7 @@ import requests
 
 from shared.auth import issue_token
 from shared.config import Settings
-from shared.holidays import holiday_date
+from contracts.rulebook.holidays import holiday_date
 
 PLACES = ["盐池红色教育基地", "余桥烈士陵园", "国家农业科技园区", "重点项目建设现场", "局三楼党员活动中心"]
 THEMES = ["不忘初心、永远跟党走", "不忘入党初心、坚定理想信念", "感受全市经济社会发展", "走进重点项目", "学习党章党规"]

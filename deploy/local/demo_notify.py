@@ -41,15 +41,18 @@ def load(context: dict) -> None:
     for bureau in context["bureaus"]:
         code = bureau["code"]
         client.send("PUT", bureau["id"], "/recipients/bureau",
-                    {"name": f"{bureau['name']}机关党委组织部", "emails": [f"zuzhibu@{code}.example.org"]},
+                    {"name": f"{bureau['name']}机关党委组织部", "emails": [f"zuzhibu@{code}.example.org"],
+                     "channels": ["inbox", "email"]},
                     f"{code}-bureau")
         for index, branch in enumerate(bureau["branches"]):
             client.send("PUT", bureau["id"], f"/recipients/branches/{branch['id']}/secretary",
-                        {"emails": [f"shuji-{index + 1}@{code}.example.org"]}, f"{code}-secretary-{index}")
+                        {"name": None, "emails": [f"shuji-{index + 1}@{code}.example.org"],
+                         "channels": ["inbox", "email"]}, f"{code}-secretary-{index}")
             for m_index, member in enumerate(branch["members"]):
                 if member["name"] in MEMBERS_WITH_EMAIL:
                     client.send("PUT", bureau["id"], f"/recipients/members/{member['id']}",
-                                {"emails": [f"member-{index + 1}-{m_index + 1}@{code}.example.org"]},
+                                {"name": None, "emails": [f"member-{index + 1}-{m_index + 1}@{code}.example.org"],
+                                 "channels": ["inbox", "email"]},
                                 f"{code}-member-{member['id']}")
         run = client.send("POST", bureau["id"], "/scheduler/runs", {}, f"{code}-run-{context.get('year')}")
         print(f"notify demo: {bureau['name']} recipients set; {len(run['scheduled'])} notification(s) scheduled now")

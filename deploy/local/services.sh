@@ -83,7 +83,9 @@ command_of() {
   local name=$1 spec port
   port=$(http_port "$name")
   if [ -n "$port" ]; then
-    echo "$VENV/bin/gunicorn --bind 127.0.0.1:$port --worker-class gthread --workers 1 --threads 8"
+    # BRANCHWORK_HTTP_WORKERS processes of BRANCHWORK_HTTP_THREADS threads; each sizes its pool to its threads.
+    echo "$VENV/bin/gunicorn --bind 127.0.0.1:$port --worker-class gthread"
+    echo " --workers ${BRANCHWORK_HTTP_WORKERS:-1} --threads ${BRANCHWORK_HTTP_THREADS:-8}"
     echo " --graceful-timeout 10 --access-logfile - services.$name.app:create_app()"
     return
   fi

@@ -8,6 +8,8 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 RUN_DIR=${BRANCHWORK_RUN_DIR:-$REPO_ROOT/.run}
 VENV=${BRANCHWORK_VENV:-$REPO_ROOT/.venv}
 
+# The suite's own webhook receivers listen on loopback: the one setting that lets notify reach them.
+export BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK=${BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK:-1}
 "$SCRIPT_DIR/up.sh" --no-demo
 # shellcheck disable=SC1091
 source "$RUN_DIR/stack.env"

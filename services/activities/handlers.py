@@ -20,7 +20,8 @@ from services.activities.commands import (CancelActivity, ClosePeriod, CorrectAc
                                           RecordCare, RecordOutreach, RecordPerformance, RecordPlannedActivity,
                                           RecordTalk, SetUpCentre, SignPledge, WithdrawRecord)
 from services.activities.domain import activities as domain, records
-from services.activities.domain.activities import Circumstances, local_today
+from contracts.rulebook.calendar import local_date
+from services.activities.domain.activities import Circumstances
 
 Authorise = Callable[[str], None]
 
@@ -35,7 +36,7 @@ def centre_stream(branch_id: str) -> str:
 
 def circumstances(uow: UnitOfWork, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Circumstances:
     conn = uow.conn
-    return Circumstances(today=local_today(uow.context.recorded_at),
+    return Circumstances(today=local_date(uow.context.recorded_at),
                          roster=queries.load_roster(conn, member_ids, branch_id),
                          rules=queries.load_rules(conn, uow.context.tenant_id),
                          closed_periods=queries.closed_periods(conn))
@@ -120,7 +121,7 @@ def correct_activity(uow: UnitOfWork, activity_id: str, command: CorrectActivity
 def cancel_activity(uow: UnitOfWork, activity_id: str, command: CancelActivity, authorise: Authorise,
                     expected_version: int | None = None) -> dict:
     state, version = _load_activity(uow, activity_id, authorise, expected_version)
-    events = domain.cancel_activity(state, command, local_today(uow.context.recorded_at))
+    events = domain.cancel_activity(state, command, local_date(uow.context.recorded_at))
     recorded = uow.record(activity_stream(activity_id), version, events, branch_id=state.branch_id)
     return {"id": activity_id, "version": recorded[-1].stream_version, "status": "cancelled"}
 
@@ -171,7 +172,7 @@ def withdraw_record(uow: UnitOfWork, kind: str, record_id: str, command: Withdra
         raise NotFound(f"no such {kind} record in your bureau")
     authorise(record.branch_id)
     _require_version(stream, expected_version, version)
-    events = records.withdraw_record(record, kind == "outreach", command, local_today(uow.context.recorded_at))
+    events = records.withdraw_record(record, kind == "outreach", command, local_date(uow.context.recorded_at))
     recorded = uow.record(stream, version, events, branch_id=record.branch_id)
     return {"id": record_id, "version": recorded[-1].stream_version, "status": "withdrawn"}
 
@@ -231,7 +232,7 @@ def sign_pledge(uow: UnitOfWork, command: SignPledge, authorise: Authorise) -> d
 
 def read_pledges(uow: UnitOfWork, pledge_ids: list[str] | None, branch_id: str | None, roles: frozenset[str]) -> list:
     """Pledges for a reader the bureau's rules allow; every pledge returned is recorded as read."""
-    rules = queries.load_rules(uow.conn, uow.context.tenant_id).on(local_today(uow.context.recorded_at))
+    rules = queries.load_rules(uow.conn, uow.context.tenant_id).on(local_date(uow.context.recorded_at))
     if not records.may_read_pledges(roles, rules):
         raise Forbidden("the bureau's rules do not let your role read pledges")
     uow.conn.execute("SELECT set_config('branchwork.pledge_reader', 'on', true)")

@@ -11,13 +11,15 @@ from collections.abc import Iterable
 
 import psycopg
 
-from services.activities.domain.calendar import Period
-from services.activities.domain.coverage import Reach, StudySession
-from services.activities.domain.roster import (BranchRecord, GroupAssignment, HealthRecord, Placement, PostRecord,
-                                               Roster, RosterMember, roster_of)
-from services.activities.domain.rules import RuleBook, RuleVersion
+from contracts.rulebook.calendar import Period, parse_period
+from contracts.rulebook.coverage import Reach, StudySession
+from contracts.rulebook.people import HealthRecord, PostRecord
+from contracts.rulebook.rules import RuleBook, RuleVersion
+from services.activities.domain.roster import (BranchRecord, GroupAssignment, Placement, Roster, RosterMember,
+                                               roster_of)
 
-PROFILE_FIELDS = ("name", "birth_date", "party_member")
+PROFILE_FIELDS = ("name", "birth_date", "party_member", "retirement_kind", "party_join_date")
+DATES = ("birth_date", "party_join_date")
 
 
 # --- the roster -----------------------------------------------------------------------------------
@@ -59,7 +61,8 @@ def load_party_groups(conn: psycopg.Connection) -> dict[str, str]:
 def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[RosterMember]:
     if not member_ids:
         return []
-    bases = conn.execute("SELECT member_id, name, birth_date, party_member FROM roster_members"
+    bases = conn.execute("SELECT member_id, name, birth_date, party_member, retirement_kind, party_join_date"
+                         " FROM roster_members"
                          " WHERE member_id = ANY(%s)", (member_ids,)).fetchall()
     changes = _grouped(conn, "SELECT member_id, changes FROM roster_profile_changes WHERE member_id = ANY(%s)"
                              " ORDER BY seq", member_ids)
@@ -80,7 +83,8 @@ def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[Roster
         profile = _profile(base, changes.get(member_id, []))
         members.append(RosterMember(
             member_id=member_id, name=profile["name"], birth_date=profile["birth_date"],
-            party_member=profile["party_member"],
+            party_member=profile["party_member"], retirement_kind=profile["retirement_kind"] or "retired",
+            party_join_date=profile["party_join_date"],
             placements=tuple(Placement(r["kind"], r["effective_on"], r["branch_id"], r["seq"])
                              for r in placements.get(member_id, [])),
             health=tuple(HealthRecord(r["changed_on"], r["health"], r["mobility"], r["seq"])
@@ -104,7 +108,7 @@ def _profile(base: dict, changes: list[dict]) -> dict:
         for name in PROFILE_FIELDS:
             if name in change["changes"]:
                 value = change["changes"][name]
-                profile[name] = date.fromisoformat(value) if name == "birth_date" else value
+                profile[name] = date.fromisoformat(value) if name in DATES and value else value
     return profile
 
 
@@ -118,7 +122,7 @@ def load_rules(conn: psycopg.Connection, bureau_id: str) -> RuleBook:
 
 def closed_periods(conn: psycopg.Connection) -> tuple[Period, ...]:
     rows = conn.execute("SELECT period, starts_on, ends_on FROM closed_periods ORDER BY starts_on").fetchall()
-    return tuple(Period(r["period"], r["starts_on"], r["ends_on"]) for r in rows)
+    return tuple(parse_period(r["period"]) for r in rows)
 
 
 def period_is_closed(conn: psycopg.Connection, period: str) -> bool:

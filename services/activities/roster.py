@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from contracts import members as contract
 from shared.contracts import EventRegistry
 from shared.envelope import Envelope
-from services.activities.domain.activities import local_today
+from contracts.rulebook.calendar import local_date
 
 
 def _rules(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
@@ -85,7 +85,7 @@ def _group(conn: psycopg.Connection, e: Envelope, event: contract.MemberAssigned
     conn.execute("INSERT INTO roster_groups (tenant_id, event_id, member_id, branch_id, group_id, seq, assigned_on)"
                  " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
                  (e.tenant_id, e.event_id, event.member_id, event.branch_id, event.group_id, e.stream_version,
-                  local_today(e.occurred_at)))
+                  local_date(e.occurred_at)))
     if event.group_id is not None:  # the group exists even if PartyGroupFormed is still on its way
         conn.execute("INSERT INTO roster_party_groups (tenant_id, group_id, branch_id) VALUES (%s, %s, %s)"
                      " ON CONFLICT (group_id) DO NOTHING", (e.tenant_id, event.group_id, event.branch_id))

@@ -12,6 +12,7 @@ from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
 from services.audit import csv_export, handlers
+from services.audit.projections import shown_data
 from services.audit.bundles import Period, Scope
 
 events = ApiBlueprint("events", __name__, description="The event history of your bureau")
@@ -46,6 +47,9 @@ FILTERS = {"stream_id": "stream_id = %s", "event_type": "event_type = %s", "bran
 class EventHistory(MethodView):
     @events.arguments(EventQuerySchema, location="query")
     @events.response(200, HistorySchema)
+    @events.doc(responses={"200": {"content": {
+        "application/json": {"schema": HistorySchema}, "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "one envelope per line"}}}}})
     def get(self, query):
         """Events of your bureau in journal order; with ``stream_id``, in stream order with the chain checked."""
         principal = current_principal()
@@ -56,13 +60,18 @@ class EventHistory(MethodView):
         with read_transaction(principal.tenant) as conn:
             rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
                                 f" ORDER BY {order} LIMIT %s", [*params, query["limit"]]).fetchall()
-        listed = [{"seq": row["seq"], **json.loads(row["envelope"])} for row in rows]
+        listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
         if query.get("format") in ("csv", "jsonl"):
             return _export(listed, rows, query["format"])
         return {"events": listed,
                 "next_after_seq": (max((row["seq"] for row in rows), default=None)
                                    if len(rows) == query["limit"] else None),
                 "chain": _chain_report(query, rows)}
+
+
+def _shown(entry: dict) -> dict:
+    """The entry with its data as the current contract shows it (JSON Lines keep the recorded bytes, for proofs)."""
+    return {**entry, "data": shown_data(entry["event_type"], entry["schema_version"], entry["data"])}
 
 
 def _export(listed: list[dict], rows: list[dict], kind: str) -> flask.Response:
@@ -104,6 +113,50 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
+class TreeHeadSchema(Schema):
+    tenant_id = fields.String(required=True)
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = fields.String(required=True, metadata={"description": "hex SHA-256"})
+    timestamp = fields.String(required=True, metadata={"format": "date-time"})
+    algorithm = fields.String(required=True)
+    key_id = fields.String(required=True)
+    public_key = fields.String(required=True, metadata={"description": "base64 Ed25519 public key"})
+    signature = fields.String(required=True, metadata={"description": "base64 Ed25519 signature"})
+
+
+class SignedHeadSchema(Schema):
+    tenant_id = fields.String(required=True)
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
+    root_hash = fields.String(required=True)
+    signed_at = fields.String(required=True, metadata={"format": "date-time"})
+    key_id = fields.String(required=True)
+    signature = fields.String(required=True)
+
+
+class TreeHeadsSchema(Schema):
+    tree_heads = fields.List(fields.Nested(SignedHeadSchema), required=True)
+
+
+class InclusionSchema(Schema):
+    event_id = fields.String(required=True)
+    seq = fields.Integer(required=True, validate=validate.Range(min=1))
+    leaf_index = fields.Integer(required=True, validate=validate.Range(min=0))
+    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+    leaf_hash = fields.String(required=True)
+    audit_path = fields.List(fields.String(), required=True)
+    root_hash = fields.String(required=True)
+    envelope = fields.String(required=True, metadata={"description": "the journalled envelope, canonical JSON"})
+    event = fields.Dict(required=True)
+
+
+class ConsistencySchema(Schema):
+    first = fields.Integer(required=True, validate=validate.Range(min=0))
+    second = fields.Integer(required=True, validate=validate.Range(min=0))
+    first_root = fields.String(required=True)
+    second_root = fields.String(required=True)
+    consistency_path = fields.List(fields.String(), required=True)
+
+
 class CosignatureSchema(Schema):
     witness_key = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
         "description": "the witness's verifier key, name+keyid+base64(0x04 ‖ Ed25519 public key)"})
@@ -130,6 +183,7 @@ class BundleQuerySchema(Schema):
 
 @proofs.route("/tree-head")
 class TreeHead(MethodView):
+    @proofs.alt_response(200, schema=TreeHeadSchema, success=True, description="The signed head")
     def get(self):
         """Sign and return your bureau's journal tree head now: size, root, time, Ed25519 signature."""
         principal = current_principal()
@@ -140,6 +194,7 @@ class TreeHead(MethodView):
 @proofs.route("/tree-heads")
 class TreeHeadHistory(MethodView):
     @proofs.arguments(TreeHeadHistorySchema, location="query")
+    @proofs.alt_response(200, schema=TreeHeadsSchema, success=True, description="Signed heads, newest first")
     def get(self, query):
         """The tree heads signed so far, newest first."""
         principal = current_principal()
@@ -196,6 +251,7 @@ class Bundles(MethodView):
 @proofs.route("/proofs/inclusion")
 class InclusionProof(MethodView):
     @proofs.arguments(InclusionQuerySchema, location="query")
+    @proofs.alt_response(200, schema=InclusionSchema, success=True, description="The inclusion proof")
     def get(self, query):
         """Prove that an event is in the journal: its envelope, leaf index, audit path and the root."""
         principal = current_principal()
@@ -206,6 +262,7 @@ class InclusionProof(MethodView):
 @proofs.route("/proofs/consistency")
 class ConsistencyProof(MethodView):
     @proofs.arguments(ConsistencyQuerySchema, location="query")
+    @proofs.alt_response(200, schema=ConsistencySchema, success=True, description="The consistency proof")
     def get(self, query):
         """Prove that the journal of size ``second`` extends the journal of size ``first``."""
         principal = current_principal()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from contracts.rulebook.calendar import use_timezone
 from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.web import create_service_app
@@ -29,6 +30,7 @@ class AuditRuntime:
 
 def create_app(settings: Settings | None = None, audit_settings: AuditSettings | None = None) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
+    use_timezone(settings.timezone)
     audit_settings = audit_settings or AuditSettings.from_env()
     app = create_service_app(settings, title="Branchwork audit", registry=EventRegistry(),
                              blueprints=[api.events, api.proofs, views_api.views], gauges=GAUGES)

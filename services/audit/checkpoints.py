@@ -15,6 +15,7 @@ from datetime import datetime, UTC
 
 import psycopg
 
+from contracts.rulebook.calendar import local_date
 from shared.config import Settings
 from shared.db import connect, tenant_snapshot
 from services.audit import heads
@@ -48,7 +49,7 @@ class CheckpointWorker:
     def sign_due(self, conn: psycopg.Connection) -> list[str]:
         """Sign a checkpoint for every bureau without one since today began; return those bureaus."""
         now = self.clock()
-        today = self.audit.day_start(now.astimezone(self.audit.zone).date())
+        today = self.audit.day_start(local_date(now))
         due = [row["tenant_id"] for row in conn.execute(
             "SELECT tenant_id FROM journal_heads j WHERE NOT EXISTS (SELECT 1 FROM tree_heads t"
             " WHERE t.tenant_id = j.tenant_id AND t.checkpoint IS NOT NULL AND t.signed_at >= %s)"

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from contracts.rulebook.calendar import on_local_days
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import connect
@@ -39,6 +40,8 @@ def views_worker(settings: Settings) -> ViewsWorker:
     return ViewsWorker(settings, batch_size=AuditSettings.from_env().views_batch_size)
 
 
-WORKERS = {"audit-journal": journal_worker,
-           "audit-views": lambda settings: views_worker(settings).run,
-           "audit-checkpoints": lambda settings: CheckpointWorker(settings, AuditSettings.from_env()).run}
+WORKERS = {name: on_local_days(factory) for name, factory in {
+    "audit-journal": journal_worker,
+    "audit-views": lambda settings: views_worker(settings).run,
+    "audit-checkpoints": lambda settings: CheckpointWorker(settings, AuditSettings.from_env()).run,
+}.items()}

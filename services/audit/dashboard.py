@@ -14,14 +14,14 @@ from datetime import date, datetime, UTC
 import flask
 from flask import Blueprint, redirect, request
 
-from contracts.years import FIRST_YEAR, LAST_YEAR, year_in_range
+from contracts.rulebook.calendar import FIRST_YEAR, LAST_YEAR, year_in_range
 from shared import websession
 from shared.auth import Principal, issue_token
 from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import runtime
 from services.audit import charts, labels, queries, report
-from services.audit.periods import current_period, parse_period
+from contracts.rulebook.calendar import local_date
 from services.audit.views_api import READER_ROLES
 
 dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
@@ -126,7 +126,7 @@ def logout():
 
 
 def _today() -> date:
-    return runtime().clock().date()
+    return local_date(runtime().clock())
 
 
 @dashboard.get("/")
@@ -211,7 +211,7 @@ def report_page(branch_id):
 
 def _period(text: str | None):
     try:
-        return parse_period(text) if text else current_period(_today())
+        return queries.requested_period(text, _today())
     except RequestInvalid:
         raise RequestInvalid(f"期间应写作 2026-11、2026-Q4 或 2026，年份在 {FIRST_YEAR} 至 {LAST_YEAR} 之间",
                              fields={"period": [text]}) from None

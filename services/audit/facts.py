@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from contracts.members import DEFAULT_RULES
+from contracts.rulebook.rules import RuleBook, RuleVersion
 from services.audit.roster import Register
 from services.audit.store import FactStore
 
@@ -14,8 +14,12 @@ from services.audit.store import FactStore
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
          "performances": "on_date"}
 BRANCH_TABLES = ("terms", "posts", "allowances", "elections", "dues_assessments", "dues_reductions",
-                 "dues_payments", "dues_reviews", "teams", "team_members", "pledges", "centre", "party_groups",
-                 *DATED)
+                 "dues_payments", "dues_reviews", "dues_carried", "teams", "team_members", "pledges", "centre",
+                 "party_groups", *DATED)
+# Read for the whole bureau even for one branch's views: a member is reached, studies and pays dues wherever
+# they are recorded (a member who moved was reached, and paid, in their old branch too).
+BUREAU_WIDE = ("activities", "outreach", "posts", "terms", "dues_assessments", "dues_reductions", "dues_payments",
+               "dues_reviews", "dues_carried")
 
 
 @dataclass
@@ -27,18 +31,21 @@ class Facts:
     register: Register
     window: tuple[date, date]
     tables: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
+    derived: dict[str, object] = field(default_factory=dict)   # worked out once for every branch's card
 
     def of(self, table: str, branch_id: str) -> list[dict]:
         return self.tables.get(table, {}).get(branch_id, [])
 
+    def everywhere(self, table: str) -> list[dict]:
+        """The table's rows of every branch loaded (the bureau's, for the ``BUREAU_WIDE`` tables)."""
+        return [row for rows in self.tables.get(table, {}).values() for row in rows]
+
     def rules(self, day: date) -> dict:
-        """The rule set in force on ``day``: the latest version effective by then, over the defaults."""
-        in_force = [r for r in self.rules_rows if r["effective_from"] <= day]
-        if not in_force:
-            return {**DEFAULT_RULES, "rules_version": 0, "effective_from": None}
-        latest = max(in_force, key=lambda r: (r["effective_from"], r["rules_version"]))
-        return {**DEFAULT_RULES, **latest["rules"], "rules_version": latest["rules_version"],
-                "effective_from": latest["effective_from"].isoformat()}
+        """The rule set in force on ``day`` (the rulebook's ``RuleBook``), with the version it comes from."""
+        book = RuleBook(RuleVersion(r["rules_version"], r["effective_from"], r["rules"]) for r in self.rules_rows)
+        version = book.version_on(day)
+        return {**book.on(day), "rules_version": version.version if version else 0,
+                "effective_from": version.effective_from.isoformat() if version and version.effective_from else None}
 
 
 def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: str | None = None) -> Facts:
@@ -50,7 +57,8 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
     for table in BRANCH_TABLES:
         between = (DATED[table], start, end) if table in DATED else None
         grouped: dict[str, list[dict]] = defaultdict(list)
-        for row in store.rows(table, tenant_id, branch_id=branch_id, between=between):
+        scope = None if table in BUREAU_WIDE else branch_id
+        for row in store.rows(table, tenant_id, branch_id=scope, between=between):
             if not row.get("withdrawn"):
                 grouped[row["branch_id"]].append(row)
         facts.tables[table] = dict(grouped)

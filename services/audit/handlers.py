@@ -7,6 +7,7 @@ from datetime import date
 
 import flask
 
+from contracts.rulebook.calendar import local_date
 from shared.db import tenant_snapshot, tenant_transaction
 from shared.errors import NotFound, RequestInvalid
 from shared.merkle import leaf_hash
@@ -52,8 +53,8 @@ def add_cosignature(tenant_id: str, size: int, witness_key: str, cosignature: st
 
 
 def today() -> date:
-    """Today in the bureaus' time zone."""
-    return runtime().clock().astimezone(audit().settings.zone).date()
+    """Today in the bureaus' time zone (the rulebook's local date)."""
+    return local_date(runtime().clock())
 
 
 def bundle(tenant_id: str, scope: bundles.Scope, period: bundles.Period) -> bytes:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contracts import activities as activity_contracts
 from contracts import members as member_contracts
 from contracts import notify as notify_contracts
+from contracts.rulebook.calendar import local_date
 from shared.contracts import UnknownEventType
 from shared.envelope import Envelope, format_timestamp
 from services.audit.labels import PLEDGE_EVENTS
@@ -22,6 +23,20 @@ from services.audit.store import Fact
 
 REGISTRIES = {"members": member_contracts.registry, "activities": activity_contracts.registry,
               "notify": notify_contracts.registry}
+
+
+def shown_data(event_type: str, schema_version: int, data: dict) -> dict:
+    """An event's data as views show it: upcast to its current contract, so what a later schema version stopped
+    carrying (a webhook URL's credentials and query) is not shown from old events either. The journal keeps the
+    recorded bytes; only what is displayed changes."""
+    registry = REGISTRIES.get(event_type.split(".", 1)[0])
+    try:
+        contract = registry.contract(event_type) if registry else None
+    except UnknownEventType:
+        contract = None
+    if contract is None or schema_version >= contract.version:
+        return dict(data)
+    return registry.upcast(event_type, schema_version, data)
 
 
 def decode(envelope: Envelope) -> Any | None:
@@ -39,7 +54,7 @@ def decode(envelope: Envelope) -> Any | None:
         return None
     data = envelope.data
     if envelope.schema_version >= contract.version:
-        known = {field.data_key or name for name, field in contract.schema().fields.items()}
+        known = {field.data_key or name for name, field in contract.instance.fields.items()}
         data = {key: value for key, value in data.items() if key in known}
     return registry.deserialise(envelope.event_type, envelope.schema_version, data)
 
@@ -97,7 +112,7 @@ def _change(env: Envelope, member_id: str, kind: str, effective_on: date, branch
 
 
 def _profile(e, env):
-    return [_change(env, e.member_id, "profile", env.occurred_at.date(), **e.changes)]
+    return [_change(env, e.member_id, "profile", local_date(env.occurred_at), **e.changes)]
 
 
 def _health(e, env):
@@ -105,7 +120,8 @@ def _health(e, env):
 
 
 def _assigned(e, env):
-    return [_change(env, e.member_id, "group", env.occurred_at.date(), e.branch_id, group_id=e.group_id)]
+    return [_change(env, e.member_id, "group", e.assigned_on or local_date(env.occurred_at), e.branch_id,
+                    group_id=e.group_id)]
 
 
 def _moved(e, env):
@@ -134,7 +150,8 @@ def _left_party(e, env):
 
 def _election(e, env):
     return [("elections", {name: getattr(e, name) for name in (
-        "branch_id", "election_id", "held_on", "eligible_voters", "attendees", "seats", "candidates", "elected")})]
+        "branch_id", "election_id", "held_on", "eligible_voters", "attendees", "seats", "candidates", "elected",
+        "excused", "vacant_seats")})]
 
 
 def _term(e, env):
@@ -182,6 +199,11 @@ def _dues_reduced(e, env):
 def _dues_paid(e, env):
     return [("dues_payments", {"member_id": e.member_id, "branch_id": e.branch_id, "months": list(e.months),
                                "amount": e.amount, "paid_on": e.paid_on, "payer": e.payer})]
+
+
+def _dues_carried(e, env):
+    return [("dues_carried", {"member_id": e.member_id, "branch_id": e.branch_id, "transfer_id": e.transfer_id,
+                              "months": list(e.months), "paid_until": e.paid_until})]
 
 
 def _dues_review(e, env):
@@ -357,7 +379,7 @@ HANDLERS: dict[str, Callable] = {
     "members.TransferCancelled": _transfer("cancelled", None, "cancelled_on"),
     "members.TransferExpired": _transfer("expired", None, "expired_on"),
     "members.DuesAssessed": _dues_assessed, "members.DuesReduced": _dues_reduced, "members.DuesPaid": _dues_paid,
-    "members.DuesArrearsReviewRaised": _dues_review,
+    "members.DuesArrearsReviewRaised": _dues_review, "members.DuesCarried": _dues_carried,
     "activities.ActivityPlanned": _activity_planned, "activities.ActivityRecorded": _activity_held,
     "activities.ActivityCorrected": _activity_held, "activities.ActivityCancelled": _activity_cancelled,
     "activities.TalkGiven": _talk, "activities.OutreachRecorded": _outreach, "activities.CareRecorded": _care,

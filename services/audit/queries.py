@@ -7,29 +7,43 @@ from datetime import date, timedelta
 
 import psycopg
 
-from shared.errors import NotFound
+from contracts.rulebook.calendar import Period, PeriodInvalid, last_twelve_months, parse_period, period_of
+from shared.errors import NotFound, RequestInvalid
 from shared.web import read_transaction
 from services.audit import facts as facts_module
 from services.audit import labels, notices
 from services.audit.demonstration import assess
-from services.audit.periods import Period, last_twelve_months, parse_period
+from services.audit.projections import shown_data
 from services.audit.scorecard import scorecard
 from services.audit.store import SqlStore
 from services.audit.timeline import describe
+
+
+def requested_period(text: str | None, today: date) -> Period:
+    """The period a reader asked for (this month by default); anything else is a 400 naming the field."""
+    if not text:
+        return period_of(today, "month")
+    try:
+        return parse_period(text)
+    except PeriodInvalid:
+        raise RequestInvalid("period is YYYY-MM, YYYY-Qn or YYYY",
+                             fields={"period": ["e.g. 2026-11, 2026-Q4, 2026"]}) from None
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None):
     return facts_module.load(SqlStore(conn), tenant_id, start, end, branch_id)
 
 
-def _window(period: Period) -> tuple[date, date]:
-    """Facts a period's scorecard reads: from the start of its year (yearly care, dues) to its end."""
-    return date(period.year, 1, 1) - timedelta(days=45), period.end
+def facts_window(period: Period) -> tuple[date, date]:
+    """Facts a period's scorecard reads: from the start of its year (yearly care, dues, visits made ahead of a
+    holiday) to the end of the quarter it ends in (a month is covered by study in its quarter when the rules
+    count coverage by quarter), with the rules' longest window after it (a birthday greeted a few days late)."""
+    return date(period.year, 1, 1) - timedelta(days=45), period_of(period.end, "quarter").end + timedelta(days=45)
 
 
 def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date) -> dict:
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, *_window(period), branch_id=branch_id)
+        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id)
     require_branch(loaded, branch_id)
     return with_record_count(scorecard(loaded, branch_id, period, today))
 
@@ -51,14 +65,14 @@ def record_ids(figure) -> set[str]:
 def bureau_scorecard(tenant_id: str, period: Period, today: date) -> dict:
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, *_window(period))
+        loaded = _load(conn, tenant_id, *facts_window(period))
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
             "period": period.to_dict(today), "as_of": today.isoformat(),
-            "branches": [{"branch": c["branch"], "compliant": c["compliant"], "findings": c["findings"],
-                          "records": c["records"],
+            "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
+                          "findings": c["findings"], "records": c["records"],
                           "members": c["figures"]["members"]["total"],
                           "summary": _summary(c["figures"])} for c in cards]}
 
@@ -203,7 +217,8 @@ def event_history(tenant_id: str, filters: dict, event_ids: list[str] | None = N
 
 
 def _history_entry(row: dict) -> dict:
-    data = json.loads(row.pop("envelope"))["data"]
+    envelope = json.loads(row.pop("envelope"))
+    data = shown_data(envelope["event_type"], envelope["schema_version"], envelope["data"])
     private = row["event_type"] in labels.PLEDGE_EVENTS
     return {**row, "event_label": labels.event_type(row["event_type"]), "private": private,
             "summary": "承诺书（仅计数，不显示签署人及内容）" if private else describe(row["event_type"], data, ""),

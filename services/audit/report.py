@@ -15,7 +15,7 @@ from shared.web import read_transaction
 from services.audit import facts as facts_module
 from services.audit import labels
 from services.audit.demonstration import assess
-from services.audit.periods import parse_period
+from contracts.rulebook.calendar import parse_period
 from services.audit.queries import require_branch
 from services.audit.scorecard import scorecard
 from services.audit.store import SqlStore

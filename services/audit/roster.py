@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-RETIREE_KINDS = ("lixiu", "retired")
+from contracts.rulebook import people
+from contracts.rulebook.dues import Stay
+
+# How a change of branch ends the stay before it (None: it does not; a move hands the branch over).
+ENDINGS = {"transferred_out": "transferred_out", "died": "died"}
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,11 @@ class MemberState:
 
     @property
     def retiree(self) -> bool:
-        return self.retirement_kind in RETIREE_KINDS
+        """Due care, as the rulebook says (the retired cadres)."""
+        return people.due_care(self.retirement_kind)
+
+    def full_member(self, day: date) -> bool:
+        return people.is_full_member(self.party_member, self.party_join_date, day)
 
     def brief(self) -> dict:
         return {"member_id": self.member_id, "name": self.name}
@@ -40,6 +48,7 @@ class Register:
         self.members = {row["member_id"]: row for row in members}
         self.changes: dict[str, list[dict]] = {}
         self._snapshots: dict[date, dict[str, list[MemberState]]] = {}
+        self._stays: dict[str, list[Stay]] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
 
@@ -73,6 +82,29 @@ class Register:
         """Every member in one of the bureau's branches on ``day``."""
         self.in_branch("", day)
         return [state for states in self._snapshots[day].values() for state in states]
+
+    def stays(self, member_id: str) -> list[Stay]:
+        """Every stay of the member in a branch of the bureau, and how it ended: what dues are charged to."""
+        if member_id not in self._stays:
+            self._stays[member_id] = self._fold_stays(member_id)
+        return self._stays[member_id]
+
+    def _fold_stays(self, member_id: str) -> list[Stay]:
+        row = self.members.get(member_id)
+        if row is None:
+            return []
+        stays = [Stay(row["branch_id"], row["joined_on"])]
+        for change in self.changes.get(member_id, []):
+            if change["kind"] == "party" and stays[-1].ends_on is None:
+                stays[-1] = replace(stays[-1], ends_on=change["effective_on"], ended_by="left_party")
+            if change["kind"] != "branch":
+                continue
+            if stays[-1].ends_on is None:
+                how = ENDINGS.get((change["data"] or {}).get("reason"), "moved")
+                stays[-1] = replace(stays[-1], ends_on=change["effective_on"], ended_by=how)
+            if change["branch_id"]:
+                stays.append(Stay(change["branch_id"], change["effective_on"]))
+        return stays
 
     def name(self, member_id: str) -> str:
         row = self.members.get(member_id)

@@ -57,7 +57,7 @@ class AuditSettings:
         try:
             object.__setattr__(self, "zone", ZoneInfo(self.timezone))
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"BRANCHWORK_AUDIT_TIMEZONE: unknown time zone {self.timezone!r}") from None
+            raise ValueError(f"BRANCHWORK_TIMEZONE: unknown time zone {self.timezone!r}") from None
 
     @property
     def signing_key_is_dev(self) -> bool:
@@ -72,7 +72,8 @@ class AuditSettings:
         env = os.environ if environ is None else environ
         return cls(signing_keys=signing_keys(env),
                    log_origin=env.get("BRANCHWORK_AUDIT_LOG_ORIGIN", cls.log_origin),
-                   timezone=env.get("BRANCHWORK_AUDIT_TIMEZONE", cls.timezone),
+                   # the platform's one time zone (the rulebook's calendar reads the same variable)
+                   timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
                    checkpoint_interval=float(env.get("BRANCHWORK_AUDIT_CHECKPOINT_INTERVAL",
                                                      cls.checkpoint_interval)),
                    dev_login=env.get("BRANCHWORK_DEV_LOGIN", "") == "1",

@@ -43,7 +43,7 @@ TABLES: dict[str, Table] = {
     "member_changes": _table("event_id", "tenant_id event_id member_id stream_version effective_on kind branch_id data",
                              json="data"),
     "elections": _table("election_id", "tenant_id branch_id election_id held_on eligible_voters attendees seats"
-                        " candidates elected event_id", json="candidates elected"),
+                        " candidates elected excused vacant_seats event_id", json="candidates elected excused"),
     "terms": _table("term_id", "tenant_id branch_id term_id election_id starts_on ends_on committee event_id"),
     "posts": _table("event_id", "tenant_id event_id branch_id term_id post member_id action on_date person_name unit"
                     " reason stream_version"),
@@ -56,6 +56,8 @@ TABLES: dict[str, Table] = {
                               " resolution stream_version"),
     "dues_payments": _table("event_id", "tenant_id event_id member_id branch_id months amount paid_on payer",
                             json="months"),
+    "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
+                           json="months"),
     "dues_reviews": _table("event_id", "tenant_id event_id member_id branch_id months_unpaid raised_on",
                            json="months_unpaid"),
     "activities": _table("activity_id", "tenant_id activity_id branch_id kind status on_date title place topics"
@@ -139,10 +141,21 @@ class SqlStore:
         self.conn = conn
 
     def put(self, fact: Fact) -> None:
-        spec = TABLES[fact.table]
-        columns = [column for column in spec.columns if column in fact.row]
-        values = [Jsonb(fact.row[c]) if c in spec.json else fact.row[c] for c in columns]
-        self.conn.execute(_insert_statement(fact.table, tuple(columns)), values)
+        columns, values = _columns_and_values(fact)
+        self.conn.execute(_insert_statement(fact.table, columns), values)
+
+    def put_many(self, facts: Iterable[Fact]) -> None:
+        """Many facts, one ``executemany`` per table and set of columns (in a pipeline: no round trip each).
+
+        Facts converge in any order, so grouping them by statement changes nothing of the result.
+        """
+        groups: dict[tuple[str, tuple[str, ...]], list] = {}
+        for fact in facts:
+            columns, values = _columns_and_values(fact)
+            groups.setdefault((fact.table, columns), []).append(values)
+        with self.conn.cursor() as cursor:
+            for (table, columns), rows in groups.items():
+                cursor.executemany(_insert_statement(table, columns), rows)
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None) -> list[dict]:
         clauses, params = [sql.SQL("tenant_id = %s")], [tenant_id]
@@ -160,10 +173,16 @@ class SqlStore:
         return self.conn.execute(query, params).fetchall()
 
 
-_statements: dict[tuple[str, tuple[str, ...]], sql.Composed] = {}
+def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], list]:
+    spec = TABLES[fact.table]
+    columns = tuple(column for column in spec.columns if column in fact.row)
+    return columns, [Jsonb(fact.row[c]) if c in spec.json else fact.row[c] for c in columns]
 
 
-def _insert_statement(table: str, columns: tuple[str, ...]) -> sql.Composed:
+_statements: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity."""
     cached = _statements.get((table, columns))
     if cached is not None:
@@ -179,8 +198,9 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> sql.Composed:
             updates, sql.Identifier(table))
     else:
         insert += sql.SQL("DO NOTHING")
-    _statements[(table, columns)] = insert
-    return insert
+    # Rendered once: a composed statement would be rendered again at every execution.
+    _statements[(table, columns)] = insert.as_string(None)
+    return _statements[(table, columns)]
 
 
 def put_all(store: FactStore, facts: Iterable[Fact]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.holidays import holiday_label
+from contracts.rulebook.holidays import holiday_label
 from services.audit import labels
 
 

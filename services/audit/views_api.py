@@ -14,9 +14,9 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from contracts.years import validate_year
+from contracts.rulebook.calendar import validate_year
 from services.audit import csv_export, queries, report
-from services.audit.periods import current_period, parse_period
+from contracts.rulebook.calendar import local_date
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, runtime
 
@@ -43,6 +43,17 @@ class FormatQuerySchema(Schema):
     as_of = fields.Date()
 
 
+BODIES = {"application/json": {"type": "object", "description": "the view, as built by the audit's queries"},
+          "text/csv": {"type": "string", "description": "the view's rows, with a header line"},
+          "text/html": {"type": "string"}, "application/pdf": {"type": "string", "format": "binary"}}
+
+
+def answers(*media_types: str):
+    """Document the 200 answer of a view in each of its media types."""
+    return views.doc(responses={"200": {"description": "OK", "content": {
+        media_type: {"schema": BODIES[media_type]} for media_type in media_types}}})
+
+
 def _reader() -> str:
     principal = current_principal()
     principal.require_role(*READER_ROLES)
@@ -59,13 +70,13 @@ def _branch_reader(branch_id) -> str:
 
 
 def _today(query: dict) -> date:
-    return query.get("as_of") or runtime().clock().date()
+    return query.get("as_of") or local_date(runtime().clock())
 
 
 def _period(query: dict):
     """The day the period is judged on, and the period asked for (this month by default)."""
     today = _today(query)
-    return today, parse_period(query["period"]) if "period" in query else current_period(today)
+    return today, queries.requested_period(query.get("period"), today)
 
 
 def _reply(body, query: dict, rows_of, name: str):
@@ -80,6 +91,7 @@ def _reply(body, query: dict, rows_of, name: str):
 @views.route("/branches/<uuid:branch_id>/scorecard")
 class BranchScorecard(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """A branch's figures, findings and compliance for a month, a quarter or a year."""
         tenant = _branch_reader(branch_id)
@@ -91,6 +103,7 @@ class BranchScorecard(MethodView):
 @views.route("/bureaus/<uuid:bureau_id>/scorecard")
 class BureauScorecard(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, bureau_id):
         """Every branch of the bureau with its findings, sorted by name (no rankings, no points)."""
         tenant = _reader()
@@ -103,6 +116,7 @@ class BureauScorecard(MethodView):
 @views.route("/branches/<uuid:branch_id>/demonstration")
 class Demonstration(MethodView):
     @views.arguments(YearQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The demonstration-site assessment of a year against the bureau's criteria, with evidence."""
         tenant = _branch_reader(branch_id)
@@ -114,6 +128,7 @@ class Demonstration(MethodView):
 @views.route("/branches/<uuid:branch_id>/trend")
 class Trend(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
         tenant = _branch_reader(branch_id)
@@ -124,6 +139,7 @@ class Trend(MethodView):
 @views.route("/branches/<uuid:branch_id>/roster")
 class Roster(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """The branch's members on a day (``as_of``, default today)."""
         tenant = _branch_reader(branch_id)
@@ -134,6 +150,7 @@ class Roster(MethodView):
 @views.route("/branches/<uuid:branch_id>/notifications")
 class BranchNotifications(MethodView):
     @views.arguments(PeriodQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, branch_id):
         """What the platform told whom about the branch in a period: each notification and its deliveries."""
         tenant = _branch_reader(branch_id)
@@ -145,6 +162,7 @@ class BranchNotifications(MethodView):
 @views.route("/members/<uuid:member_id>/timeline")
 class Timeline(MethodView):
     @views.arguments(FormatQuerySchema, location="query")
+    @answers("application/json", "text/csv")
     def get(self, query, member_id):
         """Everything recorded about one member, across services, in the order it happened."""
         tenant = _reader()
@@ -155,6 +173,7 @@ class Timeline(MethodView):
 @views.route("/branches/<uuid:branch_id>/reports/annual")
 class AnnualReport(MethodView):
     @views.arguments(YearQuerySchema, location="query")
+    @answers("text/html", "application/pdf", "application/json", "text/csv")
     def get(self, query, branch_id):
         """The branch's annual work report in Chinese, every number from the records: HTML, PDF, JSON or CSV."""
         return _annual(query, branch_id, pdf=False)
@@ -163,6 +182,7 @@ class AnnualReport(MethodView):
 @views.route("/branches/<uuid:branch_id>/reports/annual.pdf")
 class AnnualReportPdf(MethodView):
     @views.arguments(YearQuerySchema, location="query")
+    @answers("application/pdf", "text/html", "application/json", "text/csv")
     def get(self, query, branch_id):
         """The annual report as a PDF (CJK fonts embedded)."""
         return _annual(query, branch_id, pdf=True)

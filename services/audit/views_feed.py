@@ -9,11 +9,11 @@ the lead it applies again the entries that failed before (a restart is how a fix
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
 
+import orjson
 import psycopg
 
 from shared import metrics, rebuild as shared_rebuild
@@ -23,7 +23,7 @@ from shared.envelope import Envelope
 from shared.rebuild import ReadModel
 from services.audit import journal
 from services.audit.projections import facts_of
-from services.audit.store import SqlStore, put_all
+from services.audit.store import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,49 @@ SCHEMA = "views"
 
 def apply_entry(conn: psycopg.Connection, tenant_id: str, seq: int, envelope_text: str) -> bool:
     """Apply one journal entry to the views in a savepoint; a failure is recorded and skipped."""
-    envelope = Envelope.from_dict(json.loads(envelope_text))
+    return apply_entries(conn, tenant_id, [{"seq": seq, "envelope": envelope_text}]) == 1
+
+
+def apply_entries(conn: psycopg.Connection, tenant_id: str, rows: list[dict]) -> int:
+    """Apply journal entries in one savepoint, their rows written in pipeline mode; return how many applied.
+
+    An entry whose facts cannot be worked out is recorded as a failure at once; when the database refuses
+    the batch, it is split in halves until the entry at fault is alone, recorded and skipped.
+    """
+    pending = []
+    for row in rows:
+        envelope = Envelope.from_dict(orjson.loads(row["envelope"]))
+        try:
+            pending.append((row["seq"], envelope, facts_of(envelope)))
+        except Exception as error:  # noqa: BLE001 — recorded in failures, retried after a fix
+            _record_failure(conn, tenant_id, row["seq"], envelope, error)
+    return _write_split(conn, tenant_id, pending)
+
+
+def _write_split(conn: psycopg.Connection, tenant_id: str, pending: list[tuple]) -> int:
+    if not pending:
+        return 0
     try:
-        with conn.transaction():
-            put_all(SqlStore(conn), facts_of(envelope))
-        metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc()
-        return True
+        with conn.transaction(), conn.pipeline():
+            SqlStore(conn).put_many(fact for _seq, _envelope, facts in pending for fact in facts)
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled):
         raise
     except Exception as error:
-        log.error("audit-views: cannot apply %s (%s #%s): %s", envelope.event_id, tenant_id, seq, error)
-        conn.execute("INSERT INTO failures (tenant_id, seq, event_id, event_type, error) VALUES (%s, %s, %s, %s, %s)"
-                     " ON CONFLICT DO NOTHING",
-                     (tenant_id, seq, envelope.event_id, envelope.event_type, f"{type(error).__name__}: {error}"))
-        metrics.CONSUMER_APPLIED.labels("audit-views", "failed").inc()
-        return False
+        if len(pending) == 1:
+            _record_failure(conn, tenant_id, pending[0][0], pending[0][1], error)
+            return 0
+        half = len(pending) // 2
+        return _write_split(conn, tenant_id, pending[:half]) + _write_split(conn, tenant_id, pending[half:])
+    metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc(len(pending))
+    return len(pending)
+
+
+def _record_failure(conn: psycopg.Connection, tenant_id: str, seq: int, envelope: Envelope, error: Exception) -> None:
+    log.error("audit-views: cannot apply %s (%s #%s): %s", envelope.event_id, tenant_id, seq, error)
+    conn.execute("INSERT INTO failures (tenant_id, seq, event_id, event_type, error) VALUES (%s, %s, %s, %s, %s)"
+                 " ON CONFLICT DO NOTHING",
+                 (tenant_id, seq, envelope.event_id, envelope.event_type, f"{type(error).__name__}: {error}"))
+    metrics.CONSUMER_APPLIED.labels("audit-views", "failed").inc()
 
 
 def catch_up(conn: psycopg.Connection, batch_size: int = 500, *, lock: bool = True) -> int:
@@ -63,8 +91,7 @@ def catch_up(conn: psycopg.Connection, batch_size: int = 500, *, lock: bool = Tr
         for tenant in behind:
             rows = conn.execute("SELECT seq, envelope FROM public.journal WHERE tenant_id = %s AND seq > %s"
                                 " ORDER BY seq LIMIT %s", (tenant["tenant_id"], tenant["seq"], batch_size)).fetchall()
-            for row in rows:
-                apply_entry(conn, tenant["tenant_id"], row["seq"], row["envelope"])
+            apply_entries(conn, tenant["tenant_id"], rows)
             if rows:
                 conn.execute("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
                              " DO UPDATE SET seq = EXCLUDED.seq", (tenant["tenant_id"], rows[-1]["seq"]))

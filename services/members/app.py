@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from contracts.rulebook.calendar import use_timezone
 from shared.config import Settings
 from shared.web import create_service_app
 from services.members.api import branches, bureaus, committee, dues, members, transfers
@@ -18,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
+    use_timezone(settings.timezone)
     blueprints = [module.blueprint for module in (bureaus, branches, members, committee, transfers, dues)]
     return create_service_app(settings, title="Branchwork members", registry=registry, project=project,
                               blueprints=blueprints)

@@ -12,6 +12,7 @@ from datetime import date, datetime, UTC
 from collections.abc import Callable
 
 from contracts.members import registry
+from contracts.rulebook.calendar import local_date, use_timezone
 from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Actor
@@ -28,11 +29,16 @@ class DailyDuties:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.settings = settings
         self.clock = clock
+        use_timezone(settings.timezone)
+
+    def today(self) -> date:
+        """The bureaus' local day now: the daily duties turn over at their midnight, not the server's."""
+        return local_date(self.clock())
 
     def run(self, stop: threading.Event, check_every: float = 60.0) -> None:
         last_day: date | None = None
         while not stop.is_set():
-            today = self.clock().date()
+            today = self.today()
             if today != last_day:
                 try:
                     self.run_once()
@@ -45,13 +51,13 @@ class DailyDuties:
         with connect(self.settings.owner_dsn) as conn:
             expired = self._expire_letters(conn)
             with conn.transaction():
-                reviews = dues.review_arrears(self._unit_of_work(conn, None), None, self.clock().date())
+                reviews = dues.review_arrears(self._unit_of_work(conn, None), None, self.today())
         log.info("daily duties: %d letter(s) expired, %d review(s) raised", len(expired), len(reviews["raised"]))
         return {"expired": expired, "reviews": reviews["raised"]}
 
     def _expire_letters(self, conn) -> list[str]:
         expired = []
-        for row in queries.overdue_letters(conn, self.clock().date()):
+        for row in queries.overdue_letters(conn, self.today()):
             try:
                 with conn.transaction():
                     transfers.expire(self._unit_of_work(conn, row["tenant_id"]), row["transfer_id"])
@@ -61,6 +67,6 @@ class DailyDuties:
         return expired
 
     def _unit_of_work(self, conn, tenant: str | None) -> UnitOfWork:
-        context = CommandContext(actor=DAILY_ACTOR, tenant_id=tenant, correlation_id=f"daily-{self.clock().date()}",
+        context = CommandContext(actor=DAILY_ACTOR, tenant_id=tenant, correlation_id=f"daily-{self.today()}",
                                  causation_id=None, recorded_at=self.clock())
         return PostgresUnitOfWork(conn, registry, self.settings.topic(), context, projections.project)

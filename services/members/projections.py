@@ -17,7 +17,7 @@ Conn = psycopg.Connection
 
 TABLES = ("bureaus", "bureau_rules", "branches", "party_groups", "members", "memberships", "committee_terms",
           "elections", "committee_posts", "allowances", "transfers", "dues_assessments", "dues_reductions",
-          "dues_payments", "dues_reviews")
+          "dues_payments", "dues_reviews", "dues_carried")
 """Every table these projections write: what a rebuild empties and fills again."""
 
 
@@ -69,8 +69,9 @@ def _open_membership(conn: Conn, tenant: str, member_id: str, branch_id: str, fr
                  " ON CONFLICT DO NOTHING", (tenant, member_id, branch_id, from_date))
 
 
-def _close_membership(conn: Conn, member_id: str, to_date) -> None:
-    conn.execute("UPDATE memberships SET to_date = %s WHERE member_id = %s AND to_date IS NULL", (to_date, member_id))
+def _close_membership(conn: Conn, member_id: str, to_date, ended_by: str) -> None:
+    conn.execute("UPDATE memberships SET to_date = %s, ended_by = %s WHERE member_id = %s AND to_date IS NULL",
+                 (to_date, ended_by, member_id))
 
 
 def _profile(conn: Conn, tenant: str, e: ev.MemberProfileUpdated) -> None:
@@ -92,7 +93,7 @@ def _grouped(conn: Conn, tenant: str, e: ev.MemberAssignedToGroup) -> None:
 
 
 def _moved(conn: Conn, tenant: str, e: ev.MemberMoved) -> None:
-    _close_membership(conn, e.member_id, e.moved_on)
+    _close_membership(conn, e.member_id, e.moved_on, "moved")
     _open_membership(conn, tenant, e.member_id, e.to_branch_id, e.moved_on)
     conn.execute("UPDATE members SET branch_id = %s, group_id = NULL WHERE member_id = %s",
                  (e.to_branch_id, e.member_id))
@@ -104,9 +105,9 @@ def _rejoined(conn: Conn, tenant: str, e: ev.MemberRejoined) -> None:
                  " WHERE member_id = %s", (e.branch_id, e.member_id))
 
 
-def _left(status: str, day: str) -> Callable:
+def _left(status: str, day: str, ended_by: str) -> Callable:
     def apply(conn: Conn, tenant: str, e) -> None:
-        _close_membership(conn, e.member_id, getattr(e, day))
+        _close_membership(conn, e.member_id, getattr(e, day), ended_by)
         conn.execute("UPDATE members SET status = %s, left_on = %s WHERE member_id = %s",
                      (status, getattr(e, day), e.member_id))
     return apply
@@ -114,9 +115,10 @@ def _left(status: str, day: str) -> Callable:
 
 def _election(conn: Conn, tenant: str, e: ev.ElectionHeld) -> None:
     conn.execute("INSERT INTO elections (tenant_id, election_id, branch_id, held_on, eligible_voters, attendees,"
-                 " seats, candidates, elected) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                 " seats, candidates, elected, excused, vacant_seats)"
+                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                  (tenant, e.election_id, e.branch_id, e.held_on, e.eligible_voters, e.attendees, e.seats,
-                  Jsonb(e.candidates), Jsonb(e.elected)))
+                  Jsonb(e.candidates), Jsonb(e.elected), Jsonb(e.excused), e.vacant_seats))
 
 
 def _term(conn: Conn, tenant: str, e: ev.CommitteeTermOpened) -> None:
@@ -195,6 +197,13 @@ def _paid(conn: Conn, tenant: str, e: ev.DuesPaid) -> None:
                       e.payer_name))
 
 
+def _carried(conn: Conn, tenant: str, e: ev.DuesCarried) -> None:
+    for month in e.months:
+        conn.execute("INSERT INTO dues_carried (tenant_id, member_id, branch_id, month, transfer_id)"
+                     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                     (tenant, e.member_id, e.branch_id, month, e.transfer_id))
+
+
 def _review(conn: Conn, tenant: str, e: ev.DuesArrearsReviewRaised) -> None:
     conn.execute("INSERT INTO dues_reviews (tenant_id, member_id, branch_id, since_month, months_unpaid, raised_on)"
                  " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -206,12 +215,15 @@ HANDLERS: dict[type, Callable] = {
     ev.PartyGroupFormed: _group, ev.BranchClosed: _branch_closed, ev.MemberRegistered: _member,
     ev.MemberProfileUpdated: _profile, ev.MemberHealthChanged: _health, ev.MemberAssignedToGroup: _grouped,
     ev.MemberMoved: _moved, ev.MemberRejoined: _rejoined,
-    ev.MemberTransferredOut: _left("transferred_out", "left_on"), ev.MemberDied: _left("deceased", "died_on"),
-    ev.MemberLeftParty: _left("left_party", "left_on"), ev.ElectionHeld: _election, ev.CommitteeTermOpened: _term,
+    ev.MemberTransferredOut: _left("transferred_out", "left_on", "transferred_out"),
+    ev.MemberDied: _left("deceased", "died_on", "died"),
+    ev.MemberLeftParty: _left("left_party", "left_on", "left_party"), ev.ElectionHeld: _election,
+    ev.CommitteeTermOpened: _term,
     ev.PostFilled: _post_filled, ev.PostVacated: _post_vacated, ev.AllowancePaid: _allowance,
     ev.TransferLetterIssued: _letter, ev.IncomingTransferAnnounced: _incoming, ev.TransferReceived: _received,
     ev.TransferReturnSlipReturned: _transfer_status("closed", "returned_on", "slip_returned_on"),
     ev.TransferCancelled: _transfer_status("cancelled", "cancelled_on", "closed_on"),
     ev.TransferExpired: _transfer_status("expired", "expired_on", "closed_on"),
     ev.DuesAssessed: _assessed, ev.DuesReduced: _reduced, ev.DuesPaid: _paid, ev.DuesArrearsReviewRaised: _review,
+    ev.DuesCarried: _carried,
 }

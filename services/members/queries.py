@@ -9,6 +9,10 @@ from datetime import date
 
 import psycopg
 
+from contracts.rulebook.dues import Stay
+from contracts.rulebook.people import is_full_member
+from contracts.rulebook.rules import RuleBook, RuleVersion
+
 ROSTER = ("SELECT m.*, s.branch_id AS roster_branch_id, s.from_date, s.to_date FROM memberships s"
           " JOIN members m ON m.member_id = s.member_id"
           " WHERE s.branch_id = %s AND s.from_date <= %s AND (s.to_date IS NULL OR s.to_date > %s)")
@@ -26,9 +30,16 @@ def current_members(conn: psycopg.Connection, branch_id: str, lock: bool = False
     return conn.execute(query + (" FOR UPDATE OF s" if lock else ""), (branch_id,)).fetchall()
 
 
-def party_member_ids(conn: psycopg.Connection, branch_id: str, on: date) -> frozenset[str]:
-    """The branch's Party members on ``on``: who counts for its size, may vote and may stand."""
-    return frozenset(row["member_id"] for row in roster(conn, branch_id, on) if row["party_member"])
+def full_member_ids(conn: psycopg.Connection, branch_id: str, on: date) -> frozenset[str]:
+    """The branch's full Party members on ``on`` (the rulebook's): who counts for its size, may vote and stand."""
+    return frozenset(row["member_id"] for row in roster(conn, branch_id, on)
+                     if is_full_member(row["party_member"], row["party_join_date"], on))
+
+
+def rule_book(conn: psycopg.Connection) -> RuleBook:
+    """Every version of the caller's bureau's rules (row-level security scopes them to the bureau)."""
+    return RuleBook(RuleVersion(r["version"], r["effective_from"], r["rules"]) for r in conn.execute(
+        "SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall())
 
 
 def same_person(conn: psycopg.Connection, name: str, birth_date: date) -> dict | None:
@@ -68,7 +79,10 @@ def committee(conn: psycopg.Connection, branch_id: str) -> dict:
     allowances = [] if term is None else conn.execute(
         "SELECT member_id, post, month, amount FROM allowances WHERE term_id = %s ORDER BY month, member_id",
         (term["term_id"],)).fetchall()
-    return {"term": term, "posts": posts, "allowances": allowances}
+    election = None if term is None else conn.execute(
+        "SELECT vacant_seats FROM elections WHERE election_id = %s", (term["election_id"],)).fetchone()
+    return {"term": term, "posts": posts, "allowances": allowances,
+            "vacant_seats": election["vacant_seats"] if election else 0}
 
 
 def dues_rows(conn: psycopg.Connection, member_id: str, year: int) -> dict:
@@ -82,8 +96,10 @@ def dues_rows(conn: psycopg.Connection, member_id: str, year: int) -> dict:
                                  " ORDER BY month", params).fetchall(),
         "reviews": conn.execute("SELECT * FROM dues_reviews WHERE member_id = %s ORDER BY since_month",
                                 (member_id,)).fetchall(),
-        "stays": [(s["branch_id"], s["from_date"], s["to_date"]) for s in conn.execute(
-            "SELECT branch_id, from_date, to_date FROM memberships WHERE member_id = %s ORDER BY from_date",
+        "carried": conn.execute("SELECT * FROM dues_carried WHERE member_id = %s AND left(month, 4)::int = %s"
+                                " ORDER BY month", params).fetchall(),
+        "stays": [Stay(s["branch_id"], s["from_date"], s["to_date"], s["ended_by"]) for s in conn.execute(
+            "SELECT branch_id, from_date, to_date, ended_by FROM memberships WHERE member_id = %s ORDER BY from_date",
             (member_id,)).fetchall()],
     }
 

@@ -9,6 +9,7 @@ found in the target stream and skipped.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, UTC
 
 import psycopg
@@ -26,6 +27,10 @@ from services.members.domain.transfer import evolve_incoming
 from services.members.handlers import incoming_stream, member_stream
 
 SAGA_ACTOR = Actor(user="members-transfer-saga", role="system")
+log = logging.getLogger(__name__)
+SAGA_EVENTS = frozenset(event.event_type for event in (TransferLetterIssued, TransferCancelled, TransferExpired,
+                                                       TransferReceived, TransferReturnSlipReturned))
+"""The only events the saga acts on: the consumer passes over the rest without decoding them."""
 
 
 class TransferSaga:
@@ -33,7 +38,7 @@ class TransferSaga:
         self.settings = settings
 
     def apply(self, conn: psycopg.Connection, envelope: Envelope) -> None:
-        if not envelope.event_type.startswith("members.Transfer"):
+        if envelope.event_type not in SAGA_EVENTS:
             return
         event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
         uow = self._unit_of_work(conn, envelope)
@@ -57,19 +62,13 @@ class TransferSaga:
         target = uow.conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s"
                                   " AND closed_on IS NULL", (letter.to_tenant_id, letter.to_branch_id)).fetchone()
         if target is None:
-            self._cancel_at_sender(uow, envelope.tenant_id, letter.member_id, letter.transfer_id,
-                                   "the receiving branch does not exist or is closed")
+            # Said back to the sender, "no such branch" would let one bureau probe another's branches: the
+            # letter stays pending, as if the receiving bureau had not acted yet, until it expires.
+            log.info("transfer %s names no open branch of its receiving bureau; left to expire", letter.transfer_id)
             return
         snapshot = _snapshot(uow.conn, envelope.tenant_id, letter.member_id)
         events = transfers.announce_incoming(letter, envelope.tenant_id, snapshot)
         _record_once(uow, incoming_stream(letter.transfer_id), 0, events, letter.to_tenant_id, letter.to_branch_id)
-
-    def _cancel_at_sender(self, uow: UnitOfWork, tenant: str, member_id: str, transfer_id: str, reason: str) -> None:
-        member, version = uow.load(member_stream(member_id), evolve_member, None)
-        if member and member.transfer and member.transfer.transfer_id == transfer_id and member.transfer.pending:
-            event = TransferCancelled(transfer_id=transfer_id, cancelled_on=uow.context.recorded_at.date(),
-                                      reason=reason)
-            _record_once(uow, member_stream(member_id), version, [event], tenant, member.branch_id)
 
     def _pass_to_incoming(self, uow: UnitOfWork, event) -> None:
         incoming, version = uow.load(incoming_stream(event.transfer_id), evolve_incoming, None)

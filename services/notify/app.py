@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from contracts.rulebook.calendar import use_timezone
 from shared.config import Settings
 from shared.web import create_service_app
 from services.notify.operations import GAUGES
@@ -21,6 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: Settings | None = None, notify_settings: NotifySettings | None = None) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
+    use_timezone(settings.timezone)
     notify_settings = notify_settings or NotifySettings.from_env()
     app = create_service_app(settings, title="Branchwork notify", registry=registry, project=project,
                              blueprints=api.BLUEPRINTS, gauges=GAUGES)

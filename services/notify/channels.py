@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import smtplib
 import urllib.error
 import urllib.request
@@ -26,6 +27,8 @@ TIMESTAMP_HEADER = "X-Branchwork-Timestamp"
 DELIVERY_HEADER = "X-Branchwork-Delivery"
 REPLAY_TOLERANCE_SECONDS = 300
 RETRYABLE_HTTP = {408, 425, 429}
+DELIVERY_FAILED = "投递失败"
+log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -117,17 +120,20 @@ class WebhookSender:
             self._check_through_proxy(target)
             with self.opener.open(request, timeout=self.settings.webhook_timeout) as response:
                 response.read()
-        except AddressRefused as error:
-            raise DeliveryError(f"address refused: {error}", permanent=True) from None
         except urllib.error.HTTPError as error:
             error.close()
             if 300 <= error.code < 400:
-                raise DeliveryError(f"HTTP {error.code} from the receiver: redirects are not followed",
+                raise DeliveryError(f"{DELIVERY_FAILED}：接收方返回 HTTP {error.code}（不跟随重定向）",
                                     permanent=True) from None
             permanent = 400 <= error.code < 500 and error.code not in RETRYABLE_HTTP
-            raise DeliveryError(f"HTTP {error.code} from the receiver", permanent=permanent) from None
+            raise DeliveryError(f"{DELIVERY_FAILED}：接收方返回 HTTP {error.code}", permanent=permanent) from None
+        except AddressRefused as error:
+            # What the network said stays in the log: shown to an admin, it would map the platform's network.
+            log.warning("webhook %s refused: %s", message["delivery_id"], error)
+            raise DeliveryError(DELIVERY_FAILED, permanent=True) from None
         except (TimeoutError, urllib.error.URLError, OSError) as error:
-            raise DeliveryError(f"receiver unreachable: {getattr(error, 'reason', error)}", permanent=False) from None
+            log.warning("webhook %s unreachable: %s", message["delivery_id"], getattr(error, "reason", error))
+            raise DeliveryError(DELIVERY_FAILED, permanent=False) from None
 
     def _check_through_proxy(self, target: str) -> None:
         """Refuse a forbidden scheme; through a proxy (whose address is what the connection checks), resolve the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.rulebook.calendar import on_local_days
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from services.notify import source_projections
@@ -15,12 +16,13 @@ SOURCES = ("members", "activities")
 
 def sources_consumer(settings: Settings) -> ConsumerRunner:
     """Builds notify's projections of the members and activities events."""
-    return ConsumerRunner(settings, "notify-sources", [settings.topic(s) for s in SOURCES], source_projections.apply)
+    return ConsumerRunner(settings, "notify-sources", [settings.topic(s) for s in SOURCES], source_projections.apply,
+                          event_types=source_projections.HANDLERS)
 
 
-WORKERS = {
+WORKERS = {name: on_local_days(factory) for name, factory in {
     "notify-sources": lambda settings: sources_consumer(settings).run,
     "notify-scheduler": lambda settings: Scheduler(settings, NotifySettings.from_env()).run,
     "notify-delivery": lambda settings: DeliveryWorker(settings, NotifySettings.from_env()).run,
     "notify-mailbox": lambda settings: Mailbox(NotifySettings.from_env()).run,
-}
+}.items()}

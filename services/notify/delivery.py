@@ -83,11 +83,12 @@ class DeliveryWorker:
         if row["channel"] == "email":
             self.email.send(row, row["target"])
         elif row["channel"] == "webhook":
-            secret = conn.execute("SELECT secret FROM webhook_secrets WHERE webhook_id = %s",
-                                  (row["recipient"],)).fetchone()
-            if secret is None:
+            # The whole URL (its query, say) lives only beside the secret; events and views hold its public part.
+            hook = conn.execute("SELECT secret, url FROM webhook_secrets WHERE webhook_id = %s",
+                                (row["recipient"],)).fetchone()
+            if hook is None:
                 raise DeliveryError("the webhook was removed", permanent=True)
-            self.webhook.send(row, row["target"], secret["secret"], self.clock().timestamp())
+            self.webhook.send(row, hook["url"] or row["target"], hook["secret"], self.clock().timestamp())
         else:
             raise DeliveryError(f"no sender for channel {row['channel']}", permanent=True)
 

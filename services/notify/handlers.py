@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from datetime import date, datetime
 
@@ -10,6 +11,7 @@ import psycopg
 
 from shared.errors import ConcurrencyError, DomainError, NotFound
 from shared.unit_of_work import UnitOfWork
+from services.notify.events import public_url
 from services.notify.events import (
     DeliveryAttemptFailed, DeliveryFailed, DeliveryRetried, NotificationRead, NotificationScheduled, NotificationSent,
     RecipientConfigured, WebhookConfigured, WebhookRemoved)
@@ -127,14 +129,19 @@ def configure_recipient(uow: UnitOfWork, audience: str, name: str | None, emails
 
 
 def configure_webhook(uow: UnitOfWork, webhook_id: str, url: str, secret: str, rules: list[str]) -> dict:
+    """Record the receiver with the public part of its URL; the whole URL and the secret stay in notify's table."""
     stream = f"webhook-{webhook_id}"
     version = _version(uow, stream)
-    fingerprint = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
-    recorded = uow.record(stream, version, [WebhookConfigured(webhook_id, url, rules, fingerprint)])
-    uow.conn.execute("INSERT INTO webhook_secrets (tenant_id, webhook_id, secret) VALUES (%s, %s, %s)"
-                     " ON CONFLICT (webhook_id) DO UPDATE SET secret = EXCLUDED.secret",
-                     (uow.context.tenant_id, webhook_id, secret))
-    return {"id": webhook_id, "version": recorded[-1].stream_version, "secret_fingerprint": fingerprint}
+    recorded = uow.record(stream, version, [WebhookConfigured(webhook_id, public_url(url), rules)])
+    uow.conn.execute("INSERT INTO webhook_secrets (tenant_id, webhook_id, secret, url) VALUES (%s, %s, %s, %s)"
+                     " ON CONFLICT (webhook_id) DO UPDATE SET secret = EXCLUDED.secret, url = EXCLUDED.url",
+                     (uow.context.tenant_id, webhook_id, secret, url))
+    return {"id": webhook_id, "version": recorded[-1].stream_version, "url": public_url(url)}
+
+
+def secret_fingerprint(key: bytes, secret: str) -> str:
+    """Which secret is configured, shown to admins: an HMAC under the platform's key, useless for guessing it."""
+    return hmac.new(key, secret.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def remove_webhook(uow: UnitOfWork, webhook_id: str) -> dict:

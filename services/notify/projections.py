@@ -89,11 +89,9 @@ def _recipient(conn, envelope: Envelope, e: RecipientConfigured) -> None:
 
 
 def _webhook(conn, envelope: Envelope, e: WebhookConfigured) -> None:
-    conn.execute("INSERT INTO webhooks (tenant_id, webhook_id, url, rules, secret_fingerprint)"
-                 " VALUES (%s, %s, %s, %s, %s)"
-                 " ON CONFLICT (webhook_id) DO UPDATE SET url = EXCLUDED.url, rules = EXCLUDED.rules,"
-                 " secret_fingerprint = EXCLUDED.secret_fingerprint, removed = false",
-                 (envelope.tenant_id, e.webhook_id, e.url, list(e.rules), e.secret_fingerprint))
+    conn.execute("INSERT INTO webhooks (tenant_id, webhook_id, url, rules) VALUES (%s, %s, %s, %s)"
+                 " ON CONFLICT (webhook_id) DO UPDATE SET url = EXCLUDED.url, rules = EXCLUDED.rules, removed = false",
+                 (envelope.tenant_id, e.webhook_id, e.url, list(e.rules)))
 
 
 def _webhook_removed(conn, envelope: Envelope, e: WebhookRemoved) -> None:

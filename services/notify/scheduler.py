@@ -1,7 +1,8 @@
 """The scheduler: evaluates the time-based rules for every bureau and records what is due, once per cause.
 
-It runs on start (catching up after downtime), every ``scheduler_interval_seconds``, and as soon as
-the ``notify-sources`` consumer reports new facts for a bureau — but only once that consumer has read
+It runs on start (catching up after downtime), every ``scheduler_interval_seconds``, and when the
+``notify-sources`` consumer reports new facts for a bureau — once per ``scheduler_window_seconds`` for
+all the facts of that window (``BureauThrottle``), and only once that consumer has read
 its topics to the end: rules decided on half-replayed projections (after downtime, on a rebuild) would
 remind of the birthday of a member whose death is still in the queue. Rules are windows over dates (from
 the day before a birthday to the day itself, from the 20th to the month's end …), so a run after
@@ -17,10 +18,10 @@ import time
 import uuid
 from datetime import date, datetime, UTC
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 import psycopg
 
+from contracts.rulebook.calendar import local_date, use_timezone
 from shared.config import Settings
 from shared.consumer_lag import ConsumerLag
 from shared.db import connect
@@ -46,6 +47,44 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class BureauThrottle:
+    """The bureaus the consumer woke, each evaluated once per ``window`` seconds at most.
+
+    A busy bureau wakes the scheduler with every projected batch, and evaluating its rules takes a
+    snapshot of the whole bureau: the first wake-up opens a window, the wake-ups within it join it,
+    and the bureau is evaluated once when it closes, on everything the window brought in.
+    """
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.clock = clock
+        self._woken: dict[str, float] = {}
+
+    @property
+    def pending(self) -> set[str]:
+        return set(self._woken)
+
+    def wake(self, tenant_ids) -> None:
+        now = self.clock()
+        for tenant in tenant_ids:
+            self._woken.setdefault(tenant, now)
+
+    def due(self) -> set[str]:
+        """The woken bureaus whose window has closed."""
+        now = self.clock()
+        return {tenant for tenant, woken in self._woken.items() if now - woken >= self.window}
+
+    def evaluated(self, tenant_ids) -> None:
+        for tenant in set(tenant_ids):
+            self._woken.pop(tenant, None)
+
+    def wait(self, longest: float) -> float:
+        """Seconds until the first window closes (``longest`` when no bureau is waiting)."""
+        if not self._woken:
+            return longest
+        return max(0.01, min(longest, min(self._woken.values()) + self.window - self.clock()))
+
+
 class Scheduler:
     def __init__(self, settings: Settings, notify: NotifySettings, *, clock: Clock = utc_now,
                  dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
@@ -54,7 +93,7 @@ class Scheduler:
         self.notify = notify
         self.clock = clock
         self.dsn = dsn or settings.owner_dsn
-        self.zone = ZoneInfo(notify.timezone)
+        use_timezone(settings.timezone)
         self.sources_behind = sources_behind or ConsumerLag(
             settings.kafka_bootstrap, f"{settings.topic_prefix}.{SOURCES_CONSUMER}",
             [settings.topic(service) for service in SOURCE_SERVICES]).behind
@@ -62,7 +101,7 @@ class Scheduler:
 
     def today(self) -> date:
         """The bureaus' calendar day now (their time zone, not the server's)."""
-        return self.clock().astimezone(self.zone).date()
+        return local_date(self.clock())
 
     def run_once(self, conn: psycopg.Connection, tenant_ids: list[str] | None = None,
                  actor: Actor = SCHEDULER_ACTOR) -> list[str]:
@@ -116,23 +155,24 @@ class Scheduler:
 
     def _serve(self, conn: psycopg.Connection, stop: threading.Event) -> None:
         """Collect the bureaus woken by the consumer; evaluate them (or all, at the interval) once it caught up."""
-        pending: set[str] = set()
+        throttle = BureauThrottle(self.notify.scheduler_window_seconds)
         sweep = True  # on start: the catch-up run
         last_sweep = waiting_since = time.monotonic()
         while not stop.is_set():
-            pending |= {n.payload for n in conn.notifies(timeout=1.0, stop_after=1)}
-            if pending:  # let a burst of projected events settle
-                pending |= {n.payload for n in conn.notifies(timeout=0.3)}
+            throttle.wake(n.payload for n in conn.notifies(timeout=throttle.wait(1.0), stop_after=1))
             sweep = sweep or time.monotonic() - last_sweep >= self.notify.scheduler_interval_seconds
-            if not (pending or sweep):
-                waiting_since = time.monotonic()
+            due = throttle.due()
+            if not (due or sweep):
+                if not throttle.pending:
+                    waiting_since = time.monotonic()
                 continue
             if not self._may_evaluate(time.monotonic() - waiting_since):
                 continue
-            self.run_once(conn, None if sweep else sorted(pending))
+            self.run_once(conn, None if sweep else sorted(due))
+            throttle.evaluated(throttle.pending if sweep else due)
             if sweep:
                 last_sweep = time.monotonic()
-            pending, sweep, waiting_since = set(), False, time.monotonic()
+            sweep, waiting_since = False, time.monotonic()
 
     def _may_evaluate(self, waited: float) -> bool:
         """True once the sources consumer has read everything, or after waiting too long for it."""

@@ -14,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Where e-mail goes, how deliveries are retried, how often rules are evaluated and in which time zone."""
+    """Where e-mail goes, how deliveries are retried and how often rules are evaluated (the time zone is the
+    platform's ``BRANCHWORK_TIMEZONE``, in the shared settings)."""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
@@ -24,13 +25,12 @@ class NotifySettings:
     smtp_starttls: bool = False
     smtp_timeout: float = 10.0
     webhook_timeout: float = 5.0
-    webhook_allow_loopback: bool = True
-    webhook_allow_link_local: bool = False
+    webhook_allow_loopback: bool = False
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     max_attempts: int = 8
     scheduler_interval_seconds: float = 600.0
-    timezone: str = "Asia/Shanghai"
+    scheduler_window_seconds: float = 2.0
     mailbox_enabled: bool = True
     mailbox_dir: Path = REPO_ROOT / ".run" / "mailbox"
 
@@ -48,16 +48,16 @@ class NotifySettings:
             smtp_starttls=_flag(env.get("BRANCHWORK_SMTP_STARTTLS"), cls.smtp_starttls),
             smtp_timeout=float(env.get("BRANCHWORK_SMTP_TIMEOUT", cls.smtp_timeout)),
             webhook_timeout=float(env.get("BRANCHWORK_NOTIFY_WEBHOOK_TIMEOUT", cls.webhook_timeout)),
-            # Loopback receivers by default only where the local mailbox runs (a development stack).
-            webhook_allow_loopback=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK"), mailbox),
-            webhook_allow_link_local=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LINK_LOCAL"),
-                                           cls.webhook_allow_link_local),
+            # Loopback receivers only when explicitly allowed (the test stack's own receivers), never implied.
+            webhook_allow_loopback=_flag(env.get("BRANCHWORK_NOTIFY_WEBHOOK_ALLOW_LOOPBACK"),
+                                         cls.webhook_allow_loopback),
             retry_base_seconds=float(env.get("BRANCHWORK_NOTIFY_RETRY_BASE_SECONDS", cls.retry_base_seconds)),
             retry_cap_seconds=float(env.get("BRANCHWORK_NOTIFY_RETRY_CAP_SECONDS", cls.retry_cap_seconds)),
             max_attempts=int(env.get("BRANCHWORK_NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
             scheduler_interval_seconds=float(env.get("BRANCHWORK_NOTIFY_SCHEDULER_INTERVAL",
                                                      cls.scheduler_interval_seconds)),
-            timezone=env.get("BRANCHWORK_NOTIFY_TIMEZONE", cls.timezone),
+            scheduler_window_seconds=float(env.get("BRANCHWORK_NOTIFY_SCHEDULER_WINDOW",
+                                                   cls.scheduler_window_seconds)),
             mailbox_enabled=mailbox,
             mailbox_dir=Path(env.get("BRANCHWORK_NOTIFY_MAILBOX_DIR", run_dir / "mailbox")),
         )
@@ -67,7 +67,7 @@ class NotifySettings:
 
     def egress(self) -> EgressPolicy:
         """Which addresses webhooks may be sent to."""
-        return EgressPolicy(allow_loopback=self.webhook_allow_loopback, allow_link_local=self.webhook_allow_link_local)
+        return EgressPolicy(allow_loopback=self.webhook_allow_loopback)
 
     def backoff_seconds(self, attempt: int) -> float:
         """The wait after failed attempt ``attempt`` (1, 2, …): doubling from the base, never above the cap."""

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import psycopg
 
+from contracts.rulebook.dues import Stay
 from services.notify.recipients import Contact, Directory, Webhook
 from services.notify.rules import model
 
@@ -21,6 +22,10 @@ def load_snapshot(conn: psycopg.Connection, tenant_id: str) -> model.BureauSnaps
     def rows(query: str) -> list[dict]:
         return conn.execute(query, (tenant_id,)).fetchall()
 
+    stays: dict[str, tuple] = defaultdict(tuple)
+    for r in rows("SELECT * FROM src_stays WHERE tenant_id = %s ORDER BY from_date"):
+        stays[r["member_id"]] += (Stay(r["branch_id"], r["from_date"], r["to_date"], r["ended_by"]),)
+
     return model.BureauSnapshot(
         tenant_id=tenant_id,
         rule_sets=tuple(model.RuleSetVersion(r["rules_version"], r["effective_from"], r["rules"])
@@ -30,7 +35,8 @@ def load_snapshot(conn: psycopg.Connection, tenant_id: str) -> model.BureauSnaps
         members=tuple(model.Member(
             member_id=r["member_id"], branch_id=r["branch_id"], name=r["name"], birth_date=r["birth_date"],
             health=r["health"], mobility=r["mobility"], phone=r["phone"], party_member=r["party_member"],
-            active=r["active"], joined_on=r["joined_on"], group_id=r["group_id"])
+            active=r["active"], joined_on=r["joined_on"], group_id=r["group_id"], retirement_kind=r["retirement_kind"],
+            party_join_date=r["party_join_date"], stays=stays.get(r["member_id"], ()))
             for r in rows("SELECT * FROM src_members WHERE tenant_id = %s ORDER BY name, member_id")),
         terms=tuple(model.Term(r["term_id"], r["branch_id"], r["starts_on"], r["ends_on"], r["committee"])
                     for r in rows("SELECT * FROM src_terms WHERE tenant_id = %s")),
@@ -78,13 +84,14 @@ def _dues(rows) -> tuple[model.Dues, ...]:
     for r in rows("SELECT * FROM src_dues_reductions WHERE tenant_id = %s"):
         reductions[r["member_id"]].append((r["from_month"], str(r["monthly_amount"])))
     paid: dict[str, set] = defaultdict(set)
+    carried: dict[str, set] = defaultdict(set)
     for r in rows("SELECT * FROM src_dues_paid WHERE tenant_id = %s"):
-        paid[r["member_id"]].add(r["month"])
+        (paid if r["source"] == "paid" else carried)[r["member_id"]].add(r["month"])
     reviews: dict[str, list] = defaultdict(list)
     for r in rows("SELECT * FROM src_dues_reviews WHERE tenant_id = %s"):
         reviews[r["member_id"]].append((r["first_month"], r["raised_on"]))
     return tuple(model.Dues(member_id, assessed[member_id], tuple(sorted(reductions[member_id])),
-                            frozenset(paid[member_id]), tuple(reviews[member_id]))
+                            frozenset(paid[member_id]), tuple(reviews[member_id]), frozenset(carried[member_id]))
                  for member_id in sorted(set(assessed) | set(reviews)))
 
 

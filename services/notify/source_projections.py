@@ -70,15 +70,28 @@ def _branch_closed(conn, tenant, e) -> None:
 def _member(conn, tenant, e) -> None:
     conn.execute(
         "INSERT INTO src_members (tenant_id, member_id, branch_id, name, birth_date, party_member, health, mobility,"
-        " phone, joined_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (member_id) DO UPDATE SET"
+        " phone, joined_on, retirement_kind, party_join_date) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (member_id) DO UPDATE SET"
         " branch_id = EXCLUDED.branch_id, name = EXCLUDED.name, birth_date = EXCLUDED.birth_date,"
         " party_member = EXCLUDED.party_member, health = EXCLUDED.health, mobility = EXCLUDED.mobility,"
-        " phone = EXCLUDED.phone, joined_on = EXCLUDED.joined_on, active = true",
+        " phone = EXCLUDED.phone, joined_on = EXCLUDED.joined_on, retirement_kind = EXCLUDED.retirement_kind,"
+        " party_join_date = EXCLUDED.party_join_date, active = true",
         (tenant, e.member_id, e.branch_id, e.name, e.birth_date, e.party_member, e.health, e.mobility, e.phone,
-         e.joined_on))
+         e.joined_on, e.retirement_kind, e.party_join_date))
+    _stay_opened(conn, tenant, e.member_id, e.branch_id, e.joined_on)
 
 
-PROFILE_FIELDS = ("name", "birth_date", "phone")
+def _stay_opened(conn, tenant: str, member_id: str, branch_id: str, on) -> None:
+    conn.execute("INSERT INTO src_stays (tenant_id, member_id, branch_id, from_date) VALUES (%s, %s, %s, %s)"
+                 " ON CONFLICT DO NOTHING", (tenant, member_id, branch_id, on))
+
+
+def _stay_closed(conn, member_id: str, on, ended_by: str) -> None:
+    conn.execute("UPDATE src_stays SET to_date = %s, ended_by = %s WHERE member_id = %s AND to_date IS NULL"
+                 " AND from_date <= %s", (on, ended_by, member_id, on))
+
+
+PROFILE_FIELDS = ("name", "birth_date", "phone", "retirement_kind", "party_join_date")
 
 
 def _profile(conn, tenant, e) -> None:
@@ -99,19 +112,27 @@ def _group(conn, tenant, e) -> None:
 def _moved(conn, tenant, e) -> None:
     conn.execute("UPDATE src_members SET branch_id = %s, group_id = NULL WHERE member_id = %s",
                  (e.to_branch_id, e.member_id))
+    _stay_closed(conn, e.member_id, e.moved_on, "moved")
+    _stay_opened(conn, tenant, e.member_id, e.to_branch_id, e.moved_on)
 
 
 def _rejoined(conn, tenant, e) -> None:
     conn.execute("UPDATE src_members SET branch_id = %s, active = true WHERE member_id = %s",
                  (e.branch_id, e.member_id))
+    _stay_opened(conn, tenant, e.member_id, e.branch_id, e.rejoined_on)
 
 
 def _gone(conn, tenant, e) -> None:
     conn.execute("UPDATE src_members SET active = false WHERE member_id = %s", (e.member_id,))
+    if isinstance(e, member_contracts.MemberDied):
+        _stay_closed(conn, e.member_id, e.died_on, "died")
+    else:
+        _stay_closed(conn, e.member_id, e.left_on, "left_party")
 
 
 def _transferred_out(conn, tenant, e) -> None:
-    _gone(conn, tenant, e)
+    conn.execute("UPDATE src_members SET active = false WHERE member_id = %s", (e.member_id,))
+    _stay_closed(conn, e.member_id, e.left_on, "transferred_out")
     _transfer_fact(conn, tenant, e.transfer_id, "received", e.left_on)
 
 
@@ -203,6 +224,12 @@ def _paid(conn, tenant, e) -> None:
                      " ON CONFLICT DO NOTHING", (tenant, e.member_id, month))
 
 
+def _carried(conn, tenant, e) -> None:
+    for month in e.months:
+        conn.execute("INSERT INTO src_dues_paid (tenant_id, member_id, month, source) VALUES (%s, %s, %s, %s)"
+                     " ON CONFLICT DO NOTHING", (tenant, e.member_id, month, f"carried:{e.transfer_id}"))
+
+
 def _review(conn, tenant, e) -> None:
     if e.months_unpaid:
         conn.execute("INSERT INTO src_dues_reviews (tenant_id, member_id, first_month, raised_on)"
@@ -263,7 +290,7 @@ HANDLERS: dict[str, Handler] = {
     "members.TransferReceived": _received, "members.TransferReturnSlipReturned": _slip,
     "members.TransferCancelled": _transfer_closed, "members.TransferExpired": _transfer_closed,
     "members.DuesAssessed": _assessed, "members.DuesReduced": _reduced, "members.DuesPaid": _paid,
-    "members.DuesArrearsReviewRaised": _review,
+    "members.DuesArrearsReviewRaised": _review, "members.DuesCarried": _carried,
     "activities.ActivityPlanned": _planned, "activities.ActivityRecorded": _recorded,
     "activities.ActivityCorrected": _recorded, "activities.ActivityCancelled": _cancelled,
     "activities.OutreachRecorded": _outreach, "activities.CareRecorded": _care,

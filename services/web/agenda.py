@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 
 from contracts import words
 from shared import chinese
-from shared.holidays import holiday_label
+from contracts.rulebook.holidays import holiday_label
+from contracts.rulebook.people import birthday_on
 
 HORIZON_DAYS = 30
 """How far ahead the list looks for birthdays and holidays: a month, to buy the cake and plan the visits."""
@@ -155,14 +156,7 @@ def _next_birthday(birth_date, today: date) -> date | None:
     born = chinese.as_date(birth_date)
     if born is None:
         return None
-    for year in (today.year, today.year + 1):
-        try:
-            day = born.replace(year=year)
-        except ValueError:  # 29 February in a common year: the 28th, as the reminders count it
-            day = date(year, 2, 28)
-        if day >= today:
-            return day
-    return None
+    return next(day for year in (today.year, today.year + 1) if (day := birthday_on(born, year)) >= today)
 
 
 def _greeted(row: dict | None, birthday: date) -> bool:

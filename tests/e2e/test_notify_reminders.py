@@ -12,9 +12,10 @@ import threading
 import time
 from datetime import datetime, timedelta, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from zoneinfo import ZoneInfo
 
 import pytest
+
+from contracts.rulebook.calendar import local_date
 
 from services.notify.channels import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from services.notify.mailbox import read_mailbox
@@ -32,7 +33,7 @@ def notify(stack_env) -> NotifySettings:
 
 
 def beijing_today(notify: NotifySettings):
-    return datetime.now(UTC).astimezone(ZoneInfo(notify.timezone)).date()
+    return local_date(datetime.now(UTC))
 
 
 def mail_to(notify: NotifySettings, address: str) -> list:
@@ -51,17 +52,21 @@ def branch_with_member(platform, bureau, name: str, birth_date: str) -> tuple[st
 
 
 def put(platform, path: str, body: dict, auth: str):
-    response = platform.http.put(platform.url("notify", path), json=body,
-                                 headers={"Authorization": f"Bearer {auth}"}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
+    """PUT a recipient once notify knows the branch or member named (it learns of them through Kafka)."""
+    def attempt():
+        response = platform.http.put(platform.url("notify", path), json=body,
+                                     headers={"Authorization": f"Bearer {auth}"}, timeout=10)
+        assert response.status_code in (200, 404), response.text
+        return response if response.status_code == 200 else None
+    return wait_for(attempt, timeout=30, message=f"notify knows the record of {path}").json()
 
 
 def plan_for_tomorrow(platform, notify, bureau, kind: str, title: str, place: str) -> tuple[str, str]:
     """A branch with one member reached by e-mail, and an activity planned for tomorrow: (activity id, address)."""
     branch_id, member_id = branch_with_member(platform, bureau, "李淑芬", "1950-10-02")
     address = f"li-{short_id()}@example.org"
-    put(platform, f"/api/v1/recipients/members/{member_id}", {"emails": [address]}, bureau["admin"])
+    put(platform, f"/api/v1/recipients/members/{member_id}",
+        {"name": None, "emails": [address], "channels": ["inbox", "email"]}, bureau["admin"])
     body = {"branch_id": branch_id, "kind": kind, "status": "planned", "title": title, "place": place,
             "occurred_on": (beijing_today(notify) + timedelta(days=1)).isoformat()}
     # Activities learns of the new branch from the members' events; until then it refuses (and writes nothing).

@@ -151,8 +151,11 @@ def test_coverage_counts_study_and_outreach_and_lists_the_uncovered(client, bure
     report = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-10", headers=bureau.headers("auditor"))
     assert report.status_code == 200
     assert sorted(m["name"] for m in report.json["covered"]) == ["李淑芬", "王德明"]
-    assert [m["name"] for m in report.json["uncovered"]] == ["孙志刚"] and report.json["complete"] is False
-    assert report.json["uncovered"][0]["suggested_channel"] == "phone"
+    # 孙 is not a Party member: care serves him; coverage counts the Party members only
+    assert report.json["uncovered"] == [] and report.json["complete"] is True and report.json["due"] == 2
+    september = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-09", headers=bureau.headers()).json
+    suggested = {m["name"]: m["suggested_channel"] for m in september["uncovered"]}
+    assert suggested == {"王德明": "phone", "李淑芬": "visit"}  # the frail are visited, the rest phoned
     march = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-03", headers=bureau.headers()).json
     assert ([m["name"] for m in march["departed"]] == ["陈秀英"]
             and [m["name"] for m in march["moved_out"]] == ["赵国庆"])
@@ -301,19 +304,19 @@ def test_health_readiness_and_openapi(client):
 
 
 def test_a_withdrawn_outreach_no_longer_covers_and_a_withdrawn_newspaper_can_be_replaced(client, bureau):
-    visit = post(client, "/outreach", {"member_id": bureau.members["sun"], "channel": "phone",
+    visit = post(client, "/outreach", {"member_id": bureau.members["wang"], "channel": "phone",
                                        "occurred_on": "2024-10-12", "topic": "电话沟通"}, bureau.headers()).json
 
     def uncovered():
         report = client.get(f"{API}/branches/{bureau.branch_a}/coverage?period=2024-10", headers=bureau.headers())
         return [m["name"] for m in report.json["uncovered"]]
-    assert "孙志刚" not in uncovered()
+    assert "王德明" not in uncovered()
     withdrawn = post(client, f"/outreach/{visit['id']}/actions/withdraw", {"reason": "误录"}, bureau.secretary())
     assert withdrawn.status_code == 201 and withdrawn.json["version"] == 2
-    assert "孙志刚" in uncovered()
+    assert "王德明" in uncovered()
     again = post(client, f"/outreach/{visit['id']}/actions/withdraw", {"reason": "误录"}, bureau.headers())
     assert again.status_code == 422 and again.json["error"]["code"] == "record_already_withdrawn"
-    listed = client.get(f"{API}/outreach?member_id={bureau.members['sun']}", headers=bureau.headers()).json
+    listed = client.get(f"{API}/outreach?member_id={bureau.members['wang']}", headers=bureau.headers()).json
     assert listed[0]["withdrawn_on"] == "2024-11-20" and listed[0]["withdraw_reason"] == "误录"
     paper = {"member_id": bureau.members["sun"], "kind": "newspaper", "occurred_on": "2024-01-05", "year": 2024}
     first = post(client, "/care", paper, bureau.headers()).json

@@ -116,7 +116,7 @@ def test_a_correction_to_a_committee_meeting_judges_the_invited_again(client, or
 def test_the_invited_survive_a_rebuild_from_the_event_store(client, organised, activities_settings):
     from services.activities.events import registry
     from services.activities.projections import TABLES, project
-    from shared.rebuild import rebuild
+    from shared.rebuild import ReadModel, StoreFeed, rebuild
 
     created = post(client, meeting(organised, "committee_meeting", ["wang", "sun"]), organised).json
 
@@ -124,8 +124,8 @@ def test_the_invited_survive_a_rebuild_from_the_event_store(client, organised, a
         return conn.execute("SELECT member_id, presence, invited FROM activity_participants WHERE activity_id = %s"
                             " ORDER BY member_id", (created["id"],)).fetchall()
 
-    with db.connect(activities_settings.owner_dsn) as conn:
+    with db.connect(activities_settings.owner_dsn, autocommit=True) as conn:
         before = participants(conn)
-        rebuild(conn, TABLES, registry, project)
+        rebuild(activities_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(registry, project))
         assert participants(conn) == before
     assert sorted(row["invited"] for row in before) == [False, True]

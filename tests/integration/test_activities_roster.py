@@ -128,7 +128,7 @@ def test_a_committee_member_is_held_to_56_hours(activities_settings, client):
     headers = {"Authorization": "Bearer " + _admin(activities_settings, feed.tenant)}
     report = client.get(f"{API}/branches/{a}/study-hours?year=2024", headers=headers).json
     rows = {row["name"]: row for row in report["members"]}
-    assert rows["王德明"]["required"] == "56" and rows["王德明"]["committee"] is True
+    assert rows["王德明"]["required"] == "56.0" and rows["王德明"]["committee"] is True
     assert rows["陈秀英（改）"]["exempt"] is True  # poor health, merged in from B
     assert report["as_of"] == NOW.date().isoformat()
 

@@ -146,7 +146,7 @@ def _event_of(envelope):
 
 def test_scorecard_roll_up_timeline_report_and_csv_over_http(client, audit_settings, history):
     from services.audit import queries
-    from services.audit.periods import parse_period
+    from contracts.rulebook.calendar import parse_period
     with client.application.app_context():
         body = queries.bureau_scorecard(TENANT, parse_period("2026-11"), TODAY)
         timeline = queries.member_timeline(TENANT, M3)
@@ -168,7 +168,7 @@ def test_another_bureau_cannot_see_this_bureaus_views(client, audit_settings):
 
 def test_a_rebuild_replays_the_journal_into_fresh_tables_and_gives_the_same_views(client, audit_settings, history):
     from services.audit import queries
-    from services.audit.periods import parse_period
+    from contracts.rulebook.calendar import parse_period
     with client.application.app_context():
         before = queries.branch_scorecard(TENANT, BRANCH, parse_period("2026-Q4"), TODAY)
     seen = []
@@ -296,3 +296,61 @@ def test_the_event_history_exports_as_json_lines_and_csv(client, audit_settings,
     assert {e.event_id for e in history.envelopes} <= {e["event_id"] for e in envelopes}
     table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv", headers=auditor(audit_settings))
     assert table.mimetype == "text/csv" and table.get_data(as_text=True).count("members.DuesPaid") == 7
+
+
+def test_an_old_webhook_event_keeps_its_bytes_but_no_view_shows_its_credentials(client, audit_settings):
+    from dataclasses import replace
+
+    from shared.envelope import GENESIS_HASH
+    from tests.support import new_id, sample_envelopes
+    (envelope,) = sample_envelopes(f"webhook-{new_id()}", 1, 1, TENANT, event_type="notify.WebhookConfigured")
+    recorded = "https://alice:pa55@hooks.example.org/in?key=k1"
+    old = replace(envelope, schema_version=1, data={"webhook_id": "w-1", "url": recorded, "rules": [],
+                                                    "secret_fingerprint": "0123456789abcdef"}).sealed(GENESIS_HASH)
+    with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
+        journal.append(conn, old)
+    headers = auditor(audit_settings)
+    listed = client.get("/api/v1/events?event_type=notify.WebhookConfigured", headers=headers).get_json()["events"]
+    (entry,) = [e for e in listed if e["event_id"] == old.event_id]
+    assert entry["data"]["url"] == "https://hooks.example.org/in" and "secret_fingerprint" not in entry["data"]
+    table = client.get("/api/v1/events?event_type=notify.WebhookConfigured&format=csv", headers=headers)
+    assert "pa55" not in table.get_data(as_text=True) and "key=k1" not in table.get_data(as_text=True)
+    lines = client.get("/api/v1/events?event_type=notify.WebhookConfigured&format=jsonl", headers=headers)
+    assert recorded in lines.get_data(as_text=True)  # the evidence export keeps the bytes the hash covers
+    dashboard_sign_in(client, TENANT)
+    page = client.get("/events?event_type=notify.WebhookConfigured").get_data(as_text=True)
+    assert "pa55" not in page and "key=k1" not in page
+    dashboard_sign_out(client)
+
+
+def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_others_are_applied(
+        audit_settings, monkeypatch):
+    from services.audit.store import Fact
+    from tests.unit.test_audit_scorecard import activity
+    extra = History(tenant="split-" + NOTICE[-8:])
+    records = [activity("study", date(2026, 11, day), [M1], activity_id=f"split-{day}") for day in range(1, 10)]
+    envelopes = [extra.record(f"activity-split-{day}", record, on=record.occurred_on)
+                 for day, record in enumerate(records, start=1)]
+    refused = envelopes[5].event_id
+    facts_of = views_feed.facts_of
+
+    def facts_with_a_bad_date(envelope):
+        facts = facts_of(envelope)
+        if envelope.event_id != refused:
+            return facts
+        # a value only PostgreSQL rejects, when the pipeline syncs: the batch is split to find it
+        return [Fact(f.table, {**f.row, "on_date": "not a date"}) if f.table == "activities" else f for f in facts]
+
+    monkeypatch.setattr(views_feed, "facts_of", facts_with_a_bad_date)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            for envelope in envelopes:
+                journal.append(conn, envelope)
+        while views_feed.catch_up(conn, batch_size=50):
+            pass
+        applied = {row["activity_id"] for row in conn.execute(
+            "SELECT activity_id FROM views.activities WHERE tenant_id = %s", (extra.tenant,))}
+        failed = conn.execute("SELECT seq, event_id::text AS event_id FROM failures WHERE tenant_id = %s",
+                              (extra.tenant,)).fetchall()
+    assert applied == {f"split-{day}" for day in range(1, 10)} - {"split-6"}
+    assert [(row["seq"], row["event_id"]) for row in failed] == [(6, refused)]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from dataclasses import replace
 import sys
 import threading
 
+import pytest
 from kafka import KafkaProducer
 
 from services.audit import journal
+from shared import consumer as consumer_module
 from shared import db
 from shared.consumer import ConsumerRunner, Delivery
+from shared.consumer_lag import ConsumerLag
 from tests.support import REPO_ROOT, new_id, read_topic, sample_envelopes, wait_for
 
 
@@ -173,3 +177,134 @@ def test_ops_list_dead_letters_without_payloads_and_replay_them_from_the_command
     assert "1 dead letter(s) applied again" in replayed.stdout
     with db.connect(settings.owner_dsn) as conn:
         assert len(journal_rows(conn, tenant)) == 1
+
+
+# --- batches: exactly-once effect with many events per transaction -----------------------------------
+
+@pytest.fixture
+def counting(audit_settings):
+    """An apply that is not idempotent by itself (it counts each call): only the runner can make it once."""
+    with db.connect(audit_settings.owner_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS applied_counts (event_id uuid PRIMARY KEY, n integer NOT NULL)")
+
+    def apply(conn, envelope):
+        conn.execute("INSERT INTO applied_counts (event_id, n) VALUES (%s, 1)"
+                     " ON CONFLICT (event_id) DO UPDATE SET n = applied_counts.n + 1", (envelope.event_id,))
+
+    def counts(envelopes) -> list[int]:
+        with db.connect(audit_settings.owner_dsn) as conn:
+            found = {str(row["event_id"]): row["n"] for row in conn.execute(
+                "SELECT event_id, n FROM applied_counts WHERE event_id = ANY(%s::uuid[])",
+                ([e.event_id for e in envelopes],))}
+        return [found.get(e.event_id, 0) for e in envelopes]
+
+    return apply, counts
+
+
+def test_an_event_twice_in_one_batch_and_again_in_the_next_is_applied_once(audit_settings, counting):
+    apply, counts = counting
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 4, new_id())
+    batch = deliveries(envelopes)
+    runner = ConsumerRunner(audit_settings, f"count-{new_id()}", ["t"], apply)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, [batch[0], batch[1], batch[1], batch[2], batch[0], batch[3], batch[1]])
+        runner.process(conn, [batch[3], batch[2], batch[1]])
+    assert counts(envelopes) == [1, 1, 1, 1]
+
+
+def test_an_event_the_database_refuses_is_isolated_by_splitting_and_the_rest_of_the_batch_is_applied_once(
+        audit_settings, counting):
+    apply, counts = counting
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 9, new_id())
+    poison = envelopes[6].event_id
+
+    def refused_by_the_database(conn, envelope):
+        apply(conn, envelope)
+        if envelope.event_id == poison:  # an error the database reports only when the pipeline syncs
+            conn.execute("INSERT INTO applied_counts (event_id, n) VALUES (%s, NULL)", (new_id(),))
+
+    name = f"count-{new_id()}"
+    topic = audit_settings.topic("activities")
+    runner = ConsumerRunner(audit_settings, name, [topic], refused_by_the_database, max_attempts=2)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, deliveries(envelopes, topic=topic))
+        parked = conn.execute("SELECT event_id::text AS event_id, error, attempts FROM dead_letters"
+                              " WHERE consumer = %s", (name,)).fetchall()
+        processed = conn.execute("SELECT count(*) AS n FROM processed_events WHERE consumer = %s",
+                                 (name,)).fetchone()["n"]
+    assert counts(envelopes) == [1, 1, 1, 1, 1, 1, 0, 1, 1]
+    # Tried in the batches that were split to find it, then alone: at least max_attempts times in all.
+    assert [row["event_id"] for row in parked] == [poison] and parked[0]["attempts"] >= 2
+    assert "NotNullViolation" in parked[0]["error"]
+    assert processed == 9  # the parked one too: a redelivery does not park it again
+
+
+def test_a_crash_after_the_database_commit_and_before_the_offset_commit_applies_nothing_twice(
+        audit_settings, counting, monkeypatch):
+    apply, counts = counting
+    topic = audit_settings.topic("notify")
+    stream = f"sample-{new_id()}"
+    envelopes = [e.sealed("0" * 64) for e in sample_envelopes(stream, 1, 20, new_id())]
+    producer = KafkaProducer(bootstrap_servers=audit_settings.kafka_bootstrap)
+    for envelope in envelopes:
+        producer.send(topic, key=stream.encode(), value=envelope.to_json().encode(),
+                      headers=[("event_type", envelope.event_type.encode())])
+    producer.flush()
+    producer.close()
+    name = f"count-{new_id()}"
+
+    class Crash(BaseException):
+        """The process dies: nothing after the database commit runs."""
+
+    def crash(consumer, records):
+        raise Crash()
+
+    monkeypatch.setattr(consumer_module, "_commit_offsets", crash)
+    crashed = []
+    first = threading.Thread(target=lambda: _run_until_crash(ConsumerRunner(audit_settings, name, [topic], apply),
+                                                             crashed))
+    first.start()
+    first.join(timeout=60)
+    assert crashed and sum(counts(envelopes)) > 0  # some events were committed to the database, no offset was
+    monkeypatch.undo()
+    stop = threading.Event()
+    again = ConsumerRunner(audit_settings, name, [topic], apply)
+    second = threading.Thread(target=again.run, args=(stop,))
+    second.start()
+    try:
+        wait_for(lambda: counts(envelopes) == [1] * 20, timeout=60, message="every event applied once")
+        wait_for(lambda: ConsumerLag(audit_settings.kafka_bootstrap, again.group_id, [topic]).behind() == 0,
+                 timeout=30, message="offsets committed after the redelivery")
+    finally:
+        stop.set()
+        second.join(timeout=30)
+    assert counts(envelopes) == [1] * 20
+
+
+def _run_until_crash(runner: ConsumerRunner, crashed: list) -> None:
+    try:
+        runner.run(threading.Event())
+    except BaseException as error:  # noqa: BLE001 — the simulated crash ends the thread, as it would the process
+        crashed.append(error)
+
+
+def test_event_types_the_consumer_does_not_use_are_passed_over_on_their_header_without_decoding(
+        audit_settings, counting):
+    apply, counts = counting
+    used, unused = sample_envelopes(f"sample-{new_id()}", 1, 2, new_id(), event_type="members.SampleRecorded")
+    unused = replace(unused, event_type="members.SampleIgnored")
+    topic = audit_settings.topic("members")
+    records = [Delivery(topic, 0, 1, used.sealed("0" * 64).to_json().encode(),
+                        (("event_type", b"members.SampleRecorded"),)),
+               Delivery(topic, 0, 2, unused.sealed("0" * 64).to_json().encode(),
+                        (("event_type", b"members.SampleIgnored"),)),
+               Delivery(topic, 0, 3, b"{not json, and never read", (("event_type", b"members.SampleIgnored"),))]
+    name = f"count-{new_id()}"
+    runner = ConsumerRunner(audit_settings, name, [topic], apply, event_types={"members.SampleRecorded"})
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, records)
+        parked = conn.execute("SELECT count(*) AS n FROM dead_letters WHERE consumer = %s", (name,)).fetchone()["n"]
+        seen = conn.execute("SELECT event_id::text AS event_id FROM processed_events WHERE consumer = %s",
+                            (name,)).fetchall()
+    assert counts([used, unused]) == [1, 0]
+    assert parked == 0 and [row["event_id"] for row in seen] == [used.event_id]

@@ -203,3 +203,17 @@ def test_health_readiness_metrics_and_openapi(client):
     asset = client.get("/docs/static/swagger-ui-bundle.js")
     assert asset.status_code == 200 and b"SwaggerUIBundle" in asset.get_data()
     asset.close()
+
+
+def test_writes_naming_another_bureaus_branch_answer_404_like_reads(client, admin, bureau, members_settings):
+    from tests.support import short_id
+    other = bearer(token(members_settings, "bureau_admin", tenant=register_bureau(client, admin, f"o-{short_id()}")))
+    branch = bureau["branch_id"]
+    for path, body in ((f"/api/v1/branches/{branch}/dues/actions/review-arrears", {}),
+                       (f"/api/v1/branches/{branch}/dues/assessments", {"year": 2026}),
+                       (f"/api/v1/branches/{branch}/groups", {"name": "第一党小组"})):
+        response = client.post(path, json=body, headers=other)
+        assert response.status_code == 404, (path, response.json)
+        assert client.get(f"/api/v1/branches/{branch}", headers=other).status_code == 404
+    assert client.post(f"/api/v1/branches/{branch}/dues/actions/review-arrears", json={},
+                       headers=bureau["headers"]).status_code == 200

@@ -45,12 +45,25 @@ def test_a_member_moved_mid_year_is_owed_by_the_sender_until_the_move_and_by_the
 
 def test_patch_changes_only_the_rules_sent_and_put_starts_from_the_defaults(bureau):
     rules = f"/bureaus/{bureau.tenant}/rules"
-    assert bureau.put(rules, {"effective_from": "2027-01-01", "rules": {"term_years": 5}})[0] == 201
+    assert bureau.put(rules, {"effective_from": "2027-01-01", "rules": {"late_entry_days": 5}})[0] == 201
     assert bureau.patch(rules, {"effective_from": "2027-01-01", "rules": {"briefing_per_year": 2}})[0] == 201
     [latest] = bureau.get(rules, on="2027-06-01")[1]
-    assert latest["rules"]["term_years"] == 5 and latest["rules"]["briefing_per_year"] == 2
+    assert latest["rules"]["late_entry_days"] == 5 and latest["rules"]["briefing_per_year"] == 2
     status, reply = bureau.patch(rules, {"effective_from": "2027-01-01", "rules": {"term_years": "x"}})
     assert status == 400 and "rules" in reply["error"]["fields"]
+
+
+def test_a_rule_set_weaker_than_the_national_floor_is_a_422_naming_the_rule(bureau):
+    rules = f"/bureaus/{bureau.tenant}/rules"
+    for weaker in ({"committee_meeting_per_year": 0}, {"study_hours_member": 0}, {"term_years": 1},
+                   {"transfer_letter_valid_days": 365}):
+        for send in (bureau.put, bureau.patch):
+            status, reply = send(rules, {"effective_from": "2027-01-01", "rules": weaker})
+            [name] = weaker
+            assert status == 422 and reply["error"]["code"] == "below_national_floor", reply
+            assert f"rules.{name}" in reply["error"]["fields"]
+    stricter = {"committee_meeting_per_year": 24, "study_hours_member": 40, "transfer_letter_valid_days": 60}
+    assert bureau.patch(rules, {"effective_from": "2027-01-01", "rules": stricter})[0] == 201
 
 
 def test_an_election_of_someone_outside_the_branch_is_a_422_and_writes_nothing(bureau):
@@ -64,5 +77,5 @@ def test_an_election_of_someone_outside_the_branch_is_a_422_and_writes_nothing(b
     status, reply = bureau.post(f"/branches/{branch}/elections", ballot)
     assert status == 422 and reply["error"]["code"] == "candidate_not_in_branch"
     status, reply = bureau.post(f"/branches/{branch}/elections", {**ballot, "eligible_voters": 8, "attendees": 8})
-    assert status == 422 and reply["error"]["code"] == "voters_exceed_members"
+    assert status == 422 and reply["error"]["code"] == "eligible_voters_mismatch"
     assert bureau.get(f"/branches/{branch}/committee")[1]["term"] is None

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from tests.integration.members_fixtures import add_branch, add_member, app, bureau, roster_names  # noqa: F401
+import pytest
+
+from tests.integration.members_fixtures import MEMBER, add_branch, add_member, app, bureau, roster_names  # noqa: F401
+from tests.integration.test_local_today import BEIJING_TODAY, EVENINGS_IN_UTC
+from tests.support import clock_at
 
 
 def test_a_new_bureau_has_the_default_rules_and_publishes_new_versions(bureau):
@@ -204,3 +208,14 @@ def test_members_are_found_by_branch_status_kind_and_part_of_the_name(bureau):
     assert [m["name"] for m in bureau.get("/members", branch_id=branch, status="active")[1]] == ["欧阳明"]
     assert [m["name"] for m in bureau.get("/members", retirement_kind="lixiu")[1]] == ["欧阳红"]
     assert bureau.get("/members", status="vanished")[0] == 400
+
+
+@pytest.mark.parametrize("moment", EVENINGS_IN_UTC)
+def test_someone_who_joined_today_in_beijing_is_registered_at_16_30_or_23_30_utc(app, bureau, moment):
+    branch = add_branch(bureau)
+    with clock_at(app, moment):
+        joined = bureau.post("/members", {**MEMBER, "branch_id": branch, "name": "今天入册",
+                                       "joined_on": BEIJING_TODAY.isoformat()})
+        assert joined[0] == 201, joined
+        status, reply = bureau.get(f"/branches/{branch}/members")
+        assert reply["on"] == BEIJING_TODAY.isoformat() and [m["name"] for m in reply["members"]] == ["今天入册"]

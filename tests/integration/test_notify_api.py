@@ -3,7 +3,7 @@ webhooks, failed notifications made visible, an on-demand rules run, roles and b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
+from datetime import timedelta
 
 import pytest
 
@@ -33,7 +33,7 @@ def client(app):
 @pytest.fixture
 def bureau(conn, notify_settings):
     """A bureau whose secretary's birthday is tomorrow (Beijing time), projected from its events."""
-    today = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    today = Scheduler(notify_settings, delivery_settings(0)).today()
     tomorrow = today + timedelta(days=1)
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(
@@ -86,13 +86,13 @@ def test_another_bureau_and_another_branch_see_none_of_it(client, bureau, notify
 
 def test_recipients_are_configured_and_used_for_the_next_notification(client, bureau, conn):
     response = client.put("/api/v1/recipients/bureau", headers=bureau["admin"],
-                          json={"name": "局组织部", "emails": ["org@example.org"]})
+                          json={"name": "局组织部", "emails": ["org@example.org"], "channels": ["inbox", "email"]})
     assert response.status_code == 200 and response.json["channels"] == ["inbox", "email"]
     secretary = client.put(f"/api/v1/recipients/branches/{bureau['branch_id']}/secretary", headers=bureau["secretary"],
-                           json={"emails": ["zhao@example.org"], "channels": ["email"]})
+                           json={"name": None, "emails": ["zhao@example.org"], "channels": ["email"]})
     assert secretary.status_code == 200
     member = client.put(f"/api/v1/recipients/members/{bureau['members'][1]}", headers=bureau["secretary"],
-                        json={"emails": ["li@example.org"]})
+                        json={"name": None, "emails": ["li@example.org"], "channels": ["email"]})
     assert member.status_code == 200
     listed = {r["audience"]: r for r in client.get("/api/v1/recipients", headers=bureau["admin"]).json}
     assert listed["bureau"]["emails"] == ["org@example.org"] and listed["bureau"]["version"] == 1
@@ -102,14 +102,37 @@ def test_recipients_are_configured_and_used_for_the_next_notification(client, bu
 
 
 def test_recipient_input_is_checked_and_roles_enforced(client, bureau, notify_settings):
-    bad = client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json={"emails": ["not-an-address"]})
+    bad = client.put("/api/v1/recipients/bureau", headers=bureau["admin"],
+                     json={"name": None, "emails": ["not-an-address"], "channels": ["email"]})
     assert bad.status_code == 400 and "emails" in bad.json["error"]["fields"]
     unknown = client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json={"phone": "1"})
-    assert unknown.status_code == 400 and unknown.json["error"]["fields"] == {"phone": ["不认识这个字段"]}
-    assert client.put("/api/v1/recipients/bureau", headers=bureau["secretary"], json={}).status_code == 403
+    assert unknown.status_code == 400 and unknown.json["error"]["fields"]["phone"] == ["不认识这个字段"]
+    assert client.put("/api/v1/recipients/bureau", headers=bureau["secretary"], json={
+        "name": None, "emails": [], "channels": ["inbox"]}).status_code == 403
     assert client.get("/api/v1/inbox").status_code == 401
     assert client.get("/api/v1/inbox", headers=bureau["auditor"]).status_code == 403
     assert client.post("/api/v1/scheduler/runs", headers=bureau["secretary"]).status_code == 403
+
+
+def test_a_put_takes_its_whole_body_and_never_wipes_the_list_on_an_empty_one(client, bureau):
+    whole = {"name": "局组织部", "emails": ["org@example.org"], "channels": ["inbox", "email"]}
+    assert client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json=whole).status_code == 200
+    for body in ({}, {"emails": []}, {"name": None, "channels": ["email"]}):
+        response = client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json=body)
+        assert response.status_code == 400 and set(response.json["error"]["fields"]) == set(whole) - set(body)
+    for raw, kind in ((b"", "application/json"), (b"emails=x", "application/x-www-form-urlencoded")):
+        response = client.put("/api/v1/recipients/bureau", headers=bureau["admin"], data=raw, content_type=kind)
+        assert response.status_code in (400, 415)
+    listed = {r["audience"]: r for r in client.get("/api/v1/recipients", headers=bureau["admin"]).json}
+    assert listed["bureau"]["emails"] == ["org@example.org"]
+
+
+def test_writes_naming_another_bureaus_branch_or_member_answer_404(client, bureau, notify_settings):
+    other = bearer(token(notify_settings, "bureau_admin", tenant=new_id()))
+    whole = {"name": None, "emails": ["x@example.org"], "channels": ["email"]}
+    secretary = client.put(f"/api/v1/recipients/branches/{bureau['branch_id']}/secretary", headers=other, json=whole)
+    member = client.put(f"/api/v1/recipients/members/{bureau['members'][1]}", headers=other, json=whole)
+    assert secretary.status_code == member.status_code == 404
 
 
 def test_webhooks_are_added_listed_changed_and_removed_without_showing_their_secret(client, bureau):
@@ -131,9 +154,10 @@ def test_webhooks_are_added_listed_changed_and_removed_without_showing_their_sec
 
 
 def test_a_failed_delivery_is_listed_as_failed_and_can_be_retried(client, bureau, conn, notify_settings):
-    client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json={"emails": ["org@example.org"]})
+    client.put("/api/v1/recipients/bureau", headers=bureau["admin"],
+               json={"name": None, "emails": ["org@example.org"], "channels": ["inbox", "email"]})
     client.put(f"/api/v1/recipients/branches/{bureau['branch_id']}/secretary", headers=bureau["admin"],
-               json={"emails": ["nobody-listens@example.org"]})
+               json={"name": None, "emails": ["nobody-listens@example.org"], "channels": ["inbox", "email"]})
     run_rules(client, bureau)
     DeliveryWorker(notify_settings, delivery_settings(free_port(), max_attempts=1)).deliver_due(conn)
     failed = client.get("/api/v1/notifications?status=failed", headers=bureau["auditor"]).json
@@ -184,7 +208,7 @@ def test_a_webhook_to_a_link_local_or_metadata_address_is_refused_and_loopback_f
 
 
 def test_the_secretarys_inbox_says_whom_to_tell_in_person(client, bureau, conn, notify_settings):
-    planned_on = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    planned_on = Scheduler(notify_settings, delivery_settings(0)).today()
     factory = EventFactory(bureau["id"])
     activity_id = new_id()
     runner(notify_settings).process(conn, as_records([factory.envelope(f"activity-{activity_id}", ActivityPlanned(

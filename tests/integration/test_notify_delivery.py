@@ -140,8 +140,8 @@ def test_a_webhook_is_signed_and_a_failing_receiver_gets_it_once_it_recovers(con
     assert payload["notification_id"] == notification_id and payload["rule"] == "dues.arrears_review"
     assert payload["cause"]["records"] == [{"type": "member", "id": "m-li"}]
     assert [e["data"]["error"] for e in events_of(conn, notification_id)
-            if e["event_type"] == "notify.DeliveryAttemptFailed"] == ["HTTP 500 from the receiver",
-                                                                      "HTTP 503 from the receiver"]
+            if e["event_type"] == "notify.DeliveryAttemptFailed"] == ["投递失败：接收方返回 HTTP 500",
+                                                                      "投递失败：接收方返回 HTTP 503"]
 
 
 def test_a_receiver_refusing_the_request_fails_it_at_once(conn, notify_settings, receiver_factory):
@@ -154,7 +154,7 @@ def test_a_receiver_refusing_the_request_fails_it_at_once(conn, notify_settings,
     notification_id = schedule_reminder(conn, notify_settings, reminder(), directory, clock)
     worker(notify_settings, 0, clock).deliver_due(conn)
     row = deliveries(conn, notification_id)["webhook"]
-    assert row["status"] == "failed" and row["last_error"] == "HTTP 410 from the receiver"
+    assert row["status"] == "failed" and row["last_error"] == "投递失败：接收方返回 HTTP 410"
 
 
 def test_a_receiver_can_reject_forged_altered_and_replayed_requests():
@@ -192,7 +192,7 @@ def test_a_webhook_pointing_at_the_cloud_metadata_address_fails_for_good_without
     worker(notify_settings, 0, FixedClock(datetime.now(UTC))).deliver_due(conn)
     row = deliveries(conn, notification_id)["webhook"]
     assert row["status"] == "failed" and row["attempts"] == 1
-    assert row["last_error"].startswith("address refused: 169.254.169.254 resolves to 169.254.169.254")
+    assert row["last_error"] == "投递失败"  # the network's answer goes to the log, never to the bureau's admin
 
 
 def test_the_address_is_checked_when_connecting_so_a_name_for_a_refused_address_is_caught(
@@ -202,7 +202,7 @@ def test_the_address_is_checked_when_connecting_so_a_name_for_a_refused_address_
     notification_id = webhook_notification(conn, notify_settings, f"hook-{new_id()}", by_name)
     worker(notify_settings, 0, FixedClock(datetime.now(UTC)), webhook_allow_loopback=False).deliver_due(conn)
     row = deliveries(conn, notification_id)["webhook"]
-    assert row["status"] == "failed" and "localhost resolves to 127.0.0.1, a loopback address" in row["last_error"]
+    assert row["status"] == "failed" and row["last_error"] == "投递失败"
     assert receiver.attempts == 0
 
 
@@ -231,5 +231,5 @@ def test_a_receiver_that_redirects_is_not_followed_and_the_delivery_fails_visibl
         server.shutdown()
         server.server_close()
     row = deliveries(conn, notification_id)["webhook"]
-    assert row["status"] == "failed" and "redirects are not followed" in row["last_error"]
+    assert row["status"] == "failed" and row["last_error"] == "投递失败：接收方返回 HTTP 307（不跟随重定向）"
     assert elsewhere.attempts == 0

@@ -72,7 +72,8 @@ class SmtpServer:
 
 def delivery_settings(smtp_port: int, **changes) -> NotifySettings:
     base = NotifySettings(smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_timeout=5, webhook_timeout=2,
-                          retry_base_seconds=0.2, retry_cap_seconds=0.8, max_attempts=4)
+                          retry_base_seconds=0.2, retry_cap_seconds=0.8, max_attempts=4,
+                          webhook_allow_loopback=True)  # the tests' receivers listen on loopback
     return base.with_overrides(**changes)
 
 

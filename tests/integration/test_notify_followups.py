@@ -17,7 +17,7 @@ from services.notify.events import registry
 from services.notify.projections import TABLES, project
 from services.notify.scheduler import Scheduler
 from shared.envelope import Actor
-from shared.rebuild import rebuild
+from shared.rebuild import ReadModel, StoreFeed, rebuild
 from shared.unit_of_work import CommandContext, PostgresUnitOfWork
 from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
     EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, receiver_factory,
@@ -144,7 +144,7 @@ def test_notifys_own_read_models_are_rebuilt_from_its_event_store_as_they_were(
 
     before = state()
     assert {row["status"] for row in before["deliveries"]} == {"sent", "failed"}
-    rebuild(conn, TABLES, registry, project)
+    rebuild(notify_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(registry, project))
     assert state() == before
 
 

@@ -132,7 +132,7 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(BIRTHDAYS[:2])
     give_email(conn, notify_settings, factory.tenant_id, f"member:{member_ids[1]}", "li@example.org")
-    today = datetime.now(UTC).astimezone(Scheduler(notify_settings, delivery_settings(0)).zone).date()
+    today = Scheduler(notify_settings, delivery_settings(0)).today()
     activity_id = new_id()
     planned = factory.envelope(f"activity-{activity_id}", a.ActivityPlanned(
         activity_id=activity_id, branch_id=branch_id, kind="party_lecture", planned_on=today + timedelta(days=1),

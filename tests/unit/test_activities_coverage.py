@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from contracts.members import DEFAULT_RULES
-from services.activities.domain.calendar import parse_period
+from contracts.rulebook.calendar import parse_period
 from services.activities.domain.coverage import Reach, StudySession, care_overview, coverage, study_hours
 from services.activities.domain.roster import BranchRecord, HealthRecord, Placement, PostRecord, RosterMember, roster_of
 

@@ -15,10 +15,10 @@ from services.activities.domain import ActivitiesRuleBroken
 from services.activities.domain import activities as domain
 from services.activities.domain import records
 from services.activities.domain.activities import Circumstances, evolve_activity
-from services.activities.domain.calendar import parse_period
+from contracts.rulebook.calendar import parse_period
 from services.activities.domain.roster import (BranchRecord, HealthRecord, Placement, RosterMember, health_on,
                                                roster_of)
-from services.activities.domain.rules import RuleBook, RuleVersion
+from contracts.rulebook.rules import RuleBook, RuleVersion
 from services.activities.events import ActivityCorrected, ActivityRecorded, PledgeSigned, TalkGiven
 from shared.errors import Conflict
 
@@ -248,7 +248,7 @@ def test_a_holiday_visit_is_linked_to_its_holiday_and_must_be_near_it():
 def test_birthday_newspaper_and_condolence_care_rules():
     [event] = records.record_care("c1", RecordCare("wang", "birthday", date(2024, 5, 10)), circumstances())
     assert event.kind == "birthday"
-    with pytest.raises(ActivitiesRuleBroken, match="birthday"):
+    with pytest.raises(ActivitiesRuleBroken, match="生日"):
         records.record_care("c1", RecordCare("wang", "birthday", date(2024, 8, 10)), circumstances())
     [event] = records.record_care("c1", RecordCare("wang", "newspaper", date(2023, 12, 10), year=2024),
                                   circumstances())

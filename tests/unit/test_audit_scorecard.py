@@ -14,7 +14,7 @@ from contracts import activities as A
 from contracts import members as M
 from contracts import notify as N
 from services.audit import facts as facts_module
-from services.audit.periods import parse_period
+from contracts.rulebook.calendar import parse_period
 from services.audit.projections import facts_of
 from services.audit.scorecard import scorecard
 from services.audit.store import MemoryStore, put_all
@@ -340,7 +340,7 @@ def _with_rules(history: History, **rules) -> list:
 
 
 def test_holiday_visits_are_judged_on_the_calendar_activities_and_notify_use(history):
-    from shared import holidays
+    from contracts.rulebook import holidays
     envelopes = _with_rules(history, holiday_visits=["summer_heat", "double_ninth", "lunar:08-15", "no_such_day"])
     card = card_from(envelopes, period=parse_period("2026"))
     judged = {h["holiday"]: h["date"] for h in card["figures"]["care"]["holiday_visits"]["holidays"]}
@@ -381,6 +381,9 @@ def test_a_transfer_received_by_another_branch_of_the_bureau_is_not_an_overdue_l
     assert "transfer_letter_overdue" in codes(pending)
     h.record("member-m5", M.TransferReceived(transfer_id="tr1", to_branch_id=OTHER, member_id=M5,
                                              received_on=date(2026, 3, 8)), on=date(2026, 3, 8), branch_id=OTHER)
+    h.record("member-m5", M.MemberMoved(member_id=M5, from_branch_id=BRANCH, to_branch_id=OTHER,
+                                        moved_on=date(2026, 3, 8), reason="transfer", transfer_id="tr1"),
+             on=date(2026, 3, 8), branch_id=OTHER)
     for order in ([*history.envelopes, *h.envelopes], [*reversed(h.envelopes), *history.envelopes]):
         sender = card_from(order, period=parse_period("2026"))
         assert "transfer_letter_overdue" not in codes(sender) and sender["figures"]["transfers"]["pending"] == 0

@@ -53,6 +53,6 @@ def test_the_suggested_channel_brings_study_home_visits_the_frail_and_phones_the
 
 
 def test_a_holiday_a_rule_set_names_by_date_is_written_as_the_date():
-    from shared.holidays import holiday_label
+    from contracts.rulebook.holidays import holiday_label
     assert holiday_label("double_ninth") == "重阳节"
     assert holiday_label("lunar:09-09") == "农历9月9日" and holiday_label("solar:12-29") == "12月29日"

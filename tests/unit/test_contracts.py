@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from marshmallow import Schema, ValidationError, fields
@@ -67,3 +69,70 @@ def test_a_field_a_newer_producer_added_is_ignored_on_read():
     registry, renamed = make_registry()
     assert registry.deserialise("members.Renamed", 3, {"full_name": "王明", "title": "委员", "added_later": 1}) \
         == renamed("王明", "委员")
+
+
+def _typed_registry():
+    registry = EventRegistry()
+
+    @registry.event("members.Typed")
+    @dataclass(frozen=True)
+    class Typed:
+        name: str
+        count: int
+        active: bool
+        on: date
+        at: datetime
+        amount: Decimal
+        months: list[str]
+        details: dict
+        days: list[date]
+        note: str | None = None
+
+    return registry, Typed
+
+
+def test_the_quick_loader_gives_what_the_schema_gives_for_what_the_schema_wrote():
+    registry, typed = _typed_registry()
+    event = typed(name="王明", count=3, active=True, on=date(2026, 7, 1),
+                  at=datetime(2026, 7, 1, 8, 30, tzinfo=timezone(timedelta(hours=8))), amount=Decimal("24.50"),
+                  months=["2026-06", "2026-07"], details={"a": [1, 2]}, days=[date(2026, 1, 2)], note=None)
+    _, _, data = registry.serialise(event)
+    contract = registry.contract("members.Typed")
+    assert contract.loader.load(data) == contract.instance.load(data)
+    assert registry.deserialise("members.Typed", 1, data) == event
+    assert registry.deserialise("members.Typed", 1, {**data, "added_later": 1}) == event  # a tolerant reader
+    assert registry.deserialise("members.Typed", 1, {k: v for k, v in data.items() if k != "note"}) == event
+    assert registry.deserialise("members.Typed", 1, data).at.astimezone(UTC) == event.at
+
+
+@pytest.mark.parametrize("change", [{"count": "3"}, {"amount": 24.5}, {"active": "true"}])
+def test_data_in_another_form_goes_through_the_schema_which_converts_it(change):
+    registry, _typed = _typed_registry()
+    data = {"name": "王明", "count": 3, "active": True, "on": "2026-07-01", "at": "2026-07-01T00:30:00+00:00",
+            "amount": "24.50", "months": [], "details": {}, "days": []}
+    contract = registry.contract("members.Typed")
+    assert contract.loader.load({**data, **change}) is None
+    assert registry.deserialise("members.Typed", 1, {**data, **change}) == registry.deserialise("members.Typed", 1,
+                                                                                                data)
+
+
+@pytest.mark.parametrize("change", [{"count": None}, {"on": "2026-13-01"}, {"amount": "NaN"}, {"name": 5},
+                                    {"at": "2026-07-01T00:30:00"}, {"months": "2026-07"}, {"days": ["yesterday"]}])
+def test_data_the_schema_refuses_is_still_refused_with_its_field(change):
+    registry, _typed = _typed_registry()
+    data = {"name": "王明", "count": 3, "active": True, "on": "2026-07-01", "at": "2026-07-01T00:30:00+00:00",
+            "amount": "24.50", "months": [], "details": {}, "days": []}
+    with pytest.raises(ValidationError) as refused:
+        registry.deserialise("members.Typed", 1, {**data, **change})
+    assert set(refused.value.messages) == set(change)
+
+
+def test_every_contract_of_the_platform_loads_quickly_what_its_schema_writes():
+    import contracts.activities
+    import contracts.members
+    import contracts.notify
+
+    for module in (contracts.activities, contracts.members, contracts.notify):
+        for name in module.registry.names():
+            contract = module.registry.contract(name)
+            assert contract.loader is not None, f"{name} has no quick loader"

@@ -74,3 +74,21 @@ def test_a_changed_event_breaks_its_hash_and_a_resealed_one_breaks_the_next_link
 def test_a_missing_event_shows_as_a_gap_and_a_broken_link():
     events = chained(3)
     assert {p.code for p in check_chain("member-1", [events[0], events[2]])} == {"version_gap", "chain_broken"}
+
+
+@pytest.mark.parametrize("change", [
+    {"schema_version": "1"}, {"schema_version": True}, {"stream_version": 0}, {"event_id": "not-a-uuid"},
+    {"event_type": "MemberRegistered"}, {"stream_id": ""}, {"tenant_id": 7}, {"occurred_at": "2026-07-01T00:30:00Z"},
+    {"recorded_at": None}, {"actor": {"user": "u"}}, {"actor": {"user": "u", "role": "r", "extra": 1}},
+    {"data": []}, {"hash": "0" * 63}, {"surplus": "field"}])
+def test_every_rule_of_the_envelope_schema_holds_on_the_wire(change):
+    import json
+    body = {**chained(1)[0].to_dict(), **change}
+    with pytest.raises(ValueError, match="malformed envelope"):
+        envelope_from_wire(json.dumps(body).encode())
+
+
+def test_a_wire_message_that_is_not_an_object_is_rejected():
+    for raw in (b"[1, 2]", b'"text"', b"not json"):
+        with pytest.raises(ValueError):
+            envelope_from_wire(raw)

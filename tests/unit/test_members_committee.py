@@ -26,8 +26,10 @@ def elect(eligible=10, attendees=9, seats=5, votes=(9, 9, 8, 7, 6, 2), posts=Non
           committee=None, held_on=date(2026, 3, 1), approval=None):
     posts = posts or [{"post": "secretary", "member_id": "c0"}, {"post": "deputy_secretary", "member_id": "c1"},
                       {"post": "member", "member_id": "c2"}]
-    ballot = rules.Ballot(eligible, attendees, seats, candidates(*votes))
     branch = members(full_members if full_members is not None else max(10, eligible))
+    # the voters are the roster's full members; a smaller number entered lists the members excused, with a reason
+    excused = [{"member_id": f"c{i}", "reason": "长期卧病"} for i in range(eligible, len(branch))]
+    ballot = rules.Ballot(eligible, attendees, seats, candidates(*votes), excused)
     return rules.elect(committee, "b1", "e1", "t1", ballot, posts, held_on, branch, 3, approval, TODAY)
 
 
@@ -88,8 +90,8 @@ def test_an_early_election_needs_approval_and_the_old_posts_are_vacated():
     state = None
     for event in elect(held_on=date(2023, 12, 1)):
         state = rules.evolve_committee(state, event)
-    assert refused(committee=state, held_on=date(2025, 3, 1)) == "approval_required"
-    events = elect(committee=state, held_on=date(2025, 3, 1), approval="市直机关工委批复〔2025〕3号")
+    assert refused(committee=state, held_on=date(2026, 3, 1)) == "approval_required"
+    events = elect(committee=state, held_on=date(2026, 3, 1), approval="市直机关工委批复〔2026〕3号")
     vacated = [e for e in events if isinstance(e, PostVacated)]
     assert len(vacated) == 3 and {e.term_id for e in vacated} == {"t1"}
     assert elect(committee=state, held_on=date(2026, 11, 20))
@@ -102,17 +104,17 @@ def test_posts_are_single_and_the_allowance_follows_the_rules():
     with pytest.raises(MembersRuleBroken) as taken:
         rules.fill_post(state, "secretary", "c4", "候选人4", None, TODAY, members(10), TODAY)
     assert taken.value.code == "post_taken"
-    [paid] = rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES)
+    [paid] = rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES, TODAY)
     assert paid.post == "secretary"
     with pytest.raises(MembersRuleBroken, match="at least"):
-        rules.pay_allowance(state, "c0", "2026-12", Decimal("299.99"), DEFAULT_RULES)
-    assert rules.pay_allowance(state, "c1", "2026-11", Decimal("210.00"), DEFAULT_RULES)
-    with pytest.raises(MembersRuleBroken) as above:
-        rules.pay_allowance(state, "c1", "2026-11", Decimal("210.01"), DEFAULT_RULES)
-    assert above.value.code == "allowance_above_ratio"
+        rules.pay_allowance(state, "c0", "2026-10", Decimal("299.99"), DEFAULT_RULES, TODAY)
     state = rules.evolve_committee(state, paid)
+    assert rules.pay_allowance(state, "c1", "2026-11", Decimal("210.00"), DEFAULT_RULES, TODAY)
+    with pytest.raises(MembersRuleBroken) as above:
+        rules.pay_allowance(state, "c1", "2026-11", Decimal("210.01"), DEFAULT_RULES, TODAY)
+    assert above.value.code == "allowance_above_ratio"
     with pytest.raises(MembersRuleBroken, match="already paid"):
-        rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES)
+        rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES, TODAY)
 
 
 def test_a_vacated_post_can_be_filled_again():

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from contracts.rulebook.rules import DEFAULT_RULES
 from services.members.domain import MembersRuleBroken, dues, member as members
 from services.members.domain.branch import Branch
 
@@ -70,7 +71,7 @@ def test_a_back_payment_covers_at_most_six_months(back_months, allowed):
     else:
         with pytest.raises(MembersRuleBroken) as refused:
             dues.pay(state, months, TODAY, "self", None, None, TODAY)
-        assert refused.value.code == "back_payment_too_long"
+        assert refused.value.code == "back_payment_needs_decision"
 
 
 def test_a_payment_by_someone_else_names_them_and_a_wrong_amount_is_refused():
@@ -97,16 +98,16 @@ def test_six_consecutive_unpaid_months_raise_one_review_never_a_removal(unpaid_m
     paid_until = 10 - unpaid_months
     state = fold(state, dues.pay(state, [f"2026-{m:02d}" for m in range(max(1, paid_until - 5), paid_until + 1)],
                                  date(2026, paid_until, 28), "self", None, None, TODAY))
-    raised = dues.review_arrears(state, TODAY)
+    raised = dues.review_arrears(state, TODAY, DEFAULT_RULES)
     assert bool(raised) is review
     if review:
         assert raised[0].months_unpaid == [f"2026-{m:02d}" for m in range(paid_until + 1, 11)]
         state = fold(state, raised)
-        assert dues.review_arrears(state, TODAY) == []
+        assert dues.review_arrears(state, TODAY, DEFAULT_RULES) == []
         assert state.active
 
 
 def test_exempt_months_are_not_arrears():
     state = fold(member(), dues.assess(member(), 2026))
     state = fold(state, dues.reduce(state, 2026, "2026-01", Decimal("0.00"), "困难减免"))
-    assert dues.arrears(state, TODAY) == [] and dues.review_arrears(state, TODAY) == []
+    assert dues.arrears(state, TODAY) == [] and dues.review_arrears(state, TODAY, DEFAULT_RULES) == []

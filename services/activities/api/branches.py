@@ -13,15 +13,16 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from contracts.activities import suggested_channel
-from contracts.years import validate_period_year
+from contracts.rulebook.calendar import validate_period_year
 from shared.errors import RequestInvalid
 from shared.web import ApiBlueprint, read_transaction
 from services.activities import queries
 from services.activities.api.common import YearQuerySchema, branch_reader, bureau_today
 from services.activities.domain import coverage as reports
-from services.activities.domain.calendar import holidays_of, parse_period, period_of
+from contracts.rulebook.calendar import parse_period, period_of
+from contracts.rulebook.holidays import holidays_of
+from contracts.rulebook.rules import coverage_channels, study_kinds
 from services.activities.domain.roster import group_on, health_on, post_on
-from services.activities.domain.rules import study_kinds
 
 branches = ApiBlueprint("branch-views", __name__, description="Roster, coverage, study hours and care of a branch")
 
@@ -125,18 +126,18 @@ class Coverage(MethodView):
         today = bureau_today()
         with read_transaction(principal.tenant) as conn:
             rules = queries.load_rules(conn, principal.tenant).on(today)
-            period = (parse_period(query["period"]) if query.get("period")
+            period = (parse_period(query["period"], ("month", "quarter")) if query.get("period")
                       else period_of(today, rules["coverage_period"]))
-            if period.starts_on > today:
+            if not period.has_begun(today):
                 raise RequestInvalid("the period has not begun", fields={"period": ["in the future"]})
-            rules = queries.load_rules(conn, principal.tenant).on(period.starts_on)
+            rules = queries.load_rules(conn, principal.tenant).on(period.as_of(today))
             roster = queries.load_roster(conn, branch_id=branch)
-            reached = queries.reaches(conn, list(roster.members), period.starts_on, period.ends_on,
-                                      study_kinds(rules), rules["coverage_channels"])
+            reached = queries.reaches(conn, list(roster.members), period.start, period.end,
+                                      study_kinds(rules), coverage_channels(rules))
         report = reports.coverage(roster, branch, period, reached, today)
         for member in report["uncovered"]:
             member["suggested_channel"] = suggested_channel(member["mobility"], member["health"],
-                                                            rules["coverage_channels"])
+                                                            coverage_channels(rules))
         return report
 
 

@@ -7,7 +7,8 @@ from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers, queries
-from services.activities.api.common import RecordedSchema, branch_reader, bureau_today, if_match, writer
+from services.activities.api.common import (
+    RecordedSchema, branch_reader, bureau_today, if_match, require_known_branch, writer)
 from services.activities.commands import CentreSchema, EvidenceSchema, MoveCentreSchema
 from services.activities.domain.records import checklist_status
 
@@ -74,6 +75,7 @@ class Centre(MethodView):
         """Record the branch's centre (its place, from a date)."""
         principal = writer()
         principal.require_branch_writer(str(branch_id))
+        require_known_branch(principal, str(branch_id))
         return execute_command(principal.tenant, lambda uow: handlers.set_up_centre(uow, str(branch_id), command))
 
 
@@ -85,6 +87,7 @@ def _centre_command(schema, path: str, doc: str):
         def post(self, command, branch_id):
             principal = writer()
             principal.require_branch_writer(str(branch_id))
+            require_known_branch(principal, str(branch_id))
             expected = if_match(required=False)
             return execute_command(principal.tenant, lambda uow: handlers.change_centre(uow, str(branch_id), command,
                                                                                         expected))

@@ -7,11 +7,11 @@ from datetime import date
 from flask import request
 from marshmallow import Schema, fields
 
-from contracts.years import validate_year
+from contracts.rulebook.calendar import validate_year
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound, RequestInvalid
 from shared.web import current_principal, read_transaction, runtime
-from services.activities.domain.activities import local_today
+from contracts.rulebook.calendar import local_date
 
 
 def writer() -> Principal:
@@ -57,7 +57,7 @@ def require_known_branch(principal: Principal, branch_id: str) -> None:
 
 def bureau_today() -> date:
     """Today in the bureaus' time zone, from the service's clock."""
-    return local_today(runtime().clock())
+    return local_date(runtime().clock())
 
 
 def branch_reader(branch_id) -> tuple[Principal, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from contracts.years import validate_year
+from contracts.rulebook.calendar import validate_year
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers
@@ -279,5 +279,8 @@ class PledgeReads(MethodView):
         principal = reader()
         principal.require_role("bureau_admin", "auditor")
         with read_transaction(principal.tenant) as conn:
+            # The pledge's own row is for its permitted readers only; its stream says it exists in this bureau.
+            if conn.execute("SELECT 1 FROM streams WHERE stream_id = %s", (f"pledge-{pledge_id}",)).fetchone() is None:
+                raise NotFound("no such pledge in your bureau")
             return conn.execute("SELECT reader, reader_role, read_at FROM pledge_reads WHERE pledge_id = %s"
                                 " ORDER BY seq", (str(pledge_id),)).fetchall()

@@ -11,7 +11,7 @@ from shared.web import ApiBlueprint, execute_command, read_transaction
 from services.activities import handlers, queries
 from services.activities.api.common import RecordedSchema, YearQuerySchema, bureau_today, reader, writer
 from services.activities.commands import ClosePeriodSchema
-from services.activities.domain.calendar import KNOWN_HOLIDAYS, holidays_of
+from contracts.rulebook.holidays import KNOWN_HOLIDAYS, holidays_of
 
 periods = ApiBlueprint("periods", __name__, description="Closing months and quarters; the holidays of care visits")
 

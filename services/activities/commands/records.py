@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from contracts.years import validate_period_year, validate_year
+from contracts.rulebook.calendar import validate_period_year, validate_year
 from services.activities.commands.fields import hours, ids, optional_str, strings, text
-from services.activities.domain.calendar import is_holiday
+from contracts.rulebook.holidays import is_holiday
 from services.activities.events import CARE_KINDS, OUTREACH_CHANNELS
 
 TEAM_KINDS = ("choir", "dance", "other")

@@ -10,7 +10,7 @@ members were there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 from collections.abc import Mapping, Sequence
 
@@ -19,23 +19,18 @@ from services.activities.events import (ActivityCancelled, ActivityCorrected, Ac
 from services.activities.commands import (CancelActivity, CorrectActivity, PlanActivity, RecordActivity,
                                           RecordPlannedActivity, RecordTalk)
 from services.activities.domain import ActivitiesRuleBroken
-from services.activities.domain.calendar import Period, late_reasons
+from contracts.rulebook.calendar import Period, late_reasons
+from contracts.rulebook.people import is_full_member
+from contracts.rulebook.rules import RuleBook
 from services.activities.domain.roster import Roster
-from services.activities.domain.rules import RuleBook
 
-# Bureaus work on Beijing time (no daylight saving): "today" and "in the future" are judged there.
-BUREAU_TIMEZONE = timezone(timedelta(hours=8))
 RECORD_FIELDS = ("kind", "occurred_on", "title", "place", "topics", "attendees", "guests", "absentees", "minutes",
                  "hours", "group_id")
 
 
-def local_today(moment: datetime) -> date:
-    return moment.astimezone(BUREAU_TIMEZONE).date()
-
-
 @dataclass(frozen=True)
 class Circumstances:
-    """What a decision knows besides the command: today's date, the roster, the rules, closed periods."""
+    """What a decision knows besides the command: today's local date, the roster, the rules, closed periods."""
 
     today: date
     roster: Roster
@@ -230,8 +225,10 @@ def sitting_in(roster: Roster, branch_id: str, day: date, kind: str, group_id: s
 
 def general_meeting_quorum(roster: Roster, branch_id: str, day: date,
                            attendees: Sequence[str]) -> tuple[int, int, bool]:
-    """(voting members, voting members present, more than half present): voting = full Party members."""
-    voting = {m.member_id for m in roster.members_on(branch_id, day) if m.party_member}
+    """(voting members, voting members present, more than half present): voting = full Party members (the
+    rulebook's: probationary members attend but do not vote)."""
+    voting = {m.member_id for m in roster.members_on(branch_id, day)
+              if is_full_member(m.party_member, m.party_join_date, day)}
     present = len(voting & set(attendees))
     return len(voting), present, present * 2 > len(voting)
 

@@ -14,11 +14,11 @@ from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, Fo
                                           SignPledge, WithdrawRecord)
 from services.activities.domain import ActivitiesRuleBroken
 from services.activities.domain.activities import Circumstances, check_participants
-from services.activities.domain.calendar import Period, holiday_in_window, holiday_visited_by, parse_period
+from contracts.rulebook.calendar import Period, parse_period
+from contracts.rulebook.holidays import holiday_in_window, holiday_visited_by
+from contracts.rulebook.people import birthday_near
 from services.activities.domain.roster import DEPARTURES, NOT_A_MEMBER_CODES
 from shared.errors import Conflict
-
-BIRTHDAY_WINDOW_DAYS = 15
 
 
 def branch_of_member(c: Circumstances, member_id: str, day: date, branch_id: str | None = None, *,
@@ -55,7 +55,7 @@ def record_care(care_id: str, command: RecordCare, c: Circumstances) -> list:
     holiday, holiday_date = _holiday(command, c) if command.kind == "holiday_visit" else (None, None)
     year = _newspaper_year(command) if command.kind == "newspaper" else None
     if command.kind == "birthday":
-        _require_near_birthday(c.roster.members[command.member_id].birth_date, day)
+        _require_near_birthday(c.roster.members[command.member_id].birth_date, day, c.rules.on(day))
     reasons = c.late_reasons(day)
     return [CareRecorded(care_id=care_id, branch_id=branch_id, member_id=command.member_id, kind=command.kind,
                          occurred_on=day, note=command.note, holiday=holiday, holiday_date=holiday_date, year=year,
@@ -116,16 +116,11 @@ def _newspaper_year(command: RecordCare) -> int:
     return year
 
 
-def _require_near_birthday(birth_date: date, day: date) -> None:
-    for year in (day.year - 1, day.year, day.year + 1):
-        try:
-            birthday = birth_date.replace(year=year)
-        except ValueError:  # 29 February in a common year
-            birthday = date(year, 3, 1)
-        if abs((birthday - day).days) <= BIRTHDAY_WINDOW_DAYS:
-            return
-    raise ActivitiesRuleBroken("birthday care is given near the member's birthday", field="occurred_on",
-                               code="not_near_birthday")
+def _require_near_birthday(birth_date: date, day: date, rules: Mapping) -> None:
+    """Within the rules' window of the birthday (the rulebook's one window, for recording, reminding, judging)."""
+    if birthday_near(birth_date, day, rules) is None:
+        raise ActivitiesRuleBroken(f"生日关怀应在生日前后 {rules['birthday_window_days']} 天内", field="occurred_on",
+                                   code="not_near_birthday")
 
 
 def require_no_newspaper(already: bool, year: int | None) -> None:
@@ -306,11 +301,11 @@ def checklist_status(checklist: Sequence[str], evidence: Sequence[Mapping], sinc
 # --- periods --------------------------------------------------------------------------------------
 
 def close_period(bureau_id: str, already_closed: bool, command: ClosePeriod, c: Circumstances) -> list:
-    period: Period = parse_period(command.period)
+    period: Period = parse_period(command.period, ("month", "quarter"))
     if already_closed:
-        raise Conflict(f"{period.name} is already closed", code="period_already_closed",
+        raise Conflict(f"{period.id} is already closed", code="period_already_closed",
                        fields={"period": ["already closed"]})
-    if period.ends_on >= c.today:
+    if period.end >= c.today:
         raise ActivitiesRuleBroken("a period is closed after its last day", field="period", code="period_not_ended")
-    return [PeriodClosed(bureau_id=bureau_id, period=period.name, starts_on=period.starts_on, ends_on=period.ends_on,
+    return [PeriodClosed(bureau_id=bureau_id, period=period.id, starts_on=period.start, ends_on=period.end,
                          closed_on=c.today)]

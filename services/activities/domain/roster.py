@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from collections.abc import Iterable, Mapping
 
+from contracts.rulebook import people
+from contracts.rulebook.people import HealthRecord, PostRecord
+
 PLACEMENT_RANK = {"joined": 0, "moved": 1, "transferred_out": 2, "died": 2, "left_party": 2}
 DEPARTURES = ("transferred_out", "died", "left_party")
 
@@ -37,25 +40,6 @@ class Placement:
     @property
     def sort_key(self) -> tuple:
         return self.effective_on, PLACEMENT_RANK[self.kind], self.seq
-
-
-@dataclass(frozen=True)
-class HealthRecord:
-    changed_on: date
-    health: str
-    mobility: str
-    seq: int = 0
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    """A committee post of ``branch_id`` filled or vacated (``kind``) on ``on``."""
-
-    kind: str
-    term_id: str
-    post: str
-    on: date
-    branch_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +76,8 @@ class RosterMember:
     posts: tuple[PostRecord, ...] = ()
     term_ends: Mapping[str, date] = field(default_factory=dict)
     groups: tuple[GroupAssignment, ...] = ()
+    retirement_kind: str = "retired"
+    party_join_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -197,36 +183,16 @@ class Roster:
 
 
 def health_on(member: RosterMember, day: date) -> HealthRecord | None:
-    """The member's health and mobility as last recorded on or before ``day`` (else the earliest known)."""
-    ordered = sorted(member.health, key=lambda h: (h.changed_on, h.seq))
-    known = [h for h in ordered if h.changed_on <= day]
-    if known:
-        return known[-1]
-    return ordered[0] if ordered else None
+    """The member's health and mobility on ``day``, read as the rulebook reads it."""
+    return people.health_on(member.health, day)
 
 
 def held_post_between(member: RosterMember, start: date, end: date, branch_id: str | None = None) -> bool:
-    """Whether the member held a committee post (secretary, deputy or member) on any day in [start, end]
-    (of ``branch_id``, if given)."""
-    return any(on <= end and (until is None or until >= start) for _, on, until in _post_spans(member, branch_id))
+    return people.held_post_between(member.posts, member.term_ends, start, end, branch_id)
 
 
 def post_on(member: RosterMember, day: date, branch_id: str | None = None) -> str | None:
-    """The committee post the member held on ``day`` (of ``branch_id``, if given), if any."""
-    return next((post for post, on, until in _post_spans(member, branch_id)
-                 if on <= day and (until is None or until >= day)), None)
-
-
-def _post_spans(member: RosterMember, branch_id: str | None) -> Iterable[tuple[str, date, date | None]]:
-    """(post, filled on, held until): until its vacancy or the end of its term, whichever comes first."""
-    for post in member.posts:
-        if post.kind != "filled" or (branch_id and post.branch_id not in (None, branch_id)):
-            continue
-        vacated = [p.on for p in member.posts
-                   if p.kind == "vacated" and p.term_id == post.term_id and p.post == post.post and p.on >= post.on]
-        until = min(vacated + ([member.term_ends[post.term_id]] if post.term_id in member.term_ends else []),
-                    default=None)
-        yield post.post, post.on, until
+    return people.post_on(member.posts, member.term_ends, day, branch_id)
 
 
 def group_on(member: RosterMember, day: date, branch_id: str) -> str | None:

@@ -1,12 +1,16 @@
 """A branch's scorecard for a period: figures (each ``{required, done}`` or a count, with the event ids
-behind it), findings, and whether the branch complied. Pure: facts and today's date come in."""
+behind it), findings, and whether the branch complied. Pure: facts and today's date come in.
+
+``status`` is ``compliant``, ``findings`` or ``nothing_to_judge`` — a branch with no members on the day the
+period is judged has nothing to judge: no findings and no verdict (``compliant`` is None), never "compliant".
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 from services.audit.facts import Facts
-from services.audit.periods import Period
+from contracts.rulebook.calendar import Period
 from services.audit.scorecard import care, committee, dues, education, meetings, work
 from services.audit.scorecard.context import BranchContext
 
@@ -21,6 +25,8 @@ def scorecard(facts: Facts, branch_id: str, period: Period, today: date) -> dict
         section_figures, section_findings = section(ctx)
         figures.update(section_figures)
         findings.extend(section_findings)
+    status = judgement(ctx, findings)
+    findings = [] if status == NOTHING_TO_JUDGE else findings
     branch = facts.branches.get(branch_id, {})
     closure = facts.closures.get(branch_id)
     return {"branch": {"id": branch_id, "name": branch.get("name"),
@@ -29,7 +35,18 @@ def scorecard(facts: Facts, branch_id: str, period: Period, today: date) -> dict
             "period": period.to_dict(today), "as_of": today.isoformat(),
             "rules": {"version": ctx.rules["rules_version"], "effective_from": ctx.rules["effective_from"],
                       "demonstration_criteria": list(ctx.rules.get("demonstration_criteria") or [])},
-            "figures": figures, "compliant": not findings, "findings": findings}
+            "figures": figures, "status": status,
+            "compliant": None if status == NOTHING_TO_JUDGE else not findings, "findings": findings}
+
+
+NOTHING_TO_JUDGE = "nothing_to_judge"
+
+
+def judgement(ctx: BranchContext, findings: list[dict]) -> str:
+    """``nothing_to_judge`` for a branch without members on the day the period is judged."""
+    if not ctx.members:
+        return NOTHING_TO_JUDGE
+    return "findings" if findings else "compliant"
 
 
 def _iso(value) -> str | None:

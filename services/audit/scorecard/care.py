@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.holidays import UnknownHoliday, holiday_date, holiday_label
-from services.audit.periods import month_end
+from contracts.rulebook.calendar import month_end
+from contracts.rulebook.holidays import UnknownHoliday, holiday_date, holiday_label
+from contracts.rulebook.people import birthday_near, birthday_window, birthdays_between
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 GRACE = timedelta(days=7)
@@ -13,7 +14,7 @@ GRACE = timedelta(days=7)
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     care_rows = [c for c in ctx.rows("care") if ctx.period.start <= c["on_date"] <= ctx.period.end]
-    parts = [_birthdays(ctx, care_rows), _holidays(ctx), _yearly(ctx, "health_check", "体检"),
+    parts = [_birthdays(ctx), _holidays(ctx), _yearly(ctx, "health_check", "体检"),
              _yearly(ctx, "newspaper", "订阅党报")]
     figure = {"birthdays": parts[0][0], "holiday_visits": parts[1][0], "health_checks": parts[2][0],
               "newspapers": parts[3][0], "done": len(care_rows),
@@ -21,36 +22,25 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     return {"care": figure}, [f for part in parts for f in part[1]]
 
 
-def _birthdays(ctx: BranchContext, care_rows: list[dict]) -> tuple[dict, list[dict]]:
-    """Every retiree whose birthday fell in the period, greeted in their birthday's month."""
+def _birthdays(ctx: BranchContext) -> tuple[dict, list[dict]]:
+    """Every retiree whose birthday fell in the period, greeted within the rules' window of it (the rulebook's
+    one birthday window, 29 February on the 28th in common years)."""
     due, done, missed, evidence = [], [], [], []
+    cakes = [c for c in ctx.rows("care") if c["kind"] == "birthday"]
     for member in ctx.retirees():
-        birthday = _birthday_in(member.birth_date, ctx.period.start, ctx.reference_day)
-        if birthday is None:
-            continue
-        due.append(member)
-        greeted = [c for c in care_rows if c["member_id"] == member.member_id and c["kind"] == "birthday"
-                   and (c["on_date"].year, c["on_date"].month) == (birthday.year, birthday.month)]
-        if greeted:
-            done.append(member)
-            evidence += event_ids(greeted)
-        elif month_end(f"{birthday.year}-{birthday.month:02d}") < ctx.today:
-            missed.append(member)
-    findings = [finding("birthday_care_missed", f"{len(missed)}名老干部生日当月未送关怀",
+        for birthday in birthdays_between(member.birth_date, ctx.period.start, ctx.reference_day):
+            due.append(member)
+            greeted = [c for c in cakes if c["member_id"] == member.member_id
+                       and birthday_near(member.birth_date, c["on_date"], ctx.rules) == birthday]
+            if greeted:
+                done.append(member)
+                evidence += event_ids(greeted)
+            elif birthday_window(birthday, ctx.rules)[1] < ctx.today:
+                missed.append(member)
+    findings = [finding("birthday_care_missed", f"{len(missed)}名老干部生日前后未送关怀",
                         members=[m.brief() for m in missed])] if missed else []
     return {"required": len(due), "done": len(done), "missed": [m.brief() for m in missed],
             "events": sorted(evidence)}, findings
-
-
-def _birthday_in(birth_date: date, start: date, end: date) -> date | None:
-    for year in range(start.year, end.year + 1):
-        try:
-            day = birth_date.replace(year=year)
-        except ValueError:  # 29 February
-            day = date(year, 3, 1)
-        if start <= day <= end:
-            return day
-    return None
 
 
 def _holidays(ctx: BranchContext) -> tuple[dict, list[dict]]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.audit.periods import month_end
+from contracts.rulebook.calendar import month_end
+from contracts.rulebook.people import BRANCH_MIN_FULL_MEMBERS, COMMITTEE_MIN_FULL_MEMBERS
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 POST_LABELS = {"secretary": "书记", "deputy_secretary": "副书记", "member": "委员"}
 
 
 def current_term(ctx: BranchContext) -> dict | None:
-    terms = [t for t in ctx.rows("terms") if t["starts_on"] <= ctx.reference_day]
-    return max(terms, key=lambda t: (t["starts_on"], t["term_id"])) if terms else None
+    return ctx.current_term()
 
 
 def posts_held(ctx: BranchContext) -> list[dict]:
@@ -54,6 +54,7 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
               "vacant_posts": vacant, "allowance": allowance,
               "elections": _elections(ctx), "events": [str(term["event_id"])] + event_ids(held)}
     findings += _term_findings(ctx, term, held, vacant) + allowance_findings + _election_findings(ctx)
+    findings += _seats_findings(ctx, term, held)
     return {"committee": figure}, findings
 
 
@@ -90,13 +91,13 @@ def _term_findings(ctx, term, held, vacant) -> list[dict]:
 
 def _size_findings(ctx: BranchContext, term: dict | None) -> list[dict]:
     """At least 3 full members; 7 or more need a committee, not only a secretary."""
-    full = [m for m in ctx.party_members() if m.party_join_date]
+    full = ctx.full_members()
     if not ctx.members:
         return []
     findings = []
-    if len(full) < 3:
-        findings.append(finding("branch_too_small", f"正式党员{len(full)}名，不足3名"))
-    if len(full) >= 7 and term is not None and not term["committee"]:
+    if len(full) < BRANCH_MIN_FULL_MEMBERS:
+        findings.append(finding("branch_too_small", f"正式党员{len(full)}名，不足{BRANCH_MIN_FULL_MEMBERS}名"))
+    if len(full) >= COMMITTEE_MIN_FULL_MEMBERS and term is not None and not term["committee"]:
         findings.append(finding("committee_required", f"正式党员{len(full)}名，应设立支部委员会",
                                 records=[term["event_id"]]))
     return findings
@@ -117,21 +118,33 @@ def _allowance(ctx: BranchContext, held: list[dict]) -> tuple[dict, list[dict]]:
         findings.append(finding("allowance_unpaid", f"书记工作补贴未发放：{'、'.join(unpaid)}",
                                 records=[secretary[0]["event_id"]] if secretary else []))
     low = [a for a in secretary_paid.values() if a["amount"] < standard]
-    high = [a for a in paid if a["post"] != "secretary" and a["amount"] > standard * ratio]
+    # a deputy's or member's cap is the rules' share of what the secretary was actually paid that month
+    cap = {month: row["amount"] * ratio for month, row in secretary_paid.items()}
+    high = [a for a in paid if a["post"] != "secretary" and a["amount"] > cap.get(a["month"], standard * ratio)]
     if low:
         findings.append(finding("allowance_below_standard", f"书记工作补贴低于每月{standard}元",
                                 records=event_ids(low)))
     if high:
-        findings.append(finding("allowance_above_ratio", f"副书记、委员补贴超过书记标准的{ratio * 100:.0f}%",
+        findings.append(finding("allowance_above_ratio", f"副书记、委员补贴超过书记当月实发补贴的{ratio * 100:.0f}%",
                                 records=event_ids(high)))
     return {"required": len(months), "done": len(months) - len(unpaid), "months_unpaid": unpaid,
             "paid_total": str(sum((a["amount"] for a in paid), Decimal("0.00"))), "standard": str(standard),
             "events": event_ids(paid)}, findings
 
 
+def _seats_findings(ctx: BranchContext, term: dict, held: list[dict]) -> list[dict]:
+    """Seats the term's election left vacant, while fewer posts are held than there were seats."""
+    election = next((e for e in ctx.rows("elections") if e["election_id"] == term["election_id"]), None)
+    if election is None or not election.get("vacant_seats") or len(held) >= election["seats"]:
+        return []
+    return [finding("seats_vacant", f"换届选举应选{election['seats']}名，当选不足，"
+                                    f"{election['vacant_seats']}个席位空缺待补选", records=[election["event_id"]])]
+
+
 def _elections(ctx: BranchContext) -> list[dict]:
     return [{"election_id": e["election_id"], "held_on": e["held_on"].isoformat(),
-             "eligible_voters": e["eligible_voters"],
+             "eligible_voters": e["eligible_voters"], "excused": e.get("excused") or [],
+             "vacant_seats": e.get("vacant_seats") or 0,
              "attendees": e["attendees"], "seats": e["seats"], "candidates": len(e["candidates"] or []),
              "event_id": str(e["event_id"])} for e in ctx.in_period("elections", "held_on")]
 

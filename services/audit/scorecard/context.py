@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from contracts.rulebook.calendar import Period
+from contracts.rulebook.people import holds_committee
+from contracts.rulebook.rules import occasions_due
 from services.audit.facts import Facts
-from services.audit.periods import Period
 from services.audit.roster import MemberState
 
 
@@ -22,7 +24,7 @@ class BranchContext:
 
     @classmethod
     def build(cls, facts: Facts, branch_id: str, period: Period, today: date) -> BranchContext:
-        reference_day = min(period.end, today)
+        reference_day = period.as_of(today)
         return cls(facts, branch_id, period, today, facts.rules(reference_day), reference_day,
                    facts.register.in_branch(branch_id, reference_day))
 
@@ -42,8 +44,24 @@ class BranchContext:
         return [m for m in members if m.party_member]
 
     def retirees(self, day: date | None = None) -> list[MemberState]:
+        """The members due care (the rulebook's retired cadres) on the reference day or ``day``."""
         members = self.members if day is None else self.facts.register.in_branch(self.branch_id, day)
         return [m for m in members if m.retiree]
+
+    def full_members(self, day: date | None = None) -> list[MemberState]:
+        day = day or self.reference_day
+        members = self.members if day == self.reference_day else self.facts.register.in_branch(self.branch_id, day)
+        return [m for m in members if m.full_member(day)]
+
+    def current_term(self) -> dict | None:
+        terms = [t for t in self.rows("terms") if t["branch_id"] == self.branch_id
+                 and t["starts_on"] <= self.reference_day]
+        return max(terms, key=lambda t: (t["starts_on"], t["term_id"])) if terms else None
+
+    def holds_committee(self) -> bool:
+        """Whether the branch is held to committee work: as its term says; without a term, by its full members."""
+        term = self.current_term()
+        return holds_committee(term["committee"] if term else None, len(self.full_members()))
 
     def name(self, member_id: str) -> str:
         return self.facts.register.name(member_id)
@@ -53,8 +71,7 @@ class BranchContext:
 
     def scaled(self, per_year: int | float, months: int | None = None) -> int:
         """A yearly frequency over ``months`` months of the period (whole occasions only)."""
-        months = len(self.period.months) if months is None else months
-        return int(per_year * months / 12 + 1e-9)
+        return occasions_due(per_year, len(self.period.months) if months is None else months)
 
     def member_counts(self) -> dict:
         """Members by kind on the reference day: the seed's 离退休干部 and 离退休党员干部 counts."""

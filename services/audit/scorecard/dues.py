@@ -1,6 +1,9 @@
-"""Party dues: due against paid for the period's months, arrears, and six unpaid months calling for a review.
+"""Party dues: due against paid for the period's months, arrears, and unpaid months calling for a review.
 
-Unpaid dues never remove anyone: six consecutive unpaid months only call for the branch to review the case.
+Each member's dues are read month by month (the rulebook's ledger) and every month is charged to the
+branch that answered for it (``contracts.rulebook.dues.branch_answering``): a member who moved raises
+nothing in the receiving branch for months settled before. Only Party members owe dues. Unpaid dues
+never remove anyone: ``dues_review_months`` unpaid in a row only call for the branch to review the case.
 """
 
 from __future__ import annotations
@@ -8,103 +11,106 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.audit.periods import month_end, parse_period
+from contracts.rulebook import dues as rulebook
+from contracts.rulebook.calendar import month_end, month_of, previous_month
+from contracts.rulebook.dues import DuesLedger, branch_answering
+from contracts.rulebook.people import owes_dues
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 ZERO = Decimal("0.00")
-REVIEW_AFTER_MONTHS = 6
+DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_payments", "dues_carried", "dues_reviews")
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
-    assessments, reductions = ctx.rows("dues_assessments"), ctx.rows("dues_reductions")
-    payments = ctx.rows("dues_payments")
-    paid_months = _paid_months(payments)
+    books = ledgers(ctx)
     ended = ctx.period.ended_months(ctx.today)
+    through = previous_month(month_of(min(ctx.today, ctx.period.end + timedelta(days=1))))
     due_total = paid_total = ZERO
     members, findings, not_assessed = [], [], []
-    for member in ctx.party_members():
-        if not _assessment(assessments, member.member_id, ctx.period.year):
+    for member, stays, months in _answered_here(ctx):
+        book = books.get(member.member_id, DuesLedger())
+        if ctx.period.year not in book.assessed:
             not_assessed.append(member)
             continue
-        months = [m for m in ended if member.joined_on <= month_end(m)]
-        due = {m: _monthly(assessments, reductions, member.member_id, m) for m in months}
-        paid = {m: paid_months[member.member_id][m] for m in months if m in paid_months.get(member.member_id, {})}
-        due_total += sum(due.values(), ZERO)
-        paid_total += sum((amount for amount, _ in paid.values()), ZERO)
-        arrears = _arrears(ctx, assessments, reductions, paid_months, member)
-        members.append({"member_id": member.member_id, "name": member.name, "due": str(sum(due.values(), ZERO)),
-                        "paid": str(sum((a for a, _ in paid.values()), ZERO)), "arrears": arrears})
-        findings += _arrears_findings(ctx, member, arrears)
+        here = [m for m in ended if m in months]
+        due = sum((book.due_for(m) or ZERO for m in here), ZERO)
+        paid = sum((book.paid[m] for m in here if m in book.paid), ZERO)
+        arrears = rulebook.arrears(book, lambda m, s=stays: branch_answering(s, m) == ctx.branch_id, through)
+        due_total, paid_total = due_total + due, paid_total + paid
+        members.append({"member_id": member.member_id, "name": member.name, "due": str(due), "paid": str(paid),
+                        "carried": [m for m in here if m in book.carried], "arrears": arrears})
+        findings += _arrears_findings(ctx, member, book, stays, arrears, through)
     if not_assessed:
         findings.append(finding("dues_not_assessed", f"{ctx.period.year}年有{len(not_assessed)}名党员未核定党费",
                                 members=[m.brief() for m in not_assessed]))
+    rows = [r for table in DUES_TABLES for r in ctx.facts.everywhere(table) if r["member_id"] in books]
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
                      "in_arrears": sum(1 for m in members if m["arrears"]),
-                     "events": event_ids(assessments + reductions + payments)}}, findings
+                     "events": event_ids(r for r in rows if r["member_id"] in {m["member_id"] for m in members})}}, \
+        findings
 
 
-def _paid_months(payments: list[dict]) -> dict[str, dict[str, tuple[Decimal, str]]]:
-    """member → month → (the share of a payment that covered it, the payment's event id)."""
-    paid: dict[str, dict[str, tuple[Decimal, str]]] = {}
-    for payment in payments:
-        months = payment["months"] or []
-        share = (Decimal(payment["amount"]) / len(months)).quantize(Decimal("0.01")) if months else ZERO
-        for month in months:
-            paid.setdefault(payment["member_id"], {})[month] = (share, str(payment["event_id"]))
-    return paid
+def _answered_here(ctx: BranchContext):
+    """(member as at their last month here, their stays, the period's months this branch answers for), for every
+    Party member (as registered: one who left the Party owes up to the month they left) this branch answers for in
+    some month of the period begun by now."""
+    register, begun = ctx.facts.register, [m for m in ctx.period.months if f"{m}-01" <= ctx.today.isoformat()]
+    found = []
+    for member_id in register.members:
+        stays = register.stays(member_id)
+        if all(stay.branch_id != ctx.branch_id for stay in stays):
+            continue
+        months = rulebook.months_answered(stays, begun, ctx.branch_id)
+        if not months:
+            continue
+        member = register.state(member_id, min(month_end(months[-1]), ctx.reference_day))
+        if member is not None and owes_dues(register.members[member_id]["party_member"]):
+            found.append((member, stays, months))
+    return sorted(found, key=lambda entry: (entry[0].name, entry[0].member_id))
 
 
-def _assessment(assessments: list[dict], member_id: str, year: int) -> dict | None:
-    mine = [a for a in assessments if a["member_id"] == member_id and a["year"] == year]
-    return max(mine, key=lambda a: a["stream_version"] or 0) if mine else None
+def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
+    """Every member's ledger from the bureau's dues facts, whichever branch recorded them (once per load)."""
+    if "dues_ledgers" not in ctx.facts.derived:
+        ctx.facts.derived["dues_ledgers"] = _ledgers(ctx)
+    return ctx.facts.derived["dues_ledgers"]
 
 
-def _monthly(assessments, reductions, member_id: str, month: str) -> Decimal:
-    """The amount due for a month: the year's assessment, or a hardship reduction in force from an earlier month."""
-    year = int(month[:4])
-    assessment = _assessment(assessments, member_id, year)
-    if assessment is None:
-        return ZERO
-    in_force = [r for r in reductions if r["member_id"] == member_id and r["year"] == year and r["from_month"] <= month]
-    if in_force:
-        return Decimal(max(in_force, key=lambda r: (r["from_month"], r["stream_version"] or 0))["monthly_amount"])
-    return Decimal(assessment["monthly_amount"])
+def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
+    books: dict[str, DuesLedger] = {}
+
+    def book(member_id: str) -> DuesLedger:
+        return books.get(member_id, DuesLedger())
+    for row in sorted(ctx.facts.everywhere("dues_assessments"), key=lambda r: r["stream_version"] or 0):
+        books[row["member_id"]] = book(row["member_id"]).assessed_for(row["year"], row["monthly_amount"])
+    for row in sorted(ctx.facts.everywhere("dues_reductions"), key=lambda r: r["stream_version"] or 0):
+        books[row["member_id"]] = book(row["member_id"]).reduced_from(row["from_month"], row["monthly_amount"])
+    for row in ctx.facts.everywhere("dues_payments"):
+        months = row["months"] or []
+        share = (Decimal(row["amount"]) / len(months)).quantize(Decimal("0.01")) if months else ZERO
+        books[row["member_id"]] = book(row["member_id"]).paid_for(dict.fromkeys(months, share))
+    for row in ctx.facts.everywhere("dues_carried"):
+        books[row["member_id"]] = book(row["member_id"]).carried_for(row["months"] or [], row["transfer_id"])
+    for row in ctx.facts.everywhere("dues_reviews"):
+        if row["months_unpaid"]:
+            books[row["member_id"]] = book(row["member_id"]).reviewed(min(row["months_unpaid"]))
+    return books
 
 
-def _arrears(ctx, assessments, reductions, paid_months, member) -> list[str]:
-    """Every ended month with dues owed and not paid, in the years assessed up to the period's end."""
-    years = sorted({a["year"] for a in assessments
-                    if a["member_id"] == member.member_id and a["year"] <= ctx.period.year})
-    owed = []
-    for year in years:
-        for month in parse_period(str(year)).ended_months(min(ctx.today, ctx.period.end + timedelta(days=1))):
-            if month_end(month) < member.joined_on:
-                continue
-            paid = month in paid_months.get(member.member_id, {})
-            if not paid and _monthly(assessments, reductions, member.member_id, month) > 0:
-                owed.append(month)
-    return owed
-
-
-def _arrears_findings(ctx: BranchContext, member, arrears: list[str]) -> list[dict]:
-    if not arrears:
-        return []
-    findings = [finding("dues_arrears", f"{member.name}欠缴党费{len(arrears)}个月（{arrears[0]}起）",
-                        members=[member.brief()])]
-    run = _longest_run(arrears)
-    reviewed = [r for r in ctx.rows("dues_reviews") if r["member_id"] == member.member_id]
-    if run >= REVIEW_AFTER_MONTHS and not reviewed:
+def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrears: list[str],
+                      through: str) -> list[dict]:
+    """Arrears here; and a review due when the member's unpaid run (in the bureau) reaches the rules' months and
+    ends in a month this branch answers for, the member still in it, unless that run was already reviewed."""
+    findings = []
+    if arrears:
+        findings.append(finding("dues_arrears", f"{member.name}欠缴党费{len(arrears)}个月（{arrears[0]}起）",
+                                members=[member.brief()]))
+    run = rulebook.unpaid_run(book, lambda m: branch_answering(stays, m) is not None, through)
+    still_here = ctx.facts.register.state(member.member_id, ctx.reference_day)
+    if rulebook.review_due(run, ctx.rules) and branch_answering(stays, run[-1]) == ctx.branch_id \
+            and run[0] not in book.reviews and still_here is not None and still_here.branch_id == ctx.branch_id \
+            and still_here.party_member:
         findings.append(finding("dues_review_due",
-                                f"{member.name}连续{run}个月未缴党费，支部应了解情况、进行审议（不自动除名）",
+                                f"{member.name}连续{len(run)}个月未缴党费，支部应了解情况、进行审议（不自动除名）",
                                 members=[member.brief()]))
     return findings
-
-
-def _longest_run(months: list[str]) -> int:
-    best = run = 0
-    previous = None
-    for month in months:
-        index = int(month[:4]) * 12 + int(month[5:7])
-        run = run + 1 if previous is not None and index == previous + 1 else 1
-        best, previous = max(best, run), index
-    return best

@@ -1,20 +1,17 @@
-"""Education: coverage of every member each period (study, or the branch going to them) and study hours."""
+"""Education: coverage of every Party member each period (study, or the branch going to them) and study hours,
+judged by the rulebook (``contracts.rulebook.coverage``) exactly as activities reports them."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from services.audit.periods import parse_period
-from services.audit.scorecard.committee import posts_held
+from contracts.rulebook import coverage as rulebook, people
+from contracts.rulebook.calendar import periods_within
+from contracts.rulebook.coverage import Reach, StudySession
+from contracts.rulebook.people import PostRecord
+from contracts.rulebook.rules import coverage_channels, study_kinds
 from services.audit.scorecard.context import BranchContext, finding
-
-STUDY_KINDS = ("study", "party_lecture", "theme_day", "general_meeting", "group_meeting", "life_meeting", "briefing")
-"""The default of the rules' ``coverage_activity_kinds``: the activities at which attending counts as study."""
-
-
-def study_kinds(ctx: BranchContext) -> tuple[str, ...]:
-    """The same kinds activities and notify count, from the bureau's rules in force."""
-    return tuple(ctx.rules.get("coverage_activity_kinds") or STUDY_KINDS)
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
@@ -23,28 +20,18 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     return {"coverage": coverage, "study_hours": hours}, coverage_findings + hours_findings
 
 
-def _coverage_periods(ctx: BranchContext) -> list:
-    """The coverage periods (months by default, or quarters) of the period that have begun."""
-    months = [m for m in ctx.period.months if parse_period(m).start <= ctx.today]
-    if ctx.rules.get("coverage_period") == "quarter":
-        quarters = sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months})
-        return [parse_period(q) for q in quarters]
-    return [parse_period(m) for m in months]
-
-
 def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
-    channels = set(ctx.rules.get("coverage_channels") or [])
     parts, findings, evidence = [], [], set()
-    for part in _coverage_periods(ctx):
-        day = min(part.end, ctx.today)
-        members = {m.member_id for m in ctx.party_members(day)}
-        reached = _reached(ctx, part, channels)
-        covered = members & set(reached)
-        evidence.update(e for m in covered for e in reached[m])
-        missing = members - covered
-        parts.append({"period": part.id, "members": len(members), "covered": len(covered),
+    reaches = bureau_reaches(ctx)
+    for part in periods_within(ctx.period, ctx.rules["coverage_period"], ctx.today):
+        due = {m.member_id for m in ctx.party_members(part.as_of(ctx.today))}
+        reached = rulebook.reaches_in(reaches, part, ctx.today)
+        covered = due & set(reached)
+        evidence.update(r.record_id for m in covered for r in reached[m])
+        missing = due - covered
+        parts.append({"period": part.id, "members": len(due), "covered": len(covered),
                       "not_covered": ctx.brief(missing)})
-        if missing and part.end < ctx.today:
+        if missing and part.is_complete(ctx.today):
             findings.append(finding("coverage_incomplete",
                                     f"{part.id} 教育未全覆盖：{len(missing)}名党员未参加学习也未送学上门",
                                     members=ctx.brief(missing)))
@@ -54,61 +41,70 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
             "periods": parts, "events": sorted(evidence)}, findings
 
 
-def _reached(ctx: BranchContext, part, channels: set) -> dict[str, list[str]]:
-    """member → event ids of the study attended or the outreach received within ``part``."""
-    reached: dict[str, list[str]] = {}
-    kinds = study_kinds(ctx)
-    for activity in ctx.rows("activities"):
-        if activity["status"] == "held" and activity["kind"] in kinds \
-                and part.start <= activity["on_date"] <= part.end:
-            for member_id in activity["attendees"] or []:
-                reached.setdefault(member_id, []).append(str(activity["event_id"]))
-    for outreach in ctx.rows("outreach"):
-        if outreach["channel"] in channels and part.start <= outreach["on_date"] <= part.end:
-            reached.setdefault(outreach["member_id"], []).append(str(outreach["event_id"]))
-    return reached
+def bureau_reaches(ctx: BranchContext) -> list[Reach]:
+    """Every counting reach recorded anywhere in the bureau (a member is reached wherever it happened);
+    ``record_id`` is the event id that shows it. Worked out once per load for the rules that count."""
+    key = ("reaches", study_kinds(ctx.rules), coverage_channels(ctx.rules))
+    if key not in ctx.facts.derived:
+        ctx.facts.derived[key] = _reaches(ctx)
+    return ctx.facts.derived[key]
+
+
+def _reaches(ctx: BranchContext) -> list[Reach]:
+    reaches = [Reach(member_id, a["on_date"], f"activity:{a['kind']}", str(a["event_id"]), a["branch_id"])
+               for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["on_date"]
+               and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
+    return reaches + [Reach(o["member_id"], o["on_date"], f"outreach:{o['channel']}", str(o["event_id"]),
+                            o["branch_id"]) for o in ctx.facts.everywhere("outreach")
+                      if not o.get("withdrawn") and rulebook.outreach_reaches(o["channel"], ctx.rules)]
+
+
+def bureau_sessions(ctx: BranchContext) -> list[StudySession]:
+    """Hours of study attended, and brought to the home, anywhere in the bureau (once per load and rules)."""
+    key = ("sessions", study_kinds(ctx.rules))
+    if key not in ctx.facts.derived:
+        ctx.facts.derived[key] = _sessions(ctx)
+    return ctx.facts.derived[key]
+
+
+def _sessions(ctx: BranchContext) -> list[StudySession]:
+    sessions = [StudySession(member_id, a["on_date"], Decimal(a["hours"]), f"activity:{a['kind']}", str(a["event_id"]))
+                for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["hours"] and a["on_date"]
+                and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
+    return sessions + [StudySession(o["member_id"], o["on_date"], Decimal(o["hours"]), "outreach:home_study",
+                                    str(o["event_id"])) for o in ctx.facts.everywhere("outreach")
+                       if o["hours"] and rulebook.outreach_counts_hours(o["channel"]) and not o.get("withdrawn")]
 
 
 def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
-    """Yearly hours (32, or 56 for the committee) prorated to the period; the elderly and sick may be exempt."""
-    exempt_health = set(ctx.rules.get("study_exempt_health") or [])
-    committee = _post_holders(ctx)
-    done = _hours_by_member(ctx)
-    months = len(ctx.period.months)
+    """The yearly hours (32, or 56 for whoever held a committee post) prorated to the period, exemptions by
+    health and age as the rules say."""
+    start, as_of = ctx.period.start, ctx.reference_day
+    hours = rulebook.hours_by_member(bureau_sessions(ctx), start, as_of)
+    posts, term_ends = _posts(ctx)
     rows, findings = [], []
     for member in ctx.party_members():
-        in_committee = member.member_id in committee
-        yearly = ctx.rules["study_hours_committee"] if in_committee else ctx.rules["study_hours_member"]
-        required = (Decimal(yearly) * months / 12).quantize(Decimal("0.1"))
-        exempt = member.health in exempt_health
-        hours = done.get(member.member_id, (Decimal(0), []))
+        committee = people.held_post_between(posts.get(member.member_id, ()), term_ends, start, as_of)
+        required = rulebook.required_hours(ctx.rules, committee, ctx.period)
+        exemption = people.study_exemption(member.health, member.birth_date, ctx.rules, as_of)
+        mine = hours.get(member.member_id, [])
+        done = rulebook.total_hours(mine)
+        records = [s.record_id for s in mine]
         rows.append({"member_id": member.member_id, "name": member.name, "required": str(required),
-                     "done": str(hours[0].quantize(Decimal("0.1"))), "exempt": exempt, "committee": in_committee,
-                     "events": sorted(set(hours[1]))})
-        if ctx.period.kind == "year" and ctx.period.is_complete(ctx.today) and not exempt and hours[0] < required:
-            findings.append(finding("study_hours_short", f"{member.name}全年学习{hours[0]}学时，少于{required}学时",
-                                    records=hours[1], members=[member.brief()]))
-    met = sum(1 for r in rows if r["exempt"] or Decimal(r["done"]) >= Decimal(r["required"]))
-    return {"required": len(rows), "done": met, "members": rows,
+                     "done": str(done.quantize(Decimal("0.1"))), "exempt": exemption is not None,
+                     "exemption": exemption, "committee": committee,
+                     "met": rulebook.hours_met(done, required, exemption), "events": sorted(set(records))})
+        if ctx.period.kind == "year" and ctx.period.is_complete(ctx.today) and not rows[-1]["met"]:
+            findings.append(finding("study_hours_short", f"{member.name}全年学习{done}学时，少于{required}学时",
+                                    records=records, members=[member.brief()]))
+    return {"required": len(rows), "done": sum(1 for r in rows if r["met"]), "members": rows,
             "events": sorted({e for r in rows for e in r["events"]})}, findings
 
 
-def _hours_by_member(ctx: BranchContext) -> dict[str, tuple[Decimal, list[str]]]:
-    hours: dict[str, tuple[Decimal, list[str]]] = {}
-
-    def add(member_id, amount, event_id):
-        total, events = hours.get(member_id, (Decimal(0), []))
-        hours[member_id] = (total + Decimal(amount), events + [str(event_id)])
-    for activity in ctx.held(*study_kinds(ctx)):
-        for member_id in activity["attendees"] or []:
-            if activity["hours"]:
-                add(member_id, activity["hours"], activity["event_id"])
-    for outreach in ctx.in_period("outreach"):
-        if outreach["hours"]:
-            add(outreach["member_id"], outreach["hours"], outreach["event_id"])
-    return hours
-
-
-def _post_holders(ctx: BranchContext) -> set[str]:
-    return {p["member_id"] for p in posts_held(ctx)}
-
+def _posts(ctx: BranchContext) -> tuple[dict[str, list[PostRecord]], dict[str, date]]:
+    """Committee posts by member (every branch's: a post counts wherever it was held) and the terms' ends."""
+    posts: dict[str, list[PostRecord]] = {}
+    for row in ctx.facts.everywhere("posts"):
+        posts.setdefault(row["member_id"], []).append(
+            PostRecord(row["action"], row["term_id"], row["post"], row["on_date"], row["branch_id"]))
+    return posts, {t["term_id"]: t["ends_on"] for t in ctx.facts.everywhere("terms")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.audit.periods import month_end
+from contracts.rulebook.calendar import month_end
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
@@ -40,8 +40,8 @@ def _meeting(ctx: BranchContext, kind: str, rule: str, label: str) -> tuple[dict
     groups = ctx.rows("party_groups")
     if kind == "group_meeting":
         return _group_meetings(ctx, per_year, held, groups, label)
-    if kind == "committee_meeting" and not _has_committee(ctx):
-        per_year = 0  # under 7 full members a branch has a secretary but no committee
+    if kind == "committee_meeting" and not ctx.holds_committee():
+        per_year = 0  # a branch without a committee (under 7 full members, no term saying otherwise) has none
     required, due = ctx.scaled(per_year), ctx.scaled(per_year, len(ctx.period.ended_months(ctx.today)))
     figure = {"required": required, "done": len(held), "due_so_far": due, "label": label, "events": event_ids(held)}
     missed = missed_windows(ctx, per_year, held)
@@ -108,13 +108,6 @@ def _window_name(window: list[tuple[int, int]], span: int) -> str:
     if span == 12:
         return f"{year}年"
     return f"{year}-{first:02d}至{window[-1][1]:02d}"
-
-
-def _has_committee(ctx: BranchContext) -> bool:
-    terms = [t for t in ctx.rows("terms") if t["starts_on"] <= ctx.reference_day]
-    if not terms:
-        return True
-    return bool(max(terms, key=lambda t: t["starts_on"])["committee"])
 
 
 def _quorum(ctx: BranchContext) -> tuple[dict, list[dict]]:

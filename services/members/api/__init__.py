@@ -5,10 +5,19 @@ One module per resource; this package lists their blueprints for the app factory
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
 
+from contracts.rulebook.calendar import local_date
+
 from shared.errors import NotFound, PreconditionRequired, RequestInvalid
-from shared.web import current_principal, read_transaction
+from shared.web import current_principal, read_transaction, runtime
+
+
+def bureau_today() -> date:
+    """Today in the bureaus' time zone, from the service's clock."""
+    return local_date(runtime().clock())
 
 
 def if_match(required: bool = False) -> int | None:
@@ -41,6 +50,8 @@ def writer_of_branch(branch_id) -> str:
     """Authorise a write in a branch (its secretary or the bureau's admin); return the caller's tenant."""
     principal = current_principal()
     principal.require_branch_writer(str(branch_id))
+    # A branch of another bureau is as absent for a write as for a read: 404, never a write into nowhere.
+    one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
     return principal.tenant
 
 

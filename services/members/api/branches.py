@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import queries
-from services.members.api import one, writer_of_branch
+from services.members.api import bureau_today, one, writer_of_branch
 from services.members.api.schemas import BranchSchema, CreatedSchema, MergedSchema, RosterSchema
 from services.members.commands import CloseBranchSchema, EstablishBranchSchema, FormPartyGroupSchema, MergeBranchSchema
 from services.members.handlers import register
@@ -71,7 +70,7 @@ class Roster(MethodView):
     @blueprint.response(200, RosterSchema)
     def get(self, query, branch_id):
         """Who belonged to the branch on a day: each member counted in exactly one branch."""
-        on = query.get("on") or date.today()
+        on = query.get("on") or bureau_today()
         one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
         with read_transaction(current_principal().tenant) as conn:
             members = queries.roster(conn, str(branch_id), on)

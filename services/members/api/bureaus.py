@@ -10,6 +10,7 @@ import psycopg
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from contracts.rulebook.rules import RuleBook, RuleVersion
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members.api import one
@@ -69,17 +70,20 @@ class BureauRules(MethodView):
     @blueprint.arguments(RulesQuerySchema, location="query")
     @blueprint.response(200, RuleSetSchema(many=True))
     def get(self, query, bureau_id):
-        """Every version of the bureau's rules, or the one in force on ``on``."""
+        """Every version of the bureau's rules as published, or the rule set in force on ``on`` as every service
+        applies it (the rulebook's: that version over the defaults, held to the national floors)."""
         principal = current_principal()
         principal.require_tenant(str(bureau_id))
         with read_transaction(principal.tenant) as conn:
             rows = conn.execute("SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall()
-        if "on" in query:
-            in_force = [r for r in rows if r["effective_from"] <= query["on"]] or rows[:1]
-            rows = in_force[-1:]
         if not rows:
             raise NotFound()
-        return rows
+        if "on" not in query:
+            return rows
+        book = RuleBook(RuleVersion(r["version"], r["effective_from"], r["rules"]) for r in rows)
+        version = book.version_on(query["on"])
+        return [{"version": version.version if version else 0,
+                 "effective_from": version.effective_from if version else None, "rules": book.on(query["on"])}]
 
     @blueprint.arguments(PublishRulesSchema)
     @blueprint.response(201, CreatedSchema)

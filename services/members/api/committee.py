@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
 from services.members import commands as c, queries
-from services.members.api import one, writer_of_branch
+from services.members.api import bureau_today, one, writer_of_branch
 from services.members.api.schemas import CreatedSchema
 from services.members.handlers import committee
 
@@ -19,6 +19,8 @@ blueprint = ApiBlueprint("committee", __name__, description="Branch committees, 
 class ElectedSchema(CreatedSchema):
     term_id = fields.String()
     elected = fields.List(fields.String())
+    eligible_voters = fields.Integer(metadata={"description": "members entitled to vote, less those excused"})
+    vacant_seats = fields.Integer(metadata={"description": "seats no candidate won: vacant until filled"})
 
 
 class CommitteeSchema(Schema):
@@ -26,6 +28,7 @@ class CommitteeSchema(Schema):
     term = fields.Dict(allow_none=True)
     posts = fields.List(fields.Dict())
     vacant_posts = fields.List(fields.String())
+    vacant_seats = fields.Integer(metadata={"description": "seats the election left vacant (flagged)"})
     days_to_term_end = fields.Integer(allow_none=True)
     allowances = fields.List(fields.Dict())
 
@@ -48,7 +51,7 @@ class CommitteeView(MethodView):
         one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
         with read_transaction(current_principal().tenant) as conn:
             state = queries.committee(conn, str(branch_id))
-        return _describe(str(branch_id), state, date.today())
+        return _describe(str(branch_id), state, bureau_today())
 
 
 def _describe(branch_id: str, state: dict, today: date) -> dict:
@@ -58,6 +61,7 @@ def _describe(branch_id: str, state: dict, today: date) -> dict:
     if term is not None and term["committee"]:
         vacant += [] if "deputy_secretary" in held else ["deputy_secretary"]
     return {"branch_id": branch_id, "posts": [_jsonable(p) for p in posts], "vacant_posts": vacant,
+            "vacant_seats": state["vacant_seats"],
             "term": _jsonable(term) if term else None,
             "days_to_term_end": (term["ends_on"] - today).days if term else None,
             "allowances": [_jsonable(a) for a in state["allowances"]]}

@@ -22,7 +22,7 @@ class BureauSchema(Schema):
 
 class RuleSetSchema(Schema):
     version = fields.Integer()
-    effective_from = fields.Date()
+    effective_from = fields.Date(allow_none=True)
     rules = fields.Dict()
 
 

@@ -13,6 +13,7 @@ from services.members.api import one, writer_of_branch, writer_of_member
 from services.members.api.schemas import TransferSchema
 from services.members.handlers import transfers
 from shared.errors import NotFound
+from contracts.rulebook.rules import RuleBook
 
 blueprint = ApiBlueprint("transfers", __name__, description="Transfers of membership (组织关系转接)")
 
@@ -52,7 +53,8 @@ class TransferCollection(MethodView):
                                 " AND (%s::text IS NULL OR direction = %s) ORDER BY issued_on DESC",
                                 (query.get("status"), query.get("status"), query.get("direction"),
                                  query.get("direction"))).fetchall()
-        return [_with_slip_due(row) for row in rows]
+            book = queries.rule_book(conn)
+        return [_with_slip_due(row, book) for row in rows]
 
 
 @blueprint.route("/transfers/<uuid:transfer_id>")
@@ -61,14 +63,16 @@ class TransferItem(MethodView):
     def get(self, transfer_id):
         with read_transaction(current_principal().tenant) as conn:
             row = queries.transfer(conn, str(transfer_id))
+            book = queries.rule_book(conn)
         if row is None:
             raise NotFound()
-        return _with_slip_due(row)
+        return _with_slip_due(row, book)
 
 
-def _with_slip_due(row: dict) -> dict:
-    """The return slip is due within the rules' days (one month by default) of the receipt."""
-    due = row["received_on"] + timedelta(days=30) if row["received_on"] else None
+def _with_slip_due(row: dict, book: RuleBook) -> dict:
+    """The return slip is due within the rules' days (``return_slip_days``, in force on the receipt)."""
+    received = row["received_on"]
+    due = received + timedelta(days=int(book.on(received)["return_slip_days"])) if received else None
     return {**row, "slip_due_by": due}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -23,21 +23,31 @@ class PostSchema(Schema):
     member_id = member_id_field(required=True)
 
 
+class ExcusedSchema(Schema):
+    member_id = member_id_field(required=True)
+    reason = text(300, required=True)
+
+
 @dataclass(frozen=True)
 class HoldElection:
     held_on: date
-    eligible_voters: int
     attendees: int
     seats: int
     candidates: list
     posts: list
+    eligible_voters: int | None = None
+    excused: list = field(default_factory=list)
     approval_reference: str | None = None
 
 
 class HoldElectionSchema(CommandSchema):
     command = HoldElection
     held_on = fields.Date(required=True)
-    eligible_voters = fields.Integer(required=True, validate=validate.Range(min=1))
+    eligible_voters = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "应到人数: by default the branch's full Party members that day; another number needs"
+                       " ``excused``"})
+    excused = fields.List(fields.Nested(ExcusedSchema), metadata={
+        "description": "members left out of the voters, by id, each with a reason (e.g. long illness)"})
     attendees = fields.Integer(required=True, validate=validate.Range(min=0))
     seats = fields.Integer(required=True, validate=validate.Range(min=1, max=9))
     candidates = fields.List(fields.Nested(CandidateSchema), required=True, validate=validate.Length(min=1))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
-from contracts.years import validate_year
+from contracts.rulebook.calendar import validate_year
 from services.members.commands.common import MONTH, PAYERS, CommandSchema, money, text
 
 
@@ -45,6 +45,13 @@ class PayDues:
     payer: str = "self"
     payer_name: str | None = None
     amount: Decimal | None = None
+    exception: dict | None = None
+
+
+class BranchDecisionSchema(Schema):
+    """The branch's recorded decision that lets months more than six months back be paid."""
+    resolution = text(500, required=True)
+    decided_on = fields.Date(required=True)
 
 
 class PayDuesSchema(CommandSchema):
@@ -54,6 +61,8 @@ class PayDuesSchema(CommandSchema):
     payer = fields.String(validate=validate.OneOf(PAYERS))
     payer_name = text(100)
     amount = money()
+    exception = fields.Nested(BranchDecisionSchema, metadata={
+        "description": "支部决定 {resolution, decided_on}: required to pay months more than six months back"})
 
 
 @dataclass(frozen=True)

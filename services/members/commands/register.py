@@ -9,7 +9,7 @@ from decimal import Decimal
 from marshmallow import Schema, fields, post_load, validate
 
 from contracts.activities import ACTIVITY_KINDS
-from contracts.members import DEFAULT_RULES
+from contracts.rulebook.rules import DEFAULT_RULES
 from services.members.commands.common import GENDERS, HEALTH, MOBILITY, RETIREMENT_KINDS, CommandSchema, money, text
 
 
@@ -47,6 +47,7 @@ class RulesSchema(Schema):
         ("spring_festival", "july_1", "double_ninth", "summer_heat", "mid_autumn", "national_day"))))
     newspaper_per_member = fields.Boolean()
     health_check_by_month = fields.Integer(validate=validate.Range(min=1, max=12))
+    birthday_window_days = fields.Integer(validate=validate.Range(min=0, max=45))
     centre_checklist = fields.List(text(40), validate=validate.Length(min=1, max=20))
     term_years = fields.Integer(validate=validate.Range(min=1, max=5))
     secretary_allowance_monthly = fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from contracts.members import DEFAULT_RULES, BureauRegistered, BureauRulesPublished
-from services.members.domain import refuse
+from contracts.members import BureauRegistered, BureauRulesPublished
+from contracts.rulebook.rules import DEFAULT_RULES, RuleBook, RuleVersion, floor_violations
+from services.members.domain import MembersRuleBroken, refuse
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,8 @@ class Bureau:
     rule_sets: tuple[RuleSet, ...] = ()
 
     def rules_on(self, day: date) -> dict:
-        """The rule set in force on ``day`` (the first one for days before any took effect)."""
-        in_force = [r for r in self.rule_sets if r.effective_from <= day]
-        chosen = in_force[-1] if in_force else (self.rule_sets[0] if self.rule_sets else None)
-        return dict(chosen.rules) if chosen else dict(DEFAULT_RULES)
+        """The rule set in force on ``day``, as every service reads it (the rulebook's ``RuleBook``)."""
+        return RuleBook(RuleVersion(r.version, r.effective_from, r.rules) for r in self.rule_sets).on(day)
 
 
 def register_bureau(bureau_id: str, existing: Bureau | None, name: str, code: str, today: date) -> list:
@@ -46,8 +45,20 @@ def publish_rules(bureau: Bureau, rules: dict, effective_from: date, amend: bool
     if effective_from < latest.effective_from:
         raise refuse(f"a new rule set cannot take effect before version {latest.version} "
                      f"({latest.effective_from})", "rules_effective_too_early", "effective_from")
+    require_floors(rules)
     return [BureauRulesPublished(bureau_id=bureau.bureau_id, rules_version=latest.version + 1,
                                  effective_from=effective_from, rules={**base, **rules})]
+
+
+def require_floors(rules: dict) -> None:
+    """A bureau may be stricter than the national rules, never weaker: name the first rule set below its floor."""
+    below = floor_violations(rules)
+    if below:
+        name, says = next(iter(below.items()))
+        error = MembersRuleBroken(f"{name} 低于全国统一规定：{says}", code="below_national_floor",
+                                  field=f"rules.{name}")
+        error.fields = {f"rules.{rule}": [f"低于全国统一规定：{text}"] for rule, text in below.items()}
+        raise error
 
 
 def evolve_bureau(state: Bureau | None, event) -> Bureau | None:

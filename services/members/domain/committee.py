@@ -1,10 +1,14 @@
 """The branch committee (支部委员会): elections, terms, posts filled and vacated, the secretary's allowance.
 
-National rules: an election is valid only if more than 4/5 of the members entitled to vote attend;
-there are at least 20 % more candidates than seats; a candidate needs more than half the votes of
-those present. A branch of under 7 full members has a secretary (and perhaps a deputy) and no
-committee; 7 or more elect a committee of 3 to 7. A term lasts three years (the rules' term_years);
-an election more than 90 days early or late needs the upper organisation's approval.
+National rules: the members entitled to vote are the branch's full Party members on the election day
+(probationary members attend but do not vote); the count may leave out members excused by name, each
+with a reason. An election is valid only if more than 4/5 of the voters attend; there are at least
+20 % more candidates than seats; a candidate needs more than half the votes of those present, and
+seats no one won stay vacant (flagged until filled). A branch of under 7 full members has a secretary
+(and perhaps a deputy) and no committee; 7 or more elect a committee of 3 to 7. A term lasts three
+years; an election more than 90 days early or late needs the upper organisation's approval, and is
+never more than a year early or late. The work allowance is paid for months within the term; a
+deputy's or member's is at most the rules' share of what the secretary is actually paid that month.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from contracts.members import AllowancePaid, CommitteeTermOpened, ElectionHeld, PostFilled, PostVacated
+from contracts.rulebook.calendar import month_of
+from contracts.rulebook.people import BRANCH_MIN_FULL_MEMBERS, COMMITTEE_MIN_FULL_MEMBERS
 from services.members.domain import refuse, require_not_future
 
 POSTS = ("secretary", "deputy_secretary", "member")
 SINGLE_POSTS = ("secretary", "deputy_secretary")
 APPROVAL_WINDOW = timedelta(days=90)
+FURTHEST = timedelta(days=366)   # an election is never brought forward or delayed by more than a year
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class Committee:
     branch_id: str
     terms: tuple = ()
     posts: dict = field(default_factory=dict)          # (post, member_id) -> filled_on, current term only
-    allowances: frozenset = frozenset()                # (member_id, month)
+    allowances: dict = field(default_factory=dict)     # (member_id, month) -> (post, amount)
 
     @property
     def current(self) -> Term | None:
@@ -43,13 +50,21 @@ class Committee:
     def holder(self, post: str) -> str | None:
         return next((member for (p, member) in self.posts if p == post), None)
 
+    def secretary_paid(self, month: str) -> Decimal | None:
+        """What the secretary was actually paid for ``month`` (None: not recorded yet)."""
+        return next((amount for (_, paid_month), (post, amount) in self.allowances.items()
+                     if paid_month == month and post == "secretary"), None)
+
 
 @dataclass(frozen=True)
 class Ballot:
-    eligible_voters: int
+    """``eligible_voters``: the number the caller entered (None: the roster's count); ``excused``: members left
+    out of it by id, each with a reason ({member_id, reason})."""
+    eligible_voters: int | None
     attendees: int
     seats: int
     candidates: list        # [{"member_id", "name", "votes", "unit"?}]
+    excused: list = field(default_factory=list)
 
 
 def elect(committee: Committee | None, branch_id: str, election_id: str, term_id: str, ballot: Ballot,
@@ -57,24 +72,26 @@ def elect(committee: Committee | None, branch_id: str, election_id: str, term_id
           today: date) -> list:
     """Check the election against the rules and open a term with its posts.
 
-    ``branch_members``: the ids of the branch's Party members on the day — the size rules count them, the
-    eligible voters cannot outnumber them, and only they can stand.
+    ``branch_members``: the ids of the branch's full Party members on the day (from the roster) — the size
+    rules count them, they are the members entitled to vote, and only they can stand.
     """
     require_not_future(held_on, "held_on", today)
     full_members = len(branch_members)
     _check_size(full_members, ballot.seats)
-    _check_ballot(ballot, branch_members)
+    voters = _voters(ballot, branch_members)
+    _check_ballot(ballot, voters, branch_members)
     elected = _elected(ballot)
     _check_timing(committee, held_on, approval)
-    committee_term = full_members >= 7
+    committee_term = full_members >= COMMITTEE_MIN_FULL_MEMBERS
     _check_posts(posts, elected, committee_term)
     ends_on = held_on.replace(year=held_on.year + term_years) if not (held_on.month == 2 and held_on.day == 29) \
         else date(held_on.year + term_years, 2, 28)
     names = {c["member_id"]: c["name"] for c in ballot.candidates}
     units = {c["member_id"]: c.get("unit") for c in ballot.candidates}
     return ([ElectionHeld(branch_id=branch_id, election_id=election_id, held_on=held_on,
-                          eligible_voters=ballot.eligible_voters, attendees=ballot.attendees, seats=ballot.seats,
-                          candidates=ballot.candidates, elected=elected),
+                          eligible_voters=voters, attendees=ballot.attendees, seats=ballot.seats,
+                          candidates=ballot.candidates, elected=elected, excused=list(ballot.excused),
+                          vacant_seats=ballot.seats - len(elected)),
              CommitteeTermOpened(branch_id=branch_id, term_id=term_id, election_id=election_id, starts_on=held_on,
                                  ends_on=ends_on, committee=committee_term)]
             + _vacate_previous(committee, held_on)
@@ -84,22 +101,38 @@ def elect(committee: Committee | None, branch_id: str, election_id: str, term_id
 
 
 def _check_size(full_members: int, seats: int) -> None:
-    if full_members < 3:
+    if full_members < BRANCH_MIN_FULL_MEMBERS:
         raise refuse("a branch needs at least 3 full members to elect its leadership", "branch_too_small")
-    if full_members < 7 and seats > 2:
+    if full_members < COMMITTEE_MIN_FULL_MEMBERS and seats > 2:
         raise refuse("a branch of under 7 full members elects a secretary (and perhaps a deputy), no committee",
                      "no_committee_under_seven", "seats")
     if full_members >= 7 and not 3 <= seats <= 7:
         raise refuse("a committee has 3 to 7 seats (normally 3 to 5)", "committee_size", "seats")
 
 
-def _check_ballot(ballot: Ballot, branch_members: frozenset) -> None:
-    if ballot.eligible_voters > len(branch_members):
-        raise refuse(f"more members entitled to vote than the branch's {len(branch_members)} Party members that day",
-                     "voters_exceed_members", "eligible_voters")
-    if ballot.attendees > ballot.eligible_voters:
+def _voters(ballot: Ballot, entitled: frozenset) -> int:
+    """The members entitled to vote, from the roster, less those excused by id with a reason; a number entered
+    that differs from it is refused (list who is excused instead)."""
+    excused = [e["member_id"] for e in ballot.excused]
+    strangers = sorted(set(excused) - entitled)
+    if strangers:
+        raise refuse(f"只有当天有表决权的正式党员可以列为不计入应到人数：{', '.join(strangers)}",
+                     "excused_not_entitled", "excused")
+    if len(set(excused)) != len(excused):
+        raise refuse("同一党员重复列出", "excused_twice", "excused")
+    if any(not (e.get("reason") or "").strip() for e in ballot.excused):
+        raise refuse("不计入应到人数须写明原因", "excuse_reason_required", "excused")
+    voters = len(entitled) - len(excused)
+    if ballot.eligible_voters is not None and ballot.eligible_voters != voters:
+        raise refuse(f"当天有表决权的正式党员 {len(entitled)} 名，不计入 {len(excused)} 名，应到 {voters} 名；"
+                     "填写其他人数须逐一列出不计入的党员及原因", "eligible_voters_mismatch", "eligible_voters")
+    return voters
+
+
+def _check_ballot(ballot: Ballot, voters: int, branch_members: frozenset) -> None:
+    if ballot.attendees > voters:
         raise refuse("more attendees than members entitled to vote", "attendees_exceed_voters", "attendees")
-    if ballot.attendees * 5 <= ballot.eligible_voters * 4:
+    if ballot.attendees * 5 <= voters * 4:
         raise refuse("more than 4/5 of the members entitled to vote must attend", "quorum_not_met", "attendees")
     if len(ballot.candidates) * 5 < ballot.seats * 6:
         raise refuse("there must be at least 20% more candidates than seats", "too_few_candidates", "candidates")
@@ -131,6 +164,8 @@ def _check_timing(committee: Committee | None, held_on: date, approval: str | No
         return
     if held_on <= current.starts_on:
         raise refuse("an election must follow the current term's start", "election_before_term", "held_on")
+    if abs(held_on - current.ends_on) > FURTHEST:
+        raise refuse(f"换届提前或推迟不得超过一年（本届任期至 {current.ends_on}）", "election_beyond_a_year", "held_on")
     if abs(held_on - current.ends_on) > APPROVAL_WINDOW and not approval:
         raise refuse("an election brought forward or delayed needs the upper organisation's approval",
                      "approval_required", "approval_reference")
@@ -182,22 +217,36 @@ def vacate_post(committee: Committee, post: str, member_id: str, vacated_on: dat
                         vacated_on=vacated_on, reason=reason)]
 
 
-def pay_allowance(committee: Committee, member_id: str, month: str, amount: Decimal, rules: dict) -> list:
-    """The monthly work allowance: the secretary's at least the rules' amount, others at most its ratio."""
+def pay_allowance(committee: Committee, member_id: str, month: str, amount: Decimal, rules: dict,
+                  today: date) -> list:
+    """The monthly work allowance, for a month of the term: the secretary's at least the rules' amount, a
+    deputy's or member's at most the rules' share of what the secretary is actually paid that month."""
     term = committee.current
     post = next((p for (p, member) in committee.posts if member == member_id), None)
     if term is None or post is None:
         raise refuse("allowances go to current post holders", "post_not_held", "member_id")
+    if not month_of(term.starts_on) <= month <= min(month_of(term.ends_on), month_of(today)):
+        raise refuse(f"补贴月份须在本届任期内（{term.starts_on} 至 {term.ends_on}）且不晚于本月",
+                     "allowance_outside_term", "month")
     if (member_id, month) in committee.allowances:
         raise refuse(f"the allowance for {month} is already paid", "allowance_already_paid", "month")
     standard = Decimal(rules["secretary_allowance_monthly"])
     if post == "secretary" and amount < standard:
         raise refuse(f"the secretary's allowance is at least {standard} yuan", "allowance_below_standard", "amount")
-    if post != "secretary" and amount > standard * Decimal(rules["deputy_allowance_ratio"]):
-        raise refuse("other posts get at most the rules' share of the secretary's allowance",
-                     "allowance_above_ratio", "amount")
+    if post != "secretary":
+        _check_share(committee, month, amount, Decimal(rules["deputy_allowance_ratio"]))
     return [AllowancePaid(branch_id=committee.branch_id, term_id=term.term_id, member_id=member_id, post=post,
                           month=month, amount=amount)]
+
+
+def _check_share(committee: Committee, month: str, amount: Decimal, ratio: Decimal) -> None:
+    secretary = committee.secretary_paid(month)
+    if secretary is None:
+        raise refuse(f"请先记录书记 {month} 的补贴：副书记、委员的补贴以书记当月实发数为准",
+                     "secretary_allowance_missing", "month")
+    if amount > secretary * ratio:
+        raise refuse(f"副书记、委员补贴不超过书记当月实发 {secretary} 元的 {ratio * 100:.0f}%",
+                     "allowance_above_ratio", "amount")
 
 
 def _term_in_force(committee: Committee, day: date, today: date) -> Term:
@@ -218,5 +267,6 @@ def evolve_committee(state: Committee | None, event) -> Committee:
     if isinstance(event, PostVacated):
         return replace(state, posts={k: v for k, v in state.posts.items() if k != (event.post, event.member_id)})
     if isinstance(event, AllowancePaid):
-        return replace(state, allowances=state.allowances | {(event.member_id, event.month)})
+        return replace(state, allowances={**state.allowances, (event.member_id, event.month): (event.post,
+                                                                                                event.amount)})
     return state

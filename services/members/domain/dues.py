@@ -1,49 +1,42 @@
 """Party dues (党费): the yearly assessment, hardship reductions, payments, back-payment, arrears review.
 
-National rules: retirees pay 0.5 % of the whole basic pension up to 5000 yuan and 1 % above;
-in-service members 0.5 / 1 / 1.5 / 2 % in the bands up to 3000, 5000, 10000 and above.
-Six consecutive unpaid months raise a review — never a removal.
+The rules are the rulebook's (``contracts.rulebook.dues``): the national rates, Party members only,
+which months the member owes here, a month more than six months back paid only by a recorded branch
+decision, and ``dues_review_months`` unpaid in a row raising a review — never a removal.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from contracts.members import DuesArrearsReviewRaised, DuesAssessed, DuesPaid, DuesReduced
+from contracts.members import DuesArrearsReviewRaised, DuesAssessed, DuesCarried, DuesPaid, DuesReduced
+from contracts.rulebook import dues as rulebook
+from contracts.rulebook.calendar import month_of, previous_month
+from contracts.rulebook.dues import MAX_BACK_PAYMENT_MONTHS, monthly_dues
+from contracts.rulebook.people import owes_dues
 from services.members.domain import refuse, require_not_future
-from services.members.domain.ledger import month_of, months_between, previous_month
 from services.members.domain.member import Member, require_active
 
-RETIREE_BANDS = ((Decimal("5000"), Decimal("0.005")), (None, Decimal("0.01")))
-IN_SERVICE_BANDS = ((Decimal("3000"), Decimal("0.005")), (Decimal("5000"), Decimal("0.01")),
-                    (Decimal("10000"), Decimal("0.015")), (None, Decimal("0.02")))
-MAX_BACK_PAYMENT_MONTHS = 6
-REVIEW_STREAK = 6
-CENT = Decimal("0.01")
 
-
-def dues_rate(retirement_kind: str, base: Decimal) -> Decimal:
-    """The rate applied to the whole base (not progressively), from the member's band."""
-    bands = IN_SERVICE_BANDS if retirement_kind == "in_service" else RETIREE_BANDS
-    for ceiling, rate in bands:
-        if ceiling is None or base <= ceiling:
-            return rate
-    raise AssertionError("unreachable: the last band has no ceiling")
-
-
-def monthly_dues(retirement_kind: str, base: Decimal) -> tuple[Decimal, Decimal]:
-    rate = dues_rate(retirement_kind, base)
-    return rate, (base * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+def skip_reason(member: Member, year: int) -> str | None:
+    """Why the member is not assessed for ``year`` (None: they are to be)."""
+    if not owes_dues(member.party_member):
+        return "not_party_member"
+    if year in member.dues.assessed:
+        return "already_assessed"
+    if member.profile.get("pension_base") is None:
+        return "no_pension_base"
+    return None
 
 
 def assess(member: Member, year: int) -> list:
-    """Fix the member's monthly amount for ``year``; returns [] when already fixed or there is no base."""
-    base = member.profile.get("pension_base")
-    if not member.active or year in member.dues.assessed or base is None:
+    """Fix a Party member's monthly amount for ``year``; [] when already fixed, not owed, or there is no base."""
+    if not member.active or skip_reason(member, year):
         return []
-    rate, amount = monthly_dues(member.profile["retirement_kind"], Decimal(base))
-    return [DuesAssessed(member_id=member.member_id, branch_id=member.branch_id, year=year, base=Decimal(base),
+    base = Decimal(member.profile["pension_base"])
+    rate, amount = monthly_dues(member.profile["retirement_kind"], base)
+    return [DuesAssessed(member_id=member.member_id, branch_id=member.branch_id, year=year, base=base,
                          rate=rate, monthly_amount=amount)]
 
 
@@ -61,10 +54,11 @@ def reduce(member: Member, year: int, from_month: str, amount: Decimal, resoluti
 
 
 def pay(member: Member, months: list[str], paid_on: date, payer: str, payer_name: str | None,
-        amount: Decimal | None, today: date) -> list:
+        amount: Decimal | None, today: date, exception: dict | None = None) -> list:
     require_not_future(paid_on, "paid_on", today)
     months = sorted(set(months))
-    _check_months_payable(member, months, paid_on)
+    _check_months_payable(member, months)
+    _check_back_payment(months, paid_on, exception, today)
     breakdown = {month: member.dues.due_for(month) for month in months}
     due = sum(breakdown.values(), Decimal("0"))
     if amount is not None and amount != due:
@@ -73,49 +67,62 @@ def pay(member: Member, months: list[str], paid_on: date, payer: str, payer_name
         raise refuse("name who paid on the member's behalf", "payer_name_required", "payer_name")
     return [DuesPaid(member_id=member.member_id, branch_id=member.branch_id, months=months, amount=due,
                      paid_on=paid_on, payer=payer, payer_name=payer_name,
-                     breakdown={month: str(amount) for month, amount in breakdown.items()})]
+                     breakdown={month: str(amount) for month, amount in breakdown.items()}, exception=exception)]
 
 
-def _check_months_payable(member: Member, months: list[str], paid_on: date) -> None:
+def _check_months_payable(member: Member, months: list[str]) -> None:
     for month in months:
         if member.dues.due_for(month) is None:
             raise refuse(f"dues for {month[:4]} have not been fixed yet", "dues_not_assessed", "months")
-        if month in member.dues.paid:
+        if month in member.dues.paid or month in member.dues.carried:
             raise refuse(f"{month} is already paid", "month_already_paid", "months")
         if not member.on_register_in(month):
             raise refuse(f"{month} is outside the member's time in the branch", "month_outside_membership", "months")
-    back = [month for month in months if month < month_of(paid_on)]
-    if len(back) > MAX_BACK_PAYMENT_MONTHS:
-        raise refuse(f"a back-payment covers at most {MAX_BACK_PAYMENT_MONTHS} months", "back_payment_too_long",
-                     "months")
+
+
+def _check_back_payment(months: list[str], paid_on: date, exception: dict | None, today: date) -> None:
+    """Months more than six months back need the branch's recorded decision, whatever payments they are split over."""
+    old = [month for month in months if rulebook.needs_exception(month, paid_on)]
+    if not old:
+        return
+    if not exception:
+        raise refuse(f"补交超过{MAX_BACK_PAYMENT_MONTHS}个月以前的党费（{'、'.join(old)}）须有支部决定："
+                     "请填写 exception（resolution 决定、decided_on 日期）", "back_payment_needs_decision", "exception")
+    require_not_future(exception["decided_on"], "exception.decided_on", today)
+    if exception["decided_on"] > paid_on:
+        raise refuse("支部决定须在补交之日或之前作出", "decision_after_payment", "exception.decided_on")
+
+
+def carry(member: Member, transfer_id: str, paid_until: str | None, received_on: date) -> list:
+    """The months a letter's "dues paid up to" settles here, from the month of the move: carried, naming it."""
+    months = rulebook.carried_months(paid_until, received_on)
+    if not months or not owes_dues(member.party_member):
+        return []
+    return [DuesCarried(member_id=member.member_id, branch_id=member.branch_id, transfer_id=transfer_id,
+                        months=months, paid_until=paid_until)]
 
 
 def arrears(member: Member, today: date) -> list[str]:
-    """Months already over, fixed, owing something and unpaid, from the member's first due month on."""
-    if not member.dues.assessed:
-        return []
-    first = max(month_of(member.joined_on), f"{min(member.dues.assessed)}-01")
-    last = previous_month(month_of(today))
-    if member.left_on is not None:
-        last = min(last, month_of(member.left_on))
-    return [m for m in months_between(first, last)
-            if member.on_register_in(m) and (member.dues.due_for(m) or 0) > 0 and m not in member.dues.paid]
+    """Months already over, fixed, owing something and unsettled, while the member was on the register."""
+    return rulebook.arrears(member.dues, member.on_register_in, previous_month(month_of(today)))
 
 
 def unpaid_streak(member: Member, today: date) -> list[str]:
     """The run of consecutive unpaid months that ends with the last month already over."""
-    owing = set(arrears(member, today))
-    streak, month = [], previous_month(month_of(today))
-    while month in owing:
-        streak.insert(0, month)
-        month = previous_month(month)
-    return streak
+    return rulebook.unpaid_run(member.dues, member.on_register_in, previous_month(month_of(today)))
 
 
-def review_arrears(member: Member, today: date) -> list:
-    """Raise one review when a streak of unpaid months reaches six; the same streak is reviewed once."""
+def letter_dues(member: Member, issued_on: date) -> tuple[str | None, list[str]]:
+    """What a letter says of dues: "paid up to" (the end of the unbroken settled run) and the months still owed."""
+    owed = rulebook.months_owed(member.dues, member.on_register_in, previous_month(month_of(issued_on)))
+    return rulebook.paid_up_to(member.dues, member.on_register_in), owed
+
+
+def review_arrears(member: Member, today: date, rules: dict) -> list:
+    """Raise one review when a Party member's unpaid run reaches the rules' months; a run is reviewed once."""
     streak = unpaid_streak(member, today)
-    if not member.active or len(streak) < REVIEW_STREAK or streak[0] in member.dues.reviews:
+    if not member.active or not owes_dues(member.party_member) or not rulebook.review_due(streak, rules) \
+            or streak[0] in member.dues.reviews:
         return []
     return [DuesArrearsReviewRaised(member_id=member.member_id, branch_id=member.branch_id, months_unpaid=streak,
                                     raised_on=today)]

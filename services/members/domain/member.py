@@ -10,14 +10,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from contracts.members import (
-    DuesArrearsReviewRaised, DuesAssessed, DuesPaid, DuesReduced, MemberAssignedToGroup, MemberDied,
+    DuesArrearsReviewRaised, DuesAssessed, DuesCarried, DuesPaid, DuesReduced, MemberAssignedToGroup, MemberDied,
     MemberHealthChanged, MemberLeftParty, MemberMoved, MemberProfileUpdated, MemberRegistered, MemberRejoined,
     MemberTransferredOut, TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived,
     TransferReturnSlipReturned)
 from shared.errors import Conflict
 from services.members.domain import refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
-from services.members.domain.ledger import DuesLedger, Transfer, month_of
+from contracts.rulebook.dues import DuesLedger, Stay, branch_answering
+from services.members.domain.ledger import Transfer
 
 PROFILE_FIELDS = ("name", "gender", "birth_date", "party_join_date", "pension_base", "phone", "address",
                   "retirement_kind")
@@ -38,17 +39,20 @@ class Member:
     transfer: Transfer | None = None
     dues: DuesLedger = field(default_factory=DuesLedger)
     since: date | None = None       # the day the member came to their current branch
-    away: tuple = ()                # (left_on, rejoined_on) of each time they left the bureau and came back
+    stays: tuple[Stay, ...] = ()    # every branch of this bureau the member was in, and how each stay ended
 
     @property
     def active(self) -> bool:
         return self.status == "active"
 
     def on_register_in(self, month: str) -> bool:
-        """Whether the member belonged to this bureau for some of ``month`` (YYYY-MM): the months dues are owed."""
-        if month < month_of(self.joined_on) or (self.left_on is not None and month > month_of(self.left_on)):
-            return False
-        return not any(month_of(left) < month < month_of(back) for left, back in self.away)
+        """Whether a branch of this bureau answers for the member's dues in ``month`` (YYYY-MM)."""
+        return branch_answering(self.stays, month) is not None
+
+    def ended(self, on: date, how: str) -> tuple[Stay, ...]:
+        """The stays with the current one closed on ``on``."""
+        last = self.stays[-1]
+        return self.stays[:-1] + (replace(last, ends_on=on, ended_by=how),)
 
 
 def register_member(member_id: str, branch: Branch, details: dict, today: date,
@@ -165,7 +169,8 @@ def evolve_member(state: Member | None, event) -> Member | None:
     if isinstance(event, MemberRegistered):
         profile = {name: getattr(event, name) for name in PROFILE_FIELDS}
         return Member(event.member_id, event.branch_id, event.joined_on, profile, event.party_member,
-                      event.health, event.mobility, since=event.joined_on)
+                      event.health, event.mobility, since=event.joined_on,
+                      stays=(Stay(event.branch_id, event.joined_on),))
     for kind, fold in _FOLDS:
         if isinstance(event, kind):
             return fold(state, event)
@@ -177,12 +182,20 @@ def _profile(state: Member, event: MemberProfileUpdated) -> Member:
 
 
 def _moved(state: Member, event: MemberMoved) -> Member:
-    return replace(state, branch_id=event.to_branch_id, group_id=None, since=event.moved_on)
+    return replace(state, branch_id=event.to_branch_id, group_id=None, since=event.moved_on,
+                   stays=state.ended(event.moved_on, "moved") + (Stay(event.to_branch_id, event.moved_on),))
 
 
 def _rejoined(state: Member, event: MemberRejoined) -> Member:
     return replace(state, branch_id=event.branch_id, status="active", left_on=None, group_id=None,
-                   since=event.rejoined_on, away=state.away + ((state.left_on, event.rejoined_on),))
+                   since=event.rejoined_on, stays=state.stays + (Stay(event.branch_id, event.rejoined_on),))
+
+
+def _left(status: str, how: str, day: str):
+    def fold(state: Member, event) -> Member:
+        on = getattr(event, day)
+        return replace(state, status=status, left_on=on, stays=state.ended(on, how))
+    return fold
 
 
 _FOLDS = (
@@ -191,9 +204,9 @@ _FOLDS = (
     (MemberAssignedToGroup, lambda s, e: replace(s, group_id=e.group_id)),
     (MemberMoved, _moved),
     (MemberRejoined, _rejoined),
-    (MemberTransferredOut, lambda s, e: replace(s, status="transferred_out", left_on=e.left_on)),
-    (MemberDied, lambda s, e: replace(s, status="deceased", left_on=e.died_on)),
-    (MemberLeftParty, lambda s, e: replace(s, status="left_party", left_on=e.left_on)),
+    (MemberTransferredOut, _left("transferred_out", "transferred_out", "left_on")),
+    (MemberDied, _left("deceased", "died", "died_on")),
+    (MemberLeftParty, _left("left_party", "left_party", "left_on")),
     (TransferLetterIssued, lambda s, e: replace(s, transfer=Transfer.issued(e))),
     (TransferReceived, lambda s, e: replace(s, transfer=s.transfer.received(e.received_on))),
     (TransferReturnSlipReturned, lambda s, e: replace(s, transfer=s.transfer.with_status("closed"))),
@@ -202,5 +215,6 @@ _FOLDS = (
     (DuesAssessed, lambda s, e: replace(s, dues=s.dues.assessed_for(e.year, e.monthly_amount))),
     (DuesReduced, lambda s, e: replace(s, dues=s.dues.reduced_from(e.from_month, e.monthly_amount))),
     (DuesPaid, lambda s, e: replace(s, dues=s.dues.paid_for(e.breakdown))),
+    (DuesCarried, lambda s, e: replace(s, dues=s.dues.carried_for(e.months, e.transfer_id))),
     (DuesArrearsReviewRaised, lambda s, e: replace(s, dues=s.dues.reviewed(e.months_unpaid[0]))),
 )

@@ -15,11 +15,14 @@ from contracts.members import (
     TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived, TransferReturnSlipReturned)
 from services.members.domain import refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
-from services.members.domain.member import Member, require_active, require_after_joining
+from services.members.domain.dues import carry, letter_dues
+from services.members.domain.member import Member, evolve_member, require_active, require_after_joining
 
 
 def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant: str, to_branch: str,
-                 issued_on: date, valid_days: int, dues_paid_until: str | None, today: date) -> list:
+                 issued_on: date, valid_days: int, today: date) -> list:
+    """The letter states "dues paid up to" — the end of the unbroken run of settled months — and the months
+    still owed (the rulebook's ``paid_up_to`` and ``months_owed``)."""
     require_active(member)
     require_not_future(issued_on, "issued_on", today)
     if member.transfer is not None and member.transfer.pending:
@@ -27,10 +30,12 @@ def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant
     if to_tenant == own_tenant and to_branch == member.branch_id:
         raise refuse("the member is already in that branch", "same_branch", "to_branch_id")
     require_after_joining(member, issued_on, "issued_on")
+    paid_until, owed = letter_dues(member, issued_on)
     return [TransferLetterIssued(
         transfer_id=transfer_id, member_id=member.member_id, member_name=member.profile["name"],
         from_branch_id=member.branch_id, to_tenant_id=to_tenant, to_branch_id=to_branch,
-        dues_paid_until=dues_paid_until, issued_on=issued_on, valid_until=issued_on + timedelta(days=valid_days))]
+        dues_paid_until=paid_until, issued_on=issued_on, valid_until=issued_on + timedelta(days=valid_days),
+        dues_months_owed=owed)]
 
 
 def receive_within_bureau(member: Member, transfer_id: str, target: Branch, received_on: date, today: date) -> list:
@@ -125,20 +130,22 @@ class IncomingTransfer:
     issued_on: date
     valid_until: date
     status: str = "issued"
+    dues_paid_until: str | None = None
 
 
 def announce_incoming(letter: TransferLetterIssued, from_tenant: str, member_snapshot: dict) -> list:
     return [IncomingTransferAnnounced(
         transfer_id=letter.transfer_id, from_tenant_id=from_tenant, from_branch_id=letter.from_branch_id,
         to_branch_id=letter.to_branch_id, member=member_snapshot, dues_paid_until=letter.dues_paid_until,
-        issued_on=letter.issued_on, valid_until=letter.valid_until)]
+        issued_on=letter.issued_on, valid_until=letter.valid_until, dues_months_owed=list(letter.dues_months_owed))]
 
 
 def receive_from_other_bureau(incoming: IncomingTransfer, target: Branch, received_on: date, today: date,
                               new_member_id: str, returning: Member | None) -> tuple[list, list]:
     """Take in a member from another bureau: (events of the incoming letter, events of the member).
 
-    Someone who once left this bureau comes back as the same member; anyone else is registered anew.
+    Someone who once left this bureau comes back as the same member; anyone else is registered anew. The
+    months the letter's "dues paid up to" covers from the month of the move are settled here, carried.
     """
     if incoming.status != "issued":
         raise refuse(f"the transfer is {incoming.status}", f"transfer_{incoming.status}")
@@ -148,8 +155,9 @@ def receive_from_other_bureau(incoming: IncomingTransfer, target: Branch, receiv
     letter = [TransferReceived(transfer_id=incoming.transfer_id, to_branch_id=target.branch_id, member_id=member_id,
                                received_on=received_on)]
     if returning is not None:
-        return letter, [MemberRejoined(member_id=member_id, branch_id=target.branch_id, rejoined_on=received_on,
-                                       transfer_id=incoming.transfer_id)]
+        rejoined = MemberRejoined(member_id=member_id, branch_id=target.branch_id, rejoined_on=received_on,
+                                  transfer_id=incoming.transfer_id)
+        return letter, [rejoined] + _carried(evolve_member(returning, rejoined), incoming, received_on)
     snapshot = incoming.member
     registered = MemberRegistered(
         member_id=member_id, branch_id=target.branch_id, name=snapshot["name"], gender=snapshot["gender"],
@@ -158,7 +166,11 @@ def receive_from_other_bureau(incoming: IncomingTransfer, target: Branch, receiv
         pension_base=snapshot.get("pension_base"), health=snapshot["health"], mobility=snapshot["mobility"],
         phone=snapshot.get("phone"), address=snapshot.get("address"), joined_on=received_on,
         transfer_id=incoming.transfer_id, origins=snapshot.get("origins", []))
-    return letter, [registered]
+    return letter, [registered] + _carried(evolve_member(None, registered), incoming, received_on)
+
+
+def _carried(member: Member, incoming: IncomingTransfer, received_on: date) -> list:
+    return carry(member, incoming.transfer_id, incoming.dues_paid_until, received_on)
 
 
 def _optional_date(text: str | None) -> date | None:
@@ -168,7 +180,7 @@ def _optional_date(text: str | None) -> date | None:
 def evolve_incoming(state: IncomingTransfer | None, event) -> IncomingTransfer | None:
     if isinstance(event, IncomingTransferAnnounced):
         return IncomingTransfer(event.transfer_id, event.from_tenant_id, event.to_branch_id, dict(event.member),
-                                event.issued_on, event.valid_until)
+                                event.issued_on, event.valid_until, dues_paid_until=event.dues_paid_until)
     statuses = {TransferReceived: "received", TransferReturnSlipReturned: "closed", TransferCancelled: "cancelled",
                 TransferExpired: "expired"}
     for kind, status in statuses.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts.rulebook.calendar import local_date
 from shared.errors import NotFound
 from shared.unit_of_work import UnitOfWork
 from services.members.domain.branch import evolve_branch
@@ -38,7 +39,8 @@ def incoming_stream(transfer_id: str) -> str:
 
 
 def today(uow: UnitOfWork) -> date:
-    return uow.context.recorded_at.date()
+    """The bureau's local day the command is recorded on."""
+    return local_date(uow.context.recorded_at)
 
 
 def load_bureau(uow: UnitOfWork, bureau_id: str) -> tuple[Bureau, int]:

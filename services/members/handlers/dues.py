@@ -9,7 +9,7 @@ from shared.unit_of_work import UnitOfWork
 from services.members import commands as c, queries
 from services.members.domain import dues
 from services.members.domain.branch import require_open
-from services.members.handlers import load_branch, load_member, member_stream, today
+from services.members.handlers import load_branch, load_bureau, load_member, member_stream, today
 from services.members.handlers.register import change_member
 
 
@@ -25,12 +25,8 @@ def assess_branch(uow: UnitOfWork, branch_id: str, command: c.AssessDues) -> dic
             uow.record(member_stream(member.member_id), version, events, branch_id=branch_id)
             assessed.append({"member_id": member.member_id, "monthly_amount": str(events[0].monthly_amount)})
         else:
-            skipped.append({"member_id": member.member_id, "reason": _skip_reason(member, command.year)})
+            skipped.append({"member_id": member.member_id, "reason": dues.skip_reason(member, command.year)})
     return {"id": branch_id, "year": command.year, "assessed": assessed, "skipped": skipped}
-
-
-def _skip_reason(member, year: int) -> str:
-    return "already_assessed" if year in member.dues.assessed else "no_pension_base"
 
 
 def reduce(uow: UnitOfWork, member_id: str, command: c.ReduceDues) -> dict:
@@ -40,16 +36,19 @@ def reduce(uow: UnitOfWork, member_id: str, command: c.ReduceDues) -> dict:
 
 def pay(uow: UnitOfWork, member_id: str, command: c.PayDues) -> dict:
     return change_member(uow, member_id, None, lambda m: dues.pay(
-        m, command.months, command.paid_on, command.payer, command.payer_name, command.amount, today(uow)),
+        m, command.months, command.paid_on, command.payer, command.payer_name, command.amount, today(uow),
+        command.exception),
         command.paid_on)
 
 
 def review_arrears(uow: UnitOfWork, branch_id: str | None, on: date) -> dict:
-    """Raise a review for every member whose unpaid months reached six by ``on`` (once per streak)."""
-    raised = []
+    """Raise a review for every Party member whose unpaid run reached the rules' months by ``on`` (once a run)."""
+    raised, rules = [], {}
     for row in queries.active_member_ids(uow.conn, branch_id):
         member, version = load_member(uow, row["member_id"])
-        events = dues.review_arrears(member, on)
+        if row["tenant_id"] not in rules:
+            rules[row["tenant_id"]] = load_bureau(uow, row["tenant_id"])[0].rules_on(on)
+        events = dues.review_arrears(member, on, rules[row["tenant_id"]])
         if events:
             uow.record(member_stream(member.member_id), version, events, branch_id=member.branch_id,
                        tenant_id=row["tenant_id"], occurred_at=start_of_day(on))

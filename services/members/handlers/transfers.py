@@ -27,14 +27,10 @@ def issue_letter(uow: UnitOfWork, command: c.IssueTransfer) -> dict:
     events = transfers.issue_letter(
         member, transfer_id, own_tenant=own, to_tenant=to_tenant, to_branch=command.to_branch_id,
         issued_on=issued_on, valid_days=rules_in_force(uow, issued_on)["transfer_letter_valid_days"],
-        dues_paid_until=_paid_until(member), today=today(uow))
+        today=today(uow))
     uow.record(member_stream(member.member_id), version, events, branch_id=member.branch_id,
                occurred_at=start_of_day(issued_on))
     return {"id": transfer_id, "valid_until": events[0].valid_until.isoformat(), "version": version + 1}
-
-
-def _paid_until(member) -> str | None:
-    return max(member.dues.paid) if member.dues.paid else None
 
 
 def receive(uow: UnitOfWork, transfer_id: str, command: c.DatedAction) -> dict:

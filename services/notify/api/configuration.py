@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from shared.auth import Principal
 from shared.errors import NotFound
-from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
+from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction, runtime
 from services.notify import handlers
 from services.notify.api.schemas import RecipientViewSchema, VersionSchema, WebhookViewSchema
 from services.notify.commands import RecipientSchema, WebhookSchema
@@ -52,7 +52,9 @@ class SecretaryRecipient(MethodView):
     @recipients.response(200, RecipientViewSchema)
     def put(self, body, branch_id):
         """How a branch's secretary is reached (instead of the post holder's own contact)."""
-        current_principal().require_branch_writer(str(branch_id))
+        principal = current_principal()
+        principal.require_branch_writer(str(branch_id))
+        _require_known(principal, "SELECT 1 FROM src_branches WHERE branch_id = %s", str(branch_id), "branch")
         return {**body, **_configure(f"secretary:{branch_id}", body)}
 
 
@@ -63,13 +65,9 @@ class MemberRecipient(MethodView):
     def put(self, body, member_id):
         """A member's own e-mail; without one, the member is reached through their secretary."""
         principal = current_principal()
-        if not principal.has_role("bureau_admin"):
-            with read_transaction(principal.tenant) as conn:
-                member = conn.execute("SELECT branch_id FROM src_members WHERE member_id = %s",
-                                      (str(member_id),)).fetchone()
-            if member is None:
-                raise NotFound("no such member in your bureau")
-            principal.require_branch_writer(member["branch_id"])
+        member = _require_known(principal, "SELECT branch_id FROM src_members WHERE member_id = %s", str(member_id),
+                                "member")
+        principal.require_branch_writer(member["branch_id"])
         return {**body, **_configure(f"member:{member_id}", body)}
 
 
@@ -80,8 +78,10 @@ class WebhookCollection(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin", "ops")
         with read_transaction(principal.tenant) as conn:
-            return conn.execute("SELECT w.*, s.version FROM webhooks w JOIN streams s ON s.stream_id = 'webhook-' ||"
-                                " w.webhook_id WHERE NOT removed ORDER BY webhook_id").fetchall()
+            rows = conn.execute("SELECT w.*, s.version, k.secret FROM webhooks w JOIN streams s ON s.stream_id ="
+                                " 'webhook-' || w.webhook_id LEFT JOIN webhook_secrets k USING (webhook_id)"
+                                " WHERE NOT removed ORDER BY webhook_id").fetchall()
+        return [{**row, "secret_fingerprint": _fingerprint(row.pop("secret") or "")} for row in rows]
 
     @webhooks.arguments(WebhookSchema)
     @webhooks.response(201, WebhookViewSchema)
@@ -93,7 +93,7 @@ class WebhookCollection(MethodView):
         webhook_id = str(uuid.uuid4())
         created = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
             uow, webhook_id, body["url"], body["secret"], body["rules"]))
-        return {**body, "webhook_id": webhook_id, **created}
+        return {**body, "webhook_id": webhook_id, **created, "secret_fingerprint": _fingerprint(body["secret"])}
 
 
 @webhooks.route("/webhooks/<uuid:webhook_id>")
@@ -108,7 +108,7 @@ class WebhookItem(MethodView):
         _require_allowed_url(body["url"])
         changed = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
             uow, str(webhook_id), body["url"], body["secret"], body["rules"]))
-        return {**body, "webhook_id": str(webhook_id), **changed}
+        return {**body, "webhook_id": str(webhook_id), **changed, "secret_fingerprint": _fingerprint(body["secret"])}
 
     @webhooks.response(200, VersionSchema)
     def delete(self, webhook_id):
@@ -116,6 +116,19 @@ class WebhookItem(MethodView):
         principal.require_role("bureau_admin")
         _require_webhook(principal, str(webhook_id))
         return execute_command(principal.tenant, lambda uow: handlers.remove_webhook(uow, str(webhook_id)))
+
+
+def _require_known(principal: Principal, query: str, record_id: str, kind: str) -> dict:
+    """The record of the caller's bureau (as notify has heard of it), else 404 — another bureau's is as absent."""
+    with read_transaction(principal.tenant) as conn:
+        row = conn.execute(query, (record_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no such {kind} in your bureau")
+    return row
+
+
+def _fingerprint(secret: str) -> str:
+    return handlers.secret_fingerprint(runtime().settings.derived_key("webhook-secret-fingerprint"), secret)
 
 
 def _require_allowed_url(url: str) -> None:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import calendar as gregorian
 from datetime import date, timedelta
 
-from shared.holidays import UnknownHoliday, holiday_label, next_occurrence
+from contracts.rulebook.holidays import UnknownHoliday, holiday_label, next_occurrence
+from contracts.rulebook.people import birthday_on, due_care
 from services.notify.rules.model import (
     HEALTH_LABELS, MOBILITY_LABELS, BureauSnapshot, Member, Reminder, secretary_of, within)
 
 
-def birthday_on(member: Member, year: int) -> date:
-    """The member's birthday in ``year``; 29 February is kept on the 28th in common years."""
-    day = member.birth_date.day
-    if member.birth_date.month == 2 and day == 29 and not gregorian.isleap(year):
-        day = 28
-    return date(year, member.birth_date.month, day)
+def cared_for(snapshot: BureauSnapshot, branch_id: str | None = None) -> list[Member]:
+    """The members due care (the retired cadres), of one branch or of the bureau."""
+    return [m for m in snapshot.active_members(branch_id) if due_care(m.retirement_kind)]
 
 
 def birthday_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
     """A member's birthday is ``birthday_days_ahead`` away (or today): a task for the secretary."""
     ahead = int(rules["birthday_days_ahead"])
     reminders = []
-    for member in snapshot.active_members():
-        birthday = next(b for b in (birthday_on(member, today.year), birthday_on(member, today.year + 1)) if b >= today)
+    for member in cared_for(snapshot):
+        birthday = next(b for year in (today.year, today.year + 1)
+                        if (b := birthday_on(member.birth_date, year)) >= today)
         if not within(today, birthday - timedelta(days=ahead), birthday):
             continue
         age = birthday.year - member.birth_date.year
@@ -54,7 +52,7 @@ def holiday_visit_lists(snapshot: BureauSnapshot, today: date, rules: dict) -> l
         for branch in snapshot.open_branches():
             visited = {c.member_id for c in snapshot.care if c.kind == "holiday_visit" and c.holiday == holiday
                        and (c.holiday_date or c.occurred_on).year == day.year}
-            to_visit = sorted((m for m in snapshot.active_members(branch.branch_id) if m.member_id not in visited),
+            to_visit = sorted((m for m in cared_for(snapshot, branch.branch_id) if m.member_id not in visited),
                               key=_visit_priority)
             if not to_visit:
                 continue
@@ -90,7 +88,7 @@ def health_check_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> li
     checked = {c.member_id for c in snapshot.care if c.kind == "health_check" and c.occurred_on.year == today.year}
     reminders = []
     for branch in snapshot.open_branches():
-        missing = [m for m in snapshot.active_members(branch.branch_id) if m.member_id not in checked]
+        missing = [m for m in cared_for(snapshot, branch.branch_id) if m.member_id not in checked]
         if not missing:
             continue
         reminders.append(Reminder(

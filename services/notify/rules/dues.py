@@ -6,55 +6,32 @@ Unpaid dues are never treated as lost membership: the six-month task asks for a 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
-from services.notify.rules.model import BUREAU, BureauSnapshot, Dues, Member, Reminder, month_of, secretary_of
+from contracts.rulebook import dues as rulebook
+from contracts.rulebook.calendar import month_of, previous_month
+from contracts.rulebook.people import owes_dues
+from services.notify.rules.model import BUREAU, BureauSnapshot, Dues, Member, Reminder, secretary_of
 
 REVIEW_EVENT_WINDOW_DAYS = 90
 
 
-def add_months(month: str, count: int) -> str:
-    year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number - 1 + count
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def amount_due(dues: Dues, month: str) -> Decimal | None:
-    """The month's amount: a reduction in force that year, else the assessed amount; None if not assessed."""
-    year = int(month[:4])
-    if year not in dues.assessed:
-        return None
-    reductions = [(start, amount) for start, amount in dues.reductions if start[:4] == month[:4] and start <= month]
-    return Decimal(max(reductions)[1]) if reductions else Decimal(dues.assessed[year])
-
-
 def unpaid_run(dues: Dues, member: Member, today: date) -> list[str]:
     """The consecutive unpaid months that end with the last completed month (the current one is not late)."""
-    last = month_of(today.replace(day=1) - timedelta(days=1))
-    first_possible = month_of(member.joined_on) if member.joined_on else "0000-01"
-    run: list[str] = []
-    month = last
-    while month >= first_possible:
-        amount = amount_due(dues, month)
-        if amount is None or amount == 0 or month in dues.paid:
-            break
-        run.insert(0, month)
-        month = add_months(month, -1)
-    return run
+    return rulebook.unpaid_run(dues.ledger(), member.on_register_in, previous_month(month_of(today)))
 
 
 def arrears_reminders(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
-    remind_at, review_at = int(rules["dues_reminder_months"]), int(rules["dues_review_months"])
-    members = {m.member_id: m for m in snapshot.active_members()}
+    """Party members only: a gentle reminder, then a review task, by the rulebook's counts of unpaid months."""
+    members = {m.member_id: m for m in snapshot.active_members() if owes_dues(m.party_member)}
     reminders = []
     for dues in snapshot.dues:
         member = members.get(dues.member_id)
         if member is None:
             continue
         run = unpaid_run(dues, member, today)
-        if len(run) >= review_at:
+        if rulebook.review_due(run, rules):
             reminders.append(_review(member, run, today))
-        elif len(run) >= remind_at:
+        elif rulebook.reminder_due(run, rules):
             reminders.append(_gentle(member, run, today))
         for first_month, raised_on in dues.reviews:
             raised_lately = raised_on <= today <= raised_on + timedelta(days=REVIEW_EVENT_WINDOW_DAYS)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from contracts import activities as contracts_activities
-
+from contracts.rulebook.calendar import period_of
+from contracts.rulebook.coverage import activity_counts_as_study, outreach_reaches, suggested_channel as channel_for
+from contracts.rulebook.people import counted_for_study, holds_committee
+from contracts.rulebook.rules import occasions_due
 from services.notify.rules.model import (
     CHANNEL_LABELS, HEALTH_LABELS, MOBILITY_LABELS, Activity, Branch, BureauSnapshot, Member, Reminded, Reminder,
-    member_audience, month_bounds, month_of, per_quarter, quarter_bounds, quarter_label, secretary_of,
-    webhook_audience, within)
-
-COMMITTEE_MIN_MEMBERS = 7  # national rule: under 7 full members, a secretary and no committee
+    member_audience, secretary_of, webhook_audience, within)
 
 KIND_LABELS = {"committee_meeting": "支委会", "general_meeting": "支部党员大会", "group_meeting": "党小组会",
                "party_lecture": "党课", "theme_day": "主题党日", "study": "集体学习", "life_meeting": "组织生活会",
@@ -96,42 +95,43 @@ def committee_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict)
     """By the check day of a month with no committee meeting held yet: alert the secretary."""
     if int(rules["committee_meeting_per_year"]) <= 0 or today.day < int(rules["monthly_check_day"]):
         return []
-    first, last = month_bounds(today)
+    month = period_of(today, "month")
+    first, last = month.start, month.end
     reminders = []
     for branch in snapshot.open_branches():
         if not has_committee(snapshot, branch.branch_id, today):
-            continue  # a branch of under 7 members has a secretary but no committee to meet
+            continue  # a branch without a committee (the rulebook's ``holds_committee``) has none to meet
         if _held(snapshot, branch, "committee_meeting", first, last):
             continue
         planned = [a.planned_on.isoformat() for a in snapshot.activities if a.branch_id == branch.branch_id
                    and a.kind == "committee_meeting" and a.status == "planned" and a.planned_on
                    and within(a.planned_on, today, last)]
         reminders.append(Reminder(
-            rule="meeting.committee_monthly", subject=f"branch-{branch.branch_id}", period=month_of(today),
+            rule="meeting.committee_monthly", subject=f"branch-{branch.branch_id}", period=month.id,
             branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),),
             due_on=today.replace(day=int(rules["monthly_check_day"])),
             title=f"{branch.name}：本月尚未召开支委会",
-            body=(f"截至 {today.isoformat()}，{branch.name}本月（{month_of(today)}）还没有召开支委会。"
+            body=(f"截至 {today.isoformat()}，{branch.name}本月（{month.id}）还没有召开支委会。"
                   + (f"已计划于 {', '.join(planned)} 召开。" if planned else "请安排召开。")),
-            records=(("branch", branch.branch_id),), details={"month": month_of(today), "planned": planned}))
+            records=(("branch", branch.branch_id),), details={"month": month.id, "planned": planned}))
     return reminders
 
 
 def has_committee(snapshot: BureauSnapshot, branch_id: str, today: date) -> bool:
-    """As its current term says; with no term recorded, by size (7 or more full members elect a committee)."""
+    """As its current term says; with no term recorded, by its full members (the rulebook's rule)."""
     term = snapshot.current_term(branch_id, today)
-    if term is not None:
-        return term.committee
-    return sum(1 for m in snapshot.active_members(branch_id) if m.party_member) >= COMMITTEE_MIN_MEMBERS
+    return holds_committee(term.committee if term else None, snapshot.full_members(branch_id, today))
 
 
 def quarter_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
     """In the last days of a quarter: a general meeting not held, or fewer Party lectures than the quota."""
-    first, last = quarter_bounds(today)
+    quarter = period_of(today, "quarter")
+    first, last = quarter.start, quarter.end
     if today < last - timedelta(days=int(rules["quarter_end_warning_days"])):
         return []
-    checks = (("meeting.general_quarterly", "general_meeting", per_quarter(int(rules["general_meeting_per_year"]))),
-              ("meeting.lecture_quota", "party_lecture", per_quarter(int(rules["party_lecture_per_year"]))))
+    owed = {kind: occasions_due(int(rules[f"{kind}_per_year"]), 3) for kind in ("general_meeting", "party_lecture")}
+    checks = (("meeting.general_quarterly", "general_meeting", owed["general_meeting"]),
+              ("meeting.lecture_quota", "party_lecture", owed["party_lecture"]))
     reminders = []
     for branch in snapshot.open_branches():
         for rule, kind, quota in checks:
@@ -140,14 +140,14 @@ def quarter_meeting_alerts(snapshot: BureauSnapshot, today: date, rules: dict) -
                 continue
             label = KIND_LABELS[kind]
             reminders.append(Reminder(
-                rule=rule, subject=f"branch-{branch.branch_id}", period=quarter_label(today),
+                rule=rule, subject=f"branch-{branch.branch_id}", period=quarter.id,
                 branch_id=branch.branch_id, audiences=(secretary_of(branch.branch_id),),
                 due_on=last - timedelta(days=int(rules["quarter_end_warning_days"])),
                 title=f"{branch.name}：本季度{label}尚未完成",
-                body=(f"本季度（{quarter_label(today)}，至 {last.isoformat()} 结束）"
+                body=(f"本季度（{quarter.id}，至 {last.isoformat()} 结束）"
                       f"{branch.name}已召开{label} {held} 次，应至少 {quota} 次。"),
                 records=(("branch", branch.branch_id),),
-                details={"quarter": quarter_label(today), "kind": kind, "held": held, "required": quota}))
+                details={"quarter": quarter.id, "kind": kind, "held": held, "required": quota}))
     return reminders
 
 
@@ -158,15 +158,16 @@ def _held(snapshot: BureauSnapshot, branch: Branch, kind: str, first: date, last
 
 def coverage_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[Reminder]:
     """By the check day: the members study has not reached this period, with a suggested channel each."""
-    first, last, label = _coverage_period(today, rules["coverage_period"])
+    period = period_of(today, rules["coverage_period"])
+    first, last, label = period.start, period.end, period.id
     deadline = last.replace(day=int(rules["monthly_check_day"]))
     if today < deadline:
         return []
-    reached = _reached(snapshot, first, last, set(rules["coverage_activity_kinds"]))
+    reached = reached_members(snapshot, first, today, rules)
     reminders = []
     for branch in snapshot.open_branches():
         missing = [m for m in snapshot.active_members(branch.branch_id)
-                   if m.party_member and m.member_id not in reached]
+                   if counted_for_study(m.party_member) and m.member_id not in reached]
         if not missing:
             continue
         listed = [{"member_id": m.member_id, "name": m.name, "health": m.health, "mobility": m.mobility,
@@ -185,23 +186,17 @@ def coverage_tasks(snapshot: BureauSnapshot, today: date, rules: dict) -> list[R
     return reminders
 
 
-def _coverage_period(today: date, period: str) -> tuple[date, date, str]:
-    if period == "quarter":
-        first, last = quarter_bounds(today)
-        return first, last, quarter_label(today)
-    first, last = month_bounds(today)
-    return first, last, month_of(today)
-
-
-def _reached(snapshot: BureauSnapshot, first: date, last: date, kinds: set[str]) -> set[str]:
-    reached = {o.member_id for o in snapshot.outreach if within(o.occurred_on, first, last)}
+def reached_members(snapshot: BureauSnapshot, first: date, last: date, rules: dict) -> set[str]:
+    """Members reached anywhere in the bureau between the dates, by what the rulebook counts as study."""
+    reached = {o.member_id for o in snapshot.outreach
+               if within(o.occurred_on, first, last) and outreach_reaches(o.channel, rules)}
     for activity in snapshot.activities:
-        if (activity.status == "held" and activity.kind in kinds and activity.occurred_on
+        if (activity.status == "held" and activity_counts_as_study(activity.kind, rules) and activity.occurred_on
                 and within(activity.occurred_on, first, last)):
             reached.update(activity.attendees)
     return reached
 
 
 def suggested_channel(member: Member, allowed: list[str]) -> str:
-    """The channel the contracts suggest for this member (one rule for notify and the secretaries' pages)."""
-    return contracts_activities.suggested_channel(member.mobility, member.health, allowed)
+    """The channel the rulebook suggests for this member (one rule for notify and the secretaries' pages)."""
+    return channel_for(member.mobility, member.health, allowed)

@@ -5,11 +5,12 @@ Pure data: no I/O, no clock. ``today`` is always passed in.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from contracts.members import DEFAULT_RULES
+from contracts.rulebook.dues import DuesLedger, Stay, branch_answering
+from contracts.rulebook.people import is_full_member
+from contracts.rulebook.rules import RuleBook, RuleVersion
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ class Member:
     active: bool = True
     joined_on: date | None = None
     group_id: str | None = None
+    retirement_kind: str = "retired"
+    party_join_date: date | None = None
+    stays: tuple[Stay, ...] = ()
+
+    def on_register_in(self, month: str) -> bool:
+        """Whether a branch of this bureau answers for the member's dues in ``month`` (the rulebook's stays)."""
+        stays = self.stays or (Stay(self.branch_id, self.joined_on or date.min),)  # projected before stays were kept
+        return branch_answering(stays, month) is not None
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,13 @@ class Dues:
     reductions: tuple[tuple[str, str], ...] = ()
     paid: frozenset[str] = frozenset()
     reviews: tuple[tuple[str, date], ...] = ()
+    carried: frozenset[str] = frozenset()
+
+    def ledger(self) -> DuesLedger:
+        """The member's dues as the rulebook reads them (amounts paid do not matter to the reminders)."""
+        return DuesLedger(assessed={year: amount for year, amount in self.assessed.items()},
+                          reductions=dict(self.reductions), paid=dict.fromkeys(self.paid, 0),
+                          carried=dict.fromkeys(self.carried, "letter"))
 
 
 @dataclass(frozen=True)
@@ -149,16 +165,18 @@ class BureauSnapshot:
     reminded: tuple[Reminded, ...] = ()
 
     def rules_on(self, today: date) -> dict:
-        """The rule set in force on ``today``: the latest version already effective, over the defaults."""
-        in_force = [r for r in self.rule_sets if r.effective_from <= today]
-        published = max(in_force, key=lambda r: (r.effective_from, r.version)).rules if in_force else {}
-        return {**DEFAULT_RULES, **published}
+        """The rule set in force on ``today``, as every service reads it (the rulebook's ``RuleBook``)."""
+        return RuleBook(RuleVersion(r.version, r.effective_from, r.rules) for r in self.rule_sets).on(today)
 
     def open_branches(self) -> list[Branch]:
         return [b for b in self.branches if b.open]
 
     def active_members(self, branch_id: str | None = None) -> list[Member]:
         return [m for m in self.members if m.active and (branch_id is None or m.branch_id == branch_id)]
+
+    def full_members(self, branch_id: str, today: date) -> int:
+        return sum(1 for m in self.active_members(branch_id)
+                   if is_full_member(m.party_member, m.party_join_date, today))
 
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.member_id == member_id), None)
@@ -205,37 +223,6 @@ def member_audience(member_id: str) -> str:
 def webhook_audience(webhook_id: str) -> str:
     """One webhook by id (a receiver that was told of something is told of its follow-up too)."""
     return f"webhook:{webhook_id}"
-
-
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def quarter_of(day: date) -> tuple[int, int]:
-    return day.year, (day.month - 1) // 3 + 1
-
-
-def quarter_label(day: date) -> str:
-    year, quarter = quarter_of(day)
-    return f"{year}-Q{quarter}"
-
-
-def quarter_bounds(day: date) -> tuple[date, date]:
-    year, quarter = quarter_of(day)
-    first = date(year, 3 * quarter - 2, 1)
-    after = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
-    return first, after - timedelta(days=1)
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    after = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
-    return first, after - timedelta(days=1)
-
-
-def per_quarter(per_year: int) -> int:
-    """A yearly quota spread over four quarters, rounded up (4 a year → 1 a quarter)."""
-    return math.ceil(per_year / 4) if per_year > 0 else 0
 
 
 def within(today: date, start: date, end: date) -> bool:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from shared.holidays import UnknownHoliday, holiday_date, next_occurrence
+from contracts.rulebook.holidays import UnknownHoliday, holiday_date, next_occurrence
 
 SPRING_FESTIVAL = {2014: date(2014, 1, 31), 2017: date(2017, 1, 28), 2020: date(2020, 1, 25),
                    2021: date(2021, 2, 12), 2022: date(2022, 2, 1), 2023: date(2023, 1, 22),

@@ -1,4 +1,4 @@
-"""The holidays of the bureaus' care visits as Gregorian dates, one definition for every service.
+"""The holiday calendar of the bureaus' care visits: Gregorian dates, and the weeks a visit belongs to.
 
 Spring Festival (春节, lunar 1/1), Dragon Boat (端午, 5/5), Mid-Autumn (中秋, 8/15) and the Double Ninth
 (重阳, 9/9) are lunar dates, converted by ``lunardate`` (a leap month never carries the festival: the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from collections.abc import Iterable
 
 from lunardate import LunarDate
 
@@ -78,3 +79,52 @@ def next_occurrence(holiday: str, today: date) -> date:
     """The holiday's date this year, or next year's once this year's has passed."""
     this_year = holiday_date(holiday, today.year)
     return this_year if this_year >= today else holiday_date(holiday, today.year + 1)
+
+
+KNOWN_HOLIDAYS = (*LUNAR_HOLIDAYS, *SOLAR_HOLIDAYS, "summer_heat")
+
+
+def is_holiday(name: str) -> bool:
+    """A holiday the calendar can place: a known one, or ``lunar:MM-DD`` / ``solar:MM-DD``."""
+    try:
+        holiday_date(name, 2000)
+    except UnknownHoliday:
+        return False
+    return True
+
+
+def holidays_of(year: int, names: Iterable[str]) -> dict[str, date]:
+    """The dates in ``year`` of the holidays named (those the calendar cannot place are left out)."""
+    return {name: holiday_date(name, year) for name in names if is_holiday(name)}
+
+
+# A holiday visit is made in the weeks before the holiday, or shortly after it.
+VISIT_DAYS_BEFORE = 45
+VISIT_DAYS_AFTER = 15
+
+
+def visit_window(name: str, year: int) -> tuple[date, date]:
+    day = holiday_date(name, year)
+    return day - timedelta(days=VISIT_DAYS_BEFORE), day + timedelta(days=VISIT_DAYS_AFTER)
+
+
+def holiday_in_window(name: str, day: date) -> date | None:
+    """The date of holiday ``name`` whose visit window contains ``day``, if any."""
+    for year in (day.year - 1, day.year, day.year + 1):
+        starts, ends = visit_window(name, year)
+        if starts <= day <= ends:
+            return holiday_date(name, year)
+    return None
+
+
+def holiday_visited_by(day: date, names: Iterable[str]) -> tuple[str, date] | None:
+    """The holiday (of ``names``) whose visit window contains ``day``, nearest first."""
+    candidates = []
+    for name in names:
+        when = holiday_in_window(name, day) if is_holiday(name) else None
+        if when is not None:
+            candidates.append((abs((when - day).days), name, when))
+    if not candidates:
+        return None
+    _, name, when = min(candidates)
+    return name, when

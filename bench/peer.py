@@ -1,0 +1,100 @@
+"""Our event store against a peer: the eventsourcing library's PostgreSQL recorder, same server, same threads.
+
+Each of THREADS threads appends one event per transaction to a stream of its own making (a member
+registered), for SECONDS: our store through ``eventstore.append`` (hash chain, stream head, outbox row,
+NOTIFY), the library through ``PostgresApplicationRecorder.insert_events`` with the same envelope as
+its stored state. Both in databases of their own on the stack's PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from bench.stack import Stack
+from shared import db, eventstore
+from tests.support import IsolatedService, sample_envelopes
+
+THREADS, SECONDS = 8, 8
+
+
+def _run(threads: int, seconds: float, work) -> int:
+    """Call ``work(thread_index)`` in a loop on each thread until time is up; return how many calls finished."""
+    done = [0] * threads
+    stop = threading.Event()
+
+    def loop(index: int) -> None:
+        while not stop.is_set():
+            work(index)
+            done[index] += 1
+
+    workers = [threading.Thread(target=loop, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    stop.wait(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return sum(done)
+
+
+def ours(stack: Stack) -> float:
+    service = IsolatedService("members", [], stack.env)
+    settings = service.create(topic_services=())
+    tenant = str(uuid.uuid4())
+    conns = [db.connect(settings.owner_dsn) for _ in range(THREADS)]
+    try:
+        def append(index: int) -> None:
+            stream = f"member-{uuid.uuid4()}"
+            with conns[index].transaction():
+                eventstore.append(conns[index], stream, 0, sample_envelopes(stream, 1, 1, tenant), settings.topic())
+
+        started = time.perf_counter()
+        count = _run(THREADS, SECONDS, append)
+        return count / (time.perf_counter() - started)
+    finally:
+        for conn in conns:
+            conn.close()
+        service.drop()
+
+
+def library(stack: Stack) -> float:
+    from eventsourcing.persistence import StoredEvent
+    from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+    database = f"bwbench_peer_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(stack.admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    params = conninfo_to_dict(stack.admin_dsn)
+    datastore = PostgresDatastore(dbname=database, host=params["host"], port=params["port"], user=params["user"],
+                                  password=params.get("password", ""), pool_size=THREADS)
+    try:
+        recorder = PostgresApplicationRecorder(datastore)
+        recorder.create_table()
+        tenant = str(uuid.uuid4())
+
+        def append(_index: int) -> None:
+            stream = uuid.uuid4()
+            envelope = sample_envelopes(f"member-{stream}", 1, 1, tenant)[0].sealed("0" * 64)
+            recorder.insert_events([StoredEvent(originator_id=stream, originator_version=1,
+                                                topic="members.MemberRegistered",
+                                                state=envelope.to_json().encode("utf-8"))])
+
+        started = time.perf_counter()
+        count = _run(THREADS, SECONDS, append)
+        return count / (time.perf_counter() - started)
+    finally:
+        datastore.close()
+        with psycopg.connect(stack.admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def peer_section(stack: Stack) -> dict:
+    library_rate = library(stack)
+    our_rate = ours(stack)
+    return {"threads": THREADS, "seconds": SECONDS, "ours_per_s": round(our_rate, 1),
+            "library_per_s": round(library_rate, 1), "ratio_to_library": round(our_rate / library_rate, 3)}

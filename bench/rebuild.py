@@ -1,0 +1,83 @@
+"""Rebuilds from a million events: each service's read models from its event store, the audit views from
+the journal, against a raw COPY of the same rows (out of their table and into a plain one, through Python).
+
+The raw COPY is what moving the rows costs at the least; a rebuild also decodes each event (upcasting it
+to its contract) and writes its projection's rows, with their keys and indexes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+from psycopg import sql
+
+from bench import fixtures
+from services.activities.app import MIGRATIONS as ACTIVITIES_MIGRATIONS
+from services.audit.app import MIGRATIONS as AUDIT_MIGRATIONS
+from services.audit.views_feed import rebuild as rebuild_views
+from services.members.app import MIGRATIONS as MEMBERS_MIGRATIONS
+from shared import db
+from shared.config import Settings
+from shared.rebuild import rebuild as rebuild_read_models
+from bench.stack import Stack
+
+MIGRATIONS = {"members": MEMBERS_MIGRATIONS, "activities": ACTIVITIES_MIGRATIONS, "audit": AUDIT_MIGRATIONS}
+
+
+def fixture(stack: Stack) -> dict[str, Settings]:
+    return fixtures.ensure(stack.settings["members"], MIGRATIONS, progress=lambda line: print(f"bench: {line}"))
+
+
+def raw_copy(settings: Settings, table: str) -> tuple[int, float]:
+    """Rows and seconds to stream ``table`` out with COPY and into a plain unindexed copy of it."""
+    with db.connect(settings.owner_dsn) as source, db.connect(settings.owner_dsn) as target:
+        target.execute(sql.SQL("CREATE TEMP TABLE raw_copy (LIKE {})").format(sql.Identifier(table)))
+        rows = 0
+        started = time.perf_counter()
+        with source.cursor().copy(sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))) as out, \
+                target.cursor().copy("COPY raw_copy FROM STDIN") as into:
+            for block in out:
+                rows += bytes(block).count(b"\n")
+                into.write(block)
+        target.commit()
+        return rows, time.perf_counter() - started
+
+
+def _service_rebuild(settings: Settings, service: str) -> tuple[int, float]:
+    """What ``branchwork rebuild <service>`` does: a shadow copy filled from the store, then swapped in."""
+    entry = importlib.import_module(f"services.{service}.operations").OPERATIONS
+    started = time.perf_counter()
+    result = rebuild_read_models(settings.owner_dsn, entry.read_model, entry.feed())
+    return result["applied"], time.perf_counter() - started
+
+
+def _views_rebuild(settings: Settings) -> tuple[int, float]:
+    started = time.perf_counter()
+    result = rebuild_views(settings)
+    return result["applied"], time.perf_counter() - started
+
+
+def _figures(raw: tuple[int, float], rebuilt: tuple[int, float]) -> dict:
+    raw_rate, rate = raw[0] / raw[1], rebuilt[0] / rebuilt[1]
+    return {"events": rebuilt[0], "seconds": round(rebuilt[1], 1), "events_per_s": round(rate),
+            "raw_copy_rows_per_s": round(raw_rate), "ratio_to_copy": round(rate / raw_rate, 4)}
+
+
+def rebuild_section(stack: Stack) -> dict:
+    settings = fixture(stack)
+    results = {}
+    for service in ("members", "activities"):
+        results[service] = _figures(raw_copy(settings[service], "events"), _service_rebuild(settings[service], service))
+        print(f"bench: {service} rebuilt: {results[service]}", flush=True)
+    results["audit_views"] = _figures(raw_copy(settings["audit"], "journal"), _views_rebuild(settings["audit"]))
+    return results
+
+
+def ensure_views(settings: Settings) -> None:
+    """The read-side benchmark needs the views of the whole fixture; rebuild them if a run did not."""
+    with db.connect(settings.owner_dsn) as conn:
+        behind = conn.execute("SELECT coalesce(sum(h.size - coalesce(p.seq, 0)), 0)::bigint AS n FROM journal_heads h"
+                              " LEFT JOIN views.positions p ON p.tenant_id = h.tenant_id").fetchone()["n"]
+    if behind:
+        rebuild_views(settings)
