@@ -17,6 +17,7 @@ from services.audit.checkpoints import CheckpointWorker
 from services.audit.settings import AuditSettings
 from services.audit.verifier import Fault, verify_bundle
 from shared import db, note
+from tests.fixtures import serving
 from tests.support import bearer, chained_events, new_id, token, wait_for
 from tests.unit.test_audit_scorecard import BRANCH, TENANT, month_of_work
 
@@ -34,9 +35,8 @@ def client(audit_settings):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    app = create_app(audit_settings, AuditSettings())
-    app.extensions["branchwork"].clock = lambda: NOW
-    return app.test_client()
+    with serving(create_app(audit_settings, AuditSettings()), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 @pytest.fixture(scope="module")

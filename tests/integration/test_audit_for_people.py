@@ -11,6 +11,7 @@ from services.audit import journal, views_feed
 from services.audit.app import create_app
 from services.audit.settings import AuditSettings
 from shared import db
+from tests.fixtures import serving
 from tests.support import bearer, token
 from tests.unit.test_audit_scorecard import BRANCH, TENANT, TODAY, month_of_work
 
@@ -31,10 +32,8 @@ def client(audit_settings, history):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    app = create_app(audit_settings, AuditSettings(dev_login=True))
-    app.extensions["branchwork"].clock = lambda: NOW
-    yield app.test_client()
-    app.extensions["branchwork"].pool.close()
+    with serving(create_app(audit_settings, AuditSettings(dev_login=True)), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 def secretary(settings, branches):

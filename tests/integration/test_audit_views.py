@@ -17,6 +17,7 @@ from services.audit.settings import AuditSettings
 from services.audit.signing import verify_tree_head
 from shared import db, merkle
 from shared.canonical import canonical_json, event_hash
+from tests.fixtures import serving
 from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, token
 from tests.unit.test_audit_scorecard import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
 
@@ -44,9 +45,8 @@ def loaded(audit_settings, history):
 
 @pytest.fixture(scope="module")
 def client(audit_settings, loaded):
-    app = create_app(audit_settings, AuditSettings(dev_login=True))
-    app.extensions["branchwork"].clock = lambda: NOW
-    return app.test_client()
+    with serving(create_app(audit_settings, AuditSettings(dev_login=True)), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 def auditor(settings, tenant=TENANT, role="auditor"):

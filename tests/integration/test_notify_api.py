@@ -8,26 +8,12 @@ from datetime import timedelta
 import pytest
 
 from contracts.activities import ActivityPlanned
-from services.notify.app import create_app
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    EventFactory, as_records, conn, delivery_settings, free_port, notify_service, notify_settings)
+from tests.fixtures import notify_app as app  # noqa: F401 — fixtures
+from tests.integration.notify_support import EventFactory, as_records, conn, delivery_settings  # noqa: F401
 from tests.integration.test_notify_pipeline import runner
-from tests.support import bearer, new_id, token
-
-
-@pytest.fixture(scope="module")
-def app(notify_settings):
-    app = create_app(notify_settings, delivery_settings(free_port()))
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["branchwork"].pool.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.support import bearer, free_port, new_id, token
 
 
 @pytest.fixture

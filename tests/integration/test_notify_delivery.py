@@ -13,10 +13,9 @@ from services.notify.delivery import DeliveryWorker
 from services.notify.mailbox import start_mailbox
 from services.notify.recipients import Contact, Directory, Webhook
 from services.notify.rules.model import Reminder
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    FixedClock, conn, delivery_settings, events_of, free_port, notify_service, notify_settings, receiver_factory,
-    schedule_reminder, smtp_server)
-from tests.support import new_id
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    FixedClock, conn, delivery_settings, events_of, receiver_factory, schedule_reminder, smtp_server)
+from tests.support import free_port, new_id
 
 START = datetime(2025, 9, 30, 1, 0, tzinfo=UTC)
 

@@ -19,9 +19,8 @@ from services.notify.scheduler import Scheduler
 from shared.envelope import Actor
 from shared.rebuild import ReadModel, StoreFeed, rebuild
 from shared.unit_of_work import CommandContext, PostgresUnitOfWork
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, receiver_factory,
-    smtp_server)
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    EventFactory, FixedClock, as_records, conn, delivery_settings, receiver_factory, smtp_server)
 from tests.integration.test_notify_pipeline import BIRTHDAYS, give_email, notifications, runner
 from tests.support import new_id, wait_for
 

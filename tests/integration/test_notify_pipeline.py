@@ -18,8 +18,8 @@ from services.notify import source_projections
 from services.notify.consumer import sources_consumer
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, smtp_server)
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    EventFactory, FixedClock, as_records, conn, delivery_settings, smtp_server)
 from tests.support import new_id, wait_for
 
 BIRTHDAYS = [("赵国庆", date(1949, 10, 1)), ("李淑芬", date(1950, 10, 2)), ("王德明", date(1941, 3, 12))]
