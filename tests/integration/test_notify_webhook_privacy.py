@@ -15,7 +15,7 @@ import pytest
 from contracts.notify import registry
 from services.notify import projections
 from services.notify.recipients import Webhook
-from shared.rebuild import rebuild
+from shared.rebuild import ReadModel, StoreFeed, rebuild
 from tests.integration.test_notify_delivery import bureau_directory, deliveries, reminder, worker
 from tests.fixtures import notify_app as app  # noqa: F401 — fixtures
 from tests.integration.notify_support import (  # noqa: F401 — fixtures
@@ -101,7 +101,7 @@ def test_old_events_stay_as_recorded_but_no_view_shows_their_userinfo_or_query(c
                                                     "secret_fingerprint": "0123456789abcdef"})
     with conn.transaction():
         eventstore.append(conn, old.stream_id, 0, [old], notify_settings.topic())
-        rebuild(conn, projections.TABLES, registry, projections.project)
+    rebuild(notify_settings.owner_dsn, ReadModel(tables=projections.TABLES), StoreFeed(registry, projections.project))
     stored = conn.execute("SELECT data FROM events WHERE stream_id = %s", (f"webhook-{webhook_id}",)).fetchone()
     assert stored["data"]["url"] == recorded  # a recorded fact is never rewritten
     view = conn.execute("SELECT * FROM webhooks WHERE webhook_id = %s", (webhook_id,)).fetchone()
