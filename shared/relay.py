@@ -20,7 +20,6 @@ from shared.db import connect
 from shared.envelope import Envelope
 from shared.eventstore import EVENT_COLUMNS, row_to_envelope
 from shared.kafka import idempotent_producer
-from shared.process import run_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +142,3 @@ def _headers(envelope: Envelope) -> list[tuple[str, bytes]]:
     return [("event_type", envelope.event_type.encode()), ("event_id", envelope.event_id.encode()),
             ("correlation_id", (envelope.correlation_id or "").encode()),
             ("tenant_id", (envelope.tenant_id or "").encode())]
-
-
-def run_service_relay(service: str) -> None:
-    """Entry point of a service's relay process."""
-    relay = OutboxRelay(Settings.from_env(service))
-    run_until_signalled(service, f"{service}-relay", relay.run)

@@ -15,15 +15,12 @@ import pytest
 from flask import Flask
 from psycopg.conninfo import make_conninfo
 
-from services.activities.app import MIGRATIONS as ACTIVITIES_MIGRATIONS, create_app as create_activities_app
-from services.audit.app import MIGRATIONS as AUDIT_MIGRATIONS
-from services.members.app import MIGRATIONS as MEMBERS_MIGRATIONS, create_app as create_members_app
-from services.notify.app import MIGRATIONS as NOTIFY_MIGRATIONS, create_app as create_notify_app
+from services.activities.app import create_app as create_activities_app
+from services.members.app import create_app as create_members_app
+from services.notify.app import create_app as create_notify_app
+from services.registry import SERVICES
 from shared import db
 from tests.support import IsolatedService, free_port
-
-MIGRATIONS = {"members": MEMBERS_MIGRATIONS, "activities": ACTIVITIES_MIGRATIONS, "notify": NOTIFY_MIGRATIONS,
-              "audit": AUDIT_MIGRATIONS}
 
 ACTIVITIES_NOW = datetime.fromisoformat("2024-11-20T02:30:00+00:00")
 """The activities service's clock in its tests: records of 2024 are then mostly on time."""
@@ -33,7 +30,7 @@ def _isolated(service: str):
     @pytest.fixture(scope="module", name=f"{service}_service")
     def isolated(stack_env) -> Iterator[IsolatedService]:
         """The service's migrations applied to a database of its own, with topics of its own."""
-        service_db = IsolatedService(service, [MIGRATIONS[service]], stack_env)
+        service_db = IsolatedService(service, [SERVICES.service(service).migrations], stack_env)
         service_db.create()
         yield service_db
         service_db.drop()
@@ -65,13 +62,14 @@ def serving(app: Flask, *, clock: Callable[[], datetime] | None = None) -> Itera
 
 @pytest.fixture(scope="module")
 def members_app(members_settings) -> Iterator[Flask]:
-    with serving(create_members_app(members_settings)) as app:
+    with serving(create_members_app(SERVICES.service("members", members_settings))) as app:
         yield app
 
 
 @pytest.fixture(scope="module")
 def activities_app(activities_settings) -> Iterator[Flask]:
-    with serving(create_activities_app(activities_settings), clock=lambda: ACTIVITIES_NOW) as app:
+    service = SERVICES.service("activities", activities_settings)
+    with serving(create_activities_app(service), clock=lambda: ACTIVITIES_NOW) as app:
         yield app
 
 
@@ -79,7 +77,8 @@ def activities_app(activities_settings) -> Iterator[Flask]:
 def notify_app(notify_settings) -> Iterator[Flask]:
     """Notify's app; its mail goes to a port where nothing listens (delivery is tested with a real server)."""
     from tests.integration.notify_support import delivery_settings
-    with serving(create_notify_app(notify_settings, delivery_settings(free_port()))) as app:
+    service = SERVICES.bootstrap("notify")(notify_settings, delivery_settings(free_port()))
+    with serving(create_notify_app(service)) as app:
         yield app
 
 

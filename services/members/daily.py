@@ -1,24 +1,22 @@
 """The members service's daily duties: expire overdue transfer letters and raise dues arrears reviews.
 
 It runs on start (catching up after downtime) and whenever the date changes; the clock is
-injectable so tests can run it on any day. Each duty is idempotent: running twice changes nothing.
+the service's (its bootstrap's), so tests can run it on any day. Each duty is idempotent: running twice changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, datetime, UTC
-from collections.abc import Callable
+from datetime import date
 
-from contracts.members import registry
-from contracts.rulebook.calendar import local_date, use_timezone
-from shared.config import Settings
+from contracts.rulebook.calendar import local_date
+from shared.bootstrap import Service
 from shared.db import connect
 from shared.envelope import Actor
 from shared.errors import BranchworkError
-from shared.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
-from services.members import projections, queries
+from shared.unit_of_work import CommandContext, UnitOfWork
+from services.members import queries
 from services.members.handlers import dues, transfers
 
 log = logging.getLogger(__name__)
@@ -26,10 +24,10 @@ DAILY_ACTOR = Actor(user="members-daily", role="system")
 
 
 class DailyDuties:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.settings = settings
-        self.clock = clock
-        use_timezone(settings.timezone)
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.clock = service.clock
 
     def today(self) -> date:
         """The bureaus' local day now: the daily duties turn over at their midnight, not the server's."""
@@ -69,4 +67,4 @@ class DailyDuties:
     def _unit_of_work(self, conn, tenant: str | None) -> UnitOfWork:
         context = CommandContext(actor=DAILY_ACTOR, tenant_id=tenant, correlation_id=f"daily-{self.today()}",
                                  causation_id=None, recorded_at=self.clock())
-        return PostgresUnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
+        return self.service.unit_of_work(conn, context)

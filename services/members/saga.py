@@ -10,17 +10,14 @@ found in the target stream and skipped.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, UTC
-
 import psycopg
 
 from contracts.members import (
     TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived, TransferReturnSlipReturned, registry)
-from shared.config import Settings
+from shared.bootstrap import Service
 from shared.envelope import Actor, Envelope
 from shared.errors import ConcurrencyError
-from shared.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
-from services.members import projections
+from shared.unit_of_work import CommandContext, UnitOfWork
 from services.members.domain import transfer as transfers
 from services.members.domain.member import evolve_member
 from services.members.domain.transfer import evolve_incoming
@@ -34,8 +31,8 @@ SAGA_EVENTS = frozenset(event.event_type for event in (TransferLetterIssued, Tra
 
 
 class TransferSaga:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, service: Service) -> None:
+        self.service = service
 
     def apply(self, conn: psycopg.Connection, envelope: Envelope) -> None:
         if envelope.event_type not in SAGA_EVENTS:
@@ -55,8 +52,8 @@ class TransferSaga:
     def _unit_of_work(self, conn: psycopg.Connection, cause: Envelope) -> UnitOfWork:
         context = CommandContext(actor=SAGA_ACTOR, tenant_id=None,
                                  correlation_id=cause.correlation_id or cause.event_id,
-                                 causation_id=cause.event_id, recorded_at=datetime.now(UTC))
-        return PostgresUnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
+                                 causation_id=cause.event_id, recorded_at=self.service.clock())
+        return self.service.unit_of_work(conn, context)
 
     def _announce(self, uow: UnitOfWork, envelope: Envelope, letter: TransferLetterIssued) -> None:
         target = uow.conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s"

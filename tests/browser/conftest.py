@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from shared import db
 from tests.fixtures import audit_service, audit_settings, serving  # noqa: F401 — fixtures
@@ -36,7 +37,7 @@ def dashboard_url(audit_settings):
         while views_feed.catch_up(conn):
             pass
     now = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
-    with serving(create_app(audit_settings, AuditSettings(dev_login=True)), clock=lambda: now) as app:
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: now) as app:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

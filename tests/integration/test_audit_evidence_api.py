@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.checkpoints import CheckpointWorker
 from services.audit.settings import AuditSettings
 from services.audit.verifier import Fault, verify_bundle
@@ -35,7 +36,7 @@ def client(audit_settings):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    with serving(create_app(audit_settings, AuditSettings()), clock=lambda: NOW) as app:
+    with serving(create_app(bootstrap(audit_settings, AuditSettings())), clock=lambda: NOW) as app:
         yield app.test_client()
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from shared import db
 from tests.fixtures import serving
@@ -32,7 +33,7 @@ def client(audit_settings, history):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    with serving(create_app(audit_settings, AuditSettings(dev_login=True)), clock=lambda: NOW) as app:
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: NOW) as app:
         yield app.test_client()
 
 

@@ -13,6 +13,7 @@ from psycopg.conninfo import make_conninfo
 
 from services.audit import formats, journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.audit.signing import verify_tree_head
 from shared import db, merkle
@@ -45,7 +46,7 @@ def loaded(audit_settings, history):
 
 @pytest.fixture(scope="module")
 def client(audit_settings, loaded):
-    with serving(create_app(audit_settings, AuditSettings(dev_login=True)), clock=lambda: NOW) as app:
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: NOW) as app:
         yield app.test_client()
 
 

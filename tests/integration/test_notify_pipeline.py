@@ -15,7 +15,7 @@ from shared import db
 from shared.consumer import ConsumerRunner
 from shared.kafka import idempotent_producer
 from services.notify import source_projections
-from services.notify.consumer import sources_consumer
+from services.notify.bootstrap import bootstrap
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
 from tests.integration.notify_support import (  # noqa: F401 — fixtures
@@ -148,8 +148,8 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
 
     stop = threading.Event()
     settings = delivery_settings(smtp_server.port, scheduler_interval_seconds=3600)
-    workers = [sources_consumer(notify_settings).run, Scheduler(notify_settings, settings).run,
-               DeliveryWorker(notify_settings, settings).run]
+    service = bootstrap(notify_settings, settings)  # the workers as `branchwork worker notify …` builds them
+    workers = [service.worker(name).run for name in ("notify-sources", "notify-scheduler", "notify-delivery")]
     threads = [threading.Thread(target=work, args=(stop,)) for work in workers]
     for thread in threads:
         thread.start()

@@ -11,6 +11,7 @@ import pytest
 from marshmallow import Schema, fields
 
 from shared import jsonlog
+from shared.bootstrap import Service
 from shared.contracts import EventRegistry
 from shared.web import ApiBlueprint, create_service_app, current_principal, execute_command, read_transaction
 from tests.fixtures import serving
@@ -93,7 +94,8 @@ def settings(members_settings):
 
 @pytest.fixture(scope="module")
 def app(settings):
-    with serving(create_service_app(settings, title="things", blueprints=[things], registry=registry)) as app:
+    service = Service(name="things", settings=settings, contracts=registry)
+    with serving(create_service_app(service, title="things", blueprints=[things])) as app:
         yield app
 
 

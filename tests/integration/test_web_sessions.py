@@ -10,6 +10,7 @@ import pytest
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.dashboard import DASHBOARD_AUDIENCE
 from services.audit.settings import AuditSettings
 from shared import db, websession
@@ -32,7 +33,7 @@ def loaded(audit_settings):
 
 
 def make_app(audit_settings, dev_login: bool):
-    return serving(create_app(audit_settings, AuditSettings(dev_login=dev_login)), clock=lambda: NOW)
+    return serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=dev_login))), clock=lambda: NOW)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from psycopg_pool import ConnectionPool
 from psycopg.rows import dict_row
 
 from services.members.api import bureaus
-from services.members.events import registry
+from services.members.bootstrap import bootstrap
 from shared import db
 from shared.web import RETRY_AFTER_SECONDS, create_service_app
 from tests.fixtures import members_app  # noqa: F401 — a fixture
@@ -62,7 +62,7 @@ def test_reads_and_writes_without_any_database_connection_are_503s(members_setti
     unreachable = make_conninfo(members_settings.app_dsn, host="127.0.0.1", port=free_port())
     pool = ConnectionPool(unreachable, min_size=0, max_size=1, timeout=1, kwargs={"row_factory": dict_row},
                           open=True)
-    app = create_service_app(members_settings, title="members without a database", registry=registry,
+    app = create_service_app(bootstrap(members_settings), title="members without a database",
                              blueprints=[bureaus.blueprint], pool=pool)
     client = app.test_client()
     try:

@@ -1,0 +1,28 @@
+"""The members service put together once: what its app, its workers and the operators' commands take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.rulebook.calendar import use_timezone
+from shared.bootstrap import Service, Worker, utc_now
+from shared.config import Settings
+from shared.rebuild import ReadModel, StoreFeed
+from services.members import consumer, projections
+from services.members.daily import DailyDuties
+from services.members.events import registry
+
+SERVICE = "members"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def bootstrap(settings: Settings | None = None, *, clock=utc_now) -> Service:
+    settings = settings or Settings.from_env(SERVICE)
+    use_timezone(settings.timezone)
+    return Service(
+        name=SERVICE, settings=settings, migrations=MIGRATIONS, contracts=registry, project=projections.project,
+        clock=clock,
+        workers=(Worker("members-transfer-saga", consumer.transfer_saga, reads=(SERVICE,)),
+                 Worker("members-daily", DailyDuties)),
+        read_model=ReadModel(tables=projections.TABLES),
+        feed=lambda: StoreFeed(registry, projections.project))
