@@ -10,12 +10,14 @@ import logging
 import threading
 from datetime import date
 
+import psycopg
+
 from contracts.rulebook.calendar import local_date
 from shared.bootstrap import Service
-from shared.db import connect
 from shared.envelope import Actor
 from shared.errors import BranchworkError
 from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.worker import Backoff, WorkerLoop
 from services.members import queries
 from services.members.handlers import dues, transfers
 
@@ -34,22 +36,23 @@ class DailyDuties:
         return local_date(self.clock())
 
     def run(self, stop: threading.Event, check_every: float = 60.0) -> None:
-        last_day: date | None = None
-        while not stop.is_set():
-            today = self.today()
-            if today != last_day:
-                try:
-                    self.run_once()
-                    last_day = today
-                except Exception:
-                    log.exception("daily duties failed; retrying")
-            stop.wait(check_every)
+        """Do the duties on start and whenever the bureaus' day has changed, until stopped."""
+        self._last_day: date | None = None
+        # Any failure is retried at the next check: a duty that failed today is still owed today.
+        WorkerLoop("members-daily", self.settings.owner_dsn, lambda conn, _woken: self._step(conn, check_every),
+                   backoff=Backoff(check_every, check_every), errors=(Exception,)).run(stop)
 
-    def run_once(self) -> dict:
-        with connect(self.settings.owner_dsn) as conn:
-            expired = self._expire_letters(conn)
-            with conn.transaction():
-                reviews = dues.review_arrears(self._unit_of_work(conn, None), None, self.today())
+    def _step(self, conn: psycopg.Connection, check_every: float) -> float:
+        today = self.today()
+        if today != self._last_day:
+            self.run_once(conn)
+            self._last_day = today
+        return check_every
+
+    def run_once(self, conn: psycopg.Connection) -> dict:
+        expired = self._expire_letters(conn)
+        with conn.transaction():
+            reviews = dues.review_arrears(self._unit_of_work(conn, None), None, self.today())
         log.info("daily duties: %d letter(s) expired, %d review(s) raised", len(expired), len(reviews["raised"]))
         return {"expired": expired, "reviews": reviews["raised"]}
 

@@ -17,9 +17,9 @@ from datetime import timedelta
 import psycopg
 
 from shared.config import Settings
-from shared.db import connect
 from shared.envelope import Actor
 from shared.unit_of_work import CommandContext, PostgresUnitOfWork, UnitOfWork
+from shared.worker import WorkerLoop
 from services.notify import handlers
 from services.notify.channels import DeliveryError, EmailSender, WebhookSender
 from services.notify.events import registry
@@ -111,18 +111,11 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until stopped, woken by new notifications or by the next retry falling due."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with connect(self.dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {DELIVERIES_CHANNEL}")
-                    backoff = 0.5
-                    while not stop.is_set():
-                        self.deliver_due(conn)
-                        wait = self.next_due_in(conn)
-                        for _ in conn.notifies(timeout=min(wait if wait is not None else 1.0, 1.0), stop_after=1):
-                            pass
-            except psycopg.Error as error:  # the database away, or its schema not yet migrated
-                log.warning("delivery paused: %s; retrying in %.1fs", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+        # psycopg.Error, not only OperationalError: on a fresh stack the schema may not be migrated yet.
+        WorkerLoop("notify-delivery", self.dsn, self._step, channels=(DELIVERIES_CHANNEL,),
+                   errors=(psycopg.Error,)).run(stop)
+
+    def _step(self, conn: psycopg.Connection, _woken: set[str]) -> float:
+        self.deliver_due(conn)
+        wait = self.next_due_in(conn)
+        return min(wait if wait is not None else 1.0, 1.0)

@@ -24,9 +24,9 @@ import psycopg
 from contracts.rulebook.calendar import local_date, use_timezone
 from shared.config import Settings
 from shared.consumer_lag import ConsumerLag
-from shared.db import connect
 from shared.envelope import Actor
 from shared.unit_of_work import CommandContext, PostgresUnitOfWork
+from shared.worker import WorkerLoop
 from services.notify import handlers
 from services.notify.events import registry
 from services.notify.projections import project
@@ -141,38 +141,34 @@ class Scheduler:
 
     def run(self, stop: threading.Event) -> None:
         """Evaluate on start, then on every wake-up from the consumer or at the interval, until stopped."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with connect(self.dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {RULES_CHANNEL}")
-                    backoff = 0.5
-                    self._serve(conn, stop)
-            except psycopg.Error as error:  # the database away, or its schema not yet migrated
-                log.warning("scheduler paused: %s; retrying in %.1fs", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+        # psycopg.Error, not only OperationalError: on a fresh stack the schema may not be migrated yet.
+        WorkerLoop("notify-scheduler", self.dsn, self._step, channels=(RULES_CHANNEL,), on_lead=self._start,
+                   errors=(psycopg.Error,)).run(stop)
 
-    def _serve(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+    def _start(self, _conn: psycopg.Connection) -> None:
+        """On (re)connecting: a catch-up run over every bureau, then wake-ups and the interval."""
+        self._throttle = BureauThrottle(self.notify.scheduler_window_seconds)
+        self._sweep = True
+        self._last_sweep = self._waiting_since = time.monotonic()
+
+    def _step(self, conn: psycopg.Connection, woken: set[str]) -> float:
         """Collect the bureaus woken by the consumer; evaluate them (or all, at the interval) once it caught up."""
-        throttle = BureauThrottle(self.notify.scheduler_window_seconds)
-        sweep = True  # on start: the catch-up run
-        last_sweep = waiting_since = time.monotonic()
-        while not stop.is_set():
-            throttle.wake(n.payload for n in conn.notifies(timeout=throttle.wait(1.0), stop_after=1))
-            sweep = sweep or time.monotonic() - last_sweep >= self.notify.scheduler_interval_seconds
-            due = throttle.due()
-            if not (due or sweep):
-                if not throttle.pending:
-                    waiting_since = time.monotonic()
-                continue
-            if not self._may_evaluate(time.monotonic() - waiting_since):
-                continue
-            self.run_once(conn, None if sweep else sorted(due))
-            throttle.evaluated(throttle.pending if sweep else due)
-            if sweep:
-                last_sweep = time.monotonic()
-            sweep, waiting_since = False, time.monotonic()
+        throttle = self._throttle
+        throttle.wake(woken)
+        self._sweep = self._sweep or time.monotonic() - self._last_sweep >= self.notify.scheduler_interval_seconds
+        due = throttle.due()
+        if not (due or self._sweep):
+            if not throttle.pending:
+                self._waiting_since = time.monotonic()
+            return throttle.wait(1.0)
+        if not self._may_evaluate(time.monotonic() - self._waiting_since):
+            return throttle.wait(1.0)
+        self.run_once(conn, None if self._sweep else sorted(due))
+        throttle.evaluated(throttle.pending if self._sweep else due)
+        if self._sweep:
+            self._last_sweep = time.monotonic()
+        self._sweep, self._waiting_since = False, time.monotonic()
+        return throttle.wait(1.0)
 
     def _may_evaluate(self, waited: float) -> bool:
         """True once the sources consumer has read everything, or after waiting too long for it."""
