@@ -220,7 +220,9 @@ class WebSessions:
         """Send the session id back when it is new; pages that may show a session are never cached."""
         response.headers["Cache-Control"] = "no-store"
         if flask.g.get("web_session_dirty"):
-            secure = flask.request.is_secure if self.policy.secure is None else self.policy.secure
+            # Behind a proxy that ends TLS, its X-Forwarded-Proto says so; believing it can only add the flag.
+            over_tls = flask.request.is_secure or flask.request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+            secure = over_tls if self.policy.secure is None else self.policy.secure
             response.set_cookie(self.policy.cookie_name, flask.g.web_session_id, httponly=True, samesite="Strict",
                                 secure=secure, path="/")
         return response

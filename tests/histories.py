@@ -274,7 +274,9 @@ def _dues(draw, person: Person) -> list:
                                      Decimal("24.00")), max(joined, FIRST_DAY), branch)]
     months = [m for m in MONTHS if person.branch_on(date(int(m[:4]), int(m[5:]), 28)) or
               person.branch_on(date(int(m[:4]), int(m[5:]), 1))]
-    paid = [m for m in months if draw(st.booleans())]
+    # paid up to some month (with the odd gap), nothing after it: runs of every length up to eight months unpaid
+    stop = draw(st.integers(0, len(months)))
+    paid = [m for m in months[:stop] if draw(st.integers(0, 4))]
     if paid:
         day = max(joined, FIRST_DAY)
         payer_branch = person.branch_on(day) or branch

@@ -27,6 +27,9 @@ YEAR_MESSAGE = f"年份须在 {FIRST_YEAR} 至 {LAST_YEAR} 之间"
 validate_year = validate.Range(min=FIRST_YEAR, max=LAST_YEAR, error=YEAR_MESSAGE)
 """A marshmallow validator for a year given as a number."""
 
+validate_day = validate.Range(min=date(FIRST_YEAR, 1, 1), max=date(LAST_YEAR, 12, 31), error=YEAR_MESSAGE)
+"""A marshmallow validator for a day: its year must be one the platform can judge."""
+
 
 def year_in_range(year: int) -> bool:
     return FIRST_YEAR <= year <= LAST_YEAR
@@ -57,6 +60,11 @@ def on_local_days(factory: Callable[..., T]) -> Callable[..., T]:
 
 def timezone() -> ZoneInfo:
     return _zone
+
+
+def day_start(day: date) -> datetime:
+    """The moment the bureau's calendar day ``day`` begins (aware, in the bureaus' time zone)."""
+    return datetime(day.year, day.month, day.day, tzinfo=_zone)
 
 
 def local_date(moment: datetime) -> date:

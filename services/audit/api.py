@@ -6,12 +6,13 @@ import json
 
 import flask
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from contracts.rulebook.calendar import validate_day
 from shared.chain import check_chain
 from shared.envelope import Envelope
 from shared.web import ApiBlueprint, current_principal, read_transaction
-from services.audit import csv_export, handlers
+from services.audit import csv_export, handlers, queries
 from services.audit.projections import shown_data
 from services.audit.bundles import Period, Scope
 
@@ -31,6 +32,8 @@ class EventQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     format = fields.String(validate=validate.OneOf(["json", "csv", "jsonl"]),
                            metadata={"description": "csv (one row per event) or jsonl (one envelope per line)"})
+    known_on = fields.Date(validate=validate_day,
+                           metadata={"description": "only entries the journal had received by the end of this day"})
 
 
 class HistorySchema(Schema):
@@ -58,6 +61,9 @@ class EventHistory(MethodView):
         params = [query["after_seq"]] + [query[name] for name in FILTERS if name in query]
         order = "stream_version" if "stream_id" in query else "seq"
         with read_transaction(principal.tenant) as conn:
+            if "known_on" in query:
+                clauses.append("seq <= %s")
+                params.append(queries.known_through(conn, principal.tenant, query["known_on"]))
             rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
                                 f" ORDER BY {order} LIMIT %s", [*params, query["limit"]]).fetchall()
         listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
@@ -89,7 +95,7 @@ def _export(listed: list[dict], rows: list[dict], kind: str) -> flask.Response:
 
 def _chain_report(query: dict, rows: list[dict]) -> dict | None:
     """For a whole stream (no paging or filters beyond it), say whether its hash chain holds."""
-    if "stream_id" not in query or query["after_seq"] or set(query) - {"stream_id", "after_seq", "limit"}:
+    if "stream_id" not in query or query["after_seq"] or set(query) - {"stream_id", "after_seq", "limit", "known_on"}:
         return None
     envelopes = [Envelope.from_dict(json.loads(row["envelope"])) for row in rows]
     problems = check_chain(query["stream_id"], envelopes)
@@ -113,7 +119,14 @@ class TreeHeadHistorySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
-class TreeHeadSchema(Schema):
+class OpenSchema(Schema):
+    """An answer whose named fields are documented and which may grow more (a newer head format, say)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class TreeHeadSchema(OpenSchema):
     tenant_id = fields.String(required=True)
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = fields.String(required=True, metadata={"description": "hex SHA-256"})
@@ -122,15 +135,26 @@ class TreeHeadSchema(Schema):
     key_id = fields.String(required=True)
     public_key = fields.String(required=True, metadata={"description": "base64 Ed25519 public key"})
     signature = fields.String(required=True, metadata={"description": "base64 Ed25519 signature"})
+    index_size = fields.Integer(required=True, metadata={"description": "rows of the index of last entries"})
+    index_root = fields.String(required=True, metadata={"description": "hex root of that index"})
+    checkpoint = fields.String(required=True, metadata={"description": "the head as a signed C2SP checkpoint"})
 
 
-class SignedHeadSchema(Schema):
+class CosignedBySchema(Schema):
+    witness_key = fields.String(required=True)
+    cosigned_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class SignedHeadSchema(OpenSchema):
     tenant_id = fields.String(required=True)
     tree_size = fields.Integer(required=True, validate=validate.Range(min=0))
     root_hash = fields.String(required=True)
     signed_at = fields.String(required=True, metadata={"format": "date-time"})
     key_id = fields.String(required=True)
     signature = fields.String(required=True)
+    checkpoint = fields.String(metadata={"description": "with every witness's cosignature (heads signed since"
+                                                        " checkpoints exist)"})
+    cosignatures = fields.List(fields.Nested(CosignedBySchema))
 
 
 class TreeHeadsSchema(Schema):
@@ -142,6 +166,8 @@ class InclusionSchema(Schema):
     seq = fields.Integer(required=True, validate=validate.Range(min=1))
     leaf_index = fields.Integer(required=True, validate=validate.Range(min=0))
     tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+    entry_format = fields.Integer(required=True, metadata={"description": "1: envelope leaf; 2: header leaf"})
+    leaf_data = fields.String(required=True, metadata={"description": "the exact text the leaf hashes"})
     leaf_hash = fields.String(required=True)
     audit_path = fields.List(fields.String(), required=True)
     root_hash = fields.String(required=True)
@@ -157,6 +183,28 @@ class ConsistencySchema(Schema):
     consistency_path = fields.List(fields.String(), required=True)
 
 
+class KeySchema(Schema):
+    key_id = fields.String(required=True)
+    algorithm = fields.String(required=True)
+    public_key = fields.String(required=True, metadata={"description": "base64 Ed25519 public key"})
+    valid_from = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    valid_to = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    vkey = fields.String(required=True, metadata={"description": "the signed-note verifier key"})
+
+
+class KeysSchema(Schema):
+    origin = fields.String(required=True)
+    keys = fields.List(fields.Nested(KeySchema), required=True)
+
+
+class CosignatureKeptSchema(Schema):
+    tree_size = fields.Integer(required=True)
+    head_signed_at = fields.String(required=True, metadata={"format": "date-time"})
+    witness_key = fields.String(required=True)
+    cosigned_at = fields.String(required=True, metadata={"format": "date-time"})
+    checkpoint = fields.String(required=True, metadata={"description": "the head with every cosignature"})
+
+
 class CosignatureSchema(Schema):
     witness_key = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={
         "description": "the witness's verifier key, name+keyid+base64(0x04 ‖ Ed25519 public key)"})
@@ -167,9 +215,13 @@ class CosignatureSchema(Schema):
 class BundleQuerySchema(Schema):
     branch_id = fields.UUID(metadata={"description": "one branch's entries (default: the whole bureau)"})
     stream_id = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "one stream's"})
-    first_day = fields.Date(required=True, data_key="from", metadata={"description": "first day, bureau time"})
-    last_day = fields.Date(data_key="to", metadata={"description": "last day (default: today)"})
-    known_on = fields.Date(metadata={"description": "as journalled by the end of this day (default: now)"})
+    first_day = fields.Date(required=True, data_key="from", validate=validate_day,
+                            metadata={"description": "first day (the bureaus' days)"})
+    last_day = fields.Date(data_key="to", validate=validate_day, metadata={"description": "last day (default: today)"})
+    known_on = fields.Date(validate=validate_day,
+                           metadata={"description": "as journalled by the end of this day (default: now)"})
+    tree_size = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "prove against the kept head of this size (one a witness cosigned); not with known_on"})
 
     @validates_schema
     def one_scope_and_an_ordered_period(self, data, **_kwargs):
@@ -179,6 +231,8 @@ class BundleQuerySchema(Schema):
             raise ValidationError("结束日期不能早于开始日期", field_name="to")
         if data.get("known_on") and data["known_on"] < data["first_day"]:
             raise ValidationError("known_on 不能早于开始日期", field_name="known_on")
+        if "known_on" in data and "tree_size" in data:
+            raise ValidationError("known_on 与 tree_size 只能选一个", field_name="tree_size")
 
 
 @proofs.route("/tree-head")
@@ -204,6 +258,8 @@ class TreeHeadHistory(MethodView):
 
 @proofs.route("/checkpoint")
 class Checkpoint(MethodView):
+    @proofs.doc(responses={"200": {"description": "The checkpoint as a signed note", "content": {
+        "text/plain": {"schema": {"type": "string"}}}}})
     def get(self):
         """The newest signed checkpoint (c2sp.org/tlog-checkpoint) with its witnesses' cosignatures, as text."""
         principal = current_principal()
@@ -214,6 +270,8 @@ class Checkpoint(MethodView):
 @proofs.route("/tree-heads/<int:size>/cosignatures")
 class Cosignatures(MethodView):
     @proofs.arguments(CosignatureSchema)
+    @proofs.alt_response(201, schema=CosignatureKeptSchema, success=True, description="Verified and kept")
+    @proofs.alt_response(200, schema=CosignatureKeptSchema, success=True, description="Kept before")
     def post(self, body, size):
         """Add a witness's cosignature of the kept head of this size; it is verified before it is kept."""
         principal = current_principal()
@@ -224,6 +282,7 @@ class Cosignatures(MethodView):
 
 @proofs.route("/keys")
 class Keys(MethodView):
+    @proofs.alt_response(200, schema=KeysSchema, success=True, description="The key list")
     def get(self):
         """The bureau's tree-head signing keys, past and present, with their validity: the verifier's --key."""
         principal = current_principal()
@@ -234,6 +293,8 @@ class Keys(MethodView):
 @proofs.route("/bundles")
 class Bundles(MethodView):
     @proofs.arguments(BundleQuerySchema, location="query")
+    @proofs.doc(responses={"200": {"description": "The bundle file (branchwork-audit-bundle/1)", "content": {
+        "application/json": {"schema": {"type": "object"}}}}})
     def get(self, query):
         """One file with a period's journal entries (a branch's, a stream's or the bureau's) and every proof
         needed to check it offline: ``branchwork verify BUNDLE --key KEYS``."""
@@ -241,7 +302,8 @@ class Bundles(MethodView):
         principal.require_role(*READER_ROLES)
         scope = (Scope("branch", str(query["branch_id"])) if "branch_id" in query else
                  Scope("stream", query["stream_id"]) if "stream_id" in query else Scope("bureau"))
-        period = Period(query["first_day"], query.get("last_day") or handlers.today(), query.get("known_on"))
+        period = Period(query["first_day"], query.get("last_day") or handlers.today(), query.get("known_on"),
+                        query.get("tree_size"))
         body = handlers.bundle(principal.tenant, scope, period)
         name = f"bundle-{scope.label}-{period.first.isoformat()}-{period.last.isoformat()}.json"
         return flask.Response(body, mimetype="application/json",

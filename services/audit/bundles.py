@@ -19,10 +19,11 @@ from datetime import date, datetime, timedelta
 
 import psycopg
 
+from contracts.rulebook.calendar import day_start, timezone
 from shared import merkle
 from shared.canonical import canonical_json
 from shared.envelope import format_timestamp, parse_timestamp
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
 from services.audit import formats, heads
 from services.audit.settings import AuditSettings
 from services.audit.signing import Keyring
@@ -49,12 +50,17 @@ class Scope:
 
 @dataclass(frozen=True)
 class Period:
+    """The days asked about, and which head to prove against: as known on a day, a kept head of a given size
+    (one a witness cosigned), or — neither given — now."""
+
     first: date
     last: date
     known_on: date | None = None
+    tree_size: int | None = None
 
-    def bounds(self, settings: AuditSettings) -> tuple[datetime, datetime]:
-        return settings.day_start(self.first), settings.day_start(self.last + timedelta(days=1))
+    def bounds(self) -> tuple[datetime, datetime]:
+        """From the start of the first day to the start of the day after the last, in the bureaus' days."""
+        return day_start(self.first), day_start(self.last + timedelta(days=1))
 
 
 class NothingKnownYet(DomainError):
@@ -66,7 +72,7 @@ class NothingKnownYet(DomainError):
 def build(conn: psycopg.Connection, tenant_id: str, scope: Scope, period: Period, settings: AuditSettings,
           keyring: Keyring, now: datetime) -> dict:
     """The bundle (call inside ``tenant_snapshot``: the heads, entries and proofs come from one snapshot)."""
-    from_at, until_at = period.bounds(settings)
+    from_at, until_at = period.bounds()
     lower = heads.signed_by(conn, tenant_id, from_at)
     upper = _upper(conn, tenant_id, period, settings, keyring, now)
     latest = heads.newest_cosigned(conn, tenant_id, upper["tree_size"] - 1)
@@ -79,7 +85,7 @@ def build(conn: psycopg.Connection, tenant_id: str, scope: Scope, period: Period
               "manifest": {"tenant_id": tenant_id, "origin": origin,
                            "scope": {"kind": scope.kind, "id": scope.id},
                            "period": {"from": period.first.isoformat(), "to": period.last.isoformat(),
-                                      "timezone": settings.timezone, "from_at": format_timestamp(from_at),
+                                      "timezone": timezone().key, "from_at": format_timestamp(from_at),
                                       "until_at": format_timestamp(until_at)},
                            "bounds": {"after_seq": after, "through_seq": through},
                            "entries": len(rows), "created_at": format_timestamp(now)},
@@ -101,11 +107,15 @@ def _upper(conn: psycopg.Connection, tenant_id: str, period: Period, settings: A
     """The head the entries are proved against: as known on a day, or now (the newest kept head if the journal
     has not grown since, so that a head witnesses have cosigned serves)."""
     if period.known_on:
-        known = heads.signed_by(conn, tenant_id, settings.day_start(period.known_on + timedelta(days=1)),
-                                checkpoint=True)
+        known = heads.signed_by(conn, tenant_id, day_start(period.known_on + timedelta(days=1)), checkpoint=True)
         if known is None:
             raise NothingKnownYet(f"{period.known_on.isoformat()} 日终前还没有签名的树头", field="known_on")
         return known
+    if period.tree_size is not None:
+        kept = heads.of_size(conn, tenant_id, period.tree_size)
+        if kept is None:
+            raise NotFound(f"没有大小为 {period.tree_size} 的已签名树头", fields={"tree_size": ["no such head"]})
+        return kept
     newest = heads.latest(conn, tenant_id)
     if newest and newest["tree_size"] == JournalTree(conn, tenant_id).size():
         return newest

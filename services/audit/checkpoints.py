@@ -3,7 +3,7 @@ nobody asks for one, so that each day ends with a head on record (what was journ
 lower bound a bundle of any later period starts from).
 
 One worker signs at a time (a session advisory lock); it looks every ``checkpoint_interval`` seconds and
-signs for each bureau whose newest checkpoint is older than the start of today (in the bureaus' time zone).
+signs for each bureau whose newest checkpoint is older than the start of the bureaus' today.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, UTC
 
 import psycopg
 
-from contracts.rulebook.calendar import local_date
+from contracts.rulebook.calendar import day_start, local_date
 from shared.config import Settings
 from shared.db import connect, tenant_snapshot
 from services.audit import heads
@@ -49,7 +49,7 @@ class CheckpointWorker:
     def sign_due(self, conn: psycopg.Connection) -> list[str]:
         """Sign a checkpoint for every bureau without one since today began; return those bureaus."""
         now = self.clock()
-        today = self.audit.day_start(local_date(now))
+        today = day_start(local_date(now))
         due = [row["tenant_id"] for row in conn.execute(
             "SELECT tenant_id FROM journal_heads j WHERE NOT EXISTS (SELECT 1 FROM tree_heads t"
             " WHERE t.tenant_id = j.tenant_id AND t.checkpoint IS NOT NULL AND t.signed_at >= %s)"

@@ -20,7 +20,8 @@ from shared.auth import Principal, issue_token
 from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import runtime
-from services.audit import charts, labels, queries, report
+from services.audit import charts, handlers, labels, queries, report
+from services.audit.bundles import Period, Scope
 from contracts.rulebook.calendar import local_date
 from services.audit.views_api import READER_ROLES
 
@@ -207,6 +208,26 @@ def report_page(branch_id):
     if request.args.get("format") == "pdf":
         return flask.Response(report.render_pdf(context), mimetype="application/pdf")
     return report.render_html(context)
+
+
+@dashboard.get("/branches/<uuid:branch_id>/bundle")
+def bundle_download(branch_id):
+    """The branch's audit bundle for the days chosen on its page, as a file to check offline."""
+    first, last = _date(request.args.get("from")), _date(request.args.get("to"))
+    if first is None or last is None or last < first:
+        raise RequestInvalid("请选择起止日期，结束日期不早于开始日期",
+                             fields={"from": ["YYYY-MM-DD"], "to": ["YYYY-MM-DD"]})
+    body = handlers.bundle(flask.g.principal.tenant, Scope("branch", str(branch_id)), Period(first, last))
+    name = f"bundle-{branch_id}-{first.isoformat()}-{last.isoformat()}.json"
+    return flask.Response(body, mimetype="application/json",
+                          headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@dashboard.get("/keys.json")
+def keys_download():
+    """The bureau's signing keys, the file the verifier takes as ``--key``."""
+    return flask.Response(flask.json.dumps(handlers.keys(flask.g.principal.tenant)), mimetype="application/json",
+                          headers={"Content-Disposition": "attachment; filename=keys.json"})
 
 
 def _period(text: str | None):

@@ -123,6 +123,12 @@ def signed_by(conn: psycopg.Connection, tenant_id: str, moment: datetime, checkp
                         " ORDER BY signed_at DESC, id DESC LIMIT 1", (tenant_id, moment)).fetchone()
 
 
+def of_size(conn: psycopg.Connection, tenant_id: str, size: int) -> dict | None:
+    """The newest checkpoint kept of that size."""
+    return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s AND tree_size = %s"
+                        " AND checkpoint IS NOT NULL ORDER BY id DESC LIMIT 1", (tenant_id, size)).fetchone()
+
+
 def newest_cosigned(conn: psycopg.Connection, tenant_id: str, beyond_size: int) -> dict | None:
     """The newest head that witnesses cosigned and that holds more than ``beyond_size`` entries."""
     return conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads h WHERE tenant_id = %s AND checkpoint IS NOT NULL"

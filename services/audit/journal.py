@@ -7,6 +7,8 @@ commit wakes the views worker (``NOTIFY audit_journal``).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 
 from shared.envelope import Envelope
@@ -16,8 +18,12 @@ from services.audit.tree import JournalTree
 CHANNEL = "audit_journal"
 
 
-def append(conn: psycopg.Connection, envelope: Envelope) -> None:
-    """Add an event to its tenant's journal and tree; an event already there is left alone."""
+def append(conn: psycopg.Connection, envelope: Envelope, received_at: datetime | None = None) -> None:
+    """Add an event to its tenant's journal and tree; an event already there is left alone.
+
+    ``received_at`` (default: the database's clock once the entry's number is taken, so that it grows with
+    the numbers) is when the journal received it: the day it becomes known to views ``known_on``.
+    """
     if envelope.tenant_id is None:
         return
     if conn.execute("SELECT 1 FROM journal WHERE event_id = %s", (envelope.event_id,)).fetchone():
@@ -32,11 +38,13 @@ def append(conn: psycopg.Connection, envelope: Envelope) -> None:
     branch_prev, stream_prev = advance_chains(conn, envelope.tenant_id, body, seq)
     conn.execute(
         "INSERT INTO journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id,"
-        " actor_user, occurred_at, recorded_at, hash, envelope, entry_format, branch_prev_seq, stream_prev_seq)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " actor_user, occurred_at, recorded_at, hash, envelope, entry_format, branch_prev_seq, stream_prev_seq,"
+        " received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " coalesce(%s, clock_timestamp()))",
         (envelope.tenant_id, seq, envelope.event_id, envelope.event_type, envelope.stream_id,
          envelope.stream_version, envelope.branch_id, envelope.actor.user, envelope.occurred_at,
-         envelope.recorded_at, envelope.hash, envelope.to_json(), formats.ENTRY_FORMAT, branch_prev, stream_prev))
+         envelope.recorded_at, envelope.hash, envelope.to_json(), formats.ENTRY_FORMAT, branch_prev, stream_prev,
+         received_at))
     tree = JournalTree(conn, envelope.tenant_id)
     if head["tree_size"] == seq - 1:
         tree.add_leaf(seq, formats.entry_leaf_data(formats.entry_header(seq, body, branch_prev, stream_prev)))

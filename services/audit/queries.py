@@ -7,15 +7,15 @@ from datetime import date, timedelta
 
 import psycopg
 
-from contracts.rulebook.calendar import Period, PeriodInvalid, last_twelve_months, parse_period, period_of
+from contracts.rulebook.calendar import (Period, PeriodInvalid, day_start, last_twelve_months, parse_period,
+                                         period_of)
 from shared.errors import NotFound, RequestInvalid
 from shared.web import read_transaction
 from services.audit import facts as facts_module
-from services.audit import labels, notices
+from services.audit import knowledge, labels, notices
 from services.audit.demonstration import assess
 from services.audit.projections import shown_data
 from services.audit.scorecard import scorecard
-from services.audit.store import SqlStore
 from services.audit.timeline import describe
 
 
@@ -30,8 +30,27 @@ def requested_period(text: str | None, today: date) -> Period:
                              fields={"period": ["e.g. 2026-11, 2026-Q4, 2026"]}) from None
 
 
-def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None):
-    return facts_module.load(SqlStore(conn), tenant_id, start, end, branch_id)
+def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None,
+          known_through: int | None = None):
+    store = knowledge.fact_store(conn, tenant_id, known_through, branch_id)
+    return facts_module.load(store, tenant_id, start, end, branch_id)
+
+
+def load_facts(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None,
+               known_on: date | None):
+    """The facts of a view, as the journal stood at the end of ``known_on`` if given."""
+    return _load(conn, tenant_id, start, end, branch_id, known_through(conn, tenant_id, known_on))
+
+
+def known_through(conn: psycopg.Connection, tenant_id: str, known_on: date | None) -> int | None:
+    """The journal entries received by the end of ``known_on`` (in the bureaus' time zone); None for now."""
+    if known_on is None:
+        return None
+    return knowledge.journal_size_by(conn, tenant_id, day_start(known_on + timedelta(days=1)))
+
+
+def _known_on(known_on: date | None, known: int | None) -> dict:
+    return {} if known_on is None else {"known_on": {"date": known_on.isoformat(), "journal_size": known}}
 
 
 def facts_window(period: Period) -> tuple[date, date]:
@@ -41,11 +60,18 @@ def facts_window(period: Period) -> tuple[date, date]:
     return date(period.year, 1, 1) - timedelta(days=45), period_of(period.end, "quarter").end + timedelta(days=45)
 
 
-def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date) -> dict:
+def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
+    """The scorecard; with ``known_on``, as the journal stood at the end of that day, saying which figures
+    records entered since have changed and by which records."""
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id)
-    require_branch(loaded, branch_id)
-    return with_record_count(scorecard(loaded, branch_id, period, today))
+        known = known_through(conn, tenant_id, known_on)
+        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id, known_through=known)
+        require_branch(loaded, branch_id)
+        card = with_record_count(scorecard(loaded, branch_id, period, today))
+        if known is not None:
+            card["known_on"] = {**_known_on(known_on, known)["known_on"],
+                                **_changed_since(conn, tenant_id, branch_id, period, today, known, card)}
+    return card
 
 
 def with_record_count(card: dict) -> dict:
@@ -62,15 +88,26 @@ def record_ids(figure) -> set[str]:
     return set()
 
 
-def bureau_scorecard(tenant_id: str, period: Period, today: date) -> dict:
+def _changed_since(conn: psycopg.Connection, tenant_id: str, branch_id: str, period: Period, today: date,
+                   known: int, card: dict) -> dict:
+    now = scorecard(_load(conn, tenant_id, *facts_window(period), branch_id=branch_id), branch_id, period, today)
+    found = knowledge.explain(conn, known, knowledge.differences(card, now))
+    later = knowledge.entered_since(conn, known, branch_id, day_start(period.start),
+                                    day_start(period.end + timedelta(days=1)))
+    return {"same_as_now": not (found["changes"] or found["findings_raised_since"]
+                                or found["findings_cleared_since"]), **found, "entered_since": later}
+
+
+def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, *facts_window(period))
+        known = known_through(conn, tenant_id, known_on)
+        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known)
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
-            "period": period.to_dict(today), "as_of": today.isoformat(),
+            "period": period.to_dict(today), "as_of": today.isoformat(), **_known_on(known_on, known),
             "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
                           "findings": c["findings"], "records": c["records"],
                           "members": c["figures"]["members"]["total"],
@@ -94,16 +131,18 @@ def _pair(figure: dict) -> dict:
     return pair
 
 
-def demonstration(tenant_id: str, branch_id: str, year: int, today: date) -> dict:
-    card = branch_scorecard(tenant_id, branch_id, parse_period(str(year)), today)
-    return assess(card)
+def demonstration(tenant_id: str, branch_id: str, year: int, today: date, known_on: date | None = None) -> dict:
+    card = branch_scorecard(tenant_id, branch_id, parse_period(str(year)), today, known_on)
+    return {**assess(card), **({"known_on": card["known_on"]} if known_on else {})}
 
 
-def branch_trend(tenant_id: str, branch_id: str, today: date) -> list[dict]:
+def branch_trend(tenant_id: str, branch_id: str, today: date, known_on: date | None = None) -> list[dict]:
     """Twelve monthly scorecards' headline figures, for the dashboard's charts."""
     months = [parse_period(m) for m in last_twelve_months(today)]
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, months[0].start - timedelta(days=45), months[-1].end, branch_id=branch_id)
+        known = known_through(conn, tenant_id, known_on)
+        loaded = _load(conn, tenant_id, months[0].start - timedelta(days=45), months[-1].end, branch_id=branch_id,
+                       known_through=known)
     require_branch(loaded, branch_id)
     trend = []
     for month in months:
@@ -117,9 +156,10 @@ def branch_trend(tenant_id: str, branch_id: str, today: date) -> list[dict]:
     return trend
 
 
-def roster(tenant_id: str, branch_id: str, day: date) -> list[dict]:
+def roster(tenant_id: str, branch_id: str, day: date, known_on: date | None = None) -> list[dict]:
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, day, day, branch_id=branch_id)
+        loaded = _load(conn, tenant_id, day, day, branch_id=branch_id,
+                       known_through=known_through(conn, tenant_id, known_on))
     require_branch(loaded, branch_id)
     return [{"member_id": m.member_id, "name": m.name, "gender": m.gender, "birth_date": m.birth_date.isoformat(),
              "party_member": m.party_member, "retirement_kind": m.retirement_kind, "health": m.health,
@@ -127,25 +167,33 @@ def roster(tenant_id: str, branch_id: str, day: date) -> list[dict]:
             for m in loaded.register.in_branch(branch_id, day)]
 
 
-def member_timeline(tenant_id: str, member_id: str) -> dict:
+def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None) -> dict:
     """Everything recorded about the member, in the order it happened, each with a line of Chinese saying what;
     the platform's notifications come with what became of each delivery."""
     with read_transaction(tenant_id) as conn:
+        known = known_through(conn, tenant_id, known_on)
         member = conn.execute("SELECT member_id, name, branch_id, retirement_kind, party_member, joined_on"
                               " FROM members WHERE member_id = %s", (member_id,)).fetchone()
         rows = conn.execute("SELECT event_id, event_type, role, branch_id, occurred_at, recorded_at, data"
-                            " FROM member_events WHERE member_id = %s ORDER BY occurred_at, recorded_at, event_id",
-                            (member_id,)).fetchall()
+                            f" FROM member_events WHERE member_id = %s{_journalled_by(known)}"
+                            " ORDER BY occurred_at, recorded_at, event_id", (member_id,)).fetchall()
         told = _notices(conn, "notification_id = ANY(%s)",
-                        [[r["data"]["notification_id"] for r in rows if r["event_type"] == NOTICE_EVENT]])
+                        [[r["data"]["notification_id"] for r in rows if r["event_type"] == NOTICE_EVENT]], known)
     if member is None and not rows:
         raise NotFound("no such member in your bureau")
     by_id = {n["notification_id"]: n for n in told}
     events = [_timeline_entry(row, member_id, by_id) for row in rows]
     if member:
         member = {**member, "joined_on": member["joined_on"].isoformat() if member["joined_on"] else None}
-    return {"member": member, "events": events,
+    return {"member": member, "events": events, **_known_on(known_on, known),
             "notifications": notices.summary([e["notification"] for e in events if e.get("notification")])}
+
+
+def _journalled_by(known: int | None, column: str = "event_id") -> str:
+    """A condition keeping only rows whose event the journal had received as entry ``known`` or before."""
+    if known is None:
+        return ""
+    return f" AND {column} IN (SELECT event_id FROM journal WHERE seq <= {int(known)})"
 
 
 NOTICE_EVENT = "notify.NotificationScheduled"
@@ -161,24 +209,26 @@ def _timeline_entry(row: dict, member_id: str, notices_by_id: dict) -> dict:
     return entry
 
 
-def branch_notifications(tenant_id: str, branch_id: str, period: Period) -> dict:
+def branch_notifications(tenant_id: str, branch_id: str, period: Period, known_on: date | None = None) -> dict:
     """The notifications the platform sent about a branch in a period, newest first, with their deliveries."""
     with read_transaction(tenant_id) as conn:
         if not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s", (branch_id,)).fetchone():
             raise NotFound("no such branch in your bureau")
+        known = known_through(conn, tenant_id, known_on)
         told = _notices(conn, "branch_id = %s AND scheduled_at >= %s AND scheduled_at < %s",
-                        [branch_id, period.start, period.end + timedelta(days=1)])
+                        [branch_id, period.start, period.end + timedelta(days=1)], known)
     told.sort(key=lambda n: (n["scheduled_at"] or "", n["notification_id"]), reverse=True)
-    return {"branch_id": branch_id, "period": period.id, "notifications": told, **notices.summary(told)}
+    return {"branch_id": branch_id, "period": period.id, "notifications": told, **notices.summary(told),
+            **_known_on(known_on, known)}
 
 
-def _notices(conn: psycopg.Connection, where: str, params: list) -> list[dict]:
-    found = conn.execute(f"SELECT * FROM notifications WHERE {where}", params).fetchall()
+def _notices(conn: psycopg.Connection, where: str, params: list, known: int | None = None) -> list[dict]:
+    found = conn.execute(f"SELECT * FROM notifications WHERE {where}{_journalled_by(known)}", params).fetchall()
     if not found:
         return []
     outcomes: dict[str, list[dict]] = {}
-    for row in conn.execute("SELECT * FROM notification_deliveries WHERE notification_id = ANY(%s)",
-                            ([n["notification_id"] for n in found],)).fetchall():
+    for row in conn.execute("SELECT * FROM notification_deliveries WHERE notification_id = ANY(%s)"
+                            f"{_journalled_by(known)}", ([n["notification_id"] for n in found],)).fetchall():
         outcomes.setdefault(row["notification_id"], []).append(row)
     return [notices.fold(n, outcomes.get(n["notification_id"], [])) for n in found]
 

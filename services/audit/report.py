@@ -12,13 +12,11 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shared.web import read_transaction
-from services.audit import facts as facts_module
 from services.audit import labels
 from services.audit.demonstration import assess
 from contracts.rulebook.calendar import parse_period
-from services.audit.queries import require_branch
+from services.audit.queries import load_facts, require_branch
 from services.audit.scorecard import scorecard
-from services.audit.store import SqlStore
 
 TEMPLATES = Path(__file__).parent / "templates"
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -27,10 +25,10 @@ CHANNEL_LABELS = labels.OUTREACH_CHANNELS
 NUMERALS = "零一二三四五六七八九十"
 
 
-def annual_context(tenant_id: str, branch_id: str, year: int, today: date) -> dict:
+def annual_context(tenant_id: str, branch_id: str, year: int, today: date, known_on: date | None = None) -> dict:
     period = parse_period(str(year))
     with read_transaction(tenant_id) as conn:
-        loaded = facts_module.load(SqlStore(conn), tenant_id, period.start - timedelta(days=45), period.end, branch_id)
+        loaded = load_facts(conn, tenant_id, period.start - timedelta(days=45), period.end, branch_id, known_on)
         bureau = conn.execute("SELECT name FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
     require_branch(loaded, branch_id)
     return build_context(loaded, branch_id, year, today, bureau["name"] if bureau else "")

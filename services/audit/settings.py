@@ -7,10 +7,9 @@ import binascii
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
-from datetime import date, datetime, UTC
+from dataclasses import dataclass
+from datetime import datetime, UTC
 from collections.abc import Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -42,38 +41,24 @@ DEV_KEY = KeySpec.from_seed(DEV_SIGNING_SEED)
 @dataclass(frozen=True)
 class AuditSettings:
     """``signing_keys`` sign tree heads (one valid at any moment); ``log_origin`` prefixes each bureau's
-    checkpoint origin; ``timezone`` says where a day of ``from``/``to``/``known_on`` and of the daily
-    checkpoint begins; the checkpoint worker looks every ``checkpoint_interval`` seconds."""
+    checkpoint origin; the checkpoint worker looks every ``checkpoint_interval`` seconds. Days (of bundles,
+    ``known_on`` and the daily checkpoint) are the bureaus' local days of the rulebook's calendar."""
 
     signing_keys: tuple[KeySpec, ...] = (DEV_KEY,)
     log_origin: str = "branchwork.local/audit"
-    timezone: str = "Asia/Shanghai"
     checkpoint_interval: float = 3600.0
     dev_login: bool = False
     views_batch_size: int = 500
-    zone: ZoneInfo = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "zone", ZoneInfo(self.timezone))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"BRANCHWORK_TIMEZONE: unknown time zone {self.timezone!r}") from None
 
     @property
     def signing_key_is_dev(self) -> bool:
         return any(spec.seed == DEV_SIGNING_SEED for spec in self.signing_keys)
-
-    def day_start(self, day: date) -> datetime:
-        """The instant (UTC) a day begins in the bureaus' time zone."""
-        return datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditSettings:
         env = os.environ if environ is None else environ
         return cls(signing_keys=signing_keys(env),
                    log_origin=env.get("BRANCHWORK_AUDIT_LOG_ORIGIN", cls.log_origin),
-                   # the platform's one time zone (the rulebook's calendar reads the same variable)
-                   timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
                    checkpoint_interval=float(env.get("BRANCHWORK_AUDIT_CHECKPOINT_INTERVAL",
                                                      cls.checkpoint_interval)),
                    dev_login=env.get("BRANCHWORK_DEV_LOGIN", "") == "1",

@@ -14,7 +14,7 @@ import flask
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from contracts.rulebook.calendar import validate_year
+from contracts.rulebook.calendar import validate_day, validate_year
 from services.audit import csv_export, queries, report
 from contracts.rulebook.calendar import local_date
 from shared.errors import NotFound
@@ -26,21 +26,29 @@ READER_ROLES = ("auditor", "bureau_admin")
 FORMATS = validate.OneOf(["json", "csv"])
 
 
+KNOWN_ON = {"description": "only what the journal had received by the end of this day (default: all of it);"
+                           " as_of defaults to it"}
+
+
 class PeriodQuerySchema(Schema):
     period = fields.String(metadata={"description": "2026-11, 2026-Q4 or 2026; default: this month"})
-    as_of = fields.Date(metadata={"description": "judge the period as on this day (default: today)"})
+    as_of = fields.Date(validate=validate_day,
+                        metadata={"description": "judge the period as on this day (default: today)"})
+    known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
     format = fields.String(validate=FORMATS)
 
 
 class YearQuerySchema(Schema):
     year = fields.Integer(validate=validate_year)
-    as_of = fields.Date()
+    as_of = fields.Date(validate=validate_day)
+    known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
 
 
 class FormatQuerySchema(Schema):
     format = fields.String(validate=FORMATS)
-    as_of = fields.Date()
+    as_of = fields.Date(validate=validate_day)
+    known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
 
 
 BODIES = {"application/json": {"type": "object", "description": "the view, as built by the audit's queries"},
@@ -70,7 +78,8 @@ def _branch_reader(branch_id) -> str:
 
 
 def _today(query: dict) -> date:
-    return query.get("as_of") or local_date(runtime().clock())
+    """The day things are judged on: ``as_of``, else the day whose knowledge is asked for, else today."""
+    return query.get("as_of") or query.get("known_on") or local_date(runtime().clock())
 
 
 def _period(query: dict):
@@ -96,7 +105,7 @@ class BranchScorecard(MethodView):
         """A branch's figures, findings and compliance for a month, a quarter or a year."""
         tenant = _branch_reader(branch_id)
         today, period = _period(query)
-        card = queries.branch_scorecard(tenant, str(branch_id), period, today)
+        card = queries.branch_scorecard(tenant, str(branch_id), period, today, query.get("known_on"))
         return _reply(card, query, csv_export.scorecard_rows, f"scorecard-{period.id}")
 
 
@@ -109,7 +118,7 @@ class BureauScorecard(MethodView):
         tenant = _reader()
         current_principal().require_tenant(str(bureau_id))
         today, period = _period(query)
-        body = queries.bureau_scorecard(tenant, period, today)
+        body = queries.bureau_scorecard(tenant, period, today, query.get("known_on"))
         return _reply(body, query, csv_export.bureau_rows, f"bureau-{period.id}")
 
 
@@ -121,7 +130,8 @@ class Demonstration(MethodView):
         """The demonstration-site assessment of a year against the bureau's criteria, with evidence."""
         tenant = _branch_reader(branch_id)
         today = _today(query)
-        body = queries.demonstration(tenant, str(branch_id), query.get("year", today.year), today)
+        body = queries.demonstration(tenant, str(branch_id), query.get("year", today.year), today,
+                                     query.get("known_on"))
         return _reply(body, query, csv_export.demonstration_rows, "demonstration")
 
 
@@ -132,7 +142,7 @@ class Trend(MethodView):
     def get(self, query, branch_id):
         """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
         tenant = _branch_reader(branch_id)
-        body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query))}
+        body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query), query.get("known_on"))}
         return _reply(body, query, lambda b: b["months"], "trend")
 
 
@@ -143,7 +153,7 @@ class Roster(MethodView):
     def get(self, query, branch_id):
         """The branch's members on a day (``as_of``, default today)."""
         tenant = _branch_reader(branch_id)
-        body = {"members": queries.roster(tenant, str(branch_id), _today(query))}
+        body = {"members": queries.roster(tenant, str(branch_id), _today(query), query.get("known_on"))}
         return _reply(body, query, lambda b: b["members"], "roster")
 
 
@@ -155,7 +165,7 @@ class BranchNotifications(MethodView):
         """What the platform told whom about the branch in a period: each notification and its deliveries."""
         tenant = _branch_reader(branch_id)
         today, period = _period(query)
-        body = queries.branch_notifications(tenant, str(branch_id), period)
+        body = queries.branch_notifications(tenant, str(branch_id), period, query.get("known_on"))
         return _reply(body, query, csv_export.notification_rows, f"notifications-{period.id}")
 
 
@@ -166,7 +176,7 @@ class Timeline(MethodView):
     def get(self, query, member_id):
         """Everything recorded about one member, across services, in the order it happened."""
         tenant = _reader()
-        body = queries.member_timeline(tenant, str(member_id))
+        body = queries.member_timeline(tenant, str(member_id), query.get("known_on"))
         return _reply(body, query, csv_export.timeline_rows, "timeline")
 
 
@@ -191,7 +201,8 @@ class AnnualReportPdf(MethodView):
 def _annual(query: dict, branch_id, pdf: bool):
     tenant = _branch_reader(branch_id)
     today = _today(query)
-    context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today)
+    context = report.annual_context(tenant, str(branch_id), query.get("year", today.year), today,
+                                    query.get("known_on"))
     wanted = query.get("format") or ("pdf" if pdf else _negotiate())
     if wanted == "pdf":
         return flask.Response(report.render_pdf(context), mimetype="application/pdf", headers={

@@ -75,7 +75,9 @@ def test_a_recorded_quarter_is_bundled_witnessed_and_verified_offline(platform, 
                            {"witness_key": witness_key.vkey, "cosignature": cosignature.line}, auditor)
     assert posted.status_code == 201, posted.text
     (tmp_path / "witness.vkey").write_text(witness_key.vkey)
+    # proved against the head the witness cosigned, whatever the platform journals meanwhile
     bundle = platform.get("audit", "/api/v1/bundles", auditor, branch_id=quarter["branch_id"],
+                          tree_size=head["tree_size"],
                           **{"from": quarter["first"].isoformat(), "to": quarter["last"].isoformat()})
     assert bundle.status_code == 200, bundle.text
     (tmp_path / "bundle.json").write_bytes(bundle.content)

@@ -148,7 +148,10 @@ def test_an_auditor_of_another_bureau_sees_none_of_it(platform, branch_month):
     wang = branch_month["ids"]["王建国"]
     assert platform.get("audit", f"/api/v1/members/{wang}/timeline", other["auditor"]).status_code == 404
     secretary = platform.token("secretary", tenant=bureau_id, branches=[branch_id])
-    assert platform.get("audit", f"/api/v1/branches/{branch_id}/scorecard", secretary).status_code == 403
+    assert platform.get("audit", f"/api/v1/branches/{branch_id}/scorecard", secretary).status_code == 200
+    elsewhere = platform.token("secretary", tenant=bureau_id, branches=[other["id"]])
+    assert platform.get("audit", f"/api/v1/branches/{branch_id}/scorecard", elsewhere).status_code == 404
+    assert platform.get("audit", f"/api/v1/bureaus/{bureau_id}/scorecard", secretary).status_code == 403
 
 
 FRESH_WITHIN = 2.0

@@ -20,6 +20,8 @@ from tests.support import bearer, wait_for
 SERVICES = ("members", "activities", "notify", "audit")
 ROLES = ("bureau_admin", "secretary", "auditor", "platform_admin", "ops")
 ALLOWED = {403, 404}
+# The platform's own registry of bureaus: its admin creates and lists them (their names and codes, nothing inside).
+PLATFORM_ADMIN_READS = {("members", "GET", "/api/v1/bureaus/<uuid:bureau_id>")}
 
 
 def api_routes(service: str, env: dict) -> list[tuple[str, str, list[str]]]:
@@ -133,6 +135,8 @@ def test_every_route_with_an_id_refuses_another_bureaus_tokens_of_every_role(pla
                 path = path.replace(f"<uuid:{argument}>", ids.get(argument, ids["member_id"]))
             body = body_for(spec, rule, method, ids)
             for role, value in tokens_of_b.items():
+                if role == "platform_admin" and (service, method, rule) in PLATFORM_ADMIN_READS:
+                    continue
                 response = platform.http.request(method, platform.url(service, path), json=body, timeout=10,
                                                  headers={**bearer(value), "If-Match": "1"})
                 probed += 1

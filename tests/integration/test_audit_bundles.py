@@ -111,6 +111,8 @@ def test_a_bundle_as_known_on_a_day_is_proved_against_that_days_head(bureau):
     assert summary["heads"]["upper"]["size"] == 17 and 18 not in [e["seq"] for e in known["entries"]]
     with pytest.raises(bundles.NothingKnownYet):
         make(bureau, bundles.Scope("branch", bureau["a"]), bundles.Period(Q1.first, Q1.last, date(2025, 11, 1)))
+    chosen = make(bureau, bundles.Scope("branch", bureau["a"]), bundles.Period(Q1.first, Q1.last, tree_size=17))
+    assert check(chosen, bureau["keys"], [WITNESS_KEY])["heads"]["upper"]["size"] == 17
 
 
 def test_a_streams_and_the_whole_bureaus_bundles_verify(bureau):

@@ -19,7 +19,7 @@ from services.audit.settings import AuditSettings
 from services.audit.verifier import Fault, verify_bundle
 from shared import db, note
 from tests.fixtures import serving
-from tests.support import bearer, chained_events, new_id, token, wait_for
+from tests.support import bearer, chained_events, dashboard_sign_in, dashboard_sign_out, new_id, token, wait_for
 from tests.unit.test_audit_scorecard import BRANCH, TENANT, month_of_work
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
@@ -36,7 +36,7 @@ def client(audit_settings):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    with serving(create_app(bootstrap(audit_settings, AuditSettings())), clock=lambda: NOW) as app:
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: NOW) as app:
         yield app.test_client()
 
 
@@ -135,6 +135,9 @@ def test_a_branch_bundle_downloads_and_verifies_with_the_published_keys(client, 
     (f"branch_id={new_id()}&from=2026-11-01", "branch_id", 404),
     ("stream_id=no-such-stream&from=2026-11-01", "stream_id", 404),
     ("from=2026-11-01&known_on=2026-10-01", "known_on", 400),
+    ("from=0001-01-01", "from", 400), ("from=2026-11-01&to=9999-12-31", "to", 400),
+    ("from=2026-11-01&known_on=2026-12-01&tree_size=3", "tree_size", 400),
+    ("from=2026-11-01&tree_size=99999", "tree_size", 404),
     ("from=2020-01-01&known_on=2020-01-02", "known_on", 422)])
 def test_bad_bundle_requests_name_their_field(client, auditor, query, field, status):
     response = client.get(f"/api/v1/bundles?{query}", headers=auditor)
@@ -182,3 +185,19 @@ def test_the_checkpoint_worker_runs_until_stopped(audit_settings):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_the_branch_page_offers_its_bundle_with_a_line_on_how_to_verify_it(client, audit_settings):
+    assert dashboard_sign_in(client, TENANT).status_code == 302
+    try:
+        page = client.get(f"/branches/{BRANCH}?period=2026-11").get_data(as_text=True)
+        assert f'action="/branches/{BRANCH}/bundle"' in page and 'value="2026-11-01"' in page
+        assert "branchwork verify" in page and "--key keys.json" in page
+        bundle = client.get(f"/branches/{BRANCH}/bundle?from=2026-11-01&to=2026-11-30")
+        keys = client.get("/keys.json")
+        assert bundle.status_code == 200 and "attachment" in bundle.headers["Content-Disposition"]
+        assert verify_bundle(bundle.get_data(), keys.get_json())["scope"] == {"kind": "branch", "id": BRANCH}
+        backwards = client.get(f"/branches/{BRANCH}/bundle?from=2026-11-30&to=2026-11-01")
+        assert backwards.status_code == 400 and "请选择起止日期" in backwards.get_data(as_text=True)
+    finally:
+        dashboard_sign_out(client)

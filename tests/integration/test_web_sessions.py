@@ -112,6 +112,8 @@ def test_the_token_behind_a_dashboard_session_is_refused_by_the_apis(app, client
 def test_the_session_cookie_is_secure_over_tls(client):
     page = client.get("/login", base_url="https://localhost")
     assert "Secure" in session_cookie(page)
+    behind_a_proxy = client.application.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in session_cookie(behind_a_proxy)
 
 
 def test_every_form_post_needs_its_csrf_token(client):

@@ -298,3 +298,21 @@ def test_cake_on_28_february_for_a_29_february_birthday_counts_in_a_common_year(
                                        year=None, late=False, late_reasons=[]), on=date(2025, 2, 28))
     found = card(h.envelopes, period="2025", today=date(2026, 1, 10))
     assert found["figures"]["care"]["birthdays"]["done"] == 1 and "birthday_care_missed" not in codes(found)
+
+
+# --- notify asks the same rulebook -----------------------------------------------------------------------------
+
+def test_notify_reminds_care_of_retirees_only_and_holds_a_small_branch_to_no_committee_meetings():
+    from services.notify.rules.model import Member as M_
+    retiree = M_("r1", "a", "老王", date(1950, 11, 28), retirement_kind="retired", party_join_date=date(1975, 7, 1))
+    serving = M_("s1", "a", "小李", date(1980, 11, 28), retirement_kind="in_service", party_join_date=date(2005, 7, 1))
+    snapshot = BureauSnapshot(TENANT, branches=(NotifyBranch("a", "甲"),), members=(retiree, serving))
+    birthdays = [r for r in evaluate(snapshot, TODAY) if r.rule == "care.birthday"]
+    assert [r.details["member_id"] for r in birthdays] == ["r1"]
+    six = tuple(M_(f"p{i}", "a", f"党员{i}", date(1950, 1, 1), party_join_date=date(1975, 7, 1)) for i in range(6))
+    probationer = M_("p6", "a", "预备党员", date(1955, 1, 1), party_join_date=date(2026, 6, 1))
+    small = BureauSnapshot(TENANT, branches=(NotifyBranch("a", "甲"),), members=six + (probationer,))
+    assert [r for r in evaluate(small, TODAY) if r.rule == "meeting.committee_monthly"] == []
+    seventh = M_("p7", "a", "正式党员", date(1955, 1, 1), party_join_date=date(1980, 1, 1))
+    full = BureauSnapshot(TENANT, branches=(NotifyBranch("a", "甲"),), members=six + (seventh,))
+    assert [r.branch_id for r in evaluate(full, TODAY) if r.rule == "meeting.committee_monthly"] == ["a"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.rulebook.calendar import month_end
+from contracts.rulebook.calendar import month_end, period_of
 from services.audit.scorecard.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
@@ -101,10 +101,8 @@ def _cadence(per_year: int | float) -> str:
 
 def _window_name(window: list[tuple[int, int]], span: int) -> str:
     year, first = window[0]
-    if span == 1:
-        return f"{year}-{first:02d}"
-    if span == 3:
-        return f"{year}-Q{(first - 1) // 3 + 1}"
+    if span in (1, 3):
+        return period_of(date(year, first, 1), "month" if span == 1 else "quarter").id
     if span == 12:
         return f"{year}年"
     return f"{year}-{first:02d}至{window[-1][1]:02d}"
