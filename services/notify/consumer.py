@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.bootstrap import Service
 from shared.consumer import ConsumerRunner
-from services.notify import source_projections
+from services.notify import sources
 
 SOURCES = ("members", "activities")
 
@@ -12,5 +12,5 @@ SOURCES = ("members", "activities")
 def sources_consumer(service: Service) -> ConsumerRunner:
     """Builds notify's projections of the members and activities events."""
     settings = service.settings
-    return ConsumerRunner(settings, "notify-sources", [settings.topic(s) for s in SOURCES], source_projections.apply,
-                          event_types=source_projections.HANDLERS)
+    return ConsumerRunner(settings, "notify-sources", [settings.topic(s) for s in SOURCES], sources.apply,
+                          event_types=sources.HANDLERS)

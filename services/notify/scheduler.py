@@ -33,7 +33,7 @@ from services.notify.projections import project
 from services.notify.rules import evaluate
 from services.notify.settings import NotifySettings
 from services.notify.snapshot import load_directory, load_snapshot, tenants
-from services.notify.source_projections import RULES_CHANNEL
+from services.notify.sources import RULES_CHANNEL
 
 log = logging.getLogger(__name__)
 

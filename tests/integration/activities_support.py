@@ -12,7 +12,7 @@ from datetime import date, datetime, UTC
 import pytest
 
 from contracts import members as m
-from services.activities import roster
+from services.activities import sources
 from shared import db
 from shared.consumer import ConsumerRunner, Delivery
 from shared.envelope import Actor, Envelope, new_event_id
@@ -43,7 +43,7 @@ class MembersFeed:
         for envelope in envelopes:
             self.offset += 1
             records.append(Delivery(topic, 0, self.offset, envelope.to_json().encode()))
-        runner = ConsumerRunner(self.settings, consumer, [topic], roster.apply)
+        runner = ConsumerRunner(self.settings, consumer, [topic], sources.apply)
         with db.connect(self.settings.owner_dsn) as conn:
             runner.process(conn, records)
 

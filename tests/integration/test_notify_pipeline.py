@@ -14,7 +14,7 @@ from contracts import members as m
 from shared import db
 from shared.consumer import ConsumerRunner
 from shared.kafka import idempotent_producer
-from services.notify import source_projections
+from services.notify import sources
 from services.notify.bootstrap import bootstrap
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
@@ -27,7 +27,7 @@ BIRTHDAYS = [("赵国庆", date(1949, 10, 1)), ("李淑芬", date(1950, 10, 2)),
 
 def runner(settings) -> ConsumerRunner:
     return ConsumerRunner(settings, "notify-sources", [settings.topic("members"), settings.topic("activities")],
-                          source_projections.apply)
+                          sources.apply)
 
 
 def give_email(conn, settings, tenant_id: str, audience: str, email: str) -> None:
