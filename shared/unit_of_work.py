@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +17,32 @@ import psycopg
 
 from shared.contracts import EventRegistry
 from shared.envelope import Actor, Envelope, new_event_id
+from shared.errors import Conflict
 from shared.eventstore import EventStore, PostgresEventStore
 
 State = TypeVar("State")
 Projector = Callable[[psycopg.Connection, Envelope, Any], None]
+
+
+class DuplicateRecord(Conflict):
+    """A read model's unique rule refused what was recorded (a bureau code taken, a cause notified already):
+    usually a concurrent request that got there first. Raised inside a savepoint, the unit of work goes on."""
+
+    code = "duplicate_record"
+
+    def __init__(self, constraint: str = "") -> None:
+        super().__init__(f"the record clashes with one already kept ({constraint or 'a unique rule'})")
+        self.constraint = constraint
+
+
+class NamedQueries:
+    """A service's named queries — functions of a connection and arguments — bound to one unit of work's connection:
+    ``uow.queries.roster(branch_id, day)`` runs ``queries.roster(conn, branch_id, day)``. A unit test's fake
+    answers the same names from memory."""
+
+    def __init__(self, conn: psycopg.Connection, queries: Iterable[Callable[..., Any]]) -> None:
+        for query in queries:
+            setattr(self, query.__name__, partial(query, conn))
 
 
 @dataclass(frozen=True)
@@ -117,5 +139,13 @@ class PostgresUnitOfWork(StoreUnitOfWork):
                  queries: Callable[[psycopg.Connection], Any] | None = None) -> None:
         super().__init__(PostgresEventStore(conn), registry, topic, context,
                          queries=queries(conn) if queries else None,
-                         project=partial(project, conn) if project else None)
+                         project=partial(_projected, project, conn) if project else None)
         self.conn = conn
+
+
+def _projected(project: Projector, conn: psycopg.Connection, envelope: Envelope, event: Any) -> None:
+    """Apply a projection; a unique rule it breaks is the domain's DuplicateRecord, not the driver's error."""
+    try:
+        project(conn, envelope, event)
+    except psycopg.errors.UniqueViolation as error:
+        raise DuplicateRecord(error.diag.constraint_name or "") from error

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from contracts.rulebook.calendar import use_timezone
 from shared.bootstrap import Service, Worker, utc_now
 from shared.config import Settings
 from shared.rebuild import ReadModel, StoreFeed
-from services.members import consumer, projections
+from shared.unit_of_work import NamedQueries
+from services.members import consumer, projections, queries
 from services.members.daily import DailyDuties
 from services.members.events import registry
 
@@ -21,7 +23,7 @@ def bootstrap(settings: Settings | None = None, *, clock=utc_now) -> Service:
     use_timezone(settings.timezone)
     return Service(
         name=SERVICE, settings=settings, migrations=MIGRATIONS, contracts=registry, project=projections.project,
-        clock=clock,
+        queries=partial(NamedQueries, queries=queries.HANDLERS), clock=clock,
         workers=(Worker("members-transfer-saga", consumer.transfer_saga, reads=(SERVICE,)),
                  Worker("members-daily", DailyDuties)),
         read_model=ReadModel(tables=projections.TABLES),

@@ -1,0 +1,148 @@
+"""Fakes for the handlers' unit tests: each service's named queries answered from the in-memory event store.
+
+A fake reads the streams the handlers recorded and folds them with the service's own ``evolve``
+functions, so what a query answers follows from the events, as the PostgreSQL projections do — no
+rows to seed by hand, and no second copy of a projection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, UTC
+from typing import Any
+
+from contracts.rulebook.people import is_full_member
+from shared.contracts import EventRegistry
+from shared.envelope import Actor
+from shared.memory import MemoryEventStore, MemoryUnitOfWork
+from shared.unit_of_work import CommandContext
+
+
+def context(tenant: str | None, *, at: datetime | None = None, user: str = "admin-1",
+            role: str = "bureau_admin") -> CommandContext:
+    return CommandContext(Actor(user, role), tenant, "correlation-1", "request-1",
+                          at or datetime(2026, 11, 20, 2, tzinfo=UTC))
+
+
+class StreamStates:
+    """The current state of every stream of a kind, folded from the store as a bureau (or a worker) sees it."""
+
+    def __init__(self, store: MemoryEventStore, registry: EventRegistry) -> None:
+        self.store = store
+        self.registry = registry
+
+    def of(self, prefix: str, evolve: Callable[[Any, Any], Any]) -> dict[str, tuple[Any, str | None]]:
+        """stream id → (state, bureau) for every stream named ``prefix…``."""
+        folded: dict[str, tuple[Any, str | None]] = {}
+        for _, envelope in self.store.read_all(0, 1_000_000):
+            if envelope.stream_id.startswith(prefix):
+                event = self.registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
+                state, _ = folded.get(envelope.stream_id, (None, None))
+                folded[envelope.stream_id] = (evolve(state, event), envelope.tenant_id)
+        return folded
+
+
+# --- members --------------------------------------------------------------------------------------------------
+
+class MembersQueries:
+    """The members service's named queries (``services.members.queries.HANDLERS``) over the memory store."""
+
+    def __init__(self, store: MemoryEventStore) -> None:
+        from services.members.events import registry
+        self.bureau_view = StreamStates(store, registry)
+        self.platform_view = StreamStates(store.for_tenant(None), registry)
+
+    def _members(self, view: StreamStates | None = None) -> list[tuple[Any, str]]:
+        from services.members.domain.member import evolve_member
+        return list((view or self.bureau_view).of("member-", evolve_member).values())
+
+    def _incoming(self, view: StreamStates | None = None) -> list[tuple[Any, str]]:
+        from services.members.domain.transfer import evolve_incoming
+        return list((view or self.bureau_view).of("incoming-transfer-", evolve_incoming).values())
+
+    def _transfer_rows(self, view: StreamStates | None = None) -> list[dict]:
+        rows = [{"transfer_id": m.transfer.transfer_id, "tenant_id": tenant, "member_id": m.member_id,
+                 "direction": "within" if m.transfer.to_tenant_id == tenant else "out",
+                 "to_branch_id": m.transfer.to_branch_id, "status": m.transfer.status}
+                for m, tenant in self._members(view) if m.transfer]
+        return rows + [{"transfer_id": i.transfer_id, "tenant_id": tenant, "member_id": None, "direction": "in",
+                        "to_branch_id": i.to_branch_id, "status": i.status, "member": i.member}
+                       for i, tenant in self._incoming(view)]
+
+    def roster(self, branch_id: str, on: date) -> list[dict]:
+        return [_member_row(m, tenant) for m, tenant in self._members()
+                if any(s.branch_id == branch_id and s.starts_on <= on and (s.ends_on is None or s.ends_on > on)
+                       for s in m.stays)]
+
+    def current_members(self, branch_id: str, lock: bool = False) -> list[dict]:
+        return sorted(({"member_id": m.member_id} for m, _ in self._members()
+                       if m.stays and m.stays[-1].branch_id == branch_id and m.stays[-1].ends_on is None),
+                      key=lambda row: row["member_id"])
+
+    def full_member_ids(self, branch_id: str, on: date) -> frozenset[str]:
+        return frozenset(row["member_id"] for row in self.roster(branch_id, on)
+                         if is_full_member(row["party_member"], row["party_join_date"], on))
+
+    def same_person(self, name: str, birth_date: date) -> dict | None:
+        for m, _ in self._members():
+            if m.active and m.profile["name"] == name and m.profile["birth_date"] == birth_date:
+                return {"member_id": m.member_id}
+        for i, _ in self._incoming():
+            if i.status == "issued" and i.member["name"] == name and i.member["birth_date"] == birth_date.isoformat():
+                return {"transfer_id": i.transfer_id}
+        return None
+
+    def transfer(self, transfer_id: str, tenant_id: str | None = None) -> dict | None:
+        rows = [row for row in self._transfer_rows() if row["transfer_id"] == transfer_id
+                and tenant_id in (None, row["tenant_id"])]
+        return sorted(rows, key=lambda row: row["direction"] == "in")[0] if rows else None
+
+    def returning_member(self, tenant_id: str, origins: list[dict]) -> str | None:
+        ids = {o["member_id"] for o in origins if o.get("tenant_id") == tenant_id}
+        return next((m.member_id for m, _ in self._members() if m.member_id in ids
+                     and m.status == "transferred_out"), None)
+
+    def active_member_ids(self, branch_id: str | None = None) -> list[dict]:
+        return sorted(({"tenant_id": tenant, "member_id": m.member_id} for m, tenant in self._members()
+                       if m.active and branch_id in (None, m.branch_id)),
+                      key=lambda row: (row["tenant_id"], row["member_id"]))
+
+    def bureau_by_code(self, code: str) -> dict | None:
+        from services.members.domain.bureau import evolve_bureau
+        bureaus = self.platform_view.of("bureau-", evolve_bureau).values()
+        return next(({"bureau_id": b.bureau_id, "name": b.name, "code": b.code} for b, _ in bureaus
+                     if b and b.code == code), None)
+
+    def open_branch(self, tenant_id: str, branch_id: str) -> bool:
+        from services.members.domain.branch import evolve_branch
+        branches = self.platform_view.of(f"branch-{branch_id}", evolve_branch).values()
+        return any(b.closed_on is None and tenant == tenant_id for b, tenant in branches)
+
+    def member_of(self, tenant_id: str, member_id: str) -> dict | None:
+        return next((_member_row(m, tenant) for m, tenant in self._members(self.platform_view)
+                     if m.member_id == member_id and tenant == tenant_id), None)
+
+    def sender(self, transfer_id: str) -> dict | None:
+        return next(({"tenant_id": row["tenant_id"], "member_id": row["member_id"]}
+                     for row in self._transfer_rows(self.platform_view)
+                     if row["transfer_id"] == transfer_id and row["direction"] == "out"), None)
+
+    def receiving_bureau(self, transfer_id: str) -> str | None:
+        return next((row["tenant_id"] for row in self._transfer_rows(self.platform_view)
+                     if row["transfer_id"] == transfer_id and row["direction"] == "in"), None)
+
+
+def _member_row(member, tenant: str) -> dict:
+    """The columns of the ``members`` table the handlers and the saga read."""
+    return {**member.profile, "tenant_id": tenant, "member_id": member.member_id, "branch_id": member.branch_id,
+            "party_member": member.party_member, "health": member.health, "mobility": member.mobility,
+            "status": member.status, "origins": member.profile.get("origins") or []}
+
+
+def members_unit_of_work(store: MemoryEventStore, tenant: str | None | CommandContext,
+                         **context_options) -> MemoryUnitOfWork:
+    """A members unit of work on ``store``, as ``tenant``'s API (or, with None, a worker) runs it; or in a
+    given context (the saga's)."""
+    from services.members.events import registry
+    given = tenant if isinstance(tenant, CommandContext) else context(tenant, **context_options)
+    return MemoryUnitOfWork(registry, given, store=store, queries=MembersQueries(store.for_tenant(given.tenant_id)))
