@@ -1,5 +1,5 @@
 # The front door: each target calls one script under deploy/ or bench/.
-.PHONY: up down reset status logs test test-unit test-integration test-e2e test-browser bench lint check-deploy
+.PHONY: up down reset status logs test test-unit test-integration test-e2e test-browser test-faults bench lint check-deploy
 
 up:                ## start PostgreSQL, Kafka, the four services, relays, consumers; load demo data
 	deploy/local/up.sh
@@ -35,6 +35,9 @@ test-e2e:
 
 test-browser:      ## the dashboard in Debian's chromium, driven by Playwright (screenshots in .run/screenshots)
 	deploy/local/test.sh tests/browser
+
+test-faults:       ## the fault tier: its own platform on three Kafka nodes, brokers, PostgreSQL, workers, SMTP failed under load
+	deploy/local/faults.sh test
 
 bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
 	deploy/local/up.sh --no-demo >/dev/null

@@ -30,6 +30,16 @@ MEMBER_STATUS = {"active": "在册", "deceased": "已去世", "left_party": "已
 USER_ROLES = {"platform_admin": "平台管理员", "bureau_admin": "局管理员", "secretary": "支部书记",
               "auditor": "审计员", "ops": "运维人员"}
 YES_NO = {True: "是", False: "否"}
+NOTIFY_RULES = {
+    "meeting.reminder": "会议提醒", "meeting.cancelled": "会议取消", "meeting.committee_monthly": "支委会按月召开",
+    "meeting.general_quarterly": "支部党员大会按季召开", "meeting.lecture_quota": "党课按季完成",
+    "coverage.unreached": "学习教育全覆盖", "care.birthday": "生日关怀", "care.holiday_visit": "节日走访慰问",
+    "care.health_check": "年度体检", "committee.term_ending": "换届提醒", "committee.post_vacant": "支委职务空缺",
+    "dues.arrears_reminder": "党费收缴提醒", "dues.arrears_review": "党费欠缴审查",
+    "transfer.letter_expiring": "介绍信即将到期", "transfer.return_slip_overdue": "回执逾期未回",
+}
+DELIVERY_CHANNELS = {"email": "电子邮件", "webhook": "推送接口", "inbox": "站内信"}
+DELIVERY_STATUS = {"scheduled": "待发送", "retrying": "重试中", "sent": "已送达", "failed": "发送失败"}
 MOVE_REASONS = {"transfer": "组织关系转接", "merger": "支部合并"}
 NOT_A_MEMBER = {"unknown_member": "不是本局登记的人员", "member_not_yet_joined": "当天尚未加入本支部",
                 "member_deceased": "当天已去世", "member_transferred_out": "当天已转出",

@@ -5,10 +5,12 @@ Pure formatting; which time zone a reader lives in is the caller's to say.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, tzinfo, UTC
 from decimal import Decimal, ROUND_HALF_UP
 
 QUARTERS = "一二三四"
+PERIOD = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
 DIGITS = "零一二三四五六七八九十"
 
 
@@ -61,13 +63,14 @@ def month(text: str) -> str:
 
 
 def period(text: str) -> str:
-    """A period's id in words: 2026年11月, 2026年第四季度, 2026年."""
-    if "-Q" in text:
-        year, quarter = text.split("-Q")
+    """A period's id in words: 2026年11月, 2026年第四季度, 2026年; anything else is left as written."""
+    found = PERIOD.match(text or "")
+    if not found:
+        return text
+    year, number, quarter = found.groups()
+    if quarter:
         return f"{int(year)}年第{QUARTERS[int(quarter) - 1]}季度"
-    if "-" in text:
-        return month(text)
-    return f"{int(text)}年"
+    return f"{int(year)}年{int(number)}月" if number else f"{int(year)}年"
 
 
 def numeral(number: int) -> str:

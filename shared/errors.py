@@ -11,12 +11,17 @@ from collections.abc import Mapping
 
 
 class BranchworkError(Exception):
+    """Something went wrong inside the service."""
+
     status = 500
     code = "internal_error"
+    default_message = "服务内部出错"
+    """What the person reading the answer is told when the raiser says nothing more (in Chinese: the APIs' users
+    read these messages; the ``code`` stays the machine's)."""
 
     def __init__(self, message: str = "", *, fields: Mapping[str, Any] | None = None, code: str | None = None):
-        super().__init__(message or self.__doc__ or self.code)
-        self.message = message or (self.__doc__ or self.code).strip()
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
         self.fields = dict(fields or {})
         if code:
             self.code = code
@@ -30,6 +35,7 @@ class RequestInvalid(BranchworkError):
 
     status = 400
     code = "invalid_request"
+    default_message = "请求内容有误"
 
 
 class Unauthenticated(BranchworkError):
@@ -37,6 +43,7 @@ class Unauthenticated(BranchworkError):
 
     status = 401
     code = "unauthenticated"
+    default_message = "需要有效的访问令牌"
 
 
 class Forbidden(BranchworkError):
@@ -44,6 +51,7 @@ class Forbidden(BranchworkError):
 
     status = 403
     code = "forbidden"
+    default_message = "这个令牌无权这样做"
 
 
 class NotFound(BranchworkError):
@@ -51,6 +59,7 @@ class NotFound(BranchworkError):
 
     status = 404
     code = "not_found"
+    default_message = "本局没有这条记录"
 
 
 class Conflict(BranchworkError):
@@ -58,6 +67,7 @@ class Conflict(BranchworkError):
 
     status = 409
     code = "conflict"
+    default_message = "与现有记录冲突"
 
 
 class ConcurrencyError(Conflict):
@@ -66,8 +76,8 @@ class ConcurrencyError(Conflict):
     code = "concurrency_conflict"
 
     def __init__(self, stream_id: str, expected_version: int, actual_version: int | None = None):
-        detail = f"stream {stream_id} is not at version {expected_version}"
-        super().__init__(detail, fields={"version": [detail]})
+        super().__init__("这条记录刚被他人修改，请重新打开后再办理",
+                         fields={"version": [f"记录流 {stream_id} 已不是第 {expected_version} 版"]})
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version
@@ -78,6 +88,7 @@ class DomainError(BranchworkError):
 
     status = 422
     code = "rule_broken"
+    default_message = "不符合规定"
 
     def __init__(self, message: str = "", *, field: str | None = None, code: str | None = None):
         super().__init__(message, fields={field: [message or self.message]} if field else None, code=code)
@@ -88,6 +99,7 @@ class ServiceUnavailable(BranchworkError):
 
     status = 503
     code = "service_unavailable"
+    default_message = "服务暂时不可用，请稍后用同一个 Idempotency-Key 重试"
 
 
 class PreconditionRequired(BranchworkError):
@@ -95,3 +107,4 @@ class PreconditionRequired(BranchworkError):
 
     status = 428
     code = "if_match_required"
+    default_message = "请在 If-Match 中发送读取时的版本号，以免覆盖他人同时所做的修改"

@@ -226,7 +226,8 @@ def _register_error_handlers(app: Flask) -> None:
         if messages is not None:
             return jsonify(RequestInvalid(_describe(messages), fields=_flatten(messages)).to_body()), 400
         code = (error.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": {"code": code, "message": error.description, "fields": {}}}), error.code
+        message = HTTP_MESSAGES.get(error.code or 0, "请求未被接受")
+        return jsonify({"error": {"code": code, "message": message, "fields": {}}}), error.code
 
     @app.errorhandler(psycopg.OperationalError)
     def database_unavailable(error: psycopg.OperationalError):
@@ -238,7 +239,12 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         log.exception("unhandled error")
-        return jsonify(BranchworkError("internal error").to_body()), 500
+        return jsonify(BranchworkError("服务内部出错，请稍后重试；如仍出错请联系运维人员").to_body()), 500
+
+
+HTTP_MESSAGES = {404: "没有这个地址", 405: "这个地址不支持这种请求方式", 406: "无法按所要的格式回答",
+                 413: "请求内容太大", 415: "请求内容的类型不对（请发送 JSON）", 429: "请求太频繁，请稍后再试"}
+"""What an HTTP refusal that comes from routing rather than from a service's rules says, in Chinese."""
 
 
 def _flatten(messages: dict) -> dict:
@@ -254,7 +260,7 @@ def _flatten(messages: dict) -> dict:
 
 def _describe(messages: dict) -> str:
     names = sorted(_flatten(messages))
-    return "invalid field(s): " + ", ".join(names) if names else "invalid request"
+    return "以下字段有误：" + "、".join(names) if names else "请求内容有误"
 
 
 def current_principal() -> Principal:
@@ -262,7 +268,7 @@ def current_principal() -> Principal:
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            raise Unauthenticated("send 'Authorization: Bearer <token>'")
+            raise Unauthenticated("请在请求头中发送访问令牌：Authorization: Bearer <令牌>")
         g.principal = runtime().settings.verify_token(header[len("Bearer "):].strip())
     return g.principal
 
@@ -315,8 +321,8 @@ def _idempotency_key() -> str | None:
         return None
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
-        raise RequestInvalid("Idempotency-Key must be 1 to 200 printable characters",
-                             fields={"Idempotency-Key": ["1 to 200 printable characters"]})
+        raise RequestInvalid("Idempotency-Key 须为 1 到 200 个可打印字符",
+                             fields={"Idempotency-Key": ["须为 1 到 200 个可打印字符"]})
     return key
 
 
@@ -352,7 +358,7 @@ class IdempotencyKeyReused(BranchworkError):
     code = "idempotency_key_reused"
 
     def __init__(self) -> None:
-        super().__init__(fields={"Idempotency-Key": ["already used for a different request"]})
+        super().__init__(fields={"Idempotency-Key": ["已用于另一个请求"]})
 
 
 def _authorise_again(conn: psycopg.Connection, tenant_id: str | None, principal: Principal,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support import stack_environment
+
+# The fault tier runs on a platform of its own (`make test-faults`), never inside `make test`.
+collect_ignore = [] if os.environ.get("BRANCHWORK_FAULT_TIER") else ["faults"]
 
 
 @pytest.fixture(scope="session")

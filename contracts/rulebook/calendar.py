@@ -164,7 +164,7 @@ def parse_period(text: str | None, kinds: Iterable[str] = PERIOD_KINDS) -> Perio
     """Read a period of one of ``kinds``; raise PeriodInvalid for anything else (or a year out of range)."""
     match = PERIOD_PATTERN.match(text or "")
     if not match or not year_in_range(int(match.group(1))):
-        raise PeriodInvalid(f"{text!r} is not a period: {_examples(kinds)}")
+        raise PeriodInvalid(f"“{text}”不是一个期间：{_examples(kinds)}")
     year = int(match.group(1))
     if match.group(2):
         period = Period(text, "month", month_start(text), month_end(text))
@@ -174,13 +174,13 @@ def parse_period(text: str | None, kinds: Iterable[str] = PERIOD_KINDS) -> Perio
     else:
         period = Period(text, "year", date(year, 1, 1), date(year, 12, 31))
     if period.kind not in kinds:
-        raise PeriodInvalid(f"{text!r} is not a period here: {_examples(kinds)}")
+        raise PeriodInvalid(f"这里不能用“{text}”这样的期间：{_examples(kinds)}")
     return period
 
 
 def _examples(kinds: Iterable[str]) -> str:
-    shapes = {"month": "YYYY-MM", "quarter": "YYYY-Qn", "year": "YYYY"}
-    return " or ".join(shapes[kind] for kind in kinds)
+    shapes = {"month": "月份写作 2026-11", "quarter": "季度写作 2026-Q4", "year": "年份写作 2026"}
+    return "，".join(shapes[kind] for kind in kinds)
 
 
 def period_of(day: date, kind: str = "month") -> Period:

@@ -65,6 +65,10 @@ DEFAULT_RULES: dict = {
     "dues_reminder_months": 3,
     "dues_review_months": 6,
     "transfer_expiry_warning_days": 14,
+    # the annual work report's own words (the seed's 在市委的正确领导下… and 明年是……的关键之年)
+    "report_leadership": "在上级党组织的正确领导下",
+    "report_superior": "上级党组织",
+    "report_key_year": "推进离退休干部党支部标准化规范化建设",
 }
 """The defaults every new bureau starts with (from the seed); ``BureauRulesPublished`` replaces them."""
 

@@ -16,9 +16,10 @@ Deliberate gaps, for the audit views to find:
   not reach 宋桂芝 in August;
 - a group meeting of August was entered after the month was closed (flagged late).
 
-Records entered today about earlier days carry ``entered_after_days`` when older than the rules'
-``late_entry_days``: that is what they are. Every command has a fixed Idempotency-Key, so a second
-run adds nothing; a record an earlier version of this demo entered differently is left as it was.
+Each record is entered on the evening of its day (``demo.Schedule``), so only the late group meeting is
+flagged late. Every command has a fixed Idempotency-Key, so a second run adds nothing; a record an
+earlier version of this demo entered differently is left as it was. A committee meeting of the coming
+week is planned, for the secretary to record when it has been held.
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-import requests
-
-from shared.auth import issue_token
-from shared.config import Settings
+from demo import evening
 from contracts.rulebook.holidays import holiday_date
 
 PLACES = ["盐池红色教育基地", "余桥烈士陵园", "国家农业科技园区", "重点项目建设现场", "局三楼党员活动中心"]
@@ -44,63 +42,55 @@ SITTING_IN = {3: "孙志刚", 9: "吴丽娟"}
 """Months in which a member who is not on the committee sits in on its meeting (recorded as invited)."""
 
 
-class Client:
-    """Posts commands to the activities API as the demo loader; a refused record is reported, not fatal."""
+class Roster:
+    """The activities roster comes from the members service's events over Kafka: before records need it, wait
+    until it knows the branches, then (before the year's meetings) every branch's members and its
+    committee's posts (who sits in on a committee meeting is judged by them)."""
 
-    def __init__(self, subject: str) -> None:
-        self.settings = Settings.from_env("activities")
-        self.base = f"http://127.0.0.1:{self.settings.http_port}/api/v1"
-        self.subject = subject
-        self.http = requests.Session()
-        self.refused = 0
-        self.earlier = 0
+    def __init__(self, platform, bureaus: list[dict], year: int, timeout: float = 120) -> None:
+        self.platform, self.bureaus, self.year, self.timeout = platform, bureaus, year, timeout
 
-    def token(self, tenant: str) -> str:
-        return issue_token(self.settings.jwt_secret, subject=self.subject, roles=["bureau_admin"], tenant=tenant,
-                           issuer=self.settings.jwt_issuer)
+    def branches_known(self, _answer=None) -> None:
+        self._until(lambda bureau, index, branch, members: members is not None)
 
-    def post(self, tenant: str, path: str, body: dict, key: str) -> dict | None:
-        response = self.http.post(f"{self.base}{path}", json=body, timeout=30, headers={
-            "Authorization": f"Bearer {self.token(tenant)}", "Idempotency-Key": f"demo-activities-{key}"})
-        if response.status_code == 422 and response.json()["error"]["code"] == "idempotency_key_reused":
-            self.earlier += 1  # recorded by an earlier version of this demo, differently: left as it was
-            return None
-        if response.status_code >= 400:
-            self.refused += 1
-            print(f"demo_activities: {path} [{key}] refused ({response.status_code}): {response.text[:300]}",
-                  file=sys.stderr)
-            return None
-        return response.json()
+    def members_and_posts_known(self, _answer=None) -> None:
+        def complete(bureau, index, branch, members) -> bool:
+            committee = COMMITTEES.get((bureau["code"], index), [])
+            wanted = {(m["id"], m["name"] in committee) for m in branch["members"]}
+            return members is not None and wanted <= {(m["member_id"], m["post"] is not None) for m in members}
+        self._until(complete)
 
-    def wait_for_roster(self, tenant: str, branch: dict, year: int, committee: list[str], timeout: float = 90) -> None:
-        """The roster comes from the members service's events over Kafka: wait until it has the branch's
-        members and its committee's posts (who sits in on a committee meeting is judged by them)."""
-        wanted = {(m["id"], m["name"] in committee) for m in branch["members"]}
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            response = self.http.get(f"{self.base}/branches/{branch['id']}/roster", timeout=10,
-                                     params={"on": f"{year}-01-02"},
-                                     headers={"Authorization": f"Bearer {self.token(tenant)}"})
-            known = {(m["member_id"], m["post"] is not None) for m in response.json()["members"]} \
-                if response.status_code == 200 else set()
-            if wanted <= known:
-                return
-            time.sleep(0.5)
-        sys.exit(f"demo_activities: the activities roster did not receive {branch['name']} in {timeout:.0f}s")
+    def _until(self, ready) -> None:
+        for bureau in self.bureaus:
+            for index, branch in enumerate(bureau["branches"]):
+                deadline = time.monotonic() + self.timeout
+                while not ready(bureau, index, branch, self._members(bureau, branch)):
+                    if time.monotonic() > deadline:
+                        sys.exit(f"demo_activities: the activities roster did not receive {branch['name']}")
+                    time.sleep(0.5)
+
+    def _members(self, bureau: dict, branch: dict) -> list[dict] | None:
+        headers = {"Authorization": f"Bearer {self.platform.token('bureau_admin', bureau['id'])}"}
+        response = self.platform.clients["activities"].get(f"/api/v1/branches/{branch['id']}/roster",
+                                                           query_string={"on": f"{self.year}-01-02"}, headers=headers)
+        return response.get_json()["members"] if response.status_code == 200 else None
 
 
 class BranchYear:
     """One branch's year of work, up to the day before yesterday (dates are judged on Beijing time)."""
 
-    def __init__(self, client: Client, bureau: dict, index: int, year: int) -> None:
-        self.client, self.bureau, self.index, self.year = client, bureau, index, year
+    def __init__(self, schedule, bureau: dict, index: int, year: int) -> None:
+        self.schedule, self.bureau, self.index, self.year = schedule, bureau, index, year
         self.branch = bureau["branches"][index]
         self.members = self.branch["members"]
-        self.last_day = date.today() - timedelta(days=2)
+        self.last_day = schedule.now.date() - timedelta(days=2)
         self.name = self.branch["name"]
 
-    def post(self, path: str, body: dict, key: str) -> dict | None:
-        return self.client.post(self.bureau["id"], path, body, f"{self.bureau['code']}-{self.index}-{key}")
+    def post(self, path, body, key: str, day: date | None = None, then=None) -> None:
+        """Enter the record on the evening of ``day`` (the day it happened; records of no day, at adoption)."""
+        at = evening(day) if day else self.schedule.adopted + timedelta(days=1)
+        self.schedule.add(at, "activities", path, body, f"demo-activities-{self.bureau['code']}-{self.index}-{key}",
+                          self.bureau["id"], then=then)
 
     def happened(self, day: date) -> bool:
         return day <= self.last_day
@@ -111,7 +101,7 @@ class BranchYear:
     def activity(self, kind: str, day: date, title: str, attendees: list[str], **extra) -> None:
         if self.happened(day):
             self.post("/activities", {"branch_id": self.branch["id"], "kind": kind, "occurred_on": day.isoformat(),
-                                      "title": title, "attendees": attendees, **extra}, f"{kind}-{day}")
+                                      "title": title, "attendees": attendees, **extra}, f"{kind}-{day}", day)
 
     def gap(self, kind: str, month: int) -> bool:
         gaps = {("zrzy", 1, "committee_meeting", 4), ("jtys", 0, "committee_meeting", 7),
@@ -180,10 +170,11 @@ class BranchYear:
             if skipped or not self.happened(when):
                 continue
             channel = "home_study" if member["mobility"] == "homebound" else ("visit", "phone")[month % 2]
-            body = {"member_id": member["id"], "channel": channel, "occurred_on": when.isoformat(),
-                    "topic": f"送学上门：{STUDY[month % 4]}" if channel == "home_study" else "走访谈心、通报学习内容",
+            topic = {"home_study": f"送学上门：{STUDY[month % 4]}", "visit": "上门谈心，通报本月学习内容",
+                     "phone": "电话通报本月学习内容"}[channel]
+            body = {"member_id": member["id"], "channel": channel, "occurred_on": when.isoformat(), "topic": topic,
                     **({"hours": "2"} if channel == "home_study" else {})}
-            self.post("/outreach", body, f"outreach-{member['id']}-{month}")
+            self.post("/outreach", body, f"outreach-{member['id']}-{month}", when)
 
     def care(self) -> None:
         for member in self.members:
@@ -204,7 +195,7 @@ class BranchYear:
     def care_record(self, member_id: str, kind: str, day: date, **extra) -> None:
         if self.happened(day):
             self.post("/care", {"member_id": member_id, "kind": kind, "occurred_on": day.isoformat(), **extra},
-                      f"care-{kind}-{member_id}-{day}")
+                      f"care-{kind}-{member_id}-{day}", day)
 
     def talks_and_teams(self) -> None:
         if self.index != 0:
@@ -215,20 +206,23 @@ class BranchYear:
             if self.happened(day) and speakers:
                 self.post("/talks", {"branch_id": self.branch["id"], "speakers": speakers, "audience": "局机关青年职工",
                                      "topic": topic, "occurred_on": day.isoformat(), "audience_size": 60},
-                          f"talk-{day}")
+                          f"talk-{day}", day)
         singers = self.ids(lambda m: m["mobility"] != "homebound")
         for kind, name in (("choir", "老干部合唱队"), ("dance", "老干部舞蹈队")):
-            team = self.post("/teams", {"branch_id": self.branch["id"], "name": name, "kind": kind,
-                                        "formed_on": f"{self.year}-01-10", "members": singers}, f"team-{kind}")
+            team: dict = {}
+            self.post("/teams", {"branch_id": self.branch["id"], "name": name, "kind": kind,
+                                 "formed_on": f"{self.year}-01-10", "members": singers}, f"team-{kind}",
+                      date(self.year, 1, 10), then=team.update)
             for day, title in ((date(self.year, 6, 30), "社区庆七一文艺汇演"),
                                (date(self.year, 9, 30), "社区国庆演出")):
-                if team and self.happened(day):
-                    self.post(f"/teams/{team['id']}/performances", {"occurred_on": day.isoformat(), "title": title,
-                              "performers": singers, "place": "社区文化广场", "audience": "社区居民"},
-                              f"perform-{kind}-{day}")
+                if self.happened(day):
+                    self.post(lambda team=team: team.get("id") and f"/teams/{team['id']}/performances",
+                              {"occurred_on": day.isoformat(), "title": title, "performers": singers,
+                               "place": "社区文化广场", "audience": "社区居民"}, f"perform-{kind}-{day}", day)
         for member in self.members:
             self.post("/pledges", {"member_id": member["id"], "kind": "no_religion", "signed_on": f"{self.year}-06-28",
-                                   "statement": "本人承诺：不信仰宗教，不参与宗教活动。"}, f"pledge-{member['id']}")
+                                   "statement": "本人承诺：不信仰宗教，不参与宗教活动。"}, f"pledge-{member['id']}",
+                      date(self.year, 6, 28))
 
     def centre(self) -> None:
         centre = f"/branches/{self.branch['id']}/centre"
@@ -237,7 +231,7 @@ class BranchYear:
         since = date(self.year, 3, 15)
         if moved and self.happened(since):
             self.post(f"{centre}/actions/move", {"to_place": "局三楼党员活动中心", "moved_on": since.isoformat()},
-                      "centre-move")
+                      "centre-move", since)
         evidence = {"有场所": "活动中心一间，配电脑、打印机、急救箱", "有标志": "门牌与党徽标识",
                     "有书报": "报刊架、资料柜，订阅报刊杂志",
                     "有制度": "“三会一课”、党支部八项规定上墙", "有宣传": "党员风采专栏", "有党旗": "党旗悬挂"}
@@ -248,7 +242,7 @@ class BranchYear:
             if self.happened(day):
                 photo = f"photos/centre/{self.bureau['code']}-{self.index}-{number}.jpg"
                 self.post(f"{centre}/evidence", {"item": item, "evidenced_on": day.isoformat(), "evidence": text,
-                                                 "photo_ref": photo}, f"evidence-{number}")
+                                                 "photo_ref": photo}, f"evidence-{number}", day)
 
 
 def _anniversary(birth_date: str, year: int) -> date:
@@ -259,40 +253,46 @@ def _anniversary(birth_date: str, year: int) -> date:
         return date(year, 3, 1)
 
 
-def close_periods(client: Client, bureau: dict, year: int) -> None:
-    """Close every month until two months ago and the quarters it completes; then a late-entered meeting."""
-    today = date.today()
+def close_periods(schedule, bureau: dict, year: int) -> None:
+    """Close each month early in the month after next, and the quarters it completes; then a group meeting of
+    August entered after August was closed (flagged late, as it is)."""
+    today = schedule.now.date()
     last = today.month - 2 if today.year == year else 12
     for month in range(1, max(last, 0) + 1):
-        client.post(bureau["id"], "/periods", {"period": f"{year}-{month:02d}"}, f"{bureau['code']}-close-{month}")
-        if month % 3 == 0:
-            client.post(bureau["id"], "/periods", {"period": f"{year}-Q{month // 3}"},
-                        f"{bureau['code']}-close-q{month // 3}")
+        closed_on = date(year + (month >= 11), (month + 1) % 12 + 1, 5)
+        for period in [f"{year}-{month:02d}"] + ([f"{year}-Q{month // 3}"] if month % 3 == 0 else []):
+            schedule.add(evening(closed_on, 10), "activities", "/periods", {"period": period},
+                         f"demo-activities-{bureau['code']}-close-{period}", bureau["id"])
     if bureau["code"] == "zrzy" and last >= 8:
         branch = bureau["branches"][0]
-        client.post(bureau["id"], "/activities", {
+        schedule.add(evening(date(year, 10, 10)), "activities", "/activities", {
             "branch_id": branch["id"], "kind": "group_meeting", "occurred_on": f"{year}-08-28",
             "title": "党小组会（补录）",
-            "attendees": [m["id"] for m in branch["members"] if m["mobility"] == "mobile"]}, "zrzy-late-group-meeting")
+            "attendees": [m["id"] for m in branch["members"] if m["mobility"] == "mobile"]},
+            "demo-activities-zrzy-late-group-meeting", bureau["id"])
 
 
-def load(context: dict) -> None:
-    client = Client(context["subject"])
-    year = context.get("year") or date.today().year
-    birth_dates = _birth_dates()
+def plan_meeting(schedule, bureau: dict) -> None:
+    """Next week's committee meeting, planned today: the secretary records it once held."""
+    branch = bureau["branches"][0]
+    day = schedule.now.date() + timedelta(days=3)
+    schedule.add(schedule.now, "activities", "/activities", {
+        "branch_id": branch["id"], "kind": "committee_meeting", "status": "planned", "occurred_on": day.isoformat(),
+        "title": f"{day.month}月支委会", "place": "局三楼党员活动中心",
+        "topics": ["研究下月学习安排", "走访慰问老干部"]},
+        f"demo-activities-{bureau['code']}-planned-committee", bureau["id"])
+
+
+def plan(context: dict, schedule) -> None:
+    year = context["year"]
+    roster = Roster(context["platform"], context["bureaus"], year)
+    schedule.wait(schedule.adopted, roster.branches_known)
+    schedule.wait(evening(date(year, 1, 1), 0), roster.members_and_posts_known)
     for bureau in context["bureaus"]:
-        for index, branch in enumerate(bureau["branches"]):
-            for member in branch["members"]:
-                member.setdefault("birth_date", birth_dates.get(member["name"]))
-            client.wait_for_roster(bureau["id"], branch, year, COMMITTEES.get((bureau["code"], index), []))
-            BranchYear(client, bureau, index, year).load()
-        close_periods(client, bureau, year)
-    earlier = f", {client.earlier} kept as an earlier version of the demo recorded them" if client.earlier else ""
-    print(f"activities demo loaded for {year} ({client.refused} record(s) refused{earlier})")
+        for index in range(len(bureau["branches"])):
+            BranchYear(schedule, bureau, index, year).load()
+        close_periods(schedule, bureau, year)
+        if bureau["code"] == "zrzy":
+            plan_meeting(schedule, bureau)
 
 
-def _birth_dates() -> dict[str, str]:
-    """Birth dates from the register's demo data (the context carries only ids, names, health, mobility)."""
-    import demo
-    return {person[0]: person[2] for bureau in demo.BUREAUS for branch in bureau["branches"]
-            for person in branch["members"]}

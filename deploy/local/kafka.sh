@@ -134,7 +134,7 @@ is_our_broker() { # PID NODE
 # Node N's pid, from its pid file; if that file was lost (e.g. the run folder was deleted
 # under a running broker), the java process started with this node's exact server.properties path.
 broker_pid() {
-  local node=$1 pid f pid_path
+  local node=$1 pid pid_path
   pid_path=$(pid_file "$node")
   if [[ -f $pid_path ]]; then
     pid=$(cat "$pid_path")
@@ -143,9 +143,7 @@ broker_pid() {
       return 0
     fi
   fi
-  for f in /proc/[0-9]*/cmdline; do
-    pid=${f#/proc/}
-    pid=${pid%/cmdline}
+  for pid in $(candidate_pids "$node"); do
     if is_our_broker "$pid" "$node"; then
       mkdir -p "$(dirname "$pid_path")"
       echo "$pid" >"$pid_path"
@@ -154,6 +152,19 @@ broker_pid() {
     fi
   done
   return 1
+}
+
+# Processes that may be node N's broker: pgrep's matches, or every process without pgrep.
+candidate_pids() {
+  local f
+  if command -v pgrep >/dev/null; then
+    pgrep -f -- "kafka.Kafka $(config_file "$1")" || true
+    return
+  fi
+  for f in /proc/[0-9]*/cmdline; do
+    f=${f#/proc/}
+    echo "${f%/cmdline}"
+  done
 }
 
 # True while the process exists and is not a zombie waiting to be reaped.
@@ -365,6 +376,8 @@ cmd_start() {
     log "node $node ready (pid $(cat "$(pid_file "$node")")); log: $(log_file "$node")"
   done
   set_stack_env BRANCHWORK_KAFKA_BOOTSTRAP "$(bootstrap)"
+  # What `branchwork setup` creates topics with: every node a replica.
+  set_stack_env BRANCHWORK_TOPIC_REPLICATION "$NODES"
   ((${#LAUNCHED[@]} == 0)) || log "ready in $((SECONDS - started))s on $(bootstrap)"
 }
 

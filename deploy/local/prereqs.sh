@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the tools the local stack needs: python3 >= 3.11, java 17+, mvn,
-# PostgreSQL server binaries (initdb, pg_ctl) and psql.
+# PostgreSQL server binaries (initdb, pg_ctl) and psql, curl and jq.
 #
 # Usage: deploy/local/prereqs.sh
 #
@@ -64,6 +64,12 @@ check_postgres() {
   command -v psql >/dev/null || need "postgresql-client-$PG_MAJOR" "psql"
 }
 
+check_tools() {
+  # curl waits for the services (services.sh); jq reads ids out of the answers in the README's first request
+  command -v curl >/dev/null || need curl "curl"
+  command -v jq >/dev/null || need jq "jq"
+}
+
 run_checks() {
   MISSING=()
   check_python
@@ -71,6 +77,7 @@ run_checks() {
   check_java
   check_maven
   check_postgres
+  check_tools
 }
 
 install_missing() {

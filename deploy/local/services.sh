@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The platform's own processes: four HTTP services under gunicorn, outbox relays, workers, and a
-# supervisor that restarts any of them that dies, as Kubernetes would restart a container.
+# The platform's own processes: four HTTP services and the secretaries' pages under gunicorn, outbox
+# relays, workers, and a supervisor that restarts any of them that dies, as Kubernetes would restart a container.
 #
 # Usage: deploy/local/services.sh start|stop [NAME…]|status|restart NAME…
 #
@@ -23,7 +23,8 @@ PIDS=$RUN_DIR/pids
 RESTARTS=$RUN_DIR/restarts
 mkdir -p "$PIDS" "$RUN_DIR/logs" "$RESTARTS"
 
-HTTP_SERVICES=(members:8001 activities:8002 notify:8003 audit:8004)
+# …and the secretaries' pages (services/web), beside the dashboard's port unless BRANCHWORK_WEB_PORT says.
+HTTP_SERVICES=(members:8001 activities:8002 notify:8003 audit:8004 "web:$(( ${BRANCHWORK_AUDIT_PORT:-8004} + 1 ))")
 RELAYS=(members activities notify)
 # Workers (consumers, schedulers) as service:name, as each service's bootstrap declares them.
 mapfile -t WORKERS < <("$VENV/bin/branchwork" workers)
@@ -144,37 +145,49 @@ start() {
 
 # ---------------------------------------------------------------- stopping
 
-stop_one() {
-  local name=$1 pid_file=$PIDS/$1.pid stopping=$PIDS/$1.stopping pid
-  # Taken out of the supervisor's sight before the signal: a process stopped on purpose stays stopped.
-  with_lock mv -f "$pid_file" "$stopping" 2>/dev/null || return 0
-  read -r pid <"$stopping"
-  if alive "$pid"; then
+# Stop NAME…: each is taken out of the supervisor's sight before its signal (a process stopped on
+# purpose stays stopped), all are signalled at once, and any still running after 10 s is killed with
+# its process group (started under setsid, each leads its own: gunicorn's workers go too).
+stop_these() {
+  local name pid i left names=() pids=()
+  for name in "$@"; do
+    with_lock mv -f "$PIDS/$name.pid" "$PIDS/$name.stopping" 2>/dev/null || continue
+    read -r pid <"$PIDS/$name.stopping" || continue
+    names+=("$name")
+    pids+=("$pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do alive "$pid" || break; sleep 0.25; done
-    if alive "$pid"; then
-      # Started under setsid, the process leads its own group: take its children (gunicorn workers) too.
-      log "$name did not stop in 10 s; killing"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  done
+  for _ in $(seq 1 40); do
+    left=0
+    for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+    ((left)) || break
+    sleep 0.25
+  done
+  for i in "${!pids[@]}"; do
+    if alive "${pids[$i]}"; then
+      log "${names[$i]} did not stop in 10 s; killing"
+      kill -KILL -- "-${pids[$i]}" 2>/dev/null || kill -KILL "${pids[$i]}" 2>/dev/null || true
     fi
-  fi
-  rm -f "$stopping"
+    rm -f "$PIDS/${names[$i]}.stopping"
+  done
 }
 
 stop() {
-  stop_one "$SUPERVISOR"
+  local pid_file name names=()
+  stop_these "$SUPERVISOR"
   # Every pid file but the brokers': also stops a worker that no longer exists in the code.
   for pid_file in "$PIDS"/*.pid; do
     [ -e "$pid_file" ] || continue
     name=$(basename "$pid_file" .pid)
-    case "$name" in kafka | kafka-*) ;; *) stop_one "$name" ;; esac
+    case "$name" in kafka | kafka-*) ;; *) names+=("$name") ;; esac
   done
+  stop_these "${names[@]}"
   log "stopped"
 }
 
 restart() {
   # Restart the named processes (e.g. after changing a service's code), starting anything not running.
-  for name in "$@"; do stop_one "$name"; done
+  stop_these "$@"
   start
 }
 
@@ -266,7 +279,7 @@ status() {
 case "${1:-}" in
   start) start ;;
   restart) shift; restart "$@" ;;
-  stop) shift; if [ $# -gt 0 ]; then for name in "$@"; do stop_one "$name"; done; else stop; fi ;;
+  stop) shift; if [ $# -gt 0 ]; then stop_these "$@"; else stop; fi ;;
   status) status ;;
   supervise) supervise ;;
   *) echo "usage: $0 start|stop [NAME...]|status|restart NAME..." >&2; exit 2 ;;

@@ -32,6 +32,7 @@ Branchwork is up.
   notify      http://127.0.0.1:${BRANCHWORK_NOTIFY_PORT:-8003}/docs
   audit       http://127.0.0.1:${BRANCHWORK_AUDIT_PORT:-8004}/docs
   dashboard   http://127.0.0.1:${BRANCHWORK_AUDIT_PORT:-8004}/   (sign in with an auditor's token; with BRANCHWORK_DEV_LOGIN=1, 开发登录)
+  secretaries http://127.0.0.1:${BRANCHWORK_WEB_PORT:-$(( ${BRANCHWORK_AUDIT_PORT:-8004} + 1 ))}/   (a secretary's token: --role secretary --branch …; or 开发登录)
   PostgreSQL  ${BRANCHWORK_PG_ADMIN_DSN}
   Kafka       ${BRANCHWORK_KAFKA_BOOTSTRAP}
   logs        $RUN_DIR/logs   (make logs)

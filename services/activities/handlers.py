@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 import psycopg
 
+from shared import chinese
 from shared.envelope import start_of_day
 from shared.errors import ConcurrencyError, Conflict, Forbidden, NotFound
 from shared.unit_of_work import UnitOfWork
@@ -92,7 +93,7 @@ def _load_activity(uow: UnitOfWork, activity_id: str, authorise: Authorise, expe
     stream = activity_stream(activity_id)
     state, version = uow.load(stream, domain.evolve_activity, None)
     if state is None:
-        raise NotFound("no such activity in your bureau")
+        raise NotFound("本局没有这条活动记录")
     authorise(state.branch_id)
     _require_version(stream, expected_version, version)
     return state, version
@@ -163,13 +164,16 @@ def record_care(uow: UnitOfWork, command: RecordCare, authorise: Authorise) -> d
     return body
 
 
+RECORD_KINDS = {"outreach": "走访送学", "care": "关怀慰问"}
+
+
 def withdraw_record(uow: UnitOfWork, kind: str, record_id: str, command: WithdrawRecord,
                     authorise: Authorise, expected_version: int | None = None) -> dict:
     """Withdraw an outreach (``kind`` outreach) or care record entered in error."""
     stream = f"{kind}-{record_id}"
     record, version = uow.load(stream, records.evolve_personal_record, None)
     if record is None:
-        raise NotFound(f"no such {kind} record in your bureau")
+        raise NotFound(f"本局没有这条{RECORD_KINDS.get(kind, kind)}记录")
     authorise(record.branch_id)
     _require_version(stream, expected_version, version)
     events = records.withdraw_record(record, kind == "outreach", command, local_date(uow.context.recorded_at))
@@ -191,7 +195,7 @@ def form_team(uow: UnitOfWork, command: FormTeam) -> dict:
 def _load_team(uow: UnitOfWork, team_id: str, authorise: Authorise, expected_version: int | None):
     team, version = uow.load(f"team-{team_id}", records.evolve_team, None)
     if team is None:
-        raise NotFound("no such team in your bureau")
+        raise NotFound("本局没有这个团队")
     authorise(team.branch_id)
     _require_version(f"team-{team_id}", expected_version, version)
     return team, version
@@ -234,7 +238,7 @@ def read_pledges(uow: UnitOfWork, pledge_ids: list[str] | None, branch_id: str |
     """Pledges for a reader the bureau's rules allow; every pledge returned is recorded as read."""
     rules = queries.load_rules(uow.conn, uow.context.tenant_id).on(local_date(uow.context.recorded_at))
     if not records.may_read_pledges(roles, rules):
-        raise Forbidden("the bureau's rules do not let your role read pledges")
+        raise Forbidden("按本局规定，您的角色不能查阅承诺书")
     uow.conn.execute("SELECT set_config('branchwork.pledge_reader', 'on', true)")
     rows = uow.conn.execute(
         "SELECT pledge_id, branch_id, member_id, kind, signed_on, statement, document_ref FROM pledges"
@@ -277,7 +281,7 @@ def change_centre(uow: UnitOfWork, branch_id: str, command: MoveCentre | Evidenc
     stream = centre_stream(branch_id)
     centre, version = uow.load(stream, records.evolve_centre, None)
     if centre is None:
-        raise NotFound("the branch has no centre recorded yet", fields={"branch_id": ["no centre"]})
+        raise NotFound("这个支部还没有录入活动阵地", fields={"branch_id": ["没有活动阵地"]})
     _require_version(stream, expected_version, version)
     c = circumstances(uow)
     if isinstance(command, MoveCentre):
@@ -298,6 +302,6 @@ def close_period(uow: UnitOfWork, command: ClosePeriod) -> dict:
     try:
         recorded = uow.record(stream, 0, events)
     except ConcurrencyError:  # closed by a concurrent request
-        raise Conflict(f"{command.period} is already closed", code="period_already_closed",
-                       fields={"period": ["already closed"]}) from None
+        raise Conflict(f"{chinese.period(command.period)}已经关账", code="period_already_closed",
+                       fields={"period": ["已经关账"]}) from None
     return {"id": command.period, "version": recorded[-1].stream_version}

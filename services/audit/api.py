@@ -29,9 +29,13 @@ class EventQuerySchema(Schema):
     since = fields.AwareDateTime(metadata={"description": "recorded at or after"})
     until = fields.AwareDateTime(metadata={"description": "recorded before"})
     after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    limit = fields.Integer(validate=validate.Range(min=1, max=1000),
+                           metadata={"description": "JSON: a page of this many (default 100; follow ``next``);"
+                                                    " CSV and JSON Lines hold every row unless a limit is given"})
     format = fields.String(validate=validate.OneOf(["json", "csv", "jsonl"]),
                            metadata={"description": "csv (one row per event) or jsonl (one envelope per line)"})
+    lang = fields.String(validate=validate.OneOf(["zh", "en"]),
+                         metadata={"description": "CSV for people (zh, default: Chinese, Beijing time) or machines"})
     known_on = fields.Date(validate=validate_day,
                            metadata={"description": "only entries the journal had received by the end of this day"})
 
@@ -39,6 +43,8 @@ class EventQuerySchema(Schema):
 class HistorySchema(Schema):
     events = fields.List(fields.Dict())
     next_after_seq = fields.Integer(allow_none=True)
+    has_more = fields.Boolean(metadata={"description": "whether more events follow this page"})
+    next = fields.String(allow_none=True, metadata={"description": "the next page's address (also a Link header)"})
     chain = fields.Dict(allow_none=True)
 
 
@@ -54,43 +60,42 @@ class EventHistory(MethodView):
         "application/json": {"schema": HistorySchema}, "text/csv": {"schema": {"type": "string"}},
         "application/x-ndjson": {"schema": {"type": "string", "description": "one envelope per line"}}}}})
     def get(self, query):
-        """Events of your bureau in journal order; with ``stream_id``, in stream order with the chain checked."""
+        """Events of your bureau in journal order; with ``stream_id``, in stream order with the chain checked.
+
+        JSON answers a page at a time (``has_more``, ``next``); CSV and JSON Lines hold every event."""
         principal = current_principal()
         principal.require_role(*READER_ROLES)
         clauses = ["seq > %s"] + [FILTERS[name] for name in FILTERS if name in query]
         params = [query["after_seq"]] + [query[name] for name in FILTERS if name in query]
         order = "stream_version" if "stream_id" in query else "seq"
-        with read_transaction(principal.tenant) as conn:
-            if "known_on" in query:
+        if "known_on" in query:
+            with read_transaction(principal.tenant) as conn:
                 clauses.append("seq <= %s")
                 params.append(queries.known_through(conn, principal.tenant, query["known_on"]))
-            rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
-                                f" ORDER BY {order} LIMIT %s", [*params, query["limit"]]).fetchall()
-        listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
         if query.get("format") in ("csv", "jsonl"):
-            return _export(listed, rows, query["format"])
-        return {"events": listed,
-                "next_after_seq": (max((row["seq"] for row in rows), default=None)
-                                   if len(rows) == query["limit"] else None),
-                "chain": _chain_report(query, rows)}
+            entries = queries.history_stream(principal.tenant, clauses, params, order, query.get("limit"))
+            return csv_export.stream_history(entries, query["format"], query.get("lang", "zh"))
+        limit = query.get("limit", 100)
+        with read_transaction(principal.tenant) as conn:
+            rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
+                                f" ORDER BY {order} LIMIT %s", [*params, limit + 1]).fetchall()
+        more, rows = len(rows) > limit, rows[:limit]
+        listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
+        after = max((row["seq"] for row in rows), default=None) if more else None
+        following = _next_page(after) if after is not None else None
+        headers = {"Link": f'<{following}>; rel="next"'} if following else {}
+        return {"events": listed, "next_after_seq": after, "has_more": more, "next": following,
+                "chain": _chain_report(query, rows)}, 200, headers
+
+
+def _next_page(after_seq: int) -> str:
+    args = {name: value for name, value in flask.request.args.items() if name != "after_seq"}
+    return flask.url_for(flask.request.endpoint, **{**args, "after_seq": after_seq})
 
 
 def _shown(entry: dict) -> dict:
     """The entry with its data as the current contract shows it (JSON Lines keep the recorded bytes, for proofs)."""
     return {**entry, "data": shown_data(entry["event_type"], entry["schema_version"], entry["data"])}
-
-
-def _export(listed: list[dict], rows: list[dict], kind: str) -> flask.Response:
-    """The page of history as JSON Lines (the envelopes exactly as journalled) or as CSV rows."""
-    if kind == "jsonl":
-        body = "".join(row["envelope"] + "\n" for row in rows)
-        return flask.Response(body, mimetype="application/x-ndjson",
-                              headers={"Content-Disposition": "attachment; filename=events.jsonl"})
-    return csv_export.response([{"seq": e["seq"], "event_id": e["event_id"], "event_type": e["event_type"],
-                                 "stream_id": e["stream_id"], "stream_version": e["stream_version"],
-                                 "branch_id": e["branch_id"], "actor": e["actor"]["user"],
-                                 "occurred_at": e["occurred_at"], "recorded_at": e["recorded_at"],
-                                 "hash": e["hash"], "data": e["data"]} for e in listed], "events")
 
 
 def _chain_report(query: dict, rows: list[dict]) -> dict | None:

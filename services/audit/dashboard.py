@@ -13,16 +13,20 @@ from datetime import date, datetime, UTC
 
 import flask
 from flask import Blueprint, redirect, request
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from contracts.rulebook.calendar import FIRST_YEAR, LAST_YEAR, year_in_range
 from shared import websession
 from shared.auth import Principal, issue_token
 from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
-from shared.web import runtime
-from services.audit import charts, handlers, labels, queries, report
+from shared.web import HTTP_MESSAGES, runtime
+from shared import chinese
+from contracts.rulebook.calendar import local_date, parse_period
+from services.audit import charts, csv_export, handlers, labels, queries, report
 from services.audit.bundles import Period, Scope
-from contracts.rulebook.calendar import local_date
+from services.audit.demonstration import assess
 from services.audit.views_api import READER_ROLES
 
 dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
@@ -42,8 +46,10 @@ def dev_login() -> websession.DevLogin:
 
 def render(template: str, **context) -> str:
     principal = context.pop("principal", None)
+    # a page outside the dashboard's routes (an unknown address) has no session loaded, and no form to protect
+    csrf = websession.current().csrf_token() if flask.g.get("web_session_id") else ""
     return report.environment.get_template(template).render(
-        principal=principal, role_labels=ROLE_LABELS, csrf_token=websession.current().csrf_token(), **context)
+        principal=principal, role_labels=ROLE_LABELS, csrf_token=csrf, web_url=audit_settings().web_url, **context)
 
 
 def signed_in() -> Principal | None:
@@ -74,6 +80,18 @@ def page_error(error: BranchworkError):
     return render("error.html", principal=flask.g.get("principal"), error=error), error.status
 
 
+@dashboard.app_errorhandler(404)
+@dashboard.app_errorhandler(405)
+def no_such_page(error: HTTPException):
+    """An address that is no page: a page saying so in Chinese (the API keeps its JSON error)."""
+    if request.path.startswith("/api/"):
+        code = "not_found" if error.code == 404 else "method_not_allowed"
+        return flask.jsonify(BranchworkError(HTTP_MESSAGES[error.code], code=code).to_body()), error.code
+    problem = (NotFound("没有这个页面，请从概览进入") if error.code == 404
+               else BranchworkError("这个页面不能这样打开", code="method_not_allowed"))
+    return render("error.html", principal=flask.g.get("principal"), error=problem), error.code
+
+
 @dashboard.route("/login", methods=["GET", "POST"])
 def login():
     error = None
@@ -84,7 +102,9 @@ def login():
         except BranchworkError as problem:
             error = problem
     bureaus = _existing_bureaus() if dev_login().available() else None
-    return render("login.html", error=error and error.message, dev_bureaus=bureaus), error.status if error else 200
+    secretary = error is not None and error.code == "use_the_secretary_pages"
+    return render("login.html", error=error and error.message, dev_bureaus=bureaus,
+                  secretary_pages=audit_settings().web_url if secretary else None), error.status if error else 200
 
 
 def _principal_from_form(form) -> Principal:
@@ -98,6 +118,8 @@ def _principal_from_form(form) -> Principal:
         principal = runtime().settings.verify_token((form.get("token") or "").strip())
     except Unauthenticated:
         raise Unauthenticated("令牌无效、已过期或不是本平台签发的", fields={"token": ["无效"]}) from None
+    if principal.has_role("secretary") and not principal.has_role(*READER_ROLES):
+        raise Forbidden("支部书记请到支部工作页面登录", code="use_the_secretary_pages")
     if not principal.has_role(*READER_ROLES) or not principal.tenant:
         raise Forbidden("审计看板只供本局的审计员和局管理员使用")
     return principal
@@ -127,6 +149,7 @@ def logout():
 
 
 def _today() -> date:
+    """Today on the bureaus' clock (Beijing), as the services judge it."""
     return local_date(runtime().clock())
 
 
@@ -135,7 +158,9 @@ def overview():
     principal = flask.g.principal
     period = _period(request.args.get("period"))
     body = queries.bureau_scorecard(principal.tenant, period, _today())
-    return render("overview.html", principal=principal, body=body, period=period)
+    for row in body["branches"]:
+        row["flagged"] = labels.flagged_figures(row["findings"])
+    return render("overview.html", principal=principal, body=body, period=period, choices=_choices(period))
 
 
 @dashboard.get("/branches/<uuid:branch_id>")
@@ -143,13 +168,13 @@ def branch_page(branch_id):
     principal, today = flask.g.principal, _today()
     period = _period(request.args.get("period"))
     card = queries.branch_scorecard(principal.tenant, str(branch_id), period, today)
-    trend = queries.branch_trend(principal.tenant, str(branch_id), today)
+    trend = queries.branch_trend(principal.tenant, str(branch_id), today, parse_period(str(period.year)).months)
     members = queries.roster(principal.tenant, str(branch_id), min(period.end, today))
     told = queries.branch_notifications(principal.tenant, str(branch_id), period)
-    demonstration = queries.demonstration(principal.tenant, str(branch_id), period.year, today)
     return render("branch.html", principal=principal, card=card, period=period, members=members,
                   charts=charts.branch_charts(trend), branch_id=str(branch_id), year=period.year, told=told,
-                  demonstration=demonstration, labels=labels)
+                  demonstration=assess(card), flagged=labels.flagged_figures(card["findings"]),
+                  choices=_choices(period))
 
 
 @dashboard.get("/branches/<uuid:branch_id>/evidence")
@@ -172,8 +197,8 @@ def _evidence(card: dict, figure: str, finding: str) -> tuple[str, list[str]]:
     for part in figure.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if not isinstance(value, dict):
-        raise NotFound("no such figure in the scorecard")
-    return value.get("label") or figure, list(value.get("events") or [])
+        raise NotFound("记分卡中没有这一项")
+    return labels.figure(figure), list(value.get("events") or [])
 
 
 @dashboard.get("/members/<uuid:member_id>")
@@ -183,14 +208,27 @@ def member_page(member_id):
     return render("member.html", principal=principal, body=body, labels=labels)
 
 
+HISTORY_PAGE = 200
+
+
 @dashboard.get("/events")
 def events_page():
     principal = flask.g.principal
+    filters = _history_filters()
+    before = request.args.get("before", "")
+    rows = queries.event_history(principal.tenant, filters, limit=HISTORY_PAGE,
+                                 before_seq=int(before) if before.isdigit() else None)
+    more = len(rows) == HISTORY_PAGE and queries.event_history(principal.tenant, filters, limit=1,
+                                                                before_seq=rows[-1]["seq"])
+    query = {name: value for name, value in request.args.items() if name != "before" and value}
+    return render("events.html", principal=principal, rows=rows, filters=filters, query=query,
+                  earlier=rows[-1]["seq"] if more else None, branches=queries.branches(principal.tenant),
+                  event_types=sorted(labels.EVENT_TYPES.items(), key=lambda pair: pair[0]))
+
+
+def _history_filters() -> dict:
     filters = {name: request.args.get(name, "").strip() for name in ("event_type", "stream_id", "branch_id", "actor")}
-    dates = {name: _date(request.args.get(name)) for name in ("since", "until")}
-    rows = queries.event_history(principal.tenant, {**filters, **dates})
-    return render("events.html", principal=principal, rows=rows, filters={**filters, **dates},
-                  event_types=sorted(labels.EVENT_TYPES.items()))
+    return {**filters, **{name: _date(request.args.get(name)) for name in ("since", "until")}}
 
 
 def _date(text: str | None) -> date | None:
@@ -206,8 +244,9 @@ def report_page(branch_id):
     year = _year(request.args.get("year"), today)
     context = report.annual_context(principal.tenant, str(branch_id), year, today)
     if request.args.get("format") == "pdf":
-        return flask.Response(report.render_pdf(context), mimetype="application/pdf")
-    return report.render_html(context)
+        return report.pdf_response(context)
+    return render("report_page.html", principal=principal, report=Markup(report.render_body(context)),
+                  branch_id=str(branch_id), year=year, context=context)
 
 
 @dashboard.get("/branches/<uuid:branch_id>/bundle")
@@ -244,3 +283,47 @@ def _year(text: str | None, today: date) -> int:
     if not (text.isascii() and text.isdigit() and year_in_range(int(text))):
         raise RequestInvalid(f"年份应为 {FIRST_YEAR} 至 {LAST_YEAR} 之间的四位数字", fields={"year": [text]})
     return int(text)
+
+
+def _choices(period) -> list[tuple[str, str]]:
+    """The periods the page offers around the one shown: the year's months, its quarters, the year itself."""
+    year = period.year
+    ids = [f"{year}-{m:02d}" for m in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)] + [str(year)]
+    return [(i, chinese.period(i)) for i in ids]
+
+
+# --- exports: the same rows as the API's, downloaded with the dashboard's session ----------------------
+
+@dashboard.get("/exports/bureau.csv")
+def export_bureau():
+    principal = flask.g.principal
+    period = _period(request.args.get("period"))
+    body = queries.bureau_scorecard(principal.tenant, period, _today())
+    return csv_export.response(csv_export.bureau_rows(body), f"各支部工作情况-{period.id}", _lang())
+
+
+@dashboard.get("/branches/<uuid:branch_id>/scorecard.csv")
+def export_scorecard(branch_id):
+    principal = flask.g.principal
+    period = _period(request.args.get("period"))
+    card = queries.branch_scorecard(principal.tenant, str(branch_id), period, _today())
+    return csv_export.response(csv_export.scorecard_rows(card), f"{card['branch']['name']}-{period.id}", _lang())
+
+
+@dashboard.get("/members/<uuid:member_id>/timeline.csv")
+def export_timeline(member_id):
+    body = queries.member_timeline(flask.g.principal.tenant, str(member_id))
+    name = (body["member"] or {}).get("name") or "成员"
+    return csv_export.response(csv_export.timeline_rows(body), f"{name}-时间线", _lang())
+
+
+@dashboard.get("/events.<any(csv, jsonl):kind>")
+def export_events(kind):
+    """The whole filtered history, oldest first: every row, however many."""
+    where, params = queries.history_where(_history_filters())
+    entries = queries.history_stream(flask.g.principal.tenant, where, params)
+    return csv_export.stream_history(entries, kind, _lang(), name="事件记录")
+
+
+def _lang() -> str:
+    return "en" if request.args.get("lang") == "en" else "zh"

@@ -68,22 +68,22 @@ def bundle(tenant_id: str, scope: bundles.Scope, period: bundles.Period) -> byte
 def _require_scope(conn, scope: bundles.Scope) -> None:
     if scope.kind == "branch" and not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s",
                                                    (scope.id,)).fetchone():
-        raise NotFound("本单位没有这个支部", fields={"branch_id": ["unknown branch"]})
+        raise NotFound("本单位没有这个支部", fields={"branch_id": ["不存在"]})
     if scope.kind == "stream" and not conn.execute("SELECT 1 FROM journal WHERE stream_id = %s LIMIT 1",
                                                    (scope.id,)).fetchone():
-        raise NotFound("本单位的日志里没有这个事件流", fields={"stream_id": ["unknown stream"]})
+        raise NotFound("本单位的日志里没有这个事件流", fields={"stream_id": ["不存在"]})
 
 
 def inclusion_proof(tenant_id: str, event_id: str, tree_size: int | None) -> dict:
     with read_transaction(tenant_id) as conn:
         entry = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE event_id = %s", (event_id,)).fetchone()
         if entry is None:
-            raise NotFound("no such event in your bureau's journal", fields={"event_id": ["unknown event"]})
+            raise NotFound("本局的日志里没有这个事件", fields={"event_id": ["不存在"]})
         tree = JournalTree(conn, tenant_id)
         size = _size(tree, tree_size, "tree_size")
         if entry["seq"] > size:
-            raise RequestInvalid("the event is not in a tree of that size",
-                                 fields={"tree_size": [f"at least {entry['seq']}"]})
+            raise RequestInvalid("这个事件不在该大小的树中",
+                                 fields={"tree_size": [f"至少为 {entry['seq']}"]})
         path = tree.inclusion_proof(entry["seq"] - 1, size)
         root = tree.root(size)
     data = leaf_data(entry)
@@ -98,7 +98,7 @@ def consistency_proof(tenant_id: str, first: int, second: int | None) -> dict:
         tree = JournalTree(conn, tenant_id)
         second = _size(tree, second, "second")
         if first > second:
-            raise RequestInvalid("first must not exceed second", fields={"first": [f"at most {second}"]})
+            raise RequestInvalid("first 不能大于 second", fields={"first": [f"至多为 {second}"]})
         path = tree.consistency_proof(first, second)
         return {"first": first, "second": second, "first_root": tree.root(first).hex(),
                 "second_root": tree.root(second).hex(), "consistency_path": [node.hex() for node in path]}
@@ -109,5 +109,5 @@ def _size(tree: JournalTree, requested: int | None, field: str) -> int:
     if requested is None:
         return current
     if requested > current:
-        raise RequestInvalid(f"the journal holds {current} entries", fields={field: [f"at most {current}"]})
+        raise RequestInvalid(f"日志现有 {current} 条记录", fields={field: [f"至多为 {current}"]})
     return requested

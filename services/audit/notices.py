@@ -3,6 +3,8 @@ events in stream order (pure; ``queries`` loads the rows)."""
 
 from __future__ import annotations
 
+import re
+
 from services.audit import labels
 
 
@@ -20,7 +22,8 @@ def fold(notification: dict, outcomes: list[dict]) -> dict:
             "error": None, "at": None})
         _apply(delivery, row)
     listed = [{**d, "channel_label": labels.CHANNELS.get(d.get("channel"), d.get("channel")),
-               "status_label": labels.DELIVERY_STATUS[d["status"]], "at": _iso(d["at"])} for d in deliveries.values()]
+               "status_label": labels.DELIVERY_STATUS[d["status"]], "error_label": error_label(d["error"]),
+               "at": _iso(d["at"])} for d in deliveries.values()]
     counts = {status: sum(1 for d in listed if d["status"] == status) for status in labels.DELIVERY_STATUS}
     return {"notification_id": notification["notification_id"], "branch_id": notification.get("branch_id"),
             "rule": notification.get("rule"), "title": notification.get("title"), "period": notification.get("period"),
@@ -40,6 +43,20 @@ def _apply(delivery: dict, row: dict) -> None:
                         error=row["error"])
     elif outcome == "retried" and delivery["status"] == "failed":
         delivery.update(status="retrying")
+
+
+# What went wrong with a delivery, in words, by how the sender described it (the recorded text stays in ``error``).
+ERRORS = (("recipient refused", "收件地址被邮件服务器拒收"), ("SMTP unavailable", "邮件服务器暂时无法连接"),
+          ("SMTP", "邮件服务器拒绝了这封邮件"), ("the webhook was removed", "推送接口已被移除"),
+          ("receiver unreachable", "接收方无法连接"), ("no sender", "没有这种发送方式"))
+
+
+def error_label(error: str | None) -> str | None:
+    if not error:
+        return None
+    if re.search(r"[\u4e00-\u9fff]", error):
+        return error
+    return next((words for prefix, words in ERRORS if error.startswith(prefix)), "发送出错")
 
 
 def summary(notices: list[dict]) -> dict:

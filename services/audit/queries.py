@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import psycopg
@@ -26,8 +27,8 @@ def requested_period(text: str | None, today: date) -> Period:
     try:
         return parse_period(text)
     except PeriodInvalid:
-        raise RequestInvalid("period is YYYY-MM, YYYY-Qn or YYYY",
-                             fields={"period": ["e.g. 2026-11, 2026-Q4, 2026"]}) from None
+        raise RequestInvalid("期间写作 2026-11、2026-Q4 或 2026",
+                             fields={"period": ["例如 2026-11、2026-Q4、2026"]}) from None
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None,
@@ -74,9 +75,17 @@ def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date
     return card
 
 
+STANDING = ("members", "committee", "transfers", "centre", "dues")
+"""Figures of what a branch is (its register, committee, centre, dues owed) rather than of work done in a period."""
+
+
 def with_record_count(card: dict) -> dict:
-    """The card with ``records``: how many recorded events its figures rest on (0: nothing recorded this period)."""
-    return {**card, "records": len(record_ids(card["figures"]))}
+    """The card with ``records``: how many records of the period's work its figures rest on (0: 本期无记录)."""
+    return {**card, "records": len(work_record_ids(card["figures"]))}
+
+
+def work_record_ids(figures: dict) -> set[str]:
+    return record_ids({name: value for name, value in figures.items() if name not in STANDING})
 
 
 def record_ids(figure) -> set[str]:
@@ -136,24 +145,33 @@ def demonstration(tenant_id: str, branch_id: str, year: int, today: date, known_
     return {**assess(card), **({"known_on": card["known_on"]} if known_on else {})}
 
 
-def branch_trend(tenant_id: str, branch_id: str, today: date, known_on: date | None = None) -> list[dict]:
-    """Twelve monthly scorecards' headline figures, for the dashboard's charts."""
-    months = [parse_period(m) for m in last_twelve_months(today)]
+def branch_trend(tenant_id: str, branch_id: str, today: date, months: list[str] | None = None,
+                 known_on: date | None = None) -> list[dict]:
+    """Monthly headline figures for the dashboard's charts: ``months`` (default the last twelve). A month that
+    has not begun or lies before the branch existed has no data (``None``), never a 0 % that was not measured."""
+    periods = [parse_period(m) for m in months or last_twelve_months(today)]
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, months[0].start - timedelta(days=45), months[-1].end, branch_id=branch_id,
+        loaded = _load(conn, tenant_id, facts_window(periods[0])[0], facts_window(periods[-1])[1], branch_id=branch_id,
                        known_through=known)
     require_branch(loaded, branch_id)
-    trend = []
-    for month in months:
-        card = scorecard(loaded, branch_id, month, today)
-        meetings = card["figures"]["meetings"]
-        trend.append({"month": month.id,
-                      "meetings_required": sum(m["required"] for m in meetings.values()),
-                      "meetings_done": sum(m["done"] for m in meetings.values()),
-                      "coverage_rate": card["figures"]["coverage"]["rate"],
-                      "care": card["figures"]["care"]["done"], "findings": len(card["findings"])})
-    return trend
+    established = loaded.branches[branch_id].get("established_on")
+    return [_trend_month(loaded, branch_id, month, today, established) for month in periods]
+
+
+def _trend_month(loaded, branch_id: str, month: Period, today: date, established: date | None) -> dict:
+    """A month's headline figures; coverage and care only where the month holds records of work (a month with
+    none has no data to measure them by, not a 0 %)."""
+    if month.start > today or (established and month.end < established):
+        return {"month": month.id, "measured": False, "meetings_required": None, "meetings_done": None,
+                "coverage_rate": None, "care": None, "findings": None}
+    card = scorecard(loaded, branch_id, month, today)
+    meetings, recorded = card["figures"]["meetings"], bool(work_record_ids(card["figures"]))
+    return {"month": month.id, "measured": recorded,
+            "meetings_required": sum(m["required"] for m in meetings.values()),
+            "meetings_done": sum(m["done"] for m in meetings.values()),
+            "coverage_rate": card["figures"]["coverage"]["rate"] if recorded else None,
+            "care": card["figures"]["care"]["done"] if recorded else None, "findings": len(card["findings"])}
 
 
 def roster(tenant_id: str, branch_id: str, day: date, known_on: date | None = None) -> list[dict]:
@@ -179,10 +197,12 @@ def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None
                             " ORDER BY occurred_at, recorded_at, event_id", (member_id,)).fetchall()
         told = _notices(conn, "notification_id = ANY(%s)",
                         [[r["data"]["notification_id"] for r in rows if r["event_type"] == NOTICE_EVENT]], known)
+        names = {"branches": {r["branch_id"]: r["name"] for r in conn.execute("SELECT branch_id, name FROM branches")},
+                 "teams": {r["team_id"]: r["name"] for r in conn.execute("SELECT team_id, name FROM teams")}}
     if member is None and not rows:
-        raise NotFound("no such member in your bureau")
+        raise NotFound("本局没有这名党员")
     by_id = {n["notification_id"]: n for n in told}
-    events = [_timeline_entry(row, member_id, by_id) for row in rows]
+    events = [_timeline_entry(row, member_id, by_id, names) for row in rows]
     if member:
         member = {**member, "joined_on": member["joined_on"].isoformat() if member["joined_on"] else None}
     return {"member": member, "events": events, **_known_on(known_on, known),
@@ -199,11 +219,12 @@ def _journalled_by(known: int | None, column: str = "event_id") -> str:
 NOTICE_EVENT = "notify.NotificationScheduled"
 
 
-def _timeline_entry(row: dict, member_id: str, notices_by_id: dict) -> dict:
+def _timeline_entry(row: dict, member_id: str, notices_by_id: dict, names: dict) -> dict:
     entry = {**row, "event_id": str(row["event_id"]), "occurred_at": row["occurred_at"].isoformat(),
              "recorded_at": row["recorded_at"].isoformat(), "event_label": labels.event_type(row["event_type"]),
              "role_label": labels.ROLES.get(row["role"], row["role"]),
-             "summary": describe(row["event_type"], row["data"] or {}, member_id)}
+             "late": bool((row["data"] or {}).get("late")),
+             "summary": describe(row["event_type"], row["data"] or {}, member_id, names)}
     if row["event_type"] == NOTICE_EVENT:
         entry["notification"] = notices_by_id.get(row["data"]["notification_id"])
     return entry
@@ -213,7 +234,7 @@ def branch_notifications(tenant_id: str, branch_id: str, period: Period, known_o
     """The notifications the platform sent about a branch in a period, newest first, with their deliveries."""
     with read_transaction(tenant_id) as conn:
         if not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s", (branch_id,)).fetchone():
-            raise NotFound("no such branch in your bureau")
+            raise NotFound("本局没有这个支部")
         known = known_through(conn, tenant_id, known_on)
         told = _notices(conn, "branch_id = %s AND scheduled_at >= %s AND scheduled_at < %s",
                         [branch_id, period.start, period.end + timedelta(days=1)], known)
@@ -241,35 +262,78 @@ def branches(tenant_id: str) -> list[dict]:
 def require_branch(loaded, branch_id: str) -> None:
     """Another bureau's branch is invisible under row-level security: as absent as a missing one."""
     if branch_id not in loaded.branches:
-        raise NotFound("no such branch in your bureau")
+        raise NotFound("本局没有这个支部")
 
 
 HISTORY_FILTERS = {"event_type": "event_type = %s", "stream_id": "stream_id = %s", "branch_id": "branch_id = %s",
                    "actor": "actor_user = %s", "since": "occurred_at >= %s", "until": "occurred_at < %s"}
 
 
-def event_history(tenant_id: str, filters: dict, event_ids: list[str] | None = None, limit: int = 200) -> list[dict]:
-    """Journal entries for the dashboard, newest first, each with a line saying what happened; a pledge shows
-    only that one was signed or read (need-to-know data is counted, never shown)."""
-    clauses, params = ["TRUE"], []
-    for name, value in filters.items():
-        if value:
-            clauses.append(HISTORY_FILTERS[name])
-            params.append(value + timedelta(days=1) if name == "until" else value)
+def event_history(tenant_id: str, filters: dict, event_ids: list[str] | None = None, limit: int = 200,
+                  before_seq: int | None = None) -> list[dict]:
+    """Journal entries for the dashboard, newest first (``before_seq`` pages further back), each with a line
+    saying what happened and who recorded it, by name; a pledge shows only that one was signed or read
+    (need-to-know data is counted, never shown)."""
+    clauses, params = history_where(filters)
+    clauses.insert(0, "TRUE")
     if event_ids is not None:
         clauses.append("event_id = ANY(%s::uuid[])")
         params.append(event_ids)
+    if before_seq:
+        clauses.append("seq < %s")
+        params.append(before_seq)
     with read_transaction(tenant_id) as conn:
         rows = conn.execute(f"SELECT seq, event_id, event_type, stream_id, stream_version, branch_id, actor_user,"
                             f" occurred_at, recorded_at, envelope FROM journal WHERE {' AND '.join(clauses)}"
                             f" ORDER BY seq DESC LIMIT %s", [*params, limit]).fetchall()
-    return [_history_entry(row) for row in rows]
+        names = people_named(conn, {row["actor_user"] for row in rows})
+    return [_history_entry(row, names) for row in rows]
 
 
-def _history_entry(row: dict) -> dict:
+def history_stream(tenant_id: str, where: list[str], params: list, order: str = "seq",
+                   limit: int | None = None) -> Iterator[dict]:
+    """Every journal entry matching ``where``, read through a server-side cursor: an export of any length
+    holds every row without the service holding them all at once."""
+    with read_transaction(tenant_id) as conn:
+        names = people_named(conn, None)
+        with conn.cursor(name="history_export") as cursor:
+            cursor.itersize = 1000
+            cursor.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(where) or 'TRUE'} ORDER BY {order}"
+                           + (" LIMIT %s" if limit else ""), [*params, limit] if limit else params)
+            for row in cursor:
+                envelope = json.loads(row["envelope"])
+                actor = envelope.get("actor") or {}
+                yield {"seq": row["seq"], "raw": row["envelope"], "envelope": envelope,
+                       "actor": labels.actor(actor.get("user"), actor.get("role"), names)}
+
+
+def history_where(filters: dict) -> tuple[list[str], list]:
+    """The dashboard's history filters (by the day things happened) as SQL."""
+    clauses, params = [], []
+    for name, value in filters.items():
+        if value:
+            clauses.append(HISTORY_FILTERS[name])
+            params.append(value + timedelta(days=1) if name == "until" else value)
+    return clauses, params
+
+
+def people_named(conn: psycopg.Connection, ids) -> dict[str, str]:
+    """Members' names by id (all of the bureau's when ``ids`` is None), for actors who are members: a secretary
+    signs in as their member id."""
+    if ids is None:
+        found = conn.execute("SELECT member_id, name FROM members")
+    else:
+        found = conn.execute("SELECT member_id, name FROM members WHERE member_id = ANY(%s)",
+                             (sorted(i for i in ids if i),))
+    return {row["member_id"]: row["name"] for row in found.fetchall() if row["name"]}
+
+
+def _history_entry(row: dict, names: dict[str, str]) -> dict:
     envelope = json.loads(row.pop("envelope"))
     data = shown_data(envelope["event_type"], envelope["schema_version"], envelope["data"])
     private = row["event_type"] in labels.PLEDGE_EVENTS
     return {**row, "event_label": labels.event_type(row["event_type"]), "private": private,
+            "actor": labels.actor(row["actor_user"], (envelope.get("actor") or {}).get("role"), names),
+            "stream_label": labels.stream(row["stream_id"]),
             "summary": "承诺书（仅计数，不显示签署人及内容）" if private else describe(row["event_type"], data, ""),
             "data": None if private else json.dumps(data, ensure_ascii=False, sort_keys=True)}

@@ -49,6 +49,8 @@ class AuditSettings:
     checkpoint_interval: float = 3600.0
     dev_login: bool = False
     views_batch_size: int = 500
+    web_url: str = "http://127.0.0.1:8005"
+    """The secretaries' pages, where the dashboard sends a secretary who signs in here."""
 
     @property
     def signing_key_is_dev(self) -> bool:
@@ -62,7 +64,14 @@ class AuditSettings:
                    checkpoint_interval=float(env.get("BRANCHWORK_AUDIT_CHECKPOINT_INTERVAL",
                                                      cls.checkpoint_interval)),
                    dev_login=env.get("BRANCHWORK_DEV_LOGIN", "") == "1",
-                   views_batch_size=int(env.get("BRANCHWORK_AUDIT_VIEWS_BATCH", cls.views_batch_size)))
+                   views_batch_size=int(env.get("BRANCHWORK_AUDIT_VIEWS_BATCH", cls.views_batch_size)),
+                   web_url=env.get("BRANCHWORK_WEB_URL", _web_url(env)).rstrip("/"))
+
+
+def _web_url(env: Mapping[str, str]) -> str:
+    """The secretaries' pages on this host, next to the dashboard's port (as the local stack starts them)."""
+    port = int(env.get("BRANCHWORK_WEB_PORT", int(env.get("BRANCHWORK_AUDIT_PORT", 8004)) + 1))
+    return f"http://127.0.0.1:{port}"
 
 
 def signing_keys(env: Mapping[str, str]) -> tuple[KeySpec, ...]:

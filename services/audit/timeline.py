@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from contracts import words
 from contracts.rulebook.holidays import holiday_label
+from shared import chinese
 from services.audit import labels
 
+NAMES: Mapping[str, Mapping[str, str]] = {}
+"""Names the journal's data refers to by id — ``{"branches": {id: name}, "teams": {id: name}}`` — when known."""
 
-def describe(event_type: str, data: dict, member_id: str) -> str:
+
+def describe(event_type: str, data: dict, member_id: str, names: Mapping[str, Mapping[str, str]] = NAMES) -> str:
     """What happened, as a secretary would write it in the branch's book."""
     describer = DESCRIBERS.get(event_type)
-    text = describer(data, member_id) if describer else ""
-    return text or labels.event_type(event_type)
+    if describer is None:
+        return labels.event_type(event_type)
+    named = NAMED.get(event_type)
+    return (named(data, names) if named else describer(data, member_id)) or labels.event_type(event_type)
 
 
 def _hours(data: dict) -> str:
@@ -27,7 +34,7 @@ def _number(value) -> str:
 
 def _activity(data: dict, member_id: str) -> str:
     kind = labels.ACTIVITY_KINDS.get(data.get("kind"), data.get("kind") or "活动")
-    text = f"{kind}：{data.get('title') or ''}{_hours(data)}"
+    text = f"{_titled(kind, data.get('title'))}{_hours(data)}"
     if data.get("place"):
         text += f"，地点：{data['place']}"
     reasons = [a.get("reason") for a in data.get("absentees") or [] if isinstance(a, dict)
@@ -54,6 +61,15 @@ def _labelled(label: str, text: str | None) -> str:
     return text if text.startswith(label[:2]) else f"{label}：{text}"
 
 
+def _titled(kind: str, title: str | None) -> str:
+    """``支委会：议题``, or the title alone when it already names its kind (11月支委会, 集体学习：…,
+    第3季度党员大会)."""
+    if not title:
+        return kind
+    core = kind.removeprefix("支部")
+    return title if kind in title or core in title else f"{kind}：{title}"
+
+
 def _outreach(data: dict, _member_id: str) -> str:
     channel = labels.OUTREACH_CHANNELS.get(data.get("channel"), data.get("channel"))
     return _labelled(channel, data.get("topic")) + _hours(data)
@@ -67,11 +83,31 @@ def _care(data: dict, _member_id: str) -> str:
 
 
 def _dues_paid(data: dict, _member_id: str) -> str:
-    months = data.get("months") or []
+    months = [chinese.month(m) for m in data.get("months") or []]
     span = months[0] if len(months) == 1 else f"{months[0]}至{months[-1]}" if months else ""
     payer = {"relative": "亲属代缴", "member": "他人代缴"}.get(data.get("payer"), "")
     by = f"（{payer}{' ' + data['payer_name'] if data.get('payer_name') else ''}）" if payer else ""
-    return f"缴纳党费 {span} 共{data.get('amount')}元{by}"
+    amount = chinese.amount(data["amount"]) if data.get("amount") is not None else ""
+    return f"缴纳党费{span}，共{amount}{by}"
+
+
+def _moved(data: dict, names) -> str:
+    """调入另一支部, by its name, and why (a transfer within the bureau, a merger)."""
+    branch = (names.get("branches") or {}).get(data.get("to_branch_id"), "另一支部")
+    reason = words.word(words.MOVE_REASONS, data.get("reason"))
+    return f"调整支部：调入{branch}" + (f"（{reason}）" if reason else "")
+
+
+def _team(action: str) -> Callable[[dict, Mapping], str]:
+    def text(data: dict, names) -> str:
+        return f"{action}{(names.get('teams') or {}).get(data.get('team_id'), '兴趣团队')}"
+    return text
+
+
+def _performed(data: dict, names) -> str:
+    team = (names.get("teams") or {}).get(data.get("team_id"), "团队")
+    place = f"（{data['place']}）" if data.get("place") else ""
+    return f"随{team}演出：{data.get('title') or ''}{place}"
 
 
 def _post(action: str) -> Callable[[dict, str], str]:
@@ -86,16 +122,19 @@ DESCRIBERS: dict[str, Callable[[dict, str], str]] = {
     "members.MemberRegistered": _registered,
     "members.MemberHealthChanged": _health,
     "members.MemberProfileUpdated": lambda d, m: "信息变更：" + "、".join(sorted((d.get("changes") or {}).keys())),
-    "members.MemberMoved": lambda d, m: f"调整支部（{d.get('reason') or ''}）",
+    "members.MemberMoved": lambda d, m: _moved(d, NAMES),
     "members.MemberTransferredOut": lambda d, m: "组织关系转出",
     "members.PostFilled": _post("担任"),
     "members.PostVacated": _post("不再担任"),
-    "members.ElectionHeld": lambda d, m: f"支部换届选举（{d.get('held_on')}），当选支委",
-    "members.AllowancePaid": lambda d, m: f"领取{d.get('month')}书记工作补贴{d.get('amount')}元",
-    "members.TransferLetterIssued": lambda d, m: f"开具组织关系介绍信（有效期至{d.get('valid_until')}）",
+    "members.ElectionHeld": lambda d, m: f"支部换届选举（{chinese.day(d.get('held_on'))}），当选支委",
+    "members.AllowancePaid": lambda d, m: (f"领取{chinese.month(d.get('month') or '')}书记工作补贴"
+                                           f"{chinese.amount(d.get('amount') or 0)}"),
+    "members.TransferLetterIssued": lambda d, m: f"开具组织关系介绍信（有效期至{chinese.day(d.get('valid_until'))}）",
     "members.TransferReceived": lambda d, m: "组织关系转入本支部",
-    "members.DuesAssessed": lambda d, m: f"核定{d.get('year')}年党费：每月{d.get('monthly_amount')}元",
-    "members.DuesReduced": lambda d, m: f"党费减免：自{d.get('from_month')}起每月{d.get('monthly_amount')}元",
+    "members.DuesAssessed":
+        lambda d, m: f"核定{d.get('year')}年党费：每月{chinese.amount(d.get('monthly_amount') or 0)}",
+    "members.DuesReduced": lambda d, m: (f"党费减免：自{chinese.month(d.get('from_month') or '')}起"
+                                         f"每月{chinese.amount(d.get('monthly_amount') or 0)}"),
     "members.DuesPaid": _dues_paid,
     "members.DuesArrearsReviewRaised":
         lambda d, m: f"连续{len(d.get('months_unpaid') or [])}个月未缴党费，提请支部了解情况",
@@ -110,6 +149,16 @@ DESCRIBERS: dict[str, Callable[[dict, str], str]] = {
     "activities.CareRecorded": _care,
     "activities.CareWithdrawn": lambda d, m: f"撤回关怀记录（{d.get('reason') or ''}）",
     "activities.TeamFormed": lambda d, m: f"成立{d.get('name')}",
-    "activities.TeamPerformed": lambda d, m: f"演出：{d.get('title')}（{d.get('place') or ''}）",
+    "activities.MemberJoinedTeam": lambda d, m: "",
+    "activities.MemberLeftTeam": lambda d, m: "",
+    "activities.TeamPerformed": lambda d, m: "",
     "notify.NotificationScheduled": lambda d, m: f"平台提醒：{d.get('title')}",
+}
+
+# Lines that name something the event refers to by id (a branch, a team).
+NAMED: dict[str, Callable[[dict, Mapping], str]] = {
+    "members.MemberMoved": _moved,
+    "activities.MemberJoinedTeam": _team("加入"),
+    "activities.MemberLeftTeam": _team("退出"),
+    "activities.TeamPerformed": _performed,
 }

@@ -24,6 +24,9 @@ views = ApiBlueprint("views", __name__, description="Branch-work audit views of 
 
 READER_ROLES = ("auditor", "bureau_admin")
 FORMATS = validate.OneOf(["json", "csv"])
+LANG = fields.String(validate=validate.OneOf(["zh", "en"]),
+                     metadata={"description": "CSV for people (zh, default: Chinese words, Beijing time)"
+                                              " or machines (en)"})
 
 
 KNOWN_ON = {"description": "only what the journal had received by the end of this day (default: all of it);"
@@ -36,6 +39,7 @@ class PeriodQuerySchema(Schema):
                         metadata={"description": "judge the period as on this day (default: today)"})
     known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
     format = fields.String(validate=FORMATS)
+    lang = LANG
 
 
 class YearQuerySchema(Schema):
@@ -43,12 +47,14 @@ class YearQuerySchema(Schema):
     as_of = fields.Date(validate=validate_day)
     known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
     format = fields.String(validate=validate.OneOf(["json", "csv", "html", "pdf"]))
+    lang = LANG
 
 
 class FormatQuerySchema(Schema):
     format = fields.String(validate=FORMATS)
     as_of = fields.Date(validate=validate_day)
     known_on = fields.Date(validate=validate_day, metadata=KNOWN_ON)
+    lang = LANG
 
 
 BODIES = {"application/json": {"type": "object", "description": "the view, as built by the audit's queries"},
@@ -93,7 +99,7 @@ def _reply(body, query: dict, rows_of, name: str):
     wants_csv = query.get("format") == "csv" or (
         "format" not in query and flask.request.accept_mimetypes.best == "text/csv")
     if wants_csv:
-        return csv_export.response(rows_of(body), name)
+        return csv_export.response(rows_of(body), name, query.get("lang", "zh"))
     return flask.jsonify(body)
 
 
@@ -205,12 +211,11 @@ def _annual(query: dict, branch_id, pdf: bool):
                                     query.get("known_on"))
     wanted = query.get("format") or ("pdf" if pdf else _negotiate())
     if wanted == "pdf":
-        return flask.Response(report.render_pdf(context), mimetype="application/pdf", headers={
-            "Content-Disposition": f"inline; filename=annual-report-{context['year']}.pdf"})
+        return report.pdf_response(context)
     if wanted == "json":
         return flask.jsonify(context)
     if wanted == "csv":
-        return csv_export.response(csv_export.report_rows(context), f"annual-report-{context['year']}")
+        return csv_export.response(csv_export.report_rows(context), report.file_name(context), query.get("lang", "zh"))
     return flask.Response(report.render_html(context), mimetype="text/html")
 
 

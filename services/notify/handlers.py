@@ -38,7 +38,7 @@ def locked_version(conn: psycopg.Connection, stream_id: str) -> int:
     """The stream's version, with its head row locked so that nobody appends between our read and write."""
     head = conn.execute("SELECT version FROM streams WHERE stream_id = %s FOR UPDATE", (stream_id,)).fetchone()
     if head is None:
-        raise NotFound("no such notification in your bureau")
+        raise NotFound("本局没有这条提醒")
     return head["version"]
 
 
@@ -110,7 +110,7 @@ def mark_read(uow: UnitOfWork, notification: dict, reader: str) -> dict:
 
 def retry_failed(uow: UnitOfWork, notification: dict, failed_ids: list[str]) -> dict:
     if not failed_ids:
-        raise NotifyRuleBroken("this notification has no failed delivery", code="nothing_failed")
+        raise NotifyRuleBroken("这条提醒没有发送失败的投递", code="nothing_failed")
     stream = notification_stream(notification["notification_id"])
     version = locked_version(uow.conn, stream)
     recorded = uow.record(stream, version, [DeliveryRetried(notification["notification_id"], failed_ids,
@@ -148,7 +148,7 @@ def remove_webhook(uow: UnitOfWork, webhook_id: str) -> dict:
     stream = f"webhook-{webhook_id}"
     version = _version(uow, stream)
     if version == 0:
-        raise NotFound("no such webhook in your bureau")
+        raise NotFound("本局没有这个推送接口")
     recorded = uow.record(stream, version, [WebhookRemoved(webhook_id)])
     uow.conn.execute("DELETE FROM webhook_secrets WHERE webhook_id = %s", (webhook_id,))
     return {"id": webhook_id, "version": recorded[-1].stream_version}

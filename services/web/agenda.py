@@ -32,6 +32,8 @@ class Item:
     href: str = ""
     action: str = ""
     read_href: str = ""
+    person: bool = False
+    """The item is a member, named by ``text``: a name is never broken across lines."""
 
 
 @dataclass
@@ -69,7 +71,7 @@ def build(sources: Sources) -> list[Section]:
 
 def meetings(sources: Sources) -> Section:
     """Each kind of meeting in the shortest period the rules require one of, while fewer were held there."""
-    section = Section("meetings", "应开未开的会议", "本期应开的会议都已召开")
+    section = Section("meetings", "应开未开和已计划的会议", "本期应开的会议都已召开，也没有计划中的会议")
     planned = {}
     for activity in sorted(sources.planned, key=lambda a: a.get("planned_on") or ""):
         planned.setdefault(activity["kind"], activity)
@@ -81,12 +83,18 @@ def meetings(sources: Sources) -> Section:
         label = words.word(words.ACTIVITY_KINDS, kind)
         text = f"{label}：{PERIOD_WORDS[period]}应开{figure['required']}次，已开{figure['done']}次"
         if kind in planned:
-            when = chinese.short_day(planned[kind].get("planned_on"))
-            section.items.append(Item(text, f"已计划在{when}召开", href(sources.branch_id,
-                                      f"meetings/{planned[kind]['id']}/record"), "记录召开情况"))
+            section.items.append(_planned(sources.branch_id, planned.pop(kind), text))
         else:
             section.items.append(Item(text, "", href(sources.branch_id, "meetings/new", kind=kind), "记录或安排会议"))
+    for activity in planned.values():
+        label = words.word(words.ACTIVITY_KINDS, activity["kind"])
+        section.items.append(_planned(sources.branch_id, activity, f"{label}：{activity.get('title') or ''}"))
     return section
+
+
+def _planned(branch_id: str, activity: dict, text: str) -> Item:
+    when = chinese.short_day(activity.get("planned_on"))
+    return Item(text, f"已计划在{when}召开", href(branch_id, f"meetings/{activity['id']}/record"), "记录召开情况")
 
 
 def _shortfall(cards: dict, kind: str) -> tuple[str, dict] | None:
@@ -114,7 +122,7 @@ def coverage(sources: Sources) -> Section:
                                        _word(words.MOBILITY, member.get("mobility"))]))
         section.items.append(Item(member["name"], f"{state}；建议{words.word(words.OUTREACH_CHANNELS, channel)}",
                                   href(sources.branch_id, "outreach/new", member=member["member_id"], channel=channel),
-                                  "记录走访送学"))
+                                  "记录走访送学", person=True))
     return section
 
 
@@ -177,7 +185,8 @@ def dues(sources: Sources) -> Section:
         arrears = set(member.get("arrears") or [])
         detail = "、".join(chinese.month(m) + ("（欠缴）" if m in arrears else "") for m in member["open_months"])
         section.items.append(Item(member["name"], detail, href(sources.branch_id, "dues/new",
-                                  member=member["member_id"], months=",".join(member["open_months"])), "记录缴纳"))
+                                  member=member["member_id"], months=",".join(member["open_months"])), "记录缴纳",
+                                  person=True))
     only_now = [m["name"] for m in owing if m["open_months"] == [this_month]]
     if only_now:
         section.items.append(Item(f"{chinese.month(this_month)}党费尚未缴纳（{len(only_now)}人）", "、".join(only_now),

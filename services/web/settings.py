@@ -13,26 +13,24 @@ SERVICES = ("members", "activities", "notify", "audit")
 
 @dataclass(frozen=True)
 class WebSettings:
-    """Where the four APIs answer (``BRANCHWORK_<SERVICE>_URL``, by default the local ports), the audit
-    dashboard's address for admins and auditors, and the token key the sign-in checks tokens with."""
+    """Where the four APIs answer (``BRANCHWORK_<SERVICE>_URL``, by default this host's ports), the audit
+    dashboard's address for admins and auditors, and the platform's token settings the sign-in checks
+    tokens with. The pages listen next to the dashboard (``BRANCHWORK_WEB_PORT``, by default its port + 1)."""
 
+    tokens: Settings = field(default_factory=lambda: Settings(service="web"))
     api_urls: Mapping[str, str] = field(default_factory=dict)
     dashboard_url: str = "http://127.0.0.1:8004"
     http_port: int = 8005
-    jwt_secret: str = ""
-    jwt_issuer: str = "branchwork"
     dev_login: bool = False
     api_timeout: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebSettings:
         env = os.environ if environ is None else environ
-        ports = {service: Settings.from_env(service, env).http_port for service in SERVICES}
-        urls = {service: env.get(f"BRANCHWORK_{service.upper()}_URL", f"http://127.0.0.1:{port}").rstrip("/")
-                for service, port in ports.items()}
-        shared = Settings.from_env("web", env)
-        return cls(api_urls=urls, dashboard_url=env.get("BRANCHWORK_DASHBOARD_URL", urls["audit"]).rstrip("/"),
-                   http_port=int(env.get("BRANCHWORK_WEB_PORT", ports["audit"] + 1)),
-                   jwt_secret=shared.jwt_secret, jwt_issuer=shared.jwt_issuer,
+        services = {service: Settings.from_env(service, env) for service in SERVICES}
+        return cls(tokens=Settings.from_env("web", env),
+                   api_urls={service: settings.base_url for service, settings in services.items()},
+                   dashboard_url=env.get("BRANCHWORK_DASHBOARD_URL", services["audit"].base_url).rstrip("/"),
+                   http_port=int(env.get("BRANCHWORK_WEB_PORT", services["audit"].http_port + 1)),
                    dev_login=env.get("BRANCHWORK_DEV_LOGIN", "") == "1",
                    api_timeout=float(env.get("BRANCHWORK_WEB_API_TIMEOUT", cls.api_timeout)))

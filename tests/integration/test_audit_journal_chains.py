@@ -13,10 +13,12 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from services.audit import formats, heads, journal
+from contracts.rulebook.calendar import local_date
+from services.audit import bundles, formats, heads, journal
 from services.audit.app import MIGRATIONS
-from services.audit.settings import DEV_KEY
+from services.audit.settings import DEV_KEY, AuditSettings
 from services.audit.signing import Keyring, verify_tree_head
+from services.audit.verifier import Fault, verify_bundle
 from services.audit.tree import JournalTree, verify_journal
 from shared import db, merkle
 from shared.envelope import Envelope
@@ -94,6 +96,9 @@ def test_a_journal_written_before_the_chains_keeps_verifying_after_the_migration
         old_root = JournalTree(conn, tenant).root(4)
         old_head = signer.sign_head(tenant, "o", 4, old_root, (0, merkle.EMPTY_ROOT), NOW)
     db.migrate(legacy_audit, [db.SHARED_MIGRATIONS, MIGRATIONS])
+    with db.connect(legacy_audit.owner_dsn) as conn:
+        with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
+            _append_as_before(conn, made[4])  # the release before cannot journal past the cut-over
     with db.connect(legacy_audit.owner_dsn) as conn, conn.transaction():
         for envelope in made[4:]:
             journal.append(conn, envelope)
@@ -111,3 +116,30 @@ def test_a_journal_written_before_the_chains_keeps_verifying_after_the_migration
     assert verify_tree_head(old_head, base64.b64decode(old_head["public_key"]))
     assert consistent and included
     assert ("branch", a, 5) in index_now and ("stream", "s3", 4) in index_now
+
+
+def test_a_bundle_reaching_back_before_the_chains_holds_every_older_entry_and_verifies(legacy_audit):
+    """Below the cut-over there are no back-links: the bundle carries the whole run of older entries, and a
+    missing one is named."""
+    tenant, a, b = new_id(), new_id(), new_id()
+    made = chained_events(tenant, [("s1", a), ("s2", b), ("s1", a), ("s3", a), ("s1", a), ("s2", b)])
+    with db.connect(legacy_audit.owner_dsn) as conn, conn.transaction():
+        for envelope in made[:4]:
+            _append_as_before(conn, envelope)
+    db.migrate(legacy_audit, [db.SHARED_MIGRATIONS, MIGRATIONS])
+    settings, keyring = AuditSettings(), Keyring((DEV_KEY,))
+    today = local_date(datetime.now(UTC))
+    with db.connect(legacy_audit.owner_dsn) as conn:
+        with conn.transaction():
+            for envelope in made[4:]:
+                journal.append(conn, envelope)
+        with db.tenant_snapshot(conn, tenant):
+            bundle = bundles.build(conn, tenant, bundles.Scope("branch", a), bundles.Period(today, today), settings,
+                                   keyring, datetime.now(UTC))
+    keys = keyring.listing(formats.origin(settings.log_origin, tenant))
+    assert [(e["seq"], e["format"]) for e in bundle["entries"]] == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2)]
+    assert verify_bundle(formats.render_bundle(bundle), keys)["events"] == 5
+    bundle["entries"].pop(1)  # another branch's older entry: the run below the cut-over is no longer whole
+    with pytest.raises(Fault) as fault:
+        verify_bundle(formats.render_bundle(bundle), keys)
+    assert fault.value.check == "completeness" and "entry seq 2 is missing" in fault.value.message

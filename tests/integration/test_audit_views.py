@@ -295,7 +295,7 @@ def test_the_event_history_exports_as_json_lines_and_csv(client, audit_settings,
     assert lines.mimetype == "application/x-ndjson"
     envelopes = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
     assert {e.event_id for e in history.envelopes} <= {e["event_id"] for e in envelopes}
-    table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv", headers=auditor(audit_settings))
+    table = client.get("/api/v1/events?event_type=members.DuesPaid&format=csv&lang=en", headers=auditor(audit_settings))
     assert table.mimetype == "text/csv" and table.get_data(as_text=True).count("members.DuesPaid") == 7
 
 

@@ -123,7 +123,7 @@ def test_outsiders_come_as_guests_and_a_member_cannot_be_a_guest():
 
 
 def test_duplicates_and_present_absentees_are_refused():
-    with pytest.raises(ActivitiesRuleBroken, match="twice"):
+    with pytest.raises(ActivitiesRuleBroken, match="两次"):
         domain.record_activity("a1", None, record(attendees=("wang", "wang")), circumstances())
     with pytest.raises(ActivitiesRuleBroken) as refused:
         domain.record_activity("a1", None, record(absentees=({"member_id": "wang", "reason": "病"},)),

@@ -72,7 +72,7 @@ def test_an_event_with_fields_added_by_a_newer_producer_still_reaches_the_views(
 
 def test_the_timeline_says_what_happened_in_chinese():
     paid = {"months": ["2026-01", "2026-03"], "amount": "136.00", "payer": "relative", "payer_name": "王小红"}
-    assert describe("members.DuesPaid", paid, M4) == "缴纳党费 2026-01至2026-03 共136.00元（亲属代缴 王小红）"
+    assert describe("members.DuesPaid", paid, M4) == "缴纳党费2026年1月至2026年3月，共136元（亲属代缴 王小红）"
     visit = {"channel": "home_study", "topic": "送学上门：党章", "hours": "2.00"}
     assert describe("activities.OutreachRecorded", visit, M4) == "送学上门：党章（2学时）"
     phone = {"channel": "phone", "topic": "通报学习内容"}
@@ -84,5 +84,21 @@ def test_the_timeline_says_what_happened_in_chinese():
     birthday = {"kind": "birthday", "note": "送蛋糕和鲜花"}
     assert describe("activities.CareRecorded", birthday, M4) == "生日关怀：送蛋糕和鲜花"
     absent = {"kind": "party_lecture", "title": "党课", "absentees": [{"member_id": M4, "reason": "住院治疗"}]}
-    assert describe("activities.ActivityRecorded", absent, M4) == "党课：党课；缺席原因：住院治疗"
+    assert describe("activities.ActivityRecorded", absent, M4) == "党课；缺席原因：住院治疗"
     assert describe("members.SomethingNew", {}, M4) == "members.SomethingNew"
+
+
+def test_a_title_that_names_its_kind_is_not_prefixed_again_and_teams_and_branches_are_named():
+    study = {"kind": "study", "title": "集体学习：党的二十大精神", "hours": "2.5"}
+    assert describe("activities.ActivityRecorded", study, M4) == "集体学习：党的二十大精神（2.5学时）"
+    general = {"kind": "general_meeting", "title": "第3季度党员大会"}
+    assert describe("activities.ActivityRecorded", general, M4) == "第3季度党员大会"
+    committee = {"kind": "committee_meeting", "title": "研究走访安排"}
+    assert describe("activities.ActivityRecorded", committee, M4) == "支委会：研究走访安排"
+    names = {"branches": {"b-2": "第二党支部"}, "teams": {"t-1": "老干部合唱队"}}
+    moved = {"member_id": M4, "from_branch_id": "b-1", "to_branch_id": "b-2", "reason": "transfer"}
+    assert describe("members.MemberMoved", moved, M4, names) == "调整支部：调入第二党支部（组织关系转接）"
+    assert describe("activities.MemberJoinedTeam", {"team_id": "t-1", "member_id": M4}, M4, names) == "加入老干部合唱队"
+    performed = {"team_id": "t-1", "title": "国庆演出", "place": "社区广场"}
+    assert describe("activities.TeamPerformed", performed, M4, names) == "随老干部合唱队演出：国庆演出（社区广场）"
+    assert "transfer" not in describe("members.MemberMoved", moved, M4)

@@ -85,9 +85,9 @@ def test_a_token_valid_for_longer_than_the_maximum_lifetime_is_refused():
     import time
     now = int(time.time())
     century = _signed({"roles": ["bureau_admin"], "tenant": "t", "iat": now, "exp": now + 100 * 365 * 86400})
-    with pytest.raises(Unauthenticated, match="longer than"):
+    with pytest.raises(Unauthenticated, match="有效期超过"):
         verify_token(SECRET, century)
-    with pytest.raises(Unauthenticated, match="longer than"):
+    with pytest.raises(Unauthenticated, match="有效期超过"):
         verify_token(SECRET, _signed({"roles": ["bureau_admin"], "tenant": "t", "exp": now + 7200}),
                      max_lifetime_seconds=3600)
     verify_token(SECRET, _signed({"roles": ["bureau_admin"], "tenant": "t", "exp": now + 3000}),
@@ -109,7 +109,7 @@ def test_a_token_for_another_audience_or_without_one_is_refused():
 
 def test_platform_roles_are_never_mixed_with_a_bureaus_roles():
     for roles in (["ops", "auditor"], ["platform_admin", "bureau_admin"], ["ops", "secretary"]):
-        with pytest.raises(Unauthenticated, match="platform roles"):
+        with pytest.raises(Unauthenticated, match="平台角色"):
             verify_token(SECRET, _signed({"roles": roles, "tenant": "bureau-1"}))
         with pytest.raises(ValueError):
             issue_token(SECRET, subject="x", roles=roles, tenant="bureau-1")
@@ -117,9 +117,9 @@ def test_platform_roles_are_never_mixed_with_a_bureaus_roles():
 
 def test_a_bureau_role_with_an_empty_or_missing_tenant_is_a_401():
     for tenant in ("", "   ", None):
-        with pytest.raises(Unauthenticated, match="needs a tenant"):
+        with pytest.raises(Unauthenticated, match="须指明所属的局"):
             verify_token(SECRET, _signed({"roles": ["bureau_admin"], "tenant": tenant}))
-    with pytest.raises(Unauthenticated, match="needs a tenant"):
+    with pytest.raises(Unauthenticated, match="须指明所属的局"):
         verify_token(SECRET, _signed({"roles": ["secretary"]}))
     with pytest.raises(ValueError):
         issue_token(SECRET, subject="x", roles=["bureau_admin"], tenant="")

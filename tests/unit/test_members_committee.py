@@ -106,14 +106,14 @@ def test_posts_are_single_and_the_allowance_follows_the_rules():
     assert taken.value.code == "post_taken"
     [paid] = rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES, TODAY)
     assert paid.post == "secretary"
-    with pytest.raises(MembersRuleBroken, match="at least"):
+    with pytest.raises(MembersRuleBroken, match="不少于"):
         rules.pay_allowance(state, "c0", "2026-10", Decimal("299.99"), DEFAULT_RULES, TODAY)
     state = rules.evolve_committee(state, paid)
     assert rules.pay_allowance(state, "c1", "2026-11", Decimal("210.00"), DEFAULT_RULES, TODAY)
     with pytest.raises(MembersRuleBroken) as above:
         rules.pay_allowance(state, "c1", "2026-11", Decimal("210.01"), DEFAULT_RULES, TODAY)
     assert above.value.code == "allowance_above_ratio"
-    with pytest.raises(MembersRuleBroken, match="already paid"):
+    with pytest.raises(MembersRuleBroken, match="已经发放"):
         rules.pay_allowance(state, "c0", "2026-11", Decimal("300.00"), DEFAULT_RULES, TODAY)
 
 

@@ -72,7 +72,7 @@ def test_a_person_already_on_the_register_is_a_conflict_not_a_second_member():
 
 
 def test_a_closed_branch_takes_no_new_members():
-    with pytest.raises(MembersRuleBroken, match="closed"):
+    with pytest.raises(MembersRuleBroken, match="撤销"):
         members.register_member("m1", replace(BRANCH, closed_on=date(2020, 1, 1)), details(), TODAY)
 
 
@@ -108,5 +108,5 @@ def test_a_deceased_member_takes_no_further_changes_and_death_cannot_precede_joi
     [died] = members.record_death(member, date(2026, 3, 1), TODAY)
     dead = members.evolve_member(member, died)
     assert dead.status == "deceased"
-    with pytest.raises(MembersRuleBroken, match="no longer on the register"):
+    with pytest.raises(MembersRuleBroken, match="已不在册"):
         members.change_health(dead, "poor", "homebound", TODAY, TODAY)

@@ -76,7 +76,7 @@ def test_a_back_payment_covers_at_most_six_months(back_months, allowed):
 
 def test_a_payment_by_someone_else_names_them_and_a_wrong_amount_is_refused():
     state = fold(member(), dues.assess(member(), 2026))
-    with pytest.raises(MembersRuleBroken, match="behalf"):
+    with pytest.raises(MembersRuleBroken, match="代缴人"):
         dues.pay(state, ["2026-11"], TODAY, "relative", None, None, TODAY)
     assert dues.pay(state, ["2026-11"], TODAY, "relative", "李小明", None, TODAY)[0].payer_name == "李小明"
     with pytest.raises(MembersRuleBroken) as refused:

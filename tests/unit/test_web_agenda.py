@@ -41,6 +41,9 @@ def test_a_planned_meeting_links_to_recording_what_happened():
     planned = [{"id": "a-9", "kind": "committee_meeting", "planned_on": "2026-12-02"}]
     item = agenda.meetings(sources(cards=cards, planned=planned)).items[0]
     assert item.detail == "已计划在12月2日召开" and item.href == "/branches/b-1/meetings/a-9/record"
+    planned.append({"id": "a-10", "kind": "theme_day", "planned_on": "2026-12-08", "title": "参观纪念馆"})
+    items = agenda.meetings(sources(cards=cards, planned=planned)).items
+    assert [i.text for i in items] == ["支委会：本月应开1次，已开0次", "主题党日：参观纪念馆"]
 
 
 def test_members_not_reached_come_with_their_health_mobility_and_the_suggested_channel():

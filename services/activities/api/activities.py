@@ -99,7 +99,7 @@ class ActivityItem(MethodView):
         with read_transaction(principal.tenant) as conn:
             row = queries.activity(conn, str(activity_id))
         if row is None or not may_read_branch(principal, row["branch_id"]):
-            raise NotFound("no such activity in your bureau")
+            raise NotFound("本局没有这条活动记录")
         return row, 200, {"ETag": f'"{row["version"]}"'}
 
 

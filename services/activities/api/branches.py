@@ -73,7 +73,7 @@ class Roster(MethodView):
 
 class PeriodQuerySchema(Schema):
     period = fields.String(validate=[validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$",
-                                                     error="a month YYYY-MM or a quarter YYYY-Qn"),
+                                                     error="期间写作月份 2026-11 或季度 2026-Q4"),
                                      validate_period_year])
 
 
@@ -129,7 +129,7 @@ class Coverage(MethodView):
             period = (parse_period(query["period"], ("month", "quarter")) if query.get("period")
                       else period_of(today, rules["coverage_period"]))
             if not period.has_begun(today):
-                raise RequestInvalid("the period has not begun", fields={"period": ["in the future"]})
+                raise RequestInvalid("这个期间还没有开始", fields={"period": ["在将来"]})
             rules = queries.load_rules(conn, principal.tenant).on(period.as_of(today))
             roster = queries.load_roster(conn, branch_id=branch)
             reached = queries.reaches(conn, list(roster.members), period.start, period.end,

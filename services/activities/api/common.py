@@ -19,7 +19,7 @@ def writer() -> Principal:
     principal = current_principal()
     principal.require_role("bureau_admin", "secretary")
     if principal.tenant is None:
-        raise Forbidden("this needs a token of a bureau")
+        raise Forbidden("需要某个局的令牌")
     return principal
 
 
@@ -28,7 +28,7 @@ def reader() -> Principal:
     principal = current_principal()
     principal.require_role("bureau_admin", "auditor", "secretary")
     if principal.tenant is None:
-        raise Forbidden("this needs a token of a bureau")
+        raise Forbidden("需要某个局的令牌")
     return principal
 
 
@@ -38,7 +38,7 @@ def may_read_branch(principal: Principal, branch_id: str) -> bool:
 
 def require_branch_reader(principal: Principal, branch_id: str) -> None:
     if not may_read_branch(principal, branch_id):
-        raise Forbidden("a secretary reads only the records of their own branches")
+        raise Forbidden("支部书记只能查看本支部的记录")
 
 
 def readable_branches(principal: Principal) -> list[str] | None:
@@ -52,7 +52,7 @@ def require_known_branch(principal: Principal, branch_id: str) -> None:
         known = conn.execute("SELECT 1 FROM roster_branches WHERE branch_id = %s AND name IS NOT NULL",
                              (branch_id,)).fetchone()
     if not known:
-        raise NotFound("no such branch in your bureau", fields={"branch_id": ["unknown branch"]})
+        raise NotFound("本局没有这个支部", fields={"branch_id": ["不存在"]})
 
 
 def bureau_today() -> date:
@@ -73,12 +73,12 @@ def if_match(required: bool) -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         if required:
-            raise RequestInvalid("send If-Match with the version you are correcting",
-                                 fields={"If-Match": ["required: the activity's version (its ETag)"]})
+            raise RequestInvalid("更正时请在 If-Match 中发送所更正记录的版本号",
+                                 fields={"If-Match": ["必须填写：这条活动记录的版本号（ETag）"]})
         return None
     text = header.strip().removeprefix("W/").strip('"')
     if not text.isdigit():
-        raise RequestInvalid("If-Match must be a version number", fields={"If-Match": ["not a version"]})
+        raise RequestInvalid("If-Match 须为版本号", fields={"If-Match": ["不是版本号"]})
     return int(text)
 
 

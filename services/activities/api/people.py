@@ -186,7 +186,7 @@ class TeamItem(MethodView):
         with read_transaction(principal.tenant) as conn:
             row = conn.execute("SELECT * FROM teams WHERE team_id = %s", (str(team_id),)).fetchone()
             if row is None or not may_read_branch(principal, row["branch_id"]):
-                raise NotFound("no such team in your bureau")
+                raise NotFound("本局没有这个团队")
             return _team_detail(conn, row), 200, {"ETag": f'"{row["version"]}"'}
 
 
@@ -261,7 +261,7 @@ class PledgeItem(MethodView):
         rows = execute_command(principal.tenant, lambda uow: _readable(
             handlers.read_pledges(uow, [str(pledge_id)], None, principal.roles), principal))
         if not rows:
-            raise NotFound("no such pledge in your bureau")
+            raise NotFound("本局没有这份承诺书")
         return rows[0]
 
 
@@ -281,6 +281,6 @@ class PledgeReads(MethodView):
         with read_transaction(principal.tenant) as conn:
             # The pledge's own row is for its permitted readers only; its stream says it exists in this bureau.
             if conn.execute("SELECT 1 FROM streams WHERE stream_id = %s", (f"pledge-{pledge_id}",)).fetchone() is None:
-                raise NotFound("no such pledge in your bureau")
+                raise NotFound("本局没有这份承诺书")
             return conn.execute("SELECT reader, reader_role, read_at FROM pledge_reads WHERE pledge_id = %s"
                                 " ORDER BY seq", (str(pledge_id),)).fetchall()

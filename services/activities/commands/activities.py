@@ -120,11 +120,11 @@ class ActivitySchema(Schema):
     @validates_schema
     def recorded_needs_attendees(self, data, **_):
         if data.get("status", "recorded") == "recorded" and "attendees" not in data:
-            raise ValidationError("a recorded activity lists its attendees", "attendees")
+            raise ValidationError("记录已召开的活动时须填写出席的人", "attendees")
         if data.get("status") == "planned":
             given = [name for name in ("attendees", "guests", "absentees", "minutes", "hours") if data.get(name)]
             if given:
-                raise ValidationError({name: ["not known before the activity happens"] for name in given})
+                raise ValidationError({name: ["活动召开以后才能填写"] for name in given})
 
     @post_load
     def build(self, data, **_):

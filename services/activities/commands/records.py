@@ -124,7 +124,7 @@ class OutreachSchema(Schema):
     @validates_schema
     def hours_only_for_study(self, data, **_):
         if data.get("hours") is not None and data.get("channel") != "home_study":
-            raise ValidationError("only study brought to the home has hours", "hours")
+            raise ValidationError("只有送学上门才填写学时", "hours")
 
     @post_load
     def build(self, data, **_):
@@ -133,7 +133,7 @@ class OutreachSchema(Schema):
 
 def _placeable_holiday(name: str) -> None:
     if not is_holiday(name):
-        raise ValidationError("not a holiday the calendar knows (or lunar:MM-DD / solar:MM-DD)")
+        raise ValidationError("日历里没有这个节日（也可写作 lunar:MM-DD 或 solar:MM-DD）")
 
 
 class CareSchema(Schema):
@@ -148,9 +148,9 @@ class CareSchema(Schema):
     @validates_schema
     def fields_of_the_kind(self, data, **_):
         if data.get("holiday") and data.get("kind") != "holiday_visit":
-            raise ValidationError("only a holiday visit names a holiday", "holiday")
+            raise ValidationError("只有节日慰问才选择节日", "holiday")
         if data.get("year") is not None and data.get("kind") != "newspaper":
-            raise ValidationError("only a newspaper subscription names a year", "year")
+            raise ValidationError("只有订阅党报才填写年度", "year")
 
     @post_load
     def build(self, data, **_):

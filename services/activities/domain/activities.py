@@ -18,6 +18,8 @@ from services.activities.events import (ActivityCancelled, ActivityCorrected, Ac
                                   TalkGiven)
 from services.activities.commands import (CancelActivity, CorrectActivity, PlanActivity, RecordActivity,
                                           RecordPlannedActivity, RecordTalk)
+from contracts import words
+from shared import chinese
 from services.activities.domain import ActivitiesRuleBroken
 from contracts.rulebook.calendar import Period, late_reasons
 from contracts.rulebook.people import is_full_member
@@ -43,15 +45,16 @@ class Circumstances:
 
     def require_past(self, day: date, field_name: str) -> None:
         if day > self.today:
-            raise ActivitiesRuleBroken(f"{field_name} cannot be in the future for something that happened",
+            raise ActivitiesRuleBroken(f"已经发生的事，日期不能在今天（{chinese.day(self.today)}）之后",
                                        field=field_name, code="date_in_future")
 
     def require_open_branch(self, branch_id: str, day: date, field_name: str = "occurred_on") -> None:
         problem = self.roster.branch_open_on(branch_id, day)
         if problem == "unknown_branch":
-            raise ActivitiesRuleBroken("no such branch in your bureau", field="branch_id", code="unknown_branch")
+            raise ActivitiesRuleBroken("本局没有这个支部", field="branch_id", code="unknown_branch")
         if problem:
-            raise ActivitiesRuleBroken(f"the branch is not open on {day}", field=field_name, code=problem)
+            raise ActivitiesRuleBroken(f"{chinese.day(day)}这个支部{BRANCH_NOT_OPEN.get(problem, '不在开展活动')}",
+                                       field=field_name, code=problem)
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,11 @@ class Activity:
 
 def plan_activity(activity_id: str, existing: Activity | None, command: PlanActivity, c: Circumstances) -> list:
     if existing is not None:
-        raise ActivitiesRuleBroken("this activity exists", code="activity_exists")
+        raise ActivitiesRuleBroken("这条活动已经记录过了", code="activity_exists")
     c.require_open_branch(command.branch_id, command.planned_on)
     check_group(c.roster, command.branch_id, command.kind, command.group_id)
     if command.planned_on < c.today:
-        raise ActivitiesRuleBroken("an activity is planned for today or later; record what already happened",
+        raise ActivitiesRuleBroken("计划的活动日期应是今天或以后；已经开过的会请选择“已经召开，现在记录”",
                                    field="occurred_on", code="planned_in_past")
     return [ActivityPlanned(activity_id=activity_id, branch_id=command.branch_id, kind=command.kind,
                             planned_on=command.planned_on, title=command.title, place=command.place,
@@ -82,7 +85,7 @@ def plan_activity(activity_id: str, existing: Activity | None, command: PlanActi
 
 def record_activity(activity_id: str, existing: Activity | None, command: RecordActivity, c: Circumstances) -> list:
     if existing is not None:
-        raise ActivitiesRuleBroken("this activity exists", code="activity_exists")
+        raise ActivitiesRuleBroken("这条活动已经记录过了", code="activity_exists")
     record = {name: getattr(command, name) for name in RECORD_FIELDS}
     return [ActivityRecorded(activity_id=activity_id, branch_id=command.branch_id,
                              **checked_record(command.branch_id, record, c))]
@@ -90,7 +93,7 @@ def record_activity(activity_id: str, existing: Activity | None, command: Record
 
 def record_planned(existing: Activity | None, command: RecordPlannedActivity, c: Circumstances) -> list:
     """Record what happened at a planned activity; the plan's kind, branch and (unless given) title stay."""
-    _require_status(existing, "planned", "activity_not_planned", "record it as happened, or correct it")
+    _require_status(existing, "planned", "activity_not_planned", "已经记录过的活动，如有错误请更正")
     given = {name: getattr(command, name) for name in ("occurred_on", "attendees", "guests", "absentees",
                                                        "minutes", "hours", "title", "place", "topics")}
     record = {**existing.record, **{k: v for k, v in given.items() if v is not None}}
@@ -100,12 +103,12 @@ def record_planned(existing: Activity | None, command: RecordPlannedActivity, c:
 
 def correct_activity(existing: Activity | None, command: CorrectActivity, c: Circumstances) -> list:
     """A corrected record, complete, replacing the previous one; the original stays in the history."""
-    _require_status(existing, "recorded", "activity_not_recorded", "only a recorded activity can be corrected")
+    _require_status(existing, "recorded", "activity_not_recorded", "只有已经召开并记录的活动才能更正")
     record = {**existing.record, **command.changes}
     changed = sorted(name for name, value in command.changes.items()
                      if _normal(value) != _normal(existing.record.get(name)))
     if not changed:
-        raise ActivitiesRuleBroken("the correction changes nothing", code="nothing_to_correct")
+        raise ActivitiesRuleBroken("更正的内容与原记录相同，没有要更正的", code="nothing_to_correct")
     return [ActivityCorrected(activity_id=existing.activity_id, branch_id=existing.branch_id,
                               reason=command.reason, corrected_fields=changed,
                               **checked_record(existing.branch_id, record, c))]
@@ -113,7 +116,7 @@ def correct_activity(existing: Activity | None, command: CorrectActivity, c: Cir
 
 def cancel_activity(existing: Activity, command: CancelActivity, today: date) -> list:
     if existing.status == "cancelled":
-        raise ActivitiesRuleBroken("this activity is already cancelled", code="activity_already_cancelled")
+        raise ActivitiesRuleBroken("这条活动已经取消", code="activity_already_cancelled")
     return [ActivityCancelled(activity_id=existing.activity_id, branch_id=existing.branch_id,
                               kind=existing.record["kind"], cancelled_on=today, reason=command.reason)]
 
@@ -133,7 +136,7 @@ def record_talk(activity_id: str, command: RecordTalk, c: Circumstances) -> list
 
 def _require_status(existing: Activity, status: str, code: str, hint: str) -> None:
     if existing.status != status:
-        raise ActivitiesRuleBroken(f"the activity is {existing.status}: {hint}", code=code)
+        raise ActivitiesRuleBroken(f"这条活动{words.word(words.ACTIVITY_STATUS, existing.status)}：{hint}", code=code)
 
 
 def _normal(value: Any) -> Any:
@@ -168,20 +171,21 @@ def check_participants(roster: Roster, branch_id: str, day: date, attendees: Seq
                        field_of_attendees: str = "attendees") -> None:
     """Attendees and absentees are members of the branch on ``day``; a guest is not one."""
     if len(set(attendees)) != len(attendees):
-        raise ActivitiesRuleBroken("an attendee is listed twice", field=field_of_attendees, code="duplicate_attendee")
+        raise ActivitiesRuleBroken("同一个人在出席名单中出现了两次", field=field_of_attendees,
+                                   code="duplicate_attendee")
     absent_ids = [a["member_id"] for a in absentees]
     if len(set(absent_ids)) != len(absent_ids):
-        raise ActivitiesRuleBroken("an absentee is listed twice", field="absentees", code="duplicate_absentee")
+        raise ActivitiesRuleBroken("同一个人在缺席名单中出现了两次", field="absentees", code="duplicate_absentee")
     both = sorted(set(attendees) & set(absent_ids))
     if both:
-        raise ActivitiesRuleBroken("a member cannot be both present and absent", field="absentees",
+        raise ActivitiesRuleBroken("同一个人不能既出席又缺席", field="absentees",
                                    code="attendee_also_absent", details=both)
     _refuse_non_members(roster, branch_id, day, attendees, field_of_attendees)
     _refuse_non_members(roster, branch_id, day, absent_ids, "absentees")
     members_as_guests = sorted(g["member_id"] for g in guests
                                if g.get("member_id") and roster.is_member_of(g["member_id"], branch_id, day))
     if members_as_guests:
-        raise ActivitiesRuleBroken("a member of the branch attends as a member, not as a guest", field="guests",
+        raise ActivitiesRuleBroken("本支部的党员请在出席名单中打勾，不要登记为来宾", field="guests",
                                    code="guest_is_member", details=members_as_guests)
 
 
@@ -191,17 +195,27 @@ def _refuse_non_members(roster: Roster, branch_id: str, day: date, member_ids: S
     if problems:
         first_code = problems[0][1]
         raise ActivitiesRuleBroken(
-            f"not members of the branch on {day} (invite outsiders as guests): "
-            + ", ".join(f"{member_id} ({code})" for member_id, code in problems),
+            f"以下人员{chinese.day(day)}不是本支部的成员（支部以外的人请登记为列席或来宾）："
+            + "、".join(f"{_name(roster, member_id)}（{words.word(words.NOT_A_MEMBER, code)}）"
+                       for member_id, code in problems),
             field=field_name, code=first_code, details=[f"{member_id}: {code}" for member_id, code in problems])
+
+
+BRANCH_NOT_OPEN = {"branch_closed": "已经撤销", "branch_not_yet_established": "还没有成立"}
+
+
+def _name(roster: Roster, member_id: str) -> str:
+    """A member's name for a message; one the register does not know is called by the id that was sent."""
+    member = roster.members.get(member_id)
+    return member.name if member else member_id
 
 
 def check_group(roster: Roster, branch_id: str, kind: str, group_id: str | None) -> None:
     """A named party group is one of the branch's; a group meeting of a branch with groups names its group."""
     if group_id is not None and roster.party_groups.get(group_id) != branch_id:
-        raise ActivitiesRuleBroken("no such party group in this branch", field="group_id", code="unknown_group")
+        raise ActivitiesRuleBroken("本支部没有这个党小组", field="group_id", code="unknown_group")
     if group_id is None and kind == "group_meeting" and roster.groups_of(branch_id):
-        raise ActivitiesRuleBroken("the branch has party groups: name the group that met", field="group_id",
+        raise ActivitiesRuleBroken("本支部设有党小组，请选择开会的是哪个党小组", field="group_id",
                                    code="group_required", details=roster.groups_of(branch_id))
 
 

@@ -12,10 +12,12 @@ from services.activities.events import (CareRecorded, CareWithdrawn, OutreachWit
 from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam,
                                           MoveCentre, RecordCare, RecordOutreach, RecordPerformance, SetUpCentre,
                                           SignPledge, WithdrawRecord)
+from contracts import words
+from shared import chinese
 from services.activities.domain import ActivitiesRuleBroken
-from services.activities.domain.activities import Circumstances, check_participants
+from services.activities.domain.activities import Circumstances, _name, check_participants
 from contracts.rulebook.calendar import Period, parse_period
-from contracts.rulebook.holidays import holiday_in_window, holiday_visited_by
+from contracts.rulebook.holidays import holiday_in_window, holiday_label, holiday_visited_by
 from contracts.rulebook.people import birthday_near
 from services.activities.domain.roster import DEPARTURES, NOT_A_MEMBER_CODES
 from shared.errors import Conflict
@@ -28,10 +30,11 @@ def branch_of_member(c: Circumstances, member_id: str, day: date, branch_id: str
     if standing.status == "died" and deceased_too:
         standing = c.roster.standing(member_id, standing.since - timedelta(days=1))
     if not standing.is_member:
-        raise ActivitiesRuleBroken(f"the member is not a member of a branch of your bureau on {day}",
+        raise ActivitiesRuleBroken(f"{chinese.day(day)}这名党员不在本局任何支部"
+                                   f"（{words.word(words.NOT_A_MEMBER, NOT_A_MEMBER_CODES[standing.status])}）",
                                    field="member_id", code=NOT_A_MEMBER_CODES[standing.status])
     if branch_id is not None and standing.branch_id != branch_id:
-        raise ActivitiesRuleBroken(f"the member is not in this branch on {day}", field="member_id",
+        raise ActivitiesRuleBroken(f"{chinese.day(day)}这名党员不在本支部", field="member_id",
                                    code="member_not_in_branch")
     return standing.branch_id
 
@@ -85,7 +88,7 @@ def evolve_personal_record(state: PersonalRecord | None, event) -> PersonalRecor
 def withdraw_record(record: PersonalRecord, outreach: bool, command: WithdrawRecord, today: date) -> list:
     """Withdraw a record entered in error: it stays in the history, marked, and no longer counts."""
     if record.withdrawn:
-        raise ActivitiesRuleBroken("this record is already withdrawn", code="record_already_withdrawn")
+        raise ActivitiesRuleBroken("这条记录已经撤回", code="record_already_withdrawn")
     if outreach:
         return [OutreachWithdrawn(outreach_id=record.record_id, branch_id=record.branch_id,
                                   member_id=record.member_id, withdrawn_on=today, reason=command.reason)]
@@ -98,12 +101,13 @@ def _holiday(command: RecordCare, c: Circumstances) -> tuple[str, date]:
     if command.holiday:
         when = holiday_in_window(command.holiday, command.occurred_on)
         if when is None:
-            raise ActivitiesRuleBroken(f"{command.occurred_on} is not near {command.holiday}", field="occurred_on",
+            raise ActivitiesRuleBroken(f"{chinese.day(command.occurred_on)}离{holiday_label(command.holiday)}太远，"
+                                       "不算这个节日的慰问", field="occurred_on",
                                        code="no_holiday_near_date")
         return command.holiday, when
     found = holiday_visited_by(command.occurred_on, c.rules.on(command.occurred_on)["holiday_visits"])
     if found is None:
-        raise ActivitiesRuleBroken("no holiday of the bureau's visits is near this date; name the holiday",
+        raise ActivitiesRuleBroken("这个日期附近没有本局规定慰问的节日，请选择是哪个节日的慰问",
                                    field="holiday", code="no_holiday_near_date")
     return found
 
@@ -111,7 +115,7 @@ def _holiday(command: RecordCare, c: Circumstances) -> tuple[str, date]:
 def _newspaper_year(command: RecordCare) -> int:
     year = command.year or command.occurred_on.year
     if year not in (command.occurred_on.year, command.occurred_on.year + 1):
-        raise ActivitiesRuleBroken("a subscription is for this year or the next", field="year",
+        raise ActivitiesRuleBroken("党报只能订阅今年或明年的", field="year",
                                    code="newspaper_year_mismatch")
     return year
 
@@ -125,8 +129,8 @@ def _require_near_birthday(birth_date: date, day: date, rules: Mapping) -> None:
 
 def require_no_newspaper(already: bool, year: int | None) -> None:
     if already:
-        raise Conflict(f"the member already has a newspaper subscription for {year}",
-                       code="newspaper_already_subscribed", fields={"year": ["already subscribed"]})
+        raise Conflict(f"这名党员{year}年的党报已经订过了",
+                       code="newspaper_already_subscribed", fields={"year": ["已经订过"]})
 
 
 # --- interest teams ------------------------------------------------------------------------------
@@ -159,9 +163,9 @@ def form_team(team_id: str, command: FormTeam, c: Circumstances) -> list:
 def join_team(team: Team, command: JoinTeam, c: Circumstances) -> list:
     c.require_past(command.joined_on, "joined_on")
     if team.current(command.member_id):
-        raise ActivitiesRuleBroken("the member is already in the team", field="member_id", code="already_in_team")
+        raise ActivitiesRuleBroken("这名党员已经在这个团队里", field="member_id", code="already_in_team")
     if command.joined_on < team.formed_on:
-        raise ActivitiesRuleBroken("nobody joins a team before it was formed", field="joined_on",
+        raise ActivitiesRuleBroken("加入日期不能早于团队成立的日期", field="joined_on",
                                    code="joined_before_team")
     check_participants(c.roster, team.branch_id, command.joined_on, [command.member_id], (), (), "member_id")
     return [MemberJoinedTeam(team_id=team.team_id, branch_id=team.branch_id, member_id=command.member_id,
@@ -172,9 +176,9 @@ def leave_team(team: Team, command: LeaveTeam, c: Circumstances) -> list:
     c.require_past(command.left_on, "left_on")
     current = team.current(command.member_id)
     if current is None:
-        raise ActivitiesRuleBroken("the member is not in the team", field="member_id", code="not_in_team")
+        raise ActivitiesRuleBroken("这名党员不在这个团队里", field="member_id", code="not_in_team")
     if command.left_on < current[1]:
-        raise ActivitiesRuleBroken("a member leaves after joining", field="left_on", code="left_before_joining")
+        raise ActivitiesRuleBroken("退出日期不能早于加入日期", field="left_on", code="left_before_joining")
     return [MemberLeftTeam(team_id=team.team_id, branch_id=team.branch_id, member_id=command.member_id,
                            left_on=command.left_on)]
 
@@ -183,7 +187,7 @@ def record_performance(team: Team, performance_id: str, command: RecordPerforman
     c.require_past(command.occurred_on, "occurred_on")
     outsiders = [m for m in command.performers if not team.member_on(m, command.occurred_on)]
     if outsiders:
-        raise ActivitiesRuleBroken("performers are members of the team on the day", field="performers",
+        raise ActivitiesRuleBroken("演出的人当天须是团队成员", field="performers",
                                    code="performer_not_in_team", details=outsiders)
     _refuse_departed(c, command.performers, command.occurred_on, "performers")
     reasons = c.late_reasons(command.occurred_on)
@@ -198,7 +202,9 @@ def _refuse_departed(c: Circumstances, member_ids: Sequence[str], day: date, fie
     gone = [(m, c.roster.standing(m, day).status) for m in member_ids]
     gone = [(m, NOT_A_MEMBER_CODES[status]) for m, status in gone if status in DEPARTURES]
     if gone:
-        raise ActivitiesRuleBroken(f"no longer in the register on {day}: " + ", ".join(m for m, _ in gone),
+        raise ActivitiesRuleBroken(f"以下人员{chinese.day(day)}已不在册："
+                                   + "、".join(f"{_name(c.roster, m)}（{words.word(words.NOT_A_MEMBER, code)}）"
+                                              for m, code in gone),
                                    field=field_name, code=gone[0][1], details=[f"{m}: {code}" for m, code in gone])
 
 
@@ -244,7 +250,7 @@ class Centre:
 
 def set_up_centre(branch_id: str, existing: Centre | None, command: SetUpCentre, c: Circumstances) -> list:
     if existing is not None:
-        raise Conflict("the branch already has a centre; record a move instead", code="centre_exists")
+        raise Conflict("这个支部已经有活动阵地了；如已搬迁，请记录搬迁", code="centre_exists")
     c.require_past(command.set_up_on, "set_up_on")
     c.require_open_branch(branch_id, command.set_up_on, "set_up_on")
     checklist = list(c.rules.on(command.set_up_on)["centre_checklist"])
@@ -254,9 +260,9 @@ def set_up_centre(branch_id: str, existing: Centre | None, command: SetUpCentre,
 def move_centre(existing: Centre, command: MoveCentre, c: Circumstances) -> list:
     c.require_past(command.moved_on, "moved_on")
     if command.to_place == existing.place:
-        raise ActivitiesRuleBroken("the centre is already there", field="to_place", code="same_place")
+        raise ActivitiesRuleBroken("活动阵地已经在这里了", field="to_place", code="same_place")
     if command.moved_on < existing.last_change_on:
-        raise ActivitiesRuleBroken("a move is dated after the centre's last move", field="moved_on",
+        raise ActivitiesRuleBroken("搬迁日期不能早于上一次搬迁", field="moved_on",
                                    code="move_before_last")
     return [CentreMoved(branch_id=existing.branch_id, from_place=existing.place, to_place=command.to_place,
                         moved_on=command.moved_on)]
@@ -266,10 +272,10 @@ def evidence_item(existing: Centre, command: EvidenceChecklistItem, c: Circumsta
     c.require_past(command.evidenced_on, "evidenced_on")
     checklist = c.rules.on(command.evidenced_on)["centre_checklist"]
     if command.item not in checklist:
-        raise ActivitiesRuleBroken(f"not an item of the bureau's checklist: {', '.join(checklist)}", field="item",
+        raise ActivitiesRuleBroken(f"不是本局阵地标准中的一项（共有：{'、'.join(checklist)}）", field="item",
                                    code="not_a_checklist_item")
     if command.evidenced_on < existing.set_up_on:
-        raise ActivitiesRuleBroken("evidence is dated after the centre was set up", field="evidenced_on",
+        raise ActivitiesRuleBroken("佐证日期不能早于阵地设立的日期", field="evidenced_on",
                                    code="evidence_before_centre")
     return [CentreChecklistItemEvidenced(branch_id=existing.branch_id, item=command.item,
                                          evidenced_on=command.evidenced_on, evidence=command.evidence,
@@ -303,9 +309,9 @@ def checklist_status(checklist: Sequence[str], evidence: Sequence[Mapping], sinc
 def close_period(bureau_id: str, already_closed: bool, command: ClosePeriod, c: Circumstances) -> list:
     period: Period = parse_period(command.period, ("month", "quarter"))
     if already_closed:
-        raise Conflict(f"{period.id} is already closed", code="period_already_closed",
-                       fields={"period": ["already closed"]})
+        raise Conflict(f"{chinese.period(period.id)}已经关账", code="period_already_closed",
+                       fields={"period": ["已经关账"]})
     if period.end >= c.today:
-        raise ActivitiesRuleBroken("a period is closed after its last day", field="period", code="period_not_ended")
+        raise ActivitiesRuleBroken("期间结束以后才能关账", field="period", code="period_not_ended")
     return [PeriodClosed(bureau_id=bureau_id, period=period.id, starts_on=period.start, ends_on=period.end,
                          closed_on=c.today)]

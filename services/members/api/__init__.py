@@ -27,12 +27,12 @@ def if_match(required: bool = False) -> int | None:
     raw = request.headers.get("If-Match")
     if raw is None:
         if required:
-            raise PreconditionRequired(fields={"If-Match": ["required"]})
+            raise PreconditionRequired(fields={"If-Match": ["必须填写：读取时的版本号"]})
         return None
     try:
         return int(raw.strip().removeprefix("W/").strip('"'))
     except ValueError:
-        raise RequestInvalid("If-Match must be a version number", fields={"If-Match": ["not a version"]}) from None
+        raise RequestInvalid("If-Match 须为版本号", fields={"If-Match": ["不是版本号"]}) from None
 
 
 def one(query: Callable[..., dict | None], *args) -> dict:

@@ -53,7 +53,7 @@ class MemberItem(MethodView):
     def patch(self, changes, member_id):
         """Change profile fields; If-Match is required, and a stale version is a 409."""
         if not changes:
-            raise RequestInvalid("nothing to change", fields={"body": ["send at least one field"]})
+            raise RequestInvalid("没有要修改的内容", fields={"body": ["至少填写一项"]})
         version = if_match(required=True)
         tenant = writer_of_member(member_id)
         return execute_command(tenant, lambda uow: register.update_profile(uow, str(member_id), version, changes))

@@ -70,6 +70,9 @@ class RulesSchema(Schema):
     dues_reminder_months = fields.Integer(validate=validate.Range(min=1, max=12))
     dues_review_months = fields.Integer(validate=validate.Range(min=1, max=12))
     transfer_expiry_warning_days = fields.Integer(validate=validate.Range(min=0, max=90))
+    report_leadership = text(300)
+    report_superior = text(60)
+    report_key_year = text(200)
 
 
 assert set(RulesSchema().fields) == set(DEFAULT_RULES), "every default rule must be settable"

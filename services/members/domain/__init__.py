@@ -4,6 +4,7 @@ No I/O and no clock: today's date is passed in by the handler. One module per ag
 """
 
 from shared.errors import DomainError
+from shared import chinese
 
 
 class MembersRuleBroken(DomainError):
@@ -16,4 +17,4 @@ def refuse(message: str, code: str, field: str | None = None) -> MembersRuleBrok
 
 def require_not_future(day, field: str, today) -> None:
     if day > today:
-        raise refuse(f"{field} cannot be in the future", "date_in_future", field)
+        raise refuse(f"日期不能在今天（{chinese.day(today)}）之后", "date_in_future", field)

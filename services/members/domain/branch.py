@@ -31,7 +31,7 @@ def establish_branch(branch_id: str, name: str, established_on: date | None, tod
 def form_party_group(branch: Branch, group_id: str, name: str) -> list:
     require_open(branch)
     if name in branch.groups.values():
-        raise refuse("this branch already has a group of that name", "group_exists", "name")
+        raise refuse("本支部已经有同名的党小组", "group_exists", "name")
     return [PartyGroupFormed(branch_id=branch.branch_id, group_id=group_id, name=name)]
 
 
@@ -40,7 +40,7 @@ def close_branch(branch: Branch, closed_on: date, reason: str, member_count: int
     require_open(branch)
     require_not_future(closed_on, "closed_on", today)
     if member_count:
-        raise refuse(f"the branch still has {member_count} member(s): merge it into another branch",
+        raise refuse(f"支部还有 {member_count} 名党员：请把支部合并到另一个支部",
                      "branch_has_members")
     return [BranchClosed(branch_id=branch.branch_id, closed_on=closed_on, reason=reason)]
 
@@ -56,12 +56,12 @@ def merge_branch(branch: Branch, target: Branch, merged_on: date, members_since:
     require_open(target, field="into_branch_id")
     require_not_future(merged_on, "merged_on", today)
     if branch.branch_id == target.branch_id:
-        raise refuse("a branch cannot be merged into itself", "same_branch", "into_branch_id")
+        raise refuse("支部不能合并到它自己", "same_branch", "into_branch_id")
     if merged_on < target.established_on:
-        raise refuse("the target branch did not exist yet on that day", "target_not_established", "merged_on")
+        raise refuse("那一天要并入的支部还没有成立", "target_not_established", "merged_on")
     late = sorted(member for member, since in members_since.items() if since > merged_on)
     if late:
-        raise refuse(f"{len(late)} member(s) came to the branch after that day: {', '.join(late)}",
+        raise refuse(f"有 {len(late)} 名党员是那一天以后才转入本支部的：{'、'.join(late)}",
                      "before_current_branch", "merged_on")
     moves = {member_id: [MemberMoved(member_id=member_id, from_branch_id=branch.branch_id,
                                      to_branch_id=target.branch_id, moved_on=merged_on, reason="merger")]
@@ -73,7 +73,7 @@ def merge_branch(branch: Branch, target: Branch, merged_on: date, members_since:
 
 def require_open(branch: Branch, field: str = "branch_id") -> None:
     if not branch.open:
-        raise refuse("the branch is closed", "branch_closed", field)
+        raise refuse("支部已经撤销", "branch_closed", field)
 
 
 def evolve_branch(state: Branch | None, event) -> Branch | None:

@@ -7,6 +7,7 @@ from datetime import date
 
 from contracts.members import BureauRegistered, BureauRulesPublished
 from contracts.rulebook.rules import DEFAULT_RULES, RuleBook, RuleVersion, floor_violations
+from shared import chinese
 from services.members.domain import MembersRuleBroken, refuse
 
 
@@ -31,7 +32,7 @@ class Bureau:
 
 def register_bureau(bureau_id: str, existing: Bureau | None, name: str, code: str, today: date) -> list:
     if existing is not None:
-        raise refuse("this bureau is already registered", "bureau_exists")
+        raise refuse("这个局已经登记过了", "bureau_exists")
     return [BureauRegistered(bureau_id=bureau_id, name=name, code=code),
             BureauRulesPublished(bureau_id=bureau_id, rules_version=1, effective_from=today,
                                  rules=dict(DEFAULT_RULES))]
@@ -43,8 +44,8 @@ def publish_rules(bureau: Bureau, rules: dict, effective_from: date, amend: bool
     latest = bureau.rule_sets[-1]
     base = latest.rules if amend else DEFAULT_RULES
     if effective_from < latest.effective_from:
-        raise refuse(f"a new rule set cannot take effect before version {latest.version} "
-                     f"({latest.effective_from})", "rules_effective_too_early", "effective_from")
+        raise refuse(f"新的规则不能早于第 {latest.version} 版的施行日期"
+                     f"（{chinese.day(latest.effective_from)}）生效", "rules_effective_too_early", "effective_from")
     require_floors(rules)
     return [BureauRulesPublished(bureau_id=bureau.bureau_id, rules_version=latest.version + 1,
                                  effective_from=effective_from, rules={**base, **rules})]

@@ -20,7 +20,11 @@ from decimal import Decimal
 from contracts.members import AllowancePaid, CommitteeTermOpened, ElectionHeld, PostFilled, PostVacated
 from contracts.rulebook.calendar import month_of
 from contracts.rulebook.people import BRANCH_MIN_FULL_MEMBERS, COMMITTEE_MIN_FULL_MEMBERS
+from contracts import words
+from shared import chinese
 from services.members.domain import refuse, require_not_future
+
+POST_WORDS = words.POSTS
 
 POSTS = ("secretary", "deputy_secretary", "member")
 SINGLE_POSTS = ("secretary", "deputy_secretary")
@@ -102,12 +106,12 @@ def elect(committee: Committee | None, branch_id: str, election_id: str, term_id
 
 def _check_size(full_members: int, seats: int) -> None:
     if full_members < BRANCH_MIN_FULL_MEMBERS:
-        raise refuse("a branch needs at least 3 full members to elect its leadership", "branch_too_small")
+        raise refuse("支部至少要有 3 名正式党员才能选举", "branch_too_small")
     if full_members < COMMITTEE_MIN_FULL_MEMBERS and seats > 2:
-        raise refuse("a branch of under 7 full members elects a secretary (and perhaps a deputy), no committee",
+        raise refuse("正式党员不足 7 名的支部只选书记（可选副书记），不设支部委员会",
                      "no_committee_under_seven", "seats")
     if full_members >= 7 and not 3 <= seats <= 7:
-        raise refuse("a committee has 3 to 7 seats (normally 3 to 5)", "committee_size", "seats")
+        raise refuse("支部委员会设 3 至 7 人（一般 3 至 5 人）", "committee_size", "seats")
 
 
 def _voters(ballot: Ballot, entitled: frozenset) -> int:
@@ -131,18 +135,18 @@ def _voters(ballot: Ballot, entitled: frozenset) -> int:
 
 def _check_ballot(ballot: Ballot, voters: int, branch_members: frozenset) -> None:
     if ballot.attendees > voters:
-        raise refuse("more attendees than members entitled to vote", "attendees_exceed_voters", "attendees")
+        raise refuse("到会人数不能多于有表决权的党员", "attendees_exceed_voters", "attendees")
     if ballot.attendees * 5 <= voters * 4:
-        raise refuse("more than 4/5 of the members entitled to vote must attend", "quorum_not_met", "attendees")
+        raise refuse("有表决权的党员须超过五分之四到会", "quorum_not_met", "attendees")
     if len(ballot.candidates) * 5 < ballot.seats * 6:
-        raise refuse("there must be at least 20% more candidates than seats", "too_few_candidates", "candidates")
+        raise refuse("候选人须比应选人数多 20% 以上", "too_few_candidates", "candidates")
     if sum(c["votes"] for c in ballot.candidates) > ballot.attendees * ballot.seats:
-        raise refuse("more votes than ballots cast", "votes_exceed_ballots", "candidates")
+        raise refuse("得票数不能多于投票人数", "votes_exceed_ballots", "candidates")
     if len({c["member_id"] for c in ballot.candidates}) != len(ballot.candidates):
-        raise refuse("a candidate is listed twice", "duplicate_candidate", "candidates")
+        raise refuse("同一候选人列了两次", "duplicate_candidate", "candidates")
     outsiders = [c["name"] for c in ballot.candidates if c["member_id"] not in branch_members]
     if outsiders:
-        raise refuse(f"not Party members of the branch on the day: {', '.join(outsiders)}",
+        raise refuse(f"以下人员当天不是本支部的党员：{'、'.join(outsiders)}",
                      "candidate_not_in_branch", "candidates")
 
 
@@ -151,9 +155,9 @@ def _elected(ballot: Ballot) -> list[str]:
     majority = sorted((c for c in ballot.candidates if c["votes"] * 2 > ballot.attendees), key=lambda c: -c["votes"])
     ranked = majority[:ballot.seats]
     if not ranked:
-        raise refuse("no candidate won more than half the votes of those present", "nobody_elected", "candidates")
+        raise refuse("没有候选人得到到会党员过半数的票", "nobody_elected", "candidates")
     if len(majority) > ballot.seats and majority[ballot.seats]["votes"] == ranked[-1]["votes"]:
-        raise refuse("candidates tie for the last seat: a further ballot between them decides it",
+        raise refuse("最后一个名额有候选人票数相同：须在他们之间再投票决定",
                      "tie_for_last_seat", "candidates")
     return [c["member_id"] for c in ranked]
 
@@ -163,27 +167,27 @@ def _check_timing(committee: Committee | None, held_on: date, approval: str | No
     if current is None:
         return
     if held_on <= current.starts_on:
-        raise refuse("an election must follow the current term's start", "election_before_term", "held_on")
+        raise refuse("换届日期须在本届任期开始以后", "election_before_term", "held_on")
     if abs(held_on - current.ends_on) > FURTHEST:
         raise refuse(f"换届提前或推迟不得超过一年（本届任期至 {current.ends_on}）", "election_beyond_a_year", "held_on")
     if abs(held_on - current.ends_on) > APPROVAL_WINDOW and not approval:
-        raise refuse("an election brought forward or delayed needs the upper organisation's approval",
+        raise refuse("提前或推迟换届须经上级党组织批准（请填写批准文号）",
                      "approval_required", "approval_reference")
 
 
 def _check_posts(posts: list[dict], elected: list[str], committee_term: bool) -> None:
     for post in posts:
         if post["member_id"] not in elected:
-            raise refuse("posts go to elected candidates only", "post_for_unelected", "posts")
+            raise refuse("只能由当选的人担任职务", "post_for_unelected", "posts")
         if not committee_term and post["post"] == "member":
-            raise refuse("a branch without a committee has no committee members", "no_committee_under_seven", "posts")
+            raise refuse("不设支部委员会的支部没有委员", "no_committee_under_seven", "posts")
     for single in SINGLE_POSTS:
         if sum(p["post"] == single for p in posts) > 1:
-            raise refuse(f"only one {single}", "post_taken", "posts")
+            raise refuse(f"{POST_WORDS.get(single, single)}只能有一名", "post_taken", "posts")
     if sum(p["post"] == "secretary" for p in posts) != 1:
-        raise refuse("the election must name the secretary", "secretary_required", "posts")
+        raise refuse("选举须产生书记", "secretary_required", "posts")
     if len({p["member_id"] for p in posts}) != len(posts):
-        raise refuse("one post per person", "two_posts_one_person", "posts")
+        raise refuse("一人只能担任一个职务", "two_posts_one_person", "posts")
 
 
 def _vacate_previous(committee: Committee | None, on: date) -> list:
@@ -198,13 +202,13 @@ def fill_post(committee: Committee, post: str, member_id: str, person_name: str,
     """Fill a post during the term with a Party member of the branch on ``filled_on``."""
     term = _term_in_force(committee, filled_on, today)
     if member_id not in branch_members:
-        raise refuse("posts go to Party members of the branch", "not_in_branch", "member_id")
+        raise refuse("只有本支部的党员可以担任职务", "not_in_branch", "member_id")
     if post in SINGLE_POSTS and committee.holder(post):
-        raise refuse(f"the {post} post is held; vacate it first", "post_taken", "post")
+        raise refuse(f"{POST_WORDS.get(post, post)}已有人担任，请先办理离任", "post_taken", "post")
     if post == "member" and not term.committee:
-        raise refuse("a branch without a committee has no committee members", "no_committee_under_seven", "post")
+        raise refuse("不设支部委员会的支部没有委员", "no_committee_under_seven", "post")
     if any(member == member_id for (_, member) in committee.posts):
-        raise refuse("this person already holds a post", "two_posts_one_person", "member_id")
+        raise refuse("这个人已经担任一个职务", "two_posts_one_person", "member_id")
     return [PostFilled(branch_id=committee.branch_id, term_id=term.term_id, post=post, member_id=member_id,
                        filled_on=filled_on, person_name=person_name, unit=unit)]
 
@@ -212,7 +216,7 @@ def fill_post(committee: Committee, post: str, member_id: str, person_name: str,
 def vacate_post(committee: Committee, post: str, member_id: str, vacated_on: date, reason: str, today: date) -> list:
     term = _term_in_force(committee, vacated_on, today)
     if (post, member_id) not in committee.posts:
-        raise refuse("this person does not hold that post", "post_not_held", "member_id")
+        raise refuse("这个人没有担任这个职务", "post_not_held", "member_id")
     return [PostVacated(branch_id=committee.branch_id, term_id=term.term_id, post=post, member_id=member_id,
                         vacated_on=vacated_on, reason=reason)]
 
@@ -224,15 +228,15 @@ def pay_allowance(committee: Committee, member_id: str, month: str, amount: Deci
     term = committee.current
     post = next((p for (p, member) in committee.posts if member == member_id), None)
     if term is None or post is None:
-        raise refuse("allowances go to current post holders", "post_not_held", "member_id")
+        raise refuse("只有现任支委成员可以领取补贴", "post_not_held", "member_id")
     if not month_of(term.starts_on) <= month <= min(month_of(term.ends_on), month_of(today)):
         raise refuse(f"补贴月份须在本届任期内（{term.starts_on} 至 {term.ends_on}）且不晚于本月",
                      "allowance_outside_term", "month")
     if (member_id, month) in committee.allowances:
-        raise refuse(f"the allowance for {month} is already paid", "allowance_already_paid", "month")
+        raise refuse(f"{chinese.month(month)}的补贴已经发放", "allowance_already_paid", "month")
     standard = Decimal(rules["secretary_allowance_monthly"])
     if post == "secretary" and amount < standard:
-        raise refuse(f"the secretary's allowance is at least {standard} yuan", "allowance_below_standard", "amount")
+        raise refuse(f"书记工作补贴每月不少于 {standard} 元", "allowance_below_standard", "amount")
     if post != "secretary":
         _check_share(committee, month, amount, Decimal(rules["deputy_allowance_ratio"]))
     return [AllowancePaid(branch_id=committee.branch_id, term_id=term.term_id, member_id=member_id, post=post,
@@ -253,7 +257,7 @@ def _term_in_force(committee: Committee, day: date, today: date) -> Term:
     require_not_future(day, "date", today)
     term = committee.current
     if term is None or day < term.starts_on:
-        raise refuse("no committee term is in force on that day", "no_term")
+        raise refuse("那一天没有在任的支部委员会", "no_term")
     return term
 
 

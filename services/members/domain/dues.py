@@ -15,6 +15,7 @@ from contracts.rulebook import dues as rulebook
 from contracts.rulebook.calendar import month_of, previous_month
 from contracts.rulebook.dues import MAX_BACK_PAYMENT_MONTHS, monthly_dues
 from contracts.rulebook.people import owes_dues
+from shared import chinese
 from services.members.domain import refuse, require_not_future
 from services.members.domain.member import Member, require_active
 
@@ -44,11 +45,11 @@ def reduce(member: Member, year: int, from_month: str, amount: Decimal, resoluti
     """A hardship reduction or exemption, by a resolution of the branch."""
     require_active(member)
     if year not in member.dues.assessed:
-        raise refuse(f"dues for {year} have not been fixed yet", "dues_not_assessed", "year")
+        raise refuse(f"{year}年的党费还没有核定", "dues_not_assessed", "year")
     if from_month[:4] != str(year):
-        raise refuse("the month must fall in the year", "month_outside_year", "from_month")
+        raise refuse("月份须在这一年之内", "month_outside_year", "from_month")
     if amount > member.dues.assessed[year]:
-        raise refuse("a reduction cannot raise the amount", "not_a_reduction", "monthly_amount")
+        raise refuse("减免不能提高党费", "not_a_reduction", "monthly_amount")
     return [DuesReduced(member_id=member.member_id, branch_id=member.branch_id, year=year, from_month=from_month,
                         monthly_amount=amount, resolution=resolution)]
 
@@ -62,9 +63,9 @@ def pay(member: Member, months: list[str], paid_on: date, payer: str, payer_name
     breakdown = {month: member.dues.due_for(month) for month in months}
     due = sum(breakdown.values(), Decimal("0"))
     if amount is not None and amount != due:
-        raise refuse(f"the months paid come to {due} yuan, not {amount}", "amount_mismatch", "amount")
+        raise refuse(f"所缴月份合计应为 {due} 元，不是 {amount} 元", "amount_mismatch", "amount")
     if payer != "self" and not payer_name:
-        raise refuse("name who paid on the member's behalf", "payer_name_required", "payer_name")
+        raise refuse("请填写代缴人的姓名", "payer_name_required", "payer_name")
     return [DuesPaid(member_id=member.member_id, branch_id=member.branch_id, months=months, amount=due,
                      paid_on=paid_on, payer=payer, payer_name=payer_name,
                      breakdown={month: str(amount) for month, amount in breakdown.items()}, exception=exception)]
@@ -73,11 +74,11 @@ def pay(member: Member, months: list[str], paid_on: date, payer: str, payer_name
 def _check_months_payable(member: Member, months: list[str]) -> None:
     for month in months:
         if member.dues.due_for(month) is None:
-            raise refuse(f"dues for {month[:4]} have not been fixed yet", "dues_not_assessed", "months")
+            raise refuse(f"{month[:4]}年的党费还没有核定", "dues_not_assessed", "months")
         if month in member.dues.paid or month in member.dues.carried:
-            raise refuse(f"{month} is already paid", "month_already_paid", "months")
+            raise refuse(f"{chinese.month(month)}的党费已经缴过", "month_already_paid", "months")
         if not member.on_register_in(month):
-            raise refuse(f"{month} is outside the member's time in the branch", "month_outside_membership", "months")
+            raise refuse(f"{chinese.month(month)}这名党员不在本支部", "month_outside_membership", "months")
 
 
 def _check_back_payment(months: list[str], paid_on: date, exception: dict | None, today: date) -> None:

@@ -15,6 +15,8 @@ from contracts.members import (
     MemberTransferredOut, TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived,
     TransferReturnSlipReturned)
 from shared.errors import Conflict
+from contracts import words
+from shared import chinese
 from services.members.domain import refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
 from contracts.rulebook.dues import DuesLedger, Stay, branch_answering
@@ -63,16 +65,16 @@ def register_member(member_id: str, branch: Branch, details: dict, today: date,
     """
     require_open(branch)
     if same_person and "transfer_id" in same_person:
-        raise refuse(f"this person's transfer into the bureau ({same_person['transfer_id']}) is pending: "
-                     "receive the transfer instead of registering them again", "transfer_in_pending")
+        raise refuse(f"这个人转入本局的组织关系（{same_person['transfer_id']}）正在办理："
+                     "请办理接收，不要重复登记", "transfer_in_pending")
     if same_person:
-        raise Conflict(f"this person is already on the register as member {same_person['member_id']}",
-                       code="member_already_registered", fields={"name": ["already registered"]})
+        raise Conflict(f"这个人已经在册（党员编号 {same_person['member_id']}）",
+                       code="member_already_registered", fields={"name": ["已经在册"]})
     joined_on = details.get("joined_on") or today
     require_not_future(details["birth_date"], "birth_date", today)
     require_not_future(joined_on, "joined_on", today)
     if joined_on < branch.established_on:
-        raise refuse("a member cannot join a branch before it was established", "joined_before_branch", "joined_on")
+        raise refuse("入册日期不能早于支部成立的日期", "joined_before_branch", "joined_on")
     check_party_dates(details, today)
     return [MemberRegistered(member_id=member_id, branch_id=branch.branch_id, name=details["name"],
                              gender=details["gender"], birth_date=details["birth_date"],
@@ -84,12 +86,12 @@ def register_member(member_id: str, branch: Branch, details: dict, today: date,
 
 def check_party_dates(details: dict, today: date) -> None:
     if details.get("party_member") and details.get("party_join_date") is None:
-        raise refuse("a Party member needs the date they joined the Party", "party_join_date_required",
+        raise refuse("中共党员须填写入党日期", "party_join_date_required",
                      "party_join_date")
     if details.get("party_join_date") is not None:
         require_not_future(details["party_join_date"], "party_join_date", today)
         if details["party_join_date"] <= details["birth_date"]:
-            raise refuse("the Party join date must be after the birth date", "party_join_before_birth",
+            raise refuse("入党日期须在出生日期之后", "party_join_before_birth",
                          "party_join_date")
 
 
@@ -117,7 +119,7 @@ def assign_group(member: Member, branch: Branch, group_id: str | None, assigned_
     require_not_future(assigned_on, "assigned_on", today)
     require_after_joining(member, assigned_on, "assigned_on")
     if group_id is not None and group_id not in branch.groups:
-        raise refuse("no such party group in the member's branch", "unknown_group", "group_id")
+        raise refuse("这名党员所在的支部没有这个党小组", "unknown_group", "group_id")
     if group_id == member.group_id:
         return []
     return [MemberAssignedToGroup(member_id=member.member_id, branch_id=member.branch_id, group_id=group_id,
@@ -153,14 +155,15 @@ def _withdraw_letter(member: Member, on: date, reason: str) -> list:
 
 def require_active(member: Member) -> None:
     if not member.active:
-        raise refuse(f"the member is no longer on the register ({member.status})", "member_not_active", "member_id")
+        raise refuse(f"这名党员已不在册（{words.word(words.MEMBER_STATUS, member.status)}）", "member_not_active",
+                     "member_id")
 
 
 def require_after_joining(member: Member, day: date, field_name: str) -> None:
     if day < member.joined_on:
-        raise refuse(f"{field_name} is before the member joined the branch", "before_joining", field_name)
+        raise refuse("日期早于这名党员入册的日期", "before_joining", field_name)
     if member.since is not None and day < member.since:
-        raise refuse(f"{field_name} is before the member came to their current branch ({member.since})",
+        raise refuse(f"日期早于这名党员转入现在所在支部的日期（{chinese.day(member.since)}）",
                      "before_current_branch", field_name)
 
 

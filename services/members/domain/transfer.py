@@ -14,9 +14,13 @@ from contracts.members import (
     IncomingTransferAnnounced, MemberMoved, MemberRegistered, MemberRejoined, MemberTransferredOut,
     TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived, TransferReturnSlipReturned)
 from services.members.domain import refuse, require_not_future
+from shared import chinese
 from services.members.domain.branch import Branch, require_open
 from services.members.domain.dues import carry, letter_dues
 from services.members.domain.member import Member, evolve_member, require_active, require_after_joining
+
+TRANSFER_STATUS = {"issued": "正在办理", "received": "已被接收", "closed": "已办结（回执已寄回）",
+                   "cancelled": "已取消", "expired": "已过期"}
 
 
 def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant: str, to_branch: str,
@@ -26,9 +30,10 @@ def issue_letter(member: Member, transfer_id: str, *, own_tenant: str, to_tenant
     require_active(member)
     require_not_future(issued_on, "issued_on", today)
     if member.transfer is not None and member.transfer.pending:
-        raise refuse(f"transfer {member.transfer.transfer_id} is already under way", "transfer_pending", "member_id")
+        raise refuse(f"这名党员的组织关系转接（{member.transfer.transfer_id}）正在办理", "transfer_pending",
+                     "member_id")
     if to_tenant == own_tenant and to_branch == member.branch_id:
-        raise refuse("the member is already in that branch", "same_branch", "to_branch_id")
+        raise refuse("这名党员已经在那个支部", "same_branch", "to_branch_id")
     require_after_joining(member, issued_on, "issued_on")
     paid_until, owed = letter_dues(member, issued_on)
     return [TransferLetterIssued(
@@ -78,10 +83,10 @@ def confirm_received_elsewhere(member: Member, transfer_id: str, received_on: da
 def return_slip(member: Member, transfer_id: str, returned_on: date, today: date) -> list:
     transfer = _current(member, transfer_id)
     if transfer.status != "received":
-        raise refuse("the return slip comes back only after the member was received", "not_received")
+        raise refuse("党员被接收以后才能寄回回执", "not_received")
     require_not_future(returned_on, "returned_on", today)
     if transfer.received_on and returned_on < transfer.received_on:
-        raise refuse("the return slip cannot come back before the receipt", "slip_before_receipt", "on")
+        raise refuse("回执日期不能早于接收日期", "slip_before_receipt", "on")
     return [TransferReturnSlipReturned(transfer_id=transfer_id, returned_on=returned_on)]
 
 
@@ -94,29 +99,30 @@ def cancel(member: Member, transfer_id: str, cancelled_on: date, reason: str, to
 def expire(member: Member, transfer_id: str, today: date) -> list:
     transfer = _pending(member, transfer_id)
     if today <= transfer.valid_until:
-        raise refuse(f"the letter is valid until {transfer.valid_until}", "letter_still_valid")
+        raise refuse(f"介绍信有效期至{chinese.day(transfer.valid_until)}，还未过期", "letter_still_valid")
     return [TransferExpired(transfer_id=transfer_id, expired_on=today)]
 
 
 def _current(member: Member, transfer_id: str):
     if member.transfer is None or member.transfer.transfer_id != transfer_id:
-        raise refuse("no such transfer for this member", "unknown_transfer", "transfer_id")
+        raise refuse("这名党员没有这份介绍信", "unknown_transfer", "transfer_id")
     return member.transfer
 
 
 def _pending(member: Member, transfer_id: str):
     transfer = _current(member, transfer_id)
     if not transfer.pending:
-        raise refuse(f"the transfer is {transfer.status}", f"transfer_{transfer.status}")
+        raise refuse(f"这份介绍信{TRANSFER_STATUS.get(transfer.status, transfer.status)}",
+                     f"transfer_{transfer.status}")
     return transfer
 
 
 def _check_receipt_day(issued_on: date, valid_until: date, received_on: date, today: date) -> None:
     require_not_future(received_on, "received_on", today)
     if received_on < issued_on:
-        raise refuse("received before the letter was issued", "received_before_issue", "received_on")
+        raise refuse("接收日期不能早于开具介绍信的日期", "received_before_issue", "received_on")
     if received_on > valid_until:
-        raise refuse(f"the letter expired on {valid_until}", "letter_expired", "received_on")
+        raise refuse(f"介绍信已于{chinese.day(valid_until)}过期", "letter_expired", "received_on")
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ def receive_from_other_bureau(incoming: IncomingTransfer, target: Branch, receiv
     months the letter's "dues paid up to" covers from the month of the move are settled here, carried.
     """
     if incoming.status != "issued":
-        raise refuse(f"the transfer is {incoming.status}", f"transfer_{incoming.status}")
+        raise refuse(f"这份介绍信{TRANSFER_STATUS.get(incoming.status, incoming.status)}",
+                     f"transfer_{incoming.status}")
     require_open(target, "to_branch_id")
     _check_receipt_day(incoming.issued_on, incoming.valid_until, received_on, today)
     member_id = returning.member_id if returning else new_member_id

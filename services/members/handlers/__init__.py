@@ -63,10 +63,13 @@ def load_incoming(uow: UnitOfWork, transfer_id: str):
     return _required(uow, incoming_stream(transfer_id), evolve_incoming, "transfer_id", "transfer")
 
 
+WHAT = {"bureau": "局", "branch": "支部", "member": "党员", "transfer": "介绍信"}
+
+
 def _required(uow: UnitOfWork, stream: str, evolve, field: str, what: str):
     state, version = uow.load(stream, evolve, None)
     if state is None:
-        raise NotFound(f"no such {what} in your bureau", fields={field: [f"unknown {what}"]})
+        raise NotFound(f"本局没有这个{WHAT.get(what, what)}", fields={field: ["不存在"]})
     return state, version
 
 

@@ -103,8 +103,8 @@ def register_member(uow: UnitOfWork, command: c.RegisterMember) -> dict:
         return created(uow.record(member_stream(member_id), 0, events, branch_id=command.branch_id,
                                   occurred_at=start_of_day(events[0].joined_on)))
     except DuplicateRecord:
-        raise Conflict("this person was registered at the same moment by another request",
-                       code="member_already_registered", fields={"name": ["already registered"]}) from None
+        raise Conflict("这个人刚刚已被另一个请求登记",
+                       code="member_already_registered", fields={"name": ["已经登记"]}) from None
 
 
 def change_member(uow: UnitOfWork, member_id: str, expected_version: int | None, decide,

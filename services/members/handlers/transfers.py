@@ -69,7 +69,7 @@ def return_slip(uow: UnitOfWork, transfer_id: str, command: c.DatedAction) -> di
     if row["direction"] == "in":
         incoming, version = load_incoming(uow, transfer_id)
         if incoming.status != "received":
-            raise refuse("the return slip comes back only after the member was received", "not_received")
+            raise refuse("党员被接收以后才能寄回回执", "not_received")
         uow.record(incoming_stream(transfer_id), version, [TransferReturnSlipReturned(transfer_id, returned_on)],
                    branch_id=incoming.to_branch_id)
         return {"id": transfer_id, "status": "closed"}
@@ -97,12 +97,12 @@ def _on_member(uow: UnitOfWork, row: dict, decide, status: str) -> dict:
 def _transfer(uow: UnitOfWork, transfer_id: str) -> dict:
     row = uow.queries.transfer(transfer_id, uow.context.tenant_id)
     if row is None:
-        raise NotFound("no such transfer in your bureau", fields={"transfer_id": ["unknown transfer"]})
+        raise NotFound("本局没有这份介绍信", fields={"transfer_id": ["不存在"]})
     return row
 
 
 def _sending_side(uow: UnitOfWork, transfer_id: str) -> dict:
     row = _transfer(uow, transfer_id)
     if row["direction"] == "in":
-        raise refuse("only the sending branch can cancel or expire its letter", "not_the_sender")
+        raise refuse("只有开出介绍信的支部可以取消或作废它", "not_the_sender")
     return row

@@ -118,12 +118,15 @@ class WebhookItem(MethodView):
         return execute_command(principal.tenant, lambda uow: handlers.remove_webhook(uow, str(webhook_id)))
 
 
+KINDS = {"branch": "支部", "member": "党员", "webhook": "推送接口"}
+
+
 def _require_known(principal: Principal, query: str, record_id: str, kind: str) -> dict:
     """The record of the caller's bureau (as notify has heard of it), else 404 — another bureau's is as absent."""
     with read_transaction(principal.tenant) as conn:
         row = conn.execute(query, (record_id,)).fetchone()
     if row is None:
-        raise NotFound(f"no such {kind} in your bureau")
+        raise NotFound(f"本局没有这个{KINDS.get(kind, kind)}")
     return row
 
 
@@ -143,4 +146,4 @@ def _require_webhook(principal: Principal, webhook_id: str) -> None:
     with read_transaction(principal.tenant) as conn:
         row = conn.execute("SELECT 1 FROM webhooks WHERE webhook_id = %s AND NOT removed", (webhook_id,)).fetchone()
         if row is None:
-            raise NotFound("no such webhook in your bureau")
+            raise NotFound("本局没有这个推送接口")

@@ -70,14 +70,14 @@ def _readable_branches(principal: Principal) -> list[str] | None:
         return None
     if principal.has_role("secretary"):
         return sorted(principal.branches)
-    raise Forbidden("this needs one of the roles: bureau_admin, auditor, ops, secretary")
+    raise Forbidden("需要以下角色之一：局管理员、审计员、运维人员、支部书记")
 
 
 def _notification(conn, notification_id: str, principal: Principal) -> dict:
     row = conn.execute("SELECT * FROM notifications WHERE notification_id = %s", (notification_id,)).fetchone()
     branches = _readable_branches(principal)
     if row is None or (branches is not None and row["branch_id"] not in branches):
-        raise NotFound("no such notification in your bureau")
+        raise NotFound("本局没有这条提醒")
     return row
 
 
@@ -98,7 +98,7 @@ def _audiences(principal: Principal) -> list[str]:
     if principal.has_role("secretary"):
         audiences += [f"secretary:{branch}" for branch in sorted(principal.branches)]
     if not audiences:
-        raise Forbidden("the inbox belongs to a bureau admin or a branch secretary")
+        raise Forbidden("站内信只属于局管理员或支部书记")
     return audiences
 
 
@@ -135,6 +135,6 @@ class InboxRead(MethodView):
                 " AND d.channel = 'inbox' AND d.audience = ANY(%s) LIMIT 1",
                 (str(notification_id), audiences)).fetchone()
             if row is None:
-                raise NotFound("no such notification in your inbox")
+                raise NotFound("您的站内信里没有这条提醒")
             return handlers.mark_read(uow, row, principal.subject)
         return execute_command(principal.tenant, read)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from contracts import words
 from contracts.rulebook.dues import DuesLedger, Stay, branch_answering
 from contracts.rulebook.people import is_full_member
 from contracts.rulebook.rules import RuleBook, RuleVersion
@@ -233,13 +234,6 @@ MOBILITY_LABELS = {"mobile": "行动自如", "limited": "行动不便", "homebou
 HEALTH_LABELS = {"good": "健康", "fair": "一般", "poor": "较差"}
 CHANNEL_LABELS = {"visit": "走访谈心", "phone": "电话沟通", "home_study": "送学上门"}
 POST_LABELS = {"secretary": "书记", "deputy_secretary": "副书记", "member": "委员"}
-RULE_LABELS = {
-    "meeting.reminder": "会议提醒", "meeting.cancelled": "会议取消", "meeting.committee_monthly": "支委会按月召开",
-    "meeting.general_quarterly": "支部党员大会按季召开", "meeting.lecture_quota": "党课按季完成",
-    "coverage.unreached": "学习教育全覆盖", "care.birthday": "生日关怀", "care.holiday_visit": "节日走访慰问",
-    "care.health_check": "年度体检", "committee.term_ending": "换届提醒", "committee.post_vacant": "支委职务空缺",
-    "dues.arrears_reminder": "党费收缴提醒", "dues.arrears_review": "党费欠缴审查",
-    "transfer.letter_expiring": "介绍信即将到期", "transfer.return_slip_overdue": "回执逾期未回",
-}
+RULE_LABELS = words.NOTIFY_RULES
 RECORD_LABELS = {"activity": "活动", "member": "成员", "branch": "支部", "committee_term": "支委会任期",
                  "transfer": "组织关系转接", "notification": "通知"}
