@@ -16,6 +16,5 @@ __all__ = ["MIGRATIONS", "create_app"]
 def create_app(service: Service | None = None) -> Flask:
     service = service or bootstrap()
     app = create_service_app(service, title="Branchwork notify", blueprints=api.BLUEPRINTS)
-    app.extensions["notify"] = {"settings": service.own_settings,
-                                "scheduler": Scheduler(service.settings, service.own_settings, clock=service.clock)}
+    app.extensions["notify"] = {"settings": service.own_settings, "scheduler": Scheduler(service)}
     return app

@@ -7,7 +7,7 @@ its topics to the end: rules decided on half-replayed projections (after downtim
 remind of the birthday of a member whose death is still in the queue. Rules are windows over dates (from
 the day before a birthday to the day itself, from the 20th to the month's end …), so a run after
 downtime finds every condition still open and a second run finds nothing new; a reminder whose
-window closed while the scheduler was down is not sent late. The clock is injected.
+window closed while the scheduler was down is not sent late. The clock is the service's (its bootstrap's).
 """
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ from collections.abc import Callable
 
 import psycopg
 
-from contracts.rulebook.calendar import local_date, use_timezone
-from shared.config import Settings
+from contracts.rulebook.calendar import local_date
+from shared.bootstrap import Service
 from shared.consumer_lag import ConsumerLag
 from shared.envelope import Actor
-from shared.unit_of_work import CommandContext, PostgresUnitOfWork
+from shared.unit_of_work import CommandContext
 from shared.worker import WorkerLoop
 from services.notify import handlers
-from services.notify.events import registry
-from services.notify.projections import project
+from services.notify.commands import ScheduleReminder
 from services.notify.rules import evaluate
-from services.notify.settings import NotifySettings
 from services.notify.snapshot import load_directory, load_snapshot, tenants
 from services.notify.sources import RULES_CHANNEL
 
@@ -86,14 +84,12 @@ class BureauThrottle:
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, notify: NotifySettings, *, clock: Clock = utc_now,
-                 dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
+    def __init__(self, service: Service, *, dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
                  max_wait_seconds: float = 600.0) -> None:
-        self.settings = settings
-        self.notify = notify
-        self.clock = clock
+        self.service = service
+        self.settings, self.notify, self.clock = service.settings, service.own_settings, service.clock
+        settings = self.settings
         self.dsn = dsn or settings.owner_dsn
-        use_timezone(settings.timezone)
         self.sources_behind = sources_behind or ConsumerLag(
             settings.kafka_bootstrap, f"{settings.topic_prefix}.{SOURCES_CONSUMER}",
             [settings.topic(service) for service in SOURCE_SERVICES]).behind
@@ -124,9 +120,9 @@ class Scheduler:
         directory = load_directory(conn, snapshot, today)
         context = CommandContext(actor=actor, tenant_id=tenant_id, correlation_id=str(uuid.uuid4()),
                                  causation_id=None, recorded_at=self.clock())
-        uow = PostgresUnitOfWork(conn, registry, self.settings.topic(), context, project)
+        uow = self.service.unit_of_work(conn, context)
         scheduled = [notification_id for reminder in evaluate(snapshot, today)
-                     if (notification_id := handlers.schedule(uow, reminder, directory, today))]
+                     if (notification_id := handlers.schedule(uow, ScheduleReminder(reminder, directory, today)))]
         self._log_run(conn, tenant_id, today, len(scheduled))
         if scheduled:
             log.info("scheduled %d notification(s) for %s as of %s", len(scheduled), tenant_id, today)

@@ -175,15 +175,15 @@ class FixedClock:
 def schedule_reminder(conn, settings, reminder, directory, clock=None) -> str | None:
     """Record one notification as the scheduler would, in its own transaction."""
     from services.notify import handlers
-    from services.notify.events import registry
-    from services.notify.projections import project
-    from shared.unit_of_work import CommandContext, PostgresUnitOfWork
+    from services.notify.bootstrap import bootstrap
+    from services.notify.commands import ScheduleReminder
+    from shared.unit_of_work import CommandContext
 
     recorded_at = (clock or (lambda: datetime.now(UTC)))()
     context = CommandContext(Actor("notify-scheduler", "system"), directory.tenant_id, new_id(), None, recorded_at)
     with conn.transaction():
-        uow = PostgresUnitOfWork(conn, registry, settings.topic(), context, project)
-        return handlers.schedule(uow, reminder, directory, recorded_at.date())
+        uow = bootstrap(settings, delivery_settings(0)).unit_of_work(conn, context)
+        return handlers.schedule(uow, ScheduleReminder(reminder, directory, recorded_at.date()))
 
 
 def events_of(conn, notification_id: str) -> list[dict]:

@@ -8,6 +8,7 @@ import threading
 from datetime import date, datetime, timedelta, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from services.notify.bootstrap import bootstrap
 from services.notify.channels import sign, verify_signature
 from services.notify.delivery import DeliveryWorker
 from services.notify.mailbox import start_mailbox
@@ -31,7 +32,7 @@ def bureau_directory(emails=("office@example.org",), webhooks=()) -> Directory:
 
 
 def worker(settings, port, clock, **changes) -> DeliveryWorker:
-    return DeliveryWorker(settings, delivery_settings(port, **changes), clock=clock)
+    return DeliveryWorker(bootstrap(settings, delivery_settings(port, **changes), clock=clock))
 
 
 def deliveries(conn, notification_id: str) -> dict[str, dict]:

@@ -146,3 +146,64 @@ def members_unit_of_work(store: MemoryEventStore, tenant: str | None | CommandCo
     from services.members.events import registry
     given = tenant if isinstance(tenant, CommandContext) else context(tenant, **context_options)
     return MemoryUnitOfWork(registry, given, store=store, queries=MembersQueries(store.for_tenant(given.tenant_id)))
+
+
+# --- notify ---------------------------------------------------------------------------------------------------
+
+class NotifyQueries:
+    """The notify service's named queries (``services.notify.queries.HANDLERS``) over the memory store: a
+    notification as its events tell it, and the webhook secrets kept beside them."""
+
+    def __init__(self, store: MemoryEventStore, secrets: dict | None = None) -> None:
+        from services.notify.events import registry
+        self.store, self.registry = store, registry
+        self.secrets = {} if secrets is None else secrets
+
+    def _events(self, notification_id: str | None = None) -> list:
+        prefix = f"notification-{notification_id or ''}"
+        return [(envelope, self.registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data))
+                for _, envelope in self.store.read_all(0, 1_000_000) if envelope.stream_id.startswith(prefix)]
+
+    def notification(self, notification_id: str) -> dict | None:
+        events = self._events(notification_id)
+        if not events:
+            return None
+        scheduled = events[0][1]
+        read = [event for _, event in events if type(event).__name__ == "NotificationRead"]
+        return {"notification_id": notification_id, "branch_id": scheduled.branch_id,
+                "dedupe_key": scheduled.dedupe_key, "deliveries": scheduled.deliveries,
+                "read_at": read[0].read_at if read else None}
+
+    def failed_deliveries(self, notification_id: str) -> list[str]:
+        """Deliveries whose last outcome is a failure for good (a retry makes them pending again)."""
+        last: dict[str, str] = {}
+        for _, event in self._events(notification_id):
+            kind = type(event).__name__
+            if kind == "DeliveryRetried":
+                last.update(dict.fromkeys(event.delivery_ids, kind))
+            elif hasattr(event, "delivery_id"):
+                last[event.delivery_id] = kind
+        return sorted(d for d, kind in last.items() if kind == "DeliveryFailed")
+
+    def inbox_notification(self, notification_id: str, audiences: list[str]) -> dict | None:
+        found = self.notification(notification_id)
+        if found and any(d["channel"] == "inbox" and d["audience"] in audiences for d in found["deliveries"]):
+            return found
+        return None
+
+    def notified(self, tenant_id: str, dedupe_key: str) -> bool:
+        return any(envelope.tenant_id == tenant_id and getattr(event, "dedupe_key", None) == dedupe_key
+                   for envelope, event in self._events())
+
+    def keep_webhook_secret(self, tenant_id: str, webhook_id: str, secret: str, url: str) -> None:
+        self.secrets[webhook_id] = {"tenant_id": tenant_id, "secret": secret, "url": url}
+
+    def forget_webhook_secret(self, webhook_id: str) -> None:
+        self.secrets.pop(webhook_id, None)
+
+
+def notify_unit_of_work(store: MemoryEventStore, tenant: str | None, secrets: dict | None = None,
+                        **context_options) -> MemoryUnitOfWork:
+    from services.notify.events import registry
+    return MemoryUnitOfWork(registry, context(tenant, **context_options), store=store,
+                            queries=NotifyQueries(store.for_tenant(tenant), secrets))
