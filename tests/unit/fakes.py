@@ -207,3 +207,54 @@ def notify_unit_of_work(store: MemoryEventStore, tenant: str | None, secrets: di
     from services.notify.events import registry
     return MemoryUnitOfWork(registry, context(tenant, **context_options), store=store,
                             queries=NotifyQueries(store.for_tenant(tenant), secrets))
+
+
+# --- activities -------------------------------------------------------------------------------------------------
+
+class ActivitiesQueries:
+    """The activities service's named queries (``services.activities.queries.HANDLERS``): the roster and the rules
+    as the members service's events made them (given, as the ``sources`` consumer would have built them), the
+    rest folded from the activities events in the memory store."""
+
+    def __init__(self, store: MemoryEventStore, roster, rules, pledges: dict | None = None) -> None:
+        from services.activities.events import registry
+        self.store, self.registry, self.roster, self.rules = store, registry, roster, rules
+        self.kept_pledges = {} if pledges is None else pledges
+
+    def _events(self, kind: str) -> list:
+        return [self.registry.deserialise(e.event_type, e.schema_version, e.data)
+                for _, e in self.store.read_all(0, 1_000_000) if e.event_type == f"activities.{kind}"]
+
+    def load_roster(self, member_ids=(), branch_id: str | None = None):
+        return self.roster
+
+    def load_rules(self, bureau_id: str):
+        return self.rules
+
+    def closed_periods(self) -> tuple:
+        from contracts.rulebook.calendar import parse_period
+        return tuple(parse_period(event.period) for event in self._events("PeriodClosed"))
+
+    def period_is_closed(self, period: str) -> bool:
+        return any(event.period == period for event in self._events("PeriodClosed"))
+
+    def has_newspaper(self, member_id: str, year: int) -> bool:
+        withdrawn = {event.care_id for event in self._events("CareWithdrawn")}
+        return any(event.kind == "newspaper" and event.member_id == member_id and event.year == year
+                   and event.care_id not in withdrawn for event in self._events("CareRecorded"))
+
+    def keep_pledge(self, tenant_id: str, signed, statement: str, document_ref: str | None, recorded_at) -> None:
+        self.kept_pledges[signed.pledge_id] = {
+            "pledge_id": signed.pledge_id, "branch_id": signed.branch_id, "member_id": signed.member_id,
+            "kind": signed.kind, "signed_on": signed.signed_on, "statement": statement, "document_ref": document_ref}
+
+    def pledges(self, pledge_ids: list[str] | None, branch_id: str | None) -> list[dict]:
+        return [dict(row) for row in self.kept_pledges.values()
+                if (pledge_ids is None or row["pledge_id"] in pledge_ids) and branch_id in (None, row["branch_id"])]
+
+
+def activities_unit_of_work(store: MemoryEventStore, tenant: str | None, roster, rules, pledges: dict | None = None,
+                            **context_options) -> MemoryUnitOfWork:
+    from services.activities.events import registry
+    return MemoryUnitOfWork(registry, context(tenant, **context_options), store=store,
+                            queries=ActivitiesQueries(store.for_tenant(tenant), roster, rules, pledges))
