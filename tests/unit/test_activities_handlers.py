@@ -13,8 +13,8 @@ from services.activities.commands import (
     CancelActivity, ClosePeriod, CorrectActivity, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam, MoveCentre,
     PlanActivity, RecordCare, RecordOutreach, RecordPerformance, RecordPlannedActivity, RecordTalk, SetUpCentre,
     SignPledge, WithdrawRecord)
-from services.activities.domain import ActivitiesRuleBroken
-from shared.errors import ConcurrencyError, Conflict, Forbidden, NotFound
+from services.activities.domain import ActivitiesConflict, ActivitiesRuleBroken
+from shared.errors import ConcurrencyError, Forbidden, NotFound
 from shared.memory import MemoryEventStore
 from tests.unit.fakes import activities_unit_of_work
 from tests.unit.test_activities_domain import A, B, ROSTER, record
@@ -113,7 +113,7 @@ def test_outreach_is_recorded_in_the_branch_the_member_was_in_that_day_and_withd
 def test_a_newspaper_subscription_is_one_a_year_until_it_is_withdrawn(store):
     newspaper = RecordCare("wang", "newspaper", date(2023, 12, 10), year=2024)
     first = handlers.record_care(uow(store), newspaper, anyone)
-    with pytest.raises(Conflict):
+    with pytest.raises(ActivitiesConflict):
         handlers.record_care(uow(store), newspaper, anyone)
     handlers.withdraw_record(uow(store), "care", first["id"], WithdrawRecord("重复订阅"), anyone)
     assert handlers.record_care(uow(store), newspaper, anyone)["version"] == 1
@@ -158,7 +158,7 @@ def test_a_pledges_statement_is_kept_apart_and_each_permitted_reading_is_recorde
 
 def test_a_centre_is_set_up_once_moved_and_evidenced_against_the_rules_checklist(store):
     handlers.set_up_centre(uow(store), A, SetUpCentre("局六楼活动室", date(2022, 1, 1)))
-    with pytest.raises(Conflict):
+    with pytest.raises(ActivitiesConflict):
         handlers.set_up_centre(uow(store), A, SetUpCentre("又一处", date(2022, 2, 1)))
     unit = uow(store)
     handlers.change_centre(unit, A, MoveCentre("局三楼活动中心", date(2023, 5, 1)))
@@ -172,7 +172,7 @@ def test_a_period_is_closed_once(store):
     unit = uow(store)
     assert handlers.close_period(unit, ClosePeriod("2024-Q3"))["id"] == "2024-Q3"
     assert types(unit) == ["activities.PeriodClosed"]
-    with pytest.raises(Conflict):
+    with pytest.raises(ActivitiesConflict):
         handlers.close_period(uow(store), ClosePeriod("2024-Q3"))
     in_closed = handlers.record_activity(uow(store), record(occurred_on=date(2024, 8, 8)))
     assert "period_closed" in in_closed["late_reasons"]

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 from services.members import commands as c
-from services.members.domain import MembersRuleBroken
+from services.members.domain import MembersConflict, MembersRuleBroken
 from services.members.handlers import committee, dues, register, transfers
 from services.members.handlers.register import BureauCodeTaken
 from services.members.saga import TransferSaga
-from shared.errors import ConcurrencyError, Conflict, NotFound
+from shared.errors import ConcurrencyError, NotFound
 from shared.memory import MemoryEventStore
 from tests.unit.fakes import members_unit_of_work
 
@@ -109,7 +109,7 @@ def test_an_empty_branch_is_closed(branch, store):
 def test_a_member_is_registered_once_and_the_same_person_again_is_refused(branch, store):
     member = a_member(store, branch)
     assert store.stream_version(f"member-{member}") == 1
-    with pytest.raises(Conflict, match=member):
+    with pytest.raises(MembersConflict, match=member):
         a_member(store, branch)
 
 
