@@ -9,9 +9,9 @@ from flask import Flask
 from shared.bootstrap import Service
 from shared.web import create_service_app
 from shared.websession import PostgresSessionStore, WebSessions
-from services.audit import api, views_api
+from services.audit.api import BLUEPRINTS
 from services.audit.bootstrap import MIGRATIONS, bootstrap
-from services.audit.dashboard import SESSION_POLICY, dashboard
+from services.audit.api.dashboard import SESSION_POLICY, dashboard
 from services.audit.settings import AuditSettings
 from services.audit.signing import Keyring
 
@@ -27,7 +27,7 @@ class AuditRuntime:
 def create_app(service: Service | None = None) -> Flask:
     service = service or bootstrap()
     settings, audit_settings = service.settings, service.own_settings
-    app = create_service_app(service, title="Branchwork audit", blueprints=[api.events, api.proofs, views_api.views])
+    app = create_service_app(service, title="Branchwork audit", blueprints=BLUEPRINTS)
     app.extensions["audit"] = AuditRuntime(audit_settings, Keyring(audit_settings.signing_keys))
     # The dashboard's sessions live in the service's own database, sealed with a key derived from the token key.
     WebSessions(PostgresSessionStore(app.extensions["branchwork"].pool), settings.jwt_secret,

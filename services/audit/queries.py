@@ -16,7 +16,7 @@ from services.audit import facts as facts_module
 from services.audit import knowledge, labels, notices
 from services.audit.demonstration import assess
 from services.audit.projections import shown_data
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 from services.audit.timeline import describe
 
 

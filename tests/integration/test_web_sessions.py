@@ -11,7 +11,7 @@ import pytest
 from services.audit import journal, views_feed
 from services.audit.app import create_app
 from services.audit.bootstrap import bootstrap
-from services.audit.dashboard import DASHBOARD_AUDIENCE
+from services.audit.api.dashboard import DASHBOARD_AUDIENCE
 from services.audit.settings import AuditSettings
 from shared import db, websession
 from shared.errors import Unauthenticated

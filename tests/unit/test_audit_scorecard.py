@@ -16,7 +16,7 @@ from contracts import notify as N
 from services.audit import facts as facts_module
 from contracts.rulebook.calendar import parse_period
 from services.audit.projections import facts_of
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 from services.audit.store import MemoryStore, put_all
 from shared.envelope import Actor, Envelope
 

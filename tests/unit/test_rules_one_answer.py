@@ -14,7 +14,7 @@ from contracts.rulebook.calendar import parse_period
 from contracts.rulebook.rules import DEFAULT_RULES
 from services.audit import facts as facts_module
 from services.audit.projections import facts_of
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 from services.audit.store import MemoryStore, put_all
 from services.members.domain import MembersRuleBroken, committee, dues, member as members, transfer as transfers
 from services.members.domain.branch import Branch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from contracts.rulebook.calendar import month_end, period_of
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
 MEETINGS = {

@@ -9,6 +9,7 @@ nothing fetched from the network.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from datetime import date, datetime, UTC
 
 import flask
@@ -27,9 +28,11 @@ from contracts.rulebook.calendar import local_date, parse_period
 from services.audit import charts, csv_export, handlers, labels, queries, report
 from services.audit.bundles import Period, Scope
 from services.audit.demonstration import assess
-from services.audit.views_api import READER_ROLES
+from services.audit.api.views import READER_ROLES
 
-dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
+# The service's stylesheet and scripts live beside its templates, in services/audit/static.
+dashboard = Blueprint("dashboard", __name__, static_folder=str(Path(__file__).parent.parent / "static"),
+                      static_url_path="/static/audit")
 websession.attach(dashboard)
 ROLE_LABELS = {"auditor": "审计员", "bureau_admin": "局管理员"}
 DASHBOARD_AUDIENCE = "branchwork-audit-dashboard"
