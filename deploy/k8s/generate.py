@@ -54,7 +54,7 @@ def container(name: str, args: list[str], ports: list[dict], probes: dict, resou
 SECRET_ENV = [
     {"name": name, "valueFrom": {"secretKeyRef": {"name": "branchwork-secrets", "key": key}}}
     for name, key in (("BRANCHWORK_JWT_SECRET", "jwt-secret"), ("BRANCHWORK_DB_PASSWORD", "db-password"),
-                      ("BRANCHWORK_AUDIT_SIGNING_KEY", "audit-signing-key"))]
+                      ("BRANCHWORK_AUDIT_SIGNING_KEYS", "audit-signing-keys"))]
 
 
 def pod_spec(containers: list[dict], **extra) -> dict:

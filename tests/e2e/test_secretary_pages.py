@@ -189,3 +189,11 @@ def test_signing_out_ends_the_session(platform, seeded, client):
     page = client.get(f"/branches/{seeded.branch_id}").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_token_of(page)})
     assert client.get(f"/branches/{seeded.branch_id}").headers["Location"] == "/login"
+
+
+def test_an_unknown_address_and_a_wrong_method_answer_chinese_pages(client):
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "找不到这个页面" in missing.get_data(as_text=True)
+    wrong = client.put("/login")
+    assert wrong.status_code == 405 and "无法这样打开" in wrong.get_data(as_text=True)
+    assert client.get("/branches").headers["Location"] == "/login"

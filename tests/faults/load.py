@@ -69,7 +69,8 @@ class Bureau:
     def __init__(self, platform, index: int) -> None:
         self.platform = platform
         self.index = index
-        self.members: list[Member] = []
+        self.members: list[Member] = []   # every member, those the load registered too
+        self.known: list[Member] = []     # those set up before the load: every service knows them
         self.branches: list[str] = []
         self.bureau_id = ""
         self.admin = self.auditor = ""
@@ -93,6 +94,7 @@ class Bureau:
                 self.members.append(Member(member, branch, (body["health"], body["mobility"]),
                                            [f"{year}-{m:02d}" for m in range(1, today().month + 1)]))
             self._post("members", f"/branches/{branch}/dues/assessments", {"year": year})
+        self.known = list(self.members)
         for number, branch in enumerate(self.branches, start=1):
             wait_for(lambda b=branch: self._roster_size(b) == members_per_branch, timeout=120, interval=1,
                      message="activities knows the bureau's members")
@@ -163,15 +165,14 @@ class Client(threading.Thread):
         next_at = time.monotonic()
         while not self.stopping.is_set():
             command = self.next_command()
-            if command is not None:
-                self.send(command)
-                self.done.append(command)
-                if command.accepted:
-                    self.learn(command)
+            self.send(command)
+            self.done.append(command)
+            if command.accepted:
+                self.learn(command)
             next_at = max(next_at + pace, time.monotonic() - pace)
             self.stopping.wait(max(0.0, next_at - time.monotonic()))
 
-    def next_command(self) -> Command | None:
+    def next_command(self) -> Command:
         builders, weights = zip(*self.mix)
         return self.random.choices(builders, weights)[0]()
 
@@ -189,13 +190,9 @@ class Client(threading.Thread):
 
     # ------------------------------------------------------------ the mix
 
-    def _member(self, with_unpaid: bool = False) -> Member | None:
-        """One of the members every service knew before the load began (or one registered since)."""
-        known = [m for m in self.bureau.members if m.unpaid] if with_unpaid else self.bureau.members
-        return self.random.choice(known) if known else None
-
-    def _setup_members(self, branch: str) -> list[Member]:
-        return [m for m in self.bureau.members[:12] if m.branch_id == branch]
+    def _known(self, branch: str | None = None) -> list[Member]:
+        """Members every service knew before the load began (activities refuses one it does not know yet)."""
+        return [m for m in self.bureau.known if branch is None or m.branch_id == branch]
 
     def _days_ago(self, most: int) -> str:
         return (today() - timedelta(days=self.random.randint(1, most))).isoformat()
@@ -206,35 +203,36 @@ class Client(threading.Thread):
 
     def change_health(self) -> Command:
         """A change (the same health again records nothing, and is no command of a realistic client)."""
-        member = self._member()
+        member = self.random.choice(self.bureau.members)
         health, mobility = member.health = self.random.choice([h for h in HEALTH if h != member.health])
         return Command("members", "change health", "POST", f"/members/{member.member_id}/actions/change-health",
                        {"health": health, "mobility": mobility, "changed_on": today().isoformat()})
 
-    def pay_dues(self) -> Command | None:
-        member = self._member(with_unpaid=True)
-        if member is None:
+    def pay_dues(self) -> Command:
+        owing = [m for m in self.bureau.known if m.unpaid]
+        if not owing:
             return self.record_outreach()
+        member = self.random.choice(owing)
         month = member.unpaid.pop(0)  # taken even if refused: a month is offered once
         return Command("members", "pay dues", "POST", f"/members/{member.member_id}/dues/payments",
                        {"months": [month], "paid_on": today().isoformat()})
 
     def record_study(self) -> Command:
         branch = self.random.choice(self.bureau.branches)
-        attendees = [m.member_id for m in self._setup_members(branch)]
+        attendees = [m.member_id for m in self._known(branch)]
         return Command("activities", "record study", "POST", "/activities", {
             "branch_id": branch, "kind": "study", "occurred_on": self._days_ago(20), "hours": "2",
             "title": f"集体学习 {short_id()}", "place": "局老干部活动室", "topics": ["学习党的二十大精神"],
             "attendees": self.random.sample(attendees, k=max(1, len(attendees) - 1))})
 
     def record_outreach(self) -> Command:
-        member = self.random.choice(self.bureau.members[:12])
+        member = self.random.choice(self._known())
         return Command("activities", "record outreach", "POST", "/outreach", {
             "member_id": member.member_id, "channel": self.random.choice(("phone", "visit", "home_study")),
             "occurred_on": self._days_ago(10), "topic": "送学上门：传达局情况通报", "branch_id": member.branch_id})
 
     def record_care(self) -> Command:
-        member = self.random.choice(self.bureau.members[:12])
+        member = self.random.choice(self._known())
         return Command("activities", "record care", "POST", "/care", {
             "member_id": member.member_id, "kind": "hospital_visit", "occurred_on": self._days_ago(10),
             "note": "住院慰问", "branch_id": member.branch_id})
@@ -245,13 +243,13 @@ class Client(threading.Thread):
             "occurred_on": bureau_tomorrow().isoformat(), "title": f"党课 {short_id()}", "place": "活动中心三楼"})
 
     def set_member_email(self) -> Command:
-        member = self.random.choice(self.bureau.members[:12])
+        member = self.random.choice(self._known())
         return Command("notify", "set member e-mail", "PUT", f"/recipients/members/{member.member_id}",
                        {"name": None, "emails": [f"m-{short_id()}@example.org"], "channels": ["email"]})
 
     def read(self) -> Command:
         branch = self.random.choice(self.bureau.branches)
-        member = self._member()
+        member = self.random.choice(self.bureau.members)
         return self.random.choice([
             Command("members", "read members", "GET", f"/members?branch_id={branch}", write=False),
             Command("activities", "read roster", "GET", f"/branches/{branch}/roster", write=False),

@@ -74,7 +74,7 @@ def test_nothing_is_reported_as_done_zero_times_and_no_name_is_said_twice():
     assert "走访谈心<span class=\"num\">0" not in html and "电话沟通<span class=\"num\">0" not in html
     assert "采取送学上门<span class=\"num\">1</span>人次等形式" in html
     body, annex = html.replace("\n", "").split('<section class="annex"')
-    assert "刘桂兰" not in body and "刘桂兰欠缴党费6个月（2026-06起）" in annex
+    assert "刘桂兰" not in body and "刘桂兰欠缴党费6个月（2026年6月起）" in annex
     assert "社区活动<span class=\"num\" data-figure=\"community\">0" not in html
 
 

@@ -363,7 +363,7 @@ def test_a_monthly_meeting_missed_in_one_month_is_a_finding_of_the_year_even_if_
     assert (committee["done"], committee["due_so_far"]) == (11, 11)  # the total alone would hide April
     assert committee["missed"] == ["2026-04"]
     short = next(f for f in card["findings"] if f["code"] == "committee_meeting_short")
-    assert "2026-04" in short["message"]
+    assert "2026年4月" in short["message"]
     quarterly = card["figures"]["meetings"]["general_meeting"]
     assert quarterly["missed"] == ["2026-Q1", "2026-Q2", "2026-Q3"]  # Q4 is not over on 5 December
 

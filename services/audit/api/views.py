@@ -148,7 +148,8 @@ class Trend(MethodView):
     def get(self, query, branch_id):
         """The last twelve months' meetings, coverage and care (the dashboard's charts)."""
         tenant = _branch_reader(branch_id)
-        body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query), query.get("known_on"))}
+        body = {"months": queries.branch_trend(tenant, str(branch_id), _today(query),
+                                                    known_on=query.get("known_on"))}
         return _reply(body, query, lambda b: b["months"], "trend")
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from contracts.rulebook.calendar import month_end
 from contracts.rulebook.people import BRANCH_MIN_FULL_MEMBERS, COMMITTEE_MIN_FULL_MEMBERS
+from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
 POST_LABELS = {"secretary": "书记", "deputy_secretary": "副书记", "member": "委员"}
@@ -79,12 +80,12 @@ def _vacancies(ctx: BranchContext, term: dict, held: list[dict]) -> list[dict]:
 def _term_findings(ctx, term, held, vacant) -> list[dict]:
     findings = []
     if term["ends_on"] < ctx.reference_day:
-        findings.append(finding("term_expired", f"支部任期已于{term['ends_on'].isoformat()}届满，尚未换届",
+        findings.append(finding("term_expired", f"支部任期已于{chinese.day(term['ends_on'])}届满，尚未换届",
                                 records=[term["event_id"]]))
     if not any(p["post"] == "secretary" for p in held):
         findings.append(finding("secretary_missing", "支部书记空缺", records=[term["event_id"]]))
     for post in vacant:
-        findings.append(finding("post_vacant", f"{post['label']}自{post['since']}空缺，未及时补选",
+        findings.append(finding("post_vacant", f"{post['label']}自{chinese.day(post['since'])}空缺，未及时补选",
                                 records=[post["event_id"]]))
     return findings
 
@@ -115,7 +116,8 @@ def _allowance(ctx: BranchContext, held: list[dict]) -> tuple[dict, list[dict]]:
     unpaid = [m for m in months if m not in secretary_paid]
     findings = []
     if unpaid:
-        findings.append(finding("allowance_unpaid", f"书记工作补贴未发放：{'、'.join(unpaid)}",
+        months = "、".join(chinese.month(m) for m in unpaid)
+        findings.append(finding("allowance_unpaid", f"书记工作补贴未发放：{months}",
                                 records=[secretary[0]["event_id"]] if secretary else []))
     low = [a for a in secretary_paid.values() if a["amount"] < standard]
     # a deputy's or member's cap is the rules' share of what the secretary was actually paid that month
@@ -155,10 +157,10 @@ def _election_findings(ctx: BranchContext) -> list[dict]:
     for election in ctx.in_period("elections", "held_on"):
         if election["attendees"] * 5 <= election["eligible_voters"] * 4:
             findings.append(finding("election_attendance",
-                                    f"{election['held_on'].isoformat()} 换届选举到会人数未超过应到会人数的五分之四",
+                                    f"{chinese.day(election['held_on'])}换届选举到会人数未超过应到会人数的五分之四",
                                     records=[election["event_id"]]))
         if len(election["candidates"] or []) * 5 < election["seats"] * 6:
             findings.append(finding("election_candidates",
-                                    f"{election['held_on'].isoformat()} 换届选举候选人数未多于应选人数的20%",
+                                    f"{chinese.day(election['held_on'])}换届选举候选人数未多于应选人数的20%",
                                     records=[election["event_id"]]))
     return findings

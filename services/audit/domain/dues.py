@@ -15,6 +15,7 @@ from contracts.rulebook import dues as rulebook
 from contracts.rulebook.calendar import month_end, month_of, previous_month
 from contracts.rulebook.dues import DuesLedger, branch_answering
 from contracts.rulebook.people import owes_dues
+from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
 ZERO = Decimal("0.00")
@@ -103,7 +104,8 @@ def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrea
     ends in a month this branch answers for, the member still in it, unless that run was already reviewed."""
     findings = []
     if arrears:
-        findings.append(finding("dues_arrears", f"{member.name}欠缴党费{len(arrears)}个月（{arrears[0]}起）",
+        findings.append(finding("dues_arrears",
+                                f"{member.name}欠缴党费{len(arrears)}个月（{chinese.month(arrears[0])}起）",
                                 members=[member.brief()]))
     run = rulebook.unpaid_run(book, lambda m: branch_answering(stays, m) is not None, through)
     still_here = ctx.facts.register.state(member.member_id, ctx.reference_day)

@@ -11,6 +11,7 @@ from contracts.rulebook.calendar import periods_within
 from contracts.rulebook.coverage import Reach, StudySession
 from contracts.rulebook.people import PostRecord
 from contracts.rulebook.rules import coverage_channels, study_kinds
+from shared import chinese
 from services.audit.domain.context import BranchContext, finding
 
 
@@ -33,7 +34,7 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
                       "not_covered": ctx.brief(missing)})
         if missing and part.is_complete(ctx.today):
             findings.append(finding("coverage_incomplete",
-                                    f"{part.id} 教育未全覆盖：{len(missing)}名党员未参加学习也未送学上门",
+                                    f"{chinese.period(part.id)}教育未全覆盖：{len(missing)}名党员未参加学习也未送学上门",
                                     members=ctx.brief(missing)))
     required = sum(p["members"] for p in parts)
     done = sum(p["covered"] for p in parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from contracts.rulebook.calendar import month_end, period_of
+from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
@@ -47,7 +48,8 @@ def _meeting(ctx: BranchContext, kind: str, rule: str, label: str) -> tuple[dict
     missed = missed_windows(ctx, per_year, held)
     if missed:
         figure["missed"] = missed
-        return figure, [finding(f"{kind}_short", f"{label}：{'、'.join(missed)}未召开（按规定{_cadence(per_year)}）",
+        windows = "、".join(chinese.period(w) for w in missed)
+        return figure, [finding(f"{kind}_short", f"{label}：{windows}未召开（按规定{_cadence(per_year)}）",
                                 records=figure["events"])]
     if missed is None and len(held) < due:
         return figure, [finding(f"{kind}_short", f"{label}应开{due}次，实开{len(held)}次", records=figure["events"])]
@@ -118,7 +120,7 @@ def _quorum(ctx: BranchContext) -> tuple[dict, list[dict]]:
                             "quorate": _quorate(m), "event_id": str(m["event_id"])} for m in meetings],
               "events": event_ids(meetings)}
     problems = [finding("general_meeting_not_quorate",
-                        f"{m['on_date'].isoformat()} 党员大会到会{m['voting_present']}人，"
+                        f"{chinese.day(m['on_date'])}党员大会到会{m['voting_present']}人，"
                         f"有表决权党员{m['voting_members']}人，未过半数",
                         records=[m["event_id"]]) for m in not_quorate]
     return figure, problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
 LATE_SOURCES = (("activities", "activity_id"), ("outreach", "outreach_id"), ("care", "care_id"),
@@ -90,7 +91,8 @@ def _transfers(ctx: BranchContext) -> tuple[dict, list[dict]]:
             pending.append(transfer_id)
             valid_until = letter["data"].get("valid_until")
             if valid_until and valid_until < ctx.today.isoformat():
-                findings.append(finding("transfer_letter_overdue", f"介绍信已过有效期（{valid_until}），仍未接收",
+                findings.append(finding("transfer_letter_overdue",
+                                        f"介绍信已过有效期（{chinese.day(valid_until)}），仍未接收",
                                         records=[letter["event_id"]]))
         if received and received["branch_id"] == ctx.branch_id and "slip_returned" not in steps \
                 and received["on_date"] + slip_days < ctx.today and received["on_date"] <= ctx.reference_day:
