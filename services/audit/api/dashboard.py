@@ -20,7 +20,6 @@ from werkzeug.exceptions import HTTPException
 from contracts.rulebook.calendar import FIRST_YEAR, LAST_YEAR, year_in_range
 from shared import websession
 from shared.auth import Principal, issue_token
-from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import HTTP_MESSAGES, runtime
 from shared import chinese
@@ -140,9 +139,7 @@ def _start_session(principal: Principal) -> None:
 
 def _existing_bureaus() -> dict[str, str]:
     """Every bureau the journal knows, for the development login's list (read across bureaus, as the owner)."""
-    with connect(runtime().settings.owner_dsn) as conn:
-        rows = conn.execute("SELECT bureau_id, name FROM bureaus ORDER BY name, bureau_id").fetchall()
-    return {row["bureau_id"]: row["name"] or row["bureau_id"] for row in rows}
+    return queries.bureau_names(runtime().settings.owner_dsn)
 
 
 @dashboard.post("/logout")
