@@ -14,7 +14,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, UTC
+from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 import psycopg
@@ -22,8 +24,8 @@ import psycopg
 from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.metrics import GaugeQuery
-from shared.rebuild import Feed, ReadModel
-from shared.unit_of_work import CommandContext, PostgresUnitOfWork, Projector
+from shared.rebuild import Feed, ReadModel, StoreFeed
+from shared.unit_of_work import CommandContext, NamedQueries, PostgresUnitOfWork, Projector
 
 Probe = Callable[[psycopg.Connection, "Service"], Any]  # what it found: a shared.operations.Check
 
@@ -81,7 +83,7 @@ class Service:
     workers: Sequence[Worker] = ()
     commands: Sequence[AdminCommand] = ()
     read_model: ReadModel | None = None
-    feed: Callable[[Service], Feed] | None = None
+    feed: Callable[[], Feed] | None = None
     probes: Sequence[Probe] = ()
     gauges: Sequence[GaugeQuery] = ()
 
@@ -110,6 +112,17 @@ class Service:
     def with_changes(self, **changes: Any) -> Service:
         """A copy with some parts replaced (tests: another clock, their own database)."""
         return replace(self, **changes)
+
+
+def recording_service(name: str, settings: Settings, migrations: Path, contracts: EventRegistry,
+                      projections: ModuleType, queries: ModuleType, **parts: Any) -> Service:
+    """A service that records commands in an event store of its own (members, activities, notify): its
+    projections (``project``, ``TABLES``) are written in every command's transaction and are what a rebuild
+    replays the store into; its named queries (``HANDLERS``) are bound to every unit of work."""
+    return Service(name=name, settings=settings, migrations=migrations, contracts=contracts,
+                   project=projections.project, queries=partial(NamedQueries, queries=queries.HANDLERS),
+                   read_model=ReadModel(tables=projections.TABLES),
+                   feed=lambda: StoreFeed(contracts, projections.project), **parts)
 
 
 Bootstrap = Callable[..., Service]

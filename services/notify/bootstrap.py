@@ -6,14 +6,11 @@ The ``src_*`` projections are fed by the members and activities topics: their po
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from contracts.rulebook.calendar import use_timezone
-from shared.bootstrap import Service, Worker, utc_now
+from shared.bootstrap import Service, Worker, recording_service, utc_now
 from shared.config import Settings
-from shared.rebuild import ReadModel, StoreFeed
-from shared.unit_of_work import NamedQueries
 from services.notify import consumer, projections, queries
 from services.notify.delivery import DeliveryWorker
 from services.notify.events import registry
@@ -29,16 +26,13 @@ def bootstrap(settings: Settings | None = None, notify_settings: NotifySettings 
               clock=utc_now) -> Service:
     settings = settings or Settings.from_env(SERVICE)
     use_timezone(settings.timezone)
-    return Service(
-        name=SERVICE, settings=settings, own_settings=notify_settings or NotifySettings.from_env(),
-        migrations=MIGRATIONS, contracts=registry, project=projections.project,
-        queries=partial(NamedQueries, queries=queries.HANDLERS), clock=clock,
+    return recording_service(
+        SERVICE, settings, MIGRATIONS, registry, projections, queries, clock=clock,
+        own_settings=notify_settings or NotifySettings.from_env(),
         workers=(
             Worker("notify-sources", consumer.sources_consumer, reads=consumer.SOURCES),
             Worker("notify-scheduler", Scheduler),
             Worker("notify-delivery", DeliveryWorker),
             Worker("notify-mailbox", lambda service: Mailbox(service.own_settings))),
-        read_model=ReadModel(tables=projections.TABLES),
-        feed=lambda: StoreFeed(registry, projections.project),
         probes=(queries.scheduler_last_run,),
         gauges=queries.GAUGES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from shared.bootstrap import AdminCommand, Registry, Service, Worker
 from shared.config import Settings
+from shared.rebuild import StoreFeed
+from services.registry import SERVICES
 
 
 class Counter:
@@ -72,3 +75,17 @@ def test_with_changes_replaces_a_part_and_keeps_the_rest():
     service = REGISTRY.service("sample")
     changed = service.with_changes(clock=lambda: "then")
     assert changed.clock() == "then" and changed.workers == service.workers and service.clock() != "then"
+
+
+@pytest.mark.parametrize("name", ["members", "activities", "notify"])
+def test_a_recording_service_binds_its_own_projections_and_named_queries(name):
+    """Every service that records commands is put together by one recipe: what its unit of work writes in
+    the command's transaction is what a rebuild replays its store into, and its handlers' queries are its own."""
+    service = SERVICES.service(name, Settings.from_env(name, {}))
+    projections = importlib.import_module(f"services.{name}.projections")
+    queries = importlib.import_module(f"services.{name}.queries")
+    bound = service.queries(object())
+    assert service.project is projections.project and service.read_model.tables == projections.TABLES
+    assert {query.__name__ for query in queries.HANDLERS} <= set(vars(bound))
+    assert isinstance(service.feed(), StoreFeed) and service.feed().registry is service.contracts
+    assert service.migrations == Path(projections.__file__).parent / "migrations"
