@@ -19,7 +19,7 @@ from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from shared import db
 from tests.fixtures import audit_service, audit_settings, serving  # noqa: F401 — fixtures
-from tests.unit.test_audit_scorecard import TODAY, month_of_work
+from tests.audit_month import TODAY, month_of_work
 from datetime import datetime, UTC
 
 CHROMIUM = os.environ.get("BRANCHWORK_CHROMIUM", "/usr/bin/chromium")

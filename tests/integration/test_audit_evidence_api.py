@@ -20,7 +20,7 @@ from services.audit.verifier import Fault, verify_bundle
 from shared import db, note
 from tests.fixtures import serving
 from tests.support import bearer, chained_events, dashboard_sign_in, dashboard_sign_out, new_id, token, wait_for
-from tests.unit.test_audit_scorecard import BRANCH, TENANT, month_of_work
+from tests.audit_month import BRANCH, TENANT, month_of_work
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
 WITNESS = Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32)

@@ -16,7 +16,7 @@ from services.audit.settings import AuditSettings
 from shared import db
 from tests.fixtures import serving
 from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, sample_envelopes, token
-from tests.unit.test_audit_scorecard import BRANCH, M4, TENANT, TODAY, month_of_work
+from tests.audit_month import BRANCH, M4, TENANT, TODAY, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 OTHER_BRANCH = "22222222-2222-2222-2222-222222222222"

@@ -16,7 +16,7 @@ from services.audit.settings import AuditSettings
 from shared import db
 from tests.fixtures import serving
 from tests.support import bearer, token
-from tests.unit.test_audit_scorecard import BRANCH, M2, TENANT, History, activity, month_of_work
+from tests.audit_month import BRANCH, M2, TENANT, History, activity, month_of_work
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
 BY_THE_MONTHS_END = datetime(2026, 11, 30, 10, tzinfo=UTC)   # 18:00 in the bureaus' time zone

@@ -20,7 +20,7 @@ from shared import db, merkle
 from shared.canonical import canonical_json, event_hash
 from tests.fixtures import serving
 from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, token
-from tests.unit.test_audit_scorecard import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
+from tests.audit_month import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 
@@ -219,7 +219,7 @@ def test_the_views_worker_follows_new_journal_entries(audit_settings, history):
         extra = History()
         extra.versions = dict(history.versions)
         from contracts import activities as A
-        from tests.unit.test_audit_scorecard import activity
+        from tests.audit_month import activity
         record = activity("briefing", date(2026, 11, 27), ["m1"], activity_id="brief-1")
         envelope = extra.record("activity-brief-1", record, on=record.occurred_on)
         assert A
@@ -275,7 +275,7 @@ def test_a_pledge_is_counted_but_its_signer_is_shown_nowhere_in_the_dashboard(cl
 
 def test_entries_the_views_could_not_apply_are_applied_again_on_retry(audit_settings):
     extra = History(tenant="retry-" + NOTICE[-8:])
-    from tests.unit.test_audit_scorecard import activity
+    from tests.audit_month import activity
     record = activity("study", date(2026, 11, 3), [M1], activity_id="retry-study")
     envelope = extra.record("activity-retry-study", record, on=record.occurred_on)
     with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
@@ -327,7 +327,7 @@ def test_an_old_webhook_event_keeps_its_bytes_but_no_view_shows_its_credentials(
 def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_others_are_applied(
         audit_settings, monkeypatch):
     from services.audit.store import Fact
-    from tests.unit.test_audit_scorecard import activity
+    from tests.audit_month import activity
     extra = History(tenant="split-" + NOTICE[-8:])
     records = [activity("study", date(2026, 11, day), [M1], activity_id=f"split-{day}") for day in range(1, 10)]
     envelopes = [extra.record(f"activity-split-{day}", record, on=record.occurred_on)

@@ -17,7 +17,7 @@ from shared import db, websession
 from shared.errors import Unauthenticated
 from tests.fixtures import serving
 from tests.support import bearer, csrf_token_of, dashboard_sign_in, new_id, token
-from tests.unit.test_audit_scorecard import TENANT, TODAY, month_of_work
+from tests.audit_month import TENANT, TODAY, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from services.members.domain import MembersRuleBroken, committee, dues, member a
 from services.members.domain.branch import Branch
 from services.notify.rules import evaluate
 from services.notify.rules.model import Branch as NotifyBranch, BureauSnapshot, Dues, Member as NotifyMember
-from tests.unit.test_audit_scorecard import BRANCH, OTHER, TENANT, History
+from tests.audit_month import BRANCH, OTHER, TENANT, History
 
 TODAY = date(2026, 11, 27)
 A = Branch("a", "甲", date(2010, 1, 1))

@@ -97,3 +97,16 @@ def test_helper_modules_of_the_tests_are_not_named_test():
     helpers = [str(path.relative_to(REPO_ROOT)) for path in sorted((REPO_ROOT / "tests").rglob("test_*.py"))
                if not has_tests(path)]
     assert not helpers, helpers
+
+
+def test_what_the_tiers_share_lives_in_helper_modules_not_in_another_tiers_tests():
+    """A sample history another tier needs is a helper module (``tests/audit_month.py``): importing a test module
+    runs its fixtures' and tests' imports in a tier that does not collect them."""
+    problems = []
+    for path in sorted((REPO_ROOT / "tests").rglob("*.py")):
+        for line, name in runtime_imports(path):
+            parts = name.split(".")
+            if len(parts) > 2 and parts[0] == "tests" and any(p.startswith("test_") for p in parts[1:3]) \
+                    and REPO_ROOT.joinpath("tests", parts[1]) != path.parent:
+                problems.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {name}")
+    assert not problems, problems
