@@ -82,7 +82,8 @@ def scorecards(stack: Stack) -> dict:
         branches = [row["branch_id"] for row in conn.execute(
             "SELECT branch_id FROM views.branches WHERE tenant_id = %s ORDER BY branch_id", (tenant,))]
         events = conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM journal_heads").fetchone()["n"]
-    app = create_app(settings, AuditSettings.from_env())
+    from services.audit.bootstrap import bootstrap  # the audit service as its processes build it
+    app = create_app(bootstrap(settings, AuditSettings.from_env()))
     client = app.test_client()
     headers = bearer(token(settings, "auditor", tenant=tenant, subject=f"bench-{uuid.uuid4().hex[:6]}"))
     year = fixtures.FIRST_YEAR + 1

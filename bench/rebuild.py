@@ -7,7 +7,6 @@ to its contract) and writes its projection's rows, with their keys and indexes.
 
 from __future__ import annotations
 
-import importlib
 import time
 
 from psycopg import sql
@@ -20,6 +19,7 @@ from services.members.app import MIGRATIONS as MEMBERS_MIGRATIONS
 from shared import db
 from shared.config import Settings
 from shared.rebuild import rebuild as rebuild_read_models
+from services.registry import SERVICES
 from bench.stack import Stack
 
 MIGRATIONS = {"members": MEMBERS_MIGRATIONS, "activities": ACTIVITIES_MIGRATIONS, "audit": AUDIT_MIGRATIONS}
@@ -46,7 +46,7 @@ def raw_copy(settings: Settings, table: str) -> tuple[int, float]:
 
 def _service_rebuild(settings: Settings, service: str) -> tuple[int, float]:
     """What ``branchwork rebuild <service>`` does: a shadow copy filled from the store, then swapped in."""
-    entry = importlib.import_module(f"services.{service}.operations").OPERATIONS
+    entry = SERVICES.service(service, settings)
     started = time.perf_counter()
     result = rebuild_read_models(settings.owner_dsn, entry.read_model, entry.feed())
     return result["applied"], time.perf_counter() - started

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.audit import journal  # noqa: E402
 from services.audit.app import MIGRATIONS, create_app  # noqa: E402
+from services.audit.bootstrap import bootstrap  # noqa: E402
 from services.audit.views_feed import rebuild  # noqa: E402
 from shared import db  # noqa: E402
 from shared.envelope import Actor, Envelope, new_event_id, start_of_day  # noqa: E402
@@ -100,7 +101,7 @@ def timed(work, repeat: int = REPEAT) -> float:
 
 
 def measure(settings, tenant: str, branches: list[str]) -> dict:
-    app = create_app(settings)
+    app = create_app(bootstrap(settings))
     client = app.test_client()
     headers = bearer(token(settings, "auditor", tenant=tenant))
     year = str(FIRST_YEAR + 1)

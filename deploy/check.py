@@ -83,13 +83,13 @@ def command_problem(args: list[str]) -> str | None:
         parsed = cli.parser().parse_args(args)
     except SystemExit:
         return f"`branchwork {' '.join(args)}` is not a command the CLI accepts"
-    if parsed.command == "worker" and parsed.name not in cli._service_workers(parsed.service):
+    if parsed.command == "worker" and parsed.name not in cli.SERVICES.service(parsed.service).worker_names():
         return f"`branchwork {' '.join(args)}`: {parsed.service} has no worker {parsed.name}"
     return None
 
 
 def all_workers() -> set[tuple[str, str]]:
-    return {(service, name) for service in cli.SERVICES for name in cli._service_workers(service)}
+    return {(service, name) for service in cli.SERVICES for name in cli.SERVICES.service(service).worker_names()}
 
 
 def known_metrics() -> set[str]:
@@ -100,7 +100,7 @@ def known_metrics() -> set[str]:
     names = {name for names in REGISTRY._collector_to_names.values() for name in names}
     gauges = list(metrics.COMMON_GAUGES)
     for service in cli.SERVICES:
-        gauges += list(getattr(__import__(f"services.{service}.operations", fromlist=["x"]), "GAUGES", ()))
+        gauges += list(cli.SERVICES.service(service).gauges)
     return names | {gauge.name for gauge in gauges} | {"branchwork_consumer_lag"}
 
 
@@ -177,7 +177,7 @@ def check_workloads(report: Report, overlay: str, docs: list[dict], settings: se
         for kind in ("Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
             wanted = service if kind == "Service" else http
             report.check(wanted in by_kind.get(kind, {}), f"{overlay}: no {kind} {wanted}")
-    for service in cli.PUBLISHING_SERVICES:
+    for service in cli.publishing_services():
         report.check(("relay", service) in seen, f"{overlay}: no Deployment runs the {service} relay")
     for service, name in all_workers():
         if name not in {"notify-mailbox"}:
@@ -237,7 +237,7 @@ def check_compose(report: Report, settings: set[str]) -> int:
             report.check(dependency in services, f"compose: {name} depends on unknown {dependency}")
             report.check(condition.get("condition") in ("service_healthy", "service_completed_successfully"),
                          f"compose: {name} waits for {dependency} without a condition")
-    expected = {("serve", s) for s in cli.SERVICES} | {("relay", s) for s in cli.PUBLISHING_SERVICES} | {
+    expected = {("serve", s) for s in cli.SERVICES} | {("relay", s) for s in cli.publishing_services()} | {
         ("worker", s, n) for s, n in all_workers()} | {("setup",)}
     for missing in sorted(expected - commands):
         report.check(False, f"compose: no service runs `branchwork {' '.join(missing)}`")

@@ -1,7 +1,8 @@
 """The ``branchwork`` command: set-up, workers, tokens for local use, and the operators' commands.
 
 Each subcommand is one entry of ``COMMANDS`` (its arguments and what runs it); what a command needs
-to know of a service it reads from the service's own table, ``services.<name>.operations.OPERATIONS``.
+to know of a service — its settings, migrations, workers, read model, probes and its own commands — it
+takes from the service as its bootstrap built it, found through the one registry, ``services.registry``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from shared import auth, db, eventstore, jsonlog
+from shared.bootstrap import Service
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.kafka import ensure_topics
 from shared.process import run_until_signalled
+from services.registry import SERVICES
 
-SERVICES = ("members", "activities", "notify", "audit")
-PUBLISHING_SERVICES = ("members", "activities", "notify")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE_DIR = REPO_ROOT / "docs" / "events"
 
@@ -42,17 +43,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def operations(service: str):
-    """A service's entry in the operators' table."""
-    return importlib.import_module(f"services.{service}.operations").OPERATIONS
+def publishing_services() -> list[str]:
+    """The services that record events and so have a topic and a relay."""
+    return SERVICES.publishing()
 
 
-def _service_workers(service: str) -> dict:
-    """A service's workers: ``services.<name>.consumer.WORKERS``, name → factory(settings) → run(stop)."""
-    try:
-        return importlib.import_module(f"services.{service}.consumer").WORKERS
-    except ModuleNotFoundError:
-        return {}
+def _run_own_command(service: Service, name: str, arguments: list[str]) -> int:
+    """Run the service's own command ``name`` with the arguments left on the command line."""
+    command = service.command(name)
+    own = argparse.ArgumentParser(prog=f"branchwork {name} {service.name}", description=command.help)
+    command.arguments(own)
+    jsonlog.configure(f"{service.name}-admin")
+    return command.run(service, own.parse_args(arguments))
 
 
 def _print_json(value) -> None:
@@ -93,19 +95,25 @@ def _token(args) -> int:
 
 def _setup(args) -> int:
     logging.basicConfig(level=logging.INFO, format="setup: %(message)s")  # a person reads this, not a collector
-    for service in args.services:
-        app_module = importlib.import_module(f"services.{service}.app")
-        db.provision(Settings.from_env(service), [app_module.MIGRATIONS])
+    for name in args.services:
+        service = SERVICES.service(name)
+        db.provision(service.settings, [service.migrations])
     settings = Settings.from_env("members")
-    ensure_topics(settings.kafka_bootstrap, [settings.topic(s) for s in PUBLISHING_SERVICES],
+    ensure_topics(settings.kafka_bootstrap, [settings.topic(s) for s in publishing_services()],
                   partitions=settings.topic_partitions, replication=settings.topic_replication)
     logging.getLogger(__name__).info("set up %s", ", ".join(args.services))
     return 0
 
 
 def _relay(args) -> int:
-    _serve_metrics(Settings.from_env(args.service))
-    importlib.import_module(f"services.{args.service}.relay").main()
+    from shared.relay import OutboxRelay
+    service = SERVICES.service(args.service)
+    if not service.publishes:
+        print(f"branchwork relay: {service.name} records no events (relays: {', '.join(publishing_services())})",
+              file=sys.stderr)
+        return 2
+    _serve_metrics(service.settings)
+    run_until_signalled(service.name, f"{service.name}-relay", OutboxRelay(service.settings).run)
     return 0
 
 
@@ -122,55 +130,55 @@ def _serve(args) -> int:
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("service", choices=SERVICES.names())
     parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: BRANCHWORK_HTTP_WORKERS, 2)")
     parser.add_argument("--threads", type=int, help="threads per worker (default: BRANCHWORK_HTTP_THREADS, 8)")
 
 
-def _serve_metrics(settings: Settings, run=None) -> None:
+def _serve_metrics(settings: Settings, worker=None) -> None:
     """A worker's own /metrics (its counters; a consumer's lag too), when BRANCHWORK_METRICS_PORT is set."""
     if not settings.metrics_port:
         return
     from prometheus_client import REGISTRY, start_http_server
 
     from shared.consumer_lag import ConsumerLag, ConsumerLagCollector
-    runner = getattr(run, "__self__", None)
-    if isinstance(runner, ConsumerRunner):
-        REGISTRY.register(ConsumerLagCollector(runner.name, ConsumerLag(settings.kafka_bootstrap, runner.group_id,
-                                                                        runner.topics)))
+    if isinstance(worker, ConsumerRunner):
+        REGISTRY.register(ConsumerLagCollector(worker.name, ConsumerLag(settings.kafka_bootstrap, worker.group_id,
+                                                                        worker.topics)))
     start_http_server(settings.metrics_port)
 
 
 def _worker(args) -> int:
-    workers = _service_workers(args.service)
-    if args.name not in workers:
-        print(f"branchwork worker: {args.service} has no worker {args.name!r} (has: {sorted(workers)})",
-              file=sys.stderr)
+    service = SERVICES.service(args.service)
+    try:
+        worker = service.worker(args.name)
+    except LookupError as error:
+        print(f"branchwork worker: {error}", file=sys.stderr)
         return 2
-    settings = Settings.from_env(args.service)
-    run = workers[args.name](settings)
-    _serve_metrics(settings, run)
-    run_until_signalled(args.service, args.name, run)
+    _serve_metrics(service.settings, worker)
+    run_until_signalled(service.name, args.name, worker.run)
     return 0
 
 
 def _workers(_args) -> int:
-    for service in SERVICES:
-        for name in _service_workers(service):
-            print(f"{service}:{name}")
+    for name in SERVICES:
+        for worker in SERVICES.service(name).worker_names():
+            print(f"{name}:{worker}")
     return 0
 
 
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help=f"a service ({', '.join(PUBLISHING_SERVICES)}) or an audit bundle file")
+    parser.add_argument("target", help=f"a service ({', '.join(SERVICES.names())}) or an audit bundle file")
+    parser.add_argument("scope", nargs="*", help="with a service that verifies more than its store: what to check"
+                        " (audit: one bureau)")
     parser.add_argument("--key", help="with a bundle: the bureau's key list (GET /api/v1/keys), a file")
     parser.add_argument("--witness", action="append", default=[],
                         help="with a bundle: a witness's vkey (or a file holding it) that must have cosigned")
 
 
 def _verify(args) -> int:
-    """A service name checks that service's store; anything else is an audit bundle, checked offline."""
-    if args.target not in PUBLISHING_SERVICES:
+    """A service name checks that service's history; anything else is an audit bundle, checked offline."""
+    if args.target not in SERVICES:
         if not args.key:
             print("branchwork verify: a bundle needs --key (the bureau's key list)", file=sys.stderr)
             return 2
@@ -179,12 +187,15 @@ def _verify(args) -> int:
     if args.key or args.witness:
         print("branchwork verify: --key and --witness go with a bundle, not a service", file=sys.stderr)
         return 2
-    settings = Settings.from_env(args.target)
-    with db.connect(settings.owner_dsn) as conn:
+    service = SERVICES.service(args.target)
+    if service.command("verify"):
+        return _run_own_command(service, "verify", args.scope)
+    with db.connect(service.settings.owner_dsn) as conn:
         problems = eventstore.verify(conn)
     for problem in problems:
         print(json.dumps(problem.to_dict()))
-    print(f"{settings.database}: {'intact' if not problems else f'{len(problems)} problem(s)'}", file=sys.stderr)
+    print(f"{service.settings.database}: {'intact' if not problems else f'{len(problems)} problem(s)'}",
+          file=sys.stderr)
     return 1 if problems else 0
 
 
@@ -192,20 +203,20 @@ def _verify(args) -> int:
 
 def _status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("services", nargs="*", metavar="SERVICE",
-                        help=f"only these services (default: all of {', '.join(SERVICES)})")
+                        help=f"only these services (default: all of {', '.join(SERVICES.names())})")
     parser.add_argument("--json", action="store_true", help="one JSON document instead of lines")
 
 
 def _status(args) -> int:
     """Every service's checks; exit 1 when any is unhealthy."""
     from shared.operations import service_status
-    unknown = sorted(set(args.services) - set(SERVICES))
+    unknown = sorted(set(args.services) - set(SERVICES.names()))
     if unknown:
-        print(f"branchwork status: no service {', '.join(unknown)} (services: {', '.join(SERVICES)})", file=sys.stderr)
+        print(f"branchwork status: no service {', '.join(unknown)} (services: {', '.join(SERVICES.names())})",
+              file=sys.stderr)
         return 2
     logging.disable(logging.WARNING)  # Kafka's client logs every refused connection: the report says it once
-    report = {service: service_status(service, Settings.from_env(service), operations(service))
-              for service in args.services or SERVICES}
+    report = {name: service_status(SERVICES.service(name)) for name in args.services or SERVICES.names()}
     healthy = all(check.healthy for checks in report.values() for check in checks)
     if args.json:
         _print_json({"healthy": healthy, "services": {
@@ -237,16 +248,16 @@ def _summary(detail) -> str:
 def _dlq_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="parked events, newest first (without payloads)")
-    listing.add_argument("service", choices=SERVICES)
+    listing.add_argument("service", choices=SERVICES.names())
     listing.add_argument("--consumer")
     listing.add_argument("--all", action="store_true", help="also those already replayed")
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--json", action="store_true")
     show = actions.add_parser("show", help="one parked event with its payload and error")
-    show.add_argument("service", choices=SERVICES)
+    show.add_argument("service", choices=SERVICES.names())
     show.add_argument("id", type=int)
     replay = actions.add_parser("replay", help="apply parked events again (after a fix)")
-    replay.add_argument("service", choices=SERVICES)
+    replay.add_argument("service", choices=SERVICES.names())
     replay.add_argument("--consumer", help="only this consumer's (default: every consumer of the service)")
     replay.add_argument("--id", type=int, action="append", dest="ids", help="only these dead letters")
 
@@ -275,26 +286,25 @@ def _dlq(args) -> int:
             row["payload"] = payload
         _print_json(row)
         return 0
-    consumers = [args.consumer] if args.consumer else list(operations(args.service).consumers)
+    consumers = [args.consumer] if args.consumer else list(SERVICES.service(args.service).consumers())
     return max([_replay_consumer(args.service, consumer, args.ids) for consumer in consumers] or [0])
 
 
-def _replay_consumer(service: str, name: str, ids: list[int] | None) -> int:
-    """Find the worker's ConsumerRunner (its run method's owner) and replay its dead letters."""
-    workers = _service_workers(service)
-    run = workers[name](Settings.from_env(service)) if name in workers else None
-    runner = getattr(run, "__self__", None)
+def _replay_consumer(name: str, consumer: str, ids: list[int] | None) -> int:
+    """Build the service's consumer worker and replay its dead letters."""
+    service = SERVICES.service(name)
+    runner = service.worker(consumer) if consumer in service.consumers() else None
     if not isinstance(runner, ConsumerRunner):
-        print(f"branchwork: {service} has no consumer {name!r}", file=sys.stderr)
+        print(f"branchwork: {name} has no consumer {consumer!r}", file=sys.stderr)
         return 2
     with db.connect(runner.dsn) as conn:
         count = runner.replay_dead_letters(conn, ids)
-    print(f"{name}: {count} dead letter(s) applied again")
+    print(f"{consumer}: {count} dead letter(s) applied again")
     return 0
 
 
 def _replay_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("service", choices=SERVICES.names())
     parser.add_argument("name", help="the consumer worker's name")
     parser.add_argument("--id", type=int, action="append", dest="ids", help="only these dead letters")
 
@@ -303,18 +313,37 @@ def _rebuild(args) -> int:
     """Rebuild into a shadow copy while writers go on, catch up, swap; a progress bar on a terminal."""
     from shared.progress import ProgressBar
     from shared.rebuild import RebuildBusy, rebuild
-    jsonlog.configure(args.service)
-    settings, entry = Settings.from_env(args.service), operations(args.service)
-    bar = ProgressBar(f"rebuild {args.service}", sys.stderr)
+    service = SERVICES.service(args.service)
+    if service.command("rebuild"):
+        return _run_own_command(service, "rebuild", args.rest)
+    jsonlog.configure(service.name)
+    bar = ProgressBar(f"rebuild {service.name}", sys.stderr)
     try:
-        result = rebuild(settings.owner_dsn, entry.read_model, entry.feed(), progress=bar.update)
+        result = rebuild(service.settings.owner_dsn, service.read_model, service.feed(), progress=bar.update)
     except RebuildBusy as error:
         bar.finish()
         print(f"branchwork rebuild: {error}", file=sys.stderr)
         return 1
     bar.finish()
-    print(f"{settings.database}: rebuilt from {result['applied']} entries in {result['rounds']} round(s), swapped in")
+    print(f"{service.settings.database}: rebuilt from {result['applied']} entries in {result['rounds']} round(s),"
+          " swapped in")
     return 0
+
+
+def _own_command(name: str) -> Callable[[argparse.Namespace], int]:
+    """A command only some services have: it runs the named service's own."""
+    def run(args) -> int:
+        service = SERVICES.service(args.service)
+        if service.command(name) is None:
+            print(f"branchwork {name}: {service.name} has no such command", file=sys.stderr)
+            return 2
+        return _run_own_command(service, name, args.rest)
+    return run
+
+
+def _service_and_rest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service", choices=SERVICES.names())
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="the service's own arguments (see --help after it)")
 
 
 def _catalogue_arguments(parser: argparse.ArgumentParser) -> None:
@@ -341,10 +370,11 @@ def catalogue_topics() -> list:
     """Each publishing service's topic with its contracts and the consumer groups that read it."""
     from shared.catalogue import Topic
     defaults = Settings.from_env("members", {})
+    consumers = {reader: SERVICES.service(reader).consumers() for reader in SERVICES}
     return [Topic(service, defaults.topic(service), importlib.import_module(f"contracts.{service}").registry,
-                  [consumer for reader in SERVICES for consumer, sources in operations(reader).consumers.items()
+                  [consumer for reader in SERVICES for consumer, sources in consumers[reader].items()
                    if service in sources])
-            for service in PUBLISHING_SERVICES]
+            for service in publishing_services()]
 
 
 def _version() -> str:
@@ -361,22 +391,25 @@ def _service_argument(choices: tuple[str, ...]) -> Callable[[argparse.ArgumentPa
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {
     "token": (_token_arguments, _token, "print a signed bearer token for local use"),
-    "setup": (lambda p: p.add_argument("services", nargs="*", default=list(SERVICES)), _setup,
+    "setup": (lambda p: p.add_argument("services", nargs="*", default=SERVICES.names()), _setup,
               "create databases, roles and topics; apply migrations"),
     "serve": (_serve_arguments, _serve, "serve a service's HTTP API under gunicorn on all interfaces"),
-    "relay": (_service_argument(PUBLISHING_SERVICES), _relay, "run a service's outbox relay"),
-    "worker": (lambda p: (p.add_argument("service", choices=SERVICES), p.add_argument("name")), _worker,
+    "relay": (_service_argument(SERVICES.names()), _relay, "run a service's outbox relay"),
+    "worker": (lambda p: (p.add_argument("service", choices=SERVICES.names()), p.add_argument("name")), _worker,
                "run one of a service's workers (a consumer, a scheduler)"),
     "workers": (lambda p: None, _workers, "list every service's workers as service:name"),
-    "verify": (_verify_arguments, _verify, "check a service's event store hash chains, or an audit bundle offline:"
-               " branchwork verify BUNDLE --key KEYS [--witness KEY …]"),
+    "verify": (_verify_arguments, _verify, "check a service's history (event store hash chains; audit: the journal's"
+               " Merkle trees), or an audit bundle offline: branchwork verify BUNDLE --key KEYS [--witness KEY …]"),
     "status": (_status_arguments, _status,
                "readiness, outbox lag, consumer lag per partition, dead letters, projections, scheduler"),
     "dlq": (_dlq_arguments, _dlq, "list, show or replay a service's dead letters"),
     "replay-dead-letters": (_replay_arguments, lambda a: _replay_consumer(a.service, a.name, a.ids),
                             "apply one consumer's parked events again (also: dlq replay)"),
-    "rebuild": (_service_argument(SERVICES), _rebuild,
+    "rebuild": (_service_and_rest, _rebuild,
                 "rebuild a service's read models without stopping writers (shadow copy, catch up, swap)"),
+    "retry": (_service_and_rest, _own_command("retry"), "apply again what a service's read side could not apply"
+              " (audit: journal entries the views failed on)"),
+    "failures": (_service_and_rest, _own_command("failures"), "list what a service's read side could not apply"),
     "catalogue": (_catalogue_arguments, _catalogue, "write docs/events/ (JSON Schemas, AsyncAPI) from contracts/"),
 }
 

@@ -7,11 +7,13 @@ projection rows the caller writes commit or vanish together.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from shared.chain import Problem, check_chain
+from shared.chain import Head, Problem, check_heads_without_events, check_stored_stream, seal_after
 from shared.envelope import GENESIS_HASH, Actor, Envelope
 from shared.errors import ConcurrencyError
 
@@ -30,7 +32,7 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
         return []
     new = expected_version == 0
     prev_hash = GENESIS_HASH if new else _lock_stream(conn, stream_id, expected_version)
-    sealed = _sealed(stream_id, expected_version, envelopes, prev_hash)
+    sealed = seal_after(stream_id, expected_version, envelopes, prev_hash)
     try:
         # One round trip for all of it, a new stream's creation included: nothing below needs an answer
         # before the next statement goes out.
@@ -45,17 +47,6 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
             raise ConcurrencyError(stream_id, expected_version)
     except psycopg.errors.UniqueViolation as error:
         raise ConcurrencyError(stream_id, expected_version) from error
-    return sealed
-
-
-def _sealed(stream_id: str, expected_version: int, envelopes: Sequence[Envelope], prev_hash: str) -> list[Envelope]:
-    sealed = []
-    for offset, envelope in enumerate(envelopes, start=1):
-        if envelope.stream_id != stream_id or envelope.stream_version != expected_version + offset:
-            raise ValueError("envelope stream or version does not follow the stream")
-        envelope = envelope.sealed(prev_hash)
-        prev_hash = envelope.hash
-        sealed.append(envelope)
     return sealed
 
 
@@ -123,17 +114,15 @@ def read_all(conn: psycopg.Connection, after_position: int = 0, limit: int = 100
 def verify(conn: psycopg.Connection, stream_id: str | None = None) -> list[Problem]:
     """Recompute every hash and walk every chain; return what was changed, deleted, inserted or reordered."""
     problems: list[Problem] = []
-    heads = {row["stream_id"]: row for row in conn.execute(
+    heads = {row["stream_id"]: Head(row["version"], row["head_hash"]) for row in conn.execute(
         "SELECT stream_id, version, head_hash FROM streams WHERE %s::text IS NULL OR stream_id = %s",
         (stream_id, stream_id))}
     seen: set[str] = set()
     for stream, rows in _rows_by_stream(conn, stream_id):
         seen.add(stream)
-        problems.extend(_verify_stream(stream, rows, heads.get(stream)))
-    for missing in sorted(set(heads) - seen):
-        if heads[missing]["version"] > 0:
-            problems.append(Problem(missing, None, "stream_missing", "the stream head names events that are gone"))
-    return problems
+        stored = [(row["position"], row_to_envelope(row)) for row in rows]
+        problems.extend(check_stored_stream(stream, stored, heads.get(stream)))
+    return problems + check_heads_without_events(heads, seen)
 
 
 def _rows_by_stream(conn: psycopg.Connection, stream_id: str | None) -> Iterator[tuple[str, list[dict]]]:
@@ -153,14 +142,84 @@ def _rows_by_stream(conn: psycopg.Connection, stream_id: str | None) -> Iterator
         yield current, rows
 
 
-def _verify_stream(stream: str, rows: list[dict], head: dict | None) -> list[Problem]:
-    problems = check_chain(stream, [row_to_envelope(row) for row in rows])
-    positions = [row["position"] for row in rows]
-    if positions != sorted(positions):
-        problems.append(Problem(stream, None, "reordered", "events are stored out of their stream's order"))
-    if head is None:
-        problems.append(Problem(stream, None, "head_missing", "events exist for a stream with no head"))
-    elif head["version"] != rows[-1]["stream_version"] or head["head_hash"] != rows[-1]["hash"]:
-        problems.append(Problem(stream, head["version"], "head_mismatch",
-                                "the last stored event is not the stream's recorded head"))
-    return problems
+def lock_streams(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
+    """The streams' versions (0 for a stream not yet written), their heads locked until the transaction ends.
+
+    A writer that reads a version and appends after it holds the head meanwhile, so a concurrent writer of
+    the same stream waits instead of failing on a stale version; heads are locked in stream order, so two
+    writers of overlapping streams cannot deadlock.
+    """
+    rows = conn.execute("SELECT stream_id, version FROM streams WHERE stream_id = ANY(%s) ORDER BY stream_id"
+                        " FOR UPDATE", (sorted(set(stream_ids)),)).fetchall()
+    versions = dict.fromkeys(stream_ids, 0)
+    versions.update((row["stream_id"], row["version"]) for row in rows)
+    return versions
+
+
+def unpublished(conn: psycopg.Connection, limit: int = 1000) -> list[tuple[str, Envelope]]:
+    """Events whose outbox rows are not published yet, oldest first, each with the topic it goes to."""
+    rows = conn.execute(f"SELECT o.topic, {_PREFIXED_COLUMNS} FROM outbox o JOIN events e ON e.position"
+                        " = o.event_position WHERE o.published_at IS NULL ORDER BY o.id LIMIT %s", (limit,)).fetchall()
+    return [(row["topic"], row_to_envelope(row)) for row in rows]
+
+
+_PREFIXED_COLUMNS = ", ".join("e." + column.strip() for column in EVENT_COLUMNS.split(","))
+
+
+class EventStore(Protocol):
+    """The recorder a unit of work writes through: PostgreSQL here, ``shared.memory`` in unit tests.
+
+    Both keep the same contract (tests/eventstore_contract.py): versions without gaps, a stale expected
+    version refused, every event hash-chained to its stream's previous one and queued once in the outbox,
+    and all of a transaction's writes kept or undone together.
+    """
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def append(self, stream_id: str, expected_version: int, envelopes: Sequence[Envelope],
+               topic: str) -> list[Envelope]: ...
+
+    def read_stream(self, stream_id: str) -> list[Envelope]: ...
+
+    def stream_version(self, stream_id: str) -> int: ...
+
+    def lock_streams(self, stream_ids: Sequence[str]) -> dict[str, int]: ...
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, Envelope]]: ...
+
+    def unpublished(self, limit: int = 1000) -> list[tuple[str, Envelope]]: ...
+
+    def verify(self, stream_id: str | None = None) -> list[Problem]: ...
+
+
+class PostgresEventStore:
+    """The event store in the service's database, inside the transactions of ``conn``."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A transaction, or a savepoint inside the caller's."""
+        return self.conn.transaction()
+
+    def append(self, stream_id: str, expected_version: int, envelopes: Sequence[Envelope],
+               topic: str) -> list[Envelope]:
+        return append(self.conn, stream_id, expected_version, envelopes, topic)
+
+    def read_stream(self, stream_id: str) -> list[Envelope]:
+        return read_stream(self.conn, stream_id)
+
+    def stream_version(self, stream_id: str) -> int:
+        return stream_version(self.conn, stream_id)
+
+    def lock_streams(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        return lock_streams(self.conn, stream_ids)
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, Envelope]]:
+        return read_all(self.conn, after_position, limit)
+
+    def unpublished(self, limit: int = 1000) -> list[tuple[str, Envelope]]:
+        return unpublished(self.conn, limit)
+
+    def verify(self, stream_id: str | None = None) -> list[Problem]:
+        return verify(self.conn, stream_id)

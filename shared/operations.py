@@ -1,27 +1,25 @@
 """What an operator asks of a running service: is it ready, how far behind is it, what did it park.
 
-Each service declares its part once (``services/<name>/operations.py``: its consumer groups, its read
-model and how to rebuild it, its own probes); ``branchwork status|dlq|rebuild`` read that table.
+Each service declares its part once, in its bootstrap (``shared.bootstrap.Service``: its consumer workers,
+its read model and how to rebuild it, its own probes); ``branchwork status|dlq|rebuild`` read it there.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import requests
 
+from shared.bootstrap import Service
 from shared.config import Settings
 from shared.consumer_lag import ConsumerLag
 from shared.db import connect
-from shared.rebuild import Feed, ReadModel
 
 log = logging.getLogger(__name__)
-
-Probe = Callable[[psycopg.Connection, Settings], "Check"]
 
 
 @dataclass(frozen=True)
@@ -34,17 +32,6 @@ class Check:
 
 
 @dataclass(frozen=True)
-class ServiceOperations:
-    """One service's entry in the operators' table."""
-
-    publishes: bool
-    consumers: Mapping[str, Sequence[str]] = field(default_factory=dict)  # consumer → services it reads
-    read_model: ReadModel | None = None
-    feed: Callable[[], Feed] | None = None
-    probes: Sequence[Probe] = ()
-
-
-@dataclass(frozen=True)
 class Limits:
     """Above these an operator should look: the alert rules in deploy/ use the same numbers."""
 
@@ -53,13 +40,13 @@ class Limits:
     http_timeout_seconds: float = 3.0
 
 
-def service_status(service: str, settings: Settings, operations: ServiceOperations,
-                   limits: Limits = Limits()) -> list[Check]:
+def service_status(service: Service, limits: Limits = Limits()) -> list[Check]:
     """Every check of one service; a check that cannot be made is an unhealthy one saying why."""
+    settings = service.settings
     checks = [_guarded("http", lambda: _http(settings, limits))]
-    database = _guarded("database", lambda: _database_checks(settings, operations, limits))
+    database = _guarded("database", lambda: _database_checks(service, limits))
     checks.extend(database if isinstance(database, list) else [database])
-    for consumer, sources in operations.consumers.items():
+    for consumer, sources in service.consumers().items():
         topics = [settings.topic(source) for source in sources]
         checks.append(_guarded(f"consumer {consumer}", lambda c=consumer, t=topics: _lag(settings, c, t, limits)))
     return checks
@@ -79,11 +66,11 @@ def _http(settings: Settings, limits: Limits) -> Check:
                  {"url": settings.base_url, "status": response.status_code, "checks": body.get("checks")})
 
 
-def _database_checks(settings: Settings, operations: ServiceOperations, limits: Limits) -> list[Check]:
-    with connect(settings.owner_dsn, autocommit=True, connect_timeout=5) as conn:
-        checks = [_outbox(conn, limits)] if operations.publishes else []
+def _database_checks(service: Service, limits: Limits) -> list[Check]:
+    with connect(service.settings.owner_dsn, autocommit=True, connect_timeout=5) as conn:
+        checks = [_outbox(conn, limits)] if service.publishes else []
         checks.append(_dead_letters(conn))
-        checks.extend(probe(conn, settings) for probe in operations.probes)
+        checks.extend(probe(conn, service) for probe in service.probes)
     return checks
 
 

@@ -16,11 +16,10 @@ import psycopg
 
 from shared import metrics
 from shared.config import Settings
-from shared.db import connect
 from shared.envelope import Envelope
 from shared.eventstore import EVENT_COLUMNS, row_to_envelope
 from shared.kafka import idempotent_producer
-from shared.process import run_until_signalled
+from shared.worker import Backoff, WorkerLoop
 
 log = logging.getLogger(__name__)
 
@@ -41,46 +40,24 @@ class OutboxRelay:
         self._producer = None
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until ``stop`` is set; survive PostgreSQL and Kafka outages with capped backoff."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with connect(self.settings.owner_dsn, autocommit=True) as conn:
-                    if not self._lead(conn, stop):
-                        continue
-                    backoff = 0.5
-                    self._publish_until_stopped(conn, stop)
-            except (psycopg.OperationalError, RelayKafkaError) as error:
-                log.warning("relay paused: %s; retrying in %.1fs", error, backoff)
-                self._close_producer()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-        self._close_producer()
+        """Publish until ``stop`` is set; survive PostgreSQL and Kafka outages with capped backoff.
 
-    def _lead(self, conn: psycopg.Connection, stop: threading.Event) -> bool:
-        """Wait to become the one active relay of this service; False if stopped first."""
-        while not stop.is_set():
-            got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got", (self.lock_key,)).fetchone()["got"]
-            if got:
-                log.info("relay active for %s", self.settings.database)
-                return True
-            stop.wait(1.0)
-        return False
+        A commit that appends events sends NOTIFY, which wakes the relay; the idle wait covers a missed one.
+        After a wake-up the relay lingers a few milliseconds, so that the commits of that moment go out as
+        one query, one produce request and one UPDATE instead of one each.
+        """
+        loop = WorkerLoop(f"{self.settings.service}-relay", self.settings.owner_dsn, self._step,
+                          channels=("branchwork_outbox",), leader_lock=self.lock_key, on_error=self._close_producer,
+                          settle_seconds=self.settings.relay_linger_ms / 1000, backoff=Backoff(cap=self.max_backoff),
+                          errors=(psycopg.OperationalError, RelayKafkaError))
+        try:
+            loop.run(stop)
+        finally:
+            self._close_producer()
 
-    def _publish_until_stopped(self, conn: psycopg.Connection, stop: threading.Event) -> None:
-        conn.execute("LISTEN branchwork_outbox")
-        while not stop.is_set():
-            if self.publish_batch(conn) >= self.settings.relay_batch_size:
-                continue  # a backlog: the next batch is ready now
-            # A commit that appends events sends NOTIFY; the timeout covers a missed one.
-            if list(conn.notifies(timeout=self.idle_wait, stop_after=1)):
-                self._linger(conn)
-
-    def _linger(self, conn: psycopg.Connection) -> None:
-        """Let the commits of the next few milliseconds join this batch, and take their NOTIFYs with them:
-        one query, one produce request and one UPDATE for many commands instead of one each."""
-        for _ in conn.notifies(timeout=self.settings.relay_linger_ms / 1000):
-            pass
+    def _step(self, conn: psycopg.Connection, _woken: set[str]) -> float:
+        """One batch; no sleep while a backlog remains."""
+        return 0 if self.publish_batch(conn) >= self.settings.relay_batch_size else self.idle_wait
 
     def publish_batch(self, conn: psycopg.Connection) -> int:
         """Publish the oldest unpublished rows; return how many were published."""
@@ -143,9 +120,3 @@ def _headers(envelope: Envelope) -> list[tuple[str, bytes]]:
     return [("event_type", envelope.event_type.encode()), ("event_id", envelope.event_id.encode()),
             ("correlation_id", (envelope.correlation_id or "").encode()),
             ("tenant_id", (envelope.tenant_id or "").encode())]
-
-
-def run_service_relay(service: str) -> None:
-    """Entry point of a service's relay process."""
-    relay = OutboxRelay(Settings.from_env(service))
-    run_until_signalled(service, f"{service}-relay", relay.run)

@@ -1,20 +1,48 @@
-"""One command, one PostgreSQL transaction: load a stream, decide, append events, outbox and projections."""
+"""One command, one transaction: load a stream, decide, append events, outbox and projections.
+
+``UnitOfWork`` is the port a handler sees. ``PostgresUnitOfWork`` runs it in a PostgreSQL transaction;
+``shared.memory.MemoryUnitOfWork`` runs the same code over an in-memory store, for unit tests.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 
-from shared import eventstore
 from shared.contracts import EventRegistry
 from shared.envelope import Actor, Envelope, new_event_id
+from shared.errors import Conflict
+from shared.eventstore import EventStore, PostgresEventStore
 
 State = TypeVar("State")
 Projector = Callable[[psycopg.Connection, Envelope, Any], None]
+
+
+class DuplicateRecord(Conflict):
+    """A read model's unique rule refused what was recorded (a bureau code taken, a cause notified already):
+    usually a concurrent request that got there first. Raised inside a savepoint, the unit of work goes on."""
+
+    code = "duplicate_record"
+
+    def __init__(self, constraint: str = "") -> None:
+        super().__init__(f"the record clashes with one already kept ({constraint or 'a unique rule'})")
+        self.constraint = constraint
+
+
+class NamedQueries:
+    """A service's named queries — functions of a connection and arguments — bound to one unit of work's connection:
+    ``uow.queries.roster(branch_id, day)`` runs ``queries.roster(conn, branch_id, day)``. A unit test's fake
+    answers the same names from memory."""
+
+    def __init__(self, conn: psycopg.Connection, queries: Iterable[Callable[..., Any]]) -> None:
+        for query in queries:
+            setattr(self, query.__name__, partial(query, conn))
 
 
 @dataclass(frozen=True)
@@ -28,22 +56,44 @@ class CommandContext:
     recorded_at: datetime
 
 
-class UnitOfWork:
-    """Wraps the caller's open transaction; ``record`` writes events and the service's own read models."""
+class UnitOfWork(Protocol):
+    """What a handler may do: load streams, record events, ask the service's named queries.
 
-    def __init__(self, conn: psycopg.Connection, registry: EventRegistry, topic: str,
-                 context: CommandContext, project: Projector | None = None) -> None:
-        self.conn = conn
+    Everything it does commits or vanishes together; the service's projections of the events it
+    records are written in the same transaction.
+    """
+
+    context: CommandContext
+    recorded: list[Envelope]
+    queries: Any  # the service's named queries, bound to this unit of work
+
+    def load(self, stream_id: str, evolve: Callable[[State, Any], State], initial: State) -> tuple[State, int]: ...
+
+    def record(self, stream_id: str, expected_version: int, events: Sequence[Any], *, branch_id: str | None = None,
+               occurred_at: datetime | None = None, tenant_id: str | None = None) -> list[Envelope]: ...
+
+    def lock(self, stream_ids: Sequence[str]) -> dict[str, int]: ...
+
+    def savepoint(self) -> AbstractContextManager[Any]: ...
+
+
+class StoreUnitOfWork:
+    """The unit of work over any event store: PostgreSQL's, or the in-memory twin."""
+
+    def __init__(self, store: EventStore, registry: EventRegistry, topic: str, context: CommandContext, *,
+                 queries: Any = None, project: Callable[[Envelope, Any], None] | None = None) -> None:
+        self.store = store
         self.registry = registry
         self.topic = topic
         self.context = context
+        self.queries = queries
         self._project = project
         self.recorded: list[Envelope] = []
 
     def load(self, stream_id: str, evolve: Callable[[State, Any], State], initial: State) -> tuple[State, int]:
         """Fold a stream's events into state; return it with the stream's version."""
         state, version = initial, 0
-        for envelope in eventstore.read_stream(self.conn, stream_id):
+        for envelope in self.store.read_stream(stream_id):
             event = self.registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
             state, version = evolve(state, event), envelope.stream_version
         return state, version
@@ -51,14 +101,24 @@ class UnitOfWork:
     def record(self, stream_id: str, expected_version: int, events: Sequence[Any], *,
                branch_id: str | None = None, occurred_at: datetime | None = None,
                tenant_id: str | None = None) -> list[Envelope]:
+        """Append ``events`` after ``expected_version`` (ConcurrencyError if the stream moved) and project them."""
         envelopes = [self._envelope(stream_id, expected_version + index, event, branch_id, occurred_at, tenant_id)
                      for index, event in enumerate(events, start=1)]
-        sealed = eventstore.append(self.conn, stream_id, expected_version, envelopes, self.topic)
+        sealed = self.store.append(stream_id, expected_version, envelopes, self.topic)
         for envelope, event in zip(sealed, events):
             if self._project is not None:
-                self._project(self.conn, envelope, event)
+                self._project(envelope, event)
         self.recorded.extend(sealed)
         return sealed
+
+    def lock(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The streams' versions (0: not written yet), held until this unit of work ends so that an append after
+        them waits for a concurrent writer instead of failing on a stale version."""
+        return self.store.lock_streams(stream_ids)
+
+    def savepoint(self) -> AbstractContextManager[Any]:
+        """Writes inside are undone if it raises, and the unit of work can go on (a lost race, say)."""
+        return self.store.transaction()
 
     def _envelope(self, stream_id: str, version: int, event: Any, branch_id: str | None,
                   occurred_at: datetime | None, tenant_id: str | None) -> Envelope:
@@ -69,3 +129,23 @@ class UnitOfWork:
             stream_version=version, tenant_id=tenant_id or context.tenant_id, branch_id=branch_id,
             occurred_at=occurred_at or context.recorded_at, recorded_at=context.recorded_at, actor=context.actor,
             correlation_id=context.correlation_id, causation_id=context.causation_id, data=data)
+
+
+class PostgresUnitOfWork(StoreUnitOfWork):
+    """Wraps the caller's open transaction; ``record`` writes events and the service's own read models."""
+
+    def __init__(self, conn: psycopg.Connection, registry: EventRegistry, topic: str,
+                 context: CommandContext, project: Projector | None = None, *,
+                 queries: Callable[[psycopg.Connection], Any] | None = None) -> None:
+        super().__init__(PostgresEventStore(conn), registry, topic, context,
+                         queries=queries(conn) if queries else None,
+                         project=partial(_projected, project, conn) if project else None)
+        self.conn = conn
+
+
+def _projected(project: Projector, conn: psycopg.Connection, envelope: Envelope, event: Any) -> None:
+    """Apply a projection; a unique rule it breaks is the domain's DuplicateRecord, not the driver's error."""
+    try:
+        project(conn, envelope, event)
+    except psycopg.errors.UniqueViolation as error:
+        raise DuplicateRecord(error.diag.constraint_name or "") from error

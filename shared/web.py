@@ -9,8 +9,8 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from collections.abc import Callable, Iterator
 
@@ -28,15 +28,15 @@ from werkzeug.exceptions import HTTPException
 
 from shared import metrics
 from shared.auth import Principal
+from shared.bootstrap import Service
 from shared.config import Settings
-from shared.contracts import EventRegistry
 from shared.db import open_pool, set_tenant
 from shared.envelope import Actor
 from shared.errors import BranchworkError, Forbidden, RequestInvalid, ServiceUnavailable, Unauthenticated
 from shared.inputs import check_request
 from shared.jsonlog import log_context
 from shared.kafka import KafkaProbe
-from shared.unit_of_work import CommandContext, Projector, UnitOfWork
+from shared.unit_of_work import CommandContext, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,13 @@ def _decimal_as_string(self, field, ret, **_kwargs) -> dict:
 
 @dataclass
 class ServiceRuntime:
-    """What a service's views need: settings, the API's connection pool and its event contracts."""
+    """What a service's views need: the service as its bootstrap built it, its settings, the API's connection
+    pool and the clock (which tests may move)."""
 
+    service: Service
     settings: Settings
     pool: ConnectionPool
-    registry: EventRegistry
-    project: Projector | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Callable[[], datetime]
     kafka_probe: KafkaProbe | None = None
 
 
@@ -101,10 +101,10 @@ def runtime() -> ServiceRuntime:
     return flask.current_app.extensions["branchwork"]
 
 
-def create_service_app(settings: Settings, *, title: str, blueprints: list[Blueprint], registry: EventRegistry,
-                       project: Projector | None = None, pool: ConnectionPool | None = None,
-                       gauges: tuple[metrics.GaugeQuery, ...] = ()) -> Flask:
-    """Build a service's Flask app: the composition root every service calls from its ``create_app``."""
+def create_service_app(service: Service, *, title: str, blueprints: list[Blueprint],
+                       pool: ConnectionPool | None = None) -> Flask:
+    """Build a service's Flask app from what its bootstrap put together (``create_app`` of every service)."""
+    settings = service.settings
     app = Flask(settings.service)
     app.config.update(
         API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
@@ -112,9 +112,9 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
         JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.json.ensure_ascii = False  # Chinese as UTF-8 text, not \u escapes: readable in a terminal or a log
     app.extensions["branchwork"] = ServiceRuntime(
-        settings=settings, pool=pool or open_pool(settings.app_dsn, name=settings.service,
-                                                  max_size=settings.http_threads + 2),
-        registry=registry, project=project, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
+        service=service, settings=settings,
+        pool=pool or open_pool(settings.app_dsn, name=settings.service, max_size=settings.http_threads + 2),
+        clock=service.clock, kafka_probe=KafkaProbe(settings.kafka_bootstrap))
     api = ServiceApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}, "security": [{"bearer": []}]})
     api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
@@ -123,7 +123,7 @@ def create_service_app(settings: Settings, *, title: str, blueprints: list[Bluep
     _register_operational_routes(app, settings)
     _register_request_hooks(app, settings)
     _register_error_handlers(app)
-    _register_outbox_metrics(settings, app.extensions["branchwork"].pool, gauges)
+    _register_outbox_metrics(settings, app.extensions["branchwork"].pool, tuple(service.gauges))
     return app
 
 
@@ -312,9 +312,7 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
 
 
 def _unit_of_work(conn: psycopg.Connection, tenant_id: str | None, principal: Principal) -> UnitOfWork:
-    service = runtime()
-    return UnitOfWork(conn, service.registry, service.settings.topic(), command_context(principal, tenant_id),
-                      service.project)
+    return runtime().service.unit_of_work(conn, command_context(principal, tenant_id))
 
 
 def _idempotency_key() -> str | None:

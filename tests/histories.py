@@ -71,7 +71,7 @@ class History:
     # --- the audit: the envelopes the services would have recorded --------------------------------------
 
     def envelopes(self) -> list:
-        from tests.unit.test_audit_scorecard import History as Sealer
+        from tests.audit_month import History as Sealer
         sealer = Sealer(TENANT)
         for stream, event, day, branch in self.facts:
             sealer.record(stream, event, on=day, branch_id=branch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import os
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -40,6 +41,13 @@ def new_id() -> str:
 
 def short_id() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def free_port() -> int:
+    """A local port nothing listens on right now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class IsolatedService:

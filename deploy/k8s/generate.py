@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.cli import PUBLISHING_SERVICES, SERVICES, _service_workers
+from shared.cli import SERVICES, publishing_services
 from shared.config import DEFAULT_PORTS
 
 BASE = Path(__file__).resolve().parent / "base"
@@ -121,9 +121,9 @@ def worker(component: str, args: list[str], replicas: int, note: str) -> dict:
 def workers() -> list[dict]:
     found = [worker(f"{service}-relay", ["relay", service], 1,
                     "1: one relay is active per service (PostgreSQL advisory lock); a second would stand by")
-             for service in PUBLISHING_SERVICES]
+             for service in publishing_services()]
     for service in SERVICES:
-        for name in _service_workers(service):
+        for name in SERVICES.service(service).worker_names():
             if name in LOCAL_ONLY:
                 continue
             replicas, note = (1, f"1: {SINGLE[name]}") if name in SINGLE else (

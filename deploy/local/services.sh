@@ -26,7 +26,7 @@ mkdir -p "$PIDS" "$RUN_DIR/logs" "$RESTARTS"
 # …and the secretaries' pages (services/web), beside the dashboard's port unless BRANCHWORK_WEB_PORT says.
 HTTP_SERVICES=(members:8001 activities:8002 notify:8003 audit:8004 "web:$(( ${BRANCHWORK_AUDIT_PORT:-8004} + 1 ))")
 RELAYS=(members activities notify)
-# Workers (consumers, schedulers) as service:name, from each service's consumer.WORKERS.
+# Workers (consumers, schedulers) as service:name, as each service's bootstrap declares them.
 mapfile -t WORKERS < <("$VENV/bin/branchwork" workers)
 
 SUPERVISOR=supervisor

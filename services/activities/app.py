@@ -1,24 +1,16 @@
-"""Composition root of the activities service."""
+"""The activities service's HTTP API, built from its bootstrap."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 
-from contracts.rulebook.calendar import use_timezone
-from shared.config import Settings
+from shared.bootstrap import Service
 from shared.web import create_service_app
 from services.activities.api import BLUEPRINTS
-from services.activities.events import registry
-from services.activities.projections import project
+from services.activities.bootstrap import MIGRATIONS, bootstrap
 
-SERVICE = "activities"
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["MIGRATIONS", "create_app"]
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env(SERVICE)
-    use_timezone(settings.timezone)
-    return create_service_app(settings, title="Branchwork activities", registry=registry, project=project,
-                              blueprints=BLUEPRINTS)
+def create_app(service: Service | None = None) -> Flask:
+    return create_service_app(service or bootstrap(), title="Branchwork activities", blueprints=BLUEPRINTS)

@@ -9,13 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 
-import psycopg
-
 from shared import chinese
 from shared.envelope import start_of_day
 from shared.errors import ConcurrencyError, Conflict, Forbidden, NotFound
-from shared.unit_of_work import UnitOfWork
-from services.activities import queries
+from shared.unit_of_work import DuplicateRecord, UnitOfWork
 from services.activities.commands import (CancelActivity, ClosePeriod, CorrectActivity, EvidenceChecklistItem,
                                           FormTeam, JoinTeam, LeaveTeam, MoveCentre, PlanActivity, RecordActivity,
                                           RecordCare, RecordOutreach, RecordPerformance, RecordPlannedActivity,
@@ -36,11 +33,10 @@ def centre_stream(branch_id: str) -> str:
 
 
 def circumstances(uow: UnitOfWork, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Circumstances:
-    conn = uow.conn
     return Circumstances(today=local_date(uow.context.recorded_at),
-                         roster=queries.load_roster(conn, member_ids, branch_id),
-                         rules=queries.load_rules(conn, uow.context.tenant_id),
-                         closed_periods=queries.closed_periods(conn))
+                         roster=uow.queries.load_roster(member_ids, branch_id),
+                         rules=uow.queries.load_rules(uow.context.tenant_id),
+                         closed_periods=uow.queries.closed_periods())
 
 
 def _new_id() -> str:
@@ -151,12 +147,12 @@ def record_care(uow: UnitOfWork, command: RecordCare, authorise: Authorise) -> d
     events = records.record_care(care_id, command, circumstances(uow, [command.member_id]))
     authorise(events[0].branch_id)
     if command.kind == "newspaper":
-        records.require_no_newspaper(queries.has_newspaper(uow.conn, command.member_id, events[0].year),
+        records.require_no_newspaper(uow.queries.has_newspaper(command.member_id, events[0].year),
                                      events[0].year)
     try:
         recorded = uow.record(f"care-{care_id}", 0, events, branch_id=events[0].branch_id,
                               occurred_at=start_of_day(command.occurred_on))
-    except psycopg.errors.UniqueViolation:  # a concurrent subscription for the same year won
+    except DuplicateRecord:  # a concurrent subscription for the same year won
         records.require_no_newspaper(True, events[0].year)
     body = _reply(recorded, care_id, events[0])
     if events[0].holiday:
@@ -227,43 +223,26 @@ def sign_pledge(uow: UnitOfWork, command: SignPledge, authorise: Authorise) -> d
     authorise(event.branch_id)
     recorded = uow.record(f"pledge-{pledge_id}", 0, [event], branch_id=event.branch_id,
                           occurred_at=start_of_day(command.signed_on))
-    uow.conn.execute("INSERT INTO pledges (tenant_id, pledge_id, branch_id, member_id, kind, signed_on, statement,"
-                     " document_ref, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                     (uow.context.tenant_id, pledge_id, event.branch_id, event.member_id, event.kind,
-                      event.signed_on, command.statement, command.document_ref, uow.context.recorded_at))
+    uow.queries.keep_pledge(uow.context.tenant_id, event, command.statement, command.document_ref,
+                            uow.context.recorded_at)
     return {"id": pledge_id, "version": recorded[-1].stream_version}
 
 
 def read_pledges(uow: UnitOfWork, pledge_ids: list[str] | None, branch_id: str | None, roles: frozenset[str]) -> list:
     """Pledges for a reader the bureau's rules allow; every pledge returned is recorded as read."""
-    rules = queries.load_rules(uow.conn, uow.context.tenant_id).on(local_date(uow.context.recorded_at))
+    rules = uow.queries.load_rules(uow.context.tenant_id).on(local_date(uow.context.recorded_at))
     if not records.may_read_pledges(roles, rules):
         raise Forbidden("按本局规定，您的角色不能查阅承诺书")
-    uow.conn.execute("SELECT set_config('branchwork.pledge_reader', 'on', true)")
-    rows = uow.conn.execute(
-        "SELECT pledge_id, branch_id, member_id, kind, signed_on, statement, document_ref FROM pledges"
-        " WHERE (%(ids)s::text[] IS NULL OR pledge_id = ANY(%(ids)s))"
-        " AND (%(branch)s::text IS NULL OR branch_id = %(branch)s) ORDER BY signed_on, pledge_id",
-        {"ids": pledge_ids, "branch": branch_id}).fetchall()
+    rows = uow.queries.pledges(pledge_ids, branch_id)
     actor = uow.context.actor
-    versions = _lock_streams(uow, [f"pledge-{row['pledge_id']}" for row in rows])
+    # Two people reading the same pledge at once both append a PledgeRead to its stream; held, the heads make
+    # the second wait for the first instead of finding the version moved (a GET failing with a 409).
+    versions = uow.lock([f"pledge-{row['pledge_id']}" for row in rows])
     for row in rows:
         stream = f"pledge-{row['pledge_id']}"
         uow.record(stream, versions[stream], records.read_pledge(row, actor.user, actor.role,
                                                                  uow.context.recorded_at), branch_id=row["branch_id"])
     return rows
-
-
-def _lock_streams(uow: UnitOfWork, streams: list[str]) -> dict[str, int]:
-    """Wait for concurrent writers of the streams and return their versions.
-
-    Two people reading the same pledge at once both append a PledgeRead to its stream; without the
-    lock the second would find the version moved and a read (a GET) would fail with a 409. Locks are
-    taken in stream order so that two readers of overlapping lists cannot deadlock.
-    """
-    rows = uow.conn.execute("SELECT stream_id, version FROM streams WHERE stream_id = ANY(%s)"
-                            " ORDER BY stream_id FOR UPDATE", (sorted(streams),)).fetchall()
-    return {row["stream_id"]: row["version"] for row in rows}
 
 
 # --- the activity centre ------------------------------------------------------------------------
@@ -297,7 +276,7 @@ def change_centre(uow: UnitOfWork, branch_id: str, command: MoveCentre | Evidenc
 def close_period(uow: UnitOfWork, command: ClosePeriod) -> dict:
     bureau_id = uow.context.tenant_id
     stream = f"period-{bureau_id}-{command.period}"
-    events = records.close_period(bureau_id, queries.period_is_closed(uow.conn, command.period), command,
+    events = records.close_period(bureau_id, uow.queries.period_is_closed(command.period), command,
                                   circumstances(uow))
     try:
         recorded = uow.record(stream, 0, events)

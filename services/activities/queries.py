@@ -215,3 +215,97 @@ def activities(conn: psycopg.Connection, branch_ids: list[str] | None, kind: str
         " ORDER BY coalesce(occurred_on, planned_on), activity_id LIMIT %(limit)s",
         {"branches": branch_ids, "kind": kind, "status": status, "starts": starts, "ends": ends,
          "limit": limit}).fetchall())
+
+
+# --- pledges: the statements live only here, read under the bureau's rules ---------------------------------------
+
+def keep_pledge(conn: psycopg.Connection, tenant_id: str, signed, statement: str, document_ref: str | None,
+                recorded_at) -> None:
+    """Keep a signed pledge's statement (``signed``: its PledgeSigned), which no event carries."""
+    conn.execute("INSERT INTO pledges (tenant_id, pledge_id, branch_id, member_id, kind, signed_on, statement,"
+                 " document_ref, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                 (tenant_id, signed.pledge_id, signed.branch_id, signed.member_id, signed.kind, signed.signed_on,
+                  statement, document_ref, recorded_at))
+
+
+def pledges(conn: psycopg.Connection, pledge_ids: list[str] | None, branch_id: str | None) -> list[dict]:
+    """Pledges with their statements: this transaction reads them as a permitted reader (see migration 003)."""
+    conn.execute("SELECT set_config('branchwork.pledge_reader', 'on', true)")
+    return conn.execute(
+        "SELECT pledge_id, branch_id, member_id, kind, signed_on, statement, document_ref FROM pledges"
+        " WHERE (%(ids)s::text[] IS NULL OR pledge_id = ANY(%(ids)s))"
+        " AND (%(branch)s::text IS NULL OR branch_id = %(branch)s) ORDER BY signed_on, pledge_id",
+        {"ids": pledge_ids, "branch": branch_id}).fetchall()
+
+
+def pledge_recorded(conn: psycopg.Connection, pledge_id: str) -> bool:
+    """Whether the bureau has the pledge: its stream says so, for readers not permitted its statement."""
+    return conn.execute("SELECT 1 FROM streams WHERE stream_id = %s", (f"pledge-{pledge_id}",)).fetchone() is not None
+
+
+def pledge_reads(conn: psycopg.Connection, pledge_id: str) -> list[dict]:
+    return conn.execute("SELECT reader, reader_role, read_at FROM pledge_reads WHERE pledge_id = %s ORDER BY seq",
+                        (pledge_id,)).fetchall()
+
+
+# --- reads behind the API -------------------------------------------------------------------------------------
+
+def known_branch(conn: psycopg.Connection, branch_id: str) -> bool:
+    """Whether the roster knows the branch in the caller's bureau."""
+    return conn.execute("SELECT 1 FROM roster_branches WHERE branch_id = %s AND name IS NOT NULL",
+                        (branch_id,)).fetchone() is not None
+
+
+def care_in_year(conn: psycopg.Connection, member_ids: list[str], year: int) -> list[dict]:
+    """The members' care records of ``year`` (by its date, its year, or the holiday it was for), withdrawn left out."""
+    return conn.execute(
+        "SELECT member_id, kind, occurred_on, holiday, holiday_date, year FROM care"
+        " WHERE member_id = ANY(%s) AND (extract(year FROM occurred_on) = %s OR year = %s"
+        " OR extract(year FROM holiday_date) = %s) AND withdrawn_on IS NULL",
+        (member_ids, year, year, year)).fetchall()
+
+
+def centre(conn: psycopg.Connection, branch_id: str) -> tuple[dict | None, list[dict]]:
+    """The branch's centre and its history (set up, moves, evidence), oldest first."""
+    return (conn.execute("SELECT * FROM centres WHERE branch_id = %s", (branch_id,)).fetchone(),
+            conn.execute("SELECT * FROM centre_history WHERE branch_id = %s ORDER BY seq", (branch_id,)).fetchall())
+
+
+PERSONAL_RECORDS = {"outreach": "outreach", "care": "care"}
+
+
+def personal_records(conn: psycopg.Connection, kind: str, branches: list[str] | None, member_id: str | None,
+                     starts, ends) -> list[dict]:
+    """Outreach or care records (``kind``) in the branches, of a member, between dates — each filter optional."""
+    return conn.execute(
+        f"SELECT * FROM {PERSONAL_RECORDS[kind]} WHERE (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
+        " AND (%(member)s::text IS NULL OR member_id = %(member)s)"
+        " AND (%(starts)s::date IS NULL OR occurred_on >= %(starts)s)"
+        " AND (%(ends)s::date IS NULL OR occurred_on <= %(ends)s) ORDER BY occurred_on, recorded_at",
+        {"branches": branches, "member": member_id, "starts": starts, "ends": ends}).fetchall()
+
+
+def teams(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute("SELECT * FROM teams ORDER BY formed_on, name").fetchall()
+
+
+def team(conn: psycopg.Connection, team_id: str) -> dict | None:
+    return conn.execute("SELECT * FROM teams WHERE team_id = %s", (team_id,)).fetchone()
+
+
+def team_detail(conn: psycopg.Connection, row: dict) -> dict:
+    """A team's row with its members (who joined, who left) and its performances."""
+    row["members"] = conn.execute("SELECT member_id, joined_on, left_on FROM team_members WHERE team_id = %s"
+                                  " ORDER BY joined_on, member_id", (row["team_id"],)).fetchall()
+    row["performances"] = conn.execute("SELECT * FROM team_performances WHERE team_id = %s ORDER BY occurred_on",
+                                       (row["team_id"],)).fetchall()
+    return row
+
+
+def periods_closed(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute("SELECT period, starts_on, ends_on, closed_on FROM closed_periods ORDER BY starts_on, period"
+                        ).fetchall()
+
+
+HANDLERS = (load_roster, load_rules, closed_periods, period_is_closed, has_newspaper, keep_pledge, pledges)
+"""The named queries the handlers ask through their unit of work."""

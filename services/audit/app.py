@@ -1,25 +1,21 @@
-"""Composition root of the audit service: the API, the dashboard, the tree-head signing keys."""
+"""The audit service's HTTP API and dashboard, built from its bootstrap, with the tree-head signing keys."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask
 
-from contracts.rulebook.calendar import use_timezone
-from shared.config import Settings
-from shared.contracts import EventRegistry
+from shared.bootstrap import Service
 from shared.web import create_service_app
 from shared.websession import PostgresSessionStore, WebSessions
-from services.audit.operations import GAUGES
-from services.audit import api, views_api
-from services.audit.dashboard import SESSION_POLICY, dashboard
+from services.audit.api import BLUEPRINTS
+from services.audit.bootstrap import MIGRATIONS, bootstrap
+from services.audit.api.dashboard import SESSION_POLICY, dashboard
 from services.audit.settings import AuditSettings
 from services.audit.signing import Keyring
 
-SERVICE = "audit"
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["MIGRATIONS", "create_app"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +24,10 @@ class AuditRuntime:
     keyring: Keyring
 
 
-def create_app(settings: Settings | None = None, audit_settings: AuditSettings | None = None) -> Flask:
-    settings = settings or Settings.from_env(SERVICE)
-    use_timezone(settings.timezone)
-    audit_settings = audit_settings or AuditSettings.from_env()
-    app = create_service_app(settings, title="Branchwork audit", registry=EventRegistry(),
-                             blueprints=[api.events, api.proofs, views_api.views], gauges=GAUGES)
+def create_app(service: Service | None = None) -> Flask:
+    service = service or bootstrap()
+    settings, audit_settings = service.settings, service.own_settings
+    app = create_service_app(service, title="Branchwork audit", blueprints=BLUEPRINTS)
     app.extensions["audit"] = AuditRuntime(audit_settings, Keyring(audit_settings.signing_keys))
     # The dashboard's sessions live in the service's own database, sealed with a key derived from the token key.
     WebSessions(PostgresSessionStore(app.extensions["branchwork"].pool), settings.jwt_secret,

@@ -23,16 +23,17 @@ from contracts.rulebook.calendar import day_start, timezone
 from shared import merkle
 from shared.canonical import canonical_json
 from shared.envelope import format_timestamp, parse_timestamp
-from shared.errors import DomainError, NotFound
+from shared.errors import NotFound
 from services.audit import formats, heads
 from services.audit.settings import AuditSettings
 from services.audit.signing import Keyring
 from services.audit.tree import ENTRY_COLUMNS, JournalTree
+from services.audit.domain import AuditRuleBroken
 
 MAX_ENTRIES = 50_000
 
 
-class BundleTooLarge(DomainError):
+class BundleTooLarge(AuditRuleBroken):
     """The period holds more entries than one bundle may; ask for a shorter period."""
 
     code = "bundle_too_large"
@@ -63,7 +64,7 @@ class Period:
         return day_start(self.first), day_start(self.last + timedelta(days=1))
 
 
-class NothingKnownYet(DomainError):
+class NothingKnownYet(AuditRuleBroken):
     """No tree head had been signed by the end of that day."""
 
     code = "no_head_by_then"

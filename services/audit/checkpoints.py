@@ -17,7 +17,8 @@ import psycopg
 
 from contracts.rulebook.calendar import day_start, local_date
 from shared.config import Settings
-from shared.db import connect, tenant_snapshot
+from shared.db import tenant_snapshot
+from shared.worker import WorkerLoop
 from services.audit import heads
 from services.audit.settings import AuditSettings
 from services.audit.signing import Keyring
@@ -37,14 +38,13 @@ class CheckpointWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Sign the day's checkpoints until ``stop``; stand by while another worker holds the lock."""
-        while not stop.is_set():
-            try:
-                with connect(self.settings.owner_dsn, autocommit=True) as conn:
-                    if conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LEADER_LOCK,)).fetchone()["ok"]:
-                        self.sign_due(conn)
-            except psycopg.OperationalError as error:
-                log.warning("audit-checkpoints: database unavailable (%s); retrying", error)
-            stop.wait(self.audit.checkpoint_interval)
+        interval = self.audit.checkpoint_interval
+        WorkerLoop("audit-checkpoints", self.settings.owner_dsn, lambda conn, _woken: self._step(conn, interval),
+                   leader_lock=LEADER_LOCK, standby_seconds=interval).run(stop)
+
+    def _step(self, conn: psycopg.Connection, interval: float) -> float:
+        self.sign_due(conn)
+        return interval
 
     def sign_due(self, conn: psycopg.Connection) -> list[str]:
         """Sign a checkpoint for every bureau without one since today began; return those bureaus."""

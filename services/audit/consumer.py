@@ -7,14 +7,13 @@
 
 from __future__ import annotations
 
-from contracts.rulebook.calendar import on_local_days
+from shared.bootstrap import Service
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import connect
 from services.audit import journal
 from services.audit.checkpoints import CheckpointWorker
 from services.audit.tree import JournalTree
-from services.audit.settings import AuditSettings
 from services.audit.views_feed import ViewsWorker
 
 SOURCES = ("members", "activities", "notify")
@@ -25,23 +24,20 @@ def journal_consumer(settings: Settings) -> ConsumerRunner:
     return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal.append_batch)
 
 
-def journal_worker(settings: Settings):
+def journal_worker(service: Service) -> ConsumerRunner:
     """Complete the Merkle trees of entries journalled before the tree existed, then consume."""
-    with connect(settings.owner_dsn) as conn:
+    with connect(service.settings.owner_dsn) as conn:
         for tenant in conn.execute("SELECT tenant_id FROM journal_heads WHERE tree_size < size").fetchall():
             with conn.transaction():
                 size = conn.execute("SELECT size FROM journal_heads WHERE tenant_id = %s FOR UPDATE",
                                     (tenant["tenant_id"],)).fetchone()["size"]
                 JournalTree(conn, tenant["tenant_id"]).grow(size)
-    return journal_consumer(settings).run
+    return journal_consumer(service.settings)
 
 
-def views_worker(settings: Settings) -> ViewsWorker:
-    return ViewsWorker(settings, batch_size=AuditSettings.from_env().views_batch_size)
+def views_worker(service: Service) -> ViewsWorker:
+    return ViewsWorker(service.settings, batch_size=service.own_settings.views_batch_size)
 
 
-WORKERS = {name: on_local_days(factory) for name, factory in {
-    "audit-journal": journal_worker,
-    "audit-views": lambda settings: views_worker(settings).run,
-    "audit-checkpoints": lambda settings: CheckpointWorker(settings, AuditSettings.from_env()).run,
-}.items()}
+def checkpoint_worker(service: Service) -> CheckpointWorker:
+    return CheckpointWorker(service.settings, service.own_settings, clock=service.clock)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from contracts.rulebook.rules import RuleBook, RuleVersion
-from services.audit.roster import Register
+from services.audit.domain.roster import Register
 from services.audit.store import FactStore
 
 # Tables loaded only within the period asked about (they grow with every record); the rest in full.

@@ -12,8 +12,8 @@ from shared.db import tenant_snapshot, tenant_transaction
 from shared.errors import NotFound, RequestInvalid
 from shared.merkle import leaf_hash
 from shared.web import read_transaction, runtime
-from services.audit import bundles, formats, heads
-from services.audit.tree import ENTRY_COLUMNS, JournalTree, leaf_data
+from services.audit import bundles, formats, heads, queries
+from services.audit.tree import JournalTree, leaf_data
 
 
 def audit():
@@ -66,17 +66,15 @@ def bundle(tenant_id: str, scope: bundles.Scope, period: bundles.Period) -> byte
 
 
 def _require_scope(conn, scope: bundles.Scope) -> None:
-    if scope.kind == "branch" and not conn.execute("SELECT 1 FROM branches WHERE branch_id = %s",
-                                                   (scope.id,)).fetchone():
+    if scope.kind == "branch" and not queries.branch_known(conn, scope.id):
         raise NotFound("本单位没有这个支部", fields={"branch_id": ["不存在"]})
-    if scope.kind == "stream" and not conn.execute("SELECT 1 FROM journal WHERE stream_id = %s LIMIT 1",
-                                                   (scope.id,)).fetchone():
+    if scope.kind == "stream" and not queries.stream_journalled(conn, scope.id):
         raise NotFound("本单位的日志里没有这个事件流", fields={"stream_id": ["不存在"]})
 
 
 def inclusion_proof(tenant_id: str, event_id: str, tree_size: int | None) -> dict:
     with read_transaction(tenant_id) as conn:
-        entry = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE event_id = %s", (event_id,)).fetchone()
+        entry = queries.journal_entry(conn, event_id)
         if entry is None:
             raise NotFound("本局的日志里没有这个事件", fields={"event_id": ["不存在"]})
         tree = JournalTree(conn, tenant_id)

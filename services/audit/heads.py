@@ -12,16 +12,17 @@ from datetime import datetime, timedelta, UTC
 import psycopg
 
 from shared import merkle, note
-from shared.errors import DomainError, NotFound, RequestInvalid
+from shared.errors import NotFound, RequestInvalid
 from services.audit import formats
 from services.audit.signing import Keyring
 from services.audit.tree import JournalTree
+from services.audit.domain import AuditRuleBroken
 
 HEAD_COLUMNS = "id, tree_size, root_hash, signed_at, key_id, signature, checkpoint, public_key"
 FUTURE_SLACK = timedelta(minutes=10)  # a witness's clock may run a little ahead of ours
 
 
-class CosignatureRefused(DomainError):
+class CosignatureRefused(AuditRuleBroken):
     """The cosignature does not verify against a kept head of that size."""
 
     code = "cosignature_invalid"

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import psycopg
 
 from contracts.rulebook.calendar import (Period, PeriodInvalid, day_start, last_twelve_months, parse_period,
                                          period_of)
+from shared.db import connect
 from shared.errors import NotFound, RequestInvalid
 from shared.web import read_transaction
 from services.audit import facts as facts_module
 from services.audit import knowledge, labels, notices
 from services.audit.demonstration import assess
 from services.audit.projections import shown_data
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 from services.audit.timeline import describe
+from services.audit.tree import ENTRY_COLUMNS
 
 
 def requested_period(text: str | None, today: date) -> Period:
@@ -315,6 +318,59 @@ def history_where(filters: dict) -> tuple[list[str], list]:
             clauses.append(HISTORY_FILTERS[name])
             params.append(value + timedelta(days=1) if name == "until" else value)
     return clauses, params
+
+
+# The journal API's filters go by when the journal received an entry (the dashboard's, above, by when it happened).
+JOURNAL_FILTERS = {"stream_id": "stream_id = %s", "event_type": "event_type = %s", "branch_id": "branch_id = %s",
+                   "actor": "actor_user = %s", "since": "recorded_at >= %s", "until": "recorded_at < %s"}
+
+
+@dataclass(frozen=True)
+class JournalSelection:
+    """The journal entries a reader asked for, as SQL, and their order."""
+
+    where: list[str]
+    params: list
+    order: str
+
+
+def journal_selection(tenant_id: str, query: dict) -> JournalSelection:
+    """Entries after ``after_seq`` matching every filter given (and received by the end of ``known_on``, if
+    given): one stream in its own order, anything else in journal order."""
+    where = ["seq > %s"] + [JOURNAL_FILTERS[name] for name in JOURNAL_FILTERS if name in query]
+    params = [query["after_seq"]] + [query[name] for name in JOURNAL_FILTERS if name in query]
+    if "known_on" in query:
+        with read_transaction(tenant_id) as conn:
+            where.append("seq <= %s")
+            params.append(known_through(conn, tenant_id, query["known_on"]))
+    return JournalSelection(where, params, "stream_version" if "stream_id" in query else "seq")
+
+
+def journal_page(tenant_id: str, selection: JournalSelection, limit: int) -> list[dict]:
+    with read_transaction(tenant_id) as conn:
+        return conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(selection.where)}"
+                            f" ORDER BY {selection.order} LIMIT %s", [*selection.params, limit]).fetchall()
+
+
+def journal_entry(conn: psycopg.Connection, event_id: str) -> dict | None:
+    """The journal's entry of one event, with what its leaf is made of."""
+    return conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE event_id = %s", (event_id,)).fetchone()
+
+
+def branch_known(conn: psycopg.Connection, branch_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM branches WHERE branch_id = %s", (branch_id,)).fetchone() is not None
+
+
+def stream_journalled(conn: psycopg.Connection, stream_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM journal WHERE stream_id = %s LIMIT 1", (stream_id,)).fetchone() is not None
+
+
+def bureau_names(owner_dsn: str) -> dict[str, str]:
+    """Every bureau the journal knows, by id, with its name (its id when it has none): read across bureaus,
+    as the owner."""
+    with connect(owner_dsn) as conn:
+        rows = conn.execute("SELECT bureau_id, name FROM bureaus ORDER BY name, bureau_id").fetchall()
+    return {row["bureau_id"]: row["name"] or row["bureau_id"] for row in rows}
 
 
 def people_named(conn: psycopg.Connection, ids) -> dict[str, str]:

@@ -21,7 +21,7 @@ from services.audit import labels
 from services.audit.demonstration import assess
 from contracts.rulebook.calendar import parse_period
 from services.audit.queries import load_facts, require_branch, work_record_ids
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 
 TEMPLATES = Path(__file__).parent / "templates"
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),

@@ -21,6 +21,7 @@ from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Envelope
 from shared.rebuild import ReadModel
+from shared.worker import WorkerLoop
 from services.audit import journal
 from services.audit.projections import facts_of
 from services.audit.store import SqlStore
@@ -120,27 +121,17 @@ class ViewsWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Follow the journal until ``stop``; stand by while another worker holds the leader lock."""
-        while not stop.is_set():
-            try:
-                with connect(self.settings.owner_dsn, autocommit=True) as conn:
-                    if not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LEADER_LOCK,)).fetchone()["ok"]:
-                        stop.wait(2.0)
-                        continue
-                    conn.execute(f"LISTEN {journal.CHANNEL}")
-                    retried = retry_failures(conn)
-                    if retried["retried"]:
-                        log.info("audit-views: retried failed entries: %s", retried)
-                    self._follow(conn, stop)
-            except psycopg.OperationalError as error:
-                log.warning("audit-views: database unavailable (%s); retrying", error)
-                stop.wait(2.0)
+        WorkerLoop("audit-views", self.settings.owner_dsn, self._step, channels=(journal.CHANNEL,),
+                   leader_lock=LEADER_LOCK, on_lead=self._retry, standby_seconds=2.0).run(stop)
 
-    def _follow(self, conn: psycopg.Connection, stop: threading.Event) -> None:
-        while not stop.is_set():
-            if catch_up(conn, self.batch_size):
-                continue
-            for _ in conn.notifies(timeout=1.0, stop_after=1):
-                pass
+    def _retry(self, conn: psycopg.Connection) -> None:
+        retried = retry_failures(conn)
+        if retried["retried"]:
+            log.info("audit-views: retried failed entries: %s", retried)
+
+    def _step(self, conn: psycopg.Connection, _woken: set[str]) -> float:
+        """One batch of entries per bureau; no sleep while any was behind."""
+        return 0 if catch_up(conn, self.batch_size) else 1.0
 
 
 class JournalFeed:

@@ -38,8 +38,7 @@ def full_member_ids(conn: psycopg.Connection, branch_id: str, on: date) -> froze
 
 def rule_book(conn: psycopg.Connection) -> RuleBook:
     """Every version of the caller's bureau's rules (row-level security scopes them to the bureau)."""
-    return RuleBook(RuleVersion(r["version"], r["effective_from"], r["rules"]) for r in conn.execute(
-        "SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall())
+    return RuleBook(RuleVersion(r["version"], r["effective_from"], r["rules"]) for r in rule_versions(conn))
 
 
 def same_person(conn: psycopg.Connection, name: str, birth_date: date) -> dict | None:
@@ -118,5 +117,111 @@ def overdue_letters(conn: psycopg.Connection, today: date) -> list[dict]:
 
 def bureau_by_code(conn: psycopg.Connection, code: str) -> dict | None:
     """The bureau holding ``code``, read through the platform's directory (the caller is a platform admin)."""
-    conn.execute("SELECT set_config('branchwork.platform_directory', 'on', true)")
+    open_directory(conn)
     return conn.execute("SELECT bureau_id, name, code FROM bureaus WHERE code = %s", (code,)).fetchone()
+
+
+# --- reads behind the API ---------------------------------------------------------------------------------------
+
+MEMBER_WITH_VERSION = "SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = 'member-' || m.member_id"
+MEMBER_FILTERS = {"branch_id": "m.branch_id = %s", "status": "m.status = %s",
+                  "retirement_kind": "m.retirement_kind = %s", "name": "m.name LIKE '%%' || %s || '%%'"}
+
+
+def open_directory(conn: psycopg.Connection) -> None:
+    """Let this transaction read every bureau's directory entry (platform admins only; see migration 004)."""
+    conn.execute("SELECT set_config('branchwork.platform_directory', 'on', true)")
+
+
+def bureaus(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute("SELECT bureau_id, name, code FROM bureaus ORDER BY code").fetchall()
+
+
+def bureau(conn: psycopg.Connection, bureau_id: str) -> dict | None:
+    return conn.execute("SELECT * FROM bureaus WHERE bureau_id = %s", (bureau_id,)).fetchone()
+
+
+def rule_versions(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute("SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall()
+
+
+def branches(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute("SELECT * FROM branches ORDER BY name").fetchall()
+
+
+def branch(conn: psycopg.Connection, branch_id: str) -> dict | None:
+    return conn.execute("SELECT * FROM branches WHERE branch_id = %s", (branch_id,)).fetchone()
+
+
+def party_groups(conn: psycopg.Connection, branch_id: str | None = None) -> list[dict]:
+    return conn.execute("SELECT * FROM party_groups WHERE %s::text IS NULL OR branch_id = %s ORDER BY name",
+                        (branch_id, branch_id)).fetchall()
+
+
+def member(conn: psycopg.Connection, member_id: str) -> dict | None:
+    """A member with their stream's version (what a change sends back as If-Match)."""
+    return conn.execute(MEMBER_WITH_VERSION + " WHERE m.member_id = %s", (member_id,)).fetchone()
+
+
+def members(conn: psycopg.Connection, filters: dict, limit: int = 500) -> list[dict]:
+    """Members matching every given filter of ``MEMBER_FILTERS`` (a part of the name for ``name``)."""
+    clauses = [clause for name, clause in MEMBER_FILTERS.items() if name in filters] or ["true"]
+    params = [filters[name] for name in MEMBER_FILTERS if name in filters]
+    return conn.execute(MEMBER_WITH_VERSION + f" WHERE {' AND '.join(clauses)} ORDER BY m.name, m.member_id LIMIT %s",
+                        [*params, limit]).fetchall()
+
+
+def members_in_year(conn: psycopg.Connection, branch_id: str, year: int) -> list[dict]:
+    """Everyone who belonged to the branch on some day of ``year``."""
+    return conn.execute(
+        "SELECT DISTINCT m.member_id, m.name FROM memberships s JOIN members m ON m.member_id = s.member_id"
+        " WHERE s.branch_id = %s AND s.from_date <= make_date(%s, 12, 31)"
+        " AND (s.to_date IS NULL OR s.to_date >= make_date(%s, 1, 1)) ORDER BY m.name",
+        (branch_id, year, year)).fetchall()
+
+
+def transfers(conn: psycopg.Connection, status: str | None = None, direction: str | None = None) -> list[dict]:
+    return conn.execute("SELECT * FROM transfers WHERE (%s::text IS NULL OR status = %s)"
+                        " AND (%s::text IS NULL OR direction = %s) ORDER BY issued_on DESC",
+                        (status, status, direction, direction)).fetchall()
+
+
+def receiving_branch(conn: psycopg.Connection, transfer_id: str) -> dict | None:
+    """The branch a letter sends the member to (the receiving side's row where there is one)."""
+    return conn.execute("SELECT to_branch_id FROM transfers WHERE transfer_id = %s ORDER BY direction = 'in' DESC"
+                        " LIMIT 1", (transfer_id,)).fetchone()
+
+
+def sending_member(conn: psycopg.Connection, transfer_id: str) -> dict | None:
+    return conn.execute("SELECT member_id FROM transfers WHERE transfer_id = %s AND direction <> 'in'",
+                        (transfer_id,)).fetchone()
+
+
+# --- reads of the transfer saga (as the owner: both bureaus' rows) --------------------------------------------
+
+def open_branch(conn: psycopg.Connection, tenant_id: str, branch_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s AND closed_on IS NULL",
+                        (tenant_id, branch_id)).fetchone() is not None
+
+
+def member_of(conn: psycopg.Connection, tenant_id: str, member_id: str) -> dict | None:
+    return conn.execute("SELECT * FROM members WHERE tenant_id = %s AND member_id = %s",
+                        (tenant_id, member_id)).fetchone()
+
+
+def sender(conn: psycopg.Connection, transfer_id: str) -> dict | None:
+    """The sending bureau of a letter across bureaus, and its member."""
+    return conn.execute("SELECT tenant_id, member_id FROM transfers WHERE transfer_id = %s AND direction = 'out'",
+                        (transfer_id,)).fetchone()
+
+
+def receiving_bureau(conn: psycopg.Connection, transfer_id: str) -> str | None:
+    """The bureau that holds the incoming copy of a letter across bureaus."""
+    row = conn.execute("SELECT tenant_id FROM transfers WHERE transfer_id = %s AND direction = 'in'",
+                       (transfer_id,)).fetchone()
+    return row["tenant_id"] if row else None
+
+
+HANDLERS = (roster, current_members, full_member_ids, same_person, transfer, returning_member, active_member_ids,
+            bureau_by_code, open_branch, member_of, sender, receiving_bureau)
+"""The named queries handlers, the saga and the daily duties ask through their unit of work."""

@@ -10,17 +10,15 @@ found in the target stream and skipped.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, UTC
 
 import psycopg
 
 from contracts.members import (
     TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived, TransferReturnSlipReturned, registry)
-from shared.config import Settings
+from shared.bootstrap import Service
 from shared.envelope import Actor, Envelope
 from shared.errors import ConcurrencyError
 from shared.unit_of_work import CommandContext, UnitOfWork
-from services.members import projections
 from services.members.domain import transfer as transfers
 from services.members.domain.member import evolve_member
 from services.members.domain.transfer import evolve_incoming
@@ -34,8 +32,8 @@ SAGA_EVENTS = frozenset(event.event_type for event in (TransferLetterIssued, Tra
 
 
 class TransferSaga:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, service: Service) -> None:
+        self.service = service
 
     def apply(self, conn: psycopg.Connection, envelope: Envelope) -> None:
         if envelope.event_type not in SAGA_EVENTS:
@@ -55,29 +53,27 @@ class TransferSaga:
     def _unit_of_work(self, conn: psycopg.Connection, cause: Envelope) -> UnitOfWork:
         context = CommandContext(actor=SAGA_ACTOR, tenant_id=None,
                                  correlation_id=cause.correlation_id or cause.event_id,
-                                 causation_id=cause.event_id, recorded_at=datetime.now(UTC))
-        return UnitOfWork(conn, registry, self.settings.topic(), context, projections.project)
+                                 causation_id=cause.event_id, recorded_at=self.service.clock())
+        return self.service.unit_of_work(conn, context)
 
     def _announce(self, uow: UnitOfWork, envelope: Envelope, letter: TransferLetterIssued) -> None:
-        target = uow.conn.execute("SELECT 1 FROM branches WHERE tenant_id = %s AND branch_id = %s"
-                                  " AND closed_on IS NULL", (letter.to_tenant_id, letter.to_branch_id)).fetchone()
-        if target is None:
+        if not uow.queries.open_branch(letter.to_tenant_id, letter.to_branch_id):
             # Said back to the sender, "no such branch" would let one bureau probe another's branches: the
             # letter stays pending, as if the receiving bureau had not acted yet, until it expires.
             log.info("transfer %s names no open branch of its receiving bureau; left to expire", letter.transfer_id)
             return
-        snapshot = _snapshot(uow.conn, envelope.tenant_id, letter.member_id)
+        snapshot = _snapshot(uow.queries.member_of(envelope.tenant_id, letter.member_id), envelope.tenant_id)
         events = transfers.announce_incoming(letter, envelope.tenant_id, snapshot)
         _record_once(uow, incoming_stream(letter.transfer_id), 0, events, letter.to_tenant_id, letter.to_branch_id)
 
     def _pass_to_incoming(self, uow: UnitOfWork, event) -> None:
         incoming, version = uow.load(incoming_stream(event.transfer_id), evolve_incoming, None)
         if incoming is not None and incoming.status == "issued":
-            tenant = _tenant_of(uow.conn, incoming_stream(event.transfer_id))
+            tenant = uow.queries.receiving_bureau(event.transfer_id)
             _record_once(uow, incoming_stream(event.transfer_id), version, [event], tenant, incoming.to_branch_id)
 
     def _confirm_to_sender(self, uow: UnitOfWork, receipt: TransferReceived) -> None:
-        sender = _sender(uow.conn, receipt.transfer_id)
+        sender = uow.queries.sender(receipt.transfer_id)
         if sender is None:
             return
         member, version = uow.load(member_stream(sender["member_id"]), evolve_member, None)
@@ -86,7 +82,7 @@ class TransferSaga:
         _record_once(uow, member_stream(member.member_id), version, events, sender["tenant_id"], member.branch_id)
 
     def _pass_to_sender(self, uow: UnitOfWork, slip: TransferReturnSlipReturned) -> None:
-        sender = _sender(uow.conn, slip.transfer_id)
+        sender = uow.queries.sender(slip.transfer_id)
         if sender is None:
             return
         member, version = uow.load(member_stream(sender["member_id"]), evolve_member, None)
@@ -99,28 +95,19 @@ def _record_once(uow: UnitOfWork, stream: str, version: int, events: list, tenan
     if not events:
         return
     try:
-        with uow.conn.transaction():
+        with uow.savepoint():
             uow.record(stream, version, events, tenant_id=tenant, branch_id=branch_id)
     except ConcurrencyError:
         pass
 
 
-def _snapshot(conn: psycopg.Connection, tenant: str, member_id: str) -> dict:
+def _snapshot(row: dict, tenant: str) -> dict:
     """What the receiving bureau needs to register the member, and the ids they had on the way."""
-    row = conn.execute("SELECT * FROM members WHERE tenant_id = %s AND member_id = %s", (tenant, member_id)).fetchone()
     keys = ("name", "gender", "party_member", "retirement_kind", "health", "mobility", "phone", "address")
     snapshot = {key: row[key] for key in keys}
     snapshot.update(birth_date=row["birth_date"].isoformat(),
                     party_join_date=row["party_join_date"].isoformat() if row["party_join_date"] else None,
                     pension_base=str(row["pension_base"]) if row["pension_base"] is not None else None,
-                    origins=list(row["origins"]) + [{"tenant_id": tenant, "member_id": member_id}])
+                    origins=list(row["origins"]) + [{"tenant_id": tenant, "member_id": row["member_id"]}])
     return snapshot
 
-
-def _sender(conn: psycopg.Connection, transfer_id: str) -> dict | None:
-    return conn.execute("SELECT tenant_id, member_id FROM transfers WHERE transfer_id = %s AND direction = 'out'",
-                        (transfer_id,)).fetchone()
-
-
-def _tenant_of(conn: psycopg.Connection, stream_id: str) -> str:
-    return conn.execute("SELECT tenant_id FROM streams WHERE stream_id = %s", (stream_id,)).fetchone()["tenant_id"]

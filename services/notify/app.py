@@ -1,30 +1,20 @@
-"""Composition root of the notify service."""
+"""The notify service's HTTP API, built from its bootstrap."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 
-from contracts.rulebook.calendar import use_timezone
-from shared.config import Settings
+from shared.bootstrap import Service
 from shared.web import create_service_app
-from services.notify.operations import GAUGES
 from services.notify import api
-from services.notify.events import registry
-from services.notify.projections import project
+from services.notify.bootstrap import MIGRATIONS, bootstrap
 from services.notify.scheduler import Scheduler
-from services.notify.settings import NotifySettings
 
-SERVICE = "notify"
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["MIGRATIONS", "create_app"]
 
 
-def create_app(settings: Settings | None = None, notify_settings: NotifySettings | None = None) -> Flask:
-    settings = settings or Settings.from_env(SERVICE)
-    use_timezone(settings.timezone)
-    notify_settings = notify_settings or NotifySettings.from_env()
-    app = create_service_app(settings, title="Branchwork notify", registry=registry, project=project,
-                             blueprints=api.BLUEPRINTS, gauges=GAUGES)
-    app.extensions["notify"] = {"settings": notify_settings, "scheduler": Scheduler(settings, notify_settings)}
+def create_app(service: Service | None = None) -> Flask:
+    service = service or bootstrap()
+    app = create_service_app(service, title="Branchwork notify", blueprints=api.BLUEPRINTS)
+    app.extensions["notify"] = {"settings": service.own_settings, "scheduler": Scheduler(service)}
     return app

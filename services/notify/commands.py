@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate
+
+from services.notify.recipients import Directory
+from services.notify.rules.model import Reminder
 
 RECIPIENT_CHANNELS = ("inbox", "email")
 STATUSES = ("pending", "sent", "failed")
@@ -42,3 +47,61 @@ class NotificationQuerySchema(Schema):
 class InboxQuerySchema(Schema):
     unread = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+# --- what the handlers are asked to do -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScheduleReminder:
+    """Notify about a reminder that fell due (the scheduler asks), once per cause."""
+
+    reminder: Reminder
+    directory: Directory
+    as_of: date
+
+
+@dataclass(frozen=True)
+class MarkRead:
+    """The reader marks a notification of their inbox (one of ``audiences``) read."""
+
+    notification_id: str
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetryFailed:
+    notification_id: str
+
+
+@dataclass(frozen=True)
+class ConfigureRecipient:
+    """How an audience (``bureau``, ``secretary:<branch>``, ``member:<member>``) is reached: the whole of it."""
+
+    audience: str
+    name: str | None
+    emails: list[str]
+    channels: list[str]
+
+
+@dataclass(frozen=True)
+class ConfigureWebhook:
+    webhook_id: str
+    url: str
+    secret: str
+    rules: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RemoveWebhook:
+    webhook_id: str
+
+
+@dataclass(frozen=True)
+class RecordDelivery:
+    """The outcome of one delivery attempt (the delivery worker reports it): ``sent``, ``retry`` or ``failed``."""
+
+    delivery: dict
+    outcome: str
+    at: datetime
+    error: str = ""
+    retry_at: datetime | None = None

@@ -16,16 +16,13 @@ from datetime import timedelta
 
 import psycopg
 
-from shared.config import Settings
-from shared.db import connect
+from shared.bootstrap import Service
 from shared.envelope import Actor
 from shared.unit_of_work import CommandContext, UnitOfWork
-from services.notify import handlers
+from shared.worker import WorkerLoop
+from services.notify import commands as c, handlers, queries
 from services.notify.channels import DeliveryError, EmailSender, WebhookSender
-from services.notify.events import registry
-from services.notify.projections import DELIVERIES_CHANNEL, project
-from services.notify.scheduler import Clock, utc_now
-from services.notify.settings import NotifySettings
+from services.notify.projections import DELIVERIES_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +34,13 @@ CLAIM = ("SELECT d.*, n.rule, n.dedupe_key, n.subject, n.period, n.branch_id, n.
 
 
 class DeliveryWorker:
-    def __init__(self, settings: Settings, notify: NotifySettings, *, clock: Clock = utc_now,
-                 dsn: str | None = None, email: EmailSender | None = None,
+    def __init__(self, service: Service, *, dsn: str | None = None, email: EmailSender | None = None,
                  webhook: WebhookSender | None = None) -> None:
-        self.settings = settings
-        self.notify = notify
-        self.clock = clock
-        self.dsn = dsn or settings.owner_dsn
-        self.email = email or EmailSender(notify)
-        self.webhook = webhook or WebhookSender(notify)
+        self.service = service
+        self.settings, self.notify, self.clock = service.settings, service.own_settings, service.clock
+        self.dsn = dsn or self.settings.owner_dsn
+        self.email = email or EmailSender(self.notify)
+        self.webhook = webhook or WebhookSender(self.notify)
 
     def deliver_due(self, conn: psycopg.Connection, limit: int = 1000) -> int:
         """Send every delivery that is due, one transaction each; return how many were attempted."""
@@ -60,23 +55,23 @@ class DeliveryWorker:
         return attempted
 
     def _deliver(self, conn: psycopg.Connection, row: dict) -> None:
-        # The stream head lock serialises the outcomes of one notification's deliveries.
-        version = handlers.locked_version(conn, handlers.notification_stream(row["notification_id"]))
-        uow = UnitOfWork(conn, registry, self.settings.topic(), CommandContext(
+        uow = self.service.unit_of_work(conn, CommandContext(
             actor=DELIVERY_ACTOR, tenant_id=row["tenant_id"], correlation_id=row["notification_id"],
-            causation_id=row["delivery_id"], recorded_at=self.clock()), project)
+            causation_id=row["delivery_id"], recorded_at=self.clock()))
+        # The stream head lock, held while sending, serialises the outcomes of one notification's deliveries.
+        handlers.locked(uow, handlers.notification_stream(row["notification_id"]))
         try:
             self._send(conn, row)
         except DeliveryError as error:
-            self._record_failure(uow, row, version, error)
+            self._record_failure(uow, row, error)
             return
         except psycopg.Error:
             raise
         except Exception as error:  # a fault of ours must not stop the queue: count it as an attempt
             log.exception("delivery %s raised", row["delivery_id"])
-            self._record_failure(uow, row, version, DeliveryError(f"{type(error).__name__}: {error}", permanent=False))
+            self._record_failure(uow, row, DeliveryError(f"{type(error).__name__}: {error}", permanent=False))
             return
-        handlers.record_sent(uow, row, version, self.clock())
+        handlers.record_delivery(uow, c.RecordDelivery(row, "sent", self.clock()))
         log.info("delivered %s %s", row["channel"], row["delivery_id"])
 
     def _send(self, conn: psycopg.Connection, row: dict) -> None:
@@ -84,23 +79,22 @@ class DeliveryWorker:
             self.email.send(row, row["target"])
         elif row["channel"] == "webhook":
             # The whole URL (its query, say) lives only beside the secret; events and views hold its public part.
-            hook = conn.execute("SELECT secret, url FROM webhook_secrets WHERE webhook_id = %s",
-                                (row["recipient"],)).fetchone()
+            hook = queries.webhook_secret(conn, row["recipient"])
             if hook is None:
                 raise DeliveryError("the webhook was removed", permanent=True)
             self.webhook.send(row, hook["url"] or row["target"], hook["secret"], self.clock().timestamp())
         else:
             raise DeliveryError(f"no sender for channel {row['channel']}", permanent=True)
 
-    def _record_failure(self, uow: UnitOfWork, row: dict, version: int, error: DeliveryError) -> None:
+    def _record_failure(self, uow: UnitOfWork, row: dict, error: DeliveryError) -> None:
         attempt = row["attempts"] + 1
         now = self.clock()
         if error.permanent or attempt >= self.notify.max_attempts:
-            handlers.record_failed(uow, row, version, str(error), now)
+            handlers.record_delivery(uow, c.RecordDelivery(row, "failed", now, str(error)))
             log.warning("delivery %s failed for good after %d attempt(s): %s", row["delivery_id"], attempt, error)
             return
         retry_at = now + timedelta(seconds=self.notify.backoff_seconds(attempt))
-        handlers.record_attempt_failed(uow, row, version, str(error), retry_at)
+        handlers.record_delivery(uow, c.RecordDelivery(row, "retry", now, str(error), retry_at))
         log.info("delivery %s attempt %d failed (%s); next at %s", row["delivery_id"], attempt, error, retry_at)
 
     def next_due_in(self, conn: psycopg.Connection) -> float | None:
@@ -111,18 +105,11 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until stopped, woken by new notifications or by the next retry falling due."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with connect(self.dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {DELIVERIES_CHANNEL}")
-                    backoff = 0.5
-                    while not stop.is_set():
-                        self.deliver_due(conn)
-                        wait = self.next_due_in(conn)
-                        for _ in conn.notifies(timeout=min(wait if wait is not None else 1.0, 1.0), stop_after=1):
-                            pass
-            except psycopg.Error as error:  # the database away, or its schema not yet migrated
-                log.warning("delivery paused: %s; retrying in %.1fs", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+        # psycopg.Error, not only OperationalError: on a fresh stack the schema may not be migrated yet.
+        WorkerLoop("notify-delivery", self.dsn, self._step, channels=(DELIVERIES_CHANNEL,),
+                   errors=(psycopg.Error,)).run(stop)
+
+    def _step(self, conn: psycopg.Connection, _woken: set[str]) -> float:
+        self.deliver_due(conn)
+        wait = self.next_due_in(conn)
+        return min(wait if wait is not None else 1.0, 1.0)

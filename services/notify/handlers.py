@@ -1,160 +1,113 @@
-"""Handlers: schedule a notification once per cause, record delivery outcomes, reads and configuration."""
+"""Command handlers: schedule a notification once per cause, record delivery outcomes, read, retry, configure.
+
+Each takes a unit of work and a command (``commands.py``), asks the named queries what it needs, lets the
+domain (``domain.py``) decide and records the events; what stays out of events (a webhook's secret and
+whole URL) is kept through a named query in the same transaction.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import uuid
-from datetime import date, datetime
+from collections.abc import Callable
 
-import psycopg
+from shared.errors import ConcurrencyError, NotFound
+from shared.unit_of_work import DuplicateRecord, UnitOfWork
+from services.notify import commands as c, domain
 
-from shared.errors import ConcurrencyError, DomainError, NotFound
-from shared.unit_of_work import UnitOfWork
-from services.notify.events import public_url
-from services.notify.events import (
-    DeliveryAttemptFailed, DeliveryFailed, DeliveryRetried, NotificationRead, NotificationScheduled, NotificationSent,
-    RecipientConfigured, WebhookConfigured, WebhookRemoved)
-from services.notify.recipients import Directory, plan_deliveries
-from services.notify.rules.model import Reminder
-
-NOTIFICATION_NAMESPACE = uuid.UUID("8d8c3f57-4f0e-4d6b-bb1c-6a3c1d2e9f40")
-
-
-class NotifyRuleBroken(DomainError):
-    """A rule of the notify service forbids this."""
-
-
-def notification_id_for(tenant_id: str, dedupe_key: str) -> str:
-    """The same cause always gets the same id, so its stream can be created only once."""
-    return str(uuid.uuid5(NOTIFICATION_NAMESPACE, f"{tenant_id}|{dedupe_key}"))
+Authorise = Callable[[dict], None]
 
 
 def notification_stream(notification_id: str) -> str:
     return f"notification-{notification_id}"
 
 
-def locked_version(conn: psycopg.Connection, stream_id: str) -> int:
-    """The stream's version, with its head row locked so that nobody appends between our read and write."""
-    head = conn.execute("SELECT version FROM streams WHERE stream_id = %s FOR UPDATE", (stream_id,)).fetchone()
-    if head is None:
-        raise NotFound("本局没有这条提醒")
-    return head["version"]
-
-
-def schedule(uow: UnitOfWork, reminder: Reminder, directory: Directory, as_of: date) -> str | None:
+def schedule(uow: UnitOfWork, command: c.ScheduleReminder) -> str | None:
     """Record the notification for a reminder unless its cause was notified before; return its id if new.
 
     Two guards make it once per cause: the notification's id (and so its stream) is derived from the
     dedupe key, and the projection's unique (tenant, dedupe key). A concurrent scheduler that loses
     either race writes nothing; the savepoint keeps the caller's transaction usable.
     """
-    tenant_id = directory.tenant_id
-    if uow.conn.execute("SELECT 1 FROM notifications WHERE tenant_id = %s AND dedupe_key = %s",
-                        (tenant_id, reminder.dedupe_key)).fetchone():
+    reminder, tenant_id = command.reminder, command.directory.tenant_id
+    if uow.queries.notified(tenant_id, reminder.dedupe_key):
         return None
-    notification_id = notification_id_for(tenant_id, reminder.dedupe_key)
-    deliveries = [d.to_dict(notification_id) for d in plan_deliveries(reminder, directory)]
-    scheduled = NotificationScheduled(
-        notification_id=notification_id, rule=reminder.rule, dedupe_key=reminder.dedupe_key, subject=reminder.subject,
-        period=reminder.period, branch_id=reminder.branch_id, title=reminder.title, body=reminder.body,
-        cause={"records": [{"type": kind, "id": record_id} for kind, record_id in reminder.records],
-               "as_of": as_of.isoformat()},
-        details=reminder.details, deliveries=deliveries, due_on=reminder.due_on)
-    now = uow.context.recorded_at
-    in_app = [NotificationSent(notification_id, d["delivery_id"], "inbox", d["target"], 1, now)
-              for d in deliveries if d["channel"] == "inbox"]
+    events = domain.schedule(reminder, command.directory, command.as_of, uow.context.recorded_at)
+    notification_id = events[0].notification_id
     try:
-        with uow.conn.transaction():
-            uow.record(notification_stream(notification_id), 0, [scheduled, *in_app], branch_id=reminder.branch_id,
+        with uow.savepoint():
+            uow.record(notification_stream(notification_id), 0, events, branch_id=reminder.branch_id,
                        tenant_id=tenant_id)
-    except (ConcurrencyError, psycopg.errors.UniqueViolation):
+    except (ConcurrencyError, DuplicateRecord):
         return None
     return notification_id
 
 
-def record_sent(uow: UnitOfWork, delivery: dict, version: int, sent_at: datetime) -> None:
-    event = NotificationSent(delivery["notification_id"], delivery["delivery_id"], delivery["channel"],
-                             delivery["target"], delivery["attempts"] + 1, sent_at)
-    _record_delivery(uow, delivery, version, event)
+def record_delivery(uow: UnitOfWork, command: c.RecordDelivery) -> None:
+    """A delivery's outcome on its notification's stream (the caller holds the stream's head: see ``locked``)."""
+    delivery = command.delivery
+    stream = notification_stream(delivery["notification_id"])
+    event = {"sent": lambda: domain.sent(delivery, command.at),
+             "retry": lambda: domain.attempt_failed(delivery, command.error, command.retry_at),
+             "failed": lambda: domain.failed(delivery, command.error, command.at)}[command.outcome]()
+    uow.record(stream, locked(uow, stream), [event], branch_id=delivery["branch_id"], tenant_id=delivery["tenant_id"])
 
 
-def record_attempt_failed(uow: UnitOfWork, delivery: dict, version: int, error: str, retry_at: datetime) -> None:
-    event = DeliveryAttemptFailed(delivery["notification_id"], delivery["delivery_id"], delivery["channel"],
-                                  delivery["target"], delivery["attempts"] + 1, error[:1000], retry_at)
-    _record_delivery(uow, delivery, version, event)
+def locked(uow: UnitOfWork, stream: str) -> int:
+    """The notification's version, its head held until the unit of work ends: its deliveries' outcomes (and a
+    reader, and a retry) take turns instead of failing on each other's versions."""
+    version = uow.lock([stream])[stream]
+    if version == 0:
+        raise NotFound("本局没有这条提醒")
+    return version
 
 
-def record_failed(uow: UnitOfWork, delivery: dict, version: int, error: str, failed_at: datetime) -> None:
-    event = DeliveryFailed(delivery["notification_id"], delivery["delivery_id"], delivery["channel"],
-                           delivery["target"], delivery["attempts"] + 1, error[:1000], failed_at)
-    _record_delivery(uow, delivery, version, event)
+def mark_read(uow: UnitOfWork, command: c.MarkRead) -> dict:
+    """Mark a notification of the reader's inbox read once; reading it again changes nothing."""
+    notification = uow.queries.inbox_notification(command.notification_id, list(command.audiences))
+    if notification is None:
+        raise NotFound("您的站内信里没有这条提醒")
+    stream = notification_stream(command.notification_id)
+    version = locked(uow, stream)
+    events = domain.mark_read(notification, uow.context.actor.user, uow.context.recorded_at)
+    if events:
+        version = uow.record(stream, version, events, branch_id=notification["branch_id"])[-1].stream_version
+    return {"id": command.notification_id, "version": version}
 
 
-def _record_delivery(uow: UnitOfWork, delivery: dict, version: int, event) -> None:
-    uow.record(notification_stream(delivery["notification_id"]), version, [event], branch_id=delivery["branch_id"],
-               tenant_id=delivery["tenant_id"])
+def retry_failed(uow: UnitOfWork, command: c.RetryFailed, authorise: Authorise) -> dict:
+    """Send the failed deliveries of a notification again (``authorise`` refuses one the caller may not see)."""
+    notification = uow.queries.notification(command.notification_id)
+    if notification is None:
+        raise NotFound("本局没有这条提醒")
+    authorise(notification)
+    stream = notification_stream(command.notification_id)
+    events = domain.retry(command.notification_id, uow.queries.failed_deliveries(command.notification_id),
+                          uow.context.actor.user)
+    recorded = uow.record(stream, locked(uow, stream), events, branch_id=notification["branch_id"])
+    return {"id": command.notification_id, "version": recorded[-1].stream_version}
 
 
-def mark_read(uow: UnitOfWork, notification: dict, reader: str) -> dict:
-    """Mark a notification read once; reading it again changes nothing."""
-    stream = notification_stream(notification["notification_id"])
-    version = locked_version(uow.conn, stream)
-    if notification["read_at"] is None:
-        recorded = uow.record(stream, version, [NotificationRead(notification["notification_id"], reader,
-                                                                 uow.context.recorded_at)],
-                              branch_id=notification["branch_id"])
-        version = recorded[-1].stream_version
-    return {"id": notification["notification_id"], "version": version}
+def configure_recipient(uow: UnitOfWork, command: c.ConfigureRecipient) -> dict:
+    stream = f"recipient-{uow.context.tenant_id}-{command.audience}"
+    events = domain.configure_recipient(command.audience, command.name, command.emails, command.channels)
+    branch_id = domain.audience_branch(command.audience)
+    recorded = uow.record(stream, uow.lock([stream])[stream], events, branch_id=branch_id)
+    return {"audience": command.audience, "version": recorded[-1].stream_version}
 
 
-def retry_failed(uow: UnitOfWork, notification: dict, failed_ids: list[str]) -> dict:
-    if not failed_ids:
-        raise NotifyRuleBroken("这条提醒没有发送失败的投递", code="nothing_failed")
-    stream = notification_stream(notification["notification_id"])
-    version = locked_version(uow.conn, stream)
-    recorded = uow.record(stream, version, [DeliveryRetried(notification["notification_id"], failed_ids,
-                                                            uow.context.actor.user)],
-                          branch_id=notification["branch_id"])
-    return {"id": notification["notification_id"], "version": recorded[-1].stream_version}
-
-
-def configure_recipient(uow: UnitOfWork, audience: str, name: str | None, emails: list[str],
-                        channels: list[str]) -> dict:
-    stream = f"recipient-{uow.context.tenant_id}-{audience}"
-    version = _version(uow, stream)
-    recorded = uow.record(stream, version, [RecipientConfigured(audience, name, emails, channels)],
-                          branch_id=audience.split(":", 1)[1] if audience.startswith("secretary:") else None)
-    return {"audience": audience, "version": recorded[-1].stream_version}
-
-
-def configure_webhook(uow: UnitOfWork, webhook_id: str, url: str, secret: str, rules: list[str]) -> dict:
+def configure_webhook(uow: UnitOfWork, command: c.ConfigureWebhook) -> dict:
     """Record the receiver with the public part of its URL; the whole URL and the secret stay in notify's table."""
-    stream = f"webhook-{webhook_id}"
-    version = _version(uow, stream)
-    recorded = uow.record(stream, version, [WebhookConfigured(webhook_id, public_url(url), rules)])
-    uow.conn.execute("INSERT INTO webhook_secrets (tenant_id, webhook_id, secret, url) VALUES (%s, %s, %s, %s)"
-                     " ON CONFLICT (webhook_id) DO UPDATE SET secret = EXCLUDED.secret, url = EXCLUDED.url",
-                     (uow.context.tenant_id, webhook_id, secret, url))
-    return {"id": webhook_id, "version": recorded[-1].stream_version, "url": public_url(url)}
+    stream = f"webhook-{command.webhook_id}"
+    events = domain.configure_webhook(command.webhook_id, command.url, command.rules)
+    recorded = uow.record(stream, uow.lock([stream])[stream], events)
+    uow.queries.keep_webhook_secret(uow.context.tenant_id, command.webhook_id, command.secret, command.url)
+    return {"id": command.webhook_id, "version": recorded[-1].stream_version, "url": events[0].url}
 
 
-def secret_fingerprint(key: bytes, secret: str) -> str:
-    """Which secret is configured, shown to admins: an HMAC under the platform's key, useless for guessing it."""
-    return hmac.new(key, secret.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
-
-
-def remove_webhook(uow: UnitOfWork, webhook_id: str) -> dict:
-    stream = f"webhook-{webhook_id}"
-    version = _version(uow, stream)
+def remove_webhook(uow: UnitOfWork, command: c.RemoveWebhook) -> dict:
+    stream = f"webhook-{command.webhook_id}"
+    version = uow.lock([stream])[stream]
     if version == 0:
         raise NotFound("本局没有这个推送接口")
-    recorded = uow.record(stream, version, [WebhookRemoved(webhook_id)])
-    uow.conn.execute("DELETE FROM webhook_secrets WHERE webhook_id = %s", (webhook_id,))
-    return {"id": webhook_id, "version": recorded[-1].stream_version}
-
-
-def _version(uow: UnitOfWork, stream: str) -> int:
-    head = uow.conn.execute("SELECT version FROM streams WHERE stream_id = %s FOR UPDATE", (stream,)).fetchone()
-    return 0 if head is None else head["version"]
-
+    recorded = uow.record(stream, version, domain.remove_webhook(command.webhook_id))
+    uow.queries.forget_webhook_secret(command.webhook_id)
+    return {"id": command.webhook_id, "version": recorded[-1].stream_version}

@@ -7,7 +7,7 @@ its topics to the end: rules decided on half-replayed projections (after downtim
 remind of the birthday of a member whose death is still in the queue. Rules are windows over dates (from
 the day before a birthday to the day itself, from the 20th to the month's end …), so a run after
 downtime finds every condition still open and a second run finds nothing new; a reminder whose
-window closed while the scheduler was down is not sent late. The clock is injected.
+window closed while the scheduler was down is not sent late. The clock is the service's (its bootstrap's).
 """
 
 from __future__ import annotations
@@ -21,19 +21,17 @@ from collections.abc import Callable
 
 import psycopg
 
-from contracts.rulebook.calendar import local_date, use_timezone
-from shared.config import Settings
+from contracts.rulebook.calendar import local_date
+from shared.bootstrap import Service
 from shared.consumer_lag import ConsumerLag
-from shared.db import connect
 from shared.envelope import Actor
-from shared.unit_of_work import CommandContext, UnitOfWork
+from shared.unit_of_work import CommandContext
+from shared.worker import WorkerLoop
 from services.notify import handlers
-from services.notify.events import registry
-from services.notify.projections import project
+from services.notify.commands import ScheduleReminder
 from services.notify.rules import evaluate
-from services.notify.settings import NotifySettings
 from services.notify.snapshot import load_directory, load_snapshot, tenants
-from services.notify.source_projections import RULES_CHANNEL
+from services.notify.sources import RULES_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +84,12 @@ class BureauThrottle:
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, notify: NotifySettings, *, clock: Clock = utc_now,
-                 dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
+    def __init__(self, service: Service, *, dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
                  max_wait_seconds: float = 600.0) -> None:
-        self.settings = settings
-        self.notify = notify
-        self.clock = clock
+        self.service = service
+        self.settings, self.notify, self.clock = service.settings, service.own_settings, service.clock
+        settings = self.settings
         self.dsn = dsn or settings.owner_dsn
-        use_timezone(settings.timezone)
         self.sources_behind = sources_behind or ConsumerLag(
             settings.kafka_bootstrap, f"{settings.topic_prefix}.{SOURCES_CONSUMER}",
             [settings.topic(service) for service in SOURCE_SERVICES]).behind
@@ -124,9 +120,9 @@ class Scheduler:
         directory = load_directory(conn, snapshot, today)
         context = CommandContext(actor=actor, tenant_id=tenant_id, correlation_id=str(uuid.uuid4()),
                                  causation_id=None, recorded_at=self.clock())
-        uow = UnitOfWork(conn, registry, self.settings.topic(), context, project)
+        uow = self.service.unit_of_work(conn, context)
         scheduled = [notification_id for reminder in evaluate(snapshot, today)
-                     if (notification_id := handlers.schedule(uow, reminder, directory, today))]
+                     if (notification_id := handlers.schedule(uow, ScheduleReminder(reminder, directory, today)))]
         self._log_run(conn, tenant_id, today, len(scheduled))
         if scheduled:
             log.info("scheduled %d notification(s) for %s as of %s", len(scheduled), tenant_id, today)
@@ -141,38 +137,34 @@ class Scheduler:
 
     def run(self, stop: threading.Event) -> None:
         """Evaluate on start, then on every wake-up from the consumer or at the interval, until stopped."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with connect(self.dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {RULES_CHANNEL}")
-                    backoff = 0.5
-                    self._serve(conn, stop)
-            except psycopg.Error as error:  # the database away, or its schema not yet migrated
-                log.warning("scheduler paused: %s; retrying in %.1fs", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+        # psycopg.Error, not only OperationalError: on a fresh stack the schema may not be migrated yet.
+        WorkerLoop("notify-scheduler", self.dsn, self._step, channels=(RULES_CHANNEL,), on_lead=self._start,
+                   errors=(psycopg.Error,)).run(stop)
 
-    def _serve(self, conn: psycopg.Connection, stop: threading.Event) -> None:
+    def _start(self, _conn: psycopg.Connection) -> None:
+        """On (re)connecting: a catch-up run over every bureau, then wake-ups and the interval."""
+        self._throttle = BureauThrottle(self.notify.scheduler_window_seconds)
+        self._sweep = True
+        self._last_sweep = self._waiting_since = time.monotonic()
+
+    def _step(self, conn: psycopg.Connection, woken: set[str]) -> float:
         """Collect the bureaus woken by the consumer; evaluate them (or all, at the interval) once it caught up."""
-        throttle = BureauThrottle(self.notify.scheduler_window_seconds)
-        sweep = True  # on start: the catch-up run
-        last_sweep = waiting_since = time.monotonic()
-        while not stop.is_set():
-            throttle.wake(n.payload for n in conn.notifies(timeout=throttle.wait(1.0), stop_after=1))
-            sweep = sweep or time.monotonic() - last_sweep >= self.notify.scheduler_interval_seconds
-            due = throttle.due()
-            if not (due or sweep):
-                if not throttle.pending:
-                    waiting_since = time.monotonic()
-                continue
-            if not self._may_evaluate(time.monotonic() - waiting_since):
-                continue
-            self.run_once(conn, None if sweep else sorted(due))
-            throttle.evaluated(throttle.pending if sweep else due)
-            if sweep:
-                last_sweep = time.monotonic()
-            sweep, waiting_since = False, time.monotonic()
+        throttle = self._throttle
+        throttle.wake(woken)
+        self._sweep = self._sweep or time.monotonic() - self._last_sweep >= self.notify.scheduler_interval_seconds
+        due = throttle.due()
+        if not (due or self._sweep):
+            if not throttle.pending:
+                self._waiting_since = time.monotonic()
+            return throttle.wait(1.0)
+        if not self._may_evaluate(time.monotonic() - self._waiting_since):
+            return throttle.wait(1.0)
+        self.run_once(conn, None if self._sweep else sorted(due))
+        throttle.evaluated(throttle.pending if self._sweep else due)
+        if self._sweep:
+            self._last_sweep = time.monotonic()
+        self._sweep, self._waiting_since = False, time.monotonic()
+        return throttle.wait(1.0)
 
     def _may_evaluate(self, waited: float) -> bool:
         """True once the sources consumer has read everything, or after waiting too long for it."""

@@ -14,40 +14,36 @@ import pytest
 from werkzeug.serving import make_server
 
 from services.audit import journal, views_feed
-from services.audit.app import MIGRATIONS, create_app
+from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from shared import db
-from tests.support import IsolatedService
-from tests.unit.test_audit_scorecard import TODAY, month_of_work
-from datetime import UTC
+from tests.fixtures import audit_service, audit_settings, serving  # noqa: F401 — fixtures
+from tests.audit_month import TODAY, month_of_work
+from datetime import datetime, UTC
 
 CHROMIUM = os.environ.get("BRANCHWORK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
-def dashboard_url(stack_env):
+@pytest.fixture(scope="module")
+def dashboard_url(audit_settings):
     """The audit app on a free local port, over an isolated database holding a month of a branch's work."""
-    isolated = IsolatedService("audit", [MIGRATIONS], stack_env)
-    settings = isolated.create()
-    with db.connect(settings.owner_dsn) as conn:
+    with db.connect(audit_settings.owner_dsn) as conn:
         with conn.transaction():
             for envelope in month_of_work().envelopes:
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    app = create_app(settings, AuditSettings(dev_login=True))
-    from datetime import datetime
-    app.extensions["branchwork"].clock = lambda: datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["branchwork"].pool.close()
-    isolated.drop()
+    now = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: now) as app:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_port}"
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from io import BytesIO
 
 from PIL import Image, ImageStat
 
-from tests.unit.test_audit_scorecard import BRANCH, M1, M4, TENANT
+from tests.audit_month import BRANCH, M1, M4, TENANT
 
 
 def dev_login(page, url: str, role: str = "auditor") -> None:

@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from services.audit.app import create_app as create_dashboard
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.web.app import create_app as create_pages
 from services.web.settings import WebSettings
@@ -71,8 +72,8 @@ def sites(stack_env, platform):
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     pages = create_pages(WebSettings(tokens=platform.settings, api_urls=dict(platform.urls),
                                      dashboard_url=urls["dashboard"], dev_login=True))
-    dashboard = create_dashboard(Settings.from_env("audit", stack_env),
-                                 AuditSettings(dev_login=True, web_url=urls["web"]))
+    dashboard = create_dashboard(bootstrap(Settings.from_env("audit", stack_env),
+                                           AuditSettings(dev_login=True, web_url=urls["web"])))
     servers = [make_server("127.0.0.1", ports[name], app, threaded=True)
                for name, app in (("web", pages), ("dashboard", dashboard))]
     threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in servers]

@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 
+from services.registry import SERVICES as SERVICES_REGISTRY
 from shared.config import Settings
 from tests.e2e.test_activities_slice import days_ago, register_branch_with_members, roster_names
 from tests.support import bearer, wait_for
@@ -25,7 +26,8 @@ PLATFORM_ADMIN_READS = {("members", "GET", "/api/v1/bureaus/<uuid:bureau_id>")}
 
 def api_routes(service: str, env: dict) -> list[tuple[str, str, list[str]]]:
     """(method, rule, id arguments) of every API route of ``service`` that names a record in its path."""
-    app = importlib.import_module(f"services.{service}.app").create_app(Settings.from_env(service, env))
+    built = SERVICES_REGISTRY.service(service, Settings.from_env(service, env))
+    app = importlib.import_module(f"services.{service}.app").create_app(built)
     try:
         routes = []
         for rule in app.url_map.iter_rules():

@@ -1,23 +1,15 @@
-"""Fixtures for the members API tests: an app on an isolated database and bureaus to work in."""
+"""What the members API tests share: the app on an isolated database and bureaus to work in."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.members.app import create_app
+from tests.fixtures import members_app as app  # noqa: F401 — the app tested
 from tests.support import ApiClient, bearer, short_id, token
 
 MEMBER = {"gender": "male", "birth_date": "1948-05-02", "party_member": True, "party_join_date": "1970-07-01",
           "retirement_kind": "retired", "pension_base": "5200.00", "health": "fair", "mobility": "limited",
           "joined_on": "2020-01-01"}
-
-
-@pytest.fixture(scope="module")
-def app(members_settings):
-    app = create_app(members_settings)
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["branchwork"].pool.close()
 
 
 def new_bureau(app, settings) -> ApiClient:

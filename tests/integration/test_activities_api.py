@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from shared import db
-from tests.integration.test_activities_support import (  # noqa: F401 — fixtures
-    activities_service, activities_settings, app, bureau, client, count_events, seed_bureau)
+from tests.integration.activities_support import app, bureau, count_events, seed_bureau  # noqa: F401 — fixtures
 from tests.support import bearer, new_id, token
 
 API = "/api/v1"

@@ -10,8 +10,7 @@ import pytest
 
 from contracts import members as m
 from shared import db
-from tests.integration.test_activities_support import (  # noqa: F401 — fixtures
-    activities_service, activities_settings, app, bureau, client, count_events, seed_bureau)
+from tests.integration.activities_support import app, bureau, count_events, seed_bureau  # noqa: F401 — fixtures
 from tests.support import new_id
 
 API = "/api/v1"

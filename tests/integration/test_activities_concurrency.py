@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.integration.test_activities_support import (  # noqa: F401 — fixtures
-    activities_service, activities_settings, app, bureau, client, count_events)
+from tests.integration.activities_support import app, bureau, count_events  # noqa: F401 — fixtures
 
 API = "/api/v1"
 

@@ -8,8 +8,7 @@ from datetime import date
 from contracts import members as m
 from services.activities import queries
 from shared import db
-from tests.integration.test_activities_support import (  # noqa: F401 — fixtures
-    NOW, MembersFeed, activities_service, activities_settings, app, client)
+from tests.integration.activities_support import NOW, MembersFeed, app  # noqa: F401 — fixtures
 from tests.support import new_id
 
 API = "/api/v1"

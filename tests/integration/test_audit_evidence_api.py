@@ -13,12 +13,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.checkpoints import CheckpointWorker
 from services.audit.settings import AuditSettings
 from services.audit.verifier import Fault, verify_bundle
 from shared import db, note
+from tests.fixtures import serving
 from tests.support import bearer, chained_events, dashboard_sign_in, dashboard_sign_out, new_id, token, wait_for
-from tests.unit.test_audit_scorecard import BRANCH, TENANT, month_of_work
+from tests.audit_month import BRANCH, TENANT, month_of_work
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
 WITNESS = Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32)
@@ -34,9 +36,8 @@ def client(audit_settings):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    app = create_app(audit_settings, AuditSettings(dev_login=True))
-    app.extensions["branchwork"].clock = lambda: NOW
-    return app.test_client()
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,12 @@ import pytest
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from shared import db
+from tests.fixtures import serving
 from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, sample_envelopes, token
-from tests.unit.test_audit_scorecard import BRANCH, M4, TENANT, TODAY, month_of_work
+from tests.audit_month import BRANCH, M4, TENANT, TODAY, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 OTHER_BRANCH = "22222222-2222-2222-2222-222222222222"
@@ -40,10 +42,8 @@ def client(audit_settings, history):
                 journal.append(conn, envelope)
         while views_feed.catch_up(conn):
             pass
-    app = create_app(audit_settings, AuditSettings(dev_login=True))
-    app.extensions["branchwork"].clock = lambda: NOW
-    yield app.test_client()
-    app.extensions["branchwork"].pool.close()
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 def secretary(settings, branches):

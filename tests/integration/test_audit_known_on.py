@@ -11,10 +11,12 @@ import pytest
 from contracts import activities as A
 from services.audit import journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from shared import db
+from tests.fixtures import serving
 from tests.support import bearer, token
-from tests.unit.test_audit_scorecard import BRANCH, M2, TENANT, History, activity, month_of_work
+from tests.audit_month import BRANCH, M2, TENANT, History, activity, month_of_work
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
 BY_THE_MONTHS_END = datetime(2026, 11, 30, 10, tzinfo=UTC)   # 18:00 in the bureaus' time zone
@@ -45,9 +47,8 @@ def later(audit_settings):
 
 @pytest.fixture(scope="module")
 def client(audit_settings, later):
-    app = create_app(audit_settings, AuditSettings())
-    app.extensions["branchwork"].clock = lambda: NOW
-    return app.test_client()
+    with serving(create_app(bootstrap(audit_settings, AuditSettings())), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,14 @@ from psycopg.conninfo import make_conninfo
 
 from services.audit import formats, journal, views_feed
 from services.audit.app import create_app
+from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.audit.signing import verify_tree_head
 from shared import db, merkle
 from shared.canonical import canonical_json, event_hash
+from tests.fixtures import serving
 from tests.support import bearer, dashboard_sign_in, dashboard_sign_out, token
-from tests.unit.test_audit_scorecard import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
+from tests.audit_month import BRANCH, M1, M3, M4, NOTICE, TENANT, TODAY, History, card_from, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 
@@ -44,9 +46,8 @@ def loaded(audit_settings, history):
 
 @pytest.fixture(scope="module")
 def client(audit_settings, loaded):
-    app = create_app(audit_settings, AuditSettings(dev_login=True))
-    app.extensions["branchwork"].clock = lambda: NOW
-    return app.test_client()
+    with serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=True))), clock=lambda: NOW) as app:
+        yield app.test_client()
 
 
 def auditor(settings, tenant=TENANT, role="auditor"):
@@ -218,7 +219,7 @@ def test_the_views_worker_follows_new_journal_entries(audit_settings, history):
         extra = History()
         extra.versions = dict(history.versions)
         from contracts import activities as A
-        from tests.unit.test_audit_scorecard import activity
+        from tests.audit_month import activity
         record = activity("briefing", date(2026, 11, 27), ["m1"], activity_id="brief-1")
         envelope = extra.record("activity-brief-1", record, on=record.occurred_on)
         assert A
@@ -274,7 +275,7 @@ def test_a_pledge_is_counted_but_its_signer_is_shown_nowhere_in_the_dashboard(cl
 
 def test_entries_the_views_could_not_apply_are_applied_again_on_retry(audit_settings):
     extra = History(tenant="retry-" + NOTICE[-8:])
-    from tests.unit.test_audit_scorecard import activity
+    from tests.audit_month import activity
     record = activity("study", date(2026, 11, 3), [M1], activity_id="retry-study")
     envelope = extra.record("activity-retry-study", record, on=record.occurred_on)
     with db.connect(audit_settings.owner_dsn) as conn, conn.transaction():
@@ -326,7 +327,7 @@ def test_an_old_webhook_event_keeps_its_bytes_but_no_view_shows_its_credentials(
 def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_others_are_applied(
         audit_settings, monkeypatch):
     from services.audit.store import Fact
-    from tests.unit.test_audit_scorecard import activity
+    from tests.audit_month import activity
     extra = History(tenant="split-" + NOTICE[-8:])
     records = [activity("study", date(2026, 11, day), [M1], activity_id=f"split-{day}") for day in range(1, 10)]
     envelopes = [extra.record(f"activity-split-{day}", record, on=record.occurred_on)

@@ -151,6 +151,8 @@ def test_sigterm_lets_the_consumer_process_finish_and_exit_cleanly(audit_service
 
 def test_ops_list_dead_letters_without_payloads_and_replay_them_from_the_command_line(audit_service, stack_env):
     from services.audit.app import create_app
+    from services.audit.bootstrap import bootstrap
+    from tests.fixtures import serving
     from tests.support import bearer, token
 
     settings = audit_service.settings
@@ -159,8 +161,7 @@ def test_ops_list_dead_letters_without_payloads_and_replay_them_from_the_command
     with db.connect(settings.owner_dsn) as conn:
         ConsumerRunner(settings, name, ["t"], lambda c, e: 1 / 0, max_attempts=1).process(
             conn, deliveries(sample_envelopes(stream, 1, 1, tenant), topic=settings.topic("members")))
-    app = create_app(settings)
-    try:
+    with serving(create_app(bootstrap(settings))) as app:
         client = app.test_client()
         listed = client.get(f"/api/v1/ops/dead-letters?consumer={name}", headers=bearer(token(settings, "ops")))
         assert listed.status_code == 200
@@ -168,8 +169,6 @@ def test_ops_list_dead_letters_without_payloads_and_replay_them_from_the_command
         assert "ZeroDivisionError" in parked["error"] and "payload" not in parked
         auditor = bearer(token(settings, "auditor", tenant=tenant))
         assert client.get("/api/v1/ops/dead-letters", headers=auditor).status_code == 403
-    finally:
-        app.extensions["branchwork"].pool.close()
     env = {**audit_service.environment(stack_env), "PYTHONPATH": str(REPO_ROOT)}
     replayed = subprocess.run([sys.executable, "-m", "shared.cli", "replay-dead-letters", "audit", name,
                                "--id", str(parked["id"])], env=env, cwd=REPO_ROOT, capture_output=True, text=True)

@@ -9,8 +9,7 @@ import pytest
 
 from tests.integration.test_activities_api import post, study
 from tests.support import clock_at
-from tests.integration.test_activities_support import (  # noqa: F401 — fixtures
-    activities_service, activities_settings, app, bureau, client)
+from tests.integration.activities_support import app, bureau  # noqa: F401 — fixtures
 
 # Both moments are 1 December 2024 in Beijing, and still 30 November 2024 in UTC.
 EVENINGS_IN_UTC = (datetime(2024, 11, 30, 16, 30, tzinfo=UTC), datetime(2024, 11, 30, 23, 30, tzinfo=UTC))

@@ -6,26 +6,13 @@ import threading
 
 import pytest
 
-from services.members.app import create_app
 from shared import db
+from tests.fixtures import members_app as app  # noqa: F401 — the app tested
 from tests.support import bearer, token
 
 MEMBER = {"name": "张建国", "gender": "male", "birth_date": "1948-05-02", "party_member": True,
           "party_join_date": "1970-07-01", "retirement_kind": "retired", "pension_base": "5200.00",
           "health": "fair", "mobility": "limited", "joined_on": "2020-01-01"}
-
-
-@pytest.fixture(scope="module")
-def app(members_settings):
-    app = create_app(members_settings)
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["branchwork"].pool.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

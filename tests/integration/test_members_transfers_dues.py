@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from services.members.bootstrap import bootstrap
 from services.members.saga import TransferSaga
 from shared import db, eventstore
 from tests.integration.members_fixtures import (  # noqa: F401
@@ -81,7 +82,7 @@ def test_concurrent_receipt_and_cancellation_leave_the_member_in_exactly_one_bra
 
 def _run_saga(settings, after: int) -> int:
     """Feed every stored event after ``after`` to the saga, as the Kafka consumer would; return the last position."""
-    saga = TransferSaga(settings)
+    saga = TransferSaga(bootstrap(settings))
     with db.connect(settings.owner_dsn) as conn:
         while True:
             batch = eventstore.read_all(conn, after)

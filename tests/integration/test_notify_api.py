@@ -8,32 +8,19 @@ from datetime import timedelta
 import pytest
 
 from contracts.activities import ActivityPlanned
-from services.notify.app import create_app
+from services.notify.bootstrap import bootstrap
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    EventFactory, as_records, conn, delivery_settings, free_port, notify_service, notify_settings)
+from tests.fixtures import notify_app as app  # noqa: F401 — fixtures
+from tests.integration.notify_support import EventFactory, as_records, conn, delivery_settings  # noqa: F401
 from tests.integration.test_notify_pipeline import runner
-from tests.support import bearer, new_id, token
-
-
-@pytest.fixture(scope="module")
-def app(notify_settings):
-    app = create_app(notify_settings, delivery_settings(free_port()))
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["branchwork"].pool.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.support import bearer, free_port, new_id, token
 
 
 @pytest.fixture
 def bureau(conn, notify_settings):
     """A bureau whose secretary's birthday is tomorrow (Beijing time), projected from its events."""
-    today = Scheduler(notify_settings, delivery_settings(0)).today()
+    today = Scheduler(bootstrap(notify_settings, delivery_settings(0))).today()
     tomorrow = today + timedelta(days=1)
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(
@@ -159,7 +146,7 @@ def test_a_failed_delivery_is_listed_as_failed_and_can_be_retried(client, bureau
     client.put(f"/api/v1/recipients/branches/{bureau['branch_id']}/secretary", headers=bureau["admin"],
                json={"name": None, "emails": ["nobody-listens@example.org"], "channels": ["inbox", "email"]})
     run_rules(client, bureau)
-    DeliveryWorker(notify_settings, delivery_settings(free_port(), max_attempts=1)).deliver_due(conn)
+    DeliveryWorker(bootstrap(notify_settings, delivery_settings(free_port(), max_attempts=1))).deliver_due(conn)
     failed = client.get("/api/v1/notifications?status=failed", headers=bureau["auditor"]).json
     assert failed and {n["status"] for n in failed} == {"failed"}
     email = next(d for d in failed[0]["deliveries"] if d["channel"] == "email")
@@ -208,7 +195,7 @@ def test_a_webhook_to_a_link_local_or_metadata_address_is_refused_and_loopback_f
 
 
 def test_the_secretarys_inbox_says_whom_to_tell_in_person(client, bureau, conn, notify_settings):
-    planned_on = Scheduler(notify_settings, delivery_settings(0)).today()
+    planned_on = Scheduler(bootstrap(notify_settings, delivery_settings(0))).today()
     factory = EventFactory(bureau["id"])
     activity_id = new_id()
     runner(notify_settings).process(conn, as_records([factory.envelope(f"activity-{activity_id}", ActivityPlanned(

@@ -8,15 +8,15 @@ import threading
 from datetime import date, datetime, timedelta, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from services.notify.bootstrap import bootstrap
 from services.notify.channels import sign, verify_signature
 from services.notify.delivery import DeliveryWorker
 from services.notify.mailbox import start_mailbox
 from services.notify.recipients import Contact, Directory, Webhook
 from services.notify.rules.model import Reminder
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    FixedClock, conn, delivery_settings, events_of, free_port, notify_service, notify_settings, receiver_factory,
-    schedule_reminder, smtp_server)
-from tests.support import new_id
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    FixedClock, conn, delivery_settings, events_of, receiver_factory, schedule_reminder, smtp_server)
+from tests.support import free_port, new_id
 
 START = datetime(2025, 9, 30, 1, 0, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def bureau_directory(emails=("office@example.org",), webhooks=()) -> Directory:
 
 
 def worker(settings, port, clock, **changes) -> DeliveryWorker:
-    return DeliveryWorker(settings, delivery_settings(port, **changes), clock=clock)
+    return DeliveryWorker(bootstrap(settings, delivery_settings(port, **changes), clock=clock))
 
 
 def deliveries(conn, notification_id: str) -> dict[str, dict]:

@@ -12,16 +12,17 @@ from datetime import date, datetime, UTC
 from contracts import activities as a
 from contracts import members as m
 from services.notify import handlers
+from services.notify.bootstrap import bootstrap
+from services.notify.commands import ConfigureWebhook
 from services.notify.delivery import DeliveryWorker
 from services.notify.events import registry
 from services.notify.projections import TABLES, project
 from services.notify.scheduler import Scheduler
 from shared.envelope import Actor
 from shared.rebuild import ReadModel, StoreFeed, rebuild
-from shared.unit_of_work import CommandContext, UnitOfWork
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, receiver_factory,
-    smtp_server)
+from shared.unit_of_work import CommandContext
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    EventFactory, FixedClock, as_records, conn, delivery_settings, receiver_factory, smtp_server)
 from tests.integration.test_notify_pipeline import BIRTHDAYS, give_email, notifications, runner
 from tests.support import new_id, wait_for
 
@@ -32,8 +33,8 @@ def add_webhook(conn, settings, tenant_id: str, url: str, secret: str, rules: li
     webhook_id = new_id()
     context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(UTC))
     with conn.transaction():
-        handlers.configure_webhook(UnitOfWork(conn, registry, settings.topic(), context, project), webhook_id, url,
-                                   secret, rules)
+        uow = bootstrap(settings, delivery_settings(0)).unit_of_work(conn, context)
+        handlers.configure_webhook(uow, ConfigureWebhook(webhook_id, url, secret, rules))
     return webhook_id
 
 
@@ -61,8 +62,8 @@ def test_a_reminded_meeting_that_is_cancelled_is_announced_once_to_everyone_remi
 
     clock = FixedClock(datetime(2025, 6, 11, 1, tzinfo=UTC))
     settings = delivery_settings(smtp_server.port)
-    scheduler = Scheduler(notify_settings, settings, clock=clock)
-    delivery = DeliveryWorker(notify_settings, settings)  # the real clock: the receiver rejects stale timestamps
+    scheduler = Scheduler(bootstrap(notify_settings, settings, clock=clock))
+    delivery = DeliveryWorker(bootstrap(notify_settings, settings))  # the real clock: receivers refuse stale times
     assert scheduler.run_once(conn, [factory.tenant_id])
     delivery.deliver_due(conn)
     assert [to for to, _ in mail(smtp_server, "meeting.reminder")] == ["li@example.org", "zhao@example.org"]
@@ -92,7 +93,8 @@ def test_a_bureaus_new_rule_set_changes_what_the_scheduler_decides(conn, notify_
     _branch, events, (zhao, _li, _wang) = factory.branch_with_members(BIRTHDAYS)
     consumer = runner(notify_settings)
     consumer.process(conn, as_records(events))
-    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=FixedClock(datetime(2025, 9, 28, 1, tzinfo=UTC)))
+    clock = FixedClock(datetime(2025, 9, 28, 1, tzinfo=UTC))
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock))
     scheduler.run_once(conn, [factory.tenant_id])
     assert notifications(conn, factory.tenant_id, "care.birthday") == []  # 1 October is three days away
 
@@ -110,8 +112,9 @@ def test_a_scheduler_back_from_downtime_catches_up_what_is_open_and_not_what_clo
     factory = EventFactory()
     _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
     runner(notify_settings).process(conn, as_records(events))
-    scheduler = Scheduler(notify_settings, delivery_settings(0, scheduler_interval_seconds=3600),
-                          clock=FixedClock(datetime(2025, 3, 25, 1, tzinfo=UTC)), sources_behind=lambda: 0)
+    clock = FixedClock(datetime(2025, 3, 25, 1, tzinfo=UTC))
+    service = bootstrap(notify_settings, delivery_settings(0, scheduler_interval_seconds=3600), clock=clock)
+    scheduler = Scheduler(service, sources_behind=lambda: 0)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop,))
     thread.start()
@@ -135,9 +138,9 @@ def test_notifys_own_read_models_are_rebuilt_from_its_event_store_as_they_were(
     give_email(conn, notify_settings, factory.tenant_id, f"member:{zhao}", "zhao@example.org")
     add_webhook(conn, notify_settings, factory.tenant_id, "http://127.0.0.1:9/gone", "a-secret-for-rebuilding", [])
     clock = FixedClock(datetime(2025, 9, 30, 1, tzinfo=UTC))
-    Scheduler(notify_settings, delivery_settings(0), clock=clock).run_once(conn, [factory.tenant_id])
-    DeliveryWorker(notify_settings, delivery_settings(smtp_server.port, max_attempts=1),
-                   clock=clock).deliver_due(conn)
+    Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock)).run_once(conn, [factory.tenant_id])
+    sender = bootstrap(notify_settings, delivery_settings(smtp_server.port, max_attempts=1), clock=clock)
+    DeliveryWorker(sender).deliver_due(conn)
 
     def state():
         return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
@@ -157,7 +160,7 @@ def test_committee_events_become_election_reminders_at_90_and_30_days_and_a_vaca
         branch_id, term_id, "secretary", zhao, date(2026, 8, 1), "病故"), branch_id))
     runner(notify_settings).process(conn, as_records(events))
     clock = FixedClock(datetime(2026, 8, 30, 1, tzinfo=UTC))
-    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock))
     decided: dict[str, date] = {}
     for day in (date(2026, 8, 30), date(2026, 8, 31), date(2026, 10, 1), date(2026, 10, 2), date(2026, 11, 30),
                 date(2026, 12, 1)):
@@ -191,7 +194,7 @@ def test_a_transfer_between_bureaus_alerts_both_sides_of_an_expiring_letter_and_
     consumer = runner(notify_settings)
     consumer.process(conn, as_records(sent_events + received_events))
     clock = FixedClock(datetime(2025, 3, 27, 1, tzinfo=UTC))
-    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock))
     both = [sending.tenant_id, receiving.tenant_id]
 
     def alerted(rule: str) -> dict[str, set[str]]:

@@ -14,12 +14,12 @@ from contracts import members as m
 from shared import db
 from shared.consumer import ConsumerRunner
 from shared.kafka import idempotent_producer
-from services.notify import source_projections
-from services.notify.consumer import sources_consumer
+from services.notify import sources
+from services.notify.bootstrap import bootstrap
 from services.notify.delivery import DeliveryWorker
 from services.notify.scheduler import Scheduler
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    EventFactory, FixedClock, as_records, conn, delivery_settings, notify_service, notify_settings, smtp_server)
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    EventFactory, FixedClock, as_records, conn, delivery_settings, smtp_server)
 from tests.support import new_id, wait_for
 
 BIRTHDAYS = [("赵国庆", date(1949, 10, 1)), ("李淑芬", date(1950, 10, 2)), ("王德明", date(1941, 3, 12))]
@@ -27,20 +27,19 @@ BIRTHDAYS = [("赵国庆", date(1949, 10, 1)), ("李淑芬", date(1950, 10, 2)),
 
 def runner(settings) -> ConsumerRunner:
     return ConsumerRunner(settings, "notify-sources", [settings.topic("members"), settings.topic("activities")],
-                          source_projections.apply)
+                          sources.apply)
 
 
 def give_email(conn, settings, tenant_id: str, audience: str, email: str) -> None:
     from services.notify import handlers
-    from services.notify.events import registry
-    from services.notify.projections import project
+    from services.notify.commands import ConfigureRecipient
     from shared.envelope import Actor
-    from shared.unit_of_work import CommandContext, UnitOfWork
+    from shared.unit_of_work import CommandContext
 
     context = CommandContext(Actor("admin", "bureau_admin"), tenant_id, new_id(), None, datetime.now(UTC))
     with conn.transaction():
-        handlers.configure_recipient(UnitOfWork(conn, registry, settings.topic(), context, project),
-                                     audience, None, [email], ["inbox", "email"])
+        uow = bootstrap(settings, delivery_settings(0)).unit_of_work(conn, context)
+        handlers.configure_recipient(uow, ConfigureRecipient(audience, None, [email], ["inbox", "email"]))
 
 
 def notifications(conn, tenant_id: str, rule: str | None = None) -> list[dict]:
@@ -58,10 +57,10 @@ def test_a_birthday_is_emailed_once_despite_redelivered_events_and_a_second_sche
     give_email(conn, notify_settings, factory.tenant_id, f"member:{member_ids[0]}", "zhao@example.org")
 
     clock = FixedClock(datetime(2025, 9, 29, 20, 0, tzinfo=UTC))  # 30 September, 04:00 in Beijing
-    scheduler = Scheduler(notify_settings, delivery_settings(smtp_server.port), clock=clock)
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(smtp_server.port), clock=clock))
     first = scheduler.run_once(conn, [factory.tenant_id])
     assert first and scheduler.run_once(conn, [factory.tenant_id]) == []
-    DeliveryWorker(notify_settings, delivery_settings(smtp_server.port), clock=clock).deliver_due(conn)
+    DeliveryWorker(bootstrap(notify_settings, delivery_settings(smtp_server.port), clock=clock)).deliver_due(conn)
 
     birthday = [msg for msg in smtp_server.messages() if msg["X-Branchwork-Rule"] == "care.birthday"]
     assert [msg["Subject"] for msg in birthday] == ["生日关怀：明天是赵国庆同志 76 岁生日"]
@@ -70,7 +69,7 @@ def test_a_birthday_is_emailed_once_despite_redelivered_events_and_a_second_sche
 
     consumer.process(conn, as_records(events))  # and once more, after the e-mail went out
     assert scheduler.run_once(conn, [factory.tenant_id]) == []
-    DeliveryWorker(notify_settings, delivery_settings(smtp_server.port), clock=clock).deliver_due(conn)
+    DeliveryWorker(bootstrap(notify_settings, delivery_settings(smtp_server.port), clock=clock)).deliver_due(conn)
     assert len([msg for msg in smtp_server.messages() if msg["X-Branchwork-Rule"] == "care.birthday"]) == 1
 
 
@@ -84,7 +83,7 @@ def test_two_schedulers_at_once_notify_each_cause_once(notify_settings, conn):
     def run():
         try:
             with db.connect(notify_settings.owner_dsn, autocommit=True) as own:
-                scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
+                scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock))
                 barrier.wait()
                 results.append(scheduler.run_once(own, [factory.tenant_id]))
         except Exception as error:  # surfaced below
@@ -111,7 +110,7 @@ def test_a_year_of_rules_runs_in_seconds_against_the_database(notify_settings, c
         member_ids[1], branch_id, ["2025-01", "2025-02"], "50.00", date(2025, 2, 3), "self"), branch_id))
     runner(notify_settings).process(conn, as_records(events))
     clock = FixedClock(datetime(2025, 1, 1, 1, tzinfo=UTC))
-    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock)
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock))
     started = time.monotonic()
     for offset in range(365):
         clock.set_day(date(2025, 1, 1) + timedelta(days=offset))
@@ -132,7 +131,7 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
     factory = EventFactory()
     branch_id, events, member_ids = factory.branch_with_members(BIRTHDAYS[:2])
     give_email(conn, notify_settings, factory.tenant_id, f"member:{member_ids[1]}", "li@example.org")
-    today = Scheduler(notify_settings, delivery_settings(0)).today()
+    today = Scheduler(bootstrap(notify_settings, delivery_settings(0))).today()
     activity_id = new_id()
     planned = factory.envelope(f"activity-{activity_id}", a.ActivityPlanned(
         activity_id=activity_id, branch_id=branch_id, kind="party_lecture", planned_on=today + timedelta(days=1),
@@ -148,8 +147,8 @@ def test_kafka_to_inbox_the_running_workers_turn_a_planned_meeting_into_a_remind
 
     stop = threading.Event()
     settings = delivery_settings(smtp_server.port, scheduler_interval_seconds=3600)
-    workers = [sources_consumer(notify_settings).run, Scheduler(notify_settings, settings).run,
-               DeliveryWorker(notify_settings, settings).run]
+    service = bootstrap(notify_settings, settings)  # the workers as `branchwork worker notify …` builds them
+    workers = [service.worker(name).run for name in ("notify-sources", "notify-scheduler", "notify-delivery")]
     threads = [threading.Thread(target=work, args=(stop,)) for work in workers]
     for thread in threads:
         thread.start()
@@ -171,7 +170,7 @@ def test_the_scheduler_waits_for_the_sources_consumer_to_catch_up_before_decidin
     _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
     behind = {"events": 42}
     clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=UTC))
-    scheduler = Scheduler(notify_settings, delivery_settings(0), clock=clock,
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock),
                           sources_behind=lambda: behind["events"])
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop,))

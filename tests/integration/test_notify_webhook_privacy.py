@@ -14,22 +14,15 @@ import pytest
 
 from contracts.notify import registry
 from services.notify import projections
-from services.notify.app import create_app
 from services.notify.recipients import Webhook
 from shared.rebuild import ReadModel, StoreFeed, rebuild
 from tests.integration.test_notify_delivery import bureau_directory, deliveries, reminder, worker
-from tests.integration.test_notify_fixtures import (  # noqa: F401 — fixtures
-    FixedClock, conn, delivery_settings, events_of, free_port, notify_service, notify_settings, schedule_reminder)
+from tests.fixtures import notify_app as app  # noqa: F401 — fixtures
+from tests.integration.notify_support import (  # noqa: F401 — fixtures
+    FixedClock, conn, delivery_settings, events_of, schedule_reminder)
 from tests.support import bearer, new_id, sample_envelopes, token
 
 SECRET = "a-secret-of-the-receiver-16"
-
-
-@pytest.fixture(scope="module")
-def app(notify_settings):
-    app = create_app(notify_settings, delivery_settings(free_port()))
-    yield app
-    app.extensions["branchwork"].pool.close()
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ import pytest
 from marshmallow import Schema, fields
 
 from shared import jsonlog
+from shared.bootstrap import Service
 from shared.contracts import EventRegistry
 from shared.web import ApiBlueprint, create_service_app, current_principal, execute_command, read_transaction
-from tests.support import IsolatedService, bearer, new_id, token
+from tests.fixtures import serving
+from tests.support import bearer, new_id, token
 
 registry = EventRegistry()
 
@@ -85,23 +87,16 @@ def list_things():
 
 
 @pytest.fixture(scope="module")
-def settings(stack_env):
-    isolated = IsolatedService("members", [], stack_env)
-    isolated.create(topic_services=())
-    yield isolated.settings
-    isolated.drop()
+def settings(members_settings):
+    """A database of its own (the things use only the tables every service has)."""
+    return members_settings
 
 
 @pytest.fixture(scope="module")
 def app(settings):
-    app = create_service_app(settings, title="things", blueprints=[things], registry=registry)
-    yield app
-    app.extensions["branchwork"].pool.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+    service = Service(name="things", settings=settings, contracts=registry)
+    with serving(create_service_app(service, title="things", blueprints=[things])) as app:
+        yield app
 
 
 def headers_for(settings, tenant: str | None, *roles: str, subject: str = "same-name") -> dict[str, str]:

@@ -10,12 +10,14 @@ import pytest
 
 from services.audit import journal, views_feed
 from services.audit.app import create_app
-from services.audit.dashboard import DASHBOARD_AUDIENCE
+from services.audit.bootstrap import bootstrap
+from services.audit.api.dashboard import DASHBOARD_AUDIENCE
 from services.audit.settings import AuditSettings
 from shared import db, websession
 from shared.errors import Unauthenticated
+from tests.fixtures import serving
 from tests.support import bearer, csrf_token_of, dashboard_sign_in, new_id, token
-from tests.unit.test_audit_scorecard import TENANT, TODAY, month_of_work
+from tests.audit_month import TENANT, TODAY, month_of_work
 
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=UTC)
 
@@ -31,21 +33,13 @@ def loaded(audit_settings):
 
 
 def make_app(audit_settings, dev_login: bool):
-    app = create_app(audit_settings, AuditSettings(dev_login=dev_login))
-    app.extensions["branchwork"].clock = lambda: NOW
-    return app
+    return serving(create_app(bootstrap(audit_settings, AuditSettings(dev_login=dev_login))), clock=lambda: NOW)
 
 
 @pytest.fixture(scope="module")
 def app(audit_settings, loaded):
-    app = make_app(audit_settings, dev_login=True)
-    yield app
-    app.extensions["branchwork"].pool.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+    with make_app(audit_settings, dev_login=True) as app:
+        yield app
 
 
 def session_cookie(response) -> str:
@@ -54,16 +48,13 @@ def session_cookie(response) -> str:
 
 
 def test_the_development_login_is_off_unless_enabled(audit_settings, loaded):
-    app = make_app(audit_settings, dev_login=False)
-    try:
+    with make_app(audit_settings, dev_login=False) as app:
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         assert 'id="dev-login"' not in page and TENANT not in page
         refused = dashboard_sign_in_raw(client, TENANT)
         assert refused.status_code == 403 and "开发登录未开启" in refused.get_data(as_text=True)
         assert client.get("/").status_code == 302
-    finally:
-        app.extensions["branchwork"].pool.close()
 
 
 def dashboard_sign_in_raw(client, bureau_id: str, role: str = "auditor", **environ):

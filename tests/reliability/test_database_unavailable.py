@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-
-import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 from psycopg.rows import dict_row
 
 from services.members.api import bureaus
-from services.members.app import create_app
-from services.members.events import registry
+from services.members.bootstrap import bootstrap
 from shared import db
 from shared.web import RETRY_AFTER_SECONDS, create_service_app
-from tests.support import bearer, new_id, short_id, token
-
-
-@pytest.fixture
-def members_app(members_settings):
-    app = create_app(members_settings)
-    yield app
-    app.extensions["branchwork"].pool.close()
+from tests.fixtures import members_app  # noqa: F401 — a fixture
+from tests.support import bearer, free_port, new_id, short_id, token
 
 
 def _terminate_api_sessions(settings) -> int:
@@ -69,10 +59,10 @@ def test_a_command_on_lost_database_sessions_is_a_503_and_its_retry_with_the_sam
 
 
 def test_reads_and_writes_without_any_database_connection_are_503s(members_settings):
-    unreachable = make_conninfo(members_settings.app_dsn, host="127.0.0.1", port=_closed_port())
+    unreachable = make_conninfo(members_settings.app_dsn, host="127.0.0.1", port=free_port())
     pool = ConnectionPool(unreachable, min_size=0, max_size=1, timeout=1, kwargs={"row_factory": dict_row},
                           open=True)
-    app = create_service_app(members_settings, title="members without a database", registry=registry,
+    app = create_service_app(bootstrap(members_settings), title="members without a database",
                              blueprints=[bureaus.blueprint], pool=pool)
     client = app.test_client()
     try:
@@ -83,9 +73,3 @@ def test_reads_and_writes_without_any_database_connection_are_503s(members_setti
         assert _bureaus_named(members_settings, code) == 0
     finally:
         pool.close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -11,7 +11,7 @@ from services.activities.commands import (CancelActivity, ClosePeriod, CorrectAc
                                           FormTeam, JoinTeam, MoveCentre, PlanActivity, RecordActivity, RecordCare,
                                           RecordOutreach, RecordPerformance, RecordPlannedActivity, RecordTalk,
                                           SetUpCentre, SignPledge)
-from services.activities.domain import ActivitiesRuleBroken
+from services.activities.domain import ActivitiesConflict, ActivitiesRuleBroken
 from services.activities.domain import activities as domain
 from services.activities.domain import records
 from services.activities.domain.activities import Circumstances, evolve_activity
@@ -20,7 +20,7 @@ from services.activities.domain.roster import (BranchRecord, HealthRecord, Place
                                                roster_of)
 from contracts.rulebook.rules import RuleBook, RuleVersion
 from services.activities.events import ActivityCorrected, ActivityRecorded, PledgeSigned, TalkGiven
-from shared.errors import Conflict
+
 
 TODAY = date(2024, 11, 20)
 A, B, C = "branch-a", "branch-b", "branch-c"
@@ -255,7 +255,7 @@ def test_birthday_newspaper_and_condolence_care_rules():
     assert event.year == 2024
     [event] = records.record_care("c1", RecordCare("chen", "condolence", date(2024, 2, 3)), circumstances())
     assert event.branch_id == A
-    with pytest.raises(Conflict):
+    with pytest.raises(ActivitiesConflict):
         records.require_no_newspaper(True, 2024)
 
 
@@ -316,7 +316,7 @@ def test_the_centre_checklist_comes_from_the_rules_and_evidence_before_a_move_is
 def test_a_period_is_closed_once_and_only_after_it_ended():
     [closed] = records.close_period("bureau", False, ClosePeriod("2024-Q3"), circumstances())
     assert (closed.starts_on, closed.ends_on, closed.closed_on) == (date(2024, 7, 1), date(2024, 9, 30), TODAY)
-    with pytest.raises(Conflict):
+    with pytest.raises(ActivitiesConflict):
         records.close_period("bureau", True, ClosePeriod("2024-Q3"), circumstances())
     with pytest.raises(ActivitiesRuleBroken) as refused:
         records.close_period("bureau", False, ClosePeriod("2024-11"), circumstances())

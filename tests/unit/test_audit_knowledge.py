@@ -7,7 +7,7 @@ from datetime import date
 
 from contracts import activities as A
 from services.audit.knowledge import differences
-from tests.unit.test_audit_scorecard import BRANCH, M2, History, activity, card_from, month_of_work
+from tests.audit_month import BRANCH, M2, History, activity, card_from, month_of_work
 
 
 def test_the_same_knowledge_shows_no_difference():

@@ -10,7 +10,7 @@ from services.audit import notices
 from services.audit.projections import decode, facts_of
 from services.audit.store import MemoryStore, put_all
 from services.audit.timeline import describe
-from tests.unit.test_audit_scorecard import BRANCH, M1, M4, NOTICE, NOVEMBER, TENANT, card_from, month_of_work
+from tests.audit_month import BRANCH, M1, M4, NOTICE, NOVEMBER, TENANT, card_from, month_of_work
 
 
 def _store(envelopes) -> MemoryStore:

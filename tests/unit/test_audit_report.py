@@ -12,7 +12,7 @@ from services.audit import facts as facts_module
 from services.audit.projections import facts_of
 from services.audit.report import build_context, render_html
 from services.audit.store import MemoryStore, put_all
-from tests.unit.test_audit_scorecard import BRANCH, OTHER, TENANT, TODAY, History, month_of_work
+from tests.audit_month import BRANCH, OTHER, TENANT, TODAY, History, month_of_work
 
 
 def _context(envelopes, bureau: str = "市自然资源局") -> dict:

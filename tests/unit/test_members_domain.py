@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from contracts.members import BranchEstablished, MemberMoved, MemberRegistered
-from services.members.domain import MembersRuleBroken
+from services.members.domain import MembersConflict, MembersRuleBroken
 from services.members.domain import branch as branches, member as members
 from services.members.domain.branch import Branch
 
@@ -65,8 +65,7 @@ def test_a_person_whose_transfer_in_is_pending_cannot_be_registered_again():
 
 
 def test_a_person_already_on_the_register_is_a_conflict_not_a_second_member():
-    from shared.errors import Conflict
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(MembersConflict) as refused:
         members.register_member("m2", BRANCH, details(), TODAY, same_person={"member_id": "m1"})
     assert refused.value.code == "member_already_registered" and refused.value.status == 409
 

@@ -13,7 +13,7 @@ from services.activities.domain.coverage import coverage, study_hours
 from services.audit import facts as facts_module
 from services.audit.projections import facts_of
 from services.audit.queries import facts_window
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 from services.audit.store import MemoryStore, put_all
 from services.members.domain import dues
 from services.notify.rules import evaluate

@@ -14,13 +14,13 @@ from contracts.rulebook.calendar import parse_period
 from contracts.rulebook.rules import DEFAULT_RULES
 from services.audit import facts as facts_module
 from services.audit.projections import facts_of
-from services.audit.scorecard import scorecard
+from services.audit.domain import scorecard
 from services.audit.store import MemoryStore, put_all
 from services.members.domain import MembersRuleBroken, committee, dues, member as members, transfer as transfers
 from services.members.domain.branch import Branch
 from services.notify.rules import evaluate
 from services.notify.rules.model import Branch as NotifyBranch, BureauSnapshot, Dues, Member as NotifyMember
-from tests.unit.test_audit_scorecard import BRANCH, OTHER, TENANT, History
+from tests.audit_month import BRANCH, OTHER, TENANT, History
 
 TODAY = date(2026, 11, 27)
 A = Branch("a", "甲", date(2010, 1, 1))

@@ -227,10 +227,6 @@ class CareOverview(MethodView):
         """Care of each member in a year: birthday, the bureau's holiday visits, newspaper, health check."""
         with year_in_branch(query, branch_id) as scope:
             year = scope.year
-            care = scope.conn.execute(
-                "SELECT member_id, kind, occurred_on, holiday, holiday_date, year FROM care"
-                " WHERE member_id = ANY(%s) AND (extract(year FROM occurred_on) = %s OR year = %s"
-                " OR extract(year FROM holiday_date) = %s) AND withdrawn_on IS NULL",
-                (list(scope.roster.members), year, year, year)).fetchall()
+            care = queries.care_in_year(scope.conn, list(scope.roster.members), year)
         holidays = holidays_of(year, scope.rules["holiday_visits"])
         return reports.care_overview(scope.roster, scope.branch, year, care, holidays, scope.rules, scope.today)

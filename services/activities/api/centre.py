@@ -56,9 +56,7 @@ class Centre(MethodView):
         principal, branch = branch_reader(branch_id)
         day = bureau_today()
         with read_transaction(principal.tenant) as conn:
-            centre = conn.execute("SELECT * FROM centres WHERE branch_id = %s", (branch,)).fetchone()
-            history = conn.execute("SELECT * FROM centre_history WHERE branch_id = %s ORDER BY seq",
-                                   (branch,)).fetchall()
+            centre, history = queries.centre(conn, branch)
             checklist = queries.load_rules(conn, principal.tenant).on(day)["centre_checklist"]
         since = (centre["moved_on"] or centre["set_up_on"]) if centre else day
         items = checklist_status(checklist, [h for h in history if h["kind"] == "evidenced"], since) if centre else [

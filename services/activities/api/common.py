@@ -12,6 +12,7 @@ from shared.auth import Principal
 from shared.errors import Forbidden, NotFound, RequestInvalid
 from shared.web import current_principal, read_transaction, runtime
 from contracts.rulebook.calendar import local_date
+from services.activities import queries
 
 
 def writer() -> Principal:
@@ -49,8 +50,7 @@ def readable_branches(principal: Principal) -> list[str] | None:
 def require_known_branch(principal: Principal, branch_id: str) -> None:
     """404 unless the roster knows the branch in the caller's bureau."""
     with read_transaction(principal.tenant) as conn:
-        known = conn.execute("SELECT 1 FROM roster_branches WHERE branch_id = %s AND name IS NOT NULL",
-                             (branch_id,)).fetchone()
+        known = queries.known_branch(conn, branch_id)
     if not known:
         raise NotFound("本局没有这个支部", fields={"branch_id": ["不存在"]})
 

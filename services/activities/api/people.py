@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 from contracts.rulebook.calendar import validate_year
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, execute_command, read_transaction
-from services.activities import handlers
+from services.activities import handlers, queries
 from services.activities.api.common import (RecordedSchema, LateFlagsSchema, if_match, may_read_branch,
                                             readable_branches, reader, require_branch_reader, writer)
 from services.activities.commands import (CareSchema, JoinTeamSchema, LeaveTeamSchema, OutreachSchema,
@@ -63,13 +63,8 @@ def _records(table: str, query: dict) -> list[dict]:
         require_branch_reader(principal, str(query["branch_id"]))
         branches = [str(query["branch_id"])]
     with read_transaction(principal.tenant) as conn:
-        return conn.execute(
-            f"SELECT * FROM {table} WHERE (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
-            " AND (%(member)s::text IS NULL OR member_id = %(member)s)"
-            " AND (%(starts)s::date IS NULL OR occurred_on >= %(starts)s)"
-            " AND (%(ends)s::date IS NULL OR occurred_on <= %(ends)s) ORDER BY occurred_on, recorded_at",
-            {"branches": branches, "member": str(query["member_id"]) if query.get("member_id") else None,
-             "starts": query.get("from_"), "ends": query.get("to")}).fetchall()
+        member = str(query["member_id"]) if query.get("member_id") else None
+        return queries.personal_records(conn, table, branches, member, query.get("from_"), query.get("to"))
 
 
 @outreach.route("/outreach")
@@ -165,16 +160,8 @@ class Teams(MethodView):
     def get(self):
         principal = reader()
         with read_transaction(principal.tenant) as conn:
-            rows = conn.execute("SELECT * FROM teams ORDER BY formed_on, name").fetchall()
-            return [_team_detail(conn, row) for row in rows if may_read_branch(principal, row["branch_id"])]
-
-
-def _team_detail(conn, row: dict) -> dict:
-    row["members"] = conn.execute("SELECT member_id, joined_on, left_on FROM team_members WHERE team_id = %s"
-                                  " ORDER BY joined_on, member_id", (row["team_id"],)).fetchall()
-    row["performances"] = conn.execute("SELECT * FROM team_performances WHERE team_id = %s ORDER BY occurred_on",
-                                       (row["team_id"],)).fetchall()
-    return row
+            return [queries.team_detail(conn, row) for row in queries.teams(conn)
+                    if may_read_branch(principal, row["branch_id"])]
 
 
 @teams.route("/teams/<uuid:team_id>")
@@ -184,10 +171,10 @@ class TeamItem(MethodView):
         """A team with its members and performances (its ETag is the version to send in If-Match)."""
         principal = reader()
         with read_transaction(principal.tenant) as conn:
-            row = conn.execute("SELECT * FROM teams WHERE team_id = %s", (str(team_id),)).fetchone()
+            row = queries.team(conn, str(team_id))
             if row is None or not may_read_branch(principal, row["branch_id"]):
                 raise NotFound("本局没有这个团队")
-            return _team_detail(conn, row), 200, {"ETag": f'"{row["version"]}"'}
+            return queries.team_detail(conn, row), 200, {"ETag": f'"{row["version"]}"'}
 
 
 def _team_command(schema, path: str, doc: str):
@@ -280,7 +267,6 @@ class PledgeReads(MethodView):
         principal.require_role("bureau_admin", "auditor")
         with read_transaction(principal.tenant) as conn:
             # The pledge's own row is for its permitted readers only; its stream says it exists in this bureau.
-            if conn.execute("SELECT 1 FROM streams WHERE stream_id = %s", (f"pledge-{pledge_id}",)).fetchone() is None:
+            if not queries.pledge_recorded(conn, str(pledge_id)):
                 raise NotFound("本局没有这份承诺书")
-            return conn.execute("SELECT reader, reader_role, read_at FROM pledge_reads WHERE pledge_id = %s"
-                                " ORDER BY seq", (str(pledge_id),)).fetchall()
+            return queries.pledge_reads(conn, str(pledge_id))

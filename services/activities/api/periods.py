@@ -37,8 +37,7 @@ class Periods(MethodView):
     def get(self):
         principal = reader()
         with read_transaction(principal.tenant) as conn:
-            return conn.execute("SELECT period, starts_on, ends_on, closed_on FROM closed_periods"
-                                " ORDER BY starts_on, period").fetchall()
+            return queries.periods_closed(conn)
 
 
 class HolidaySchema(Schema):

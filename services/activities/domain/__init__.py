@@ -21,3 +21,9 @@ class ActivitiesRuleBroken(DomainError):
         super().__init__(message, field=field, code=code)
         if field and details:
             self.fields = {field: list(details)}
+
+
+class ActivitiesConflict(ActivitiesRuleBroken):
+    """The record is there already (a period closed, a newspaper taken, a centre set up): as any conflict, a 409."""
+
+    status = 409

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
 
 from services.activities.events import (ActivityCancelled, ActivityCorrected, ActivityPlanned, ActivityRecorded,
                                   TalkGiven)
-from services.activities.commands import (CancelActivity, CorrectActivity, PlanActivity, RecordActivity,
-                                          RecordPlannedActivity, RecordTalk)
 from contracts import words
 from shared import chinese
 from services.activities.domain import ActivitiesRuleBroken
@@ -28,6 +26,10 @@ from services.activities.domain.roster import Roster
 
 RECORD_FIELDS = ("kind", "occurred_on", "title", "place", "topics", "attendees", "guests", "absentees", "minutes",
                  "hours", "group_id")
+
+if TYPE_CHECKING:  # the commands' types only: the domain never loads their request schemas
+    from services.activities.commands import (CancelActivity, CorrectActivity, PlanActivity, RecordActivity,
+                                              RecordPlannedActivity, RecordTalk)
 
 
 @dataclass(frozen=True)

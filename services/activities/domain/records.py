@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from collections.abc import Mapping, Sequence
 
 from services.activities.events import (CareRecorded, CareWithdrawn, OutreachWithdrawn, CentreChecklistItemEvidenced,
                                         CentreMoved, CentreSetUp, MemberJoinedTeam, MemberLeftTeam, OutreachRecorded,
                                         PeriodClosed, PledgeRead, PledgeSigned, TeamFormed, TeamPerformed)
-from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam,
-                                          MoveCentre, RecordCare, RecordOutreach, RecordPerformance, SetUpCentre,
-                                          SignPledge, WithdrawRecord)
 from contracts import words
 from shared import chinese
-from services.activities.domain import ActivitiesRuleBroken
+from services.activities.domain import ActivitiesConflict, ActivitiesRuleBroken
 from services.activities.domain.activities import Circumstances, _name, check_participants
 from contracts.rulebook.calendar import Period, parse_period
 from contracts.rulebook.holidays import holiday_in_window, holiday_label, holiday_visited_by
 from contracts.rulebook.people import birthday_near
 from services.activities.domain.roster import DEPARTURES, NOT_A_MEMBER_CODES
-from shared.errors import Conflict
+
+if TYPE_CHECKING:  # the commands' types only: the domain never loads their request schemas
+    from services.activities.commands import (ClosePeriod, EvidenceChecklistItem, FormTeam, JoinTeam, LeaveTeam,
+                                              MoveCentre, RecordCare, RecordOutreach, RecordPerformance, SetUpCentre,
+                                              SignPledge, WithdrawRecord)
 
 
 def branch_of_member(c: Circumstances, member_id: str, day: date, branch_id: str | None = None, *,
@@ -129,8 +131,8 @@ def _require_near_birthday(birth_date: date, day: date, rules: Mapping) -> None:
 
 def require_no_newspaper(already: bool, year: int | None) -> None:
     if already:
-        raise Conflict(f"这名党员{year}年的党报已经订过了",
-                       code="newspaper_already_subscribed", fields={"year": ["已经订过"]})
+        raise ActivitiesConflict(f"这名党员{year}年的党报已经订过了", code="newspaper_already_subscribed", field="year",
+                                 details=["已经订过"])
 
 
 # --- interest teams ------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class Centre:
 
 def set_up_centre(branch_id: str, existing: Centre | None, command: SetUpCentre, c: Circumstances) -> list:
     if existing is not None:
-        raise Conflict("这个支部已经有活动阵地了；如已搬迁，请记录搬迁", code="centre_exists")
+        raise ActivitiesConflict("这个支部已经有活动阵地了；如已搬迁，请记录搬迁", code="centre_exists")
     c.require_past(command.set_up_on, "set_up_on")
     c.require_open_branch(branch_id, command.set_up_on, "set_up_on")
     checklist = list(c.rules.on(command.set_up_on)["centre_checklist"])
@@ -309,8 +311,8 @@ def checklist_status(checklist: Sequence[str], evidence: Sequence[Mapping], sinc
 def close_period(bureau_id: str, already_closed: bool, command: ClosePeriod, c: Circumstances) -> list:
     period: Period = parse_period(command.period, ("month", "quarter"))
     if already_closed:
-        raise Conflict(f"{chinese.period(period.id)}已经关账", code="period_already_closed",
-                       fields={"period": ["已经关账"]})
+        raise ActivitiesConflict(f"{chinese.period(period.id)}已经关账", code="period_already_closed", field="period",
+                                 details=["已经关账"])
     if period.end >= c.today:
         raise ActivitiesRuleBroken("期间结束以后才能关账", field="period", code="period_not_ended")
     return [PeriodClosed(bureau_id=bureau_id, period=period.id, starts_on=period.start, ends_on=period.end,

@@ -1,5 +1,5 @@
 -- What the platform told whom: notify's notifications and the outcome of each delivery, for the views.
--- Filled from the journal (python -m services.audit.admin rebuild reads the notify events journalled before).
+-- Filled from the journal (`branchwork rebuild audit` reads the notify events journalled before).
 
 CREATE TABLE views.notifications (tenant_id text NOT NULL, notification_id text NOT NULL, branch_id text,
     rule text, title text, subject text, period text, due_on date, scheduled_at timestamptz, members jsonb,

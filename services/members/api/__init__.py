@@ -5,6 +5,7 @@ One module per resource; this package lists their blueprints for the app factory
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import request
@@ -13,6 +14,7 @@ from contracts.rulebook.calendar import local_date
 
 from shared.errors import NotFound, PreconditionRequired, RequestInvalid
 from shared.web import current_principal, read_transaction, runtime
+from services.members import queries
 
 
 def bureau_today() -> date:
@@ -33,17 +35,17 @@ def if_match(required: bool = False) -> int | None:
         raise RequestInvalid("If-Match 须为版本号", fields={"If-Match": ["不是版本号"]}) from None
 
 
-def one(query: str, *params) -> dict:
-    """One row of the caller's bureau; another bureau's row is as absent as a missing one."""
+def one(query: Callable[..., dict | None], *args) -> dict:
+    """The row a named query finds in the caller's bureau; another bureau's row is as absent as a missing one."""
     with read_transaction(current_principal().tenant) as conn:
-        row = conn.execute(query, params).fetchone()
+        row = query(conn, *args)
     if row is None:
         raise NotFound()
     return row
 
 
 def branch_of_member(member_id: str) -> str:
-    return one("SELECT branch_id FROM members WHERE member_id = %s", str(member_id))["branch_id"]
+    return one(queries.member, str(member_id))["branch_id"]
 
 
 def writer_of_branch(branch_id) -> str:
@@ -51,7 +53,7 @@ def writer_of_branch(branch_id) -> str:
     principal = current_principal()
     principal.require_branch_writer(str(branch_id))
     # A branch of another bureau is as absent for a write as for a read: 404, never a write into nowhere.
-    one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
+    one(queries.branch, str(branch_id))
     return principal.tenant
 
 

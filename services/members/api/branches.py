@@ -38,8 +38,7 @@ class BranchCollection(MethodView):
     def get(self):
         """The branches of your bureau."""
         with read_transaction(current_principal().tenant) as conn:
-            branches = conn.execute("SELECT * FROM branches ORDER BY name").fetchall()
-            groups = conn.execute("SELECT * FROM party_groups ORDER BY name").fetchall()
+            branches, groups = queries.branches(conn), queries.party_groups(conn)
         return [{**b, "groups": [g for g in groups if g["branch_id"] == b["branch_id"]]} for b in branches]
 
 
@@ -47,10 +46,9 @@ class BranchCollection(MethodView):
 class BranchItem(MethodView):
     @blueprint.response(200, BranchSchema)
     def get(self, branch_id):
-        branch = one("SELECT * FROM branches WHERE branch_id = %s", str(branch_id))
+        branch = one(queries.branch, str(branch_id))
         with read_transaction(current_principal().tenant) as conn:
-            groups = conn.execute("SELECT * FROM party_groups WHERE branch_id = %s ORDER BY name",
-                                  (str(branch_id),)).fetchall()
+            groups = queries.party_groups(conn, str(branch_id))
         return {**branch, "groups": groups}
 
 
@@ -71,7 +69,7 @@ class Roster(MethodView):
     def get(self, query, branch_id):
         """Who belonged to the branch on a day: each member counted in exactly one branch."""
         on = query.get("on") or bureau_today()
-        one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
+        one(queries.branch, str(branch_id))
         with read_transaction(current_principal().tenant) as conn:
             members = queries.roster(conn, str(branch_id), on)
         return {"branch_id": str(branch_id), "on": on, "members": members}

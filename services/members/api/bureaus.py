@@ -13,6 +13,7 @@ from marshmallow import Schema, fields
 from contracts.rulebook.rules import RuleBook, RuleVersion
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
+from services.members import queries
 from services.members.api import one
 from services.members.api.schemas import BureauSchema, CreatedSchema, RuleSetSchema
 from services.members.commands import PublishRulesSchema, RegisterBureauSchema
@@ -30,7 +31,7 @@ def directory() -> Iterator[psycopg.Connection]:
     """A read of the platform's bureau directory, for platform admins only (see migration 004)."""
     current_principal().require_role("platform_admin")
     with read_transaction(None) as conn:
-        conn.execute("SELECT set_config('branchwork.platform_directory', 'on', true)")
+        queries.open_directory(conn)
         yield conn
 
 
@@ -40,7 +41,7 @@ class BureauCollection(MethodView):
     def get(self):
         """Every bureau of the platform by code (platform admins only): where to find a bureau's id."""
         with directory() as conn:
-            return conn.execute("SELECT bureau_id, name, code FROM bureaus ORDER BY code").fetchall()
+            return queries.bureaus(conn)
 
     @blueprint.arguments(RegisterBureauSchema)
     @blueprint.response(201, CreatedSchema)
@@ -57,9 +58,9 @@ class BureauItem(MethodView):
     def get(self, bureau_id):
         """Read your own bureau; a platform admin reads any."""
         if not current_principal().has_role("platform_admin"):
-            return one("SELECT * FROM bureaus WHERE bureau_id = %s", str(bureau_id))
+            return one(queries.bureau, str(bureau_id))
         with directory() as conn:
-            row = conn.execute("SELECT * FROM bureaus WHERE bureau_id = %s", (str(bureau_id),)).fetchone()
+            row = queries.bureau(conn, str(bureau_id))
         if row is None:
             raise NotFound("没有这个局", fields={"bureau_id": ["不存在"]})
         return row
@@ -75,7 +76,7 @@ class BureauRules(MethodView):
         principal = current_principal()
         principal.require_tenant(str(bureau_id))
         with read_transaction(principal.tenant) as conn:
-            rows = conn.execute("SELECT version, effective_from, rules FROM bureau_rules ORDER BY version").fetchall()
+            rows = queries.rule_versions(conn)
         if not rows:
             raise NotFound()
         if "on" not in query:

@@ -48,7 +48,7 @@ class CommitteeView(MethodView):
     @blueprint.response(200, CommitteeSchema)
     def get(self, branch_id):
         """The current term, its posts (filled and vacated), vacancies and the days left in the term."""
-        one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
+        one(queries.branch, str(branch_id))
         with read_transaction(current_principal().tenant) as conn:
             state = queries.committee(conn, str(branch_id))
         return _describe(str(branch_id), state, bureau_today())

@@ -120,7 +120,7 @@ class MemberDues(MethodView):
     @blueprint.alt_response(200, schema=LedgerSchema, success=True, description="The member's dues year")
     def get(self, query, member_id):
         """The member's year: each month due, paid or in arrears, and any review raised."""
-        member = one("SELECT member_id FROM members WHERE member_id = %s", str(member_id))
+        member = {"member_id": one(queries.member, str(member_id))["member_id"]}
         today = bureau_today()
         year = query.get("year") or today.year
         with read_transaction(current_principal().tenant) as conn:
@@ -169,15 +169,11 @@ class BranchDuesSummary(MethodView):
     @blueprint.alt_response(200, schema=SummarySchema, success=True, description="The branch's dues year")
     def get(self, query, branch_id):
         """The branch's yearly collection: due, paid and in arrears per member and in total (published yearly)."""
-        one("SELECT 1 FROM branches WHERE branch_id = %s", str(branch_id))
+        one(queries.branch, str(branch_id))
         today = bureau_today()
         year = query.get("year") or today.year
         with read_transaction(current_principal().tenant) as conn:
-            members = conn.execute(
-                "SELECT DISTINCT m.member_id, m.name FROM memberships s"
-                " JOIN members m ON m.member_id = s.member_id WHERE s.branch_id = %s"
-                " AND s.from_date <= make_date(%s, 12, 31) AND (s.to_date IS NULL OR s.to_date >= make_date(%s, 1, 1))"
-                " ORDER BY m.name", (str(branch_id), year, year)).fetchall()
+            members = queries.members_in_year(conn, str(branch_id), year)
             ledgers = [(m, ledger(m, year, queries.dues_rows(conn, m["member_id"], year), today, str(branch_id)))
                        for m in members]
         rows = [_summary_row(m, book, month_of(today)) for m, book in ledgers]

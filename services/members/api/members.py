@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from shared.errors import RequestInvalid
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
-from services.members import commands as c
+from services.members import commands as c, queries
 from services.members.api import if_match, one, writer_of_member
 from services.members.api.schemas import CreatedSchema, MemberSchema
 from services.members.handlers import register
@@ -37,14 +37,8 @@ class MemberCollection(MethodView):
     @blueprint.response(200, MemberSchema(many=True))
     def get(self, query):
         """Find members of your bureau by branch, status, kind or a part of the name (at most 500)."""
-        filters = {"branch_id": "m.branch_id = %s", "status": "m.status = %s",
-                   "retirement_kind": "m.retirement_kind = %s", "name": "m.name LIKE '%%' || %s || '%%'"}
-        clauses = [sql for name, sql in filters.items() if name in query] or ["true"]
-        params = [query[name] for name in filters if name in query]
         with read_transaction(current_principal().tenant) as conn:
-            return conn.execute(
-                "SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = 'member-' || m.member_id"
-                f" WHERE {' AND '.join(clauses)} ORDER BY m.name, m.member_id LIMIT 500", params).fetchall()
+            return queries.members(conn, query)
 
 
 @blueprint.route("/members/<uuid:member_id>")
@@ -52,8 +46,7 @@ class MemberItem(MethodView):
     @blueprint.response(200, MemberSchema, headers={"ETag": {"description": "the member's version"}})
     def get(self, member_id):
         """A member, with ``version`` (also as ETag) to send back as If-Match when changing them."""
-        return one("SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = 'member-' || m.member_id"
-                   " WHERE m.member_id = %s", str(member_id))
+        return one(queries.member, str(member_id))
 
     @blueprint.arguments(c.UpdateProfileSchema)
     @blueprint.response(200, CreatedSchema)

@@ -49,10 +49,7 @@ class TransferCollection(MethodView):
     def get(self, query):
         """Your bureau's transfers, outgoing and incoming."""
         with read_transaction(current_principal().tenant) as conn:
-            rows = conn.execute("SELECT * FROM transfers WHERE (%s::text IS NULL OR status = %s)"
-                                " AND (%s::text IS NULL OR direction = %s) ORDER BY issued_on DESC",
-                                (query.get("status"), query.get("status"), query.get("direction"),
-                                 query.get("direction"))).fetchall()
+            rows = queries.transfers(conn, query.get("status"), query.get("direction"))
             book = queries.rule_book(conn)
         return [_with_slip_due(row, book) for row in rows]
 
@@ -77,13 +74,12 @@ def _with_slip_due(row: dict, book: RuleBook) -> dict:
 
 
 def _receiving_writer(transfer_id) -> str:
-    row = one("SELECT to_branch_id FROM transfers WHERE transfer_id = %s ORDER BY direction = 'in' DESC LIMIT 1",
-              str(transfer_id))
+    row = one(queries.receiving_branch, str(transfer_id))
     return writer_of_branch(row["to_branch_id"])
 
 
 def _sending_writer(transfer_id) -> str:
-    row = one("SELECT member_id FROM transfers WHERE transfer_id = %s AND direction <> 'in'", str(transfer_id))
+    row = one(queries.sending_member, str(transfer_id))
     return writer_of_member(row["member_id"])
 
 

@@ -11,6 +11,16 @@ class MembersRuleBroken(DomainError):
     """A rule of the member register forbids this."""
 
 
+class MembersConflict(MembersRuleBroken):
+    """The register holds this already (the same person, say): as any conflict, a 409."""
+
+    status = 409
+
+    def __init__(self, message: str, *, code: str, fields: dict) -> None:
+        super().__init__(message, code=code)
+        self.fields = fields
+
+
 def refuse(message: str, code: str, field: str | None = None) -> MembersRuleBroken:
     return MembersRuleBroken(message, code=code, field=field)
 

@@ -14,10 +14,9 @@ from contracts.members import (
     MemberHealthChanged, MemberLeftParty, MemberMoved, MemberProfileUpdated, MemberRegistered, MemberRejoined,
     MemberTransferredOut, TransferCancelled, TransferExpired, TransferLetterIssued, TransferReceived,
     TransferReturnSlipReturned)
-from shared.errors import Conflict
 from contracts import words
 from shared import chinese
-from services.members.domain import refuse, require_not_future
+from services.members.domain import MembersConflict, refuse, require_not_future
 from services.members.domain.branch import Branch, require_open
 from contracts.rulebook.dues import DuesLedger, Stay, branch_answering
 from services.members.domain.ledger import Transfer
@@ -68,8 +67,8 @@ def register_member(member_id: str, branch: Branch, details: dict, today: date,
         raise refuse(f"这个人转入本局的组织关系（{same_person['transfer_id']}）正在办理："
                      "请办理接收，不要重复登记", "transfer_in_pending")
     if same_person:
-        raise Conflict(f"这个人已经在册（党员编号 {same_person['member_id']}）",
-                       code="member_already_registered", fields={"name": ["已经在册"]})
+        raise MembersConflict(f"这个人已经在册（党员编号 {same_person['member_id']}）",
+                              code="member_already_registered", fields={"name": ["已经在册"]})
     joined_on = details.get("joined_on") or today
     require_not_future(details["birth_date"], "birth_date", today)
     require_not_future(joined_on, "joined_on", today)

@@ -6,7 +6,7 @@ import uuid
 
 from shared.envelope import start_of_day
 from shared.unit_of_work import UnitOfWork
-from services.members import commands as c, queries
+from services.members import commands as c
 from services.members.domain import committee as rules
 from services.members.domain.branch import require_open
 from services.members.handlers import committee_stream, load_branch, load_committee, rules_in_force, today
@@ -16,7 +16,7 @@ def hold_election(uow: UnitOfWork, branch_id: str, command: c.HoldElection) -> d
     branch, _ = load_branch(uow, branch_id)
     require_open(branch)
     committee, version = load_committee(uow, branch_id)
-    branch_members = queries.full_member_ids(uow.conn, branch_id, command.held_on)
+    branch_members = uow.queries.full_member_ids(branch_id, command.held_on)
     term_years = rules_in_force(uow, command.held_on)["term_years"]
     ballot = rules.Ballot(command.eligible_voters, command.attendees, command.seats, command.candidates,
                           command.excused)
@@ -32,7 +32,7 @@ def hold_election(uow: UnitOfWork, branch_id: str, command: c.HoldElection) -> d
 
 def fill_post(uow: UnitOfWork, branch_id: str, command: c.FillPost) -> dict:
     committee, version = _committee(uow, branch_id)
-    branch_members = queries.full_member_ids(uow.conn, branch_id, command.filled_on)
+    branch_members = uow.queries.full_member_ids(branch_id, command.filled_on)
     events = rules.fill_post(committee, command.post, command.member_id, command.person_name, command.unit,
                              command.filled_on, branch_members, today(uow))
     return _recorded(uow, branch_id, version, events, command.filled_on)

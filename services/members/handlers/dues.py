@@ -6,7 +6,7 @@ from datetime import date
 
 from shared.envelope import start_of_day
 from shared.unit_of_work import UnitOfWork
-from services.members import commands as c, queries
+from services.members import commands as c
 from services.members.domain import dues
 from services.members.domain.branch import require_open
 from services.members.handlers import load_branch, load_bureau, load_member, member_stream, today
@@ -18,7 +18,7 @@ def assess_branch(uow: UnitOfWork, branch_id: str, command: c.AssessDues) -> dic
     branch, _ = load_branch(uow, branch_id)
     require_open(branch)
     assessed, skipped = [], []
-    for row in queries.current_members(uow.conn, branch_id):
+    for row in uow.queries.current_members(branch_id):
         member, version = load_member(uow, row["member_id"])
         events = dues.assess(member, command.year)
         if events:
@@ -44,7 +44,7 @@ def pay(uow: UnitOfWork, member_id: str, command: c.PayDues) -> dict:
 def review_arrears(uow: UnitOfWork, branch_id: str | None, on: date) -> dict:
     """Raise a review for every Party member whose unpaid run reached the rules' months by ``on`` (once a run)."""
     raised, rules = [], {}
-    for row in queries.active_member_ids(uow.conn, branch_id):
+    for row in uow.queries.active_member_ids(branch_id):
         member, version = load_member(uow, row["member_id"])
         if row["tenant_id"] not in rules:
             rules[row["tenant_id"]] = load_bureau(uow, row["tenant_id"])[0].rules_on(on)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import psycopg
-
 from shared.envelope import start_of_day
 from shared.errors import ConcurrencyError, Conflict
-from shared.unit_of_work import UnitOfWork
-from services.members import commands as c, queries
+from shared.unit_of_work import DuplicateRecord, UnitOfWork
+from services.members import commands as c
 from services.members.domain import branch as branches, bureau as bureaus, member as members
 from services.members.domain.bureau import evolve_bureau
 from services.members.handlers import (
@@ -18,14 +16,17 @@ from services.members.handlers import (
 
 
 def register_bureau(uow: UnitOfWork, command: c.RegisterBureau, bureau_id: str) -> dict:
+    taken = uow.queries.bureau_by_code(command.code)
+    if taken:
+        raise BureauCodeTaken(command.code, taken)
     stream = bureau_stream(bureau_id)
     state, version = uow.load(stream, evolve_bureau, None)
     events = bureaus.register_bureau(bureau_id, state, command.name, command.code, today(uow))
     try:
-        with uow.conn.transaction():  # a savepoint: after a taken code the transaction can still look it up
+        with uow.savepoint():  # after a code taken meanwhile, the transaction can still look it up
             recorded = uow.record(stream, version, events, tenant_id=bureau_id)
-    except psycopg.errors.UniqueViolation:
-        raise BureauCodeTaken(command.code, queries.bureau_by_code(uow.conn, command.code)) from None
+    except DuplicateRecord:  # a concurrent registration took the code first
+        raise BureauCodeTaken(command.code, uow.queries.bureau_by_code(command.code)) from None
     return {"id": bureau_id, "version": recorded[-1].stream_version}
 
 
@@ -70,7 +71,7 @@ def form_party_group(uow: UnitOfWork, branch_id: str, command: c.FormPartyGroup)
 
 def close_branch(uow: UnitOfWork, branch_id: str, command: c.CloseBranch) -> dict:
     branch, version = load_branch(uow, branch_id)
-    count = len(queries.roster(uow.conn, branch_id, command.closed_on))
+    count = len(uow.queries.roster(branch_id, command.closed_on))
     events = branches.close_branch(branch, command.closed_on, command.reason, count, today(uow))
     recorded = uow.record(branch_stream(branch_id), version, events, branch_id=branch_id,
                           occurred_at=start_of_day(command.closed_on))
@@ -81,7 +82,7 @@ def merge_branch(uow: UnitOfWork, branch_id: str, command: c.MergeBranch) -> dic
     """Close the branch into another and move every member, all in this one transaction."""
     branch, version = load_branch(uow, branch_id)
     target, _ = load_branch(uow, command.into_branch_id, field="into_branch_id")
-    current = [load_member(uow, row["member_id"]) for row in queries.current_members(uow.conn, branch_id, lock=True)]
+    current = [load_member(uow, row["member_id"]) for row in uow.queries.current_members(branch_id, lock=True)]
     closed, moves = branches.merge_branch(branch, target, command.merged_on,
                                           {member.member_id: member.since for member, _ in current}, today(uow))
     for member, member_version in current:
@@ -94,14 +95,14 @@ def merge_branch(uow: UnitOfWork, branch_id: str, command: c.MergeBranch) -> dic
 
 def register_member(uow: UnitOfWork, command: c.RegisterMember) -> dict:
     branch, _ = load_branch(uow, command.branch_id)
-    existing = queries.same_person(uow.conn, command.name, command.birth_date)
+    existing = uow.queries.same_person(command.name, command.birth_date)
     member_id = str(uuid.uuid4())
     details = {k: v for k, v in command.__dict__.items() if k != "branch_id"}
     events = members.register_member(member_id, branch, details, today(uow), existing)
     try:
         return created(uow.record(member_stream(member_id), 0, events, branch_id=command.branch_id,
                                   occurred_at=start_of_day(events[0].joined_on)))
-    except psycopg.errors.UniqueViolation:
+    except DuplicateRecord:
         raise Conflict("这个人刚刚已被另一个请求登记",
                        code="member_already_registered", fields={"name": ["已经登记"]}) from None
 

@@ -8,7 +8,7 @@ from contracts.members import TransferReturnSlipReturned
 from shared.envelope import start_of_day
 from shared.errors import NotFound
 from shared.unit_of_work import UnitOfWork
-from services.members import commands as c, queries
+from services.members import commands as c
 from services.members.domain import refuse, transfer as transfers
 from services.members.domain.branch import require_open
 from services.members.handlers import (
@@ -50,7 +50,7 @@ def receive(uow: UnitOfWork, transfer_id: str, command: c.DatedAction) -> dict:
 def _receive_from_other_bureau(uow: UnitOfWork, transfer_id: str, received_on) -> dict:
     incoming, version = load_incoming(uow, transfer_id)
     target, _ = load_branch(uow, incoming.to_branch_id, field="to_branch_id")
-    returning_id = queries.returning_member(uow.conn, uow.context.tenant_id, incoming.member.get("origins", []))
+    returning_id = uow.queries.returning_member(uow.context.tenant_id, incoming.member.get("origins", []))
     returning, member_version = load_member(uow, returning_id) if returning_id else (None, 0)
     letter, member_events = transfers.receive_from_other_bureau(
         incoming, target, received_on, today(uow), str(uuid.uuid4()), returning)
@@ -95,7 +95,7 @@ def _on_member(uow: UnitOfWork, row: dict, decide, status: str) -> dict:
 
 
 def _transfer(uow: UnitOfWork, transfer_id: str) -> dict:
-    row = queries.transfer(uow.conn, transfer_id, uow.context.tenant_id)
+    row = uow.queries.transfer(transfer_id, uow.context.tenant_id)
     if row is None:
         raise NotFound("本局没有这份介绍信", fields={"transfer_id": ["不存在"]})
     return row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import flask
 from flask.views import MethodView
@@ -10,9 +11,10 @@ from flask.views import MethodView
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction, runtime
-from services.notify import handlers
+from services.notify import domain, handlers, queries
 from services.notify.api.schemas import RecipientViewSchema, VersionSchema, WebhookViewSchema
-from services.notify.commands import RecipientSchema, WebhookSchema
+from services.notify.commands import (
+    ConfigureRecipient, ConfigureWebhook, RecipientSchema, RemoveWebhook, WebhookSchema)
 from services.notify.egress import AddressRefused
 
 recipients = ApiBlueprint("recipients", __name__, description="Who is reached how")
@@ -26,14 +28,13 @@ class RecipientCollection(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin", "ops", "auditor")
         with read_transaction(principal.tenant) as conn:
-            return conn.execute("SELECT r.*, s.version FROM recipients r LEFT JOIN streams s ON s.stream_id ="
-                                " 'recipient-' || r.tenant_id || '-' || r.audience ORDER BY audience").fetchall()
+            return queries.recipients(conn)
 
 
 def _configure(audience: str, body: dict):
     principal = current_principal()
-    return execute_command(principal.tenant, lambda uow: handlers.configure_recipient(
-        uow, audience, body.get("name"), body["emails"], body["channels"]))
+    command = ConfigureRecipient(audience, body.get("name"), body["emails"], body["channels"])
+    return execute_command(principal.tenant, lambda uow: handlers.configure_recipient(uow, command))
 
 
 @recipients.route("/recipients/bureau")
@@ -54,7 +55,7 @@ class SecretaryRecipient(MethodView):
         """How a branch's secretary is reached (instead of the post holder's own contact)."""
         principal = current_principal()
         principal.require_branch_writer(str(branch_id))
-        _require_known(principal, "SELECT 1 FROM src_branches WHERE branch_id = %s", str(branch_id), "branch")
+        _require_known(principal, queries.known_branch, str(branch_id), "branch")
         return {**body, **_configure(f"secretary:{branch_id}", body)}
 
 
@@ -65,8 +66,7 @@ class MemberRecipient(MethodView):
     def put(self, body, member_id):
         """A member's own e-mail; without one, the member is reached through their secretary."""
         principal = current_principal()
-        member = _require_known(principal, "SELECT branch_id FROM src_members WHERE member_id = %s", str(member_id),
-                                "member")
+        member = _require_known(principal, queries.known_member, str(member_id), "member")
         principal.require_branch_writer(member["branch_id"])
         return {**body, **_configure(f"member:{member_id}", body)}
 
@@ -78,9 +78,7 @@ class WebhookCollection(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin", "ops")
         with read_transaction(principal.tenant) as conn:
-            rows = conn.execute("SELECT w.*, s.version, k.secret FROM webhooks w JOIN streams s ON s.stream_id ="
-                                " 'webhook-' || w.webhook_id LEFT JOIN webhook_secrets k USING (webhook_id)"
-                                " WHERE NOT removed ORDER BY webhook_id").fetchall()
+            rows = queries.webhooks(conn)
         return [{**row, "secret_fingerprint": _fingerprint(row.pop("secret") or "")} for row in rows]
 
     @webhooks.arguments(WebhookSchema)
@@ -91,8 +89,8 @@ class WebhookCollection(MethodView):
         principal.require_role("bureau_admin")
         _require_allowed_url(body["url"])
         webhook_id = str(uuid.uuid4())
-        created = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
-            uow, webhook_id, body["url"], body["secret"], body["rules"]))
+        command = ConfigureWebhook(webhook_id, body["url"], body["secret"], body["rules"])
+        created = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(uow, command))
         return {**body, "webhook_id": webhook_id, **created, "secret_fingerprint": _fingerprint(body["secret"])}
 
 
@@ -106,8 +104,8 @@ class WebhookItem(MethodView):
         principal.require_role("bureau_admin")
         _require_webhook(principal, str(webhook_id))
         _require_allowed_url(body["url"])
-        changed = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(
-            uow, str(webhook_id), body["url"], body["secret"], body["rules"]))
+        command = ConfigureWebhook(str(webhook_id), body["url"], body["secret"], body["rules"])
+        changed = execute_command(principal.tenant, lambda uow: handlers.configure_webhook(uow, command))
         return {**body, "webhook_id": str(webhook_id), **changed, "secret_fingerprint": _fingerprint(body["secret"])}
 
     @webhooks.response(200, VersionSchema)
@@ -115,23 +113,24 @@ class WebhookItem(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin")
         _require_webhook(principal, str(webhook_id))
-        return execute_command(principal.tenant, lambda uow: handlers.remove_webhook(uow, str(webhook_id)))
+        command = RemoveWebhook(str(webhook_id))
+        return execute_command(principal.tenant, lambda uow: handlers.remove_webhook(uow, command))
 
 
 KINDS = {"branch": "支部", "member": "党员", "webhook": "推送接口"}
 
 
-def _require_known(principal: Principal, query: str, record_id: str, kind: str) -> dict:
+def _require_known(principal: Principal, query: Callable[..., dict | None], record_id: str, kind: str) -> dict:
     """The record of the caller's bureau (as notify has heard of it), else 404 — another bureau's is as absent."""
     with read_transaction(principal.tenant) as conn:
-        row = conn.execute(query, (record_id,)).fetchone()
+        row = query(conn, record_id)
     if row is None:
         raise NotFound(f"本局没有这个{KINDS.get(kind, kind)}")
     return row
 
 
 def _fingerprint(secret: str) -> str:
-    return handlers.secret_fingerprint(runtime().settings.derived_key("webhook-secret-fingerprint"), secret)
+    return domain.secret_fingerprint(runtime().settings.derived_key("webhook-secret-fingerprint"), secret)
 
 
 def _require_allowed_url(url: str) -> None:
@@ -139,11 +138,11 @@ def _require_allowed_url(url: str) -> None:
     try:
         flask.current_app.extensions["notify"]["settings"].egress().check_configured(url)
     except AddressRefused as error:
-        raise handlers.NotifyRuleBroken(str(error), code="webhook_address_refused", field="url") from None
+        raise domain.refuse(str(error), "webhook_address_refused", "url") from None
 
 
 def _require_webhook(principal: Principal, webhook_id: str) -> None:
     with read_transaction(principal.tenant) as conn:
-        row = conn.execute("SELECT 1 FROM webhooks WHERE webhook_id = %s AND NOT removed", (webhook_id,)).fetchone()
+        row = queries.webhook(conn, webhook_id)
         if row is None:
             raise NotFound("本局没有这个推送接口")

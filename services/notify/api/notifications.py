@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask.views import MethodView
 
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.web import ApiBlueprint, current_principal, execute_command, read_transaction
-from services.notify import handlers
+from services.notify import handlers, queries
 from services.notify.api.schemas import InboxItemSchema, NotificationSchema, VersionSchema
-from services.notify.commands import InboxQuerySchema, NotificationQuerySchema
+from services.notify.commands import InboxQuerySchema, MarkRead, NotificationQuerySchema, RetryFailed
 
 notifications = ApiBlueprint("notifications", __name__, description="What the platform told whom, and how it went")
 inbox = ApiBlueprint("inbox", __name__, description="The in-app inbox of a secretary or a bureau")
@@ -26,14 +28,8 @@ class NotificationCollection(MethodView):
         principal = current_principal()
         branches = _readable_branches(principal)
         with read_transaction(principal.tenant) as conn:
-            rows = conn.execute(
-                "SELECT * FROM notifications WHERE (%(status)s::text IS NULL OR status = %(status)s)"
-                " AND (%(rule)s::text IS NULL OR rule = %(rule)s OR rule LIKE %(rule)s || '.%%')"
-                " AND (%(branch)s::text IS NULL OR branch_id = %(branch)s)"
-                " AND (%(branches)s::text[] IS NULL OR branch_id = ANY(%(branches)s))"
-                " ORDER BY scheduled_at DESC, notification_id LIMIT %(limit)s",
-                {"status": query.get("status"), "rule": query.get("rule"), "branch": query.get("branch_id"),
-                 "branches": branches, "limit": query["limit"]}).fetchall()
+            rows = queries.notifications(conn, status=query.get("status"), rule=query.get("rule"),
+                                         branch_id=query.get("branch_id"), branches=branches, limit=query["limit"])
             return _with_deliveries(conn, rows)
 
 
@@ -43,7 +39,8 @@ class NotificationItem(MethodView):
     def get(self, notification_id):
         principal = current_principal()
         with read_transaction(principal.tenant) as conn:
-            row = _notification(conn, str(notification_id), principal)
+            row = queries.notification(conn, str(notification_id))
+            _readable(principal)(row)
             return _with_deliveries(conn, [row])[0]
 
 
@@ -55,13 +52,8 @@ class NotificationRetry(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin", "ops")
 
-        def retry(uow):
-            row = _notification(uow.conn, str(notification_id), principal)
-            failed = [r["delivery_id"] for r in uow.conn.execute(
-                "SELECT delivery_id FROM deliveries WHERE notification_id = %s AND status = 'failed'",
-                (row["notification_id"],))]
-            return handlers.retry_failed(uow, row, failed)
-        return execute_command(principal.tenant, retry)
+        command = RetryFailed(str(notification_id))
+        return execute_command(principal.tenant, lambda uow: handlers.retry_failed(uow, command, _readable(principal)))
 
 
 def _readable_branches(principal: Principal) -> list[str] | None:
@@ -73,19 +65,20 @@ def _readable_branches(principal: Principal) -> list[str] | None:
     raise Forbidden("需要以下角色之一：局管理员、审计员、运维人员、支部书记")
 
 
-def _notification(conn, notification_id: str, principal: Principal) -> dict:
-    row = conn.execute("SELECT * FROM notifications WHERE notification_id = %s", (notification_id,)).fetchone()
+def _readable(principal: Principal) -> Callable[[dict | None], None]:
+    """Refuse a notification the caller may not see as if it did not exist (a secretary sees their branches')."""
     branches = _readable_branches(principal)
-    if row is None or (branches is not None and row["branch_id"] not in branches):
-        raise NotFound("本局没有这条提醒")
-    return row
+
+    def authorise(row: dict | None) -> None:
+        if row is None or (branches is not None and row["branch_id"] not in branches):
+            raise NotFound("本局没有这条提醒")
+    return authorise
 
 
 def _with_deliveries(conn, rows: list[dict]) -> list[dict]:
     ids = [row["notification_id"] for row in rows]
     deliveries: dict[str, list] = {i: [] for i in ids}
-    for delivery in conn.execute("SELECT * FROM deliveries WHERE notification_id = ANY(%s) ORDER BY channel, target",
-                                 (ids,)):
+    for delivery in queries.deliveries_of(conn, ids):
         deliveries[delivery["notification_id"]].append(delivery)
     return [{**row, "deliveries": deliveries[row["notification_id"]]} for row in rows]
 
@@ -111,14 +104,7 @@ class Inbox(MethodView):
         principal = current_principal()
         with read_transaction(principal.tenant) as conn:
             # The note is what this reader is asked to do for others (tell members without e-mail).
-            return conn.execute(
-                "SELECT n.*, (SELECT string_agg(DISTINCT d.note, '；') FROM deliveries d"
-                " WHERE d.notification_id = n.notification_id AND d.channel = 'inbox' AND d.audience = ANY(%(a)s))"
-                " AS note FROM notifications n WHERE EXISTS (SELECT 1 FROM deliveries d WHERE"
-                " d.notification_id = n.notification_id AND d.channel = 'inbox' AND d.audience = ANY(%(a)s))"
-                " AND (NOT %(unread)s OR n.read_at IS NULL) ORDER BY n.scheduled_at DESC, n.notification_id"
-                " LIMIT %(limit)s",
-                {"a": _audiences(principal), "unread": query["unread"], "limit": query["limit"]}).fetchall()
+            return queries.inbox(conn, _audiences(principal), query["unread"], query["limit"])
 
 
 @inbox.route("/inbox/<uuid:notification_id>/actions/read")
@@ -127,14 +113,5 @@ class InboxRead(MethodView):
     def post(self, notification_id):
         """Mark a notification of your inbox read (again: no change)."""
         principal = current_principal()
-        audiences = _audiences(principal)
-
-        def read(uow):
-            row = uow.conn.execute(
-                "SELECT n.* FROM notifications n JOIN deliveries d USING (notification_id) WHERE n.notification_id = %s"
-                " AND d.channel = 'inbox' AND d.audience = ANY(%s) LIMIT 1",
-                (str(notification_id), audiences)).fetchone()
-            if row is None:
-                raise NotFound("您的站内信里没有这条提醒")
-            return handlers.mark_read(uow, row, principal.subject)
-        return execute_command(principal.tenant, read)
+        command = MarkRead(str(notification_id), tuple(_audiences(principal)))
+        return execute_command(principal.tenant, lambda uow: handlers.mark_read(uow, command))

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from shared.db import tenant_transaction
 from shared.web import ApiBlueprint, command_context, current_principal, read_transaction, runtime
+from services.notify import queries
 from services.notify.api.schemas import RunLogSchema, RunSchema
 
 scheduler = ApiBlueprint("scheduler", __name__, description="Evaluating the rules")
@@ -34,5 +35,4 @@ class SchedulerRuns(MethodView):
         principal = current_principal()
         principal.require_role("bureau_admin", "ops", "auditor")
         with read_transaction(principal.tenant) as conn:
-            return conn.execute("SELECT as_of, ran_at, scheduled FROM scheduler_runs ORDER BY ran_at DESC, id DESC"
-                                " LIMIT 60").fetchall()
+            return queries.scheduler_runs(conn)

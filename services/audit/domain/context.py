@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from contracts.rulebook.calendar import Period
 from contracts.rulebook.people import holds_committee
 from contracts.rulebook.rules import occasions_due
-from services.audit.facts import Facts
-from services.audit.roster import MemberState
+from services.audit.domain.roster import MemberState
+
+if TYPE_CHECKING:  # the facts come in from a store, loaded by services/audit/facts.py
+    from services.audit.facts import Facts
 
 
 @dataclass

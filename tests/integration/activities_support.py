@@ -1,4 +1,4 @@
-"""Fixtures and builders for the activities integration tests (no tests here).
+"""Builders for the activities integration tests: the roster fed with members' events, a seeded bureau.
 
 The roster is fed as in production, through ``ConsumerRunner.process`` with hand-made members
 envelopes, so out-of-order and duplicate delivery can be staged exactly.
@@ -12,43 +12,12 @@ from datetime import date, datetime, UTC
 import pytest
 
 from contracts import members as m
-from services.activities import roster
-from services.activities.app import MIGRATIONS, create_app
+from services.activities import sources
 from shared import db
 from shared.consumer import ConsumerRunner, Delivery
 from shared.envelope import Actor, Envelope, new_event_id
-from tests.support import IsolatedService, bearer, new_id, token
-
-NOW = datetime(2024, 11, 20, 2, 30, tzinfo=UTC)
-"""The service's clock in these tests: records of 2024 are then mostly on time."""
-
-
-@pytest.fixture(scope="module")
-def activities_service(stack_env):
-    isolated = IsolatedService("activities", [MIGRATIONS], stack_env)
-    isolated.create()
-    yield isolated
-    isolated.drop()
-
-
-@pytest.fixture(scope="module")
-def activities_settings(activities_service):
-    return activities_service.settings
-
-
-@pytest.fixture(scope="module")
-def app(activities_settings):
-    app = create_app(activities_settings)
-    app.config["TESTING"] = True
-    app.extensions["branchwork"].clock = lambda: NOW
-    yield app
-    app.extensions["branchwork"].pool.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
+from tests.fixtures import ACTIVITIES_NOW as NOW, activities_app as app  # noqa: F401 — the app tested
+from tests.support import bearer, new_id, token
 
 @dataclass
 class MembersFeed:
@@ -74,7 +43,7 @@ class MembersFeed:
         for envelope in envelopes:
             self.offset += 1
             records.append(Delivery(topic, 0, self.offset, envelope.to_json().encode()))
-        runner = ConsumerRunner(self.settings, consumer, [topic], roster.apply)
+        runner = ConsumerRunner(self.settings, consumer, [topic], sources.apply)
         with db.connect(self.settings.owner_dsn) as conn:
             runner.process(conn, records)
 

@@ -11,7 +11,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, vali
 from contracts.rulebook.calendar import validate_day
 from shared.chain import check_chain
 from shared.envelope import Envelope
-from shared.web import ApiBlueprint, current_principal, read_transaction
+from shared.web import ApiBlueprint, current_principal
 from services.audit import csv_export, handlers, queries
 from services.audit.projections import shown_data
 from services.audit.bundles import Period, Scope
@@ -48,10 +48,6 @@ class HistorySchema(Schema):
     chain = fields.Dict(allow_none=True)
 
 
-FILTERS = {"stream_id": "stream_id = %s", "event_type": "event_type = %s", "branch_id": "branch_id = %s",
-           "actor": "actor_user = %s", "since": "recorded_at >= %s", "until": "recorded_at < %s"}
-
-
 @events.route("/events")
 class EventHistory(MethodView):
     @events.arguments(EventQuerySchema, location="query")
@@ -65,20 +61,13 @@ class EventHistory(MethodView):
         JSON answers a page at a time (``has_more``, ``next``); CSV and JSON Lines hold every event."""
         principal = current_principal()
         principal.require_role(*READER_ROLES)
-        clauses = ["seq > %s"] + [FILTERS[name] for name in FILTERS if name in query]
-        params = [query["after_seq"]] + [query[name] for name in FILTERS if name in query]
-        order = "stream_version" if "stream_id" in query else "seq"
-        if "known_on" in query:
-            with read_transaction(principal.tenant) as conn:
-                clauses.append("seq <= %s")
-                params.append(queries.known_through(conn, principal.tenant, query["known_on"]))
+        selection = queries.journal_selection(principal.tenant, query)
         if query.get("format") in ("csv", "jsonl"):
-            entries = queries.history_stream(principal.tenant, clauses, params, order, query.get("limit"))
+            entries = queries.history_stream(principal.tenant, selection.where, selection.params, selection.order,
+                                             query.get("limit"))
             return csv_export.stream_history(entries, query["format"], query.get("lang", "zh"))
         limit = query.get("limit", 100)
-        with read_transaction(principal.tenant) as conn:
-            rows = conn.execute(f"SELECT seq, envelope FROM journal WHERE {' AND '.join(clauses)}"
-                                f" ORDER BY {order} LIMIT %s", [*params, limit + 1]).fetchall()
+        rows = queries.journal_page(principal.tenant, selection, limit + 1)
         more, rows = len(rows) > limit, rows[:limit]
         listed = [_shown({"seq": row["seq"], **json.loads(row["envelope"])}) for row in rows]
         after = max((row["seq"] for row in rows), default=None) if more else None

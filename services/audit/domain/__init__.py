@@ -1,5 +1,9 @@
-"""A branch's scorecard for a period: figures (each ``{required, done}`` or a count, with the event ids
-behind it), findings, and whether the branch complied. Pure: facts and today's date come in.
+"""The audit service's rules, pure: facts, the rulebook and today's date come in; no database, no clock.
+
+``scorecard``: a branch's scorecard for a period — figures (each ``{required, done}`` or a count, with the
+event ids behind it), findings, and whether the branch complied; one module per section (``meetings``,
+``education``, ``care``, ``dues``, ``committee``, ``work``) over a ``context``; ``roster``: who was in which
+branch on a day, from the members' facts. ``AuditRuleBroken`` is the service's own refusal.
 
 ``status`` is ``compliant``, ``findings`` or ``nothing_to_judge`` — a branch with no members on the day the
 period is judged has nothing to judge: no findings and no verdict (``compliant`` is None), never "compliant".
@@ -8,11 +12,20 @@ period is judged has nothing to judge: no findings and no verdict (``compliant``
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from services.audit.facts import Facts
 from contracts.rulebook.calendar import Period
-from services.audit.scorecard import care, committee, dues, education, meetings, work
-from services.audit.scorecard.context import BranchContext
+from shared.errors import DomainError
+from services.audit.domain import care, committee, dues, education, meetings, work
+from services.audit.domain.context import BranchContext
+
+if TYPE_CHECKING:  # the facts come in from a store, loaded by services/audit/facts.py
+    from services.audit.facts import Facts
+
+
+class AuditRuleBroken(DomainError):
+    """A rule of the audit service forbids this."""
+
 
 SECTIONS = (meetings.figures, education.figures, care.figures, dues.figures, committee.figures, work.figures)
 

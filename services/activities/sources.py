@@ -1,4 +1,4 @@
-"""The local roster projection: the members service's events → ``roster_*`` tables.
+"""The activities service's projection of its source's events: the members service's → the ``roster_*`` tables.
 
 Each fact is stored under the event that stated it (or upserted by its natural key), never
 overwritten by an older one, so a duplicate changes nothing and events of different streams

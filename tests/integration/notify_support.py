@@ -1,11 +1,9 @@
-"""Fixtures and helpers the notify integration tests share (this module holds no tests itself):
-an isolated notify database and topics, members/activities events as their relays would publish
+"""What the notify integration tests share: members/activities events as their relays would publish
 them, a real SMTP server (aiosmtpd) and a real HTTP receiver that verifies webhook signatures."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,36 +18,16 @@ from contracts import members as member_contracts
 from shared import db
 from shared.consumer import Delivery
 from shared.envelope import GENESIS_HASH, Actor, Envelope, new_event_id
-from services.notify.app import MIGRATIONS
 from services.notify.channels import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from services.notify.mailbox import read_mailbox, start_mailbox
 from services.notify.settings import NotifySettings
-from tests.support import IsolatedService, new_id
-
-
-@pytest.fixture(scope="module")
-def notify_service(stack_env):
-    isolated = IsolatedService("notify", [MIGRATIONS], stack_env)
-    isolated.create()
-    yield isolated
-    isolated.drop()
-
-
-@pytest.fixture(scope="module")
-def notify_settings(notify_service):
-    return notify_service.settings
+from tests.support import free_port, new_id
 
 
 @pytest.fixture
 def conn(notify_settings):
     with db.connect(notify_settings.owner_dsn, autocommit=True) as connection:
         yield connection
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -197,15 +175,15 @@ class FixedClock:
 def schedule_reminder(conn, settings, reminder, directory, clock=None) -> str | None:
     """Record one notification as the scheduler would, in its own transaction."""
     from services.notify import handlers
-    from services.notify.events import registry
-    from services.notify.projections import project
-    from shared.unit_of_work import CommandContext, UnitOfWork
+    from services.notify.bootstrap import bootstrap
+    from services.notify.commands import ScheduleReminder
+    from shared.unit_of_work import CommandContext
 
     recorded_at = (clock or (lambda: datetime.now(UTC)))()
     context = CommandContext(Actor("notify-scheduler", "system"), directory.tenant_id, new_id(), None, recorded_at)
     with conn.transaction():
-        uow = UnitOfWork(conn, registry, settings.topic(), context, project)
-        return handlers.schedule(uow, reminder, directory, recorded_at.date())
+        uow = bootstrap(settings, delivery_settings(0)).unit_of_work(conn, context)
+        return handlers.schedule(uow, ScheduleReminder(reminder, directory, recorded_at.date()))
 
 
 def events_of(conn, notification_id: str) -> list[dict]:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from contracts.rulebook.calendar import month_end
 from contracts.rulebook.holidays import UnknownHoliday, holiday_date, holiday_label
 from contracts.rulebook.people import birthday_near, birthday_window, birthdays_between
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, event_ids, finding
 
 GRACE = timedelta(days=7)
 

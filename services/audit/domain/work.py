@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared import chinese
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, event_ids, finding
 
 LATE_SOURCES = (("activities", "activity_id"), ("outreach", "outreach_id"), ("care", "care_id"),
                 ("talks", "activity_id"), ("performances", "performance_id"))

@@ -9,6 +9,7 @@ nothing fetched from the network.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from datetime import date, datetime, UTC
 
 import flask
@@ -19,7 +20,6 @@ from werkzeug.exceptions import HTTPException
 from contracts.rulebook.calendar import FIRST_YEAR, LAST_YEAR, year_in_range
 from shared import websession
 from shared.auth import Principal, issue_token
-from shared.db import connect
 from shared.errors import BranchworkError, Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.web import HTTP_MESSAGES, runtime
 from shared import chinese
@@ -27,9 +27,11 @@ from contracts.rulebook.calendar import local_date, parse_period
 from services.audit import charts, csv_export, handlers, labels, queries, report
 from services.audit.bundles import Period, Scope
 from services.audit.demonstration import assess
-from services.audit.views_api import READER_ROLES
+from services.audit.api.views import READER_ROLES
 
-dashboard = Blueprint("dashboard", __name__, static_folder="static", static_url_path="/static/audit")
+# The service's stylesheet and scripts live beside its templates, in services/audit/static.
+dashboard = Blueprint("dashboard", __name__, static_folder=str(Path(__file__).parent.parent / "static"),
+                      static_url_path="/static/audit")
 websession.attach(dashboard)
 ROLE_LABELS = {"auditor": "审计员", "bureau_admin": "局管理员"}
 DASHBOARD_AUDIENCE = "branchwork-audit-dashboard"
@@ -137,9 +139,7 @@ def _start_session(principal: Principal) -> None:
 
 def _existing_bureaus() -> dict[str, str]:
     """Every bureau the journal knows, for the development login's list (read across bureaus, as the owner)."""
-    with connect(runtime().settings.owner_dsn) as conn:
-        rows = conn.execute("SELECT bureau_id, name FROM bureaus ORDER BY name, bureau_id").fetchall()
-    return {row["bureau_id"]: row["name"] or row["bureau_id"] for row in rows}
+    return queries.bureau_names(runtime().settings.owner_dsn)
 
 
 @dashboard.post("/logout")

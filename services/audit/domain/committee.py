@@ -7,7 +7,7 @@ from decimal import Decimal
 from contracts.rulebook.calendar import month_end
 from contracts.rulebook.people import BRANCH_MIN_FULL_MEMBERS, COMMITTEE_MIN_FULL_MEMBERS
 from shared import chinese
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, event_ids, finding
 
 POST_LABELS = {"secretary": "书记", "deputy_secretary": "副书记", "member": "委员"}
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from contracts.rulebook.calendar import month_end, period_of
 from shared import chinese
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, event_ids, finding
 
 # kind → (rule giving the yearly frequency, label)
 MEETINGS = {

@@ -12,7 +12,7 @@ from contracts.rulebook.coverage import Reach, StudySession
 from contracts.rulebook.people import PostRecord
 from contracts.rulebook.rules import coverage_channels, study_kinds
 from shared import chinese
-from services.audit.scorecard.context import BranchContext, finding
+from services.audit.domain.context import BranchContext, finding
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:

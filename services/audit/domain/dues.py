@@ -16,7 +16,7 @@ from contracts.rulebook.calendar import month_end, month_of, previous_month
 from contracts.rulebook.dues import DuesLedger, branch_answering
 from contracts.rulebook.people import owes_dues
 from shared import chinese
-from services.audit.scorecard.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, event_ids, finding
 
 ZERO = Decimal("0.00")
 DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_payments", "dues_carried", "dues_reviews")
