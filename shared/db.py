@@ -46,9 +46,20 @@ def tenant_transaction(pool: ConnectionPool, tenant_id: str | None) -> Iterator[
 def tenant_snapshot(conn: psycopg.Connection, tenant_id: str | None) -> Iterator[psycopg.Connection]:
     """A transaction on ``conn`` that reads one consistent snapshot (REPEATABLE READ) of one bureau's rows,
     for reads that must agree with each other however many writers commit meanwhile."""
+    with snapshot(conn):
+        set_tenant(conn, tenant_id)
+        yield conn
+
+
+@contextmanager
+def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """One consistent snapshot (REPEATABLE READ) for reads that must agree with each other however many
+    writers commit meanwhile; inside a transaction the caller already opened, that transaction's own view."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        yield conn
+        return
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        set_tenant(conn, tenant_id)
         yield conn
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.types.json import Jsonb
 
+from shared import db
 from shared.chain import Head, Problem, check_heads_without_events, check_stored_stream, seal_after
 from shared.envelope import GENESIS_HASH, Actor, Envelope
 from shared.errors import ConcurrencyError
@@ -112,16 +113,20 @@ def read_all(conn: psycopg.Connection, after_position: int = 0, limit: int = 100
 
 
 def verify(conn: psycopg.Connection, stream_id: str | None = None) -> list[Problem]:
-    """Recompute every hash and walk every chain; return what was changed, deleted, inserted or reordered."""
+    """Recompute every hash and walk every chain; return what was changed, deleted, inserted or reordered.
+
+    The heads and the events are read in one snapshot: on a live store, a writer committing between the two
+    reads would otherwise look like a head that does not match its stream."""
     problems: list[Problem] = []
-    heads = {row["stream_id"]: Head(row["version"], row["head_hash"]) for row in conn.execute(
-        "SELECT stream_id, version, head_hash FROM streams WHERE %s::text IS NULL OR stream_id = %s",
-        (stream_id, stream_id))}
-    seen: set[str] = set()
-    for stream, rows in _rows_by_stream(conn, stream_id):
-        seen.add(stream)
-        stored = [(row["position"], row_to_envelope(row)) for row in rows]
-        problems.extend(check_stored_stream(stream, stored, heads.get(stream)))
+    with db.snapshot(conn):
+        heads = {row["stream_id"]: Head(row["version"], row["head_hash"]) for row in conn.execute(
+            "SELECT stream_id, version, head_hash FROM streams WHERE %s::text IS NULL OR stream_id = %s",
+            (stream_id, stream_id))}
+        seen: set[str] = set()
+        for stream, rows in _rows_by_stream(conn, stream_id):
+            seen.add(stream)
+            stored = [(row["position"], row_to_envelope(row)) for row in rows]
+            problems.extend(check_stored_stream(stream, stored, heads.get(stream)))
     return problems + check_heads_without_events(heads, seen)
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from contracts.rulebook.rules import RuleBook, RuleVersion
 from services.audit.domain.roster import Register
-from services.audit.store import FactStore
+from services.audit.store import Concerning, FactStore
 
 # Tables loaded only within the period asked about (they grow with every record); the rest in full.
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
@@ -20,6 +20,11 @@ BRANCH_TABLES = ("terms", "posts", "allowances", "elections", "dues_assessments"
 # they are recorded (a member who moved was reached, and paid, in their old branch too).
 BUREAU_WIDE = ("activities", "outreach", "posts", "terms", "dues_assessments", "dues_reductions", "dues_payments",
                "dues_reviews", "dues_carried")
+# …but one branch's views need, of another branch's rows, only those naming one of its own members, past or
+# present: the column that names them (the rest of the bureau would be read and judged for nothing).
+MEMBERS_NAMED_IN = {"activities": "attendees", "outreach": "member_id", "posts": "member_id",
+                    "dues_assessments": "member_id", "dues_reductions": "member_id", "dues_payments": "member_id",
+                    "dues_reviews": "member_id", "dues_carried": "member_id"}
 
 
 @dataclass
@@ -54,11 +59,14 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
     closures = {row["branch_id"]: row for row in store.rows("branch_closures", tenant_id, branch_id=branch_id)}
     register = Register(store.rows("members", tenant_id), store.rows("member_changes", tenant_id))
     facts = Facts(tenant_id, store.rows("rules", tenant_id), branches, closures, register, (start, end))
+    people = frozenset(register.ever_in(branch_id)) if branch_id else frozenset()
     for table in BRANCH_TABLES:
         between = (DATED[table], start, end) if table in DATED else None
         grouped: dict[str, list[dict]] = defaultdict(list)
         scope = None if table in BUREAU_WIDE else branch_id
-        for row in store.rows(table, tenant_id, branch_id=scope, between=between):
+        concerning = Concerning(branch_id, MEMBERS_NAMED_IN[table], people) \
+            if branch_id and table in MEMBERS_NAMED_IN else None
+        for row in store.rows(table, tenant_id, branch_id=scope, between=between, concerning=concerning):
             if not row.get("withdrawn"):
                 grouped[row["branch_id"]].append(row)
         facts.tables[table] = dict(grouped)

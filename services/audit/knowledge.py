@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from shared.envelope import Envelope
+from services.audit.domain.roster import Register
 from services.audit.projections import facts_of
 from services.audit.store import FactStore, MemoryStore, SqlStore, put_all
 
@@ -32,18 +33,26 @@ def fact_store(conn: psycopg.Connection, tenant_id: str, known_through: int | No
     """Today's facts, or the facts the first ``known_through`` journal entries give.
 
     For one branch only the events that can bear on it are replayed: the members' (the register, transfers
-    and rules span branches), bureau-level ones, and the branch's own.
+    and rules span branches), bureau-level ones, the branch's own, and other branches' that name one of its
+    members past or present (a member who came from another branch was reached, and paid, there too). Who
+    those members are is taken from the register as known now: history only grows, so it names everyone the
+    register known then did, and the views' own selection narrows it again.
     """
     if known_through is None:
         return SqlStore(conn)
     where, params = "tenant_id = %s AND seq <= %s", [tenant_id, known_through]
     if branch_id:
-        where += " AND (event_type LIKE 'members.%%' OR branch_id IS NULL OR branch_id = %s)"
-        params.append(branch_id)
+        members = _ever_in(SqlStore(conn), tenant_id, branch_id)
+        where += " AND (event_type LIKE 'members.%%' OR branch_id IS NULL OR branch_id = %s OR envelope LIKE ANY(%s))"
+        params += [branch_id, [f"%{member_id}%" for member_id in members]]
     store = MemoryStore()
     for row in conn.execute(f"SELECT envelope FROM journal WHERE {where} ORDER BY seq", params):
         put_all(store, facts_of(Envelope.from_dict(json.loads(row["envelope"]))))
     return store
+
+
+def _ever_in(store: SqlStore, tenant_id: str, branch_id: str) -> list[str]:
+    return Register(store.rows("members", tenant_id), store.rows("member_changes", tenant_id)).ever_in(branch_id)
 
 
 def differences(then: dict, now: dict) -> dict:

@@ -97,7 +97,23 @@ class FactStore(Protocol):
     def put(self, fact: Fact) -> None: ...
 
     def rows(self, table: str, tenant_id: str, *, branch_id: str | None = None, member_id: str | None = None,
-             between: tuple[str, date, date] | None = None) -> list[dict]: ...
+             between: tuple[str, date, date] | None = None,
+             concerning: Concerning | None = None) -> list[dict]: ...
+
+
+@dataclass(frozen=True)
+class Concerning:
+    """Rows of ``branch_id``, or naming one of ``members`` in ``column`` (a member id, or a JSON list of them)."""
+
+    branch_id: str
+    column: str
+    members: frozenset[str]
+
+    def admits(self, row: dict, json_list: bool) -> bool:
+        named = row[self.column]
+        if row["branch_id"] == self.branch_id:
+            return True
+        return bool(self.members.intersection(named or [])) if json_list else named in self.members
 
 
 class MemoryStore:
@@ -116,11 +132,15 @@ class MemoryStore:
         elif spec.versioned and stored["stream_version"] < fact.row["stream_version"]:
             stored.update({column: value for column, value in fact.row.items() if column in spec.columns})
 
-    def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None) -> list[dict]:
+    def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
+             concerning: Concerning | None = None) -> list[dict]:
         found = []
+        json_list = concerning is not None and concerning.column in TABLES[table].json
         for row in self.tables[table].values():
             if row["tenant_id"] != tenant_id or not _matches(row, "branch_id", branch_id) \
                     or not _matches(row, "member_id", member_id):
+                continue
+            if concerning and not concerning.admits(row, json_list):
                 continue
             if between and not (row[between[0]] is not None and between[1] <= row[between[0]] <= between[2]):
                 continue
@@ -157,8 +177,13 @@ class SqlStore:
             for (table, columns), rows in groups.items():
                 cursor.executemany(_insert_statement(table, columns), rows)
 
-    def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None) -> list[dict]:
+    def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
+             concerning: Concerning | None = None) -> list[dict]:
         clauses, params = [sql.SQL("tenant_id = %s")], [tenant_id]
+        if concerning:
+            names = "{} ?| %s" if concerning.column in TABLES[table].json else "{} = ANY(%s)"
+            clauses.append(sql.SQL("(branch_id = %s OR " + names + ")").format(sql.Identifier(concerning.column)))
+            params += [concerning.branch_id, sorted(concerning.members)]
         for column, wanted in (("branch_id", branch_id), ("member_id", member_id)):
             if isinstance(wanted, (list, tuple, set, frozenset)):
                 clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(column)))

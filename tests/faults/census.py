@@ -9,11 +9,11 @@ projection. The views follow the journal; the Merkle tree must verify; nothing m
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections import Counter
 from dataclasses import dataclass
 
+from services import registry
 from services.audit.tree import verify_journal
 from shared import eventstore
 from shared.consumer import ConsumerRunner
@@ -42,10 +42,11 @@ def consumers_of(platform: FaultPlatform) -> list[Consumer]:
     topic_of = {platform.settings[s].topic(): s for s in PUBLISHING}
     found = []
     for service in SERVICES:
-        for name, factory in importlib.import_module(f"services.{service}.consumer").WORKERS.items():
-            runner = getattr(factory(platform.settings[service]), "__self__", None)
+        built = registry.SERVICES.service(service, platform.settings[service])
+        for worker in built.workers:
+            runner = worker.build(built)
             if isinstance(runner, ConsumerRunner):
-                found.append(Consumer(name, service, runner.group_id, tuple(runner.topics),
+                found.append(Consumer(worker.name, service, runner.group_id, tuple(runner.topics),
                                       tuple(topic_of[t] for t in runner.topics), runner.event_types))
     return found
 

@@ -178,3 +178,20 @@ def test_the_api_role_reads_dead_letter_metadata_but_never_their_payloads(member
         conn.execute("SELECT id, consumer, error, tenant_id FROM dead_letters").fetchall()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT payload FROM dead_letters")
+
+
+def test_verify_reads_one_snapshot_while_a_writer_goes_on(members_settings, owner_conn, monkeypatch):
+    """A writer committing between verify's read of the heads and its read of the events is no fault."""
+    stream, tenant = f"sample-{new_id()}", new_id()
+    append(members_settings, stream, 0, sample_envelopes(stream, 1, 2, tenant))
+    read_events = eventstore._rows_by_stream
+
+    def a_writer_commits_first(conn, stream_id):
+        append(members_settings, stream, 2, sample_envelopes(stream, 3, 1, tenant))
+        return read_events(conn, stream_id)
+
+    monkeypatch.setattr(eventstore, "_rows_by_stream", a_writer_commits_first)
+    assert eventstore.verify(owner_conn, stream) == []
+    monkeypatch.setattr(eventstore, "_rows_by_stream", read_events)
+    assert [e.stream_version for e in eventstore.read_stream(owner_conn, stream)] == [1, 2, 3]
+    assert eventstore.verify(owner_conn, stream) == []

@@ -4,6 +4,7 @@ out of order and twice, gives one scorecard with the expected figures and findin
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -229,3 +230,29 @@ def test_a_branch_without_a_recorded_term_meets_no_criterion_that_needs_a_secret
     committee = next(c for c in assess(card)["criteria"] if c["criterion"] == "committee")
     checks = {c["check"]: c["met"] for c in committee["checks"]}
     assert checks["secretary_in_post"] is False and checks["allowance"] is False
+
+
+def test_one_branchs_load_reads_of_other_branches_only_what_names_its_own_members(history):
+    """A member who moved on is still reached in the new branch; a stranger's records there are not read."""
+    h = History()
+    h.versions = dict(history.versions)
+    h.record("member-m5", M.MemberMoved(member_id=M5, from_branch_id=BRANCH, to_branch_id=OTHER,
+                                        moved_on=date(2026, 11, 15), reason="合并"), on=date(2026, 11, 15))
+    stranger = "7d2f0c3e-0000-4000-8000-000000000099"
+    for name, attendees in (("with-m5", [M5, stranger]), ("strangers", [stranger])):
+        recorded = replace(activity("theme_day", date(2026, 11, 20), attendees, hours="2"),
+                           activity_id=f"a-other-{name}", branch_id=OTHER)
+        h.record(f"activity-a-other-{name}", recorded, on=date(2026, 11, 20), branch_id=OTHER)
+    store = MemoryStore()
+    for envelope in [*history.envelopes, *h.envelopes]:
+        put_all(store, facts_of(envelope))
+    start, end = date(2026, 1, 1), date(2026, 11, 30)
+    branch = facts_module.load(store, TENANT, start, end, BRANCH)
+    bureau = facts_module.load(store, TENANT, start, end)
+    others = {row["activity_id"] for row in branch.everywhere("activities") if row["branch_id"] == OTHER}
+    assert others == {"a-other-with-m5"}
+    assert {row["activity_id"] for row in bureau.everywhere("activities") if row["branch_id"] == OTHER} == \
+        {"a-other-with-m5", "a-other-strangers"}
+    for period in ("2026-11", "2026-Q4", "2026"):
+        assert scorecard(branch, BRANCH, parse_period(period), TODAY) == \
+            scorecard(bureau, BRANCH, parse_period(period), TODAY)

@@ -44,11 +44,10 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     if not_assessed:
         findings.append(finding("dues_not_assessed", f"{ctx.period.year}年有{len(not_assessed)}名党员未核定党费",
                                 members=[m.brief() for m in not_assessed]))
-    rows = [r for table in DUES_TABLES for r in ctx.facts.everywhere(table) if r["member_id"] in books]
+    by_member = _rows_by_member(ctx)
+    rows = [row for m in members for row in by_member.get(m["member_id"], ())]
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
-                     "in_arrears": sum(1 for m in members if m["arrears"]),
-                     "events": event_ids(r for r in rows if r["member_id"] in {m["member_id"] for m in members})}}, \
-        findings
+                     "in_arrears": sum(1 for m in members if m["arrears"]), "events": event_ids(rows)}}, findings
 
 
 def _answered_here(ctx: BranchContext):
@@ -68,6 +67,16 @@ def _answered_here(ctx: BranchContext):
         if member is not None and owes_dues(register.members[member_id]["party_member"]):
             found.append((member, stays, months))
     return sorted(found, key=lambda entry: (entry[0].name, entry[0].member_id))
+
+
+def _rows_by_member(ctx: BranchContext) -> dict[str, list[dict]]:
+    """The bureau's dues records by member, whichever branch recorded them (once per load)."""
+    if "dues_rows" not in ctx.facts.derived:
+        grouped: dict[str, list[dict]] = {}
+        for row in (r for table in DUES_TABLES for r in ctx.facts.everywhere(table)):
+            grouped.setdefault(row["member_id"], []).append(row)
+        ctx.facts.derived["dues_rows"] = grouped
+    return ctx.facts.derived["dues_rows"]
 
 
 def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:

@@ -26,7 +26,7 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
     reaches = bureau_reaches(ctx)
     for part in periods_within(ctx.period, ctx.rules["coverage_period"], ctx.today):
         due = {m.member_id for m in ctx.party_members(part.as_of(ctx.today))}
-        reached = rulebook.reaches_in(reaches, part, ctx.today)
+        reached = rulebook.reaches_in(_of(reaches, due), part, ctx.today)
         covered = due & set(reached)
         evidence.update(r.record_id for m in covered for r in reached[m])
         missing = due - covered
@@ -42,13 +42,25 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
             "periods": parts, "events": sorted(evidence)}, findings
 
 
-def bureau_reaches(ctx: BranchContext) -> list[Reach]:
-    """Every counting reach recorded anywhere in the bureau (a member is reached wherever it happened);
-    ``record_id`` is the event id that shows it. Worked out once per load for the rules that count."""
+def bureau_reaches(ctx: BranchContext) -> dict[str, list[Reach]]:
+    """Every counting reach recorded anywhere in the bureau (a member is reached wherever it happened), by
+    member; ``record_id`` is the event id that shows it. Worked out once per load for the rules that count."""
     key = ("reaches", study_kinds(ctx.rules), coverage_channels(ctx.rules))
     if key not in ctx.facts.derived:
-        ctx.facts.derived[key] = _reaches(ctx)
+        ctx.facts.derived[key] = _by_member(_reaches(ctx))
     return ctx.facts.derived[key]
+
+
+def _by_member(records: list) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for record in records:
+        grouped.setdefault(record.member_id, []).append(record)
+    return grouped
+
+
+def _of(grouped: dict[str, list], members) -> list:
+    """The records of ``members`` only: a branch's card sorts and judges its own members', not the bureau's."""
+    return [record for member_id in members for record in grouped.get(member_id, ())]
 
 
 def _reaches(ctx: BranchContext) -> list[Reach]:
@@ -60,11 +72,12 @@ def _reaches(ctx: BranchContext) -> list[Reach]:
                       if not o.get("withdrawn") and rulebook.outreach_reaches(o["channel"], ctx.rules)]
 
 
-def bureau_sessions(ctx: BranchContext) -> list[StudySession]:
-    """Hours of study attended, and brought to the home, anywhere in the bureau (once per load and rules)."""
+def bureau_sessions(ctx: BranchContext) -> dict[str, list[StudySession]]:
+    """Hours of study attended, and brought to the home, anywhere in the bureau, by member (once per load and
+    rules)."""
     key = ("sessions", study_kinds(ctx.rules))
     if key not in ctx.facts.derived:
-        ctx.facts.derived[key] = _sessions(ctx)
+        ctx.facts.derived[key] = _by_member(_sessions(ctx))
     return ctx.facts.derived[key]
 
 
@@ -81,10 +94,11 @@ def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
     """The yearly hours (32, or 56 for whoever held a committee post) prorated to the period, exemptions by
     health and age as the rules say."""
     start, as_of = ctx.period.start, ctx.reference_day
-    hours = rulebook.hours_by_member(bureau_sessions(ctx), start, as_of)
+    members = ctx.party_members()
+    hours = rulebook.hours_by_member(_of(bureau_sessions(ctx), {m.member_id for m in members}), start, as_of)
     posts, term_ends = _posts(ctx)
     rows, findings = [], []
-    for member in ctx.party_members():
+    for member in members:
         committee = people.held_post_between(posts.get(member.member_id, ()), term_ends, start, as_of)
         required = rulebook.required_hours(ctx.rules, committee, ctx.period)
         exemption = people.study_exemption(member.health, member.birth_date, ctx.rules, as_of)

@@ -47,7 +47,9 @@ class Register:
     def __init__(self, members: list[dict], changes: list[dict]) -> None:
         self.members = {row["member_id"]: row for row in members}
         self.changes: dict[str, list[dict]] = {}
-        self._snapshots: dict[date, dict[str, list[MemberState]]] = {}
+        self._in_branch: dict[tuple[str, date], list[MemberState]] = {}
+        self._everyone: dict[date, list[MemberState]] = {}
+        self._ever_in: dict[str, list[str]] | None = None
         self._stays: dict[str, list[Stay]] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
@@ -67,21 +69,21 @@ class Register:
         return state
 
     def in_branch(self, branch_id: str, day: date) -> list[MemberState]:
-        """The branch's members on ``day``, by name (every branch's list is worked out once per day)."""
-        if day not in self._snapshots:
-            by_branch: dict[str, list[MemberState]] = {}
-            for member_id in self.members:
-                state = self.state(member_id, day)
-                if state is not None and state.branch_id:
-                    by_branch.setdefault(state.branch_id, []).append(state)
-            self._snapshots[day] = {b: sorted(found, key=lambda s: (s.name, s.member_id))
-                                    for b, found in by_branch.items()}
-        return self._snapshots[day].get(branch_id, [])
+        """The branch's members on ``day``, by name. Only those ever in the branch are looked at: a member is
+        in it on a day only within one of their stays there."""
+        key = (branch_id, day)
+        if key not in self._in_branch:
+            found = (self.state(member_id, day) for member_id in self.ever_in(branch_id))
+            self._in_branch[key] = sorted((s for s in found if s is not None and s.branch_id == branch_id),
+                                          key=lambda s: (s.name, s.member_id))
+        return self._in_branch[key]
 
     def everyone(self, day: date) -> list[MemberState]:
         """Every member in one of the bureau's branches on ``day``."""
-        self.in_branch("", day)
-        return [state for states in self._snapshots[day].values() for state in states]
+        if day not in self._everyone:
+            found = (self.state(member_id, day) for member_id in self.members)
+            self._everyone[day] = [s for s in found if s is not None and s.branch_id]
+        return self._everyone[day]
 
     def stays(self, member_id: str) -> list[Stay]:
         """Every stay of the member in a branch of the bureau, and how it ended: what dues are charged to."""
@@ -105,6 +107,15 @@ class Register:
             if change["branch_id"]:
                 stays.append(Stay(change["branch_id"], change["effective_on"]))
         return stays
+
+    def ever_in(self, branch_id: str) -> list[str]:
+        """The members who were in ``branch_id`` at any time (a stay there, however short)."""
+        if self._ever_in is None:
+            self._ever_in = {}
+            for member_id in self.members:
+                for branch in {stay.branch_id for stay in self.stays(member_id)}:
+                    self._ever_in.setdefault(branch, []).append(member_id)
+        return self._ever_in.get(branch_id, [])
 
     def name(self, member_id: str) -> str:
         row = self.members.get(member_id)
