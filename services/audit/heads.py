@@ -8,6 +8,7 @@ and the index it commits to are read from one snapshot while the journal keeps g
 from __future__ import annotations
 
 from datetime import datetime, timedelta, UTC
+from typing import Protocol
 
 import psycopg
 
@@ -52,31 +53,89 @@ def index_tree(rows: list[tuple[str, str, int]]) -> merkle.MemoryTree:
     return merkle.MemoryTree(formats.index_leaf_data(*row) for row in rows)
 
 
+class HeadLedger(Protocol):
+    """What signing a head and keeping a witness's cosignature need of one bureau's journal and kept heads: the
+    port the two writes of the audit run over (``SqlHeadLedger`` in PostgreSQL; an in-memory twin in tests)."""
+
+    tenant_id: str
+
+    def size(self) -> int: ...
+
+    def root(self, size: int) -> bytes: ...
+
+    def index_rows(self, size: int) -> list[tuple[str, str, int]]: ...
+
+    def heads_of_size(self, size: int) -> list[dict]: ...
+
+    def keep_head(self, head: dict, moment: datetime) -> int: ...
+
+    def keep_cosignature(self, head_id: int, witness_key: str, line: str, cosigned_at: datetime) -> bool: ...
+
+    def cosignatures_of(self, head_id: int) -> list[dict]: ...
+
+
+class SqlHeadLedger:
+    """One bureau's journal tree and ``tree_heads`` in PostgreSQL, read in the caller's transaction."""
+
+    def __init__(self, conn: psycopg.Connection, tenant_id: str) -> None:
+        self.conn, self.tenant_id = conn, tenant_id
+        self.tree = JournalTree(conn, tenant_id)
+
+    def size(self) -> int:
+        return self.tree.size()
+
+    def root(self, size: int) -> bytes:
+        return self.tree.root(size)
+
+    def index_rows(self, size: int) -> list[tuple[str, str, int]]:
+        return index_rows(self.conn, self.tenant_id, size)
+
+    def heads_of_size(self, size: int) -> list[dict]:
+        return self.conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s AND tree_size = %s"
+                                 " AND checkpoint IS NOT NULL ORDER BY id DESC", (self.tenant_id, size)).fetchall()
+
+    def keep_head(self, head: dict, moment: datetime) -> int:
+        return self.conn.execute(
+            "INSERT INTO tree_heads (tenant_id, tree_size, root_hash, signed_at, key_id, signature, checkpoint,"
+            " public_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (self.tenant_id, head["tree_size"], head["root_hash"], moment, head["key_id"], head["signature"],
+             head["checkpoint"], head["public_key"])).fetchone()["id"]
+
+    def keep_cosignature(self, head_id: int, witness_key: str, line: str, cosigned_at: datetime) -> bool:
+        return self.conn.execute(
+            "INSERT INTO tree_head_cosignatures (tenant_id, head_id, witness_key, signature, cosigned_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (head_id, witness_key) DO NOTHING RETURNING id",
+            (self.tenant_id, head_id, witness_key, line, cosigned_at)).fetchone() is not None
+
+    def cosignatures_of(self, head_id: int) -> list[dict]:
+        return cosignatures_of(self.conn, head_id)
+
+
 def sign_and_keep(conn: psycopg.Connection, tenant_id: str, keyring: Keyring, origin_prefix: str,
                   moment: datetime) -> dict:
-    """Sign the journal's current head (JSON and checkpoint) and keep it in ``tree_heads``."""
-    tree = JournalTree(conn, tenant_id)
-    size = tree.size()
-    index = _index_summary(conn, tenant_id, size)
+    """Sign the journal's current head in ``conn``'s snapshot and keep it (see ``sign_head``)."""
+    return sign_head(SqlHeadLedger(conn, tenant_id), keyring, origin_prefix, moment)
+
+
+def sign_head(ledger: HeadLedger, keyring: Keyring, origin_prefix: str, moment: datetime) -> dict:
+    """Sign the journal's current head (JSON and checkpoint, with the index of every branch's and stream's last
+    entry) with the key valid at ``moment``, and keep it, so the bureau's history of heads is on record."""
+    size = ledger.size()
+    index = _index_summary(ledger, size)
     key = keyring.signing_key(moment)
-    head = key.sign_head(tenant_id, formats.origin(origin_prefix, tenant_id), size, tree.root(size), index, moment)
-    row = conn.execute(
-        "INSERT INTO tree_heads (tenant_id, tree_size, root_hash, signed_at, key_id, signature, checkpoint,"
-        " public_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (tenant_id, size, head["root_hash"], moment, head["key_id"], head["signature"], head["checkpoint"],
-         head["public_key"])).fetchone()
-    return {**head, "id": row["id"]}
+    head = key.sign_head(ledger.tenant_id, formats.origin(origin_prefix, ledger.tenant_id), size, ledger.root(size),
+                         index, moment)
+    return {**head, "id": ledger.keep_head(head, moment)}
 
 
-def _index_summary(conn: psycopg.Connection, tenant_id: str, size: int) -> tuple[int, bytes]:
+def _index_summary(ledger: HeadLedger, size: int) -> tuple[int, bytes]:
     """The index's size and root at ``size``: taken from a kept head of that size if there is one (the index
     is a function of the tree), else computed."""
-    kept = conn.execute("SELECT checkpoint FROM tree_heads WHERE tenant_id = %s AND tree_size = %s"
-                        " AND checkpoint IS NOT NULL ORDER BY id DESC LIMIT 1", (tenant_id, size)).fetchone()
+    kept = ledger.heads_of_size(size)
     if kept:
-        found = formats.read_extensions(checkpoint_of(kept).extensions)
+        found = formats.read_extensions(checkpoint_of(kept[0]).extensions)
         return found["index_size"], found["index_root"]
-    rows = index_rows(conn, tenant_id, size)
+    rows = ledger.index_rows(size)
     return len(rows), index_tree(rows).root()
 
 
@@ -139,10 +198,13 @@ def newest_cosigned(conn: psycopg.Connection, tenant_id: str, beyond_size: int) 
 
 def add_cosignature(conn: psycopg.Connection, tenant_id: str, size: int, witness_key: str, line: str,
                     now: datetime) -> tuple[dict, bool]:
+    return cosign(SqlHeadLedger(conn, tenant_id), size, witness_key, line, now)
+
+
+def cosign(ledger: HeadLedger, size: int, witness_key: str, line: str, now: datetime) -> tuple[dict, bool]:
     """Verify a witness's cosignature of a kept head of ``size`` and keep it; (what is kept, whether new)."""
     witness, signature = _parse_cosignature(witness_key, line)
-    rows = conn.execute(f"SELECT {HEAD_COLUMNS} FROM tree_heads WHERE tenant_id = %s AND tree_size = %s"
-                        " AND checkpoint IS NOT NULL ORDER BY id DESC", (tenant_id, size)).fetchall()
+    rows = ledger.heads_of_size(size)
     if not rows:
         raise NotFound("没有该大小的已签名树头", fields={"size": [f"没有大小为 {size} 的树头"]})
     head = next((row for row in rows if note.verify(note.parse(row["checkpoint"]).text, signature, witness)), None)
@@ -151,13 +213,10 @@ def add_cosignature(conn: psycopg.Connection, tenant_id: str, size: int, witness
     cosigned_at = datetime.fromtimestamp(note.cosignature_time(signature), tz=UTC)
     if cosigned_at > now + FUTURE_SLACK:
         raise CosignatureRefused("副署签名的时间晚于当前时间", field="cosignature")
-    created = conn.execute(
-        "INSERT INTO tree_head_cosignatures (tenant_id, head_id, witness_key, signature, cosigned_at)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (head_id, witness_key) DO NOTHING RETURNING id",
-        (tenant_id, head["id"], witness.vkey, signature.line, cosigned_at)).fetchone()
+    created = ledger.keep_cosignature(head["id"], witness.vkey, signature.line, cosigned_at)
     return {"tree_size": size, "head_signed_at": head["signed_at"].isoformat(), "witness_key": witness.vkey,
             "cosigned_at": cosigned_at.isoformat(), "checkpoint": with_cosignatures(
-                head["checkpoint"], cosignatures_of(conn, head["id"]))}, created is not None
+                head["checkpoint"], ledger.cosignatures_of(head["id"]))}, created
 
 
 def _parse_cosignature(witness_key: str, line: str) -> tuple[note.Verifier, note.Signature]:

@@ -258,3 +258,42 @@ def activities_unit_of_work(store: MemoryEventStore, tenant: str | None, roster,
     from services.activities.events import registry
     return MemoryUnitOfWork(registry, context(tenant, **context_options), store=store,
                             queries=ActivitiesQueries(store.for_tenant(tenant), roster, rules, pledges))
+
+
+class MemoryHeadLedger:
+    """The audit's ``HeadLedger`` in memory: a journal of leaves with its index rows, and the kept heads and
+    cosignatures, with the PostgreSQL ledger's semantics (newest head of a size first, one cosignature a witness
+    a head)."""
+
+    def __init__(self, tenant_id: str, leaves: list[bytes], index: list[tuple[str, str, int]]) -> None:
+        from shared.merkle import MemoryTree
+        self.tenant_id, self.tree, self.index = tenant_id, MemoryTree(leaves), index
+        self.heads: list[dict] = []
+        self.cosignatures: dict[int, list[dict]] = {}
+
+    def size(self) -> int:
+        return self.tree.size
+
+    def root(self, size: int) -> bytes:
+        return self.tree.root(size)
+
+    def index_rows(self, size: int) -> list[tuple[str, str, int]]:
+        assert size == self.tree.size, "the twin knows the index of its current size only"
+        return sorted(self.index)
+
+    def heads_of_size(self, size: int) -> list[dict]:
+        return [head for head in reversed(self.heads) if head["tree_size"] == size and head["checkpoint"]]
+
+    def keep_head(self, head: dict, moment: datetime) -> int:
+        self.heads.append({**head, "id": len(self.heads) + 1, "signed_at": moment})
+        return len(self.heads)
+
+    def keep_cosignature(self, head_id: int, witness_key: str, line: str, cosigned_at: datetime) -> bool:
+        kept = self.cosignatures.setdefault(head_id, [])
+        if any(c["witness_key"] == witness_key for c in kept):
+            return False
+        kept.append({"witness_key": witness_key, "signature": line, "cosigned_at": cosigned_at})
+        return True
+
+    def cosignatures_of(self, head_id: int) -> list[dict]:
+        return list(self.cosignatures.get(head_id, []))
