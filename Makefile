@@ -39,8 +39,8 @@ test-browser:      ## the dashboard in Debian's chromium, driven by Playwright (
 test-faults:       ## the fault tier: its own platform on three Kafka nodes, brokers, PostgreSQL, workers, SMTP failed under load
 	deploy/local/faults.sh test
 
-bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run
-	deploy/local/up.sh --no-demo >/dev/null
+bench:             ## benchmarks, reported as ratios to a raw baseline measured in the same run (docs/performance.md)
+	@mkdir -p .run && deploy/local/up.sh --no-demo >.run/bench-up.log 2>&1 || { tail -20 .run/bench-up.log; exit 1; }
 	. .run/stack.env && .venv/bin/python bench/run.py
 
 lint:              ## ruff: errors, pyflakes, bugbear, pyupgrade, line length

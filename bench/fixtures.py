@@ -5,8 +5,8 @@ monthly committee meetings, study and theme days, quarterly general meetings and
 to the two members who cannot come, birthdays, holiday visits and health checks, dues assessed each
 year and paid each month. The events are those the services record (each type's data comes from its
 contract, through the registry), hash-chained per stream, and land where the platform would keep them:
-the members and activities event stores, and the audit journal in arrival order per bureau (its Merkle
-tree is left for the journal worker to grow: the rebuild and the views do not read it).
+the members and activities event stores, and the audit journal in arrival order per bureau with its
+back-links, chain index and Merkle tree, as the journal consumer leaves them.
 
 A marker row names the shape and the contracts it was made from; a later run finds it and reuses the
 databases, a changed shape or contract makes them again.
@@ -25,7 +25,8 @@ import psycopg
 
 from contracts import activities as activity_contracts
 from contracts import members as member_contracts
-from shared import db
+from services.audit import formats
+from shared import db, merkle
 from shared.canonical import canonical_json, event_hash
 from shared.config import Settings
 from shared.envelope import GENESIS_HASH, format_timestamp, start_of_day
@@ -172,7 +173,44 @@ class History:
 EVENT_COPY = ("COPY events (event_id, event_type, schema_version, stream_id, stream_version, tenant_id, branch_id,"
               " occurred_at, recorded_at, actor, correlation_id, causation_id, data, prev_hash, hash) FROM STDIN")
 JOURNAL_COPY = ("COPY journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id, actor_user,"
-                " occurred_at, recorded_at, hash, envelope) FROM STDIN")
+                " occurred_at, recorded_at, hash, envelope, entry_format, branch_prev_seq, stream_prev_seq) FROM STDIN")
+NODES_COPY = "COPY journal_nodes (tenant_id, level, idx, hash) FROM STDIN"
+KEYS_COPY = "COPY journal_keys (tenant_id, kind, key, last_seq) FROM STDIN"
+
+
+class BureauJournal:
+    """One bureau's journal as the journal consumer would leave it: entries numbered in arrival order, each
+    naming the previous entry of its branch and stream inside its leaf, and the Merkle tree over the leaves."""
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.size = 0
+        self.last: dict[tuple[str, str], int] = {}
+        self.nodes: dict[tuple[int, int], bytes] = {}
+
+    def entry(self, envelope: dict, text: str) -> tuple:
+        self.size += 1
+        branch, stream = formats.chain_keys(envelope)
+        links = (self.last.get(branch, 0), self.last.get(stream, 0))
+        self.last[branch] = self.last[stream] = self.size
+        leaf = merkle.leaf_hash(formats.entry_leaf_data(formats.entry_header(self.size, envelope, *links)))
+        for level, index, value in merkle.nodes_after_append(self.size - 1, leaf,
+                                                             lambda lv, ix: self.nodes[(lv, ix)]):
+            self.nodes[(level, index)] = value
+        return (self.tenant, self.size, envelope["event_id"], envelope["event_type"], envelope["stream_id"],
+                envelope["stream_version"], envelope["branch_id"], ACTOR["user"], envelope["occurred_at"],
+                envelope["recorded_at"], envelope["hash"], text, formats.ENTRY_FORMAT, *links)
+
+    def write_rest(self, conn: psycopg.Connection) -> None:
+        """The tree's nodes, the chains' last entries and the head, after the entries."""
+        with conn.cursor().copy(NODES_COPY) as nodes:
+            for (level, index), value in self.nodes.items():
+                nodes.write_row((self.tenant, level, index, value))
+        with conn.cursor().copy(KEYS_COPY) as keys:
+            for (kind, key), last_seq in self.last.items():
+                keys.write_row((self.tenant, kind, key, last_seq))
+        conn.execute("INSERT INTO journal_heads (tenant_id, size, tree_size) VALUES (%s, %s, %s)",
+                     (self.tenant, self.size, self.size))
 
 
 def fixture_settings(base: Settings, service: str) -> Settings:
@@ -201,6 +239,8 @@ def ensure(base: Settings, migrations: dict, progress=print) -> dict[str, Settin
     settings = {service: fixture_settings(base, service) for service in ("members", "activities", "audit")}
     if all(_ready(s, wanted) for s in settings.values()):
         progress(f"fixture: reusing {', '.join(s.database for s in settings.values())} ({wanted})")
+        for service, service_settings in settings.items():
+            db.migrate(service_settings, [db.SHARED_MIGRATIONS, migrations[service]])  # what the code now expects
         return settings
     for service, service_settings in settings.items():
         _drop(service_settings)
@@ -222,24 +262,18 @@ def _write(settings: dict[str, Settings]) -> dict[str, int]:
     conns = {service: db.connect(s.owner_dsn) for service, s in settings.items()}
     try:
         for index in range(BUREAUS):
+            bureau = None
             with conns["members"].cursor().copy(EVENT_COPY) as members, \
                     conns["activities"].cursor().copy(EVENT_COPY) as activities, \
-                    conns["audit"].cursor().copy(JOURNAL_COPY) as journal:
+                    conns["audit"].cursor().copy(JOURNAL_COPY) as entries:
                 stores = {"members": members, "activities": activities}
-                seq = 0
                 for event in history.bureau(index):
-                    seq += 1
-                    envelope = event.envelope
-                    stores[event.service].write_row(_event_row(envelope))
-                    journal.write_row((envelope["tenant_id"], seq, envelope["event_id"], envelope["event_type"],
-                                       envelope["stream_id"], envelope["stream_version"], envelope["branch_id"],
-                                       ACTOR["user"], envelope["occurred_at"], envelope["recorded_at"],
-                                       envelope["hash"], event.text))
+                    bureau = bureau or BureauJournal(event.envelope["tenant_id"])
+                    stores[event.service].write_row(_event_row(event.envelope))
+                    entries.write_row(bureau.entry(event.envelope, event.text))
                     counts[event.service] += 1
-                tenant = envelope["tenant_id"]
-            conns["audit"].execute("INSERT INTO journal_heads (tenant_id, size, tree_size) VALUES (%s, %s, 0)",
-                                   (tenant, seq))
-            counts["audit"] += seq
+            bureau.write_rest(conns["audit"])
+            counts["audit"] += bureau.size
             for conn in conns.values():
                 conn.commit()
         for service in ("members", "activities"):

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from contracts.rulebook.dues import needs_exception
 from shared.auth import issue_token
 from bench.stack import Stack
 
@@ -166,8 +167,10 @@ class Branch:
         if not self.dues_owed:
             return self.record_outreach()
         member, month = self.dues_owed.pop(0)
-        return self.command("members", f"/members/{member}/dues/payments",
-                            {"months": [month], "paid_on": date.today().isoformat()})
+        body = {"months": [month], "paid_on": date.today().isoformat()}
+        if needs_exception(month, date.today()):  # a back payment the branch has agreed to take
+            body["exception"] = {"resolution": "支部委员会同意补交", "decided_on": date.today().isoformat()}
+        return self.command("members", f"/members/{member}/dues/payments", body)
 
     def next_command(self):
         names, weights = zip(*MIX)

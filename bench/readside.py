@@ -1,7 +1,7 @@
 """The read side at scale: the audit journal's ingest against plain INSERTs, and the scorecards auditors
 open, over the million journalled events of the fixture.
 
-  journal ingest     5,000 events of the fixture's shape through the journal consumer (batches of 500)
+  journal ingest     5,000 events of the fixture's shape through the journal consumer (polls of 500)
                      against one plain INSERT per event of the same rows, one transaction per batch
   branch, one year   a branch's yearly scorecard over HTTP (in process), p50/p95 over many branches
   bureau, a quarter  the roll-up of a bureau's 100 branches for a quarter, p50/p95
@@ -17,11 +17,11 @@ from bench import fixtures
 from bench.rebuild import ensure_views, fixture
 from bench.stack import Stack
 from bench.throughput import percentile
-from services.audit import journal
 from services.audit.app import create_app
+from services.audit.consumer import journal_consumer
 from services.audit.settings import AuditSettings
 from shared import db
-from shared.consumer import ConsumerRunner, Delivery
+from shared.consumer import Delivery
 from tests.support import IsolatedService, bearer, token
 from services.audit.app import MIGRATIONS
 
@@ -37,7 +37,7 @@ def journal_ingest(stack: Stack) -> dict:
     audit = IsolatedService("audit", [MIGRATIONS], stack.env)
     settings = audit.create(topic_services=())
     try:
-        runner = ConsumerRunner(settings, "bench-journal", [topic], journal.append)
+        runner = journal_consumer(settings)  # the journal consumer as it runs, with its batches
         with db.connect(settings.owner_dsn) as conn:
             conn.execute("CREATE TABLE raw_rows (event_id uuid PRIMARY KEY, body text NOT NULL)")
             conn.commit()

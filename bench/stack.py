@@ -65,9 +65,9 @@ def _pid_files(run_dir: Path) -> dict[str, int]:
 
 
 def _postmaster(admin_dsn: str) -> psutil.Process:
-    with psycopg.connect(admin_dsn) as conn:
+    with psycopg.connect(admin_dsn) as conn:  # the backend's parent, asked while the backend still exists
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    return psutil.Process(psutil.Process(backend).ppid())
+        return psutil.Process(psutil.Process(backend).ppid())
 
 
 _DATABASE = re.compile(r"postgres: (?:\S+) (\S+) ")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import threading
+import time
 
 from bench.load import run_mix, set_up_branches
 from bench.stack import CpuMeter, Lag, Stack, own_cpu
@@ -47,19 +48,28 @@ class LagSampler:
         self.thread.join()
 
 
+def idle_cpu(stack: Stack, seconds: float = 5.0) -> float:
+    """CPU seconds per second the whole stack uses with no command coming in."""
+    meter = CpuMeter(stack)
+    meter.start()
+    time.sleep(seconds)
+    return sum(meter.stop().values()) / seconds
+
+
 def platform_run(stack: Stack, raw_tx_per_s: float, clients: int = 8, seconds: float = 10.0) -> dict:
     branches = set_up_branches(stack, clients, "platform")
     lag = Lag(stack)
     try:
         lag.drain_times(120)  # the set-up's own events, before anything is counted
+        idle = idle_cpu(stack)
         meter = CpuMeter(stack)
-        client_before = own_cpu()
+        client_before, started = own_cpu(), time.monotonic()
         meter.start()
         with LagSampler(lag) as sampler:
             load = run_mix(branches, seconds)
         drained = lag.drain_times(60)
         cpu = meter.stop()
-        client_cpu = own_cpu() - client_before
+        window, client_cpu = time.monotonic() - started, own_cpu() - client_before
     finally:
         lag.close()
         for branch in branches:
@@ -74,6 +84,10 @@ def platform_run(stack: Stack, raw_tx_per_s: float, clients: int = 8, seconds: f
                        "mean": round(statistics.fmean(load.latencies) * 1000, 1) if load.latencies else None},
         "drain_seconds": drained, "most_behind_records": sampler.most, "kept_up": not late, "late": late,
         "cpu_ms_per_command": round(stack_cpu * 1000 / max(load.commands, 1), 2),
+        # What the stack burns doing nothing (heartbeats, polls, the broker's own work) over the same window:
+        # at a low command rate it weighs on every command, at a high one it fades.
+        "idle_cpu_per_s": round(idle, 4),
+        "cpu_ms_per_command_above_idle": round((stack_cpu - idle * window) * 1000 / max(load.commands, 1), 2),
         "cpu_ms_per_command_by_process": {name: round(seconds_ * 1000 / max(load.commands, 1), 2)
                                           for name, seconds_ in sorted(cpu.items(), key=lambda kv: -kv[1])},
         "client_cpu_ms_per_command": round(client_cpu * 1000 / max(load.commands, 1), 2),

@@ -122,7 +122,8 @@ def _serve(args) -> int:
     import os
     settings = Settings.from_env(args.service)
     os.execvp("gunicorn", ["gunicorn", "--bind", f"0.0.0.0:{settings.http_port}", "--worker-class", "gthread",
-                           "--workers", str(args.workers), "--threads", str(args.threads), "--graceful-timeout", "20",
+                           "--workers", str(args.workers or settings.http_workers),
+                           "--threads", str(args.threads or settings.http_threads), "--graceful-timeout", "20",
                            "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-",
                            f"services.{args.service}.app:create_app()"])
     return 0  # not reached
@@ -130,8 +131,8 @@ def _serve(args) -> int:
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service", choices=SERVICES.names())
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: BRANCHWORK_HTTP_WORKERS, 2)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: BRANCHWORK_HTTP_THREADS, 8)")
 
 
 def _serve_metrics(settings: Settings, worker=None) -> None:

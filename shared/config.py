@@ -41,6 +41,7 @@ class Settings:
     consumer_linger_ms: int = 50
     max_body_bytes: int = 1024 * 1024
     timezone: str = "Asia/Shanghai"   # the bureaus' local time zone: their "today" and every day boundary
+    http_workers: int = 2
     http_threads: int = 8
     metrics_port: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +75,8 @@ class Settings:
             consumer_linger_ms=int(env.get("BRANCHWORK_CONSUMER_LINGER_MS", cls.consumer_linger_ms)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
             timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
+            # gunicorn processes and threads of an HTTP service; each process sizes its pool to its threads.
+            http_workers=int(env.get("BRANCHWORK_HTTP_WORKERS", cls.http_workers)),
             http_threads=int(env.get("BRANCHWORK_HTTP_THREADS", cls.http_threads)),
             # A relay or worker serves /metrics on this port when set (HTTP services serve theirs anyway).
             metrics_port=int(env.get("BRANCHWORK_METRICS_PORT", cls.metrics_port)),

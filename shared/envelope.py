@@ -6,6 +6,7 @@ microseconds) so that any copy of an event, wherever it was stored, hashes to th
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,6 @@ from datetime import date, datetime, UTC
 from typing import Any
 from collections.abc import Mapping
 
-import orjson
 from marshmallow import Schema, fields, validate
 
 from shared.canonical import canonical_json, event_hash
@@ -141,11 +141,13 @@ _EVENT_TYPE = re.compile(r"^[a-z]+\.[A-Z][A-Za-z]+$")
 def envelope_from_wire(raw: bytes) -> Envelope:
     """Parse and validate an envelope received as JSON bytes; raises on anything malformed.
 
-    Every consumer decodes every event it receives once, here: the usual, well-formed envelope is
+    Every consumer decodes every event it receives once, here; the usual, well-formed envelope is
     checked by a few plain tests, and only one that fails them goes through the schema, whose
     message names the fields at fault.
     """
-    body = orjson.loads(raw)
+    # The standard parser, not a faster one: orjson reads an integer beyond 64 bits as a float, which
+    # would change the event's canonical text and so break its hash.
+    body = json.loads(raw)
     if not _well_formed(body):
         errors = _ENVELOPE_SCHEMA.validate(body) if isinstance(body, dict) else {"_schema": ["not an object"]}
         raise ValueError(f"malformed envelope: {errors or 'invalid'}")

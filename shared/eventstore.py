@@ -31,34 +31,39 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
     """
     if not envelopes:
         return []
-    tenant_id = envelopes[0].tenant_id
-    prev_hash = _claim_stream(conn, stream_id, expected_version, tenant_id)
+    new = expected_version == 0
+    prev_hash = GENESIS_HASH if new else _lock_stream(conn, stream_id, expected_version)
     sealed = seal_after(stream_id, expected_version, envelopes, prev_hash)
     try:
-        with conn.cursor() as cur:
+        # One round trip for all of it, a new stream's creation included: nothing below needs an answer
+        # before the next statement goes out.
+        with conn.pipeline(), conn.cursor() as cur:
+            created = _create_stream(conn, stream_id, envelopes[0].tenant_id) if new else None
             for envelope in sealed:
-                position = _insert_event(cur, envelope)
-                cur.execute("INSERT INTO outbox (event_position, topic) VALUES (%s, %s)", (position, topic))
+                _insert_event(cur, envelope, topic)
             cur.execute("UPDATE streams SET version = %s, head_hash = %s WHERE stream_id = %s",
                         (sealed[-1].stream_version, sealed[-1].hash, stream_id))
+            cur.execute("NOTIFY branchwork_outbox")
+        if created is not None and created.fetchone() is None:
+            raise ConcurrencyError(stream_id, expected_version)
     except psycopg.errors.UniqueViolation as error:
         raise ConcurrencyError(stream_id, expected_version) from error
-    conn.execute("NOTIFY branchwork_outbox")
     return sealed
 
 
-def _claim_stream(conn: psycopg.Connection, stream_id: str, expected_version: int, tenant_id: str | None) -> str:
+def _create_stream(conn: psycopg.Connection, stream_id: str, tenant_id: str | None) -> psycopg.Cursor:
+    """Queue the new stream's head row; the cursor answers a row only if this writer created it.
+
+    A concurrent creator's uncommitted insert makes this one wait, then do nothing (and this writer's
+    first event then collides with the creator's on the stream's version 1).
+    """
+    return conn.execute("INSERT INTO streams (stream_id, tenant_id, version, head_hash) VALUES (%s, %s, 0, %s)"
+                        " ON CONFLICT (stream_id) DO NOTHING RETURNING 1 AS created",
+                        (stream_id, tenant_id, GENESIS_HASH))
+
+
+def _lock_stream(conn: psycopg.Connection, stream_id: str, expected_version: int) -> str:
     """Lock the stream's head row at ``expected_version`` and return its head hash."""
-    if expected_version == 0:
-        # A concurrent creator's uncommitted insert makes this one wait, then do nothing. RETURNING rather
-        # than rowcount: a consumer's pipeline knows the row count only once it is fetched.
-        created = conn.execute(
-            "INSERT INTO streams (stream_id, tenant_id, version, head_hash) VALUES (%s, %s, 0, %s)"
-            " ON CONFLICT (stream_id) DO NOTHING RETURNING 1 AS created",
-            (stream_id, tenant_id, GENESIS_HASH)).fetchone()
-        if created is None:
-            raise ConcurrencyError(stream_id, expected_version)
-        return GENESIS_HASH
     # FOR UPDATE waits for a concurrent writer of this stream and then sees its new version.
     head = conn.execute("SELECT version, head_hash FROM streams WHERE stream_id = %s FOR UPDATE",
                         (stream_id,)).fetchone()
@@ -67,16 +72,17 @@ def _claim_stream(conn: psycopg.Connection, stream_id: str, expected_version: in
     return head["head_hash"]
 
 
-def _insert_event(cur: psycopg.Cursor, envelope: Envelope) -> int:
+def _insert_event(cur: psycopg.Cursor, envelope: Envelope, topic: str) -> None:
+    """The event and its outbox row, in one statement."""
     cur.execute(
-        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING position",
+        f"WITH stored AS (INSERT INTO events ({EVENT_COLUMNS}) VALUES"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING position)"
+        " INSERT INTO outbox (event_position, topic) SELECT position, %s FROM stored",
         (envelope.event_id, envelope.event_type, envelope.schema_version, envelope.stream_id,
          envelope.stream_version, envelope.tenant_id, envelope.branch_id, envelope.occurred_at,
          envelope.recorded_at, Jsonb({"user": envelope.actor.user, "role": envelope.actor.role}),
          envelope.correlation_id, envelope.causation_id, Jsonb(dict(envelope.data)),
-         envelope.prev_hash, envelope.hash))
-    return cur.fetchone()["position"]
+         envelope.prev_hash, envelope.hash, topic))
 
 
 def row_to_envelope(row: dict) -> Envelope:

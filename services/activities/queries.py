@@ -58,25 +58,31 @@ def load_party_groups(conn: psycopg.Connection) -> dict[str, str]:
             for row in conn.execute("SELECT group_id, branch_id FROM roster_party_groups")}
 
 
+MEMBER_READS = {
+    "bases": "SELECT member_id, name, birth_date, party_member, retirement_kind, party_join_date FROM roster_members"
+             " WHERE member_id = ANY(%s)",
+    "changes": "SELECT member_id, changes FROM roster_profile_changes WHERE member_id = ANY(%s) ORDER BY seq",
+    "placements": "SELECT member_id, kind, effective_on, branch_id, seq FROM roster_placements"
+                  " WHERE member_id = ANY(%s)",
+    "health": "SELECT member_id, changed_on, health, mobility, seq FROM roster_health WHERE member_id = ANY(%s)",
+    "posts": "SELECT member_id, kind, term_id, post, on_date AS on, branch_id FROM roster_posts"
+             " WHERE member_id = ANY(%s)",
+    "groups": "SELECT member_id, group_id, branch_id, assigned_on, seq FROM roster_groups WHERE member_id = ANY(%s)",
+    "terms": "SELECT t.term_id, t.ends_on FROM roster_terms t JOIN roster_posts p USING (term_id)"
+             " WHERE p.member_id = ANY(%s)",
+}
+
+
 def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[RosterMember]:
     if not member_ids:
         return []
-    bases = conn.execute("SELECT member_id, name, birth_date, party_member, retirement_kind, party_join_date"
-                         " FROM roster_members"
-                         " WHERE member_id = ANY(%s)", (member_ids,)).fetchall()
-    changes = _grouped(conn, "SELECT member_id, changes FROM roster_profile_changes WHERE member_id = ANY(%s)"
-                             " ORDER BY seq", member_ids)
-    placements = _grouped(conn, "SELECT member_id, kind, effective_on, branch_id, seq FROM roster_placements"
-                                " WHERE member_id = ANY(%s)", member_ids)
-    health = _grouped(conn, "SELECT member_id, changed_on, health, mobility, seq FROM roster_health"
-                            " WHERE member_id = ANY(%s)", member_ids)
-    posts = _grouped(conn, "SELECT member_id, kind, term_id, post, on_date AS on, branch_id FROM roster_posts"
-                           " WHERE member_id = ANY(%s)", member_ids)
-    groups = _grouped(conn, "SELECT member_id, group_id, branch_id, assigned_on, seq FROM roster_groups"
-                            " WHERE member_id = ANY(%s)", member_ids)
-    terms = {row["term_id"]: row["ends_on"] for row in conn.execute(
-        "SELECT t.term_id, t.ends_on FROM roster_terms t JOIN roster_posts p USING (term_id)"
-        " WHERE p.member_id = ANY(%s)", (member_ids,))}
+    with conn.pipeline():  # every read sent before the first answer is awaited: one round trip, not seven
+        cursors = {name: conn.execute(query, (member_ids,)) for name, query in MEMBER_READS.items()}
+        read = {name: cursor.fetchall() for name, cursor in cursors.items()}
+    bases = read["bases"]
+    changes, placements, health, posts, groups = (_grouped_by(read[name], "member_id") for name in (
+        "changes", "placements", "health", "posts", "groups"))
+    terms = {row["term_id"]: row["ends_on"] for row in read["terms"]}
     members = []
     for base in bases:
         member_id = base["member_id"]
@@ -95,10 +101,6 @@ def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[Roster
             groups=tuple(GroupAssignment(r["group_id"], r["branch_id"], r["assigned_on"], r["seq"])
                          for r in groups.get(member_id, []))))
     return members
-
-
-def _grouped(conn: psycopg.Connection, query: str, member_ids: list[str]) -> dict[str, list[dict]]:
-    return _grouped_by(conn.execute(query, (member_ids,)), "member_id")
 
 
 def _profile(base: dict, changes: list[dict]) -> dict:

@@ -21,7 +21,7 @@ SOURCES = ("members", "activities", "notify")
 
 def journal_consumer(settings: Settings) -> ConsumerRunner:
     topics = [settings.topic(source) for source in SOURCES]
-    return ConsumerRunner(settings, "audit-journal", topics, journal.append)
+    return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal.append_batch)
 
 
 def journal_worker(service: Service) -> ConsumerRunner:

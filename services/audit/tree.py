@@ -46,16 +46,24 @@ class JournalTree:
 
     def add_leaf(self, seq: int, data: bytes) -> None:
         """Add journal entry ``seq`` (its leaf data) when the tree holds exactly the ``seq - 1`` before it."""
-        self._store(seq, data)
-        self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s", (seq, self.tenant_id))
+        self.add_leaves(seq, [data])
 
-    def _store(self, seq: int, data: bytes) -> None:
-        nodes = merkle.nodes_after_append(seq - 1, merkle.leaf_hash(data), self.read)
-        for level, index, value in nodes:
-            self._cache[(level, index)] = value
+    def add_leaves(self, first: int, leaves: list[bytes]) -> None:
+        """Add journal entries ``first``, ``first + 1`` … (their leaf data) when the tree holds exactly the
+        ``first - 1`` before them: the tree's right edge, which the new leaves hang from, is read in one
+        query, every new node is worked out in memory, and all of them are written in one statement."""
+        size = first - 1
+        edge = [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+        self.prefetch(lambda read: [read(level, index) for level, index in edge])
+        nodes = []
+        for offset, data in enumerate(leaves):
+            for level, index, value in merkle.nodes_after_append(size + offset, merkle.leaf_hash(data), self.read):
+                self._cache[(level, index)] = value
+                nodes.append((self.tenant_id, level, index, value))
         self.conn.cursor().executemany(
-            "INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)",
-            [(self.tenant_id, level, index, value) for level, index, value in nodes])
+            "INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)", nodes)
+        self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s",
+                          (size + len(leaves), self.tenant_id))
 
     def grow(self, journal_size: int) -> None:
         """Add the leaves of journal entries not yet in the tree (the caller holds the head row's lock)."""
@@ -64,10 +72,7 @@ class JournalTree:
             return
         rows = self.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM journal WHERE tenant_id = %s AND seq > %s"
                                  " AND seq <= %s ORDER BY seq", (self.tenant_id, size, journal_size)).fetchall()
-        for row in rows:
-            self._store(row["seq"], leaf_data(row))
-        self.conn.execute("UPDATE journal_heads SET tree_size = %s WHERE tenant_id = %s",
-                          (journal_size, self.tenant_id))
+        self.add_leaves(size + 1, [leaf_data(row) for row in rows])
 
     def prefetch(self, compute) -> None:
         """Load in one query every node ``compute(read)`` will ask for (it is run once with a recorder)."""

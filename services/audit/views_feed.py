@@ -9,11 +9,11 @@ the lead it applies again the entries that failed before (a restart is how a fix
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
 
-import orjson
 import psycopg
 
 from shared import metrics, rebuild as shared_rebuild
@@ -46,7 +46,7 @@ def apply_entries(conn: psycopg.Connection, tenant_id: str, rows: list[dict]) ->
     """
     pending = []
     for row in rows:
-        envelope = Envelope.from_dict(orjson.loads(row["envelope"]))
+        envelope = Envelope.from_dict(json.loads(row["envelope"]))
         try:
             pending.append((row["seq"], envelope, facts_of(envelope)))
         except Exception as error:  # noqa: BLE001 — recorded in failures, retried after a fix

@@ -307,3 +307,26 @@ def test_event_types_the_consumer_does_not_use_are_passed_over_on_their_header_w
                             (name,)).fetchall()
     assert counts([used, unused]) == [1, 0]
     assert parked == 0 and [row["event_id"] for row in seen] == [used.event_id]
+
+
+def test_a_consumer_that_applies_whole_batches_still_parks_only_the_event_at_fault(audit_settings):
+    tenant = new_id()
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 10, tenant)
+    poison = envelopes[3].event_id
+
+    def append_batch(conn, batch):
+        if any(envelope.event_id == poison for envelope in batch):
+            raise ValueError("cannot journal this one")
+        journal.append_batch(conn, batch)
+
+    name = f"journal-{new_id()}"
+    topic = audit_settings.topic("members")
+    runner = ConsumerRunner(audit_settings, name, [topic], journal.append, apply_batch=append_batch)
+    batch = deliveries(envelopes, topic=topic)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, batch + batch[:4])
+        journalled = [str(row["event_id"]) for row in journal_rows(conn, tenant)]
+        parked = conn.execute("SELECT event_id::text AS event_id FROM dead_letters WHERE consumer = %s",
+                              (name,)).fetchall()
+    assert journalled == [e.event_id for e in envelopes if e.event_id != poison]
+    assert [row["event_id"] for row in parked] == [poison]

@@ -36,8 +36,9 @@ class TenantEventStore(PostgresEventStore):
 class SuperuserTampering:
     """Changes stored events as a superuser would, bypassing the append-only trigger."""
 
-    def __init__(self, admin_conn: psycopg.Connection) -> None:
+    def __init__(self, admin_conn: psycopg.Connection, topic: str) -> None:
         self.conn = admin_conn
+        self.topic = topic
 
     def _run(self, statement: str, params: tuple) -> None:
         with self.conn.transaction():
@@ -61,7 +62,7 @@ class SuperuserTampering:
 
     def insert(self, forged: Envelope) -> None:
         with self.conn.transaction():
-            eventstore._insert_event(self.conn.cursor(), forged)
+            eventstore._insert_event(self.conn.cursor(), forged, self.topic)
 
 
 class TestPostgresEventStore(EventStoreContract):
@@ -79,7 +80,7 @@ class TestPostgresEventStore(EventStoreContract):
     def tamper(self, members_settings):
         with db.connect(make_conninfo(members_settings.admin_dsn, dbname=members_settings.database),
                         autocommit=True) as conn:
-            yield SuperuserTampering(conn)
+            yield SuperuserTampering(conn, members_settings.topic())
 
 
 def append(settings, stream_id, expected, envelopes):

@@ -92,3 +92,9 @@ def test_a_wire_message_that_is_not_an_object_is_rejected():
     for raw in (b"[1, 2]", b'"text"', b"not json"):
         with pytest.raises(ValueError):
             envelope_from_wire(raw)
+
+
+def test_an_integer_beyond_64_bits_in_the_data_keeps_its_value_and_the_hash_on_the_wire():
+    envelope = replace(chained(1)[0], data={"n": 123456789012345678901234567890}).sealed(GENESIS_HASH)
+    again = envelope_from_wire(envelope.to_json().encode())
+    assert again.data["n"] == 123456789012345678901234567890 and again.compute_hash() == envelope.hash

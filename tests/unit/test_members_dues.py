@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from contracts import members as member_contracts
 from contracts.rulebook.rules import DEFAULT_RULES
 from services.members.domain import MembersRuleBroken, dues, member as members
 from services.members.domain.branch import Branch
+from shared.canonical import canonical_json
 
 TODAY = date(2026, 11, 27)
 BRANCH = Branch("b1", "支部", date(2010, 1, 1))
@@ -72,6 +75,15 @@ def test_a_back_payment_covers_at_most_six_months(back_months, allowed):
         with pytest.raises(MembersRuleBroken) as refused:
             dues.pay(state, months, TODAY, "self", None, None, TODAY)
         assert refused.value.code == "back_payment_needs_decision"
+
+
+def test_a_back_payment_with_the_branchs_decision_is_an_event_that_can_be_stored_and_hashed():
+    state = fold(member(), dues.assess(member(), 2026))
+    decision = {"resolution": "支委会决议〔2026〕7号", "decided_on": date(2026, 11, 10)}
+    [paid] = dues.pay(state, ["2026-01", "2026-02"], TODAY, "self", None, None, TODAY, decision)
+    name, _version, data = member_contracts.registry.serialise(paid)
+    assert json.loads(canonical_json(data))["exception"] == {"resolution": "支委会决议〔2026〕7号",
+                                                            "decided_on": "2026-11-10"}
 
 
 def test_a_payment_by_someone_else_names_them_and_a_wrong_amount_is_refused():

@@ -177,7 +177,7 @@ def test_months_more_than_six_back_need_a_recorded_decision_however_the_payments
     assert dues.pay(member, ["2026-05", "2026-06"], paid_on, "self", None, None, TODAY)
     decision = {"resolution": "支委会决议〔2026〕7号", "decided_on": date(2026, 11, 10)}
     [paid] = dues.pay(member, ["2026-01", "2026-02"], paid_on, "self", None, None, TODAY, decision)
-    assert paid.exception == decision
+    assert paid.exception == {"resolution": "支委会决议〔2026〕7号", "decided_on": "2026-11-10"}
     late = {"resolution": "x", "decided_on": date(2026, 11, 25)}
     assert refused(dues.pay, member, ["2026-01"], paid_on, "self", None, None, TODAY, late) \
         == "decision_after_payment"

@@ -58,3 +58,31 @@ def test_a_runner_that_cannot_reach_the_broker_waits_and_joins_when_it_returns(m
     worker.join(10)
     assert failures == [] and not worker.is_alive()
     assert attempts[-1].closed
+
+
+def test_record_batches_are_checksummed_in_c_not_in_python():
+    # Every produced and every fetched record batch carries a CRC-32C; kafka-python falls back to a pure
+    # Python one (about 0.1 ms a kilobyte, paid by the relay and again by each consumer) without crc32c.
+    from kafka.record import util
+
+    assert util.crc32c_c is not None
+    assert util.calc_crc32c(b"123456789") == 0xE3069283
+
+
+class _Clock(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        return False
+
+
+def test_a_consumer_lingers_only_after_a_batch_of_several_events_that_did_not_fill_a_poll():
+    runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
+                            apply=lambda conn, envelope: None)
+    stop = _Clock()
+    for batch in (1, 2, 499, consumer_module.MAX_POLL_RECORDS):
+        runner._linger(stop, batch)
+    assert stop.waits == [0.05, 0.05]

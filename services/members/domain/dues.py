@@ -68,7 +68,13 @@ def pay(member: Member, months: list[str], paid_on: date, payer: str, payer_name
         raise refuse("请填写代缴人的姓名", "payer_name_required", "payer_name")
     return [DuesPaid(member_id=member.member_id, branch_id=member.branch_id, months=months, amount=due,
                      paid_on=paid_on, payer=payer, payer_name=payer_name,
-                     breakdown={month: str(amount) for month, amount in breakdown.items()}, exception=exception)]
+                     breakdown={month: str(amount) for month, amount in breakdown.items()},
+                     exception=_as_recorded(exception))]
+
+
+def _as_recorded(exception: dict | None) -> dict | None:
+    """The decision as the event keeps it: a free-form field, so its date is written out (as JSON can hold it)."""
+    return exception and {**exception, "decided_on": exception["decided_on"].isoformat()}
 
 
 def _check_months_payable(member: Member, months: list[str]) -> None:
