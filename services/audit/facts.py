@@ -8,7 +8,7 @@ from datetime import date
 
 from contracts.rulebook.rules import RuleBook, RuleVersion
 from services.audit.domain.roster import Register
-from services.audit.store import Concerning, FactStore
+from services.audit.store import TABLES, Concerning, FactStore
 
 # Tables loaded only within the period asked about (they grow with every record); the rest in full.
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
@@ -25,6 +25,13 @@ BUREAU_WIDE = ("activities", "outreach", "posts", "terms", "dues_assessments", "
 MEMBERS_NAMED_IN = {"activities": "attendees", "outreach": "member_id", "posts": "member_id",
                     "dues_assessments": "member_id", "dues_reductions": "member_id", "dues_payments": "member_id",
                     "dues_reviews": "member_id", "dues_carried": "member_id"}
+
+# What the views read of the largest tables (a bureau's years of dues payments, its activities' attendees): only the
+# columns a view looks at, each row's dict the smaller for it. Any other table is read whole.
+READ = {"dues_payments": ("event_id", "member_id", "branch_id", "months", "amount"),
+        "dues_assessments": ("event_id", "member_id", "branch_id", "year", "monthly_amount", "stream_version"),
+        "activities": tuple(c for c in TABLES["activities"].columns
+                            if c not in ("tenant_id", "guests", "absentees", "note"))}
 
 
 @dataclass
@@ -46,7 +53,14 @@ class Facts:
         return [row for rows in self.tables.get(table, {}).values() for row in rows]
 
     def rules(self, day: date) -> dict:
-        """The rule set in force on ``day`` (the rulebook's ``RuleBook``), with the version it comes from."""
+        """The rule set in force on ``day`` (the rulebook's ``RuleBook``), with the version it comes from; worked
+        out once per day asked about (a bureau's roll-up asks it for each of its branches)."""
+        key = ("rules", day)
+        if key not in self.derived:
+            self.derived[key] = self._rules_on(day)
+        return self.derived[key]
+
+    def _rules_on(self, day: date) -> dict:
         book = RuleBook(RuleVersion(r["rules_version"], r["effective_from"], r["rules"]) for r in self.rules_rows)
         version = book.version_on(day)
         return {**book.on(day), "rules_version": version.version if version else 0,
@@ -66,7 +80,8 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
         scope = None if table in BUREAU_WIDE else branch_id
         concerning = Concerning(branch_id, MEMBERS_NAMED_IN[table], people) \
             if branch_id and table in MEMBERS_NAMED_IN else None
-        for row in store.rows(table, tenant_id, branch_id=scope, between=between, concerning=concerning):
+        for row in store.rows(table, tenant_id, branch_id=scope, between=between, concerning=concerning,
+                              columns=READ.get(table)):
             if not row.get("withdrawn"):
                 grouped[row["branch_id"]].append(row)
         facts.tables[table] = dict(grouped)

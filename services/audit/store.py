@@ -12,8 +12,10 @@ from datetime import date
 from typing import Protocol
 from collections.abc import Iterable
 
+import orjson
 import psycopg
 from psycopg import sql
+from psycopg.adapt import Loader
 from psycopg.types.json import Jsonb
 
 
@@ -97,8 +99,8 @@ class FactStore(Protocol):
     def put(self, fact: Fact) -> None: ...
 
     def rows(self, table: str, tenant_id: str, *, branch_id: str | None = None, member_id: str | None = None,
-             between: tuple[str, date, date] | None = None,
-             concerning: Concerning | None = None) -> list[dict]: ...
+             between: tuple[str, date, date] | None = None, concerning: Concerning | None = None,
+             columns: tuple[str, ...] | None = None) -> list[dict]: ...
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class MemoryStore:
             stored.update({column: value for column, value in fact.row.items() if column in spec.columns})
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
-             concerning: Concerning | None = None) -> list[dict]:
+             concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
         found = []
         json_list = concerning is not None and concerning.column in TABLES[table].json
         for row in self.tables[table].values():
@@ -144,7 +146,7 @@ class MemoryStore:
                 continue
             if between and not (row[between[0]] is not None and between[1] <= row[between[0]] <= between[2]):
                 continue
-            found.append(dict(row))
+            found.append({c: row[c] for c in columns} if columns else dict(row))
         return found
 
 
@@ -178,7 +180,8 @@ class SqlStore:
                 cursor.executemany(_insert_statement(table, columns), rows)
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
-             concerning: Concerning | None = None) -> list[dict]:
+             concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
+        """The rows asked for, with ``columns`` only if given; event ids as text, as events carry them."""
         clauses, params = [sql.SQL("tenant_id = %s")], [tenant_id]
         if concerning:
             names = "{} ?| %s" if concerning.column in TABLES[table].json else "{} = ANY(%s)"
@@ -194,8 +197,24 @@ class SqlStore:
         if between:
             clauses.append(sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(between[0])))
             params.extend(between[1:])
-        query = sql.SQL("SELECT * FROM {} WHERE {}").format(sql.Identifier(table), sql.SQL(" AND ").join(clauses))
-        return self.conn.execute(query, params).fetchall()
+        query = sql.SQL("SELECT {} FROM {} WHERE {}").format(_select_list(columns or TABLES[table].columns),
+                                                            sql.Identifier(table), sql.SQL(" AND ").join(clauses))
+        with self.conn.cursor() as cursor:
+            cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+            return cursor.execute(query, params).fetchall()
+
+
+class ViewJsonLoader(Loader):
+    """The views' JSON columns (lists of member ids, of months) decoded by orjson: a bureau's year holds tens of
+    thousands of them. Never an event's own text, whose hash needs the standard parser (integers beyond 64 bits)."""
+
+    def load(self, data) -> object:
+        return orjson.loads(data)
+
+
+def _select_list(columns: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL("{0}::text AS {0}").format(sql.Identifier(c)) if c == "event_id"
+                              else sql.Identifier(c) for c in columns)
 
 
 def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], list]:

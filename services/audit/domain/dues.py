@@ -56,10 +56,8 @@ def _answered_here(ctx: BranchContext):
     some month of the period begun by now."""
     register, begun = ctx.facts.register, [m for m in ctx.period.months if f"{m}-01" <= ctx.today.isoformat()]
     found = []
-    for member_id in register.members:
+    for member_id in register.ever_in(ctx.branch_id):  # only a member with a stay here can owe anything here
         stays = register.stays(member_id)
-        if all(stay.branch_id != ctx.branch_id for stay in stays):
-            continue
         months = rulebook.months_answered(stays, begun, ctx.branch_id)
         if not months:
             continue
@@ -87,24 +85,29 @@ def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
 
 
 def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
-    books: dict[str, DuesLedger] = {}
+    """Each member's ledger, its parts gathered first and the ledger made once: folding record by record would
+    copy the member's months at every payment (years of monthly payments, a bureau's thousand members)."""
+    parts: dict[str, dict] = {}
 
-    def book(member_id: str) -> DuesLedger:
-        return books.get(member_id, DuesLedger())
+    def part(member_id: str) -> dict:
+        if member_id not in parts:
+            parts[member_id] = {"assessed": {}, "reductions": {}, "paid": {}, "carried": {}, "reviews": []}
+        return parts[member_id]
     for row in sorted(ctx.facts.everywhere("dues_assessments"), key=lambda r: r["stream_version"] or 0):
-        books[row["member_id"]] = book(row["member_id"]).assessed_for(row["year"], row["monthly_amount"])
+        part(row["member_id"])["assessed"][row["year"]] = Decimal(row["monthly_amount"])
     for row in sorted(ctx.facts.everywhere("dues_reductions"), key=lambda r: r["stream_version"] or 0):
-        books[row["member_id"]] = book(row["member_id"]).reduced_from(row["from_month"], row["monthly_amount"])
+        part(row["member_id"])["reductions"][row["from_month"]] = Decimal(row["monthly_amount"])
     for row in ctx.facts.everywhere("dues_payments"):
         months = row["months"] or []
         share = (Decimal(row["amount"]) / len(months)).quantize(Decimal("0.01")) if months else ZERO
-        books[row["member_id"]] = book(row["member_id"]).paid_for(dict.fromkeys(months, share))
+        part(row["member_id"])["paid"].update(dict.fromkeys(months, share))
     for row in ctx.facts.everywhere("dues_carried"):
-        books[row["member_id"]] = book(row["member_id"]).carried_for(row["months"] or [], row["transfer_id"])
+        part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
     for row in ctx.facts.everywhere("dues_reviews"):
         if row["months_unpaid"]:
-            books[row["member_id"]] = book(row["member_id"]).reviewed(min(row["months_unpaid"]))
-    return books
+            part(row["member_id"])["reviews"].append(min(row["months_unpaid"]))
+    return {member_id: DuesLedger(found["assessed"], found["reductions"], found["paid"], found["carried"],
+                                  tuple(found["reviews"])) for member_id, found in parts.items()}
 
 
 def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrears: list[str],

@@ -63,10 +63,16 @@ def _of(grouped: dict[str, list], members) -> list:
     return [record for member_id in members for record in grouped.get(member_id, ())]
 
 
+def _studied(ctx: BranchContext) -> list[dict]:
+    """The bureau's held activities at which attending counts as study."""
+    return [a for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["on_date"]
+            and rulebook.activity_counts_as_study(a["kind"], ctx.rules)]
+
+
 def _reaches(ctx: BranchContext) -> list[Reach]:
-    reaches = [Reach(member_id, a["on_date"], f"activity:{a['kind']}", str(a["event_id"]), a["branch_id"])
-               for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["on_date"]
-               and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
+    reaches = [Reach(member_id, a["on_date"], how, record, a["branch_id"]) for a in _studied(ctx)
+               for how, record in ((f"activity:{a['kind']}", str(a["event_id"])),)
+               for member_id in a["attendees"] or []]
     return reaches + [Reach(o["member_id"], o["on_date"], f"outreach:{o['channel']}", str(o["event_id"]),
                             o["branch_id"]) for o in ctx.facts.everywhere("outreach")
                       if not o.get("withdrawn") and rulebook.outreach_reaches(o["channel"], ctx.rules)]
@@ -82,9 +88,9 @@ def bureau_sessions(ctx: BranchContext) -> dict[str, list[StudySession]]:
 
 
 def _sessions(ctx: BranchContext) -> list[StudySession]:
-    sessions = [StudySession(member_id, a["on_date"], Decimal(a["hours"]), f"activity:{a['kind']}", str(a["event_id"]))
-                for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["hours"] and a["on_date"]
-                and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
+    sessions = [StudySession(member_id, a["on_date"], hours, how, record) for a in _studied(ctx) if a["hours"]
+                for hours, how, record in ((Decimal(a["hours"]), f"activity:{a['kind']}", str(a["event_id"])),)
+                for member_id in a["attendees"] or []]
     return sessions + [StudySession(o["member_id"], o["on_date"], Decimal(o["hours"]), "outreach:home_study",
                                     str(o["event_id"])) for o in ctx.facts.everywhere("outreach")
                        if o["hours"] and rulebook.outreach_counts_hours(o["channel"]) and not o.get("withdrawn")]
