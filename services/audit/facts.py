@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from contracts.rulebook.rules import RuleBook, RuleVersion
 from services.audit.domain.roster import Register
-from services.audit.store import TABLES, Concerning, FactStore
+from services.audit.store import TABLES, Concerning, FactStore, Read
 
 # Tables loaded only within the period asked about (they grow with every record); the rest in full.
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
@@ -68,25 +68,40 @@ class Facts:
 
 
 def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: str | None = None) -> Facts:
-    """Everything about one bureau (or one of its branches) that views of ``start``..``end`` read."""
-    branches = {row["branch_id"]: row for row in store.rows("branches", tenant_id, branch_id=branch_id)}
-    closures = {row["branch_id"]: row for row in store.rows("branch_closures", tenant_id, branch_id=branch_id)}
-    register = Register(store.rows("members", tenant_id), store.rows("member_changes", tenant_id))
-    facts = Facts(tenant_id, store.rows("rules", tenant_id), branches, closures, register, (start, end))
-    people = frozenset(register.ever_in(branch_id)) if branch_id else frozenset()
+    """Everything about one bureau (or one of its branches) that views of ``start``..``end`` read.
+
+    The reads go in two batches (one round trip each with PostgreSQL): the register and whatever does not depend
+    on who was ever in the branch; then, for one branch, other branches' rows naming one of those members."""
+    first = [Read("branches", tenant_id, branch_id), Read("branch_closures", tenant_id, branch_id),
+             Read("members", tenant_id), Read("member_changes", tenant_id), Read("rules", tenant_id),
+             Read("transfers", tenant_id)]
+    reads = [_read(table, tenant_id, start, end, branch_id) for table in BRANCH_TABLES]
+    now = [r for r in reads if not (branch_id and r.table in MEMBERS_NAMED_IN)]
+    found = store.read(first + now)
+    branches, closures, members, changes, rules, transfers = found[:len(first)]
+    by_table = dict(zip((r.table for r in now), found[len(first):]))
+    register = Register(members, changes)
+    later = [r for r in reads if r not in now]
+    if later:
+        people = frozenset(register.ever_in(branch_id))
+        by_table.update(zip((r.table for r in later), store.read(
+            [replace(r, concerning=Concerning(branch_id, MEMBERS_NAMED_IN[r.table], people)) for r in later])))
+    facts = Facts(tenant_id, rules, {row["branch_id"]: row for row in branches},
+                  {row["branch_id"]: row for row in closures}, register, (start, end))
     for table in BRANCH_TABLES:
-        between = (DATED[table], start, end) if table in DATED else None
         grouped: dict[str, list[dict]] = defaultdict(list)
-        scope = None if table in BUREAU_WIDE else branch_id
-        concerning = Concerning(branch_id, MEMBERS_NAMED_IN[table], people) \
-            if branch_id and table in MEMBERS_NAMED_IN else None
-        for row in store.rows(table, tenant_id, branch_id=scope, between=between, concerning=concerning,
-                              columns=READ.get(table)):
+        for row in by_table[table]:
             if not row.get("withdrawn"):
                 grouped[row["branch_id"]].append(row)
         facts.tables[table] = dict(grouped)
-    facts.tables["transfers"] = _transfers_by_branch(store.rows("transfers", tenant_id), branch_id)
+    facts.tables["transfers"] = _transfers_by_branch(transfers, branch_id)
     return facts
+
+
+def _read(table: str, tenant_id: str, start: date, end: date, branch_id: str | None) -> Read:
+    """A table's rows in the period asked about (if dated), of the branch only unless read bureau-wide."""
+    between = (DATED[table], start, end) if table in DATED else None
+    return Read(table, tenant_id, None if table in BUREAU_WIDE else branch_id, between, columns=READ.get(table))
 
 
 def _transfers_by_branch(rows: list[dict], branch_id: str | None) -> dict[str, list[dict]]:
