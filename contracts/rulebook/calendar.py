@@ -99,11 +99,10 @@ def month_end(month: str) -> date:
 
 def months_between(first: str, last: str) -> list[str]:
     """Every month from ``first`` to ``last`` inclusive (none when ``last`` comes first)."""
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
+    if last < first:
+        return []
+    start, end = int(first[:4]) * 12 + int(first[5:7]) - 1, int(last[:4]) * 12 + int(last[5:7]) - 1
+    return [f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(start, end + 1)]
 
 
 def last_twelve_months(today: date) -> list[str]:

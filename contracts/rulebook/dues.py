@@ -135,7 +135,9 @@ def arrears(ledger: DuesLedger, on_register: OnRegister, through: str) -> list[s
     if not ledger.assessed:
         return []
     first = f"{min(ledger.assessed)}-01"
-    return [m for m in months_between(first, through) if on_register(m) and ledger.owing(m)]
+    # a paid or carried month owes nothing: asked first, as most months are (the rest is asked only of the others)
+    return [m for m in months_between(first, through)
+            if m not in ledger.paid and m not in ledger.carried and on_register(m) and ledger.owing(m)]
 
 
 def unpaid_run(ledger: DuesLedger, on_register: OnRegister, last: str) -> list[str]:
