@@ -31,7 +31,8 @@ MEMBERS_NAMED_IN = {"activities": "attendees", "outreach": "member_id", "posts":
 READ = {"dues_payments": ("event_id", "member_id", "branch_id", "months", "amount"),
         "dues_assessments": ("event_id", "member_id", "branch_id", "year", "monthly_amount", "stream_version"),
         "activities": tuple(c for c in TABLES["activities"].columns
-                            if c not in ("tenant_id", "guests", "absentees", "note"))}
+                            if c not in ("tenant_id", "guests", "absentees", "note")),
+        "members": tuple(c for c in TABLES["members"].columns if c not in ("tenant_id", "pension_base"))}
 
 
 @dataclass
@@ -73,8 +74,8 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
     The reads go in two batches (one round trip each with PostgreSQL): the register and whatever does not depend
     on who was ever in the branch; then, for one branch, other branches' rows naming one of those members."""
     first = [Read("branches", tenant_id, branch_id), Read("branch_closures", tenant_id, branch_id),
-             Read("members", tenant_id), Read("member_changes", tenant_id), Read("rules", tenant_id),
-             Read("transfers", tenant_id)]
+             Read("members", tenant_id, columns=READ["members"]), Read("member_changes", tenant_id),
+             Read("rules", tenant_id), Read("transfers", tenant_id)]
     reads = [_read(table, tenant_id, start, end, branch_id) for table in BRANCH_TABLES]
     now = [r for r in reads if not (branch_id and r.table in MEMBERS_NAMED_IN)]
     found = store.read(first + now)

@@ -224,25 +224,46 @@ class SqlStore:
 
 
 def _select(table: str, tenant_id: str, branch_id, member_id, between, concerning: Concerning | None,
-            columns: tuple[str, ...] | None) -> tuple[sql.Composable, list]:
-    clauses, params = [sql.SQL("tenant_id = %s")], [tenant_id]
+            columns: tuple[str, ...] | None) -> tuple[str, list]:
+    """The statement and its parameters; the statement rendered once per shape (composing it again for every read
+    costs more than a small read)."""
+    params: list = [tenant_id]
+    if concerning:
+        params += [concerning.branch_id, sorted(concerning.members)]
+    shape: list = [table, columns, concerning.column if concerning else None]
+    for wanted in (branch_id, member_id):
+        many = isinstance(wanted, (list, tuple, set, frozenset))
+        shape.append(None if wanted is None else many)
+        if wanted is not None:
+            params.append(list(wanted) if many else wanted)
+    if between:
+        shape.append(between[0])
+        params.extend(between[1:])
+    key = tuple(shape)
+    if key not in _selects:
+        _selects[key] = _statement(table, branch_id, member_id, between, concerning, columns)
+    return _selects[key], params
+
+
+def _statement(table: str, branch_id, member_id, between, concerning: Concerning | None,
+               columns: tuple[str, ...] | None) -> str:
+    clauses = [sql.SQL("tenant_id = %s")]
     if concerning:
         names = "{} ?| %s" if concerning.column in TABLES[table].json else "{} = ANY(%s)"
         clauses.append(sql.SQL("(branch_id = %s OR " + names + ")").format(sql.Identifier(concerning.column)))
-        params += [concerning.branch_id, sorted(concerning.members)]
     for column, wanted in (("branch_id", branch_id), ("member_id", member_id)):
         if isinstance(wanted, (list, tuple, set, frozenset)):
             clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(column)))
-            params.append(list(wanted))
         elif wanted is not None:
             clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-            params.append(wanted)
     if between:
         clauses.append(sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(between[0])))
-        params.extend(between[1:])
-    query = sql.SQL("SELECT {} FROM {} WHERE {}").format(_select_list(columns or TABLES[table].columns),
-                                                        sql.Identifier(table), sql.SQL(" AND ").join(clauses))
-    return query, params
+    return sql.SQL("SELECT {} FROM {} WHERE {}").format(_select_list(columns or TABLES[table].columns),
+                                                        sql.Identifier(table),
+                                                        sql.SQL(" AND ").join(clauses)).as_string(None)
+
+
+_selects: dict[tuple, str] = {}
 
 
 class ViewJsonLoader(Loader):

@@ -109,11 +109,14 @@ class Register:
         return stays
 
     def ever_in(self, branch_id: str) -> list[str]:
-        """The members who were in ``branch_id`` at any time (a stay there, however short)."""
+        """The members who were in ``branch_id`` at any time (a stay there, however short): the branch they were
+        registered in and each branch a change of branch took them to — what their stays start in."""
         if self._ever_in is None:
             self._ever_in = {}
-            for member_id in self.members:
-                for branch in {stay.branch_id for stay in self.stays(member_id)}:
+            for member_id, row in self.members.items():
+                branches = {row["branch_id"]} | {change["branch_id"] for change in self.changes.get(member_id, ())
+                                                 if change["kind"] == "branch" and change["branch_id"]}
+                for branch in branches:
                     self._ever_in.setdefault(branch, []).append(member_id)
         return self._ever_in.get(branch_id, [])
 
