@@ -14,22 +14,21 @@ from services.audit.store import TABLES, Concerning, FactStore, Read
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
          "performances": "on_date"}
 BRANCH_TABLES = ("terms", "posts", "allowances", "elections", "dues_assessments", "dues_reductions",
-                 "dues_payments", "dues_reviews", "dues_carried", "teams", "team_members", "pledges", "centre",
+                 "dues_paid", "dues_reviews", "dues_carried", "teams", "team_members", "pledges", "centre",
                  "party_groups", *DATED)
 # Read for the whole bureau even for one branch's views: a member is reached, studies and pays dues wherever
 # they are recorded (a member who moved was reached, and paid, in their old branch too).
-BUREAU_WIDE = ("activities", "outreach", "posts", "terms", "dues_assessments", "dues_reductions", "dues_payments",
+BUREAU_WIDE = ("activities", "outreach", "posts", "terms", "dues_assessments", "dues_reductions", "dues_paid",
                "dues_reviews", "dues_carried")
 # …but one branch's views need, of another branch's rows, only those naming one of its own members, past or
 # present: the column that names them (the rest of the bureau would be read and judged for nothing).
 MEMBERS_NAMED_IN = {"activities": "attendees", "outreach": "member_id", "posts": "member_id",
-                    "dues_assessments": "member_id", "dues_reductions": "member_id", "dues_payments": "member_id",
+                    "dues_assessments": "member_id", "dues_reductions": "member_id", "dues_paid": "member_id",
                     "dues_reviews": "member_id", "dues_carried": "member_id"}
 
-# What the views read of the largest tables (a bureau's years of dues payments, its activities' attendees): only the
-# columns a view looks at, each row's dict the smaller for it. Any other table is read whole.
-READ = {"dues_payments": ("event_id", "member_id", "branch_id", "months", "amount"),
-        "dues_assessments": ("event_id", "member_id", "branch_id", "year", "monthly_amount", "stream_version"),
+# What the views read of the largest tables (a bureau's members, dues assessments, activities): only the columns
+# a view looks at, each row's dict the smaller for it. Any other table is read whole.
+READ = {"dues_assessments": ("event_id", "member_id", "branch_id", "year", "monthly_amount", "stream_version"),
         "activities": tuple(c for c in TABLES["activities"].columns
                             if c not in ("tenant_id", "guests", "absentees", "note")),
         "members": tuple(c for c in TABLES["members"].columns if c not in ("tenant_id", "pension_base"))}

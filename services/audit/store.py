@@ -25,13 +25,14 @@ class Table:
     columns: tuple[str, ...]
     versioned: bool = False
     json: tuple[str, ...] = ()
+    merged: tuple[str, ...] = ()   # JSON objects joined key by key when the row is there already
 
 
-def _table(key: str, columns: str, *, versioned: bool = False, json: str = "") -> Table:
+def _table(key: str, columns: str, *, versioned: bool = False, json: str = "", merged: str = "") -> Table:
     """Keys always start with the tenant: one bureau's ids can never collide with, or shadow, another's."""
     keys = tuple(key.split())
     return Table(keys if keys[0] == "tenant_id" else ("tenant_id", *keys), tuple(columns.split()), versioned,
-                 tuple(json.split()))
+                 tuple(json.split()), tuple(merged.split()))
 
 
 TABLES: dict[str, Table] = {
@@ -58,6 +59,10 @@ TABLES: dict[str, Table] = {
                               " resolution stream_version"),
     "dues_payments": _table("event_id", "tenant_id event_id member_id branch_id months amount paid_on payer",
                             json="months"),
+    # The payments of one member recorded in one branch, kept together as they arrive ({event id: {months,
+    # amount}}): a view reads a bureau's thousand members, not its years of monthly payments one row each.
+    "dues_paid": _table("member_id branch_id", "tenant_id member_id branch_id payments", json="payments",
+                        merged="payments"),
     "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
                            json="months"),
     "dues_reviews": _table("event_id", "tenant_id event_id member_id branch_id months_unpaid raised_on",
@@ -151,6 +156,8 @@ class MemoryStore:
             table[key] = {column: fact.row.get(column) for column in spec.columns}
         elif spec.versioned and stored["stream_version"] < fact.row["stream_version"]:
             stored.update({column: value for column, value in fact.row.items() if column in spec.columns})
+        for column in spec.merged if stored is not None else ():
+            stored[column] = {**stored[column], **fact.row[column]}
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
              concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
@@ -297,7 +304,11 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) ").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.SQL(", ").join(map(sql.Identifier, spec.key)))
-    if spec.versioned:
+    if spec.merged:
+        insert += sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
+            sql.SQL("{0} = {1}.{0} || EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table))
+            for c in spec.merged))
+    elif spec.versioned:
         updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
                                      for c in columns if c not in spec.key)
         insert += sql.SQL("DO UPDATE SET {} WHERE {}.stream_version < EXCLUDED.stream_version").format(

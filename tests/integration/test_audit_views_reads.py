@@ -51,6 +51,8 @@ def _history() -> History:
     h.record(f"member-{M2}", M.DuesReduced(member_id=M2, branch_id=BRANCH, year=2026, from_month="2026-06",
                                            monthly_amount=Decimal("12.00"), resolution="支委会决定"),
              on=date(2026, 6, 2))
+    h.record(f"member-{M4}", M.DuesPaid(member_id=M4, branch_id=BRANCH, months=["2026-06"], amount=Decimal("24.00"),
+                                        paid_on=date(2026, 12, 1), payer="relative"), on=date(2026, 12, 1))
     review = M.DuesArrearsReviewRaised(member_id=M4, branch_id=BRANCH, months_unpaid=["2026-06", "2026-07"],
                                        raised_on=date(2026, 8, 3))
     h.record(f"member-{M4}", review, on=date(2026, 8, 3))
@@ -103,7 +105,7 @@ def stores(audit_settings):
         while views_feed.catch_up(conn):
             pass
         conn.execute("SET search_path = views, public")
-        yield reference, SqlStore(conn)
+        yield reference, SqlStore(conn), envelopes
 
 
 def _cards(store, branch_id: str | None) -> dict:
@@ -118,7 +120,7 @@ def _cards(store, branch_id: str | None) -> dict:
 
 @pytest.mark.parametrize("branch_id", [BRANCH, OTHER, None], ids=["branch", "other-branch", "bureau"])
 def test_postgresql_views_give_the_cards_the_facts_give(stores, branch_id):
-    reference, views = stores
+    reference, views, _ = stores
     expected, found = _cards(reference, branch_id), _cards(views, branch_id)
     assert set(found) == set(expected) and len(found) >= len(PERIODS)
     for key, card in expected.items():
@@ -127,7 +129,7 @@ def test_postgresql_views_give_the_cards_the_facts_give(stores, branch_id):
 
 def test_the_history_exercises_what_the_cards_must_follow(stores):
     """The comparison above means something only if the cards hold moves, carried dues and findings."""
-    reference, _ = stores
+    reference, _, _ = stores
     cards = _cards(reference, None)
     year = cards[(OTHER, "2026")]
     assert {m["member_id"] for m in year["figures"]["dues"]["members"]} >= {M6, NEWCOMER}
@@ -136,3 +138,18 @@ def test_the_history_exercises_what_the_cards_must_follow(stores):
     assert M1 in {m["member_id"] for m in cards[(OTHER, "2026-07")]["figures"]["study_hours"]["members"]}
     assert cards[(BRANCH, "2026-03")]["rules"]["version"] == 0 and M2 in {
         m["member_id"] for m in cards[(BRANCH, "2026")]["figures"]["dues"]["members"]}
+
+
+def test_a_members_payments_are_kept_together_whatever_the_order_and_however_often_they_arrive(stores):
+    reference, views, envelopes = stores
+    payments = [fact for envelope in envelopes if envelope.event_type == "members.DuesPaid"
+                for fact in facts_of(envelope) if fact.table == "dues_paid"]
+    expected = {(row["member_id"], row["branch_id"]): row["payments"] for row in reference.rows("dues_paid", TENANT)}
+    assert len(expected) >= 8 and len(expected[(M4, BRANCH)]) == 2
+
+    def stored() -> dict:
+        return {(row["member_id"], row["branch_id"]): row["payments"] for row in views.rows("dues_paid", TENANT)}
+    assert stored() == expected
+    with views.conn.transaction():
+        views.put_many(reversed(payments))  # again, and the other way round: nothing changes
+    assert stored() == expected

@@ -19,7 +19,7 @@ from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
 ZERO = Decimal("0.00")
-DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_payments", "dues_carried", "dues_reviews")
+DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_carried", "dues_reviews")  # and payments, by member
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
@@ -44,10 +44,10 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     if not_assessed:
         findings.append(finding("dues_not_assessed", f"{ctx.period.year}年有{len(not_assessed)}名党员未核定党费",
                                 members=[m.brief() for m in not_assessed]))
-    by_member = _rows_by_member(ctx)
-    rows = [row for m in members for row in by_member.get(m["member_id"], ())]
+    by_member = _records_by_member(ctx)
+    records = {record for m in members for record in by_member.get(m["member_id"], ())}
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
-                     "in_arrears": sum(1 for m in members if m["arrears"]), "events": event_ids(rows)}}, findings
+                     "in_arrears": sum(1 for m in members if m["arrears"]), "events": sorted(records)}}, findings
 
 
 def _answered_here(ctx: BranchContext):
@@ -67,14 +67,27 @@ def _answered_here(ctx: BranchContext):
     return sorted(found, key=lambda entry: (entry[0].name, entry[0].member_id))
 
 
-def _rows_by_member(ctx: BranchContext) -> dict[str, list[dict]]:
-    """The bureau's dues records by member, whichever branch recorded them (once per load)."""
-    if "dues_rows" not in ctx.facts.derived:
-        grouped: dict[str, list[dict]] = {}
+def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
+    """The event ids of the bureau's dues records by member, whichever branch recorded them (once per load)."""
+    if "dues_records" not in ctx.facts.derived:
+        grouped: dict[str, list[str]] = {}
         for row in (r for table in DUES_TABLES for r in ctx.facts.everywhere(table)):
-            grouped.setdefault(row["member_id"], []).append(row)
-        ctx.facts.derived["dues_rows"] = grouped
-    return ctx.facts.derived["dues_rows"]
+            grouped.setdefault(row["member_id"], []).extend(event_ids([row]))
+        for member_id, payments in _payments_by_member(ctx).items():
+            grouped.setdefault(member_id, []).extend(payments)
+        ctx.facts.derived["dues_records"] = grouped
+    return ctx.facts.derived["dues_records"]
+
+
+def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, dict]]:
+    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: {months, amount}}
+    (once per load)."""
+    if "dues_payments" not in ctx.facts.derived:
+        found: dict[str, dict[str, dict]] = {}
+        for row in ctx.facts.everywhere("dues_paid"):
+            found.setdefault(row["member_id"], {}).update(row["payments"])
+        ctx.facts.derived["dues_payments"] = found
+    return ctx.facts.derived["dues_payments"]
 
 
 def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
@@ -97,10 +110,15 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
         part(row["member_id"])["assessed"][row["year"]] = Decimal(row["monthly_amount"])
     for row in sorted(ctx.facts.everywhere("dues_reductions"), key=lambda r: r["stream_version"] or 0):
         part(row["member_id"])["reductions"][row["from_month"]] = Decimal(row["monthly_amount"])
-    for row in ctx.facts.everywhere("dues_payments"):
-        months = row["months"] or []
-        share = (Decimal(row["amount"]) / len(months)).quantize(Decimal("0.01")) if months else ZERO
-        part(row["member_id"])["paid"].update(dict.fromkeys(months, share))
+    shares: dict[tuple[str, int], Decimal] = {}
+    for member_id, payments in _payments_by_member(ctx).items():
+        paid = part(member_id)["paid"]
+        for event_id in sorted(payments):  # a month paid twice: the same answer whichever store was read
+            months, amount = payments[event_id]["months"] or [], payments[event_id]["amount"]
+            if (amount, len(months)) not in shares:
+                shares[(amount, len(months))] = \
+                    (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
+            paid.update(dict.fromkeys(months, shares[(amount, len(months))]))
     for row in ctx.facts.everywhere("dues_carried"):
         part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
     for row in ctx.facts.everywhere("dues_reviews"):
