@@ -7,9 +7,11 @@ made at 00:30 in Beijing (16:30 UTC the day before) is dated today, not yesterda
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from functools import cached_property
+from datetime import date, datetime
 from typing import TypeVar
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -94,7 +96,8 @@ def month_start(month: str) -> date:
 
 
 def month_end(month: str) -> date:
-    return month_start(add_months(month, 1)) - timedelta(days=1)
+    year, number = int(month[:4]), int(month[5:7])
+    return date(year, number, calendar.monthrange(year, number)[1])
 
 
 def months_between(first: str, last: str) -> list[str]:
@@ -135,7 +138,12 @@ class Period:
 
     @property
     def months(self) -> list[str]:
-        return months_between(month_of(self.start), month_of(self.end))
+        return list(self._months)
+
+    @cached_property
+    def _months(self) -> tuple[str, ...]:
+        """Worked out once per period: a scorecard asks for them in every section."""
+        return tuple(months_between(month_of(self.start), month_of(self.end)))
 
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end

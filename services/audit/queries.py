@@ -92,12 +92,19 @@ def work_record_ids(figures: dict) -> set[str]:
 
 
 def record_ids(figure) -> set[str]:
-    if isinstance(figure, dict):
-        found = set(figure.get("events") or []) if isinstance(figure.get("events"), list) else set()
-        return found.union(*(record_ids(value) for key, value in figure.items() if key != "events"))
-    if isinstance(figure, list):
-        return set().union(*(record_ids(value) for value in figure))
-    return set()
+    """Every event id a figure's ``events`` lists, at any depth (walked without building a set per level)."""
+    found: set[str] = set()
+    pending = [figure]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            events = item.get("events")
+            if isinstance(events, list):
+                found.update(events)
+            pending.extend(value for key, value in item.items() if key != "events" and isinstance(value, (dict, list)))
+        elif isinstance(item, list):
+            pending.extend(value for value in item if isinstance(value, (dict, list)))
+    return found
 
 
 def _changed_since(conn: psycopg.Connection, tenant_id: str, branch_id: str, period: Period, today: date,
