@@ -114,11 +114,13 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
     for member_id, payments in _payments_by_member(ctx).items():
         paid = part(member_id)["paid"]
         for event_id in sorted(payments):  # a month paid twice: the same answer whichever store was read
-            months, amount = payments[event_id]["months"] or [], payments[event_id]["amount"]
-            if (amount, len(months)) not in shares:
-                shares[(amount, len(months))] = \
+            months, amount = payments[event_id]["months"] or (), payments[event_id]["amount"]
+            share = shares.get((amount, len(months)))
+            if share is None:  # each amount over so many months divided once, not once per payment
+                share = shares[(amount, len(months))] = \
                     (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
-            paid.update(dict.fromkeys(months, shares[(amount, len(months))]))
+            for month in months:
+                paid[month] = share
     for row in ctx.facts.everywhere("dues_carried"):
         part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
     for row in ctx.facts.everywhere("dues_reviews"):
