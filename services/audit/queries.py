@@ -64,6 +64,7 @@ def facts_window(period: Period) -> tuple[date, date]:
     return date(period.year, 1, 1) - timedelta(days=45), period_of(period.end, "quarter").end + timedelta(days=45)
 
 
+@facts_module.collector_paused()
 def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
     """The scorecard; with ``known_on``, as the journal stood at the end of that day, saying which figures
     records entered since have changed and by which records."""
@@ -117,6 +118,7 @@ def _changed_since(conn: psycopg.Connection, tenant_id: str, branch_id: str, per
                                 or found["findings_cleared_since"]), **found, "entered_since": later}
 
 
+@facts_module.collector_paused()
 def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
@@ -155,6 +157,7 @@ def demonstration(tenant_id: str, branch_id: str, year: int, today: date, known_
     return {**assess(card), **({"known_on": card["known_on"]} if known_on else {})}
 
 
+@facts_module.collector_paused()
 def branch_trend(tenant_id: str, branch_id: str, today: date, months: list[str] | None = None,
                  known_on: date | None = None) -> list[dict]:
     """Monthly headline figures for the dashboard's charts: ``months`` (default the last twelve). A month that
