@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import date, datetime
 from typing import TypeVar
 from collections.abc import Callable, Iterable
@@ -95,6 +95,7 @@ def month_start(month: str) -> date:
     return date(int(month[:4]), int(month[5:7]), 1)
 
 
+@lru_cache(maxsize=4096)
 def month_end(month: str) -> date:
     year, number = int(month[:4]), int(month[5:7])
     return date(year, number, calendar.monthrange(year, number)[1])
@@ -102,10 +103,16 @@ def month_end(month: str) -> date:
 
 def months_between(first: str, last: str) -> list[str]:
     """Every month from ``first`` to ``last`` inclusive (none when ``last`` comes first)."""
+    return list(_months_between(first, last))
+
+
+@lru_cache(maxsize=4096)
+def _months_between(first: str, last: str) -> tuple[str, ...]:
+    """Worked out once per pair: a roll-up asks the same span for each of a bureau's members."""
     if last < first:
-        return []
+        return ()
     start, end = int(first[:4]) * 12 + int(first[5:7]) - 1, int(last[:4]) * 12 + int(last[5:7]) - 1
-    return [f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(start, end + 1)]
+    return tuple(f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(start, end + 1))
 
 
 def last_twelve_months(today: date) -> list[str]:
