@@ -80,7 +80,7 @@ def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
 
 
 def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, dict]]:
-    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: {months, amount}}
+    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: [amount, month, …]}
     (once per load)."""
     if "dues_payments" not in ctx.facts.derived:
         found: dict[str, dict[str, dict]] = {}
@@ -114,7 +114,7 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
     for member_id, payments in _payments_by_member(ctx).items():
         paid = part(member_id)["paid"]
         for event_id in sorted(payments):  # a month paid twice: the same answer whichever store was read
-            months, amount = payments[event_id]["months"] or (), payments[event_id]["amount"]
+            amount, *months = payments[event_id]
             share = shares.get((amount, len(months)))
             if share is None:  # each amount over so many months divided once, not once per payment
                 share = shares[(amount, len(months))] = \
