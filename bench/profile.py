@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL: where Python spends CPU, not where it waits")
     args = parser.parse_args()
     stack = Stack.discover()
     out = stack.run_dir / "profile"
@@ -71,7 +73,7 @@ def main() -> None:
     load = threading.Thread(target=run_mix, args=(branches, args.seconds + 10, stop))
     load.start()
     spies = {name: subprocess.Popen([str(PY_SPY), "record", "--pid", str(pid), "--duration", str(args.seconds),
-                                     "--rate", "50", "--format", "raw", "--nonblocking",
+                                     "--rate", "50", "--format", "raw", "--nonblocking", *(["--gil"] if args.gil else []),
                                      "--output", str(out / f"{name}.txt")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for name, pid in python_processes(stack).items()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -120,25 +121,29 @@ class ConsumerRunner:
                     records = [Delivery(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()))
                                for batch in polled.values() for r in batch]
                     if records:
+                        started = time.monotonic()
                         self.process(conn, records)
                         _commit_offsets(consumer, records)
-                        self._linger(stop, len(records))
+                        self._linger(stop, len(records), time.monotonic() - started)
         finally:
             consumer.close(autocommit=False)
 
-    def _linger(self, stop: threading.Event, batch: int) -> None:
-        """After a batch of several events that did not fill a poll, let the next one gather for a few
-        milliseconds.
+    def _linger(self, stop: threading.Event, batch: int, took: float = 0.0) -> None:
+        """After a batch of several events that did not fill a poll, let the next one gather until the
+        linger has passed since this one began.
 
         Each poll sends one fetch request and each batch commits once: waiting a little after a batch
         turns a stream of events into a fetch, a transaction and an offset commit for many, which is
-        where a busy broker's and consumer's time goes. Only a consumer that is already getting events
-        faster than one a batch waits: after a single event, the next is handled the moment it comes,
-        so a quiet pipeline answers in milliseconds rather than a linger later; an idle consumer's poll
-        waits on the broker, which answers as soon as an event arrives.
+        where a busy broker's and consumer's time goes. The linger bounds how often a batch starts, so the
+        time a batch took (``took``) counts towards it: events gather while a slow batch is applied, and
+        waiting a whole linger on top would only delay them. Only a consumer that is already getting
+        events faster than one a batch waits: after a single event, the next is handled the moment it
+        comes, so a quiet pipeline answers in milliseconds rather than a linger later; an idle consumer's
+        poll waits on the broker, which answers as soon as an event arrives.
         """
-        if 1 < batch < MAX_POLL_RECORDS and self.settings.consumer_linger_ms:
-            stop.wait(self.settings.consumer_linger_ms / 1000)
+        wait = self.settings.consumer_linger_ms / 1000 - took
+        if 1 < batch < MAX_POLL_RECORDS and wait > 0:
+            stop.wait(wait)
 
     def _close_dlq_producer(self) -> None:
         if self._dlq_producer is not None:
@@ -274,12 +279,24 @@ class ConsumerRunner:
 
 
 def _commit_offsets(consumer, records: list[Delivery]) -> None:
-    """Commit the offset after the last record of each partition; a failed commit only means redelivery."""
+    """Commit the offset after the last record of each partition, without waiting for the broker's answer.
+
+    The database commit that came first is what makes a batch count: an offset commit that is lost or
+    fails (a crash, a rebalance, a broker away) only means the events come again and are found processed.
+    So the runner does not wait a round trip to the group coordinator for each batch; the answer is taken
+    by the next poll, and a failure is logged.
+    """
     latest: dict[TopicPartition, int] = {}
     for record in records:
         partition = TopicPartition(record.topic, record.partition)
         latest[partition] = max(latest.get(partition, -1), record.offset)
     try:
-        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()})
+        consumer.commit_async({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()},
+                              callback=_commit_answered)
     except Exception as error:
         log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
+
+
+def _commit_answered(_offsets, answer) -> None:
+    if isinstance(answer, Exception):
+        log.warning("offset commit failed (events will be redelivered and deduplicated): %s", answer)

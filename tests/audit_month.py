@@ -73,10 +73,10 @@ MEMBERS = [  # id, name, birth, party, kind, health
 ]
 
 
-def month_of_work() -> History:
-    """The branch of the seed, small: eight members, a committee, and its November 2026."""
-    h = History()
-    h.record(f"bureau-{TENANT}", M.BureauRegistered(bureau_id=TENANT, name="市自然资源局", code="zrzy"),
+def month_of_work(tenant: str = TENANT) -> History:
+    """The branch of the seed, small: eight members, a committee, and its November 2026 (in ``tenant``)."""
+    h = History(tenant)
+    h.record(f"bureau-{tenant}", M.BureauRegistered(bureau_id=tenant, name="市自然资源局", code="zrzy"),
              on=date(2020, 1, 1), branch_id=None)
     h.record(f"branch-{BRANCH}", M.BranchEstablished(branch_id=BRANCH, name="离退休干部党支部",
                                                       established_on=date(2020, 1, 1)), on=date(2020, 1, 1))

@@ -5,6 +5,8 @@ Every query runs in a transaction scoped to one bureau, so row-level security li
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
 from collections.abc import Iterable
@@ -41,8 +43,62 @@ def feeding_branches(branch_id: str, branches: Iterable[BranchRecord]) -> set[st
     return found
 
 
+class RosterCache:
+    """The last rosters read (of a branch, or of a few members), each under the bureau's roster version it was
+    read at.
+
+    Every activity, outreach and care record is decided against its branch's roster — ten reads of the
+    ``roster_*`` tables — and the roster changes only when the members service's events arrive, far less
+    often than secretaries record. A command reads the bureau's version (one row) and takes the roster
+    from here while that version stands; any change to the bureau's roster moves the version.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._rosters: OrderedDict[tuple, tuple[int, Roster]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, version: int) -> Roster | None:
+        with self._lock:
+            found = self._rosters.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._rosters.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, version: int, roster: Roster) -> None:
+        with self._lock:
+            self._rosters[key] = (version, roster)
+            self._rosters.move_to_end(key)
+            while len(self._rosters) > self.size:
+                self._rosters.popitem(last=False)
+
+
+ROSTERS = RosterCache()
+
+
 def load_roster(conn: psycopg.Connection, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Roster:
-    """The roster of ``member_ids`` and of everyone ever placed in ``branch_id`` (or a branch merged into it)."""
+    """The roster of ``member_ids`` and of everyone ever placed in ``branch_id`` (or a branch merged into it).
+
+    A roster read at the bureau's current roster version is taken from ``ROSTERS``: a branch's when it holds
+    every member asked for, or that of the same members. The version is read before the tables, so what is
+    kept is never older than the version it is kept under.
+    """
+    wanted = frozenset(member_ids)
+    row = conn.execute("SELECT t.tenant, (SELECT version FROM roster_versions WHERE tenant_id = t.tenant) AS version"
+                       " FROM (SELECT current_setting('branchwork.tenant_id', true) AS tenant) t").fetchone()
+    version = row["version"] or 0
+    key = (row["tenant"] or "", branch_id, frozenset() if branch_id else wanted)
+    roster = ROSTERS.get(key, version)
+    if roster is None:
+        roster = _read_roster(conn, key[2], branch_id)
+        ROSTERS.put(key, version, roster)
+    if wanted <= roster.members.keys():
+        return roster
+    return _read_roster(conn, wanted, branch_id)  # someone from outside the branch (a guest): read afresh
+
+
+def _read_roster(conn: psycopg.Connection, member_ids: Iterable[str], branch_id: str | None) -> Roster:
     branches = load_branches(conn)
     ids = set(member_ids)
     if branch_id is not None:

@@ -139,3 +139,5 @@ def apply(conn: psycopg.Connection, envelope: Envelope, registry: EventRegistry 
         return
     event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
     handler(conn, envelope, event)
+    conn.execute("INSERT INTO roster_versions (tenant_id, version) VALUES (%s, txid_current())"
+                 " ON CONFLICT (tenant_id) DO UPDATE SET version = EXCLUDED.version", (envelope.tenant_id,))

@@ -14,14 +14,22 @@ from shared.db import connect
 from services.audit import journal
 from services.audit.checkpoints import CheckpointWorker
 from services.audit.tree import JournalTree
-from services.audit.views_feed import ViewsWorker
+from services.audit.views_feed import ViewsWorker, follow_journal
 
 SOURCES = ("members", "activities", "notify")
 
 
 def journal_consumer(settings: Settings) -> ConsumerRunner:
     topics = [settings.topic(source) for source in SOURCES]
-    return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal.append_batch)
+    return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal_and_views)
+
+
+def journal_and_views(conn, envelopes) -> None:
+    """Journal a batch and bring the views level with it in the same transaction; the views worker is woken
+    only for what that left behind."""
+    journalled = journal.append_batch(conn, envelopes, notify=False)
+    if not follow_journal(conn, journalled):
+        journal.wake_views(conn)
 
 
 def journal_worker(service: Service) -> ConsumerRunner:

@@ -4,8 +4,9 @@ Each entry names the previous entry of its branch and of its stream (the chains 
 is proved by) and is a leaf of its tenant's Merkle tree; all of it is added in one transaction, and the
 commit wakes the views worker (``NOTIFY audit_journal``).
 
-The journal consumer hands over a whole polled batch: per bureau, its sequence numbers are taken at
-once, its back-links and Merkle nodes are worked out in memory, and each table gets one statement.
+The journal consumer hands over a whole polled batch, of however many bureaus: their sequence numbers
+are taken at once, back-links and Merkle nodes are worked out in memory, and each table gets one
+statement for the whole batch.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import psycopg
 
 from shared.envelope import Envelope
 from services.audit import formats
-from services.audit.tree import JournalTree
+from services.audit.tree import JournalTree, add_leaves_of_tenants
 
 CHANNEL = "audit_journal"
 ENTRY_INSERT = ("INSERT INTO journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id,"
@@ -36,17 +37,72 @@ def append(conn: psycopg.Connection, envelope: Envelope, received_at: datetime |
     append_batch(conn, [envelope], received_at)
 
 
-def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], received_at: datetime | None = None) -> None:
+Journalled = dict[str, tuple[int, list[Envelope]]]  # tenant → the first new entry's number, the new entries
+
+
+def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], received_at: datetime | None = None,
+                 *, notify: bool = True) -> Journalled:
     """Add events to their tenants' journals and trees, in the order given; those already there (or twice in
-    the batch) are left alone."""
+    the batch) are left alone. Returns what was added, per tenant; ``notify=False`` leaves waking the views
+    worker to the caller.
+
+    However many bureaus the batch holds, it costs the same few statements: the numbers of every bureau
+    reserved at once, the back-links read and moved at once, the entries and the tree's new nodes written
+    at once — each statement a round trip the batch would otherwise pay per bureau.
+    """
     fresh = _not_journalled(conn, [e for e in envelopes if e.tenant_id is not None])
     by_tenant: dict[str, list[Envelope]] = {}
     for envelope in fresh:
         by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
-    for tenant_id, entries in by_tenant.items():
-        _append_tenant(conn, tenant_id, entries, received_at)
-    if fresh:
-        conn.execute(f"NOTIFY {CHANNEL}")
+    if not by_tenant:
+        return {}
+    heads = _reserve(conn, by_tenant)
+    journalled = {tenant_id: (heads[tenant_id]["size"] - len(entries) + 1, entries)
+                  for tenant_id, entries in by_tenant.items()}
+    bodies = {tenant_id: [envelope.to_dict() for envelope in entries] for tenant_id, entries in by_tenant.items()}
+    links = advance_chains_of_tenants(conn, {tenant_id: (bodies[tenant_id], first)
+                                             for tenant_id, (first, _) in journalled.items()})
+    rows, leaves = [], []
+    for tenant_id, (first, entries) in journalled.items():
+        headers = [formats.entry_header(first + offset, body, *link)
+                   for offset, (body, link) in enumerate(zip(bodies[tenant_id], links[tenant_id]))]
+        rows += [(tenant_id, header["seq"], e.event_id, e.event_type, e.stream_id, e.stream_version, e.branch_id,
+                  e.actor.user, e.occurred_at, e.recorded_at, e.hash, e.to_json(), formats.ENTRY_FORMAT,
+                  header["branch_prev"], header["stream_prev"], received_at) for e, header in zip(entries, headers)]
+        leaves.append((tenant_id, first, [formats.entry_leaf_data(header) for header in headers]))
+    conn.cursor().executemany(ENTRY_INSERT, rows)
+    _grow_trees(conn, heads, leaves)
+    if notify:
+        wake_views(conn)
+    return journalled
+
+
+def _reserve(conn: psycopg.Connection, by_tenant: dict[str, list[Envelope]]) -> dict[str, dict]:
+    """Take each tenant's next numbers; its head row, locked until the commit, serialises its appends, so the
+    numbers have no gaps and the back-links read next are the true last entries of branches and streams."""
+    tenants = sorted(by_tenant)  # the rows are locked in one order, whoever else appends
+    return {row["tenant_id"]: row for row in conn.execute(
+        "INSERT INTO journal_heads (tenant_id, size) SELECT * FROM unnest(%s::text[], %s::bigint[])"
+        " ON CONFLICT (tenant_id) DO UPDATE SET size = journal_heads.size + EXCLUDED.size"
+        " RETURNING tenant_id, size, tree_size",
+        (tenants, [len(by_tenant[tenant]) for tenant in tenants]))}
+
+
+def _grow_trees(conn: psycopg.Connection, heads: dict[str, dict], leaves: list[tuple[str, int, list[bytes]]]) -> None:
+    """Hang the new leaves on each tree; a tree left behind (entries journalled before it existed) grows
+    from the journal first."""
+    level = [(JournalTree(conn, tenant_id), first, data) for tenant_id, first, data in leaves
+             if heads[tenant_id]["tree_size"] == first - 1]
+    if level:
+        add_leaves_of_tenants(conn, level)
+    for tenant_id, first, _ in leaves:
+        if heads[tenant_id]["tree_size"] != first - 1:
+            JournalTree(conn, tenant_id).grow(heads[tenant_id]["size"])
+
+
+def wake_views(conn: psycopg.Connection) -> None:
+    """Wake the views worker when this transaction commits."""
+    conn.execute(f"NOTIFY {CHANNEL}")
 
 
 def _not_journalled(conn: psycopg.Connection, envelopes: list[Envelope]) -> list[Envelope]:
@@ -63,45 +119,25 @@ def _not_journalled(conn: psycopg.Connection, envelopes: list[Envelope]) -> list
     return fresh
 
 
-def _append_tenant(conn: psycopg.Connection, tenant_id: str, envelopes: list[Envelope],
-                   received_at: datetime | None) -> None:
-    # The head row's lock serialises appends per tenant, so sequence numbers have no gaps and the
-    # back-links read below are the true last entries of the branches and streams.
-    head = conn.execute(
-        "INSERT INTO journal_heads (tenant_id, size) VALUES (%s, %s) ON CONFLICT (tenant_id)"
-        " DO UPDATE SET size = journal_heads.size + EXCLUDED.size RETURNING size, tree_size",
-        (tenant_id, len(envelopes))).fetchone()
-    first = head["size"] - len(envelopes) + 1
-    bodies = [envelope.to_dict() for envelope in envelopes]
-    links = advance_chains(conn, tenant_id, bodies, first)
-    headers = [formats.entry_header(first + offset, body, *link)
-               for offset, (body, link) in enumerate(zip(bodies, links))]
-    conn.cursor().executemany(ENTRY_INSERT, [
-        (tenant_id, header["seq"], e.event_id, e.event_type, e.stream_id, e.stream_version, e.branch_id,
-         e.actor.user, e.occurred_at, e.recorded_at, e.hash, e.to_json(), formats.ENTRY_FORMAT,
-         header["branch_prev"], header["stream_prev"], received_at) for e, header in zip(envelopes, headers)])
-    tree = JournalTree(conn, tenant_id)
-    if head["tree_size"] == first - 1:
-        tree.add_leaves(first, [formats.entry_leaf_data(header) for header in headers])
-    else:
-        tree.grow(head["size"])
-
-
-def advance_chains(conn: psycopg.Connection, tenant_id: str, envelopes: list[dict], first_seq: int) -> list[tuple]:
-    """Make entries ``first_seq``, ``first_seq + 1`` … the last of their branches and streams, in turn;
-    return, for each, the entries it follows (0: none) — one query to read the chains, one to move them."""
-    keys = [formats.chain_keys(envelope) for envelope in envelopes]
-    wanted = sorted({key for pair in keys for key in pair})
-    last = {(row["kind"], row["key"]): row["last_seq"] for row in conn.execute(
-        "SELECT kind, key, last_seq FROM journal_keys WHERE tenant_id = %s"
-        " AND (kind, key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-        (tenant_id, [kind for kind, _ in wanted], [key for _, key in wanted]))}
-    links = []
-    for seq, (branch, stream) in enumerate(keys, start=first_seq):
-        links.append((last.get(branch, 0), last.get(stream, 0)))
-        last[branch] = last[stream] = seq
+def advance_chains_of_tenants(conn: psycopg.Connection,
+                              batches: dict[str, tuple[list[dict], int]]) -> dict[str, list[tuple]]:
+    """Make each tenant's entries ``first_seq``, ``first_seq + 1`` … the last of their branches and streams, in
+    turn; return, for each, the entries it follows (0: none) — one query reads the chains, one moves them."""
+    keys = {tenant_id: [formats.chain_keys(envelope) for envelope in envelopes]
+            for tenant_id, (envelopes, _) in batches.items()}
+    wanted = sorted({(tenant_id, *key) for tenant_id, pairs in keys.items() for pair in pairs for key in pair})
+    last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in conn.execute(
+        "SELECT tenant_id, kind, key, last_seq FROM journal_keys"
+        " WHERE (tenant_id, kind, key) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))",
+        ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]))}
+    links: dict[str, list[tuple]] = {}
+    for tenant_id, (_, first_seq) in batches.items():
+        links[tenant_id] = []
+        for seq, (branch, stream) in enumerate(keys[tenant_id], start=first_seq):
+            links[tenant_id].append((last.get((tenant_id, *branch), 0), last.get((tenant_id, *stream), 0)))
+            last[(tenant_id, *branch)] = last[(tenant_id, *stream)] = seq
     conn.cursor().executemany(
         "INSERT INTO journal_keys (tenant_id, kind, key, last_seq) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, kind, key) DO UPDATE SET last_seq = EXCLUDED.last_seq",
-        [(tenant_id, kind, key, last[(kind, key)]) for kind, key in wanted])
+        [(tenant_id, kind, key, last[(tenant_id, kind, key)]) for tenant_id, kind, key in wanted])
     return links

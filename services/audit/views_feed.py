@@ -44,30 +44,74 @@ def apply_entries(conn: psycopg.Connection, tenant_id: str, rows: list[dict]) ->
     An entry whose facts cannot be worked out is recorded as a failure at once; when the database refuses
     the batch, it is split in halves until the entry at fault is alone, recorded and skipped.
     """
+    return _apply_envelopes(conn, [(tenant_id, row["seq"], Envelope.from_dict(json.loads(row["envelope"])))
+                                   for row in rows])
+
+
+def _apply_envelopes(conn: psycopg.Connection, entries: list[tuple[str, int, Envelope]]) -> int:
     pending = []
-    for row in rows:
-        envelope = Envelope.from_dict(json.loads(row["envelope"]))
+    for tenant_id, seq, envelope in entries:
         try:
-            pending.append((row["seq"], envelope, facts_of(envelope)))
+            pending.append((tenant_id, seq, envelope, facts_of(envelope)))
         except Exception as error:  # noqa: BLE001 — recorded in failures, retried after a fix
-            _record_failure(conn, tenant_id, row["seq"], envelope, error)
-    return _write_split(conn, tenant_id, pending)
+            _record_failure(conn, tenant_id, seq, envelope, error)
+    return _write_split(conn, pending)
 
 
-def _write_split(conn: psycopg.Connection, tenant_id: str, pending: list[tuple]) -> int:
+def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
+    """Apply the entries just journalled to the views in the journal's own transaction; True if every
+    tenant's views are now level with its journal, False if the views worker has some left to apply.
+
+    This is the quick way to the views: an auditor sees an event the moment it is journalled, and the
+    entries are not read back and decoded again. It applies only where the views stood exactly at the
+    journal's previous entry, and only when no views worker or rebuild swap is writing (a try-lock, so the
+    journal never waits on them); whatever it leaves — a tenant behind, or anything going wrong here, which
+    is rolled back to a savepoint and never fails the journal's batch — the views worker catches up, as
+    ever, from the journal.
+    """
+    if not journalled:
+        return True
+    try:
+        with conn.transaction():
+            if not conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (APPLY_LOCK,)).fetchone()["got"]:
+                return False
+            return _follow(conn, journalled)
+    except psycopg.OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 — the views worker applies these entries (and records any failure) instead
+        log.warning("audit-views: entries left to the views worker", exc_info=True)
+        return False
+
+
+def _follow(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
+    positions = {row["tenant_id"]: row["seq"] for row in conn.execute(
+        "SELECT tenant_id, seq FROM positions WHERE tenant_id = ANY(%s)", (list(journalled),))}
+    # Only where the views stand exactly before the batch: behind (or just swapped by a rebuild), the worker
+    # applies in order.
+    level = {tenant_id: (first, envelopes) for tenant_id, (first, envelopes) in journalled.items()
+             if positions.get(tenant_id, 0) == first - 1}
+    _apply_envelopes(conn, [(tenant_id, seq, envelope) for tenant_id, (first, envelopes) in level.items()
+                            for seq, envelope in enumerate(envelopes, start=first)])
+    conn.cursor().executemany("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
+                              " DO UPDATE SET seq = EXCLUDED.seq",
+                              [(tenant_id, first + len(envelopes) - 1) for tenant_id, (first, envelopes) in level.items()])
+    return len(level) == len(journalled)
+
+
+def _write_split(conn: psycopg.Connection, pending: list[tuple]) -> int:
     if not pending:
         return 0
     try:
         with conn.transaction(), conn.pipeline():
-            SqlStore(conn).put_many(fact for _seq, _envelope, facts in pending for fact in facts)
+            SqlStore(conn).put_many(fact for *_entry, facts in pending for fact in facts)
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled):
         raise
     except Exception as error:
         if len(pending) == 1:
-            _record_failure(conn, tenant_id, pending[0][0], pending[0][1], error)
+            _record_failure(conn, *pending[0][:3], error)
             return 0
         half = len(pending) // 2
-        return _write_split(conn, tenant_id, pending[:half]) + _write_split(conn, tenant_id, pending[half:])
+        return _write_split(conn, pending[:half]) + _write_split(conn, pending[half:])
     metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc(len(pending))
     return len(pending)
 

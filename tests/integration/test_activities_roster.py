@@ -135,3 +135,31 @@ def test_a_committee_member_is_held_to_56_hours(activities_settings, client):
 def _admin(settings, tenant: str) -> str:
     from tests.support import token
     return token(settings, "bureau_admin", tenant=tenant)
+
+
+def test_a_branchs_roster_is_kept_while_the_bureaus_roster_version_stands_and_read_again_after_a_change(
+        activities_settings):
+    feed, other = MembersFeed(activities_settings), MembersFeed(activities_settings)
+    a, b, wang, zhao, chen, li = new_id(), new_id(), new_id(), new_id(), new_id(), new_id()
+    feed.deliver([*feed.bureau(), feed.branch(a), feed.branch(b), feed.member(wang, a, "王德明"),
+                  feed.member(chen, b, "陈秀英")])
+    other.deliver([*other.bureau(), other.branch(a), other.member(li, a, "李明")])  # the same branch id elsewhere
+
+    def roster(tenant: str, member_ids=(), branch_id=a):
+        with db.connect(activities_settings.app_dsn) as conn, conn.transaction():  # as the service reads, under RLS
+            db.set_tenant(conn, tenant)
+            return queries.load_roster(conn, member_ids, branch_id)
+
+    first = roster(feed.tenant, [wang])
+    assert set(first.members) == {wang}
+    assert roster(feed.tenant, [wang]) is first  # nothing changed: no table read again
+    assert set(roster(other.tenant).members) == {li}  # another bureau's roster is its own
+    assert set(roster(feed.tenant, [wang, chen]).members) == {wang, chen}  # a guest from branch B: read afresh
+    assert roster(feed.tenant) is first
+    feed.deliver([feed.member(zhao, a, "赵国庆")])
+    assert set(roster(feed.tenant).members) == {wang, zhao}
+    alone = roster(feed.tenant, [zhao], branch_id=None)  # outreach and care read one member's roster
+    assert set(alone.members) == {zhao} and roster(feed.tenant, [zhao], branch_id=None) is alone
+    feed.deliver([feed.on_member(zhao, m.MemberProfileUpdated(zhao, {"name": "赵国庆（改）"}))])
+    assert roster(feed.tenant).members[zhao].name == "赵国庆（改）"
+    assert roster(feed.tenant, [zhao], branch_id=None).members[zhao].name == "赵国庆（改）"

@@ -86,3 +86,12 @@ def test_a_consumer_lingers_only_after_a_batch_of_several_events_that_did_not_fi
     for batch in (1, 2, 499, consumer_module.MAX_POLL_RECORDS):
         runner._linger(stop, batch)
     assert stop.waits == [0.05, 0.05]
+
+
+def test_the_time_a_batch_took_counts_towards_the_linger():
+    runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
+                            apply=lambda conn, envelope: None)
+    stop = _Clock()
+    for took in (0.0, 0.03, 0.05, 0.2):
+        runner._linger(stop, 10, took)
+    assert [round(wait, 3) for wait in stop.waits] == [0.05, 0.02]

@@ -1,0 +1,142 @@
+"""The journal consumer brings the views level with each batch in its own transaction; whatever it cannot
+apply there — views behind, a worker or a rebuild writing, an error — it leaves to the views worker, and the
+journal's batch is never the worse for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.audit import journal, views_feed
+from services.audit.consumer import journal_and_views
+from shared import db
+from tests.audit_month import month_of_work
+from tests.support import new_id
+
+VIEWS = ("members", "activities", "member_events")
+
+
+def _rows(conn, tenant: str) -> dict[str, list[str]]:
+    """Each views table's rows of a tenant, without the ids that differ between two tenants' copies."""
+    found = {}
+    for table in VIEWS:
+        rows = conn.execute(f"SELECT to_jsonb(t) - 'tenant_id' - 'event_id' AS row FROM views.{table} t"
+                            " WHERE tenant_id = %s", (tenant,)).fetchall()
+        found[table] = sorted(str(sorted(row["row"].items())) for row in rows)
+    return found
+
+
+def _position(conn, tenant: str) -> int:
+    row = conn.execute("SELECT seq FROM views.positions WHERE tenant_id = %s", (tenant,)).fetchone()
+    return row["seq"] if row else 0
+
+
+def _journal_size(conn, tenant: str) -> int:
+    return conn.execute("SELECT size FROM journal_heads WHERE tenant_id = %s", (tenant,)).fetchone()["size"]
+
+
+def test_a_batch_reaches_the_views_in_the_journals_transaction_as_the_worker_would_apply_it(audit_settings):
+    followed, worked = new_id(), new_id()
+    with db.connect(audit_settings.owner_dsn) as conn:
+        envelopes = month_of_work(followed).envelopes
+        with conn.transaction(), conn.pipeline():
+            journal_and_views(conn, envelopes[:20])
+        with conn.transaction(), conn.pipeline():
+            journal_and_views(conn, envelopes[20:] + envelopes[:5])  # with a redelivered stretch
+        assert _position(conn, followed) == _journal_size(conn, followed) == len(envelopes)
+        views = _rows(conn, followed)
+        with conn.transaction():
+            journal.append_batch(conn, month_of_work(worked).envelopes)
+        while views_feed.catch_up(conn, batch_size=7):
+            pass
+        assert views == _rows(conn, worked)
+        assert all(views.values())
+
+
+def test_nothing_of_the_views_shows_before_the_journals_commit_and_nothing_is_left_after_a_rollback(audit_settings):
+    tenant = new_id()
+    with db.connect(audit_settings.owner_dsn) as conn, db.connect(audit_settings.owner_dsn, autocommit=True) as other:
+        with pytest.raises(RuntimeError), conn.transaction():
+            journal_and_views(conn, month_of_work(tenant).envelopes)
+            assert _rows(other, tenant) == {table: [] for table in VIEWS}
+            raise RuntimeError("the batch fails after the views were written")
+        assert _rows(other, tenant) == {table: [] for table in VIEWS}
+        assert _position(other, tenant) == 0
+
+
+def test_views_behind_the_journal_are_left_to_the_worker_which_applies_in_order(audit_settings):
+    tenant, level = new_id(), new_id()
+    envelopes, others = month_of_work(tenant).envelopes, month_of_work(level).envelopes
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            journal.append_batch(conn, envelopes[:10])  # journalled while no one fed the views
+        assert len(envelopes) - 10 == 42
+        with conn.transaction():
+            journal_and_views(conn, [e for pair in zip(envelopes[10:], others) for e in pair] + others[42:])
+        assert _position(conn, tenant) == 0  # not applied out of order
+        assert _position(conn, level) == len(others)  # the other bureau of the batch was level: applied
+        conn.execute("LISTEN audit_journal")
+        conn.commit()
+        with conn.transaction():
+            journal_and_views(conn, envelopes[:3])  # redelivered: nothing new, nothing to wake anyone for
+        assert not list(conn.notifies(timeout=0.3, stop_after=1))
+        assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
+        assert _position(conn, tenant) == len(envelopes)
+
+
+def test_the_journal_passes_by_while_the_views_are_being_written_and_wakes_the_worker(audit_settings):
+    tenant = new_id()
+    with db.connect(audit_settings.owner_dsn) as conn, db.connect(audit_settings.owner_dsn, autocommit=True) as worker:
+        worker.execute("LISTEN audit_journal")
+        worker.execute("SELECT pg_advisory_lock(%s)", (views_feed.APPLY_LOCK,))  # a views worker or a swap, writing
+        try:
+            with conn.transaction():
+                journal_and_views(conn, month_of_work(tenant).envelopes)  # does not wait for the lock
+        finally:
+            worker.execute("SELECT pg_advisory_unlock(%s)", (views_feed.APPLY_LOCK,))
+        assert _position(worker, tenant) == 0
+        assert list(worker.notifies(timeout=2, stop_after=1)), "the views worker is woken for what was left"
+        assert views_feed.catch_up(worker) == _journal_size(worker, tenant)
+
+
+def test_a_view_the_database_refuses_is_recorded_as_the_worker_would_and_the_rest_applied(audit_settings,
+                                                                                          monkeypatch):
+    from services.audit.store import Fact
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+    refused = next(e for e in envelopes if e.event_type == "activities.ActivityRecorded")
+    facts_of = views_feed.facts_of
+
+    def facts_with_a_bad_date(envelope):
+        facts = facts_of(envelope)
+        if envelope.event_id != refused.event_id:
+            return facts
+        return [Fact(f.table, {**f.row, "on_date": "not a date"}) if f.table == "activities" else f for f in facts]
+
+    monkeypatch.setattr(views_feed, "facts_of", facts_with_a_bad_date)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            journal_and_views(conn, envelopes)
+        failed = conn.execute("SELECT event_id::text AS event_id FROM failures WHERE tenant_id = %s",
+                              (tenant,)).fetchall()
+        assert [row["event_id"] for row in failed] == [refused.event_id]
+        assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
+        assert conn.execute("SELECT count(*) AS n FROM views.activities WHERE tenant_id = %s",
+                            (tenant,)).fetchone()["n"] > 0
+
+
+def test_anything_going_wrong_in_the_views_leaves_the_journals_batch_whole(audit_settings, monkeypatch):
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+
+    def broken(conn, journalled):
+        conn.execute("SELECT * FROM views.no_such_table")
+
+    monkeypatch.setattr(views_feed, "_follow", broken)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            journal_and_views(conn, envelopes)
+        assert _journal_size(conn, tenant) == len(envelopes)
+        assert _position(conn, tenant) == 0
+        monkeypatch.undo()
+        assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
+        assert not conn.execute("SELECT 1 FROM failures WHERE tenant_id = %s", (tenant,)).fetchone()
