@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,7 +124,8 @@ def _transfers_by_branch(rows: list[dict], branch_id: str | None) -> dict[str, l
 
 
 _pause = threading.Lock()
-_paused = {"readers": 0, "resume": False}
+_paused = {"readers": 0, "resume": False, "since": 0.0}
+LONGEST_PAUSE = 5.0  # seconds: readers overlapping without end still let the collector run this often
 
 
 @contextmanager
@@ -134,11 +136,12 @@ def collector_paused() -> Iterator[None]:
     A bureau's roll-up makes a few hundred thousand short-lived dicts, lists and records, none in a cycle, all
     freed by their reference counts when the answer is sent; meanwhile the collector would walk them, and the
     service's whole heap, again and again (about half the roll-up's time on the million-event fixture). Readers
-    in other threads share the pause; the collector resumes when the last one is done, if it was running before.
+    in other threads share the pause; the collector resumes when the last one is done, if it was running before,
+    and runs once anyway whenever readers have overlapped for ``LONGEST_PAUSE`` without a gap.
     """
     with _pause:
         if _paused["readers"] == 0:
-            _paused["resume"] = gc.isenabled()
+            _paused["resume"], _paused["since"] = gc.isenabled(), time.monotonic()
             gc.disable()
         _paused["readers"] += 1
     try:
@@ -148,3 +151,6 @@ def collector_paused() -> Iterator[None]:
             _paused["readers"] -= 1
             if _paused["readers"] == 0 and _paused["resume"]:
                 gc.enable()
+            elif _paused["resume"] and time.monotonic() - _paused["since"] > LONGEST_PAUSE:
+                _paused["since"] = time.monotonic()
+                gc.collect()

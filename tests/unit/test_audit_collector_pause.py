@@ -71,3 +71,16 @@ def test_as_a_decorator_the_views_facts_are_dropped_before_the_collector_resumes
 
     view()
     assert observed == [False]
+
+
+def test_readers_that_never_stop_overlapping_still_let_the_collector_run(monkeypatch):
+    from services.audit import facts
+
+    monkeypatch.setattr(facts, "LONGEST_PAUSE", -1.0)  # overdue at once
+    collected = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collected.append(args) or 0)
+    with collector_paused():
+        with collector_paused():  # another reader, begun before the first is done
+            pass
+        assert collected == [()] and not gc.isenabled()
+    assert gc.isenabled()
