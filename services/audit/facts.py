@@ -18,6 +18,9 @@ from services.audit.store import TABLES, Concerning, FactStore, Read
 # Tables loaded only within the period asked about (they grow with every record); the rest in full.
 DATED = {"activities": "on_date", "talks": "on_date", "outreach": "on_date", "care": "on_date",
          "performances": "on_date"}
+# Records of work a scorecard counts only within its period (or the quarters coverage is judged by), unlike care
+# (a birthday greeted days early, a year's health checks): loaded for that narrower window when one is given.
+WORK = ("activities", "talks", "outreach", "performances")
 BRANCH_TABLES = ("terms", "posts", "allowances", "elections", "dues_assessments", "dues_reductions",
                  "dues_paid", "dues_reviews", "dues_carried", "teams", "team_members", "pledges", "centre",
                  "party_groups", *DATED)
@@ -72,15 +75,18 @@ class Facts:
                 "effective_from": version.effective_from.isoformat() if version and version.effective_from else None}
 
 
-def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: str | None = None) -> Facts:
-    """Everything about one bureau (or one of its branches) that views of ``start``..``end`` read.
+def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: str | None = None,
+         work: tuple[date, date] | None = None) -> Facts:
+    """Everything about one bureau (or one of its branches) that views of ``start``..``end`` read (records of work
+    from ``work``'s first to its last day, if given).
 
     The reads go in two batches (one round trip each with PostgreSQL): the register and whatever does not depend
     on who was ever in the branch; then, for one branch, other branches' rows naming one of those members."""
     first = [Read("branches", tenant_id, branch_id), Read("branch_closures", tenant_id, branch_id),
              Read("members", tenant_id, columns=READ["members"]), Read("member_changes", tenant_id),
              Read("rules", tenant_id), Read("transfers", tenant_id)]
-    reads = [_read(table, tenant_id, start, end, branch_id) for table in BRANCH_TABLES]
+    reads = [_read(table, tenant_id, *(work if work and table in WORK else (start, end)), branch_id)
+             for table in BRANCH_TABLES]
     now = [r for r in reads if not (branch_id and r.table in MEMBERS_NAMED_IN)]
     found = store.read(first + now)
     branches, closures, members, changes, rules, transfers = found[:len(first)]

@@ -28,7 +28,7 @@ from tests.audit_month import BRANCH, M1, M2, M4, M5, M6, OTHER, TENANT, TODAY, 
     other_branch_with
 
 NEWCOMER = "7d2f0c3e-0000-4000-8000-000000000019"
-PERIODS = ("2026-03", "2026-07", "2026-Q2", "2026-Q4", "2026-11", "2026")
+PERIODS = ("2026-03", "2026-05", "2026-07", "2026-Q2", "2026-Q4", "2026-11", "2026")
 
 
 def _history() -> History:
@@ -59,10 +59,13 @@ def _history() -> History:
     withdrawn = A.OutreachWithdrawn(outreach_id="o1", branch_id=BRANCH, member_id=M4, withdrawn_on=date(2026, 11, 20),
                                     reason="记错了")
     h.record("outreach-o1", withdrawn, on=date(2026, 11, 20))
+    quarterly = {"coverage_activity_kinds": ["study"], "coverage_period": "quarter"}
     h.record(f"bureau-{TENANT}", M.BureauRulesPublished(bureau_id=TENANT, rules_version=7,
-                                                        effective_from=date(2026, 7, 1),
-                                                        rules={"coverage_activity_kinds": ["study"]}),
+                                                        effective_from=date(2026, 7, 1), rules=quarterly),
              on=date(2026, 6, 20), branch_id=None)
+    # studied in October: covers M2 in November's card, judged by its quarter under the rules from July
+    october = replace(activity("study", date(2026, 10, 8), [M2, NEWCOMER], hours="2"), activity_id="a-october")
+    h.record("activity-a-october", october, on=october.occurred_on)
     return h
 
 
@@ -108,11 +111,13 @@ def stores(audit_settings):
         yield reference, SqlStore(conn), envelopes
 
 
-def _cards(store, branch_id: str | None) -> dict:
+def _cards(store, branch_id: str | None, narrowed: bool = False) -> dict:
+    """Every card of the history; ``narrowed``: records of work read for the card's quarters only, as views do."""
     cards = {}
     for period_id in PERIODS:
         period = parse_period(period_id)
-        loaded = facts_module.load(store, TENANT, *queries.facts_window(period), branch_id)
+        loaded = facts_module.load(store, TENANT, *queries.facts_window(period), branch_id,
+                                   queries.work_window(period) if narrowed else None)
         for branch in [branch_id] if branch_id else sorted(loaded.branches):
             cards[(branch, period_id)] = queries.with_record_count(scorecard(loaded, branch, period, TODAY))
     return cards
@@ -121,7 +126,7 @@ def _cards(store, branch_id: str | None) -> dict:
 @pytest.mark.parametrize("branch_id", [BRANCH, OTHER, None], ids=["branch", "other-branch", "bureau"])
 def test_postgresql_views_give_the_cards_the_facts_give(stores, branch_id):
     reference, views, _ = stores
-    expected, found = _cards(reference, branch_id), _cards(views, branch_id)
+    expected, found = _cards(reference, branch_id), _cards(views, branch_id, narrowed=True)
     assert set(found) == set(expected) and len(found) >= len(PERIODS)
     for key, card in expected.items():
         assert found[key] == card, key
@@ -136,6 +141,9 @@ def test_the_history_exercises_what_the_cards_must_follow(stores):
     assert any(m["carried"] for m in year["figures"]["dues"]["members"])
     assert cards[(BRANCH, "2026")]["findings"] and cards[(BRANCH, "2026-07")]["rules"]["version"] == 7
     assert M1 in {m["member_id"] for m in cards[(OTHER, "2026-07")]["figures"]["study_hours"]["members"]}
+    november = cards[(BRANCH, "2026-11")]["figures"]["coverage"]["periods"]
+    assert [p["period"] for p in november] == ["2026-Q4"]
+    assert M2 not in {m["member_id"] for p in november for m in p["not_covered"]}
     assert cards[(BRANCH, "2026-03")]["rules"]["version"] == 0 and M2 in {
         m["member_id"] for m in cards[(BRANCH, "2026")]["figures"]["dues"]["members"]}
 
