@@ -51,11 +51,19 @@ class Register:
         self._everyone: dict[date, list[MemberState]] = {}
         self._ever_in: dict[str, list[str]] | None = None
         self._stays: dict[str, list[Stay]] = {}
+        self._states: dict[tuple[str, date], MemberState | None] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
 
     def state(self, member_id: str, day: date) -> MemberState | None:
-        """The member as on ``day``; None before they joined the register (or if unknown)."""
+        """The member as on ``day``; None before they joined the register (or if unknown). Worked out once per
+        member and day: a card asks it of each member in several sections, a roll-up of a hundred cards."""
+        key = (member_id, day)
+        if key not in self._states:
+            self._states[key] = self._state(member_id, day)
+        return self._states[key]
+
+    def _state(self, member_id: str, day: date) -> MemberState | None:
         row = self.members.get(member_id)
         if row is None or row["joined_on"] > day:
             return None
