@@ -113,14 +113,9 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
     shares: dict[tuple[str, int], Decimal] = {}
     for member_id, payments in _payments_by_member(ctx).items():
         paid = part(member_id)["paid"]
-        for event_id in sorted(payments):  # a month paid twice: the same answer whichever store was read
-            amount, *months = payments[event_id]
-            share = shares.get((amount, len(months)))
-            if share is None:  # each amount over so many months divided once, not once per payment
-                share = shares[(amount, len(months))] = \
-                    (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
-            for month in months:
-                paid[month] = share
+        if not _apply_payments(paid, payments.values(), shares):
+            paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
+            _apply_payments(paid, (payments[event_id] for event_id in sorted(payments)), shares)
     for row in ctx.facts.everywhere("dues_carried"):
         part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
     for row in ctx.facts.everywhere("dues_reviews"):
@@ -128,6 +123,20 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
             part(row["member_id"])["reviews"].append(min(row["months_unpaid"]))
     return {member_id: DuesLedger(found["assessed"], found["reductions"], found["paid"], found["carried"],
                                   tuple(found["reviews"])) for member_id, found in parts.items()}
+
+
+def _apply_payments(paid: dict, payments, shares: dict) -> bool:
+    """Each payment's share of its amount set on its months; False if a month was paid by two payments."""
+    once = True
+    for amount, *months in payments:
+        share = shares.get((amount, len(months)))
+        if share is None:  # each amount over so many months divided once, not once per payment
+            share = shares[(amount, len(months))] = \
+                (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
+        for month in months:
+            once = once and month not in paid
+            paid[month] = share
+    return once
 
 
 def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrears: list[str],
