@@ -197,9 +197,7 @@ def _dues_reduced(e, env):
 
 
 def _dues_paid(e, env):
-    return [("dues_payments", {"member_id": e.member_id, "branch_id": e.branch_id, "months": list(e.months),
-                               "amount": e.amount, "paid_on": e.paid_on, "payer": e.payer}),
-            ("dues_paid", {"member_id": e.member_id, "branch_id": e.branch_id,
+    return [("dues_paid", {"member_id": e.member_id, "branch_id": e.branch_id,
                            "payments": {str(env.event_id): [str(e.amount), *e.months]}})]
 
 

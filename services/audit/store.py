@@ -57,8 +57,6 @@ TABLES: dict[str, Table] = {
                                " stream_version"),
     "dues_reductions": _table("event_id", "tenant_id event_id member_id branch_id year from_month monthly_amount"
                               " resolution stream_version"),
-    "dues_payments": _table("event_id", "tenant_id event_id member_id branch_id months amount paid_on payer",
-                            json="months"),
     # The payments of one member recorded in one branch, kept together as they arrive ({event id: [amount,
     # month, …]}): a view reads a bureau's thousand members, not its years of monthly payments one row each.
     "dues_paid": _table("member_id branch_id", "tenant_id member_id branch_id payments", json="payments",
