@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -80,9 +79,11 @@ class _Failed(Exception):
 class ConsumerRunner:
     def __init__(self, settings: Settings, name: str, topics: list[str], apply: Apply, *,
                  dsn: str | None = None, max_attempts: int | None = None,
-                 event_types: Collection[str] | None = None, apply_batch: ApplyBatch | None = None) -> None:
+                 event_types: Collection[str] | None = None, apply_batch: ApplyBatch | None = None,
+                 linger_ms: int | None = None) -> None:
         """``event_types``: the only types ``apply`` does anything with (None: every type).
-        ``apply_batch``: applies a batch's new events at once, to the same effect as ``apply`` on each in turn."""
+        ``apply_batch``: applies a batch's new events at once, to the same effect as ``apply`` on each in turn.
+        ``linger_ms``: this consumer's linger (None: the settings' ``consumer_linger_ms``)."""
         self.settings = settings
         self.name = name
         self.group_id = f"{settings.topic_prefix}.{name}"
@@ -92,6 +93,7 @@ class ConsumerRunner:
         self.dsn = dsn or settings.owner_dsn
         self.max_attempts = max_attempts or settings.consumer_max_attempts
         self.event_types = None if event_types is None else frozenset(event_types)
+        self.linger_ms = settings.consumer_linger_ms if linger_ms is None else linger_ms
         self._dlq_producer = None
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
@@ -121,29 +123,25 @@ class ConsumerRunner:
                     records = [Delivery(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()))
                                for batch in polled.values() for r in batch]
                     if records:
-                        started = time.monotonic()
                         self.process(conn, records)
                         _commit_offsets(consumer, records)
-                        self._linger(stop, len(records), time.monotonic() - started)
+                        self._linger(stop, len(records))
         finally:
             consumer.close(autocommit=False)
 
-    def _linger(self, stop: threading.Event, batch: int, took: float = 0.0) -> None:
-        """After a batch of several events that did not fill a poll, let the next one gather until the
-        linger has passed since this one began.
+    def _linger(self, stop: threading.Event, batch: int) -> None:
+        """After a batch of several events that did not fill a poll, let the next one gather for a few
+        milliseconds.
 
         Each poll sends one fetch request and each batch commits once: waiting a little after a batch
         turns a stream of events into a fetch, a transaction and an offset commit for many, which is
-        where a busy broker's and consumer's time goes. The linger bounds how often a batch starts, so the
-        time a batch took (``took``) counts towards it: events gather while a slow batch is applied, and
-        waiting a whole linger on top would only delay them. Only a consumer that is already getting
-        events faster than one a batch waits: after a single event, the next is handled the moment it
-        comes, so a quiet pipeline answers in milliseconds rather than a linger later; an idle consumer's
-        poll waits on the broker, which answers as soon as an event arrives.
+        where a busy broker's and consumer's time goes. Only a consumer that is already getting events
+        faster than one a batch waits: after a single event, the next is handled the moment it comes,
+        so a quiet pipeline answers in milliseconds rather than a linger later; an idle consumer's poll
+        waits on the broker, which answers as soon as an event arrives.
         """
-        wait = self.settings.consumer_linger_ms / 1000 - took
-        if 1 < batch < MAX_POLL_RECORDS and wait > 0:
-            stop.wait(wait)
+        if 1 < batch < MAX_POLL_RECORDS and self.linger_ms:
+            stop.wait(self.linger_ms / 1000)
 
     def _close_dlq_producer(self) -> None:
         if self._dlq_producer is not None:

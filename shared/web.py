@@ -298,7 +298,8 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
                 _authorise_again(conn, tenant_id, principal, handler)
                 g.idempotent_replay = True
                 return replay
-        set_tenant(conn, tenant_id)
+        if not key or (tenant_id or "") != (principal.tenant or ""):
+            set_tenant(conn, tenant_id)
         uow = _unit_of_work(conn, tenant_id, principal)
         body = handler(uow)
         if key:
@@ -335,12 +336,14 @@ def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: 
     """Claim ``key`` for this request, or return the response recorded under it (None: go ahead and run)."""
     scope = _key_scope(principal)
     request_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
-    # Expired keys of this bureau go first, so an old key can be used again and the table stays small.
-    conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s AND expires_at <= now()", (scope[0],))
-    # A concurrent request with the same key waits here until the first one commits or rolls back.
+    _sweep_expired_keys(conn, scope[0])
+    # A concurrent request with the same key waits here until the first one commits or rolls back. An
+    # expired claim is taken over: the key may be used again once it is forgotten.
     claimed = conn.execute(
         "INSERT INTO idempotency_keys (tenant_id, subject, method, path, key, request_hash, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT DO NOTHING",
+        " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT (tenant_id, subject,"
+        " method, path, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, expires_at = EXCLUDED.expires_at,"
+        " created_at = now(), status_code = NULL, response = NULL WHERE idempotency_keys.expires_at <= now()",
         (*scope, key, request_hash, ttl_seconds)).rowcount
     if claimed:
         return None
@@ -349,6 +352,20 @@ def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: 
     if stored["request_hash"] != request_hash:
         raise IdempotencyKeyReused()
     return stored["response"]
+
+
+_SWEEP_SECONDS = 60.0
+_swept: dict[str, float] = {}
+
+
+def _sweep_expired_keys(conn: psycopg.Connection, tenant: str) -> None:
+    """Delete a bureau's expired keys, at most once a minute per process: the table stays small without a
+    delete in every command (an expired key in the way of a new claim is taken over by the claim itself)."""
+    now = time.monotonic()
+    if now - _swept.get(tenant, -_SWEEP_SECONDS) < _SWEEP_SECONDS:
+        return
+    _swept[tenant] = now
+    conn.execute("DELETE FROM idempotency_keys WHERE tenant_id = %s AND expires_at <= now()", (tenant,))
 
 
 class IdempotencyKeyReused(BranchworkError):

@@ -53,12 +53,13 @@ def _recorded(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
          "at": e.recorded_at})
     conn.execute("DELETE FROM activity_participants WHERE activity_id = %s", (event.activity_id,))
     invited = set(event.invited)
-    rows = [(e.tenant_id, event.activity_id, member_id, "attended", None, member_id in invited)
-            for member_id in event.attendees]
-    rows += [(e.tenant_id, event.activity_id, a["member_id"], "absent", a["reason"], False) for a in event.absentees]
-    with conn.cursor() as cur:
-        cur.executemany("INSERT INTO activity_participants (tenant_id, activity_id, member_id, presence, reason,"
-                        " invited) VALUES (%s, %s, %s, %s, %s, %s)", rows)
+    people = [(member_id, "attended", None, member_id in invited) for member_id in event.attendees]
+    people += [(a["member_id"], "absent", a["reason"], False) for a in event.absentees]
+    if people:  # one statement for the whole list, not one per person
+        member_ids, presence, reasons, invitations = (list(column) for column in zip(*people))
+        conn.execute("INSERT INTO activity_participants (tenant_id, activity_id, member_id, presence, reason, invited)"
+                     " SELECT %s, %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::boolean[])",
+                     (e.tenant_id, event.activity_id, member_ids, presence, reasons, invitations))
 
 
 def _cancelled(conn: psycopg.Connection, e: Envelope, event: ev.ActivityCancelled) -> None:

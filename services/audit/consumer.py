@@ -19,9 +19,10 @@ from services.audit.views_feed import ViewsWorker, follow_journal
 SOURCES = ("members", "activities", "notify")
 
 
-def journal_consumer(settings: Settings) -> ConsumerRunner:
+def journal_consumer(settings: Settings, linger_ms: int | None = None) -> ConsumerRunner:
     topics = [settings.topic(source) for source in SOURCES]
-    return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal_and_views)
+    return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal_and_views,
+                          linger_ms=linger_ms)
 
 
 def journal_and_views(conn, envelopes) -> None:
@@ -40,7 +41,7 @@ def journal_worker(service: Service) -> ConsumerRunner:
                 size = conn.execute("SELECT size FROM journal_heads WHERE tenant_id = %s FOR UPDATE",
                                     (tenant["tenant_id"],)).fetchone()["size"]
                 JournalTree(conn, tenant["tenant_id"]).grow(size)
-    return journal_consumer(service.settings)
+    return journal_consumer(service.settings, service.own_settings.journal_linger_ms)
 
 
 def views_worker(service: Service) -> ViewsWorker:

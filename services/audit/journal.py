@@ -19,7 +19,7 @@ import psycopg
 
 from shared.envelope import Envelope
 from services.audit import formats
-from services.audit.tree import JournalTree, add_leaves_of_tenants
+from services.audit.tree import JournalTree, add_leaves_of_tenants, read_right_edges
 
 CHANNEL = "audit_journal"
 ENTRY_INSERT = ("INSERT INTO journal (tenant_id, seq, event_id, event_type, stream_id, stream_version, branch_id,"
@@ -47,8 +47,9 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], receiv
     worker to the caller.
 
     However many bureaus the batch holds, it costs the same few statements: the numbers of every bureau
-    reserved at once, the back-links read and moved at once, the entries and the tree's new nodes written
-    at once — each statement a round trip the batch would otherwise pay per bureau.
+    reserved, the chains' last entries and the trees' right edges read — three statements sent together,
+    one round trip in pipeline mode —, then the back-links moved and the entries and the trees' new nodes
+    written, each in one statement for the whole batch.
     """
     fresh = _not_journalled(conn, [e for e in envelopes if e.tenant_id is not None])
     by_tenant: dict[str, list[Envelope]] = {}
@@ -56,12 +57,17 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], receiv
         by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
     if not by_tenant:
         return {}
-    heads = _reserve(conn, by_tenant)
+    bodies = {tenant_id: [envelope.to_dict() for envelope in entries] for tenant_id, entries in by_tenant.items()}
+    chains = {tenant_id: [formats.chain_keys(body) for body in tenant_bodies]
+              for tenant_id, tenant_bodies in bodies.items()}
+    reserved, chain_ends, edges = (_reserve(conn, by_tenant), _read_chains(conn, chains),
+                                   read_right_edges(conn, sorted(by_tenant)))
+    heads = {row["tenant_id"]: row for row in reserved.fetchall()}
+    last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in chain_ends.fetchall()}
+    edge_nodes = edges.fetchall()
     journalled = {tenant_id: (heads[tenant_id]["size"] - len(entries) + 1, entries)
                   for tenant_id, entries in by_tenant.items()}
-    bodies = {tenant_id: [envelope.to_dict() for envelope in entries] for tenant_id, entries in by_tenant.items()}
-    links = advance_chains_of_tenants(conn, {tenant_id: (bodies[tenant_id], first)
-                                             for tenant_id, (first, _) in journalled.items()})
+    links = _advance_chains(conn, chains, last, {tenant_id: first for tenant_id, (first, _) in journalled.items()})
     rows, leaves = [], []
     for tenant_id, (first, entries) in journalled.items():
         headers = [formats.entry_header(first + offset, body, *link)
@@ -71,30 +77,32 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], receiv
                   header["branch_prev"], header["stream_prev"], received_at) for e, header in zip(entries, headers)]
         leaves.append((tenant_id, first, [formats.entry_leaf_data(header) for header in headers]))
     conn.cursor().executemany(ENTRY_INSERT, rows)
-    _grow_trees(conn, heads, leaves)
+    _grow_trees(conn, heads, leaves, edge_nodes)
     if notify:
         wake_views(conn)
     return journalled
 
 
-def _reserve(conn: psycopg.Connection, by_tenant: dict[str, list[Envelope]]) -> dict[str, dict]:
-    """Take each tenant's next numbers; its head row, locked until the commit, serialises its appends, so the
-    numbers have no gaps and the back-links read next are the true last entries of branches and streams."""
+def _reserve(conn: psycopg.Connection, by_tenant: dict[str, list[Envelope]]) -> psycopg.Cursor:
+    """Take each tenant's next numbers (rows: tenant_id, size, tree_size); its head row, locked until the
+    commit, serialises its appends, so the numbers have no gaps and the chains' last entries read with it
+    are the true ones."""
     tenants = sorted(by_tenant)  # the rows are locked in one order, whoever else appends
-    return {row["tenant_id"]: row for row in conn.execute(
+    return conn.execute(
         "INSERT INTO journal_heads (tenant_id, size) SELECT * FROM unnest(%s::text[], %s::bigint[])"
         " ON CONFLICT (tenant_id) DO UPDATE SET size = journal_heads.size + EXCLUDED.size"
         " RETURNING tenant_id, size, tree_size",
-        (tenants, [len(by_tenant[tenant]) for tenant in tenants]))}
+        (tenants, [len(by_tenant[tenant]) for tenant in tenants]))
 
 
-def _grow_trees(conn: psycopg.Connection, heads: dict[str, dict], leaves: list[tuple[str, int, list[bytes]]]) -> None:
-    """Hang the new leaves on each tree; a tree left behind (entries journalled before it existed) grows
-    from the journal first."""
+def _grow_trees(conn: psycopg.Connection, heads: dict[str, dict], leaves: list[tuple[str, int, list[bytes]]],
+                edge_nodes: list[dict]) -> None:
+    """Hang the new leaves on each tree from its right edge (already read); a tree left behind (entries
+    journalled before it existed) grows from the journal first."""
     level = [(JournalTree(conn, tenant_id), first, data) for tenant_id, first, data in leaves
              if heads[tenant_id]["tree_size"] == first - 1]
     if level:
-        add_leaves_of_tenants(conn, level)
+        add_leaves_of_tenants(conn, level, edge_nodes)
     for tenant_id, first, _ in leaves:
         if heads[tenant_id]["tree_size"] != first - 1:
             JournalTree(conn, tenant_id).grow(heads[tenant_id]["size"])
@@ -119,25 +127,29 @@ def _not_journalled(conn: psycopg.Connection, envelopes: list[Envelope]) -> list
     return fresh
 
 
-def advance_chains_of_tenants(conn: psycopg.Connection,
-                              batches: dict[str, tuple[list[dict], int]]) -> dict[str, list[tuple]]:
-    """Make each tenant's entries ``first_seq``, ``first_seq + 1`` … the last of their branches and streams, in
-    turn; return, for each, the entries it follows (0: none) — one query reads the chains, one moves them."""
-    keys = {tenant_id: [formats.chain_keys(envelope) for envelope in envelopes]
-            for tenant_id, (envelopes, _) in batches.items()}
-    wanted = sorted({(tenant_id, *key) for tenant_id, pairs in keys.items() for pair in pairs for key in pair})
-    last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in conn.execute(
+def _read_chains(conn: psycopg.Connection, chains: dict[str, list[tuple]]) -> psycopg.Cursor:
+    """The last entries of the chains (branch, stream) the new entries belong to (rows: tenant_id, kind, key,
+    last_seq)."""
+    wanted = sorted({(tenant_id, *key) for tenant_id, pairs in chains.items() for pair in pairs for key in pair})
+    return conn.execute(
         "SELECT tenant_id, kind, key, last_seq FROM journal_keys"
         " WHERE (tenant_id, kind, key) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))",
-        ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]))}
+        ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]))
+
+
+def _advance_chains(conn: psycopg.Connection, chains: dict[str, list[tuple]], last: dict[tuple, int],
+                    firsts: dict[str, int]) -> dict[str, list[tuple]]:
+    """Make each tenant's entries ``first``, ``first + 1`` … the last of their branches and streams, in turn;
+    return, for each, the entries it follows (0: none) — and move the chains in one statement."""
     links: dict[str, list[tuple]] = {}
-    for tenant_id, (_, first_seq) in batches.items():
+    for tenant_id, pairs in chains.items():
         links[tenant_id] = []
-        for seq, (branch, stream) in enumerate(keys[tenant_id], start=first_seq):
+        for seq, (branch, stream) in enumerate(pairs, start=firsts[tenant_id]):
             links[tenant_id].append((last.get((tenant_id, *branch), 0), last.get((tenant_id, *stream), 0)))
             last[(tenant_id, *branch)] = last[(tenant_id, *stream)] = seq
+    moved = sorted({(tenant_id, *key) for tenant_id, pairs in chains.items() for pair in pairs for key in pair})
     conn.cursor().executemany(
         "INSERT INTO journal_keys (tenant_id, kind, key, last_seq) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, kind, key) DO UPDATE SET last_seq = EXCLUDED.last_seq",
-        [(tenant_id, kind, key, last[(tenant_id, kind, key)]) for tenant_id, kind, key in wanted])
+        [(tenant_id, kind, key, last[(tenant_id, kind, key)]) for tenant_id, kind, key in moved])
     return links

@@ -49,6 +49,9 @@ class AuditSettings:
     checkpoint_interval: float = 3600.0
     dev_login: bool = False
     views_batch_size: int = 500
+    journal_linger_ms: int = 20
+    """The journal consumer's linger (``BRANCHWORK_CONSUMER_LINGER_MS`` is the others'): it is on the way
+    from a command to the auditors' views, so it gathers its batches for less time than the rest."""
     web_url: str = "http://127.0.0.1:8005"
     """The secretaries' pages, where the dashboard sends a secretary who signs in here."""
 
@@ -65,6 +68,7 @@ class AuditSettings:
                                                      cls.checkpoint_interval)),
                    dev_login=env.get("BRANCHWORK_DEV_LOGIN", "") == "1",
                    views_batch_size=int(env.get("BRANCHWORK_AUDIT_VIEWS_BATCH", cls.views_batch_size)),
+                   journal_linger_ms=int(env.get("BRANCHWORK_AUDIT_JOURNAL_LINGER_MS", cls.journal_linger_ms)),
                    web_url=env.get("BRANCHWORK_WEB_URL", _web_url(env)).rstrip("/"))
 
 

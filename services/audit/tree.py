@@ -105,19 +105,34 @@ class JournalTree:
         return merkle.consistency_proof(first, second, self.read)
 
 
-def add_leaves_of_tenants(conn: psycopg.Connection, plans: list[tuple[JournalTree, int, list[bytes]]]) -> None:
+def read_right_edges(conn: psycopg.Connection, tenants: list[str]) -> psycopg.Cursor:
+    """The nodes each tenant's tree, as big as it is now, hangs its next leaf from (rows: tenant_id, level, idx,
+    hash): worked out in the query from the tree's size, so it can go out with the statements that take new
+    entry numbers, in the same round trip."""
+    return conn.execute(
+        "SELECT n.tenant_id, n.level, n.idx, n.hash FROM journal_heads h CROSS JOIN generate_series(0, 62) AS l(level)"
+        " JOIN journal_nodes n ON n.tenant_id = h.tenant_id AND n.level = l.level"
+        " AND n.idx = (h.tree_size >> l.level) - 1"
+        " WHERE h.tenant_id = ANY(%s) AND (h.tree_size >> l.level) & 1 = 1", (tenants,))
+
+
+def add_leaves_of_tenants(conn: psycopg.Connection, plans: list[tuple[JournalTree, int, list[bytes]]],
+                          edge_nodes: list[dict] | None = None) -> None:
     """Add leaves to several tenants' trees, each holding exactly the ``first - 1`` before its new ones, in
-    three statements whatever the number of tenants: every right edge read at once, every new node written
-    at once, every tree's size moved at once."""
-    wanted = [(tree.tenant_id, level, index) for tree, first, _ in plans
-              for level, index in tree.right_edge(first - 1) if (level, index) not in tree._cache]
-    if wanted:
-        trees = {tree.tenant_id: tree for tree, _, _ in plans}
-        for row in conn.execute(
-                "SELECT n.tenant_id, level, idx, hash FROM journal_nodes n"
-                " JOIN unnest(%s::text[], %s::smallint[], %s::bigint[]) AS w(t, l, i)"
-                " ON n.tenant_id = w.t AND n.level = w.l AND n.idx = w.i",
-                ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted])):
+    three statements whatever the number of tenants (two when ``edge_nodes``, the rows ``read_right_edges``
+    gave, are at hand): every right edge read at once, every new node written at once, every tree's size
+    moved at once."""
+    trees = {tree.tenant_id: tree for tree, _, _ in plans}
+    if edge_nodes is None:
+        wanted = [(tree.tenant_id, level, index) for tree, first, _ in plans
+                  for level, index in tree.right_edge(first - 1) if (level, index) not in tree._cache]
+        edge_nodes = conn.execute(
+            "SELECT n.tenant_id, level, idx, hash FROM journal_nodes n"
+            " JOIN unnest(%s::text[], %s::smallint[], %s::bigint[]) AS w(t, l, i)"
+            " ON n.tenant_id = w.t AND n.level = w.l AND n.idx = w.i",
+            ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted])).fetchall() if wanted else []
+    for row in edge_nodes:
+        if row["tenant_id"] in trees:
             trees[row["tenant_id"]]._cache[(row["level"], row["idx"])] = bytes(row["hash"])
     nodes = [node for tree, first, leaves in plans for node in tree.new_nodes(first, leaves)]
     conn.cursor().executemany("INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)",

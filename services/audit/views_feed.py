@@ -44,17 +44,13 @@ def apply_entries(conn: psycopg.Connection, tenant_id: str, rows: list[dict]) ->
     An entry whose facts cannot be worked out is recorded as a failure at once; when the database refuses
     the batch, it is split in halves until the entry at fault is alone, recorded and skipped.
     """
-    return _apply_envelopes(conn, [(tenant_id, row["seq"], Envelope.from_dict(json.loads(row["envelope"])))
-                                   for row in rows])
-
-
-def _apply_envelopes(conn: psycopg.Connection, entries: list[tuple[str, int, Envelope]]) -> int:
     pending = []
-    for tenant_id, seq, envelope in entries:
+    for row in rows:
+        envelope = Envelope.from_dict(json.loads(row["envelope"]))
         try:
-            pending.append((tenant_id, seq, envelope, facts_of(envelope)))
+            pending.append((tenant_id, row["seq"], envelope, facts_of(envelope)))
         except Exception as error:  # noqa: BLE001 — recorded in failures, retried after a fix
-            _record_failure(conn, tenant_id, seq, envelope, error)
+            _record_failure(conn, tenant_id, row["seq"], envelope, error)
     return _write_split(conn, pending)
 
 
@@ -65,16 +61,14 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled) -> 
     This is the quick way to the views: an auditor sees an event the moment it is journalled, and the
     entries are not read back and decoded again. It applies only where the views stood exactly at the
     journal's previous entry, and only when no views worker or rebuild swap is writing (a try-lock, so the
-    journal never waits on them); whatever it leaves — a tenant behind, or anything going wrong here, which
-    is rolled back to a savepoint and never fails the journal's batch — the views worker catches up, as
-    ever, from the journal.
+    journal never waits on them). Whatever it leaves — a tenant behind, or anything going wrong here, which
+    is rolled back to a savepoint and never fails the journal's batch — the views worker catches up, as ever,
+    from the journal, finding and recording an entry the database refuses.
     """
     if not journalled:
         return True
     try:
         with conn.transaction():
-            if not conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (APPLY_LOCK,)).fetchone()["got"]:
-                return False
             return _follow(conn, journalled)
     except psycopg.OperationalError:
         raise
@@ -84,17 +78,30 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled) -> 
 
 
 def _follow(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
-    positions = {row["tenant_id"]: row["seq"] for row in conn.execute(
-        "SELECT tenant_id, seq FROM positions WHERE tenant_id = ANY(%s)", (list(journalled),))}
+    # The lock and the positions in one statement: positions read before the lock was granted can only be
+    # older, and older positions only make the views look behind — left to the worker, never applied twice.
+    row = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got, (SELECT coalesce(jsonb_object_agg(tenant_id, seq),"
+                       " '{}') FROM positions WHERE tenant_id = ANY(%s)) AS positions",
+                       (APPLY_LOCK, list(journalled))).fetchone()
+    if not row["got"]:
+        return False
+    positions = row["positions"]
     # Only where the views stand exactly before the batch: behind (or just swapped by a rebuild), the worker
     # applies in order.
     level = {tenant_id: (first, envelopes) for tenant_id, (first, envelopes) in journalled.items()
              if positions.get(tenant_id, 0) == first - 1}
-    _apply_envelopes(conn, [(tenant_id, seq, envelope) for tenant_id, (first, envelopes) in level.items()
-                            for seq, envelope in enumerate(envelopes, start=first)])
+    facts = []
+    for tenant_id, (first, envelopes) in level.items():
+        for seq, envelope in enumerate(envelopes, start=first):
+            try:
+                facts += facts_of(envelope)
+            except Exception as error:  # noqa: BLE001 — recorded in failures, retried after a fix
+                _record_failure(conn, tenant_id, seq, envelope, error)
+    SqlStore(conn).put_many(facts)
     conn.cursor().executemany("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
                               " DO UPDATE SET seq = EXCLUDED.seq",
                               [(tenant_id, first + len(envelopes) - 1) for tenant_id, (first, envelopes) in level.items()])
+    metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc(sum(len(e) for _, e in level.values()))
     return len(level) == len(journalled)
 
 

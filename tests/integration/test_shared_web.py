@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -188,7 +189,34 @@ def test_keys_are_kept_per_bureau_under_row_level_security_and_expire(client, se
     assert fresh.status_code == 201 and "Idempotent-Replayed" not in fresh.headers
     with connect(settings.owner_dsn, autocommit=True) as conn:
         kept = conn.execute("SELECT request_hash FROM idempotency_keys WHERE tenant_id = %s", (tenant,)).fetchall()
-    assert len(kept) == 1  # the expired claim was purged, the new one recorded
+    assert len(kept) == 1  # the expired claim was taken over by the new one
+    again = client.post("/api/v1/things", json={"name": "new"}, headers=headers)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json == fresh.json
+
+
+def test_a_bureaus_expired_keys_are_swept_at_most_once_a_minute(client, settings, monkeypatch):
+    from shared import web
+    from shared.db import connect
+    tenant = f"bureau-{new_id()}"
+    for key in ("k-1", "k-2"):
+        headers = {**headers_for(settings, tenant), "Idempotency-Key": key}
+        assert client.post("/api/v1/things", json={"name": key}, headers=headers).status_code == 201
+
+    def keys() -> list[str]:
+        with connect(settings.owner_dsn, autocommit=True) as conn:
+            return sorted(r["key"] for r in conn.execute("SELECT key FROM idempotency_keys WHERE tenant_id = %s",
+                                                         (tenant,)))
+
+    with connect(settings.owner_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE tenant_id = %s"
+                     " AND key = 'k-1'", (tenant,))
+    headers = {**headers_for(settings, tenant), "Idempotency-Key": "k-3"}
+    assert client.post("/api/v1/things", json={"name": "k-3"}, headers=headers).status_code == 201
+    assert keys() == ["k-1", "k-2", "k-3"]  # swept less than a minute ago: the expired key waits
+    monkeypatch.setitem(web._swept, tenant, time.monotonic() - web._SWEEP_SECONDS)
+    headers = {**headers_for(settings, tenant), "Idempotency-Key": "k-4"}
+    assert client.post("/api/v1/things", json={"name": "k-4"}, headers=headers).status_code == 201
+    assert keys() == ["k-2", "k-3", "k-4"]
 
 
 def test_a_long_or_odd_correlation_id_is_replaced_before_it_reaches_an_event(client, settings):

@@ -58,5 +58,17 @@ def writer_of_branch(branch_id) -> str:
 
 
 def writer_of_member(member_id) -> str:
-    """Authorise a write about a member (their branch's secretary or the bureau's admin); return the tenant."""
-    return writer_of_branch(branch_of_member(str(member_id)))
+    """Authorise a write about a member (their branch's secretary or the bureau's admin); return the tenant.
+
+    The member and their branch are read in one transaction (this runs before every command about a member).
+    """
+    principal = current_principal()
+    with read_transaction(principal.tenant) as conn:
+        member = queries.member(conn, str(member_id))
+        branch = member and queries.branch(conn, member["branch_id"])
+    if member is None:
+        raise NotFound()
+    principal.require_branch_writer(str(member["branch_id"]))
+    if branch is None:
+        raise NotFound()
+    return principal.tenant
