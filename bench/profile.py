@@ -72,8 +72,9 @@ def main() -> None:
     stop = threading.Event()
     load = threading.Thread(target=run_mix, args=(branches, args.seconds + 10, stop))
     load.start()
+    gil = ["--gil"] if args.gil else []
     spies = {name: subprocess.Popen([str(PY_SPY), "record", "--pid", str(pid), "--duration", str(args.seconds),
-                                     "--rate", "50", "--format", "raw", "--nonblocking", *(["--gil"] if args.gil else []),
+                                     "--rate", "50", "--format", "raw", "--nonblocking", *gil,
                                      "--output", str(out / f"{name}.txt")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for name, pid in python_processes(stack).items()}

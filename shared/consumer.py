@@ -277,24 +277,17 @@ class ConsumerRunner:
 
 
 def _commit_offsets(consumer, records: list[Delivery]) -> None:
-    """Commit the offset after the last record of each partition, without waiting for the broker's answer.
+    """Commit the offset after the last record of each partition; a failed commit only means redelivery.
 
-    The database commit that came first is what makes a batch count: an offset commit that is lost or
-    fails (a crash, a rebalance, a broker away) only means the events come again and are found processed.
-    So the runner does not wait a round trip to the group coordinator for each batch; the answer is taken
-    by the next poll, and a failure is logged.
+    The commit waits for the coordinator's answer: commits sent without waiting pile up on a slow
+    coordinator (a broker failing over) until the client refuses them, and the group's offsets — which
+    the scheduler and the operators read as its lag — stop moving.
     """
     latest: dict[TopicPartition, int] = {}
     for record in records:
         partition = TopicPartition(record.topic, record.partition)
         latest[partition] = max(latest.get(partition, -1), record.offset)
     try:
-        consumer.commit_async({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()},
-                              callback=_commit_answered)
+        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()})
     except Exception as error:
         log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
-
-
-def _commit_answered(_offsets, answer) -> None:
-    if isinstance(answer, Exception):
-        log.warning("offset commit failed (events will be redelivered and deduplicated): %s", answer)

@@ -97,6 +97,17 @@ def month_of_work(tenant: str = TENANT) -> History:
     return h
 
 
+def other_branch_with(h: History, member_id: str, name: str = "吴国华") -> None:
+    """A second branch of the bureau, and a Party member in it since 2020."""
+    h.record(f"branch-{OTHER}", M.BranchEstablished(branch_id=OTHER, name="第二支部", established_on=date(2020, 1, 1)),
+             on=date(2020, 1, 1), branch_id=OTHER)
+    h.record(f"member-{member_id}", M.MemberRegistered(
+        member_id=member_id, branch_id=OTHER, name=name, gender="male", birth_date=date(1952, 4, 4),
+        party_member=True, party_join_date=date(1977, 7, 1), retirement_kind="retired",
+        pension_base=Decimal("4800.00"), health="good", mobility="mobile", phone=None, address=None,
+        joined_on=date(2020, 1, 1)), on=date(2020, 1, 1), branch_id=OTHER)
+
+
 def _committee(h: History) -> None:
     h.record(f"branch-{BRANCH}", M.ElectionHeld(branch_id=BRANCH, election_id="e1", held_on=date(2025, 10, 20),
                                                 eligible_voters=7, attendees=7, seats=3,

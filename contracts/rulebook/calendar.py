@@ -7,9 +7,11 @@ made at 00:30 in Beijing (16:30 UTC the day before) is dated today, not yesterda
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
+from datetime import date, datetime
 from typing import TypeVar
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -93,17 +95,24 @@ def month_start(month: str) -> date:
     return date(int(month[:4]), int(month[5:7]), 1)
 
 
+@lru_cache(maxsize=4096)
 def month_end(month: str) -> date:
-    return month_start(add_months(month, 1)) - timedelta(days=1)
+    year, number = int(month[:4]), int(month[5:7])
+    return date(year, number, calendar.monthrange(year, number)[1])
 
 
 def months_between(first: str, last: str) -> list[str]:
     """Every month from ``first`` to ``last`` inclusive (none when ``last`` comes first)."""
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
+    return list(_months_between(first, last))
+
+
+@lru_cache(maxsize=4096)
+def _months_between(first: str, last: str) -> tuple[str, ...]:
+    """Worked out once per pair: a roll-up asks the same span for each of a bureau's members."""
+    if last < first:
+        return ()
+    start, end = int(first[:4]) * 12 + int(first[5:7]) - 1, int(last[:4]) * 12 + int(last[5:7]) - 1
+    return tuple(f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(start, end + 1))
 
 
 def last_twelve_months(today: date) -> list[str]:
@@ -136,7 +145,12 @@ class Period:
 
     @property
     def months(self) -> list[str]:
-        return months_between(month_of(self.start), month_of(self.end))
+        return list(self._months)
+
+    @cached_property
+    def _months(self) -> tuple[str, ...]:
+        """Worked out once per period: a scorecard asks for them in every section."""
+        return tuple(months_between(month_of(self.start), month_of(self.end)))
 
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end

@@ -71,11 +71,12 @@ class Stay:
 
 def branch_answering(stays: Iterable[Stay], month: str) -> str | None:
     """The branch that answers for the member's dues in ``month`` (None: not on this bureau's register)."""
-    owner = None
-    for stay in sorted(stays, key=lambda s: s.starts_on):
-        if stay.first_month <= month and (stay.last_month is None or month <= stay.last_month):
-            owner = stay.branch_id
-    return owner
+    owner = None  # the stay that began last of those covering the month (of two begun the same day, the later)
+    for stay in stays:
+        if stay.first_month <= month and (stay.last_month is None or month <= stay.last_month) \
+                and (owner is None or stay.starts_on >= owner.starts_on):
+            owner = stay
+    return owner.branch_id if owner else None
 
 
 def months_answered(stays: Iterable[Stay], months: Iterable[str], branch_id: str | None = None) -> list[str]:
@@ -135,7 +136,9 @@ def arrears(ledger: DuesLedger, on_register: OnRegister, through: str) -> list[s
     if not ledger.assessed:
         return []
     first = f"{min(ledger.assessed)}-01"
-    return [m for m in months_between(first, through) if on_register(m) and ledger.owing(m)]
+    # a paid or carried month owes nothing: asked first, as most months are (the rest is asked only of the others)
+    return [m for m in months_between(first, through)
+            if m not in ledger.paid and m not in ledger.carried and on_register(m) and ledger.owing(m)]
 
 
 def unpaid_run(ledger: DuesLedger, on_register: OnRegister, last: str) -> list[str]:

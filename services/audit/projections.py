@@ -197,8 +197,8 @@ def _dues_reduced(e, env):
 
 
 def _dues_paid(e, env):
-    return [("dues_payments", {"member_id": e.member_id, "branch_id": e.branch_id, "months": list(e.months),
-                               "amount": e.amount, "paid_on": e.paid_on, "payer": e.payer})]
+    return [("dues_paid", {"member_id": e.member_id, "branch_id": e.branch_id,
+                           "payments": {str(env.event_id): [str(e.amount), *e.months]}})]
 
 
 def _dues_carried(e, env):

@@ -35,9 +35,9 @@ def requested_period(text: str | None, today: date) -> Period:
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None,
-          known_through: int | None = None):
+          known_through: int | None = None, work: tuple[date, date] | None = None):
     store = knowledge.fact_store(conn, tenant_id, known_through, branch_id)
-    return facts_module.load(store, tenant_id, start, end, branch_id)
+    return facts_module.load(store, tenant_id, start, end, branch_id, work)
 
 
 def load_facts(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None,
@@ -57,6 +57,12 @@ def _known_on(known_on: date | None, known: int | None) -> dict:
     return {} if known_on is None else {"known_on": {"date": known_on.isoformat(), "journal_size": known}}
 
 
+def work_window(period: Period) -> tuple[date, date]:
+    """Records of work a period's scorecard counts: the period's own, and its quarters' (study coverage is judged by
+    month or by quarter, a month's within its quarter)."""
+    return period_of(period.start, "quarter").start, period_of(period.end, "quarter").end
+
+
 def facts_window(period: Period) -> tuple[date, date]:
     """Facts a period's scorecard reads: from the start of its year (yearly care, dues, visits made ahead of a
     holiday) to the end of the quarter it ends in (a month is covered by study in its quarter when the rules
@@ -64,12 +70,14 @@ def facts_window(period: Period) -> tuple[date, date]:
     return date(period.year, 1, 1) - timedelta(days=45), period_of(period.end, "quarter").end + timedelta(days=45)
 
 
+@facts_module.collector_paused()
 def branch_scorecard(tenant_id: str, branch_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
     """The scorecard; with ``known_on``, as the journal stood at the end of that day, saying which figures
     records entered since have changed and by which records."""
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id, known_through=known)
+        loaded = _load(conn, tenant_id, *facts_window(period), branch_id=branch_id, known_through=known,
+                       work=work_window(period))
         require_branch(loaded, branch_id)
         card = with_record_count(scorecard(loaded, branch_id, period, today))
         if known is not None:
@@ -92,17 +100,25 @@ def work_record_ids(figures: dict) -> set[str]:
 
 
 def record_ids(figure) -> set[str]:
-    if isinstance(figure, dict):
-        found = set(figure.get("events") or []) if isinstance(figure.get("events"), list) else set()
-        return found.union(*(record_ids(value) for key, value in figure.items() if key != "events"))
-    if isinstance(figure, list):
-        return set().union(*(record_ids(value) for value in figure))
-    return set()
+    """Every event id a figure's ``events`` lists, at any depth (walked without building a set per level)."""
+    found: set[str] = set()
+    pending = [figure]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            events = item.get("events")
+            if isinstance(events, list):
+                found.update(events)
+            pending.extend(value for key, value in item.items() if key != "events" and isinstance(value, (dict, list)))
+        elif isinstance(item, list):
+            pending.extend(value for value in item if isinstance(value, (dict, list)))
+    return found
 
 
 def _changed_since(conn: psycopg.Connection, tenant_id: str, branch_id: str, period: Period, today: date,
                    known: int, card: dict) -> dict:
-    now = scorecard(_load(conn, tenant_id, *facts_window(period), branch_id=branch_id), branch_id, period, today)
+    now = scorecard(_load(conn, tenant_id, *facts_window(period), branch_id=branch_id, work=work_window(period)),
+                    branch_id, period, today)
     found = knowledge.explain(conn, known, knowledge.differences(card, now))
     later = knowledge.entered_since(conn, known, branch_id, day_start(period.start),
                                     day_start(period.end + timedelta(days=1)))
@@ -110,11 +126,12 @@ def _changed_since(conn: psycopg.Connection, tenant_id: str, branch_id: str, per
                                 or found["findings_cleared_since"]), **found, "entered_since": later}
 
 
+@facts_module.collector_paused()
 def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date | None = None) -> dict:
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known)
+        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period))
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
@@ -148,6 +165,7 @@ def demonstration(tenant_id: str, branch_id: str, year: int, today: date, known_
     return {**assess(card), **({"known_on": card["known_on"]} if known_on else {})}
 
 
+@facts_module.collector_paused()
 def branch_trend(tenant_id: str, branch_id: str, today: date, months: list[str] | None = None,
                  known_on: date | None = None) -> list[dict]:
     """Monthly headline figures for the dashboard's charts: ``months`` (default the last twelve). A month that

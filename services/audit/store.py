@@ -12,8 +12,10 @@ from datetime import date
 from typing import Protocol
 from collections.abc import Iterable
 
+import orjson
 import psycopg
 from psycopg import sql
+from psycopg.adapt import Loader
 from psycopg.types.json import Jsonb
 
 
@@ -23,13 +25,14 @@ class Table:
     columns: tuple[str, ...]
     versioned: bool = False
     json: tuple[str, ...] = ()
+    merged: tuple[str, ...] = ()   # JSON objects joined key by key when the row is there already
 
 
-def _table(key: str, columns: str, *, versioned: bool = False, json: str = "") -> Table:
+def _table(key: str, columns: str, *, versioned: bool = False, json: str = "", merged: str = "") -> Table:
     """Keys always start with the tenant: one bureau's ids can never collide with, or shadow, another's."""
     keys = tuple(key.split())
     return Table(keys if keys[0] == "tenant_id" else ("tenant_id", *keys), tuple(columns.split()), versioned,
-                 tuple(json.split()))
+                 tuple(json.split()), tuple(merged.split()))
 
 
 TABLES: dict[str, Table] = {
@@ -54,8 +57,10 @@ TABLES: dict[str, Table] = {
                                " stream_version"),
     "dues_reductions": _table("event_id", "tenant_id event_id member_id branch_id year from_month monthly_amount"
                               " resolution stream_version"),
-    "dues_payments": _table("event_id", "tenant_id event_id member_id branch_id months amount paid_on payer",
-                            json="months"),
+    # The payments of one member recorded in one branch, kept together as they arrive ({event id: [amount,
+    # month, …]}): a view reads a bureau's thousand members, not its years of monthly payments one row each.
+    "dues_paid": _table("member_id branch_id", "tenant_id member_id branch_id payments", json="payments",
+                        merged="payments"),
     "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
                            json="months"),
     "dues_reviews": _table("event_id", "tenant_id event_id member_id branch_id months_unpaid raised_on",
@@ -97,8 +102,26 @@ class FactStore(Protocol):
     def put(self, fact: Fact) -> None: ...
 
     def rows(self, table: str, tenant_id: str, *, branch_id: str | None = None, member_id: str | None = None,
-             between: tuple[str, date, date] | None = None,
-             concerning: Concerning | None = None) -> list[dict]: ...
+             between: tuple[str, date, date] | None = None, concerning: Concerning | None = None,
+             columns: tuple[str, ...] | None = None) -> list[dict]: ...
+
+    def read(self, reads: list[Read]) -> list[list[dict]]: ...
+
+
+@dataclass(frozen=True)
+class Read:
+    """One ``rows`` call, for ``read`` to send with others."""
+
+    table: str
+    tenant_id: str
+    branch_id: str | None = None
+    between: tuple[str, date, date] | None = None
+    concerning: Concerning | None = None
+    columns: tuple[str, ...] | None = None
+
+    def selection(self) -> dict:
+        return {"branch_id": self.branch_id, "between": self.between, "concerning": self.concerning,
+                "columns": self.columns}
 
 
 @dataclass(frozen=True)
@@ -131,9 +154,11 @@ class MemoryStore:
             table[key] = {column: fact.row.get(column) for column in spec.columns}
         elif spec.versioned and stored["stream_version"] < fact.row["stream_version"]:
             stored.update({column: value for column, value in fact.row.items() if column in spec.columns})
+        for column in spec.merged if stored is not None else ():
+            stored[column] = {**stored[column], **fact.row[column]}
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
-             concerning: Concerning | None = None) -> list[dict]:
+             concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
         found = []
         json_list = concerning is not None and concerning.column in TABLES[table].json
         for row in self.tables[table].values():
@@ -144,8 +169,11 @@ class MemoryStore:
                 continue
             if between and not (row[between[0]] is not None and between[1] <= row[between[0]] <= between[2]):
                 continue
-            found.append(dict(row))
+            found.append({c: row[c] for c in columns} if columns else dict(row))
         return found
+
+    def read(self, reads: list[Read]) -> list[list[dict]]:
+        return [self.rows(r.table, r.tenant_id, **r.selection()) for r in reads]
 
 
 def _matches(row: dict, column: str, wanted) -> bool:
@@ -178,24 +206,82 @@ class SqlStore:
                 cursor.executemany(_insert_statement(table, columns), rows)
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
-             concerning: Concerning | None = None) -> list[dict]:
-        clauses, params = [sql.SQL("tenant_id = %s")], [tenant_id]
-        if concerning:
-            names = "{} ?| %s" if concerning.column in TABLES[table].json else "{} = ANY(%s)"
-            clauses.append(sql.SQL("(branch_id = %s OR " + names + ")").format(sql.Identifier(concerning.column)))
-            params += [concerning.branch_id, sorted(concerning.members)]
-        for column, wanted in (("branch_id", branch_id), ("member_id", member_id)):
-            if isinstance(wanted, (list, tuple, set, frozenset)):
-                clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(column)))
-                params.append(list(wanted))
-            elif wanted is not None:
-                clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-                params.append(wanted)
-        if between:
-            clauses.append(sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(between[0])))
-            params.extend(between[1:])
-        query = sql.SQL("SELECT * FROM {} WHERE {}").format(sql.Identifier(table), sql.SQL(" AND ").join(clauses))
-        return self.conn.execute(query, params).fetchall()
+             concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
+        """The rows asked for, with ``columns`` only if given; event ids as text, as events carry them."""
+        with self.conn.cursor() as cursor:
+            cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+            return cursor.execute(*_select(table, tenant_id, branch_id, member_id, between, concerning,
+                                           columns)).fetchall()
+
+    def read(self, reads: list[Read]) -> list[list[dict]]:
+        """Several reads sent together (psycopg's pipeline mode): one round trip for all, not one each."""
+        cursors = []
+        with self.conn.pipeline():
+            for r in reads:
+                cursor = self.conn.cursor()
+                cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+                cursor.execute(*_select(r.table, r.tenant_id, r.branch_id, None, r.between, r.concerning, r.columns))
+                cursors.append(cursor)
+            found = [cursor.fetchall() for cursor in cursors]
+        for cursor in cursors:
+            cursor.close()
+        return found
+
+
+def _select(table: str, tenant_id: str, branch_id, member_id, between, concerning: Concerning | None,
+            columns: tuple[str, ...] | None) -> tuple[str, list]:
+    """The statement and its parameters; the statement rendered once per shape (composing it again for every read
+    costs more than a small read)."""
+    params: list = [tenant_id]
+    if concerning:
+        params += [concerning.branch_id, sorted(concerning.members)]
+    shape: list = [table, columns, concerning.column if concerning else None]
+    for wanted in (branch_id, member_id):
+        many = isinstance(wanted, (list, tuple, set, frozenset))
+        shape.append(None if wanted is None else many)
+        if wanted is not None:
+            params.append(list(wanted) if many else wanted)
+    if between:
+        shape.append(between[0])
+        params.extend(between[1:])
+    key = tuple(shape)
+    if key not in _selects:
+        _selects[key] = _statement(table, branch_id, member_id, between, concerning, columns)
+    return _selects[key], params
+
+
+def _statement(table: str, branch_id, member_id, between, concerning: Concerning | None,
+               columns: tuple[str, ...] | None) -> str:
+    clauses = [sql.SQL("tenant_id = %s")]
+    if concerning:
+        names = "{} ?| %s" if concerning.column in TABLES[table].json else "{} = ANY(%s)"
+        clauses.append(sql.SQL("(branch_id = %s OR " + names + ")").format(sql.Identifier(concerning.column)))
+    for column, wanted in (("branch_id", branch_id), ("member_id", member_id)):
+        if isinstance(wanted, (list, tuple, set, frozenset)):
+            clauses.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(column)))
+        elif wanted is not None:
+            clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+    if between:
+        clauses.append(sql.SQL("{} BETWEEN %s AND %s").format(sql.Identifier(between[0])))
+    return sql.SQL("SELECT {} FROM {} WHERE {}").format(_select_list(columns or TABLES[table].columns),
+                                                        sql.Identifier(table),
+                                                        sql.SQL(" AND ").join(clauses)).as_string(None)
+
+
+_selects: dict[tuple, str] = {}
+
+
+class ViewJsonLoader(Loader):
+    """The views' JSON columns (lists of member ids, of months) decoded by orjson: a bureau's year holds tens of
+    thousands of them. Never an event's own text, whose hash needs the standard parser (integers beyond 64 bits)."""
+
+    def load(self, data) -> object:
+        return orjson.loads(data)
+
+
+def _select_list(columns: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL("{0}::text AS {0}").format(sql.Identifier(c)) if c == "event_id"
+                              else sql.Identifier(c) for c in columns)
 
 
 def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], list]:
@@ -216,7 +302,11 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) ").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.SQL(", ").join(map(sql.Identifier, spec.key)))
-    if spec.versioned:
+    if spec.merged:
+        insert += sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
+            sql.SQL("{0} = {1}.{0} || EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table))
+            for c in spec.merged))
+    elif spec.versioned:
         updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
                                      for c in columns if c not in spec.key)
         insert += sql.SQL("DO UPDATE SET {} WHERE {}.stream_version < EXCLUDED.stream_version").format(

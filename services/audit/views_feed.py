@@ -100,7 +100,7 @@ def _follow(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
     SqlStore(conn).put_many(facts)
     conn.cursor().executemany("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
                               " DO UPDATE SET seq = EXCLUDED.seq",
-                              [(tenant_id, first + len(envelopes) - 1) for tenant_id, (first, envelopes) in level.items()])
+                              [(tenant_id, first + len(entries) - 1) for tenant_id, (first, entries) in level.items()])
     metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc(sum(len(e) for _, e in level.values()))
     return len(level) == len(journalled)
 

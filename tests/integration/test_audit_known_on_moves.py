@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, UTC
-from decimal import Decimal
 
 import pytest
 
@@ -17,7 +16,7 @@ from services.audit.settings import AuditSettings
 from shared import db
 from tests.fixtures import serving
 from tests.support import bearer, token
-from tests.audit_month import BRANCH, OTHER, TENANT, activity, month_of_work
+from tests.audit_month import BRANCH, OTHER, TENANT, activity, month_of_work, other_branch_with
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
 BY_THE_MONTHS_END = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -29,13 +28,7 @@ def client(audit_settings):
     """November's work, and a member of another branch reached by its study on 5 November, who moved into
     this branch on 10 November."""
     h = month_of_work()
-    h.record(f"branch-{OTHER}", M.BranchEstablished(branch_id=OTHER, name="第二支部", established_on=date(2020, 1, 1)),
-             on=date(2020, 1, 1), branch_id=OTHER)
-    h.record(f"member-{NEWCOMER}", M.MemberRegistered(
-        member_id=NEWCOMER, branch_id=OTHER, name="吴国华", gender="male", birth_date=date(1952, 4, 4),
-        party_member=True, party_join_date=date(1977, 7, 1), retirement_kind="retired",
-        pension_base=Decimal("4800.00"), health="good", mobility="mobile", phone=None, address=None,
-        joined_on=date(2020, 1, 1)), on=date(2020, 1, 1), branch_id=OTHER)
+    other_branch_with(h, NEWCOMER)
     study = replace(activity("study", date(2026, 11, 5), [NEWCOMER], hours="2"), activity_id="a-other-study",
                     branch_id=OTHER)
     h.record("activity-a-other-study", study, on=study.occurred_on, branch_id=OTHER)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -70,6 +71,21 @@ def test_dues_arrears_of_six_months_call_for_a_review_never_a_removal(card):
     assert {"dues_arrears", "dues_review_due"} <= codes(card)
     review = next(f for f in card["findings"] if f["code"] == "dues_review_due")
     assert review["members"] == [{"member_id": M4, "name": "刘桂兰"}] and "不自动除名" in review["message"]
+
+
+def test_a_month_paid_twice_counts_the_payment_with_the_greater_event_id_whatever_the_order(history):
+    h = History()
+    h.versions = dict(history.versions)
+    for amount in ("30.00", "36.00"):
+        h.record(f"member-{M4}", M.DuesPaid(member_id=M4, branch_id=BRANCH, months=["2026-10"], amount=Decimal(amount),
+                                            paid_on=date(2026, 11, 29), payer="self"), on=date(2026, 11, 29))
+    later = max(h.envelopes, key=lambda e: e.event_id)
+    expected = "30.00" if later is h.envelopes[0] else "36.00"
+    for order in ([*history.envelopes, *h.envelopes], [*history.envelopes, *reversed(h.envelopes)]):
+        card = card_from(order, period=parse_period("2026-10"))
+        (member,) = [m for m in card["figures"]["dues"]["members"] if m["member_id"] == M4]
+        assert member["paid"] == expected and member["arrears"] == ["2026-06", "2026-07", "2026-08", "2026-09"]
+        assert {str(e.event_id) for e in h.envelopes} <= set(card["figures"]["dues"]["events"])
 
 
 def test_committee_posts_allowance_centre_and_late_entries(card):

@@ -104,6 +104,12 @@ def test_the_sending_branch_owes_the_months_before_the_move_and_the_receiver_the
         == [None, "a", None, None, "b"]
     died = [Stay("a", date(2015, 1, 1), date(2026, 2, 10), "died")]
     assert branch_answering(died, "2026-02") == "a"  # a member who dies still owes the month they died in
+    # whatever order the stays come in, the one begun last answers; of two begun the same day, the later listed
+    back = [Stay("b", date(2026, 4, 15), date(2026, 8, 2), "moved"), Stay("a", date(2015, 1, 1), date(2026, 4, 15),
+                                                                          "moved"), Stay("a", date(2026, 8, 2))]
+    assert [branch_answering(back, m) for m in ("2026-03", "2026-05", "2026-08")] == ["a", "b", "a"]
+    same_day = [Stay("a", date(2026, 1, 5)), Stay("b", date(2026, 1, 5))]
+    assert branch_answering(same_day, "2026-02") == "b"
 
 
 def election(votes, branch_members, eligible=10, seats=3):

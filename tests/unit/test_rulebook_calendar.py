@@ -6,8 +6,8 @@ from datetime import date, datetime, UTC
 
 import pytest
 
-from contracts.rulebook.calendar import (PeriodInvalid, late_reasons, local_date, parse_period, period_of,
-                                        periods_within, use_timezone)
+from contracts.rulebook.calendar import (PeriodInvalid, add_months, late_reasons, local_date, months_between,
+                                        parse_period, period_of, periods_within, use_timezone)
 from contracts.rulebook.people import birthday_near, birthday_on
 from contracts.rulebook.rules import DEFAULT_RULES, NATIONAL_FLOORS, RuleBook, RuleVersion, floor_violations
 from shared.config import Settings
@@ -115,3 +115,12 @@ def test_one_birthday_window_for_recording_reminding_and_judging():
     assert birthday_near(leap, date(2025, 2, 28), DEFAULT_RULES) == date(2025, 2, 28)
     assert birthday_near(date(1950, 1, 3), date(2025, 12, 25), DEFAULT_RULES) == date(2026, 1, 3)
     assert birthday_near(date(1950, 6, 3), date(2025, 7, 1), DEFAULT_RULES) is None
+
+
+def test_months_between_lists_every_month_from_the_first_to_the_last_across_years():
+    assert months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert months_between("2026-03", "2026-03") == ["2026-03"] and months_between("2026-04", "2026-03") == []
+    for first in ("1999-12", "2024-01", "2024-07"):
+        for count in range(0, 40, 7):
+            expected = [add_months(first, step) for step in range(count + 1)]
+            assert months_between(first, add_months(first, count)) == expected

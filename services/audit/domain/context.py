@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ class BranchContext:
     rules: dict
     reference_day: date          # the period's end, or today while it is running
     members: list[MemberState]   # the branch's register on the reference day
+    _held: list[dict] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, facts: Facts, branch_id: str, period: Period, today: date) -> BranchContext:
@@ -38,9 +39,11 @@ class BranchContext:
         return [r for r in self.rows(table) if r[column] and self.period.start <= r[column] <= self.period.end]
 
     def held(self, *kinds: str) -> list[dict]:
-        """Activities of these kinds that took place in the period (not planned, not cancelled)."""
-        return sorted((a for a in self.in_period("activities") if a["status"] == "held" and a["kind"] in kinds),
-                      key=lambda a: (a["on_date"], a["activity_id"]))
+        """Activities of these kinds that took place in the period (not planned, not cancelled), in date order."""
+        if self._held is None:  # every section asks for some kinds: the period's held activities sorted once
+            self._held = sorted((a for a in self.in_period("activities") if a["status"] == "held"),
+                                key=lambda a: (a["on_date"], a["activity_id"]))
+        return [a for a in self._held if a["kind"] in kinds]
 
     def party_members(self, day: date | None = None) -> list[MemberState]:
         members = self.members if day is None else self.facts.register.in_branch(self.branch_id, day)

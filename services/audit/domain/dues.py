@@ -19,7 +19,7 @@ from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
 ZERO = Decimal("0.00")
-DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_payments", "dues_carried", "dues_reviews")
+DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_carried", "dues_reviews")  # and payments, by member
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
@@ -44,10 +44,10 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     if not_assessed:
         findings.append(finding("dues_not_assessed", f"{ctx.period.year}年有{len(not_assessed)}名党员未核定党费",
                                 members=[m.brief() for m in not_assessed]))
-    by_member = _rows_by_member(ctx)
-    rows = [row for m in members for row in by_member.get(m["member_id"], ())]
+    by_member = _records_by_member(ctx)
+    records = {record for m in members for record in by_member.get(m["member_id"], ())}
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
-                     "in_arrears": sum(1 for m in members if m["arrears"]), "events": event_ids(rows)}}, findings
+                     "in_arrears": sum(1 for m in members if m["arrears"]), "events": sorted(records)}}, findings
 
 
 def _answered_here(ctx: BranchContext):
@@ -56,10 +56,8 @@ def _answered_here(ctx: BranchContext):
     some month of the period begun by now."""
     register, begun = ctx.facts.register, [m for m in ctx.period.months if f"{m}-01" <= ctx.today.isoformat()]
     found = []
-    for member_id in register.members:
+    for member_id in register.ever_in(ctx.branch_id):  # only a member with a stay here can owe anything here
         stays = register.stays(member_id)
-        if all(stay.branch_id != ctx.branch_id for stay in stays):
-            continue
         months = rulebook.months_answered(stays, begun, ctx.branch_id)
         if not months:
             continue
@@ -69,14 +67,27 @@ def _answered_here(ctx: BranchContext):
     return sorted(found, key=lambda entry: (entry[0].name, entry[0].member_id))
 
 
-def _rows_by_member(ctx: BranchContext) -> dict[str, list[dict]]:
-    """The bureau's dues records by member, whichever branch recorded them (once per load)."""
-    if "dues_rows" not in ctx.facts.derived:
-        grouped: dict[str, list[dict]] = {}
+def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
+    """The event ids of the bureau's dues records by member, whichever branch recorded them (once per load)."""
+    if "dues_records" not in ctx.facts.derived:
+        grouped: dict[str, list[str]] = {}
         for row in (r for table in DUES_TABLES for r in ctx.facts.everywhere(table)):
-            grouped.setdefault(row["member_id"], []).append(row)
-        ctx.facts.derived["dues_rows"] = grouped
-    return ctx.facts.derived["dues_rows"]
+            grouped.setdefault(row["member_id"], []).extend(event_ids([row]))
+        for member_id, payments in _payments_by_member(ctx).items():
+            grouped.setdefault(member_id, []).extend(payments)
+        ctx.facts.derived["dues_records"] = grouped
+    return ctx.facts.derived["dues_records"]
+
+
+def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, dict]]:
+    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: [amount, month, …]}
+    (once per load)."""
+    if "dues_payments" not in ctx.facts.derived:
+        found: dict[str, dict[str, dict]] = {}
+        for row in ctx.facts.everywhere("dues_paid"):
+            found.setdefault(row["member_id"], {}).update(row["payments"])
+        ctx.facts.derived["dues_payments"] = found
+    return ctx.facts.derived["dues_payments"]
 
 
 def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
@@ -87,24 +98,45 @@ def ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
 
 
 def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
-    books: dict[str, DuesLedger] = {}
+    """Each member's ledger, its parts gathered first and the ledger made once: folding record by record would
+    copy the member's months at every payment (years of monthly payments, a bureau's thousand members)."""
+    parts: dict[str, dict] = {}
 
-    def book(member_id: str) -> DuesLedger:
-        return books.get(member_id, DuesLedger())
+    def part(member_id: str) -> dict:
+        if member_id not in parts:
+            parts[member_id] = {"assessed": {}, "reductions": {}, "paid": {}, "carried": {}, "reviews": []}
+        return parts[member_id]
     for row in sorted(ctx.facts.everywhere("dues_assessments"), key=lambda r: r["stream_version"] or 0):
-        books[row["member_id"]] = book(row["member_id"]).assessed_for(row["year"], row["monthly_amount"])
+        part(row["member_id"])["assessed"][row["year"]] = Decimal(row["monthly_amount"])
     for row in sorted(ctx.facts.everywhere("dues_reductions"), key=lambda r: r["stream_version"] or 0):
-        books[row["member_id"]] = book(row["member_id"]).reduced_from(row["from_month"], row["monthly_amount"])
-    for row in ctx.facts.everywhere("dues_payments"):
-        months = row["months"] or []
-        share = (Decimal(row["amount"]) / len(months)).quantize(Decimal("0.01")) if months else ZERO
-        books[row["member_id"]] = book(row["member_id"]).paid_for(dict.fromkeys(months, share))
+        part(row["member_id"])["reductions"][row["from_month"]] = Decimal(row["monthly_amount"])
+    shares: dict[tuple[str, int], Decimal] = {}
+    for member_id, payments in _payments_by_member(ctx).items():
+        paid = part(member_id)["paid"]
+        if not _apply_payments(paid, payments.values(), shares):
+            paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
+            _apply_payments(paid, (payments[event_id] for event_id in sorted(payments)), shares)
     for row in ctx.facts.everywhere("dues_carried"):
-        books[row["member_id"]] = book(row["member_id"]).carried_for(row["months"] or [], row["transfer_id"])
+        part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
     for row in ctx.facts.everywhere("dues_reviews"):
         if row["months_unpaid"]:
-            books[row["member_id"]] = book(row["member_id"]).reviewed(min(row["months_unpaid"]))
-    return books
+            part(row["member_id"])["reviews"].append(min(row["months_unpaid"]))
+    return {member_id: DuesLedger(found["assessed"], found["reductions"], found["paid"], found["carried"],
+                                  tuple(found["reviews"])) for member_id, found in parts.items()}
+
+
+def _apply_payments(paid: dict, payments, shares: dict) -> bool:
+    """Each payment's share of its amount set on its months; False if a month was paid by two payments."""
+    once = True
+    for amount, *months in payments:
+        share = shares.get((amount, len(months)))
+        if share is None:  # each amount over so many months divided once, not once per payment
+            share = shares[(amount, len(months))] = \
+                (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
+        for month in months:
+            once = once and month not in paid
+            paid[month] = share
+    return once
 
 
 def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrears: list[str],

@@ -23,8 +23,9 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
 
 def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
     parts, findings, evidence = [], [], set()
-    reaches = bureau_reaches(ctx)
-    for part in periods_within(ctx.period, ctx.rules["coverage_period"], ctx.today):
+    within = periods_within(ctx.period, ctx.rules["coverage_period"], ctx.today)
+    reaches = bureau_reaches(ctx, within[0].start, max(p.end for p in within)) if within else {}
+    for part in within:
         due = {m.member_id for m in ctx.party_members(part.as_of(ctx.today))}
         reached = rulebook.reaches_in(_of(reaches, due), part, ctx.today)
         covered = due & set(reached)
@@ -42,12 +43,13 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
             "periods": parts, "events": sorted(evidence)}, findings
 
 
-def bureau_reaches(ctx: BranchContext) -> dict[str, list[Reach]]:
-    """Every counting reach recorded anywhere in the bureau (a member is reached wherever it happened), by
-    member; ``record_id`` is the event id that shows it. Worked out once per load for the rules that count."""
-    key = ("reaches", study_kinds(ctx.rules), coverage_channels(ctx.rules))
+def bureau_reaches(ctx: BranchContext, start: date, end: date) -> dict[str, list[Reach]]:
+    """Every counting reach from ``start`` to ``end`` recorded anywhere in the bureau (a member is reached
+    wherever it happened), by member; ``record_id`` is the event id that shows it. Worked out once per load for
+    the rules that count and the days judged (a load holds weeks either side of its period)."""
+    key = ("reaches", study_kinds(ctx.rules), coverage_channels(ctx.rules), start, end)
     if key not in ctx.facts.derived:
-        ctx.facts.derived[key] = _by_member(_reaches(ctx))
+        ctx.facts.derived[key] = _by_member(_reaches(ctx, start, end))
     return ctx.facts.derived[key]
 
 
@@ -63,31 +65,43 @@ def _of(grouped: dict[str, list], members) -> list:
     return [record for member_id in members for record in grouped.get(member_id, ())]
 
 
-def _reaches(ctx: BranchContext) -> list[Reach]:
-    reaches = [Reach(member_id, a["on_date"], f"activity:{a['kind']}", str(a["event_id"]), a["branch_id"])
-               for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["on_date"]
-               and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
+def _studied(ctx: BranchContext, start: date, end: date) -> list[dict]:
+    """The bureau's activities held from ``start`` to ``end`` at which attending counts as study."""
+    return [a for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["on_date"]
+            and start <= a["on_date"] <= end and rulebook.activity_counts_as_study(a["kind"], ctx.rules)]
+
+
+def _outreach(ctx: BranchContext, start: date, end: date) -> list[dict]:
+    return [o for o in ctx.facts.everywhere("outreach") if not o.get("withdrawn") and start <= o["on_date"] <= end]
+
+
+def _reaches(ctx: BranchContext, start: date, end: date) -> list[Reach]:
+    reaches = [Reach(member_id, a["on_date"], how, record, a["branch_id"]) for a in _studied(ctx, start, end)
+               for how, record in ((f"activity:{a['kind']}", str(a["event_id"])),)
+               for member_id in a["attendees"] or []]
     return reaches + [Reach(o["member_id"], o["on_date"], f"outreach:{o['channel']}", str(o["event_id"]),
-                            o["branch_id"]) for o in ctx.facts.everywhere("outreach")
-                      if not o.get("withdrawn") and rulebook.outreach_reaches(o["channel"], ctx.rules)]
+                            o["branch_id"]) for o in _outreach(ctx, start, end)
+                      if rulebook.outreach_reaches(o["channel"], ctx.rules)]
 
 
 def bureau_sessions(ctx: BranchContext) -> dict[str, list[StudySession]]:
-    """Hours of study attended, and brought to the home, anywhere in the bureau, by member (once per load and
-    rules)."""
-    key = ("sessions", study_kinds(ctx.rules))
+    """Hours of study in the period attended, and brought to the home, anywhere in the bureau, by member (once per
+    load, rules and period)."""
+    start, end = ctx.period.start, ctx.period.end
+    key = ("sessions", study_kinds(ctx.rules), start, end)
     if key not in ctx.facts.derived:
-        ctx.facts.derived[key] = _by_member(_sessions(ctx))
+        ctx.facts.derived[key] = _by_member(_sessions(ctx, start, end))
     return ctx.facts.derived[key]
 
 
-def _sessions(ctx: BranchContext) -> list[StudySession]:
-    sessions = [StudySession(member_id, a["on_date"], Decimal(a["hours"]), f"activity:{a['kind']}", str(a["event_id"]))
-                for a in ctx.facts.everywhere("activities") if a["status"] == "held" and a["hours"] and a["on_date"]
-                and rulebook.activity_counts_as_study(a["kind"], ctx.rules) for member_id in a["attendees"] or []]
+def _sessions(ctx: BranchContext, start: date, end: date) -> list[StudySession]:
+    sessions = [StudySession(member_id, a["on_date"], hours, how, record)
+                for a in _studied(ctx, start, end) if a["hours"]
+                for hours, how, record in ((Decimal(a["hours"]), f"activity:{a['kind']}", str(a["event_id"])),)
+                for member_id in a["attendees"] or []]
     return sessions + [StudySession(o["member_id"], o["on_date"], Decimal(o["hours"]), "outreach:home_study",
-                                    str(o["event_id"])) for o in ctx.facts.everywhere("outreach")
-                       if o["hours"] and rulebook.outreach_counts_hours(o["channel"]) and not o.get("withdrawn")]
+                                    str(o["event_id"])) for o in _outreach(ctx, start, end)
+                       if o["hours"] and rulebook.outreach_counts_hours(o["channel"])]
 
 
 def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:

@@ -51,11 +51,19 @@ class Register:
         self._everyone: dict[date, list[MemberState]] = {}
         self._ever_in: dict[str, list[str]] | None = None
         self._stays: dict[str, list[Stay]] = {}
+        self._states: dict[tuple[str, date], MemberState | None] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
 
     def state(self, member_id: str, day: date) -> MemberState | None:
-        """The member as on ``day``; None before they joined the register (or if unknown)."""
+        """The member as on ``day``; None before they joined the register (or if unknown). Worked out once per
+        member and day: a card asks it of each member in several sections, a roll-up of a hundred cards."""
+        key = (member_id, day)
+        if key not in self._states:
+            self._states[key] = self._state(member_id, day)
+        return self._states[key]
+
+    def _state(self, member_id: str, day: date) -> MemberState | None:
         row = self.members.get(member_id)
         if row is None or row["joined_on"] > day:
             return None
@@ -109,11 +117,14 @@ class Register:
         return stays
 
     def ever_in(self, branch_id: str) -> list[str]:
-        """The members who were in ``branch_id`` at any time (a stay there, however short)."""
+        """The members who were in ``branch_id`` at any time (a stay there, however short): the branch they were
+        registered in and each branch a change of branch took them to — what their stays start in."""
         if self._ever_in is None:
             self._ever_in = {}
-            for member_id in self.members:
-                for branch in {stay.branch_id for stay in self.stays(member_id)}:
+            for member_id, row in self.members.items():
+                branches = {row["branch_id"]} | {change["branch_id"] for change in self.changes.get(member_id, ())
+                                                 if change["kind"] == "branch" and change["branch_id"]}
+                for branch in branches:
                     self._ever_in.setdefault(branch, []).append(member_id)
         return self._ever_in.get(branch_id, [])
 

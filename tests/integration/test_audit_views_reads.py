@@ -1,0 +1,163 @@
+"""The views as PostgreSQL serves them give the cards the facts themselves give.
+
+The same history — two branches, members moving both ways, a transfer with its letter, receipt and carried dues,
+a dues reduction and a review, a withdrawn record, the rules republished mid-year — is put once through the
+journal and the views worker into PostgreSQL, and once straight into the in-memory store, whole rows and no
+read shortcut. Every branch's card, for a month, a quarter and the year, loaded for the branch alone and for the
+whole bureau, and the bureau's roll-up must be the same record for record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from contracts import activities as A
+from contracts import members as M
+from contracts.rulebook.calendar import parse_period
+from services.audit import facts as facts_module
+from services.audit import journal, queries, views_feed
+from services.audit.domain import scorecard
+from services.audit.projections import facts_of
+from services.audit.store import MemoryStore, SqlStore, put_all
+from shared import db
+from tests.audit_month import BRANCH, M1, M2, M4, M5, M6, OTHER, TENANT, TODAY, History, activity, month_of_work, \
+    other_branch_with
+
+NEWCOMER = "7d2f0c3e-0000-4000-8000-000000000019"
+PERIODS = ("2026-03", "2026-05", "2026-07", "2026-Q2", "2026-Q4", "2026-11", "2026")
+
+
+def _history() -> History:
+    h = month_of_work()
+    other_branch_with(h, NEWCOMER)
+    h.record(f"member-{NEWCOMER}", M.DuesAssessed(member_id=NEWCOMER, branch_id=OTHER, year=2026,
+                                                  base=Decimal("4800.00"), rate=Decimal("0.005"),
+                                                  monthly_amount=Decimal("24.00")), on=date(2026, 1, 5),
+             branch_id=OTHER)
+    h.record(f"member-{NEWCOMER}", M.DuesPaid(member_id=NEWCOMER, branch_id=OTHER, months=["2026-01", "2026-02"],
+                                              amount=Decimal("48.00"), paid_on=date(2026, 2, 20), payer="self"),
+             on=date(2026, 2, 20), branch_id=OTHER)
+    study = replace(activity("study", date(2026, 11, 5), [NEWCOMER, M5], hours="2"), activity_id="a-other-study",
+                    branch_id=OTHER)
+    h.record("activity-a-other-study", study, on=study.occurred_on, branch_id=OTHER)
+    h.record(f"member-{NEWCOMER}", M.MemberMoved(member_id=NEWCOMER, from_branch_id=OTHER, to_branch_id=BRANCH,
+                                                moved_on=date(2026, 11, 10), reason="工作调整"),
+             on=date(2026, 11, 10), branch_id=BRANCH)
+    _transfer(h)
+    h.record(f"member-{M2}", M.DuesReduced(member_id=M2, branch_id=BRANCH, year=2026, from_month="2026-06",
+                                           monthly_amount=Decimal("12.00"), resolution="支委会决定"),
+             on=date(2026, 6, 2))
+    h.record(f"member-{M4}", M.DuesPaid(member_id=M4, branch_id=BRANCH, months=["2026-06"], amount=Decimal("24.00"),
+                                        paid_on=date(2026, 12, 1), payer="relative"), on=date(2026, 12, 1))
+    review = M.DuesArrearsReviewRaised(member_id=M4, branch_id=BRANCH, months_unpaid=["2026-06", "2026-07"],
+                                       raised_on=date(2026, 8, 3))
+    h.record(f"member-{M4}", review, on=date(2026, 8, 3))
+    withdrawn = A.OutreachWithdrawn(outreach_id="o1", branch_id=BRANCH, member_id=M4, withdrawn_on=date(2026, 11, 20),
+                                    reason="记错了")
+    h.record("outreach-o1", withdrawn, on=date(2026, 11, 20))
+    quarterly = {"coverage_activity_kinds": ["study"], "coverage_period": "quarter"}
+    h.record(f"bureau-{TENANT}", M.BureauRulesPublished(bureau_id=TENANT, rules_version=7,
+                                                        effective_from=date(2026, 7, 1), rules=quarterly),
+             on=date(2026, 6, 20), branch_id=None)
+    # studied in October: covers M2 in November's card, judged by its quarter under the rules from July
+    october = replace(activity("study", date(2026, 10, 8), [M2, NEWCOMER], hours="2"), activity_id="a-october")
+    h.record("activity-a-october", october, on=october.occurred_on)
+    return h
+
+
+def _transfer(h: History) -> None:
+    """M6 goes from BRANCH to OTHER on a letter, dues paid up to April carried; M1 moves to OTHER and back."""
+    h.record(f"member-{M6}", M.TransferLetterIssued(
+        transfer_id="tr1", member_id=M6, member_name="转出人", from_branch_id=BRANCH, to_tenant_id=TENANT,
+        to_branch_id=OTHER, dues_paid_until="2026-04", issued_on=date(2026, 3, 1), valid_until=date(2026, 5, 30)),
+        on=date(2026, 3, 1))
+    h.record(f"member-{M6}", M.TransferReceived(transfer_id="tr1", to_branch_id=OTHER, member_id=M6,
+                                                received_on=date(2026, 3, 8)), on=date(2026, 3, 8), branch_id=OTHER)
+    h.record(f"member-{M6}", M.MemberMoved(member_id=M6, from_branch_id=BRANCH, to_branch_id=OTHER,
+                                           moved_on=date(2026, 3, 8), reason="transfer", transfer_id="tr1"),
+             on=date(2026, 3, 8), branch_id=OTHER)
+    h.record(f"member-{M6}", M.DuesCarried(member_id=M6, branch_id=OTHER, transfer_id="tr1",
+                                           months=["2026-03", "2026-04"], paid_until="2026-04"),
+             on=date(2026, 3, 8), branch_id=OTHER)
+    for moved_on, source, target in ((date(2026, 5, 3), BRANCH, OTHER), (date(2026, 9, 14), OTHER, BRANCH)):
+        h.record(f"member-{M1}", M.MemberMoved(member_id=M1, from_branch_id=source, to_branch_id=target,
+                                               moved_on=moved_on, reason="调整"), on=moved_on, branch_id=target)
+
+
+class WholeRows(MemoryStore):
+    """Every column of every row, whatever a load asks for: the facts as the projections made them."""
+
+    def rows(self, table, tenant_id, *, columns=None, **selection):
+        return super().rows(table, tenant_id, **selection)
+
+
+@pytest.fixture(scope="module")
+def stores(audit_settings):
+    envelopes = _history().envelopes
+    reference = WholeRows()
+    for envelope in envelopes:
+        put_all(reference, facts_of(envelope))
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            for envelope in envelopes:
+                journal.append(conn, envelope)
+        while views_feed.catch_up(conn):
+            pass
+        conn.execute("SET search_path = views, public")
+        yield reference, SqlStore(conn), envelopes
+
+
+def _cards(store, branch_id: str | None, narrowed: bool = False) -> dict:
+    """Every card of the history; ``narrowed``: records of work read for the card's quarters only, as views do."""
+    cards = {}
+    for period_id in PERIODS:
+        period = parse_period(period_id)
+        loaded = facts_module.load(store, TENANT, *queries.facts_window(period), branch_id,
+                                   queries.work_window(period) if narrowed else None)
+        for branch in [branch_id] if branch_id else sorted(loaded.branches):
+            cards[(branch, period_id)] = queries.with_record_count(scorecard(loaded, branch, period, TODAY))
+    return cards
+
+
+@pytest.mark.parametrize("branch_id", [BRANCH, OTHER, None], ids=["branch", "other-branch", "bureau"])
+def test_postgresql_views_give_the_cards_the_facts_give(stores, branch_id):
+    reference, views, _ = stores
+    expected, found = _cards(reference, branch_id), _cards(views, branch_id, narrowed=True)
+    assert set(found) == set(expected) and len(found) >= len(PERIODS)
+    for key, card in expected.items():
+        assert found[key] == card, key
+
+
+def test_the_history_exercises_what_the_cards_must_follow(stores):
+    """The comparison above means something only if the cards hold moves, carried dues and findings."""
+    reference, _, _ = stores
+    cards = _cards(reference, None)
+    year = cards[(OTHER, "2026")]
+    assert {m["member_id"] for m in year["figures"]["dues"]["members"]} >= {M6, NEWCOMER}
+    assert any(m["carried"] for m in year["figures"]["dues"]["members"])
+    assert cards[(BRANCH, "2026")]["findings"] and cards[(BRANCH, "2026-07")]["rules"]["version"] == 7
+    assert M1 in {m["member_id"] for m in cards[(OTHER, "2026-07")]["figures"]["study_hours"]["members"]}
+    november = cards[(BRANCH, "2026-11")]["figures"]["coverage"]["periods"]
+    assert [p["period"] for p in november] == ["2026-Q4"]
+    assert M2 not in {m["member_id"] for p in november for m in p["not_covered"]}
+    assert cards[(BRANCH, "2026-03")]["rules"]["version"] == 0 and M2 in {
+        m["member_id"] for m in cards[(BRANCH, "2026")]["figures"]["dues"]["members"]}
+
+
+def test_a_members_payments_are_kept_together_whatever_the_order_and_however_often_they_arrive(stores):
+    reference, views, envelopes = stores
+    payments = [fact for envelope in envelopes if envelope.event_type == "members.DuesPaid"
+                for fact in facts_of(envelope) if fact.table == "dues_paid"]
+    expected = {(row["member_id"], row["branch_id"]): row["payments"] for row in reference.rows("dues_paid", TENANT)}
+    assert len(expected) >= 8 and len(expected[(M4, BRANCH)]) == 2
+
+    def stored() -> dict:
+        return {(row["member_id"], row["branch_id"]): row["payments"] for row in views.rows("dues_paid", TENANT)}
+    assert stored() == expected
+    with views.conn.transaction():
+        views.put_many(reversed(payments))  # again, and the other way round: nothing changes
+    assert stored() == expected
