@@ -100,18 +100,21 @@ def work_record_ids(figures: dict) -> set[str]:
 
 
 def record_ids(figure) -> set[str]:
-    """Every event id a figure's ``events`` lists, at any depth (walked without building a set per level)."""
+    """Every event id a figure's ``events`` lists, at any depth (walked without building a set per level, nor a
+    generator per dict: a roll-up walks a hundred cards)."""
     found: set[str] = set()
     pending = [figure]
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
-            events = item.get("events")
-            if isinstance(events, list):
-                found.update(events)
-            pending.extend(value for key, value in item.items() if key != "events" and isinstance(value, (dict, list)))
-        elif isinstance(item, list):
-            pending.extend(value for value in item if isinstance(value, (dict, list)))
+            for key, value in item.items():
+                if key == "events":
+                    if isinstance(value, list):
+                        found.update(value)
+                elif isinstance(value, (dict, list)):
+                    pending.append(value)
+        else:
+            pending.extend([value for value in item if isinstance(value, (dict, list))])
     return found
 
 

@@ -16,7 +16,7 @@ from contracts.rulebook.calendar import month_end, month_of, previous_month
 from contracts.rulebook.dues import DuesLedger, branch_answering
 from contracts.rulebook.people import owes_dues
 from shared import chinese
-from services.audit.domain.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, finding
 
 ZERO = Decimal("0.00")
 DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_carried", "dues_reviews")  # and payments, by member
@@ -72,7 +72,8 @@ def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
     if "dues_records" not in ctx.facts.derived:
         grouped: dict[str, list[str]] = {}
         for row in (r for table in DUES_TABLES for r in ctx.facts.everywhere(table)):
-            grouped.setdefault(row["member_id"], []).extend(event_ids([row]))
+            if row["event_id"]:
+                grouped.setdefault(row["member_id"], []).append(str(row["event_id"]))
         for member_id, payments in _payments_by_member(ctx).items():
             grouped.setdefault(member_id, []).extend(payments)
         ctx.facts.derived["dues_records"] = grouped
@@ -127,16 +128,29 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
 
 def _apply_payments(paid: dict, payments, shares: dict) -> bool:
     """Each payment's share of its amount set on its months; False if a month was paid by two payments."""
+    payments = list(payments)
+    if len({len(payment) for payment in payments}) == 1 and payments and len(payments[0]) == 2:
+        # each for one month, as most are: the shares of its amounts, then every month in one comprehension
+        one = {amount: _share(shares, amount, 1) for amount in {payment[0] for payment in payments}}
+        months = {month: one[amount] for amount, month in payments}
+        once = len(months) == len(payments) and not paid.keys() & months.keys()
+        paid.update(months)
+        return once
     once = True
     for amount, *months in payments:
-        share = shares.get((amount, len(months)))
-        if share is None:  # each amount over so many months divided once, not once per payment
-            share = shares[(amount, len(months))] = \
-                (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
+        share = _share(shares, amount, len(months))
         for month in months:
             once = once and month not in paid
             paid[month] = share
     return once
+
+
+def _share(shares: dict, amount: str, months: int) -> Decimal:
+    """An amount's share of each of so many months (each pair divided once, not once per payment)."""
+    share = shares.get((amount, months))
+    if share is None:
+        share = shares[(amount, months)] = (Decimal(amount) / months).quantize(Decimal("0.01")) if months else ZERO
+    return share
 
 
 def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrears: list[str],
