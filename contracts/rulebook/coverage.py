@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, NamedTuple
 from collections.abc import Iterable, Mapping
 
@@ -52,14 +53,19 @@ def outreach_counts_hours(channel: str) -> bool:
     return channel == "home_study"
 
 
+in_date_order = attrgetter("on", "record_id")
+
+
 class ByMember:
     """Reaches or study sessions by member, each member's in date order (by day, then record): a member's records
     from one day to another are found by bisection, without sorting them again for every period asked about."""
 
     def __init__(self, records: Iterable[Reach] | Iterable[StudySession]) -> None:
         self._records: dict[str, list] = {}
-        for record in sorted(records, key=lambda r: (r.on, r.record_id)):
+        for record in records:
             self._records.setdefault(record.member_id, []).append(record)
+        for mine in self._records.values():  # a member's few sorted, not the bureau's many (a stable sort either way)
+            mine.sort(key=in_date_order)
         self._days = {member_id: [r.on for r in mine] for member_id, mine in self._records.items()}
 
     def within(self, start: date, end: date, members: Iterable[str] | None = None) -> dict[str, list]:

@@ -19,6 +19,7 @@ from shared import chinese
 from services.audit.domain.context import BranchContext, finding
 
 ZERO = Decimal("0.00")
+NO_LEDGER = DuesLedger()  # a member with no dues record at all
 DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_carried", "dues_reviews")  # and payments, by member
 
 
@@ -29,7 +30,7 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     due_total = paid_total = ZERO
     members, findings, not_assessed = [], [], []
     for member, stays, months in _answered_here(ctx):
-        book = books.get(member.member_id, DuesLedger())
+        book = books.get(member.member_id) or NO_LEDGER
         if ctx.period.year not in book.assessed:
             not_assessed.append(member)
             continue
