@@ -59,6 +59,7 @@ TABLES: dict[str, Table] = {
                               " resolution stream_version"),
     # The payments of one member recorded in one branch, kept together as they arrive ({event id: [amount,
     # month, …]}): a view reads a bureau's thousand members, not its years of monthly payments one row each.
+    # Stored as JSON text (json, migration 023), joined as jsonb when a payment arrives.
     "dues_paid": _table("member_id branch_id", "tenant_id member_id branch_id payments", json="payments",
                         merged="payments"),
     "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
@@ -209,7 +210,7 @@ class SqlStore:
              concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
         """The rows asked for, with ``columns`` only if given; event ids as text, as events carry them."""
         with self.conn.cursor() as cursor:
-            cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+            _decode_json(cursor)
             return cursor.execute(*_select(table, tenant_id, branch_id, member_id, between, concerning,
                                            columns)).fetchall()
 
@@ -219,7 +220,7 @@ class SqlStore:
         with self.conn.pipeline():
             for r in reads:
                 cursor = self.conn.cursor()
-                cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+                _decode_json(cursor)
                 cursor.execute(*_select(r.table, r.tenant_id, r.branch_id, None, r.between, r.concerning, r.columns))
                 cursors.append(cursor)
             found = [cursor.fetchall() for cursor in cursors]
@@ -279,6 +280,11 @@ class ViewJsonLoader(Loader):
         return orjson.loads(data)
 
 
+def _decode_json(cursor: psycopg.Cursor) -> None:
+    for name in ("jsonb", "json"):
+        cursor.adapters.register_loader(name, ViewJsonLoader)
+
+
 def _select_list(columns: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL("{0}::text AS {0}").format(sql.Identifier(c)) if c == "event_id"
                               else sql.Identifier(c) for c in columns)
@@ -304,7 +310,7 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
         sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.SQL(", ").join(map(sql.Identifier, spec.key)))
     if spec.merged:
         insert += sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
-            sql.SQL("{0} = {1}.{0} || EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table))
+            sql.SQL("{0} = {1}.{0}::jsonb || EXCLUDED.{0}::jsonb").format(sql.Identifier(c), sql.Identifier(table))
             for c in spec.merged))
     elif spec.versioned:
         updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
