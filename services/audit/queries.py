@@ -136,14 +136,19 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date
         known = known_through(conn, tenant_id, known_on)
         loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period))
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
+    loaded.lists_standing_records = False  # the roll-up shows each card's findings and headline figures only
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
             "period": period.to_dict(today), "as_of": today.isoformat(), **_known_on(known_on, known),
-            "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
-                          "findings": c["findings"], "records": c["records"],
-                          "members": c["figures"]["members"]["total"],
-                          "summary": _summary(c["figures"])} for c in cards]}
+            "branches": [rolled_up(c) for c in cards]}
+
+
+def rolled_up(card: dict) -> dict:
+    """What a bureau's roll-up shows of a branch's card."""
+    return {"branch": card["branch"], "status": card["status"], "compliant": card["compliant"],
+            "findings": card["findings"], "records": card["records"], "members": card["figures"]["members"]["total"],
+            "summary": _summary(card["figures"])}
 
 
 def _summary(figures: dict) -> dict:

@@ -48,7 +48,8 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
                                 members=[m.brief() for m in not_assessed]))
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
                      "in_arrears": sum(1 for m in members if m["arrears"]),
-                     "events": _records_of(ctx, [m["member_id"] for m in members])}}, findings
+                     "events": _records_of(ctx, [m["member_id"] for m in members])
+                     if ctx.facts.lists_standing_records else []}}, findings
 
 
 def _records_of(ctx: BranchContext, member_ids: list[str]) -> list[str]:
