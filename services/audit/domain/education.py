@@ -29,7 +29,7 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
         due = {m.member_id for m in ctx.party_members(part.as_of(ctx.today))}
         reached = rulebook.reaches_in(reaches, part, ctx.today, due)
         covered = due & set(reached)
-        evidence.update(r.record_id for m in covered for r in reached[m])
+        evidence.update([r.record_id for m in covered for r in reached[m]])
         missing = due - covered
         parts.append({"period": part.id, "members": len(due), "covered": len(covered),
                       "not_covered": ctx.brief(missing)})

@@ -53,9 +53,11 @@ class Register:
         self._ever_in: dict[str, list[str]] | None = None
         self._stays: dict[str, list[Stay]] = {}
         self._states: dict[tuple[str, int], MemberState] = {}
-        self._days: dict[str, list[date]] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
+        # the days a member's changes take effect, in order: their state on a day is the one after those up to it
+        self._days: dict[str, list[date]] = {member_id: [change["effective_on"] for change in mine]
+                                             for member_id, mine in self.changes.items()}
 
     def state(self, member_id: str, day: date) -> MemberState | None:
         """The member as on ``day``; None before they joined the register (or if unknown). Worked out once per
@@ -64,15 +66,12 @@ class Register:
         row = self.members.get(member_id)
         if row is None or row["joined_on"] > day:
             return None
-        key = (member_id, bisect_right(self._change_days(member_id), day))
-        if key not in self._states:
-            self._states[key] = self._state(row, key[1])
-        return self._states[key]
-
-    def _change_days(self, member_id: str) -> list[date]:
-        if member_id not in self._days:
-            self._days[member_id] = [change["effective_on"] for change in self.changes.get(member_id, ())]
-        return self._days[member_id]
+        days = self._days.get(member_id)
+        key = (member_id, bisect_right(days, day) if days else 0)
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = self._state(row, key[1])
+        return state
 
     def _state(self, row: dict, changes: int) -> MemberState:
         """The member's row with their first ``changes`` changes applied."""
