@@ -402,7 +402,9 @@ MEMBER_ROLES = (("member_id", "subject"), ("attendees", "attendee"), ("absentees
 
 
 def _timeline_rows(event, envelope: Envelope) -> list[dict]:
-    """One row per member the event names; pledges are kept out of the timeline (need-to-know data)."""
+    """One row per member the event names; pledges are kept out of the timeline (need-to-know data). The event's
+    data is not copied into each row: the journal keeps it, and the timeline reads it from there (an activity
+    names all its attendees, and a copy for each was most of what the views wrote)."""
     if envelope.event_type in PLEDGE_EVENTS:
         return []
     if envelope.event_type == "notify.NotificationScheduled":
@@ -418,8 +420,7 @@ def _timeline_rows(event, envelope: Envelope) -> list[dict]:
                 roles.setdefault(member_id, role)
     return [{"member_id": member_id, "event_type": envelope.event_type, "role": role,
              "branch_id": envelope.branch_id, "occurred_at": envelope.occurred_at,
-             "recorded_at": envelope.recorded_at, "data": _plain(dict(envelope.data))}
-            for member_id, role in roles.items()]
+             "recorded_at": envelope.recorded_at} for member_id, role in roles.items()]
 
 
 def _notice_rows(event, envelope: Envelope) -> list[dict]:

@@ -221,9 +221,11 @@ def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None
         known = known_through(conn, tenant_id, known_on)
         member = conn.execute("SELECT member_id, name, branch_id, retirement_kind, party_member, joined_on"
                               " FROM members WHERE member_id = %s", (member_id,)).fetchone()
-        rows = conn.execute("SELECT event_id, event_type, role, branch_id, occurred_at, recorded_at, data"
-                            f" FROM member_events WHERE member_id = %s{_journalled_by(known)}"
-                            " ORDER BY occurred_at, recorded_at, event_id", (member_id,)).fetchall()
+        rows = [_with_data(row) for row in conn.execute(
+            "SELECT m.event_id, m.event_type, m.role, m.branch_id, m.occurred_at, m.recorded_at, m.data,"
+            " CASE WHEN m.data IS NULL THEN (SELECT j.envelope FROM journal j WHERE j.event_id = m.event_id) END"
+            f" AS envelope FROM member_events m WHERE m.member_id = %s{_journalled_by(known, 'm.event_id')}"
+            " ORDER BY m.occurred_at, m.recorded_at, m.event_id", (member_id,)).fetchall()]
         told = _notices(conn, "notification_id = ANY(%s)",
                         [[r["data"]["notification_id"] for r in rows if r["event_type"] == NOTICE_EVENT]], known)
         names = {"branches": {r["branch_id"]: r["name"] for r in conn.execute("SELECT branch_id, name FROM branches")},
@@ -236,6 +238,14 @@ def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None
         member = {**member, "joined_on": member["joined_on"].isoformat() if member["joined_on"] else None}
     return {"member": member, "events": events, **_known_on(known_on, known),
             "notifications": notices.summary([e["notification"] for e in events if e.get("notification")])}
+
+
+def _with_data(row: dict) -> dict:
+    """A timeline row with its event's data: the row's own (a notification's summary), else the journal's."""
+    envelope = row.pop("envelope")
+    if row["data"] is None and envelope is not None:
+        row["data"] = json.loads(envelope)["data"]
+    return row
 
 
 def _journalled_by(known: int | None, column: str = "event_id") -> str:
