@@ -206,6 +206,24 @@ class SqlStore:
             for (table, columns), rows in groups.items():
                 cursor.executemany(_insert_statement(table, columns), rows)
 
+    def put_copied(self, facts: Iterable[Fact]) -> None:
+        """Many facts, as ``put_many``, for a large batch (a catch-up, a rebuild): each table's rows first brought
+        together the way the table converges (``fold``), copied into a scratch table and upserted from it in one
+        statement — a few statements for the batch instead of one per row. Not in pipeline mode (COPY)."""
+        groups: dict[tuple[str, tuple[str, ...]], dict[tuple, dict]] = {}
+        for fact in facts:
+            spec = TABLES[fact.table]
+            columns = tuple(column for column in spec.columns if column in fact.row)
+            fold(spec, groups.setdefault((fact.table, columns), {}), fact.row)
+        with self.conn.cursor() as cursor:
+            for (table, columns), rows in groups.items():
+                stage = _stage(self.conn, table)
+                with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+                    for row in rows.values():
+                        copy.write_row(_values(table, columns, row))
+                cursor.execute(_insert_statement(table, columns, stage))
+
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
              concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
         """The rows asked for, with ``columns`` only if given; event ids as text, as events carry them."""
@@ -293,21 +311,55 @@ def _select_list(columns: tuple[str, ...]) -> sql.Composable:
 def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], list]:
     spec = TABLES[fact.table]
     columns = tuple(column for column in spec.columns if column in fact.row)
-    return columns, [Jsonb(fact.row[c]) if c in spec.json else fact.row[c] for c in columns]
+    return columns, _values(fact.table, columns, fact.row)
 
 
-_statements: dict[tuple[str, tuple[str, ...]], str] = {}
+def _values(table: str, columns: tuple[str, ...], row: dict) -> list:
+    json = TABLES[table].json
+    return [Jsonb(row[c]) if c in json else row[c] for c in columns]
 
 
-def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
-    """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity."""
-    cached = _statements.get((table, columns))
+def fold(spec: Table, rows: dict[tuple, dict], row: dict) -> None:
+    """``row`` brought into ``rows`` (by key) as the table converges when rows arrive one after another: the first
+    row of a key stays; an entity's row of a higher ``stream_version`` replaces it; merged JSON objects are joined
+    key by key, the later's value winning. Rows of one set of columns."""
+    key = tuple(row[column] for column in spec.key)
+    stored = rows.get(key)
+    if stored is None:
+        rows[key] = dict(row)
+    elif spec.merged:
+        for column in spec.merged:
+            stored[column] = {**stored[column], **row[column]}
+    elif spec.versioned and stored["stream_version"] is not None and row["stream_version"] is not None \
+            and stored["stream_version"] < row["stream_version"]:
+        rows[key] = dict(row)
+
+
+def _stage(conn: psycopg.Connection, table: str) -> str:
+    """The session's scratch table for ``table`` (a temporary copy of its columns, made if not there yet)."""
+    stage = f"stage_{table}"
+    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(
+        sql.Identifier(stage), sql.Identifier(table)))
+    return stage
+
+
+_statements: dict[tuple[str, tuple[str, ...], str | None], str] = {}
+
+
+def _insert_statement(table: str, columns: tuple[str, ...], stage: str | None = None) -> str:
+    """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity; the rows given
+    as parameters, or moved out of a scratch table (``stage``) in the same statement."""
+    cached = _statements.get((table, columns, stage))
     if cached is not None:
         return cached
     spec = TABLES[table]
-    insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) ").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.SQL(", ").join(map(sql.Identifier, spec.key)))
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    rows = sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns))) if stage is None \
+        else sql.SQL("SELECT {} FROM moved").format(names)
+    insert = sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) ").format(
+        sql.Identifier(table), names, rows, sql.SQL(", ").join(map(sql.Identifier, spec.key)))
+    if stage is not None:
+        insert = sql.SQL("WITH moved AS (DELETE FROM {} RETURNING *) ").format(sql.Identifier(stage)) + insert
     if spec.merged:
         insert += sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
             sql.SQL("{0} = {1}.{0}::jsonb || EXCLUDED.{0}::jsonb").format(sql.Identifier(c), sql.Identifier(table))
@@ -320,8 +372,8 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     else:
         insert += sql.SQL("DO NOTHING")
     # Rendered once: a composed statement would be rendered again at every execution.
-    _statements[(table, columns)] = insert.as_string(None)
-    return _statements[(table, columns)]
+    _statements[(table, columns, stage)] = insert.as_string(None)
+    return _statements[(table, columns, stage)]
 
 
 def put_all(store: FactStore, facts: Iterable[Fact]) -> None:
