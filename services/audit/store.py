@@ -215,9 +215,10 @@ class SqlStore:
             spec = TABLES[fact.table]
             columns = tuple(column for column in spec.columns if column in fact.row)
             fold(spec, groups.setdefault((fact.table, columns), {}), fact.row)
+        stages = _stages(self.conn, {table for table, _columns in groups})
         with self.conn.cursor() as cursor:
             for (table, columns), rows in groups.items():
-                stage = _stage(self.conn, table)
+                stage = stages[table]
                 with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
                         sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
                     for row in rows.values():
@@ -335,12 +336,14 @@ def fold(spec: Table, rows: dict[tuple, dict], row: dict) -> None:
         rows[key] = dict(row)
 
 
-def _stage(conn: psycopg.Connection, table: str) -> str:
-    """The session's scratch table for ``table`` (a temporary copy of its columns, made if not there yet)."""
-    stage = f"stage_{table}"
-    conn.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(
-        sql.Identifier(stage), sql.Identifier(table)))
-    return stage
+def _stages(conn: psycopg.Connection, tables: set[str]) -> dict[str, str]:
+    """The session's scratch tables for ``tables`` (temporary copies of their columns, made if not there yet, all
+    in one statement)."""
+    stages = {table: f"stage_{table}" for table in sorted(tables)}
+    conn.execute(sql.SQL("; ").join(
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(
+            sql.Identifier(stage), sql.Identifier(table)) for table, stage in stages.items()))
+    return stages
 
 
 _statements: dict[tuple[str, tuple[str, ...], str | None], str] = {}
