@@ -439,7 +439,8 @@ def _notice_rows(event, envelope: Envelope) -> list[dict]:
     """The notification on the timeline of each member it told or concerned (its title, not its whole body)."""
     data = {"notification_id": event.notification_id, "rule": event.rule, "title": event.title,
             "period": event.period, "due_on": event.due_on.isoformat()}
-    return [{"member_id": member_id, "role": role, "data": data} for member_id, role in _notified_members(event).items()]
+    return [{"member_id": member_id, "role": role, "data": data}
+            for member_id, role in _notified_members(event).items()]
 
 
 def _plain(value: Any) -> Any:
