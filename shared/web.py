@@ -298,13 +298,15 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
                 _authorise_again(conn, tenant_id, principal, handler)
                 g.idempotent_replay = True
                 return replay
-        if not key or (tenant_id or "") != (principal.tenant or ""):
+        scoped_elsewhere = (tenant_id or "") != (principal.tenant or "")
+        if not key or scoped_elsewhere:
             set_tenant(conn, tenant_id)
         uow = _unit_of_work(conn, tenant_id, principal)
         body = handler(uow)
         if key:
             # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did.
-            set_tenant(conn, principal.tenant)
+            if scoped_elsewhere:  # the key is the caller's: back to its bureau (handlers never move the scope)
+                set_tenant(conn, principal.tenant)
             conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE tenant_id = %s"
                          " AND subject = %s AND method = %s AND path = %s AND key = %s",
                          (Jsonb(body), *_key_scope(principal), key))
