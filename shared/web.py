@@ -49,6 +49,17 @@ class StrictParser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, Schema] = {}
+
+    def _get_schema(self, argmap, req) -> Schema:
+        """One instance per schema class, not a new one per request: building a schema copies every field,
+        and loading keeps no state on the instance (``unknown`` is passed to each ``load``)."""
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            return self._schemas.setdefault(argmap, argmap())
+        return super()._get_schema(argmap, req)
+
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
