@@ -3,7 +3,9 @@
 Each of THREADS threads appends one event per transaction to a stream of its own making (a member
 registered), for SECONDS: our store through ``eventstore.append`` (hash chain, stream head, outbox row,
 NOTIFY), the library through ``PostgresApplicationRecorder.insert_events`` with the same envelope as
-its stored state. Both in databases of their own on the stack's PostgreSQL.
+its stored state. Both in databases of their own on the stack's PostgreSQL. Our store's database has no
+relay; its wake-up flag is set as an awake relay sets it under load (``shared.relay``), so appends do not
+NOTIFY — as on the platform while events keep coming.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def _run(threads: int, seconds: float, work) -> int:
 def ours(stack: Stack) -> float:
     service = IsolatedService("members", [], stack.env)
     settings = service.create(topic_services=())
+    with db.connect(settings.owner_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE relay_wakeup SET listening = false")
     tenant = str(uuid.uuid4())
     conns = [db.connect(settings.owner_dsn) for _ in range(THREADS)]
     try:

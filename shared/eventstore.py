@@ -36,8 +36,9 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
     sealed = seal_after(stream_id, expected_version, envelopes, prev_hash)
     statement, params = _append_statement(stream_id, sealed, topic, new)
     try:
-        # One statement for all of it — the stream's head, the events, their outbox rows and the wake-up
-        # for the relay: each statement costs a round of the client's and the server's work per command.
+        # One statement for all of it — the stream's head, the events, their outbox rows and, if the relay is
+        # asleep, its wake-up (see OutboxRelay): each statement costs a round of the client's and the server's
+        # work per command.
         created = conn.execute(statement, params).fetchone()["created"]
     except psycopg.errors.UniqueViolation as error:
         raise ConcurrencyError(stream_id, expected_version) from error
@@ -65,7 +66,8 @@ def _append_statement(stream_id: str, sealed: Sequence[Envelope], topic: str, ne
     statement = (f"WITH {head}, stored AS (INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows} RETURNING position),"
                  " queued AS (INSERT INTO outbox (event_position, topic) SELECT position, %s FROM stored"
                  " ORDER BY position)"
-                 " SELECT (SELECT count(*) FROM head) AS created, pg_notify('branchwork_outbox', '')")
+                 " SELECT (SELECT count(*) FROM head) AS created,"
+                 " (SELECT pg_notify('branchwork_outbox', '') FROM relay_wakeup WHERE listening) AS woken")
     params = head_params + [value for envelope in sealed for value in _event_values(envelope)] + [topic]
     return statement, params
 
