@@ -204,3 +204,38 @@ def test_writes_naming_another_bureaus_branch_answer_404_like_reads(client, admi
         assert client.get(f"/api/v1/branches/{branch}", headers=other).status_code == 404
     assert client.post(f"/api/v1/branches/{branch}/dues/actions/review-arrears", json={},
                        headers=bureau["headers"]).status_code == 200
+
+
+def test_a_member_and_a_list_of_members_read_their_streams_by_key_under_row_level_security(
+        client, bureau, members_settings):
+    """Joined on 'member-' || member_id, PostgreSQL may not use the streams' key under row-level security
+    (|| is not leakproof) and reads every bureau's streams for each member read; the reads pass the ids."""
+    from services.members import queries
+    member = client.post("/api/v1/members", json={**MEMBER, "branch_id": bureau["branch_id"]},
+                         headers=bureau["headers"])
+    assert member.status_code == 201, member.json
+    statements, streams_scans = [], []
+
+    class Recording:  # the connection the queries get: notes each statement they run
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, statement, params=None):
+            statements.append((statement, params))
+            return self.conn.execute(statement, params)
+
+    with db.connect(members_settings.app_dsn) as conn, conn.transaction():
+        db.set_tenant(conn, bureau["id"])
+        assert queries.member(Recording(conn), member.json["id"])["version"] == 1
+        listed = queries.members(Recording(conn), {"branch_id": bureau["branch_id"]})
+        assert [row["member_id"] for row in listed] == [member.json["id"]] and listed[0]["version"] == 1
+        conn.execute("SET LOCAL enable_seqscan = off")  # tiny tables: have the planner use a key wherever it can
+        for statement, params in statements:
+            [[plan]] = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchone().values()
+            nodes = [plan["Plan"]]
+            while nodes:
+                node = nodes.pop()
+                nodes.extend(node.get("Plans", []))
+                if node.get("Relation Name") == "streams":
+                    streams_scans.append(node)
+    assert len(streams_scans) == 2 and all("Index Cond" in node for node in streams_scans), streams_scans
