@@ -135,8 +135,10 @@ def add_leaves_of_tenants(conn: psycopg.Connection, plans: list[tuple[JournalTre
         if row["tenant_id"] in trees:
             trees[row["tenant_id"]]._cache[(row["level"], row["idx"])] = bytes(row["hash"])
     nodes = [node for tree, first, leaves in plans for node in tree.new_nodes(first, leaves)]
-    conn.cursor().executemany("INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)",
-                              nodes)
+    if nodes:
+        conn.execute("INSERT INTO journal_nodes (tenant_id, level, idx, hash)"
+                     " SELECT * FROM unnest(%s::text[], %s::smallint[], %s::bigint[], %s::bytea[])",
+                     [list(column) for column in zip(*nodes)])
     conn.execute("UPDATE journal_heads h SET tree_size = s.size FROM unnest(%s::text[], %s::bigint[]) AS s(t, size)"
                  " WHERE h.tenant_id = s.t",
                  ([tree.tenant_id for tree, _, _ in plans], [first - 1 + len(leaves) for _, first, leaves in plans]))
