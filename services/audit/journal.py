@@ -23,7 +23,8 @@ from services.audit.tree import JournalTree, add_leaves_of_tenants, read_right_e
 
 CHANNEL = "audit_journal"
 # Each table gets one statement for the batch, its rows as arrays: with executemany each row would be a
-# statement of its own on the wire and in the server, and a batch writes some fifteen rows an event.
+# statement of its own on the wire and in the server, and a batch writes some fifteen rows an event. Arrays
+# go in binary (%b): in text, every element — an entry's whole envelope — is escaped in Python.
 ENTRY_COLUMNS = ("tenant_id", "seq", "event_id", "event_type", "stream_id", "stream_version", "branch_id",
                  "actor_user", "occurred_at", "recorded_at", "hash", "envelope", "entry_format", "branch_prev_seq",
                  "stream_prev_seq")
@@ -31,9 +32,9 @@ ENTRY_TYPES = ("text", "bigint", "uuid", "text", "text", "int", "text", "text", 
                "text", "smallint", "bigint", "bigint")
 ENTRY_INSERT = (f"INSERT INTO journal ({', '.join(ENTRY_COLUMNS)}, received_at)"
                 f" SELECT *, coalesce(%s::timestamptz, clock_timestamp()) FROM unnest("
-                + ", ".join(f"%s::{kind}[]" for kind in ENTRY_TYPES) + ")")
+                + ", ".join(f"%b::{kind}[]" for kind in ENTRY_TYPES) + ")")
 KEYS_MOVE = ("INSERT INTO journal_keys (tenant_id, kind, key, last_seq)"
-             " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])"
+             " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[])"
              " ON CONFLICT (tenant_id, kind, key) DO UPDATE SET last_seq = EXCLUDED.last_seq")
 
 
@@ -103,7 +104,7 @@ def _reserve(conn: psycopg.Connection, by_tenant: dict[str, list[Envelope]]) -> 
     are the true ones."""
     tenants = sorted(by_tenant)  # the rows are locked in one order, whoever else appends
     return conn.execute(
-        "INSERT INTO journal_heads (tenant_id, size) SELECT * FROM unnest(%s::text[], %s::bigint[])"
+        "INSERT INTO journal_heads (tenant_id, size) SELECT * FROM unnest(%b::text[], %b::bigint[])"
         " ON CONFLICT (tenant_id) DO UPDATE SET size = journal_heads.size + EXCLUDED.size"
         " RETURNING tenant_id, size, tree_size",
         (tenants, [len(by_tenant[tenant]) for tenant in tenants]))
@@ -132,7 +133,7 @@ def _not_journalled(conn: psycopg.Connection, envelopes: list[Envelope]) -> list
         return []
     ids = [str(uuid.UUID(e.event_id)) for e in envelopes]
     seen = {str(row["event_id"]) for row in conn.execute(
-        "SELECT event_id FROM journal WHERE event_id = ANY(%s::uuid[])", (ids,))}
+        "SELECT event_id FROM journal WHERE event_id = ANY(%b::uuid[])", (ids,))}
     fresh = []
     for event_id, envelope in zip(ids, envelopes):
         if event_id not in seen:
@@ -147,7 +148,7 @@ def _read_chains(conn: psycopg.Connection, chains: dict[str, list[tuple]]) -> ps
     wanted = sorted({(tenant_id, *key) for tenant_id, pairs in chains.items() for pair in pairs for key in pair})
     return conn.execute(
         "SELECT tenant_id, kind, key, last_seq FROM journal_keys"
-        " WHERE (tenant_id, kind, key) IN (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))",
+        " WHERE (tenant_id, kind, key) IN (SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]))",
         ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]))
 
 
