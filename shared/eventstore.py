@@ -113,6 +113,16 @@ def stream_version(conn: psycopg.Connection, stream_id: str) -> int:
     return 0 if head is None else head["version"]
 
 
+def stream_versions(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
+    """The versions of the streams that exist among ``stream_ids``, found by key.
+
+    Reads pass the ids rather than join the streams on an id made in SQL (``'member-' || member_id``): under
+    row-level security PostgreSQL may not use the streams' key for such a join (``||`` is not leakproof),
+    and reads every bureau's streams instead."""
+    return {row["stream_id"]: row["version"] for row in conn.execute(
+        "SELECT stream_id, version FROM streams WHERE stream_id = ANY(%s)", (list(stream_ids),))}
+
+
 def read_all(conn: psycopg.Connection, after_position: int = 0, limit: int = 1000) -> list[tuple[int, Envelope]]:
     """Events in the order they were stored, from ``after_position`` on (for rebuilds)."""
     rows = conn.execute(f"SELECT position, {EVENT_COLUMNS} FROM events WHERE position > %s"

@@ -12,6 +12,7 @@ import psycopg
 from contracts.rulebook.dues import Stay
 from contracts.rulebook.people import is_full_member
 from contracts.rulebook.rules import RuleBook, RuleVersion
+from shared import eventstore
 
 ROSTER = ("SELECT m.*, s.branch_id AS roster_branch_id, s.from_date, s.to_date FROM memberships s"
           " JOIN members m ON m.member_id = s.member_id"
@@ -123,8 +124,7 @@ def bureau_by_code(conn: psycopg.Connection, code: str) -> dict | None:
 
 # --- reads behind the API ---------------------------------------------------------------------------------------
 
-# The stream's id is passed in, never joined as 'member-' || m.member_id: under row-level security a join on
-# that expression (|| is not leakproof) cannot use the streams' key and reads every bureau's streams instead.
+# The stream's id is passed in, never joined as 'member-' || m.member_id (see eventstore.stream_versions).
 MEMBER_WITH_VERSION = "SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = %s WHERE m.member_id = %s"
 MEMBER_FILTERS = {"branch_id": "m.branch_id = %s", "status": "m.status = %s",
                   "retirement_kind": "m.retirement_kind = %s", "name": "m.name LIKE '%%' || %s || '%%'"}
@@ -167,14 +167,12 @@ def member(conn: psycopg.Connection, member_id: str) -> dict | None:
 
 def members(conn: psycopg.Connection, filters: dict, limit: int = 500) -> list[dict]:
     """Members matching every given filter of ``MEMBER_FILTERS`` (a part of the name for ``name``), each with
-    their stream's version, read by the streams' key (see ``MEMBER_WITH_VERSION``)."""
+    their stream's version, read by the streams' key."""
     clauses = [clause for name, clause in MEMBER_FILTERS.items() if name in filters] or ["true"]
     params = [filters[name] for name in MEMBER_FILTERS if name in filters]
     rows = conn.execute(f"SELECT m.* FROM members m WHERE {' AND '.join(clauses)} ORDER BY m.name, m.member_id"
                         " LIMIT %s", [*params, limit]).fetchall()
-    versions = {row["stream_id"]: row["version"] for row in conn.execute(
-        "SELECT stream_id, version FROM streams WHERE stream_id = ANY(%s)",
-        ([f"member-{row['member_id']}" for row in rows],))}
+    versions = eventstore.stream_versions(conn, [f"member-{row['member_id']}" for row in rows])
     return [{**row, "version": versions[f"member-{row['member_id']}"]}
             for row in rows if f"member-{row['member_id']}" in versions]
 

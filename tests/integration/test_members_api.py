@@ -8,7 +8,7 @@ import pytest
 
 from shared import db
 from tests.fixtures import members_app as app  # noqa: F401 — the app tested
-from tests.support import bearer, token
+from tests.support import bearer, streams_plans, token
 
 MEMBER = {"name": "张建国", "gender": "male", "birth_date": "1948-05-02", "party_member": True,
           "party_join_date": "1970-07-01", "retirement_kind": "retired", "pension_base": "5200.00",
@@ -214,28 +214,11 @@ def test_a_member_and_a_list_of_members_read_their_streams_by_key_under_row_leve
     member = client.post("/api/v1/members", json={**MEMBER, "branch_id": bureau["branch_id"]},
                          headers=bureau["headers"])
     assert member.status_code == 201, member.json
-    statements, streams_scans = [], []
-
-    class Recording:  # the connection the queries get: notes each statement they run
-        def __init__(self, conn):
-            self.conn = conn
-
-        def execute(self, statement, params=None):
-            statements.append((statement, params))
-            return self.conn.execute(statement, params)
-
     with db.connect(members_settings.app_dsn) as conn, conn.transaction():
         db.set_tenant(conn, bureau["id"])
-        assert queries.member(Recording(conn), member.json["id"])["version"] == 1
-        listed = queries.members(Recording(conn), {"branch_id": bureau["branch_id"]})
+        assert queries.member(conn, member.json["id"])["version"] == 1
+        listed = queries.members(conn, {"branch_id": bureau["branch_id"]})
         assert [row["member_id"] for row in listed] == [member.json["id"]] and listed[0]["version"] == 1
-        conn.execute("SET LOCAL enable_seqscan = off")  # tiny tables: have the planner use a key wherever it can
-        for statement, params in statements:
-            [[plan]] = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchone().values()
-            nodes = [plan["Plan"]]
-            while nodes:
-                node = nodes.pop()
-                nodes.extend(node.get("Plans", []))
-                if node.get("Relation Name") == "streams":
-                    streams_scans.append(node)
-    assert len(streams_scans) == 2 and all("Index Cond" in node for node in streams_scans), streams_scans
+        scans = streams_plans(conn, lambda recording: (queries.member(recording, member.json["id"]),
+                                                       queries.members(recording, {"branch_id": bureau["branch_id"]})))
+    assert len(scans) == 2 and all("Index Cond" in node for node in scans), scans
