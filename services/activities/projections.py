@@ -58,7 +58,7 @@ def _recorded(conn: psycopg.Connection, e: Envelope, event: Any) -> None:
     if people:  # one statement for the whole list, not one per person
         member_ids, presence, reasons, invitations = (list(column) for column in zip(*people))
         conn.execute("INSERT INTO activity_participants (tenant_id, activity_id, member_id, presence, reason, invited)"
-                     " SELECT %s, %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::boolean[])",
+                     " SELECT %s, %s, * FROM unnest(%b::text[], %b::text[], %b::text[], %b::boolean[])",
                      (e.tenant_id, event.activity_id, member_ids, presence, reasons, invitations))
 
 
