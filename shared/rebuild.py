@@ -48,10 +48,19 @@ class RebuildBusy(Exception):
 
 @dataclass(frozen=True)
 class ReadModel:
-    """What a rebuild replaces: some tables of ``schema``, or (``tables`` empty) the whole schema."""
+    """What a rebuild replaces: some tables of ``schema``, or (``tables`` empty) the whole schema.
+
+    ``indexes_after_fill``: the shadow tables get their keys and unique indexes at once but their other
+    indexes and the foreign keys between them only once the first round has filled them (one sorted build,
+    one check of all rows, instead of work for each row), before the catch-up rounds and the swap. Only for
+    read models whose every statement finds its rows by a key or unique index (until then, a statement
+    looking rows up by another index scans the table) and whose events never break a foreign key (a row that
+    would have failed a write fails the rebuild when the key is added).
+    """
 
     schema: str = "public"
     tables: tuple[str, ...] = ()
+    indexes_after_fill: bool = False
 
     @property
     def shadow(self) -> str:
@@ -164,7 +173,7 @@ def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progre
 def _rebuild_locked(conn: psycopg.Connection, model: ReadModel, feed: Feed, batch: int, progress: Progress) -> dict:
     total = feed.total(conn)
     started = time.monotonic()
-    create_shadow(conn, model)
+    deferred = create_shadow(conn, model)
     conn.execute(sql.SQL("SET search_path = {}, public").format(sql.Identifier(model.shadow)))
     done, rounds = 0, 0
     while True:  # rounds: each catches up with what the writers added during the last one
@@ -175,7 +184,11 @@ def _rebuild_locked(conn: psycopg.Connection, model: ReadModel, feed: Feed, batc
             progress(done, max(total, done))
         rounds += 1
         total = max(total, done)
-        if applied_this_round < batch:
+        if deferred:  # the bulk is in: the other indexes and the keys, then catch up with what came meanwhile
+            for definition in deferred:
+                conn.execute(definition)
+            deferred = []
+        elif applied_this_round < batch:
             break
     done += _swap_when_quiet(conn, model, feed, batch)
     progress(done, max(total, done))
@@ -227,23 +240,28 @@ def _swap(conn: psycopg.Connection, model: ReadModel) -> None:
 
 # --- the shadow copy -------------------------------------------------------------------------------------------
 
-def create_shadow(conn: psycopg.Connection, model: ReadModel) -> None:
-    """Empty copies of the live tables in the shadow schema: what the migrations made, under the same names."""
+def create_shadow(conn: psycopg.Connection, model: ReadModel) -> list[str | sql.Composable]:
+    """Empty copies of the live tables in the shadow schema: what the migrations made, under the same names.
+
+    Returns the indexes and foreign keys left to add after the fill (``model.indexes_after_fill``), as
+    statements to run with the shadow schema first on the search path."""
     shadow = model.shadow
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(shadow)))
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(shadow)))
     tables = list(model.tables) or [row["tablename"] for row in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (model.schema,))]
+    deferred = []
     for table in tables:
         _refuse_owned_sequences(conn, model.schema, table)
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED"
                              " INCLUDING STORAGE INCLUDING COMMENTS)").format(
             sql.Identifier(shadow, table), sql.Identifier(model.schema, table)))
-        _copy_keys_and_indexes(conn, model.schema, shadow, table)
+        deferred += _copy_keys_and_indexes(conn, model.schema, shadow, table, model.indexes_after_fill)
         _copy_security(conn, model.schema, shadow, table)
-    _copy_foreign_keys(conn, model.schema, shadow, tables)
+    deferred += _copy_foreign_keys(conn, model.schema, shadow, tables, model.indexes_after_fill)
     if not model.tables:
         _copy_schema_grants(conn, model.schema, shadow)
+    return deferred
 
 
 def _refuse_owned_sequences(conn: psycopg.Connection, schema: str, table: str) -> None:
@@ -259,15 +277,19 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _copy_keys_and_indexes(conn: psycopg.Connection, schema: str, shadow: str, table: str) -> None:
-    """Primary keys, unique and exclusion constraints, then the other indexes, keeping their names."""
+def _copy_keys_and_indexes(conn: psycopg.Connection, schema: str, shadow: str, table: str,
+                           defer: bool = False) -> list[str]:
+    """Primary keys, unique and exclusion constraints, then the other indexes, keeping their names; with
+    ``defer``, the indexes that are not unique are returned to be built later instead."""
     relation = f"{_quoted(schema)}.{_quoted(table)}"
     for row in conn.execute("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint"
                             " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
                             (relation,)).fetchall():
         conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
             sql.Identifier(shadow, table), sql.Identifier(row["conname"])) + sql.SQL(row["definition"]))
-    for row in conn.execute("SELECT pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i"
+    deferred = []
+    for row in conn.execute("SELECT pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS is_unique"
+                            " FROM pg_index i"
                             " WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
                             " WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) ORDER BY i.indexrelid",
                             (relation,)).fetchall():
@@ -276,7 +298,11 @@ def _copy_keys_and_indexes(conn: psycopg.Connection, schema: str, shadow: str, t
         definition, count = on_table.subn(f" ON {_quoted(shadow)}.{_quoted(table)} ", row["definition"], count=1)
         if count != 1:
             raise ValueError(f"cannot read the index definition {row['definition']!r}")
-        conn.execute(definition)
+        if defer and not row["is_unique"]:
+            deferred.append(definition)
+        else:
+            conn.execute(definition)
+    return deferred
 
 
 def _copy_security(conn: psycopg.Connection, schema: str, shadow: str, table: str) -> None:
@@ -306,8 +332,11 @@ def _copy_security(conn: psycopg.Connection, schema: str, shadow: str, table: st
                                                             sql.Identifier(grant["grantee"])))
 
 
-def _copy_foreign_keys(conn: psycopg.Connection, schema: str, shadow: str, tables: Sequence[str]) -> None:
-    """Foreign keys between rebuilt tables point at the shadow copies; others still at the live tables."""
+def _copy_foreign_keys(conn: psycopg.Connection, schema: str, shadow: str, tables: Sequence[str],
+                       defer: bool = False) -> list[sql.Composable]:
+    """Foreign keys between rebuilt tables point at the shadow copies; others still at the live tables. With
+    ``defer``, those between rebuilt tables are returned to be added after the fill: one check of every row
+    then, instead of a lookup per row inserted."""
     # Read the definitions with only the live schema on the path, so that they name tables unqualified …
     conn.execute("SELECT set_config('search_path', %s, false)", (_quoted(schema),))
     keys = conn.execute("SELECT c.conrelid::regclass::text AS relation, c.conname,"
@@ -318,11 +347,17 @@ def _copy_foreign_keys(conn: psycopg.Connection, schema: str, shadow: str, table
                         (schema, list(tables))).fetchall()
     # … and create them with the shadow first: a rebuilt table is found there, any other in the live schema.
     conn.execute("SELECT set_config('search_path', %s, false)", (f"{_quoted(shadow)}, {_quoted(schema)}",))
+    deferred = []
     for key in keys:
         table = key["relation"].split(".")[-1].strip('"')
-        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
-            sql.Identifier(shadow, table), sql.Identifier(key["conname"])) + sql.SQL(key["definition"]))
+        statement = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+            sql.Identifier(shadow, table), sql.Identifier(key["conname"])) + sql.SQL(key["definition"])
+        if defer and key["referenced"].split(".")[-1].strip('"') in tables:
+            deferred.append(statement)  # run with the shadow first on the search path, as the rebuild sets it
+        else:
+            conn.execute(statement)
     conn.execute("RESET search_path")
+    return deferred
 
 
 def _copy_schema_grants(conn: psycopg.Connection, schema: str, shadow: str) -> None:

@@ -183,6 +183,9 @@ def _period_closed(w: RowWriter, e: Envelope, event: ev.PeriodClosed) -> None:
 
 TABLES = ("activity_participants", "activities", "outreach", "care", "team_performances", "team_members", "teams",
           "pledge_reads", "centre_history", "centres", "closed_periods")
+INDEXES_AFTER_FILL = True
+"""A rebuild adds the other indexes and the foreign keys after filling the tables: every statement here finds its
+rows by a key, and every row it writes passed its foreign keys when the event was first recorded."""
 
 PROJECTORS: dict[type, Callable[[RowWriter, Envelope, Any], None]] = {
     ev.ActivityPlanned: _planned, ev.ActivityRecorded: _recorded, ev.ActivityCorrected: _recorded,

@@ -20,6 +20,9 @@ TABLES = ("bureaus", "bureau_rules", "branches", "party_groups", "members", "mem
           "elections", "committee_posts", "allowances", "transfers", "dues_assessments", "dues_reductions",
           "dues_payments", "dues_reviews", "dues_carried")
 """Every table these projections write: what a rebuild empties and fills again."""
+INDEXES_AFTER_FILL = True
+"""A rebuild adds the other indexes and the foreign keys after filling the tables: every statement here finds its
+rows by a key, and every row it writes passed its foreign keys when the event was first recorded."""
 
 
 BUREAUS = RowSet("bureaus", ("tenant_id", "bureau_id", "name", "code", "version"), "(bureau_id) DO NOTHING")
