@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 import psycopg
@@ -83,7 +85,8 @@ class Feed(Protocol):
 _READ = ("SELECT position, event_id::text, event_type, schema_version, stream_id, stream_version, tenant_id, branch_id,"
          " occurred_at, recorded_at, actor->>'user', actor->>'role', correlation_id, causation_id, data, prev_hash,"
          " hash FROM events")
-_BEYOND_64_BITS = re.compile(rb"\d{19}")
+_DIGITS = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))  # a digit → "1", the rest → "0"
+_NINETEEN_DIGITS = b"1" * 19  # the shortest integer beyond 64 bits; found in the text ten times as fast as a regex
 
 
 class EventJsonLoader(Loader):
@@ -92,9 +95,58 @@ class EventJsonLoader(Loader):
     parser reads, as everywhere else. A rebuild only projects events; their hashes are checked elsewhere."""
 
     def load(self, data) -> object:
-        if _BEYOND_64_BITS.search(data):
-            return json.loads(bytes(data))
-        return orjson.loads(data)
+        text = bytes(data)
+        if _NINETEEN_DIGITS in text.translate(_DIGITS):
+            return json.loads(text)
+        return orjson.loads(text)
+
+
+class ReadAhead:
+    """The store's next batches, read and decoded on a connection of its own while the last one is applied: the
+    database answers one connection while Python works for the other, and a rebuild uses two cores, not one.
+
+    Ends after the first batch shorter than ``limit`` (the end of the store as it was); ``next`` then answers
+    None, and whatever was written since is read when applied, as the catch-up rounds and the swap require.
+    """
+
+    def __init__(self, conn: psycopg.Connection, read: Callable[[psycopg.Connection, int], list], after: int,
+                 limit: int) -> None:
+        self.batches: queue.Queue = queue.Queue(maxsize=2)  # at most two batches in memory ahead of the one applied
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(conn.info.dsn, conn.info.password, read, after, limit),
+                                       name="rebuild-read-ahead", daemon=True)
+        self.thread.start()
+
+    def next(self) -> list | None:
+        batch = self.batches.get()
+        if isinstance(batch, BaseException):
+            raise batch
+        return batch
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def _run(self, dsn: str, password: str | None, read: Callable, after: int, limit: int) -> None:
+        try:
+            with psycopg.connect(dsn, password=password, autocommit=True) as reader:
+                while not self.stopping.is_set():
+                    batch = read(reader, after)
+                    self._put(batch)
+                    if len(batch) < limit:
+                        break
+                    after = batch[-1][0]
+        except Exception as error:  # raised where the batch was wanted
+            self._put(error)
+        self._put(None)
+
+    def _put(self, item: Any) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.batches.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
 
 class StoreFeed:
@@ -111,27 +163,52 @@ class StoreFeed:
         self.position = 0
         self.gaps: set[int] = set()
         self.actors: dict[tuple[str, str], Actor] = {}  # a few people record most of the events
+        self.ahead: ReadAhead | None = None
+        self.read_ahead = True  # through the first round only: past it, each batch is read when it is applied
 
     def total(self, conn: psycopg.Connection) -> int:
         return conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
 
     def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
-        with conn.transaction():
-            late = self._read(conn, "position = ANY(%s)", sorted(self.gaps)) if self.gaps else []
-            self.gaps.difference_update(position for position, _ in late)
-            rows = self._read(conn, "position > %s", self.position, limit)
-            deserialise = self.registry.deserialise
-            events = [(envelope, deserialise(envelope.event_type, envelope.schema_version, envelope.data))
-                      for _position, envelope in late + rows]
-            with conn.pipeline():  # the projection's writes go out together, not one round trip each
-                self.project_batch(conn, events)
+        try:
+            with conn.transaction():
+                late = self._decoded(self._read(conn, "position = ANY(%s)", sorted(self.gaps))) if self.gaps else []
+                self.gaps.difference_update(position for position, _, _ in late)
+                rows = self._next_rows(conn, limit)
+                with conn.pipeline():  # the projection's writes go out together, not one round trip each
+                    self.project_batch(conn, [(envelope, event) for _, envelope, event in late + rows])
+        except BaseException:
+            self._stop_reading_ahead()
+            raise
         expected = self.position + 1
-        for position, _ in rows:
+        for position, _, _ in rows:
             self.gaps.update(range(expected, position))
             expected = position + 1
         if rows:
             self.position = rows[-1][0]
         return len(late) + len(rows)
+
+    def _next_rows(self, conn: psycopg.Connection, limit: int) -> list[tuple[int, Envelope, Any]]:
+        if self.read_ahead and self.ahead is None:
+            self.ahead = ReadAhead(conn, lambda reader, after: self._decoded(
+                self._read(reader, "position > %s", after, limit)), self.position, limit)
+        if self.ahead is not None:
+            rows = self.ahead.next()
+            if rows is not None:
+                return rows
+            self._stop_reading_ahead()
+        return self._decoded(self._read(conn, "position > %s", self.position, limit))
+
+    def _stop_reading_ahead(self) -> None:
+        self.read_ahead = False
+        if self.ahead is not None:
+            self.ahead.close()
+            self.ahead = None
+
+    def _decoded(self, rows: list[tuple[int, Envelope]]) -> list[tuple[int, Envelope, Any]]:
+        deserialise = self.registry.deserialise
+        return [(position, envelope, deserialise(envelope.event_type, envelope.schema_version, envelope.data))
+                for position, envelope in rows]
 
     def _one_by_one(self, conn: psycopg.Connection, events: list) -> None:
         for envelope, event in events:
