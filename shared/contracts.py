@@ -128,21 +128,25 @@ class DataclassLoader:
         for field in dataclass_fields(event_class):
             optional, inner = _unwrap_optional(hints[field.name])
             required = field.default is MISSING and field.default_factory is MISSING
-            self.fields.append((field.name, required, optional, _converter(inner)))
+            plain = inner if inner in (str, int, bool) else None  # kept as it is when of exactly this type
+            self.fields.append((field.name, required, optional, plain, None if plain else _converter(inner)))
 
     def load(self, data: Mapping[str, Any]) -> dict | None:
         loaded = {}
         try:
-            for name, required, optional, convert in self.fields:
-                if name not in data:
+            for name, required, optional, plain, convert in self.fields:
+                value = data.get(name, MISSING)
+                if value is MISSING:
                     if required:
                         return None
-                    continue
-                value = data[name]
-                if value is None:
+                elif value is None:
                     if not optional:
                         return None
                     loaded[name] = None
+                elif type(value) is plain:  # checked here, not in a call: most fields of most events
+                    loaded[name] = value
+                elif convert is None:
+                    return None
                 else:
                     loaded[name] = convert(value)
         except (TypeError, ValueError, ArithmeticError):
@@ -163,8 +167,10 @@ _a_list, _a_dict = _exactly(list), _exactly(dict)
 
 def _list_of(kind: type) -> Callable[[Any], list]:
     """A list of plain JSON values of one type, checked in one pass (a list of member ids: tens of them)."""
+    kinds = {kind}
+
     def convert(value: Any) -> list:
-        if type(value) is not list or not set(map(type, value)) <= {kind}:
+        if type(value) is not list or (value and not set(map(type, value)) <= kinds):
             raise TypeError(f"not a list of {kind.__name__}")
         return list(value)
     return convert
