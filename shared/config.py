@@ -37,6 +37,7 @@ class Settings:
     base_url: str = ""
     relay_batch_size: int = 500
     relay_linger_ms: int = 5
+    relay_quiet_ms: int = 250
     consumer_max_attempts: int = 3
     consumer_linger_ms: int = 50
     max_body_bytes: int = 1024 * 1024
@@ -71,6 +72,7 @@ class Settings:
             base_url=env.get(f"BRANCHWORK_{upper}_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             relay_batch_size=int(env.get("BRANCHWORK_RELAY_BATCH_SIZE", cls.relay_batch_size)),
             relay_linger_ms=int(env.get("BRANCHWORK_RELAY_LINGER_MS", cls.relay_linger_ms)),
+            relay_quiet_ms=int(env.get("BRANCHWORK_RELAY_QUIET_MS", cls.relay_quiet_ms)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
             consumer_linger_ms=int(env.get("BRANCHWORK_CONSUMER_LINGER_MS", cls.consumer_linger_ms)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),

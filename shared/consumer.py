@@ -224,7 +224,7 @@ class ConsumerRunner:
 
     def _claim(self, conn: psycopg.Connection, event_ids: list[str]) -> set[str]:
         """Record the batch's ids as processed by this consumer; return those not recorded before."""
-        rows = conn.execute("INSERT INTO processed_events (consumer, event_id) SELECT %s, unnest(%s::uuid[])"
+        rows = conn.execute("INSERT INTO processed_events (consumer, event_id) SELECT %s, unnest(%b::uuid[])"
                             " ON CONFLICT DO NOTHING RETURNING event_id::text AS event_id",
                             (self.name, event_ids)).fetchall()
         return {row["event_id"] for row in rows}

@@ -123,6 +123,7 @@ def _grant_app_role(conn: psycopg.Connection, app_role: str) -> None:
     conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(role))
     conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
     conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON events, outbox, schema_migrations FROM {}").format(role))
+    conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON relay_wakeup FROM {}").format(role))
     conn.execute(sql.SQL("REVOKE ALL ON dead_letters FROM {}").format(role))
     conn.execute(sql.SQL("GRANT SELECT ({}) ON dead_letters TO {}").format(
         sql.SQL(", ").join(map(sql.Identifier, DEAD_LETTER_METADATA)), role))

@@ -34,32 +34,45 @@ def append(conn: psycopg.Connection, stream_id: str, expected_version: int,
     new = expected_version == 0
     prev_hash = GENESIS_HASH if new else _lock_stream(conn, stream_id, expected_version)
     sealed = seal_after(stream_id, expected_version, envelopes, prev_hash)
+    statement, params = _append_statement(stream_id, sealed, topic, new)
     try:
-        # One round trip for all of it, a new stream's creation included: nothing below needs an answer
-        # before the next statement goes out.
-        with conn.pipeline(), conn.cursor() as cur:
-            created = _create_stream(conn, stream_id, envelopes[0].tenant_id) if new else None
-            for envelope in sealed:
-                _insert_event(cur, envelope, topic)
-            cur.execute("UPDATE streams SET version = %s, head_hash = %s WHERE stream_id = %s",
-                        (sealed[-1].stream_version, sealed[-1].hash, stream_id))
-            cur.execute("NOTIFY branchwork_outbox")
-        if created is not None and created.fetchone() is None:
-            raise ConcurrencyError(stream_id, expected_version)
+        # One statement for all of it — the stream's head, the events, their outbox rows and, if the relay is
+        # asleep, its wake-up (see OutboxRelay): each statement costs a round of the client's and the server's
+        # work per command.
+        created = conn.execute(statement, params).fetchone()["created"]
     except psycopg.errors.UniqueViolation as error:
         raise ConcurrencyError(stream_id, expected_version) from error
+    if new and not created:
+        raise ConcurrencyError(stream_id, expected_version)
     return sealed
 
 
-def _create_stream(conn: psycopg.Connection, stream_id: str, tenant_id: str | None) -> psycopg.Cursor:
-    """Queue the new stream's head row; the cursor answers a row only if this writer created it.
+def _append_statement(stream_id: str, sealed: Sequence[Envelope], topic: str, new: bool) -> tuple[str, list]:
+    """The statement that stores ``sealed`` and moves (or, for a new stream, creates) the stream's head.
 
-    A concurrent creator's uncommitted insert makes this one wait, then do nothing (and this writer's
-    first event then collides with the creator's on the stream's version 1).
+    A new stream's head is inserted at its final version; a concurrent creator's uncommitted insert makes
+    this one wait, then do nothing, and ``created`` says so (its events then collide on the stream's
+    version 1 as well). An existing stream's head is locked by ``_lock_stream`` already.
     """
-    return conn.execute("INSERT INTO streams (stream_id, tenant_id, version, head_hash) VALUES (%s, %s, 0, %s)"
-                        " ON CONFLICT (stream_id) DO NOTHING RETURNING 1 AS created",
-                        (stream_id, tenant_id, GENESIS_HASH))
+    last = sealed[-1]
+    if new:
+        head = ("head AS (INSERT INTO streams (stream_id, tenant_id, version, head_hash) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (stream_id) DO NOTHING RETURNING 1)")
+        head_params = [stream_id, sealed[0].tenant_id, last.stream_version, last.hash]
+    else:
+        head = "head AS (UPDATE streams SET version = %s, head_hash = %s WHERE stream_id = %s RETURNING 1)"
+        head_params = [last.stream_version, last.hash, stream_id]
+    rows = ", ".join([_EVENT_ROW] * len(sealed))
+    statement = (f"WITH {head}, stored AS (INSERT INTO events ({EVENT_COLUMNS}) VALUES {rows} RETURNING position),"
+                 " queued AS (INSERT INTO outbox (event_position, topic) SELECT position, %s FROM stored"
+                 " ORDER BY position)"
+                 " SELECT (SELECT count(*) FROM head) AS created,"
+                 " (SELECT pg_notify('branchwork_outbox', '') FROM relay_wakeup WHERE listening) AS woken")
+    params = head_params + [value for envelope in sealed for value in _event_values(envelope)] + [topic]
+    return statement, params
+
+
+_EVENT_ROW = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS.split(","))) + ")"
 
 
 def _lock_stream(conn: psycopg.Connection, stream_id: str, expected_version: int) -> str:
@@ -72,17 +85,12 @@ def _lock_stream(conn: psycopg.Connection, stream_id: str, expected_version: int
     return head["head_hash"]
 
 
-def _insert_event(cur: psycopg.Cursor, envelope: Envelope, topic: str) -> None:
-    """The event and its outbox row, in one statement."""
-    cur.execute(
-        f"WITH stored AS (INSERT INTO events ({EVENT_COLUMNS}) VALUES"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING position)"
-        " INSERT INTO outbox (event_position, topic) SELECT position, %s FROM stored",
-        (envelope.event_id, envelope.event_type, envelope.schema_version, envelope.stream_id,
-         envelope.stream_version, envelope.tenant_id, envelope.branch_id, envelope.occurred_at,
-         envelope.recorded_at, Jsonb({"user": envelope.actor.user, "role": envelope.actor.role}),
-         envelope.correlation_id, envelope.causation_id, Jsonb(dict(envelope.data)),
-         envelope.prev_hash, envelope.hash, topic))
+def _event_values(envelope: Envelope) -> tuple:
+    return (envelope.event_id, envelope.event_type, envelope.schema_version, envelope.stream_id,
+            envelope.stream_version, envelope.tenant_id, envelope.branch_id, envelope.occurred_at,
+            envelope.recorded_at, Jsonb({"user": envelope.actor.user, "role": envelope.actor.role}),
+            envelope.correlation_id, envelope.causation_id, Jsonb(dict(envelope.data)),
+            envelope.prev_hash, envelope.hash)
 
 
 def row_to_envelope(row: dict) -> Envelope:
@@ -103,6 +111,16 @@ def read_stream(conn: psycopg.Connection, stream_id: str) -> list[Envelope]:
 def stream_version(conn: psycopg.Connection, stream_id: str) -> int:
     head = conn.execute("SELECT version FROM streams WHERE stream_id = %s", (stream_id,)).fetchone()
     return 0 if head is None else head["version"]
+
+
+def stream_versions(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
+    """The versions of the streams that exist among ``stream_ids``, found by key.
+
+    Reads pass the ids rather than join the streams on an id made in SQL (``'member-' || member_id``): under
+    row-level security PostgreSQL may not use the streams' key for such a join (``||`` is not leakproof),
+    and reads every bureau's streams instead."""
+    return {row["stream_id"]: row["version"] for row in conn.execute(
+        "SELECT stream_id, version FROM streams WHERE stream_id = ANY(%s)", (list(stream_ids),))}
 
 
 def read_all(conn: psycopg.Connection, after_position: int = 0, limit: int = 1000) -> list[tuple[int, Envelope]]:

@@ -14,10 +14,14 @@ log = logging.getLogger(__name__)
 
 
 def idempotent_producer(bootstrap: str, **overrides) -> KafkaProducer:
-    """acks=all and idempotence: a retried send is written once and a partition keeps its order."""
+    """acks=all and idempotence: a retried send is written once and a partition keeps its order.
+
+    The clients' own metrics are off here and in ``batch_consumer``: nothing reads them (the platform's
+    gauges and counters are its own), and keeping them costs a few sensor updates on every record."""
     options = dict(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
                    max_in_flight_requests_per_connection=5, retries=2**31 - 1,
-                   linger_ms=5, request_timeout_ms=15000, delivery_timeout_ms=60000, compression_type=None)
+                   linger_ms=5, request_timeout_ms=15000, delivery_timeout_ms=60000, compression_type=None,
+                   metrics_enabled=False)
     options.update(overrides)
     return KafkaProducer(**options)
 
@@ -29,7 +33,7 @@ def batch_consumer(bootstrap: str, group_id: str, topics: list[str], **overrides
     """Offsets are committed by the runner after its database commit, never automatically."""
     options = dict(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
                    auto_offset_reset="earliest", max_poll_records=MAX_POLL_RECORDS, session_timeout_ms=10000,
-                   heartbeat_interval_ms=3000, max_poll_interval_ms=300000)
+                   heartbeat_interval_ms=3000, max_poll_interval_ms=300000, metrics_enabled=False)
     options.update(overrides)
     consumer = KafkaConsumer(**options)
     consumer.subscribe(topics)

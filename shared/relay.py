@@ -23,6 +23,8 @@ from shared.worker import Backoff, WorkerLoop
 
 log = logging.getLogger(__name__)
 
+MAX_POLL_SECONDS = 0.04  # the longest an awake relay leaves the outbox unread
+
 _EVENT_FIELDS = ", ".join("e." + c.strip() for c in EVENT_COLUMNS.split(","))
 BATCH_QUERY = (f"SELECT o.id AS outbox_id, o.topic, e.position, {_EVENT_FIELDS}"
                " FROM outbox o JOIN events e ON e.position = o.event_position"
@@ -38,26 +40,61 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.lock_key = f"branchwork.relay.{settings.database}"
         self._producer = None
+        self._asleep = True
+        self._poll, self._quiet = self._first_poll(), 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; survive PostgreSQL and Kafka outages with capped backoff.
 
-        A commit that appends events sends NOTIFY, which wakes the relay; the idle wait covers a missed one.
-        After a wake-up the relay lingers a few milliseconds, so that the commits of that moment go out as
-        one query, one produce request and one UPDATE instead of one each.
+        Awake, the relay polls the outbox: a few milliseconds after a batch, then less often while nothing
+        comes. After ``relay_quiet_ms`` without an event it falls asleep (``relay_wakeup.listening``, migration
+        005) and waits for a NOTIFY, which writers send only while it sleeps: a NOTIFY serialises the
+        flushing of the commits that send it, so a busy database's commits are not made to pay for one each.
+        The idle wait covers a wake-up missed at the moment of falling asleep.
         """
         loop = WorkerLoop(f"{self.settings.service}-relay", self.settings.owner_dsn, self._step,
-                          channels=("branchwork_outbox",), leader_lock=self.lock_key, on_error=self._close_producer,
-                          settle_seconds=self.settings.relay_linger_ms / 1000, backoff=Backoff(cap=self.max_backoff),
-                          errors=(psycopg.OperationalError, RelayKafkaError))
+                          channels=("branchwork_outbox",), leader_lock=self.lock_key, on_lead=self._on_lead,
+                          on_error=self._close_producer, settle_seconds=self.settings.relay_linger_ms / 1000,
+                          backoff=Backoff(cap=self.max_backoff), errors=(psycopg.OperationalError, RelayKafkaError))
         try:
             loop.run(stop)
         finally:
             self._close_producer()
 
+    def _on_lead(self, conn: psycopg.Connection) -> None:
+        self._asleep = True  # so that _wake writes the flag: a relay that led before may have left it set
+        self._wake(conn)
+        self._poll, self._quiet = self._first_poll(), 0.0
+
+    def _first_poll(self) -> float:
+        return max(self.settings.relay_linger_ms / 1000, 0.001)
+
     def _step(self, conn: psycopg.Connection, _woken: set[str]) -> float:
-        """One batch; no sleep while a backlog remains."""
-        return 0 if self.publish_batch(conn) >= self.settings.relay_batch_size else self.idle_wait
+        """One batch; the seconds until the next look (none while a backlog remains)."""
+        published = self.publish_batch(conn)
+        if published:
+            self._wake(conn)
+            self._poll, self._quiet = self._first_poll(), 0.0
+            return 0 if published >= self.settings.relay_batch_size else self._poll
+        if self._asleep:
+            return self.idle_wait
+        self._quiet += self._poll
+        if self._quiet < self.settings.relay_quiet_ms / 1000:
+            self._poll = min(self._poll * 2, MAX_POLL_SECONDS)
+            return self._poll
+        return self._fall_asleep(conn)
+
+    def _fall_asleep(self, conn: psycopg.Connection) -> float:
+        """Ask writers to notify from now on, then look once more: a commit that came before the flag did
+        not notify, and would otherwise wait for the idle wait."""
+        conn.execute("UPDATE relay_wakeup SET listening = true")
+        self._asleep = True
+        return self._step(conn, set())
+
+    def _wake(self, conn: psycopg.Connection) -> None:
+        if self._asleep:
+            conn.execute("UPDATE relay_wakeup SET listening = false")
+            self._asleep = False
 
     def publish_batch(self, conn: psycopg.Connection) -> int:
         """Publish the oldest unpublished rows; return how many were published."""

@@ -49,6 +49,17 @@ class StrictParser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, Schema] = {}
+
+    def _get_schema(self, argmap, req) -> Schema:
+        """One instance per schema class, not a new one per request: building a schema copies every field,
+        and loading keeps no state on the instance (``unknown`` is passed to each ``load``)."""
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            return self._schemas.setdefault(argmap, argmap())
+        return super()._get_schema(argmap, req)
+
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
@@ -298,13 +309,15 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
                 _authorise_again(conn, tenant_id, principal, handler)
                 g.idempotent_replay = True
                 return replay
-        if not key or (tenant_id or "") != (principal.tenant or ""):
+        scoped_elsewhere = (tenant_id or "") != (principal.tenant or "")
+        if not key or scoped_elsewhere:
             set_tenant(conn, tenant_id)
         uow = _unit_of_work(conn, tenant_id, principal)
         body = handler(uow)
         if key:
             # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did.
-            set_tenant(conn, principal.tenant)
+            if scoped_elsewhere:  # the key is the caller's: back to its bureau (handlers never move the scope)
+                set_tenant(conn, principal.tenant)
             conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE tenant_id = %s"
                          " AND subject = %s AND method = %s AND path = %s AND key = %s",
                          (Jsonb(body), *_key_scope(principal), key))

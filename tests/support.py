@@ -101,6 +101,30 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
         time.sleep(interval)
 
 
+def streams_plans(conn, read: Callable) -> list[dict]:
+    """The plan nodes that read ``streams`` in the statements ``read(conn)`` runs, planned with sequential scans
+    off (tiny test tables: the planner then uses a key wherever one can be used) in the caller's transaction."""
+    statements, nodes = [], []
+
+    class Recording:
+        def execute(self, statement, params=None):
+            statements.append((statement, params))
+            return conn.execute(statement, params)
+
+    read(Recording())
+    conn.execute("SET LOCAL enable_seqscan = off")
+    for statement, params in statements:
+        [[plan]] = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchone().values()
+        pending = [plan["Plan"]]
+        while pending:
+            node = pending.pop()
+            pending.extend(node.get("Plans", []))
+            if node.get("Relation Name") == "streams":
+                nodes.append(node)
+    conn.execute("SET LOCAL enable_seqscan = on")
+    return nodes
+
+
 def sample_envelopes(stream_id: str, first_version: int, count: int, tenant_id: str,
                      event_type: str = "members.SampleRecorded") -> list:
     """Envelopes ready to append: ``count`` events of one stream from ``first_version`` on."""

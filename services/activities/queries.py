@@ -58,7 +58,7 @@ class RosterCache:
         self._rosters: OrderedDict[tuple, tuple[int, Roster]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, version: int) -> Roster | None:
+    def get(self, key: tuple, version: object) -> Roster | None:
         with self._lock:
             found = self._rosters.get(key)
             if found is None or found[0] != version:
@@ -66,7 +66,7 @@ class RosterCache:
             self._rosters.move_to_end(key)
             return found[1]
 
-    def put(self, key: tuple, version: int, roster: Roster) -> None:
+    def put(self, key: tuple, version: object, roster: Roster) -> None:
         with self._lock:
             self._rosters[key] = (version, roster)
             self._rosters.move_to_end(key)
@@ -80,14 +80,22 @@ ROSTERS = RosterCache()
 def load_roster(conn: psycopg.Connection, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Roster:
     """The roster of ``member_ids`` and of everyone ever placed in ``branch_id`` (or a branch merged into it).
 
-    A roster read at the bureau's current roster version is taken from ``ROSTERS``: a branch's when it holds
-    every member asked for, or that of the same members. The version is read before the tables, so what is
-    kept is never older than the version it is kept under.
+    A roster read at the current roster versions is taken from ``ROSTERS``: a branch's when it holds every
+    member asked for, under the bureau's version; that of a few members alone, under the versions of what
+    it reads — those members' facts and what the bureau shares (migration 008). The versions are read before
+    the tables, so what is kept is never older than the versions it is kept under.
     """
     wanted = frozenset(member_ids)
-    row = conn.execute("SELECT t.tenant, (SELECT version FROM roster_versions WHERE tenant_id = t.tenant) AS version"
-                       " FROM (SELECT current_setting('branchwork.tenant_id', true) AS tenant) t").fetchone()
-    version = row["version"] or 0
+    alone = sorted(wanted) if branch_id is None else []
+    row = conn.execute(
+        "SELECT t.tenant, v.version, v.shared_version, (SELECT coalesce(jsonb_object_agg(m.member_id, m.version),"
+        " '{}') FROM roster_member_versions m WHERE m.tenant_id = t.tenant AND m.member_id = ANY(%s)) AS members"
+        " FROM (SELECT current_setting('branchwork.tenant_id', true) AS tenant) t"
+        " LEFT JOIN roster_versions v ON v.tenant_id = t.tenant", (alone,)).fetchone()
+    if branch_id is None:
+        version = (row["shared_version"] or 0, tuple(row["members"].get(member, 0) for member in alone))
+    else:
+        version = row["version"] or 0
     key = (row["tenant"] or "", branch_id, frozenset() if branch_id else wanted)
     roster = ROSTERS.get(key, version)
     if roster is None:

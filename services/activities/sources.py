@@ -139,5 +139,28 @@ def apply(conn: psycopg.Connection, envelope: Envelope, registry: EventRegistry 
         return
     event = registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
     handler(conn, envelope, event)
-    conn.execute("INSERT INTO roster_versions (tenant_id, version) VALUES (%s, txid_current())"
-                 " ON CONFLICT (tenant_id) DO UPDATE SET version = EXCLUDED.version", (envelope.tenant_id,))
+    _move_versions(conn, envelope.tenant_id, event.member_id if envelope.event_type in MEMBER_FACTS else None)
+
+
+# Events that change only their member's own rows; every other one changes what the whole bureau shares.
+# (MemberAssignedToGroup may add a party group, so it counts as shared.)
+MEMBER_FACTS = frozenset({
+    "members.MemberRegistered", "members.MemberProfileUpdated", "members.MemberHealthChanged", "members.MemberMoved",
+    "members.MemberRejoined", "members.MemberTransferredOut", "members.MemberDied", "members.MemberLeftParty",
+    "members.PostFilled", "members.PostVacated"})
+
+
+def _move_versions(conn: psycopg.Connection, tenant_id: str, member_id: str | None) -> None:
+    """Name the roster's new state (migrations 007 and 008): the bureau's version always moves; the member's
+    when only their facts changed, the shared one otherwise."""
+    if member_id is None:
+        conn.execute("INSERT INTO roster_versions (tenant_id, version, shared_version)"
+                     " VALUES (%s, txid_current(), txid_current()) ON CONFLICT (tenant_id) DO UPDATE"
+                     " SET version = EXCLUDED.version, shared_version = EXCLUDED.shared_version", (tenant_id,))
+        return
+    conn.execute("WITH member AS (INSERT INTO roster_member_versions (tenant_id, member_id, version)"
+                 " VALUES (%s, %s, txid_current()) ON CONFLICT (tenant_id, member_id)"
+                 " DO UPDATE SET version = EXCLUDED.version)"
+                 " INSERT INTO roster_versions (tenant_id, version) VALUES (%s, txid_current())"
+                 " ON CONFLICT (tenant_id) DO UPDATE SET version = EXCLUDED.version",
+                 (tenant_id, member_id, tenant_id))

@@ -87,7 +87,7 @@ class JournalTree:
         missing = [key for key in wanted if key not in self._cache]
         if missing:
             rows = self.conn.execute(
-                "SELECT level, idx, hash FROM journal_nodes n JOIN unnest(%s::smallint[], %s::bigint[]) AS w(l, i)"
+                "SELECT level, idx, hash FROM journal_nodes n JOIN unnest(%b::smallint[], %b::bigint[]) AS w(l, i)"
                 " ON n.level = w.l AND n.idx = w.i WHERE n.tenant_id = %s",
                 ([k[0] for k in missing], [k[1] for k in missing], self.tenant_id)).fetchall()
             self._cache.update({(row["level"], row["idx"]): bytes(row["hash"]) for row in rows})
@@ -128,16 +128,18 @@ def add_leaves_of_tenants(conn: psycopg.Connection, plans: list[tuple[JournalTre
                   for level, index in tree.right_edge(first - 1) if (level, index) not in tree._cache]
         edge_nodes = conn.execute(
             "SELECT n.tenant_id, level, idx, hash FROM journal_nodes n"
-            " JOIN unnest(%s::text[], %s::smallint[], %s::bigint[]) AS w(t, l, i)"
+            " JOIN unnest(%b::text[], %b::smallint[], %b::bigint[]) AS w(t, l, i)"
             " ON n.tenant_id = w.t AND n.level = w.l AND n.idx = w.i",
             ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted])).fetchall() if wanted else []
     for row in edge_nodes:
         if row["tenant_id"] in trees:
             trees[row["tenant_id"]]._cache[(row["level"], row["idx"])] = bytes(row["hash"])
     nodes = [node for tree, first, leaves in plans for node in tree.new_nodes(first, leaves)]
-    conn.cursor().executemany("INSERT INTO journal_nodes (tenant_id, level, idx, hash) VALUES (%s, %s, %s, %s)",
-                              nodes)
-    conn.execute("UPDATE journal_heads h SET tree_size = s.size FROM unnest(%s::text[], %s::bigint[]) AS s(t, size)"
+    if nodes:
+        conn.execute("INSERT INTO journal_nodes (tenant_id, level, idx, hash)"
+                     " SELECT * FROM unnest(%b::text[], %b::smallint[], %b::bigint[], %b::bytea[])",
+                     [list(column) for column in zip(*nodes)])
+    conn.execute("UPDATE journal_heads h SET tree_size = s.size FROM unnest(%b::text[], %b::bigint[]) AS s(t, size)"
                  " WHERE h.tenant_id = s.t",
                  ([tree.tenant_id for tree, _, _ in plans], [first - 1 + len(leaves) for _, first, leaves in plans]))
 

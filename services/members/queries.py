@@ -12,6 +12,7 @@ import psycopg
 from contracts.rulebook.dues import Stay
 from contracts.rulebook.people import is_full_member
 from contracts.rulebook.rules import RuleBook, RuleVersion
+from shared import eventstore
 
 ROSTER = ("SELECT m.*, s.branch_id AS roster_branch_id, s.from_date, s.to_date FROM memberships s"
           " JOIN members m ON m.member_id = s.member_id"
@@ -123,7 +124,8 @@ def bureau_by_code(conn: psycopg.Connection, code: str) -> dict | None:
 
 # --- reads behind the API ---------------------------------------------------------------------------------------
 
-MEMBER_WITH_VERSION = "SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = 'member-' || m.member_id"
+# The stream's id is passed in, never joined as 'member-' || m.member_id (see eventstore.stream_versions).
+MEMBER_WITH_VERSION = "SELECT m.*, s.version FROM members m JOIN streams s ON s.stream_id = %s WHERE m.member_id = %s"
 MEMBER_FILTERS = {"branch_id": "m.branch_id = %s", "status": "m.status = %s",
                   "retirement_kind": "m.retirement_kind = %s", "name": "m.name LIKE '%%' || %s || '%%'"}
 
@@ -160,15 +162,19 @@ def party_groups(conn: psycopg.Connection, branch_id: str | None = None) -> list
 
 def member(conn: psycopg.Connection, member_id: str) -> dict | None:
     """A member with their stream's version (what a change sends back as If-Match)."""
-    return conn.execute(MEMBER_WITH_VERSION + " WHERE m.member_id = %s", (member_id,)).fetchone()
+    return conn.execute(MEMBER_WITH_VERSION, (f"member-{member_id}", member_id)).fetchone()
 
 
 def members(conn: psycopg.Connection, filters: dict, limit: int = 500) -> list[dict]:
-    """Members matching every given filter of ``MEMBER_FILTERS`` (a part of the name for ``name``)."""
+    """Members matching every given filter of ``MEMBER_FILTERS`` (a part of the name for ``name``), each with
+    their stream's version, read by the streams' key."""
     clauses = [clause for name, clause in MEMBER_FILTERS.items() if name in filters] or ["true"]
     params = [filters[name] for name in MEMBER_FILTERS if name in filters]
-    return conn.execute(MEMBER_WITH_VERSION + f" WHERE {' AND '.join(clauses)} ORDER BY m.name, m.member_id LIMIT %s",
-                        [*params, limit]).fetchall()
+    rows = conn.execute(f"SELECT m.* FROM members m WHERE {' AND '.join(clauses)} ORDER BY m.name, m.member_id"
+                        " LIMIT %s", [*params, limit]).fetchall()
+    versions = eventstore.stream_versions(conn, [f"member-{row['member_id']}" for row in rows])
+    return [{**row, "version": versions[f"member-{row['member_id']}"]}
+            for row in rows if f"member-{row['member_id']}" in versions]
 
 
 def members_in_year(conn: psycopg.Connection, branch_id: str, year: int) -> list[dict]:

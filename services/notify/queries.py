@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import psycopg
 
+from shared import eventstore
 from shared.bootstrap import Service
 from shared.metrics import GaugeQuery
 from shared.operations import Check
@@ -91,8 +92,14 @@ def notified(conn: psycopg.Connection, tenant_id: str, dedupe_key: str) -> bool:
 # --- recipients and webhooks ------------------------------------------------------------------------------------
 
 def recipients(conn: psycopg.Connection) -> list[dict]:
-    return conn.execute("SELECT r.*, s.version FROM recipients r LEFT JOIN streams s ON s.stream_id ="
-                        " 'recipient-' || r.tenant_id || '-' || r.audience ORDER BY audience").fetchall()
+    """The bureau's recipient lists, each with its stream's version (None before its first change)."""
+    rows = conn.execute("SELECT * FROM recipients ORDER BY audience").fetchall()
+    versions = eventstore.stream_versions(conn, [_recipient_stream(row) for row in rows])
+    return [{**row, "version": versions.get(_recipient_stream(row))} for row in rows]
+
+
+def _recipient_stream(row: dict) -> str:
+    return f"recipient-{row['tenant_id']}-{row['audience']}"
 
 
 def known_branch(conn: psycopg.Connection, branch_id: str) -> dict | None:
@@ -105,9 +112,11 @@ def known_member(conn: psycopg.Connection, member_id: str) -> dict | None:
 
 def webhooks(conn: psycopg.Connection) -> list[dict]:
     """The bureau's receivers in use, each with its version and secret (for its fingerprint, never shown)."""
-    return conn.execute("SELECT w.*, s.version, k.secret FROM webhooks w JOIN streams s ON s.stream_id ="
-                        " 'webhook-' || w.webhook_id LEFT JOIN webhook_secrets k USING (webhook_id)"
+    rows = conn.execute("SELECT w.*, k.secret FROM webhooks w LEFT JOIN webhook_secrets k USING (webhook_id)"
                         " WHERE NOT removed ORDER BY webhook_id").fetchall()
+    versions = eventstore.stream_versions(conn, [f"webhook-{row['webhook_id']}" for row in rows])
+    return [{**row, "version": versions[f"webhook-{row['webhook_id']}"]}
+            for row in rows if f"webhook-{row['webhook_id']}" in versions]
 
 
 def webhook(conn: psycopg.Connection, webhook_id: str) -> dict | None:

@@ -163,3 +163,30 @@ def test_a_branchs_roster_is_kept_while_the_bureaus_roster_version_stands_and_re
     feed.deliver([feed.on_member(zhao, m.MemberProfileUpdated(zhao, {"name": "赵国庆（改）"}))])
     assert roster(feed.tenant).members[zhao].name == "赵国庆（改）"
     assert roster(feed.tenant, [zhao], branch_id=None).members[zhao].name == "赵国庆（改）"
+
+
+def test_a_few_members_roster_stands_while_others_join_and_is_read_again_when_theirs_or_the_bureaus_facts_change(
+        activities_settings):
+    feed = MembersFeed(activities_settings)
+    a, b, wang, zhao, li = new_id(), new_id(), new_id(), new_id(), new_id()
+    feed.deliver([*feed.bureau(), feed.branch(a), feed.member(wang, a, "王德明"), feed.member(zhao, a, "赵国庆")])
+
+    def alone(*member_ids):  # outreach and care read the roster of the member they are about
+        with db.connect(activities_settings.app_dsn) as conn, conn.transaction():
+            db.set_tenant(conn, feed.tenant)
+            return queries.load_roster(conn, member_ids)
+
+    first = alone(wang)
+    feed.deliver([feed.member(li, a, "李明")])  # someone else joins: Wang's facts are what they were
+    assert alone(wang) is first
+    feed.deliver([feed.on_member(zhao, m.MemberHealthChanged(zhao, "poor", "homebound", date(2024, 2, 1)))])
+    assert alone(wang) is first
+    feed.deliver([feed.on_member(wang, m.MemberHealthChanged(wang, "poor", "homebound", date(2024, 3, 1)))])
+    second = alone(wang)
+    assert second is not first and second.members[wang].health[-1].health == "poor"
+    assert alone(wang) is second
+    feed.deliver([feed.branch(b, "第二支部")])  # what the bureau shares moved: read again
+    third = alone(wang)
+    assert third is not second and b in third.branches
+    feed.deliver([feed.on_member(wang, m.MemberMoved(wang, a, b, date(2024, 5, 1), "transfer"))])
+    assert alone(wang).members[wang].placements[-1].branch_id == b

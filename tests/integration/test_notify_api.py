@@ -14,7 +14,7 @@ from services.notify.scheduler import Scheduler
 from tests.fixtures import notify_app as app  # noqa: F401 — fixtures
 from tests.integration.notify_support import EventFactory, as_records, conn, delivery_settings  # noqa: F401
 from tests.integration.test_notify_pipeline import runner
-from tests.support import bearer, free_port, new_id, token
+from tests.support import bearer, free_port, new_id, streams_plans, token
 
 
 @pytest.fixture
@@ -205,3 +205,19 @@ def test_the_secretarys_inbox_says_whom_to_tell_in_person(client, bureau, conn, 
     inbox = client.get("/api/v1/inbox", headers=bureau["secretary"]).json
     lecture = next(item for item in inbox if item["rule"] == "meeting.reminder")
     assert lecture["note"].startswith("请代为通知：") and "李淑芬" in lecture["note"]
+
+
+def test_recipients_and_webhooks_read_their_streams_by_key_under_row_level_security(client, bureau, notify_settings):
+    """As members' reads do (tests/integration/test_members_api.py): the stream ids are passed, not made in SQL."""
+    from services.notify import queries
+    from shared import db
+    assert client.put("/api/v1/recipients/bureau", headers=bureau["admin"], json={
+        "name": "局组织部", "emails": ["org@example.org"], "channels": ["inbox"]}).status_code == 200
+    assert client.post("/api/v1/webhooks", headers=bureau["admin"], json={
+        "url": "http://127.0.0.1:9/hook", "secret": "a-secret-of-sixteen+", "rules": ["dues"]}).status_code == 201
+    with db.connect(notify_settings.app_dsn) as conn, conn.transaction():
+        db.set_tenant(conn, bureau["id"])
+        assert [(r["audience"], r["version"]) for r in queries.recipients(conn)] == [("bureau", 1)]
+        assert [w["version"] for w in queries.webhooks(conn)] == [1]
+        scans = streams_plans(conn, lambda recording: (queries.recipients(recording), queries.webhooks(recording)))
+    assert len(scans) == 2 and all("Index Cond" in node for node in scans), scans

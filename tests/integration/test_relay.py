@@ -101,6 +101,51 @@ def test_only_one_relay_is_active_and_a_standby_takes_over(members_settings):
                 thread.join(timeout=30)
 
 
+def test_writers_notify_only_a_sleeping_relay_and_an_awake_one_finds_their_events_by_looking(members_settings):
+    """A NOTIFY makes commits flush one at a time, so writers send one only while the relay sleeps."""
+    stop = threading.Event()
+    relay = OutboxRelay(members_settings.with_overrides(relay_quiet_ms=1000))
+    tenant = new_id()
+
+    def listening(conn) -> bool:
+        return conn.execute("SELECT listening FROM relay_wakeup").fetchone()["listening"]
+
+    def append(conn) -> set[str]:
+        stream = f"sample-{new_id()}"
+        with conn.transaction():
+            return {e.event_id for e in eventstore.append(conn, stream, 0, sample_envelopes(stream, 1, 1, tenant),
+                                                          members_settings.topic())}
+
+    def published(conn, ids: set[str]) -> bool:
+        return conn.execute("SELECT count(*) AS n FROM outbox o JOIN events e ON e.position = o.event_position"
+                            " WHERE e.event_id = ANY(%s::uuid[]) AND o.published_at IS NOT NULL",
+                            (sorted(ids),)).fetchone()["n"] == len(ids)
+
+    with db.connect(members_settings.owner_dsn, autocommit=True) as listener, \
+            db.connect(members_settings.owner_dsn) as writer:
+        listener.execute("LISTEN branchwork_outbox")
+        thread = threading.Thread(target=relay.run, args=(stop,))
+        thread.start()
+        try:
+            wait_for(lambda: not listening(listener), timeout=30, message="the leading relay is awake")
+            wait_for(lambda: listening(listener), timeout=30, message="the relay fell asleep after a quiet second")
+            list(listener.notifies(timeout=0.05))  # whatever came before
+            asleep = append(writer)
+            assert len(list(listener.notifies(timeout=5, stop_after=1))) == 1  # the sleeping relay is woken
+            wait_for(lambda: published(listener, asleep), timeout=10, message="published after the wake-up")
+            assert not listening(listener)  # awake now, and for a quiet second after its last event
+            awake = append(writer)
+            assert list(listener.notifies(timeout=0.3)) == []  # nobody notified …
+            wait_for(lambda: published(listener, awake), timeout=10, message="published by looking")  # … yet sent
+            wait_for(lambda: listening(listener), timeout=30, message="asleep again after a quiet second")
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+    records = read_topic(members_settings.kafka_bootstrap, members_settings.topic(),
+                         lambda got: asleep | awake <= {e.event_id for e in envelopes_of(got)})
+    assert asleep | awake <= {e.event_id for e in envelopes_of(records)}
+
+
 class _Sent:
     """A send's future: acknowledged, or failed as the broker or the client reported it."""
 
