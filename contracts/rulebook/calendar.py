@@ -208,8 +208,14 @@ def period_of(day: date, kind: str = "month") -> Period:
 
 def periods_within(period: Period, kind: str, today: date) -> list[Period]:
     """The months or quarters of ``period`` (a longer one, or itself) that have begun by ``today``."""
+    return list(_periods_within(period, kind, today))
+
+
+@lru_cache(maxsize=1024)
+def _periods_within(period: Period, kind: str, today: date) -> tuple[Period, ...]:
+    """Worked out once per period, kind and day: a roll-up asks it for each of its branches."""
     found = dict.fromkeys(period_of(month_start(m), kind).id for m in period.months)
-    return [p for p in map(parse_period, found) if p.has_begun(today)]
+    return tuple(p for p in map(parse_period, found) if p.has_begun(today))
 
 
 # --- late records -----------------------------------------------------------------------------------

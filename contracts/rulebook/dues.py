@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -57,11 +58,12 @@ class Stay:
     ends_on: date | None = None
     ended_by: str | None = None
 
-    @property
+    @cached_property
     def first_month(self) -> str:
+        """Worked out once per stay: a card asks it for every month of every member."""
         return month_of(self.starts_on)
 
-    @property
+    @cached_property
     def last_month(self) -> str | None:
         if self.ends_on is None:
             return None
@@ -117,6 +119,8 @@ class DuesLedger:
         year = int(month[:4])
         if year not in self.assessed:
             return None
+        if not self.reductions:
+            return Decimal(self.assessed[year])
         reductions = [m for m in self.reductions if m[:4] == month[:4] and m <= month]
         return Decimal(self.reductions[max(reductions)]) if reductions else Decimal(self.assessed[year])
 

@@ -9,6 +9,7 @@ the rest are fixed. A rule set may also name ``lunar:MM-DD`` or ``solar:MM-DD``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from datetime import date, timedelta
 from collections.abc import Iterable
 
@@ -24,8 +25,10 @@ class UnknownHoliday(KeyError, ValueError):
     """A holiday name no calendar rule places."""
 
 
+@lru_cache(maxsize=1024)
 def holiday_date(holiday: str, year: int) -> date:
-    """The Gregorian date of ``holiday`` in ``year``."""
+    """The Gregorian date of ``holiday`` in ``year`` (worked out once per holiday and year: a bureau's roll-up asks
+    it for each of its branches, and a lunar date takes a calendar conversion)."""
     if holiday in LUNAR_HOLIDAYS:
         return lunar_to_solar(year, *LUNAR_HOLIDAYS[holiday])
     if holiday in SOLAR_HOLIDAYS:

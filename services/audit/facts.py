@@ -52,6 +52,9 @@ class Facts:
     window: tuple[date, date]
     tables: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
     derived: dict[str, object] = field(default_factory=dict)   # worked out once for every branch's card
+    # Whether cards list the records behind figures of what a branch is (its dues records): a bureau's roll-up
+    # shows none of them, and listing years of payments for a hundred branches costs it a tenth of its time.
+    lists_standing_records: bool = True
 
     def of(self, table: str, branch_id: str) -> list[dict]:
         return self.tables.get(table, {}).get(branch_id, [])

@@ -54,9 +54,21 @@ def decode(envelope: Envelope) -> Any | None:
         return None
     data = envelope.data
     if envelope.schema_version >= contract.version:
-        known = {field.data_key or name for name, field in contract.instance.fields.items()}
+        known = _known_fields(contract)
         data = {key: value for key, value in data.items() if key in known}
     return registry.deserialise(envelope.event_type, envelope.schema_version, data)
+
+
+_known: dict[int, frozenset[str]] = {}
+
+
+def _known_fields(contract) -> frozenset[str]:
+    """The fields a contract's schema reads (worked out once per contract, not once per event)."""
+    known = _known.get(id(contract))
+    if known is None:
+        known = _known[id(contract)] = frozenset(field.data_key or name
+                                                 for name, field in contract.instance.fields.items())
+    return known
 
 
 def facts_of(envelope: Envelope) -> list[Fact]:
@@ -67,7 +79,9 @@ def facts_of(envelope: Envelope) -> list[Fact]:
     handler = HANDLERS.get(envelope.event_type)
     base = {"tenant_id": envelope.tenant_id, "event_id": envelope.event_id}
     facts = [Fact(table, {**base, **row}) for table, row in (handler(event, envelope) if handler else [])]
-    facts.extend(Fact("member_events", {**base, **row}) for row in _timeline_rows(event, envelope))
+    timeline = {**base, "event_type": envelope.event_type, "branch_id": envelope.branch_id,
+                "occurred_at": envelope.occurred_at, "recorded_at": envelope.recorded_at}
+    facts.extend(Fact("member_events", {**timeline, **row}) for row in _timeline_rows(event, envelope))
     return facts
 
 
@@ -402,7 +416,9 @@ MEMBER_ROLES = (("member_id", "subject"), ("attendees", "attendee"), ("absentees
 
 
 def _timeline_rows(event, envelope: Envelope) -> list[dict]:
-    """One row per member the event names; pledges are kept out of the timeline (need-to-know data)."""
+    """One row per member the event names; pledges are kept out of the timeline (need-to-know data). The event's
+    data is not copied into each row: the journal keeps it, and the timeline reads it from there (an activity
+    names all its attendees, and a copy for each was most of what the views wrote)."""
     if envelope.event_type in PLEDGE_EVENTS:
         return []
     if envelope.event_type == "notify.NotificationScheduled":
@@ -416,18 +432,14 @@ def _timeline_rows(event, envelope: Envelope) -> list[dict]:
             member_id = item.get("member_id") if isinstance(item, dict) else item
             if isinstance(member_id, str) and member_id:
                 roles.setdefault(member_id, role)
-    return [{"member_id": member_id, "event_type": envelope.event_type, "role": role,
-             "branch_id": envelope.branch_id, "occurred_at": envelope.occurred_at,
-             "recorded_at": envelope.recorded_at, "data": _plain(dict(envelope.data))}
-            for member_id, role in roles.items()]
+    return [{"member_id": member_id, "role": role} for member_id, role in roles.items()]
 
 
 def _notice_rows(event, envelope: Envelope) -> list[dict]:
     """The notification on the timeline of each member it told or concerned (its title, not its whole body)."""
     data = {"notification_id": event.notification_id, "rule": event.rule, "title": event.title,
             "period": event.period, "due_on": event.due_on.isoformat()}
-    return [{"member_id": member_id, "event_type": envelope.event_type, "role": role, "branch_id": envelope.branch_id,
-             "occurred_at": envelope.occurred_at, "recorded_at": envelope.recorded_at, "data": data}
+    return [{"member_id": member_id, "role": role, "data": data}
             for member_id, role in _notified_members(event).items()]
 
 

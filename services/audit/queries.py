@@ -100,18 +100,21 @@ def work_record_ids(figures: dict) -> set[str]:
 
 
 def record_ids(figure) -> set[str]:
-    """Every event id a figure's ``events`` lists, at any depth (walked without building a set per level)."""
+    """Every event id a figure's ``events`` lists, at any depth (walked without building a set per level, nor a
+    generator per dict: a roll-up walks a hundred cards)."""
     found: set[str] = set()
     pending = [figure]
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
-            events = item.get("events")
-            if isinstance(events, list):
-                found.update(events)
-            pending.extend(value for key, value in item.items() if key != "events" and isinstance(value, (dict, list)))
-        elif isinstance(item, list):
-            pending.extend(value for value in item if isinstance(value, (dict, list)))
+            for key, value in item.items():
+                if key == "events":
+                    if isinstance(value, list):
+                        found.update(value)
+                elif isinstance(value, (dict, list)):
+                    pending.append(value)
+        else:
+            pending.extend([value for value in item if isinstance(value, (dict, list))])
     return found
 
 
@@ -133,14 +136,19 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date
         known = known_through(conn, tenant_id, known_on)
         loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period))
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
+    loaded.lists_standing_records = False  # the roll-up shows each card's findings and headline figures only
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
             "period": period.to_dict(today), "as_of": today.isoformat(), **_known_on(known_on, known),
-            "branches": [{"branch": c["branch"], "status": c["status"], "compliant": c["compliant"],
-                          "findings": c["findings"], "records": c["records"],
-                          "members": c["figures"]["members"]["total"],
-                          "summary": _summary(c["figures"])} for c in cards]}
+            "branches": [rolled_up(c) for c in cards]}
+
+
+def rolled_up(card: dict) -> dict:
+    """What a bureau's roll-up shows of a branch's card."""
+    return {"branch": card["branch"], "status": card["status"], "compliant": card["compliant"],
+            "findings": card["findings"], "records": card["records"], "members": card["figures"]["members"]["total"],
+            "summary": _summary(card["figures"])}
 
 
 def _summary(figures: dict) -> dict:
@@ -213,9 +221,11 @@ def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None
         known = known_through(conn, tenant_id, known_on)
         member = conn.execute("SELECT member_id, name, branch_id, retirement_kind, party_member, joined_on"
                               " FROM members WHERE member_id = %s", (member_id,)).fetchone()
-        rows = conn.execute("SELECT event_id, event_type, role, branch_id, occurred_at, recorded_at, data"
-                            f" FROM member_events WHERE member_id = %s{_journalled_by(known)}"
-                            " ORDER BY occurred_at, recorded_at, event_id", (member_id,)).fetchall()
+        rows = [_with_data(row) for row in conn.execute(
+            "SELECT m.event_id, m.event_type, m.role, m.branch_id, m.occurred_at, m.recorded_at, m.data,"
+            " CASE WHEN m.data IS NULL THEN (SELECT j.envelope FROM journal j WHERE j.event_id = m.event_id) END"
+            f" AS envelope FROM member_events m WHERE m.member_id = %s{_journalled_by(known, 'm.event_id')}"
+            " ORDER BY m.occurred_at, m.recorded_at, m.event_id", (member_id,)).fetchall()]
         told = _notices(conn, "notification_id = ANY(%s)",
                         [[r["data"]["notification_id"] for r in rows if r["event_type"] == NOTICE_EVENT]], known)
         names = {"branches": {r["branch_id"]: r["name"] for r in conn.execute("SELECT branch_id, name FROM branches")},
@@ -228,6 +238,14 @@ def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None
         member = {**member, "joined_on": member["joined_on"].isoformat() if member["joined_on"] else None}
     return {"member": member, "events": events, **_known_on(known_on, known),
             "notifications": notices.summary([e["notification"] for e in events if e.get("notification")])}
+
+
+def _with_data(row: dict) -> dict:
+    """A timeline row with its event's data: the row's own (a notification's summary), else the journal's."""
+    envelope = row.pop("envelope")
+    if row["data"] is None and envelope is not None:
+        row["data"] = json.loads(envelope)["data"]
+    return row
 
 
 def _journalled_by(known: int | None, column: str = "event_id") -> str:

@@ -59,6 +59,7 @@ TABLES: dict[str, Table] = {
                               " resolution stream_version"),
     # The payments of one member recorded in one branch, kept together as they arrive ({event id: [amount,
     # month, …]}): a view reads a bureau's thousand members, not its years of monthly payments one row each.
+    # Stored as JSON text (json, migration 023), joined as jsonb when a payment arrives.
     "dues_paid": _table("member_id branch_id", "tenant_id member_id branch_id payments", json="payments",
                         merged="payments"),
     "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
@@ -205,11 +206,30 @@ class SqlStore:
             for (table, columns), rows in groups.items():
                 cursor.executemany(_insert_statement(table, columns), rows)
 
+    def put_copied(self, facts: Iterable[Fact]) -> None:
+        """Many facts, as ``put_many``, for a large batch (a catch-up, a rebuild): each table's rows first brought
+        together the way the table converges (``fold``), copied into a scratch table and upserted from it in one
+        statement — a few statements for the batch instead of one per row. Not in pipeline mode (COPY)."""
+        groups: dict[tuple[str, tuple[str, ...]], dict[tuple, dict]] = {}
+        for fact in facts:
+            spec = TABLES[fact.table]
+            columns = tuple(column for column in spec.columns if column in fact.row)
+            fold(spec, groups.setdefault((fact.table, columns), {}), fact.row)
+        stages = _stages(self.conn, {table for table, _columns in groups})
+        with self.conn.cursor() as cursor:
+            for (table, columns), rows in groups.items():
+                stage = stages[table]
+                with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+                    for row in rows.values():
+                        copy.write_row(_values(table, columns, row))
+                cursor.execute(_insert_statement(table, columns, stage))
+
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
              concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
         """The rows asked for, with ``columns`` only if given; event ids as text, as events carry them."""
         with self.conn.cursor() as cursor:
-            cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+            _decode_json(cursor)
             return cursor.execute(*_select(table, tenant_id, branch_id, member_id, between, concerning,
                                            columns)).fetchall()
 
@@ -219,7 +239,7 @@ class SqlStore:
         with self.conn.pipeline():
             for r in reads:
                 cursor = self.conn.cursor()
-                cursor.adapters.register_loader("jsonb", ViewJsonLoader)
+                _decode_json(cursor)
                 cursor.execute(*_select(r.table, r.tenant_id, r.branch_id, None, r.between, r.concerning, r.columns))
                 cursors.append(cursor)
             found = [cursor.fetchall() for cursor in cursors]
@@ -279,6 +299,11 @@ class ViewJsonLoader(Loader):
         return orjson.loads(data)
 
 
+def _decode_json(cursor: psycopg.Cursor) -> None:
+    for name in ("jsonb", "json"):
+        cursor.adapters.register_loader(name, ViewJsonLoader)
+
+
 def _select_list(columns: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL("{0}::text AS {0}").format(sql.Identifier(c)) if c == "event_id"
                               else sql.Identifier(c) for c in columns)
@@ -287,24 +312,60 @@ def _select_list(columns: tuple[str, ...]) -> sql.Composable:
 def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], list]:
     spec = TABLES[fact.table]
     columns = tuple(column for column in spec.columns if column in fact.row)
-    return columns, [Jsonb(fact.row[c]) if c in spec.json else fact.row[c] for c in columns]
+    return columns, _values(fact.table, columns, fact.row)
 
 
-_statements: dict[tuple[str, tuple[str, ...]], str] = {}
+def _values(table: str, columns: tuple[str, ...], row: dict) -> list:
+    json = TABLES[table].json
+    return [Jsonb(row[c]) if c in json else row[c] for c in columns]
 
 
-def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
-    """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity."""
-    cached = _statements.get((table, columns))
+def fold(spec: Table, rows: dict[tuple, dict], row: dict) -> None:
+    """``row`` brought into ``rows`` (by key) as the table converges when rows arrive one after another: the first
+    row of a key stays; an entity's row of a higher ``stream_version`` replaces it; merged JSON objects are joined
+    key by key, the later's value winning. Rows of one set of columns."""
+    key = tuple(row[column] for column in spec.key)
+    stored = rows.get(key)
+    if stored is None:
+        rows[key] = dict(row)
+    elif spec.merged:
+        for column in spec.merged:
+            stored[column] = {**stored[column], **row[column]}
+    elif spec.versioned and stored["stream_version"] is not None and row["stream_version"] is not None \
+            and stored["stream_version"] < row["stream_version"]:
+        rows[key] = dict(row)
+
+
+def _stages(conn: psycopg.Connection, tables: set[str]) -> dict[str, str]:
+    """The session's scratch tables for ``tables`` (temporary copies of their columns, made if not there yet, all
+    in one statement)."""
+    stages = {table: f"stage_{table}" for table in sorted(tables)}
+    conn.execute(sql.SQL("; ").join(
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)").format(
+            sql.Identifier(stage), sql.Identifier(table)) for table, stage in stages.items()))
+    return stages
+
+
+_statements: dict[tuple[str, tuple[str, ...], str | None], str] = {}
+
+
+def _insert_statement(table: str, columns: tuple[str, ...], stage: str | None = None) -> str:
+    """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity; the rows given
+    as parameters, or moved out of a scratch table (``stage``) in the same statement."""
+    cached = _statements.get((table, columns, stage))
     if cached is not None:
         return cached
     spec = TABLES[table]
-    insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) ").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)), sql.SQL(", ").join(map(sql.Identifier, spec.key)))
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    rows = sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns))) if stage is None \
+        else sql.SQL("SELECT {} FROM moved").format(names)
+    insert = sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) ").format(
+        sql.Identifier(table), names, rows, sql.SQL(", ").join(map(sql.Identifier, spec.key)))
+    if stage is not None:
+        insert = sql.SQL("WITH moved AS (DELETE FROM {} RETURNING *) ").format(sql.Identifier(stage)) + insert
     if spec.merged:
         insert += sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
-            sql.SQL("{0} = {1}.{0} || EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table))
+            sql.SQL("{0} = {1}.{0}::jsonb || EXCLUDED.{0}::jsonb").format(sql.Identifier(c), sql.Identifier(table))
             for c in spec.merged))
     elif spec.versioned:
         updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
@@ -314,8 +375,8 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     else:
         insert += sql.SQL("DO NOTHING")
     # Rendered once: a composed statement would be rendered again at every execution.
-    _statements[(table, columns)] = insert.as_string(None)
-    return _statements[(table, columns)]
+    _statements[(table, columns, stage)] = insert.as_string(None)
+    return _statements[(table, columns, stage)]
 
 
 def put_all(store: FactStore, facts: Iterable[Fact]) -> None:

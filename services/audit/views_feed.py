@@ -105,12 +105,20 @@ def _follow(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
     return len(level) == len(journalled)
 
 
+COPIED_FROM = 200  # entries: a batch this large is copied in (a few statements), a smaller one sent row by row
+
+
 def _write_split(conn: psycopg.Connection, pending: list[tuple]) -> int:
     if not pending:
         return 0
     try:
-        with conn.transaction(), conn.pipeline():
-            SqlStore(conn).put_many(fact for *_entry, facts in pending for fact in facts)
+        facts = (fact for *_entry, facts in pending for fact in facts)
+        if len(pending) >= COPIED_FROM:
+            with conn.transaction():
+                SqlStore(conn).put_copied(facts)
+        else:
+            with conn.transaction(), conn.pipeline():
+                SqlStore(conn).put_many(facts)
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled):
         raise
     except Exception as error:

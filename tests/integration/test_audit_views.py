@@ -156,6 +156,16 @@ def test_scorecard_roll_up_timeline_report_and_csv_over_http(client, audit_setti
     types = [e["event_type"] for e in timeline["events"]]
     assert types[0] == "members.MemberRegistered" and "activities.TalkGiven" in types
     assert [e["occurred_at"] for e in timeline["events"]] == sorted(e["occurred_at"] for e in timeline["events"])
+    # each event with the data it was journalled with, read from the journal, not copied for every member it names
+    registered = timeline["events"][0]
+    assert registered["data"]["name"] == "张德明"
+    assert registered["summary"] == "登记入册：离休，中共党员，健康一般，行动自如"
+    talk = next(e for e in timeline["events"] if e["event_type"] == "activities.TalkGiven")
+    assert talk["data"]["audience"] == "青年职工" and talk["late"]
+    with db.connect(audit_settings.owner_dsn) as conn:
+        copied = conn.execute("SELECT count(*) AS n FROM views.member_events WHERE data IS NOT NULL"
+                              " AND event_type <> 'notify.NotificationScheduled'").fetchone()["n"]
+    assert copied == 0
 
 
 def test_another_bureau_cannot_see_this_bureaus_views(client, audit_settings):

@@ -26,12 +26,15 @@ def _birthdays(ctx: BranchContext) -> tuple[dict, list[dict]]:
     """Every retiree whose birthday fell in the period, greeted within the rules' window of it (the rulebook's
     one birthday window, 29 February on the 28th in common years)."""
     due, done, missed, evidence = [], [], [], []
-    cakes = [c for c in ctx.rows("care") if c["kind"] == "birthday"]
+    cakes: dict[str, list[dict]] = {}  # the branch's birthday care by member, not the branch's all for each member
+    for row in ctx.rows("care"):
+        if row["kind"] == "birthday":
+            cakes.setdefault(row["member_id"], []).append(row)
     for member in ctx.retirees():
         for birthday in birthdays_between(member.birth_date, ctx.period.start, ctx.reference_day):
             due.append(member)
-            greeted = [c for c in cakes if c["member_id"] == member.member_id
-                       and birthday_near(member.birth_date, c["on_date"], ctx.rules) == birthday]
+            greeted = [c for c in cakes.get(member.member_id, ())
+                       if birthday_near(member.birth_date, c["on_date"], ctx.rules) == birthday]
             if greeted:
                 done.append(member)
                 evidence += event_ids(greeted)

@@ -24,7 +24,7 @@ class BranchContext:
     rules: dict
     reference_day: date          # the period's end, or today while it is running
     members: list[MemberState]   # the branch's register on the reference day
-    _held: list[dict] | None = field(default=None, repr=False)
+    _held: dict[str, list[dict]] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, facts: Facts, branch_id: str, period: Period, today: date) -> BranchContext:
@@ -38,12 +38,14 @@ class BranchContext:
     def in_period(self, table: str, column: str = "on_date") -> list[dict]:
         return [r for r in self.rows(table) if r[column] and self.period.start <= r[column] <= self.period.end]
 
-    def held(self, *kinds: str) -> list[dict]:
-        """Activities of these kinds that took place in the period (not planned, not cancelled), in date order."""
-        if self._held is None:  # every section asks for some kinds: the period's held activities sorted once
-            self._held = sorted((a for a in self.in_period("activities") if a["status"] == "held"),
-                                key=lambda a: (a["on_date"], a["activity_id"]))
-        return [a for a in self._held if a["kind"] in kinds]
+    def held(self, kind: str) -> list[dict]:
+        """Activities of this kind that took place in the period (not planned, not cancelled), in date order."""
+        if self._held is None:  # every section asks for some kinds: the period's held activities sorted once, by kind
+            self._held = {}
+            for activity in sorted((a for a in self.in_period("activities") if a["status"] == "held"),
+                                   key=lambda a: (a["on_date"], a["activity_id"])):
+                self._held.setdefault(activity["kind"], []).append(activity)
+        return list(self._held.get(kind, ()))
 
     def party_members(self, day: date | None = None) -> list[MemberState]:
         members = self.members if day is None else self.facts.register.in_branch(self.branch_id, day)

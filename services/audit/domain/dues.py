@@ -8,6 +8,7 @@ never remove anyone: ``dues_review_months`` unpaid in a row only call for the br
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,9 +17,10 @@ from contracts.rulebook.calendar import month_end, month_of, previous_month
 from contracts.rulebook.dues import DuesLedger, branch_answering
 from contracts.rulebook.people import owes_dues
 from shared import chinese
-from services.audit.domain.context import BranchContext, event_ids, finding
+from services.audit.domain.context import BranchContext, finding
 
 ZERO = Decimal("0.00")
+NO_LEDGER = DuesLedger()  # a member with no dues record at all
 DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_carried", "dues_reviews")  # and payments, by member
 
 
@@ -29,7 +31,7 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     due_total = paid_total = ZERO
     members, findings, not_assessed = [], [], []
     for member, stays, months in _answered_here(ctx):
-        book = books.get(member.member_id, DuesLedger())
+        book = books.get(member.member_id) or NO_LEDGER
         if ctx.period.year not in book.assessed:
             not_assessed.append(member)
             continue
@@ -44,10 +46,20 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
     if not_assessed:
         findings.append(finding("dues_not_assessed", f"{ctx.period.year}年有{len(not_assessed)}名党员未核定党费",
                                 members=[m.brief() for m in not_assessed]))
-    by_member = _records_by_member(ctx)
-    records = {record for m in members for record in by_member.get(m["member_id"], ())}
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
-                     "in_arrears": sum(1 for m in members if m["arrears"]), "events": sorted(records)}}, findings
+                     "in_arrears": sum(1 for m in members if m["arrears"]),
+                     "events": _records_of(ctx, [m["member_id"] for m in members])
+                     if ctx.facts.lists_standing_records else []}}, findings
+
+
+def _records_of(ctx: BranchContext, member_ids: list[str]) -> list[str]:
+    """The event ids of these members' dues records, sorted: each member's already sorted, so their runs are
+    merged (a card lists years of monthly payments for each of its members)."""
+    by_member = _records_by_member(ctx)
+    runs = [by_member.get(member_id, ()) for member_id in member_ids]
+    every = [record for run in runs for record in run]
+    distinct = set(every)
+    return sorted(every) if len(distinct) == len(every) else sorted(distinct)
 
 
 def _answered_here(ctx: BranchContext):
@@ -72,10 +84,11 @@ def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
     if "dues_records" not in ctx.facts.derived:
         grouped: dict[str, list[str]] = {}
         for row in (r for table in DUES_TABLES for r in ctx.facts.everywhere(table)):
-            grouped.setdefault(row["member_id"], []).extend(event_ids([row]))
+            if row["event_id"]:
+                grouped.setdefault(row["member_id"], []).append(str(row["event_id"]))
         for member_id, payments in _payments_by_member(ctx).items():
             grouped.setdefault(member_id, []).extend(payments)
-        ctx.facts.derived["dues_records"] = grouped
+        ctx.facts.derived["dues_records"] = {member_id: sorted(set(found)) for member_id, found in grouped.items()}
     return ctx.facts.derived["dues_records"]
 
 
@@ -115,7 +128,7 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
         paid = part(member_id)["paid"]
         if not _apply_payments(paid, payments.values(), shares):
             paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
-            _apply_payments(paid, (payments[event_id] for event_id in sorted(payments)), shares)
+            _apply_payments(paid, [payments[event_id] for event_id in sorted(payments)], shares)
     for row in ctx.facts.everywhere("dues_carried"):
         part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
     for row in ctx.facts.everywhere("dues_reviews"):
@@ -125,18 +138,36 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
                                   tuple(found["reviews"])) for member_id, found in parts.items()}
 
 
-def _apply_payments(paid: dict, payments, shares: dict) -> bool:
+def _apply_payments(paid: dict, payments: Collection[list], shares: dict) -> bool:
     """Each payment's share of its amount set on its months; False if a month was paid by two payments."""
+    try:  # each for one month, as most are: every month in one comprehension, then the shares of its amounts
+        months = {month: amount for amount, month in payments}
+    except ValueError:  # one for several months (or none)
+        pass
+    else:
+        once = len(months) == len(payments) and not paid.keys() & months.keys()
+        amounts = set(months.values())
+        if len(amounts) == 1:  # the same amount every month, as is usual
+            paid.update(dict.fromkeys(months, _share(shares, amounts.pop(), 1)))
+        else:
+            one = {amount: _share(shares, amount, 1) for amount in amounts}
+            paid.update({month: one[amount] for month, amount in months.items()})
+        return once
     once = True
     for amount, *months in payments:
-        share = shares.get((amount, len(months)))
-        if share is None:  # each amount over so many months divided once, not once per payment
-            share = shares[(amount, len(months))] = \
-                (Decimal(amount) / len(months)).quantize(Decimal("0.01")) if months else ZERO
+        share = _share(shares, amount, len(months))
         for month in months:
             once = once and month not in paid
             paid[month] = share
     return once
+
+
+def _share(shares: dict, amount: str, months: int) -> Decimal:
+    """An amount's share of each of so many months (each pair divided once, not once per payment)."""
+    share = shares.get((amount, months))
+    if share is None:
+        share = shares[(amount, months)] = (Decimal(amount) / months).quantize(Decimal("0.01")) if months else ZERO
+    return share
 
 
 def _arrears_findings(ctx: BranchContext, member, book: DuesLedger, stays, arrears: list[str],

@@ -24,12 +24,12 @@ def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
 def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
     parts, findings, evidence = [], [], set()
     within = periods_within(ctx.period, ctx.rules["coverage_period"], ctx.today)
-    reaches = bureau_reaches(ctx, within[0].start, max(p.end for p in within)) if within else {}
+    reaches = bureau_reaches(ctx, within[0].start, max(p.end for p in within)) if within else None
     for part in within:
         due = {m.member_id for m in ctx.party_members(part.as_of(ctx.today))}
-        reached = rulebook.reaches_in(_of(reaches, due), part, ctx.today)
+        reached = rulebook.reaches_in(reaches, part, ctx.today, due)
         covered = due & set(reached)
-        evidence.update(r.record_id for m in covered for r in reached[m])
+        evidence.update([r.record_id for m in covered for r in reached[m]])
         missing = due - covered
         parts.append({"period": part.id, "members": len(due), "covered": len(covered),
                       "not_covered": ctx.brief(missing)})
@@ -43,26 +43,15 @@ def _coverage(ctx: BranchContext) -> tuple[dict, list[dict]]:
             "periods": parts, "events": sorted(evidence)}, findings
 
 
-def bureau_reaches(ctx: BranchContext, start: date, end: date) -> dict[str, list[Reach]]:
+def bureau_reaches(ctx: BranchContext, start: date, end: date) -> rulebook.ByMember:
     """Every counting reach from ``start`` to ``end`` recorded anywhere in the bureau (a member is reached
-    wherever it happened), by member; ``record_id`` is the event id that shows it. Worked out once per load for
-    the rules that count and the days judged (a load holds weeks either side of its period)."""
+    wherever it happened), by member in date order; ``record_id`` is the event id that shows it. Worked out once
+    per load for the rules that count and the days judged (a load holds weeks either side of its period): a
+    branch's card then looks up its own members' reaches, not the bureau's."""
     key = ("reaches", study_kinds(ctx.rules), coverage_channels(ctx.rules), start, end)
     if key not in ctx.facts.derived:
-        ctx.facts.derived[key] = _by_member(_reaches(ctx, start, end))
+        ctx.facts.derived[key] = rulebook.ByMember(_reaches(ctx, start, end))
     return ctx.facts.derived[key]
-
-
-def _by_member(records: list) -> dict[str, list]:
-    grouped: dict[str, list] = {}
-    for record in records:
-        grouped.setdefault(record.member_id, []).append(record)
-    return grouped
-
-
-def _of(grouped: dict[str, list], members) -> list:
-    """The records of ``members`` only: a branch's card sorts and judges its own members', not the bureau's."""
-    return [record for member_id in members for record in grouped.get(member_id, ())]
 
 
 def _studied(ctx: BranchContext, start: date, end: date) -> list[dict]:
@@ -84,13 +73,13 @@ def _reaches(ctx: BranchContext, start: date, end: date) -> list[Reach]:
                       if rulebook.outreach_reaches(o["channel"], ctx.rules)]
 
 
-def bureau_sessions(ctx: BranchContext) -> dict[str, list[StudySession]]:
-    """Hours of study in the period attended, and brought to the home, anywhere in the bureau, by member (once per
-    load, rules and period)."""
+def bureau_sessions(ctx: BranchContext) -> rulebook.ByMember:
+    """Hours of study in the period attended, and brought to the home, anywhere in the bureau, by member in date
+    order (once per load, rules and period)."""
     start, end = ctx.period.start, ctx.period.end
     key = ("sessions", study_kinds(ctx.rules), start, end)
     if key not in ctx.facts.derived:
-        ctx.facts.derived[key] = _by_member(_sessions(ctx, start, end))
+        ctx.facts.derived[key] = rulebook.study_sessions(_sessions(ctx, start, end))
     return ctx.facts.derived[key]
 
 
@@ -109,12 +98,14 @@ def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
     health and age as the rules say."""
     start, as_of = ctx.period.start, ctx.reference_day
     members = ctx.party_members()
-    hours = rulebook.hours_by_member(_of(bureau_sessions(ctx), {m.member_id for m in members}), start, as_of)
+    hours = rulebook.hours_by_member(bureau_sessions(ctx), start, as_of, {m.member_id for m in members})
     posts, term_ends = _posts(ctx)
-    rows, findings = [], []
+    rows, findings, yardsticks = [], [], {}
     for member in members:
         committee = people.held_post_between(posts.get(member.member_id, ()), term_ends, start, as_of)
-        required = rulebook.required_hours(ctx.rules, committee, ctx.period)
+        if committee not in yardsticks:
+            yardsticks[committee] = rulebook.required_hours(ctx.rules, committee, ctx.period)
+        required = yardsticks[committee]
         exemption = people.study_exemption(member.health, member.birth_date, ctx.rules, as_of)
         mine = hours.get(member.member_id, [])
         done = rulebook.total_hours(mine)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
-from contracts.rulebook.calendar import month_end, period_of
+from contracts.rulebook.calendar import Period, month_end, period_of
 from shared import chinese
 from services.audit.domain.context import BranchContext, event_ids, finding
 
@@ -83,17 +84,23 @@ def missed_windows(ctx: BranchContext, per_year: int | float, held: list[dict]) 
     """
     if not per_year or per_year > 12 or 12 % per_year:
         return None
-    span = 12 // int(per_year)
     held_months = {(a["on_date"].year, a["on_date"].month) for a in held}
-    missed = []
+    return [name for months, name in _windows(ctx.period, int(per_year), ctx.today) if held_months.isdisjoint(months)]
+
+
+@lru_cache(maxsize=256)
+def _windows(period: Period, per_year: int, today: date) -> tuple[tuple[frozenset, str], ...]:
+    """The rule's intervals that ended inside the period before ``today``: (their months, their name). Worked out
+    once per period and frequency: a roll-up asks it for every meeting kind of every branch."""
+    span = 12 // per_year
+    found = []
     for first in range(1, 13, span):
-        window = [(ctx.period.year, m) for m in range(first, first + span)]
+        window = [(period.year, m) for m in range(first, first + span)]
         start, end = date(*window[0], 1), month_end(f"{window[-1][0]}-{window[-1][1]:02d}")
-        if start < ctx.period.start or end > ctx.period.end or end >= ctx.today:
+        if start < period.start or end > period.end or end >= today:
             continue
-        if not held_months & set(window):
-            missed.append(_window_name(window, span))
-    return missed
+        found.append((frozenset(window), _window_name(window, span)))
+    return tuple(found)
 
 
 def _cadence(per_year: int | float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -51,28 +52,34 @@ class Register:
         self._everyone: dict[date, list[MemberState]] = {}
         self._ever_in: dict[str, list[str]] | None = None
         self._stays: dict[str, list[Stay]] = {}
-        self._states: dict[tuple[str, date], MemberState | None] = {}
+        self._states: dict[tuple[str, int], MemberState] = {}
         for row in sorted(changes, key=lambda r: (r["effective_on"], r["stream_version"] or 0)):
             self.changes.setdefault(row["member_id"], []).append(row)
+        # the days a member's changes take effect, in order: their state on a day is the one after those up to it
+        self._days: dict[str, list[date]] = {member_id: [change["effective_on"] for change in mine]
+                                             for member_id, mine in self.changes.items()}
 
     def state(self, member_id: str, day: date) -> MemberState | None:
         """The member as on ``day``; None before they joined the register (or if unknown). Worked out once per
-        member and day: a card asks it of each member in several sections, a roll-up of a hundred cards."""
-        key = (member_id, day)
-        if key not in self._states:
-            self._states[key] = self._state(member_id, day)
-        return self._states[key]
-
-    def _state(self, member_id: str, day: date) -> MemberState | None:
+        member and number of changes in force: a card asks it of each member on several days, in several
+        sections, a roll-up of a hundred cards — and a member is the same on every day between two changes."""
         row = self.members.get(member_id)
         if row is None or row["joined_on"] > day:
             return None
+        days = self._days.get(member_id)
+        key = (member_id, bisect_right(days, day) if days else 0)
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = self._state(row, key[1])
+        return state
+
+    def _state(self, row: dict, changes: int) -> MemberState:
+        """The member's row with their first ``changes`` changes applied."""
+        member_id = row["member_id"]
         state = MemberState(member_id, row["name"], row["gender"], row["birth_date"], bool(row["party_member"]),
                             row["party_join_date"], row["retirement_kind"], row["health"], row["mobility"],
                             row["joined_on"], row["branch_id"], events=(str(row["event_id"]),))
-        for change in self.changes.get(member_id, []):
-            if change["effective_on"] > day:
-                break
+        for change in self.changes.get(member_id, [])[:changes]:
             state = _evolve(state, change)
         return state
 
