@@ -121,8 +121,10 @@ def recording_service(name: str, settings: Settings, migrations: Path, contracts
     replays the store into; its named queries (``HANDLERS``) are bound to every unit of work."""
     return Service(name=name, settings=settings, migrations=migrations, contracts=contracts,
                    project=projections.project, queries=partial(NamedQueries, queries=queries.HANDLERS),
-                   read_model=ReadModel(tables=projections.TABLES),
-                   feed=lambda: StoreFeed(contracts, projections.project), **parts)
+                   read_model=ReadModel(tables=projections.TABLES,
+                                        indexes_after_fill=getattr(projections, "INDEXES_AFTER_FILL", False)),
+                   feed=lambda: StoreFeed(contracts, projections.project, getattr(projections, "project_batch", None)),
+                   **parts)
 
 
 Bootstrap = Callable[..., Service]

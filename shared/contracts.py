@@ -107,11 +107,13 @@ class EventRegistry:
         ignored, so a consumer running older code reads the event instead of parking it.
         """
         contract = self.contract(name)
-        current = self.upcast(name, version, data)
+        # Neither loader changes what it reads: data at the current version is read as it is, not copied.
+        current = data if version == contract.version else self.upcast(name, version, data)
         loaded = contract.loader.load(current) if contract.loader is not None else None
         if loaded is None:  # not in the shape the schema writes: the schema converts it, or says what is wrong
             loaded = contract.instance.load(current, unknown=EXCLUDE)
-        return contract.event_class(**{k: v for k, v in loaded.items() if k in contract.known})
+            loaded = {k: v for k, v in loaded.items() if k in contract.known}
+        return contract.event_class(**loaded)  # the dataclass loader reads the dataclass's own fields only
 
 
 class DataclassLoader:
@@ -126,21 +128,25 @@ class DataclassLoader:
         for field in dataclass_fields(event_class):
             optional, inner = _unwrap_optional(hints[field.name])
             required = field.default is MISSING and field.default_factory is MISSING
-            self.fields.append((field.name, required, optional, _converter(inner)))
+            plain = inner if inner in (str, int, bool) else None  # kept as it is when of exactly this type
+            self.fields.append((field.name, required, optional, plain, None if plain else _converter(inner)))
 
     def load(self, data: Mapping[str, Any]) -> dict | None:
         loaded = {}
         try:
-            for name, required, optional, convert in self.fields:
-                if name not in data:
+            for name, required, optional, plain, convert in self.fields:
+                value = data.get(name, MISSING)
+                if value is MISSING:
                     if required:
                         return None
-                    continue
-                value = data[name]
-                if value is None:
+                elif value is None:
                     if not optional:
                         return None
                     loaded[name] = None
+                elif type(value) is plain:  # checked here, not in a call: most fields of most events
+                    loaded[name] = value
+                elif convert is None:
+                    return None
                 else:
                     loaded[name] = convert(value)
         except (TypeError, ValueError, ArithmeticError):
@@ -153,6 +159,20 @@ def _exactly(kind: type) -> Callable[[Any], Any]:
         if type(value) is not kind:
             raise TypeError(f"not a {kind.__name__}")
         return value
+    return convert
+
+
+_a_list, _a_dict = _exactly(list), _exactly(dict)
+
+
+def _list_of(kind: type) -> Callable[[Any], list]:
+    """A list of plain JSON values of one type, checked in one pass (a list of member ids: tens of them)."""
+    kinds = {kind}
+
+    def convert(value: Any) -> list:
+        if type(value) is not list or (value and not set(map(type, value)) <= kinds):
+            raise TypeError(f"not a list of {kind.__name__}")
+        return list(value)
     return convert
 
 
@@ -181,10 +201,12 @@ def _converter(hint: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(hint)
     if origin in (list, tuple):
         (item,) = typing.get_args(hint)[:1]
+        if item in (str, int, bool):
+            return _list_of(item)
         convert_item = _converter(item)
-        return lambda value: [convert_item(v) for v in _exactly(list)(value)]
+        return lambda value: [convert_item(v) for v in _a_list(value)]
     if origin is dict or hint is dict:
-        return lambda value: dict(_exactly(dict)(value))
+        return lambda value: dict(_a_dict(value))
     if hint is Decimal:
         return _decimal
     return {str: _exactly(str), int: _exactly(int), bool: _exactly(bool), date: _iso_date,
