@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -116,32 +117,39 @@ class ConsumerRunner:
 
     def _consume(self, stop: threading.Event, poll_timeout_ms: int) -> None:
         consumer = batch_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
+        offsets = OffsetCommits(consumer)
         try:
             with connect(self.dsn) as conn:
                 while not stop.is_set():
                     polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                    polled_at = time.monotonic()
                     records = [Delivery(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()))
                                for batch in polled.values() for r in batch]
                     if records:
                         self.process(conn, records)
-                        _commit_offsets(consumer, records)
-                        self._linger(stop, len(records))
+                        offsets.commit(records)
+                        self._linger(stop, len(records), polled_at)
         finally:
+            offsets.settle()
             consumer.close(autocommit=False)
 
-    def _linger(self, stop: threading.Event, batch: int) -> None:
-        """After a batch of several events that did not fill a poll, let the next one gather for a few
-        milliseconds.
+    def _linger(self, stop: threading.Event, batch: int, polled_at: float) -> None:
+        """After a batch of several events that did not fill a poll, let the next one gather until a few
+        milliseconds have passed since this one was polled.
 
-        Each poll sends one fetch request and each batch commits once: waiting a little after a batch
-        turns a stream of events into a fetch, a transaction and an offset commit for many, which is
-        where a busy broker's and consumer's time goes. Only a consumer that is already getting events
-        faster than one a batch waits: after a single event, the next is handled the moment it comes,
-        so a quiet pipeline answers in milliseconds rather than a linger later; an idle consumer's poll
-        waits on the broker, which answers as soon as an event arrives.
+        Each poll sends one fetch request and each batch commits once: spacing the polls of a busy consumer
+        turns a stream of events into a fetch, a transaction and an offset commit for many, which is where
+        a busy broker's and consumer's time goes. The time the batch took to apply counts towards the
+        wait — events gathered meanwhile — so a slow batch is followed by no wait at all, and an event
+        waits at most one linger more than the batch before it took. Only a consumer that is already
+        getting events faster than one a batch waits: after a single event, the next is handled the moment
+        it comes, so a quiet pipeline answers in milliseconds; an idle consumer's poll waits on the broker,
+        which answers as soon as an event arrives.
         """
         if 1 < batch < MAX_POLL_RECORDS and self.linger_ms:
-            stop.wait(self.linger_ms / 1000)
+            left = self.linger_ms / 1000 - (time.monotonic() - polled_at)
+            if left > 0:
+                stop.wait(left)
 
     def _close_dlq_producer(self) -> None:
         if self._dlq_producer is not None:
@@ -276,18 +284,53 @@ class ConsumerRunner:
         return replayed
 
 
-def _commit_offsets(consumer, records: list[Delivery]) -> None:
-    """Commit the offset after the last record of each partition; a failed commit only means redelivery.
+class OffsetCommits:
+    """Commit the offset after the last record of each partition, without waiting for the coordinator.
 
-    The commit waits for the coordinator's answer: commits sent without waiting pile up on a slow
-    coordinator (a broker failing over) until the client refuses them, and the group's offsets — which
-    the scheduler and the operators read as its lag — stop moving.
+    The database commit already holds the batch (its ids are in ``processed_events``), so the offsets only
+    spare a restarted consumer from reading the batch again; waiting for them cost every batch a round trip
+    to the broker, and the events behind it that much time. One commit is in flight at most: a new one first
+    waits for the one before, so commits to a slow coordinator (a broker failing over) never pile up until
+    the client refuses them, and the group's offsets — which the scheduler and the operators read as its
+    lag — keep moving in order. A failed commit only means redelivery, which the processed ids absorb.
     """
-    latest: dict[TopicPartition, int] = {}
-    for record in records:
-        partition = TopicPartition(record.topic, record.partition)
-        latest[partition] = max(latest.get(partition, -1), record.offset)
-    try:
-        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()})
-    except Exception as error:
-        log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
+
+    def __init__(self, consumer, wait_seconds: float = 30.0) -> None:
+        self.consumer = consumer
+        self.wait_seconds = wait_seconds
+        self._settled = threading.Event()
+        self._settled.set()
+
+    def commit(self, records: list[Delivery]) -> None:
+        latest: dict[TopicPartition, int] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            latest[partition] = max(latest.get(partition, -1), record.offset)
+        offsets = {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()}
+        if not self._settled.wait(self.wait_seconds):
+            log.warning("offset commit still unanswered after %.0f s; committing and waiting", self.wait_seconds)
+            self._commit_and_wait(offsets)
+            return
+        self._settled.clear()
+        try:
+            future = self.consumer.commit_async(offsets)
+        except Exception as error:  # noqa: BLE001 — a lost coordinator: the next batch commits again
+            self._settled.set()
+            log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
+            return
+        future.add_both(self._answered)
+
+    def settle(self) -> None:
+        """Wait for the commit in flight, so that a consumer that stops has committed what it applied."""
+        self._settled.wait(self.wait_seconds)
+
+    def _answered(self, result) -> None:
+        if isinstance(result, Exception):
+            log.warning("offset commit failed (events will be redelivered and deduplicated): %s", result)
+        self._settled.set()
+
+    def _commit_and_wait(self, offsets: dict) -> None:
+        try:
+            self.consumer.commit(offsets)
+        except Exception as error:  # noqa: BLE001 — a failed commit only means redelivery
+            log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 
+from kafka import TopicPartition
 from kafka.errors import KafkaTimeoutError
+from kafka.future import Future
 
 from shared import consumer as consumer_module
 from shared.config import Settings
-from shared.consumer import ConsumerRunner
+from shared.consumer import ConsumerRunner, Delivery
 
 
 class _QuietConsumer:
@@ -84,13 +87,69 @@ def test_a_consumer_lingers_only_after_a_batch_of_several_events_that_did_not_fi
                             apply=lambda conn, envelope: None)
     stop = _Clock()
     for batch in (1, 2, 499, consumer_module.MAX_POLL_RECORDS):
-        runner._linger(stop, batch)
-    assert stop.waits == [0.05, 0.05]
+        runner._linger(stop, batch, time.monotonic())
+    assert [round(wait, 2) for wait in stop.waits] == [0.05, 0.05]
+
+
+def test_the_time_a_batch_took_counts_towards_the_linger():
+    runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
+                            apply=lambda conn, envelope: None)
+    stop = _Clock()
+    runner._linger(stop, 10, time.monotonic() - 0.03)  # the batch took 30 ms: 20 ms are left to wait
+    runner._linger(stop, 10, time.monotonic() - 0.08)  # it took longer than the linger: no wait
+    assert len(stop.waits) == 1 and 0.015 < stop.waits[0] <= 0.02
+
+
+class _Coordinator:
+    """A consumer whose offset commits are answered when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict, Future]] = []
+        self.waited: list[dict] = []
+
+    def commit_async(self, offsets):
+        future = Future()
+        self.sent.append((offsets, future))
+        return future
+
+    def commit(self, offsets):
+        self.waited.append(offsets)
+
+
+def _deliveries(*offsets: int) -> list[Delivery]:
+    return [Delivery("t", 0, offset, b"") for offset in offsets]
+
+
+def test_offsets_are_committed_without_waiting_and_one_commit_is_in_flight_at_most():
+    coordinator = _Coordinator()
+    commits = consumer_module.OffsetCommits(coordinator, wait_seconds=0.05)
+    commits.commit(_deliveries(3, 7, 5))
+    assert [offsets[TopicPartition("t", 0)].offset for offsets, _ in coordinator.sent] == [8]
+    # The first is unanswered: the next waits for it, then commits and waits for its own answer.
+    commits.commit(_deliveries(8))
+    assert len(coordinator.sent) == 1 and [o[TopicPartition("t", 0)].offset for o in coordinator.waited] == [9]
+    coordinator.sent[0][1].success(None)
+    commits.commit(_deliveries(9))
+    assert len(coordinator.sent) == 2 and not coordinator.waited[1:]
+    coordinator.sent[1][1].failure(RuntimeError("coordinator moved"))  # only means redelivery
+    commits.commit(_deliveries(10))
+    assert len(coordinator.sent) == 3
+
+
+def test_a_stopping_consumer_waits_for_its_last_offset_commit():
+    coordinator = _Coordinator()
+    commits = consumer_module.OffsetCommits(coordinator, wait_seconds=5)
+    commits.commit(_deliveries(1))
+    answer = threading.Timer(0.05, lambda: coordinator.sent[0][1].success(None))
+    answer.start()
+    started = time.monotonic()
+    commits.settle()
+    assert coordinator.sent[0][1].is_done and time.monotonic() - started >= 0.04
 
 
 def test_a_consumer_may_have_a_linger_of_its_own():
     runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
                             apply=lambda conn, envelope: None, linger_ms=20)
     stop = _Clock()
-    runner._linger(stop, 10)
-    assert stop.waits == [0.02]
+    runner._linger(stop, 10, time.monotonic())
+    assert [round(wait, 2) for wait in stop.waits] == [0.02]
