@@ -81,10 +81,11 @@ class ConsumerRunner:
     def __init__(self, settings: Settings, name: str, topics: list[str], apply: Apply, *,
                  dsn: str | None = None, max_attempts: int | None = None,
                  event_types: Collection[str] | None = None, apply_batch: ApplyBatch | None = None,
-                 linger_ms: int | None = None) -> None:
+                 linger_ms: int | None = None, linger_from_poll: bool = False) -> None:
         """``event_types``: the only types ``apply`` does anything with (None: every type).
         ``apply_batch``: applies a batch's new events at once, to the same effect as ``apply`` on each in turn.
-        ``linger_ms``: this consumer's linger (None: the settings' ``consumer_linger_ms``)."""
+        ``linger_ms``: this consumer's linger (None: the settings' ``consumer_linger_ms``).
+        ``linger_from_poll``: the time a batch took counts towards the linger after it (see ``_linger``)."""
         self.settings = settings
         self.name = name
         self.group_id = f"{settings.topic_prefix}.{name}"
@@ -95,6 +96,7 @@ class ConsumerRunner:
         self.max_attempts = max_attempts or settings.consumer_max_attempts
         self.event_types = None if event_types is None else frozenset(event_types)
         self.linger_ms = settings.consumer_linger_ms if linger_ms is None else linger_ms
+        self.linger_from_poll = linger_from_poll
         self._dlq_producer = None
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
@@ -129,25 +131,28 @@ class ConsumerRunner:
                         self.process(conn, records)
                         offsets.commit(records)
                         self._linger(stop, len(records), polled_at)
+                    else:
+                        offsets.tend()
         finally:
             offsets.settle()
             consumer.close(autocommit=False)
 
     def _linger(self, stop: threading.Event, batch: int, polled_at: float) -> None:
-        """After a batch of several events that did not fill a poll, let the next one gather until a few
-        milliseconds have passed since this one was polled.
+        """After a batch of several events that did not fill a poll, let the next one gather for a few
+        milliseconds.
 
-        Each poll sends one fetch request and each batch commits once: spacing the polls of a busy consumer
-        turns a stream of events into a fetch, a transaction and an offset commit for many, which is where
-        a busy broker's and consumer's time goes. The time the batch took to apply counts towards the
-        wait — events gathered meanwhile — so a slow batch is followed by no wait at all, and an event
-        waits at most one linger more than the batch before it took. Only a consumer that is already
-        getting events faster than one a batch waits: after a single event, the next is handled the moment
-        it comes, so a quiet pipeline answers in milliseconds; an idle consumer's poll waits on the broker,
-        which answers as soon as an event arrives.
+        Each poll sends one fetch request and each batch commits once: waiting a little after a batch
+        turns a stream of events into a fetch, a transaction and an offset commit for many, which is
+        where a busy broker's and consumer's time goes. Only a consumer that is already getting events
+        faster than one a batch waits: after a single event, the next is handled the moment it comes,
+        so a quiet pipeline answers in milliseconds rather than a linger later; an idle consumer's poll
+        waits on the broker, which answers as soon as an event arrives. A consumer someone waits on (the
+        audit journal) counts the time the batch took towards the wait — events gathered meanwhile — so a
+        slow batch is followed by no wait at all; the others wait the whole linger, which costs their events
+        a little time and saves batches.
         """
         if 1 < batch < MAX_POLL_RECORDS and self.linger_ms:
-            left = self.linger_ms / 1000 - (time.monotonic() - polled_at)
+            left = self.linger_ms / 1000 - (time.monotonic() - polled_at if self.linger_from_poll else 0.0)
             if left > 0:
                 stop.wait(left)
 
@@ -292,7 +297,10 @@ class OffsetCommits:
     to the broker, and the events behind it that much time. One commit is in flight at most: a new one first
     waits for the one before, so commits to a slow coordinator (a broker failing over) never pile up until
     the client refuses them, and the group's offsets — which the scheduler and the operators read as its
-    lag — keep moving in order. A failed commit only means redelivery, which the processed ids absorb.
+    lag — keep moving in order. A commit the coordinator refuses goes again with the next batch's, or, if no
+    batch comes, on its own at the next empty poll, waiting this time (the client then retries until the
+    coordinator answers): a group must not stay "behind" for good after a failover. A commit refused twice
+    only means redelivery, which the processed ids absorb.
     """
 
     def __init__(self, consumer, wait_seconds: float = 30.0) -> None:
@@ -300,33 +308,53 @@ class OffsetCommits:
         self.wait_seconds = wait_seconds
         self._settled = threading.Event()
         self._settled.set()
+        self._lock = threading.Lock()
+        self._refused: dict[TopicPartition, OffsetAndMetadata] = {}
 
     def commit(self, records: list[Delivery]) -> None:
         latest: dict[TopicPartition, int] = {}
         for record in records:
             partition = TopicPartition(record.topic, record.partition)
             latest[partition] = max(latest.get(partition, -1), record.offset)
-        offsets = {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()}
         if not self._settled.wait(self.wait_seconds):
             log.warning("offset commit still unanswered after %.0f s; committing and waiting", self.wait_seconds)
-            self._commit_and_wait(offsets)
+            self._commit_and_wait(self._with_refused(latest))
             return
+        offsets = self._with_refused(latest)
         self._settled.clear()
         try:
             future = self.consumer.commit_async(offsets)
-        except Exception as error:  # noqa: BLE001 — a lost coordinator: the next batch commits again
-            self._settled.set()
-            log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
+        except Exception as error:  # noqa: BLE001 — a lost coordinator: sent again with the next commit
+            self._answered(offsets, error)
             return
-        future.add_both(self._answered)
+        future.add_both(lambda result: self._answered(offsets, result))
+
+    def tend(self) -> None:
+        """Commit a refused commit again, waiting for the answer, when no batch came to carry it."""
+        if self._settled.is_set() and self._refused:
+            self._commit_and_wait(self._with_refused({}))
 
     def settle(self) -> None:
-        """Wait for the commit in flight, so that a consumer that stops has committed what it applied."""
+        """Wait for the commit in flight (and commit a refused one), so that a consumer that stops has
+        committed what it applied."""
         self._settled.wait(self.wait_seconds)
+        self.tend()
 
-    def _answered(self, result) -> None:
-        if isinstance(result, Exception):
-            log.warning("offset commit failed (events will be redelivered and deduplicated): %s", result)
+    def _with_refused(self, latest: dict[TopicPartition, int]) -> dict[TopicPartition, OffsetAndMetadata]:
+        with self._lock:
+            offsets, self._refused = self._refused, {}
+        for partition, offset in latest.items():
+            if partition not in offsets or offsets[partition].offset < offset + 1:
+                offsets[partition] = OffsetAndMetadata(offset + 1, "", -1)
+        return offsets
+
+    def _answered(self, offsets: dict, result) -> None:
+        if isinstance(result, BaseException):
+            log.warning("offset commit refused (sent again with the next): %s", result)
+            with self._lock:
+                for partition, offset in offsets.items():
+                    if partition not in self._refused or self._refused[partition].offset < offset.offset:
+                        self._refused[partition] = offset
         self._settled.set()
 
     def _commit_and_wait(self, offsets: dict) -> None:

@@ -91,13 +91,19 @@ def test_a_consumer_lingers_only_after_a_batch_of_several_events_that_did_not_fi
     assert [round(wait, 2) for wait in stop.waits] == [0.05, 0.05]
 
 
-def test_the_time_a_batch_took_counts_towards_the_linger():
-    runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
+def test_a_consumer_someone_waits_on_counts_the_time_a_batch_took_towards_its_linger(monkeypatch):
+    monkeypatch.setattr(consumer_module.time, "monotonic", lambda: 100.0)
+    journal = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
+                             apply=lambda conn, envelope: None, linger_from_poll=True)
+    stop = _Clock()
+    journal._linger(stop, 10, 100.0 - 0.03)  # the batch took 30 ms: 20 ms are left to wait
+    journal._linger(stop, 10, 100.0 - 0.08)  # it took longer than the linger: no wait
+    assert [round(wait, 3) for wait in stop.waits] == [0.02]
+    others = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "roster", ["t"],
                             apply=lambda conn, envelope: None)
     stop = _Clock()
-    runner._linger(stop, 10, time.monotonic() - 0.03)  # the batch took 30 ms: 20 ms are left to wait
-    runner._linger(stop, 10, time.monotonic() - 0.08)  # it took longer than the linger: no wait
-    assert len(stop.waits) == 1 and 0.015 < stop.waits[0] <= 0.02
+    others._linger(stop, 10, 100.0 - 0.08)  # the others wait the whole linger: fewer batches
+    assert stop.waits == [0.05]
 
 
 class _Coordinator:
@@ -131,9 +137,23 @@ def test_offsets_are_committed_without_waiting_and_one_commit_is_in_flight_at_mo
     coordinator.sent[0][1].success(None)
     commits.commit(_deliveries(9))
     assert len(coordinator.sent) == 2 and not coordinator.waited[1:]
-    coordinator.sent[1][1].failure(RuntimeError("coordinator moved"))  # only means redelivery
+    coordinator.sent[1][1].failure(RuntimeError("coordinator moved"))
     commits.commit(_deliveries(10))
-    assert len(coordinator.sent) == 3
+    assert len(coordinator.sent) == 3 and coordinator.sent[2][0][TopicPartition("t", 0)].offset == 11
+
+
+def test_a_refused_commit_goes_again_with_the_next_batch_or_alone_at_the_next_empty_poll():
+    coordinator = _Coordinator()
+    commits = consumer_module.OffsetCommits(coordinator, wait_seconds=0.05)
+    commits.commit([Delivery("t", 0, 4, b""), Delivery("t", 1, 9, b"")])
+    coordinator.sent[0][1].failure(RuntimeError("not the coordinator"))
+    commits.commit(_deliveries(5))  # partition 1's refused offset rides along with partition 0's new one
+    assert {tp.partition: o.offset for tp, o in coordinator.sent[1][0].items()} == {0: 6, 1: 10}
+    coordinator.sent[1][1].failure(RuntimeError("not the coordinator"))
+    commits.tend()  # no batch came: committed on its own, waiting for the answer
+    assert [{tp.partition: o.offset for tp, o in offsets.items()} for offsets in coordinator.waited] == [{0: 6, 1: 10}]
+    commits.tend()
+    assert len(coordinator.waited) == 1 and len(coordinator.sent) == 2
 
 
 def test_a_stopping_consumer_waits_for_its_last_offset_commit():
