@@ -216,7 +216,18 @@ def machine(stack: Stack) -> dict:
     return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(
         psutil.virtual_memory().total / 2**30, 1), "load_average": os.getloadavg(), "python": platform.python_version(),
         "postgresql": pg, "postgresql_settings": settings, "kernel": platform.release(),
+        "kafka_partitions": _kafka_partitions(stack.bootstrap),
         "commit": _git("rev-parse", "--short", "HEAD"), "branch": _git("rev-parse", "--abbrev-ref", "HEAD")}
+
+
+def _kafka_partitions(bootstrap: str) -> int:
+    """Every partition the broker holds: a broker left with thousands (topics of past test runs) spends about
+    twice the CPU a command on the same load, which the platform's figures then carry."""
+    client = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        return sum(len(client.partitions_for_topic(topic) or ()) for topic in client.topics())
+    finally:
+        client.close()
 
 
 def _cpu_model() -> str:

@@ -62,6 +62,11 @@ class OutboxRelay:
             self._close_producer()
 
     def _on_lead(self, conn: psycopg.Connection) -> None:
+        # What the relay writes — rows marked published, the wake-up flag — may be lost in a crash without
+        # harm: a row sent again is a duplicate every consumer drops by its event id, and a leader sets the
+        # flag afresh. So its commits do not wait for the WAL to reach the disk, and the next batch goes
+        # out that much sooner, with one flush fewer for every other commit to queue behind.
+        conn.execute("SET synchronous_commit = off")
         self._asleep = True  # so that _wake writes the flag: a relay that led before may have left it set
         self._wake(conn)
         self._poll, self._quiet = self._first_poll(), 0.0

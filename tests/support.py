@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import psycopg
 import requests
+from kafka.admin import KafkaAdminClient
 from psycopg import sql
 
 from shared import auth, db
@@ -70,12 +71,25 @@ class IsolatedService:
                 sql.Identifier(self.settings.database)))
             for role in (self.settings.app_role, self.settings.owner_role):
                 admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        delete_topics(self.settings.kafka_bootstrap, f"{self.settings.topic_prefix}.")
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
         """Environment variables that make a subprocess (a relay, a consumer) use this isolation."""
         service = self.settings.service.upper()
         return {**base, f"BRANCHWORK_{service}_DATABASE": self.settings.database,
                 "BRANCHWORK_TOPIC_PREFIX": self.settings.topic_prefix}
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics a test run created: a broker that keeps every run's partitions (thousands after a few
+    runs of the suite) spends on them the CPU a benchmark on the same stack then counts against the platform."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    try:
+        ours = [topic for topic in admin.list_topics() if topic.startswith(prefix)]
+        if ours:
+            admin.delete_topics(ours, timeout_ms=30000)
+    finally:
+        admin.close()
 
 
 def token(settings: Settings, *roles: str, tenant: str | None = None, branches: list[str] | None = None,

@@ -33,10 +33,9 @@ def centre_stream(branch_id: str) -> str:
 
 
 def circumstances(uow: UnitOfWork, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Circumstances:
-    return Circumstances(today=local_date(uow.context.recorded_at),
-                         roster=uow.queries.load_roster(member_ids, branch_id),
-                         rules=uow.queries.load_rules(uow.context.tenant_id),
-                         closed_periods=uow.queries.closed_periods())
+    roster, rules, closed_periods = uow.queries.load_circumstances(uow.context.tenant_id, member_ids, branch_id)
+    return Circumstances(today=local_date(uow.context.recorded_at), roster=roster, rules=rules,
+                         closed_periods=closed_periods)
 
 
 def _new_id() -> str:

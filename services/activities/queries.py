@@ -77,6 +77,15 @@ class RosterCache:
 ROSTERS = RosterCache()
 
 
+ROSTER_VERSIONS = (
+    "SELECT t.tenant, v.version, v.shared_version, (SELECT coalesce(jsonb_object_agg(m.member_id, m.version),"
+    " '{}') FROM roster_member_versions m WHERE m.tenant_id = t.tenant AND m.member_id = ANY(%s)) AS members"
+    " FROM (SELECT current_setting('branchwork.tenant_id', true) AS tenant) t"
+    " LEFT JOIN roster_versions v ON v.tenant_id = t.tenant")
+RULES = "SELECT rules_version, effective_from, rules FROM roster_rules WHERE bureau_id = %s"
+CLOSED_PERIODS = "SELECT period, starts_on, ends_on FROM closed_periods ORDER BY starts_on"
+
+
 def load_roster(conn: psycopg.Connection, member_ids: Iterable[str] = (), branch_id: str | None = None) -> Roster:
     """The roster of ``member_ids`` and of everyone ever placed in ``branch_id`` (or a branch merged into it).
 
@@ -86,14 +95,33 @@ def load_roster(conn: psycopg.Connection, member_ids: Iterable[str] = (), branch
     the tables, so what is kept is never older than the versions it is kept under.
     """
     wanted = frozenset(member_ids)
-    alone = sorted(wanted) if branch_id is None else []
-    row = conn.execute(
-        "SELECT t.tenant, v.version, v.shared_version, (SELECT coalesce(jsonb_object_agg(m.member_id, m.version),"
-        " '{}') FROM roster_member_versions m WHERE m.tenant_id = t.tenant AND m.member_id = ANY(%s)) AS members"
-        " FROM (SELECT current_setting('branchwork.tenant_id', true) AS tenant) t"
-        " LEFT JOIN roster_versions v ON v.tenant_id = t.tenant", (alone,)).fetchone()
+    versions = conn.execute(ROSTER_VERSIONS, (_alone(wanted, branch_id),)).fetchone()
+    return _roster_at(conn, wanted, branch_id, versions)
+
+
+def load_circumstances(conn: psycopg.Connection, bureau_id: str, member_ids: Iterable[str] = (),
+                       branch_id: str | None = None) -> tuple[Roster, RuleBook, tuple[Period, ...]]:
+    """What a command is judged by — the roster (as ``load_roster``), the bureau's rule book and the closed
+    periods —, their first reads sent together: one round trip where there were three, and no more while the
+    roster is in the cache."""
+    wanted = frozenset(member_ids)
+    with conn.pipeline():
+        versions = conn.execute(ROSTER_VERSIONS, (_alone(wanted, branch_id),))
+        rules = conn.execute(RULES, (bureau_id,))
+        periods = conn.execute(CLOSED_PERIODS)
+    # Fetched once the pipeline is left: its closing sync brought every answer in.
+    return (_roster_at(conn, wanted, branch_id, versions.fetchone()), _rule_book(rules.fetchall()),
+            _periods(periods.fetchall()))
+
+
+def _alone(wanted: frozenset[str], branch_id: str | None) -> list[str]:
+    return sorted(wanted) if branch_id is None else []
+
+
+def _roster_at(conn: psycopg.Connection, wanted: frozenset[str], branch_id: str | None, row: dict) -> Roster:
+    """The roster, from the cache when it was kept under the versions in ``row`` (read before the tables)."""
     if branch_id is None:
-        version = (row["shared_version"] or 0, tuple(row["members"].get(member, 0) for member in alone))
+        version = (row["shared_version"] or 0, tuple(row["members"].get(member, 0) for member in sorted(wanted)))
     else:
         version = row["version"] or 0
     key = (row["tenant"] or "", branch_id, frozenset() if branch_id else wanted)
@@ -142,7 +170,7 @@ def load_members(conn: psycopg.Connection, member_ids: list[str]) -> list[Roster
         return []
     with conn.pipeline():  # every read sent before the first answer is awaited: one round trip, not seven
         cursors = {name: conn.execute(query, (member_ids,)) for name, query in MEMBER_READS.items()}
-        read = {name: cursor.fetchall() for name, cursor in cursors.items()}
+    read = {name: cursor.fetchall() for name, cursor in cursors.items()}  # the pipeline's closing sync got them all
     bases = read["bases"]
     changes, placements, health, posts, groups = (_grouped_by(read[name], "member_id") for name in (
         "changes", "placements", "health", "posts", "groups"))
@@ -181,13 +209,18 @@ def _profile(base: dict, changes: list[dict]) -> dict:
 # --- rules and periods ----------------------------------------------------------------------------
 
 def load_rules(conn: psycopg.Connection, bureau_id: str) -> RuleBook:
-    rows = conn.execute("SELECT rules_version, effective_from, rules FROM roster_rules WHERE bureau_id = %s",
-                        (bureau_id,)).fetchall()
+    return _rule_book(conn.execute(RULES, (bureau_id,)).fetchall())
+
+
+def _rule_book(rows: list[dict]) -> RuleBook:
     return RuleBook(RuleVersion(r["rules_version"], r["effective_from"], r["rules"]) for r in rows)
 
 
 def closed_periods(conn: psycopg.Connection) -> tuple[Period, ...]:
-    rows = conn.execute("SELECT period, starts_on, ends_on FROM closed_periods ORDER BY starts_on").fetchall()
+    return _periods(conn.execute(CLOSED_PERIODS).fetchall())
+
+
+def _periods(rows: list[dict]) -> tuple[Period, ...]:
     return tuple(parse_period(r["period"]) for r in rows)
 
 
@@ -371,5 +404,5 @@ def periods_closed(conn: psycopg.Connection) -> list[dict]:
                         ).fetchall()
 
 
-HANDLERS = (load_roster, load_rules, closed_periods, period_is_closed, has_newspaper, keep_pledge, pledges)
+HANDLERS = (load_roster, load_circumstances, load_rules, closed_periods, period_is_closed, has_newspaper, keep_pledge, pledges)
 """The named queries the handlers ask through their unit of work."""

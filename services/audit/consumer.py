@@ -22,7 +22,7 @@ SOURCES = ("members", "activities", "notify")
 def journal_consumer(settings: Settings, linger_ms: int | None = None) -> ConsumerRunner:
     topics = [settings.topic(source) for source in SOURCES]
     return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal_and_views,
-                          linger_ms=linger_ms)
+                          linger_ms=linger_ms, linger_from_poll=True)  # auditors wait on the journal
 
 
 def journal_and_views(conn, envelopes) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from werkzeug.serving import make_server
 
+from contracts.rulebook.calendar import local_date
 from services.audit.app import create_app as create_dashboard
 from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
@@ -169,7 +170,8 @@ def test_an_auditor_goes_from_the_bureau_to_a_branch_its_evidence_report_pdf_and
         browser, sites, platform, screenshots):
     seeded = seed_branch(platform)
     study = {"branch_id": seeded.branch_id, "kind": "study", "title": "集体学习：党章",
-             "occurred_on": (date.today() - timedelta(days=1)).isoformat(), "hours": "2",
+             # the bureau's today: the branch page opens on the bureau's month, which the machine's date may not be in
+             "occurred_on": local_date(datetime.now(UTC)).isoformat(), "hours": "2",
              "attendees": list(seeded.members.values())}
     assert platform.post("activities", "/api/v1/activities", study, seeded.bureau["admin"]).status_code == 201
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
@@ -215,5 +217,5 @@ def test_an_auditor_goes_from_the_bureau_to_a_branch_its_evidence_report_pdf_and
         page.click("#export-scorecard")
     text = download.value.path().read_text(encoding="utf-8")
     assert text.startswith("\ufeff支部,期间,项目") and "教育覆盖" in text
-    assert download.value.suggested_filename == f"{seeded.branch_name}-{date.today().year}.csv"
+    assert download.value.suggested_filename == f"{seeded.branch_name}-{local_date(datetime.now(UTC)).year}.csv"
     context.close()

@@ -190,3 +190,19 @@ def test_a_few_members_roster_stands_while_others_join_and_is_read_again_when_th
     assert third is not second and b in third.branches
     feed.deliver([feed.on_member(wang, m.MemberMoved(wang, a, b, date(2024, 5, 1), "transfer"))])
     assert alone(wang).members[wang].placements[-1].branch_id == b
+
+
+def test_a_commands_roster_rules_and_closed_periods_are_read_together_as_each_alone_reads_them(activities_settings):
+    feed, (a, b), ids, events = fresh(activities_settings)
+    feed.deliver(events)
+    with db.connect(activities_settings.owner_dsn) as conn, conn.transaction():
+        conn.execute("INSERT INTO closed_periods (tenant_id, period, starts_on, ends_on, closed_on, closed_at)"
+                     " VALUES (%s, '2024-Q1', '2024-01-01', '2024-03-31', '2024-04-10', now())", (feed.tenant,))
+    for member_ids, branch_id in (([ids["wang"]], a), ([ids["chen"]], None), ([], b)):
+        with db.connect(activities_settings.app_dsn) as conn, conn.transaction():
+            db.set_tenant(conn, feed.tenant)
+            roster, rules, periods = queries.load_circumstances(conn, feed.tenant, member_ids, branch_id)
+            assert roster is queries.load_roster(conn, member_ids, branch_id)  # kept under the same versions
+            assert rules.on(date(2024, 7, 1)) == queries.load_rules(conn, feed.tenant).on(date(2024, 7, 1))
+            assert rules.on(date(2024, 7, 1))["late_entry_days"] == 10
+            assert periods == queries.closed_periods(conn) and [p.id for p in periods] == ["2024-Q1"]

@@ -255,10 +255,10 @@ def test_a_crash_after_the_database_commit_and_before_the_offset_commit_applies_
     class Crash(BaseException):
         """The process dies: nothing after the database commit runs."""
 
-    def crash(consumer, records):
+    def crash(offsets, records):
         raise Crash()
 
-    monkeypatch.setattr(consumer_module, "_commit_offsets", crash)
+    monkeypatch.setattr(consumer_module.OffsetCommits, "commit", crash)
     crashed = []
     first = threading.Thread(target=lambda: _run_until_crash(ConsumerRunner(audit_settings, name, [topic], apply),
                                                              crashed))
@@ -330,3 +330,24 @@ def test_a_consumer_that_applies_whole_batches_still_parks_only_the_event_at_fau
                               (name,)).fetchall()
     assert journalled == [e.event_id for e in envelopes if e.event_id != poison]
     assert [row["event_id"] for row in parked] == [poison]
+
+
+def test_a_test_runs_topics_are_deleted_with_its_database(stack_env):
+    from kafka.admin import KafkaAdminClient
+
+    from services.registry import SERVICES
+    from tests.support import IsolatedService
+
+    isolated = IsolatedService("members", [SERVICES.service("members").migrations], stack_env)
+    settings = isolated.create(("members",))
+
+    def topics() -> set[str]:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        try:
+            return {topic for topic in admin.list_topics() if topic.startswith(f"{settings.topic_prefix}.")}
+        finally:
+            admin.close()
+
+    assert topics() == {settings.topic("members"), f"{settings.topic('members')}.dlq"}
+    isolated.drop()
+    wait_for(lambda: not topics(), timeout=30, message="the run's topics deleted")

@@ -206,3 +206,13 @@ def test_a_send_failing_mid_batch_leaves_it_and_all_after_it_unpublished_and_res
             first_delivery.setdefault(body["stream_id"], []).append(body["stream_version"])
     assert first_delivery == {streams[0]: [1, 2, 3], streams[1]: [1, 2, 3]}
     assert all(key.decode() == body["stream_id"] for key, body in flaky.sent + healthy.sent)
+
+
+def test_the_relays_own_commits_do_not_wait_for_the_disk(members_settings):
+    """Its marks are safe to lose (a row sent twice is dropped by every consumer); the writers' commits are not."""
+    relay = OutboxRelay(members_settings)
+    with db.connect(members_settings.owner_dsn, autocommit=True) as conn, \
+            db.connect(members_settings.owner_dsn, autocommit=True) as writer:
+        relay._on_lead(conn)
+        assert conn.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "off"
+        assert writer.execute("SHOW synchronous_commit").fetchone()["synchronous_commit"] == "on"

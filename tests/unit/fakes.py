@@ -231,6 +231,9 @@ class ActivitiesQueries:
     def load_rules(self, bureau_id: str):
         return self.rules
 
+    def load_circumstances(self, bureau_id: str, member_ids=(), branch_id: str | None = None):
+        return self.load_roster(member_ids, branch_id), self.load_rules(bureau_id), self.closed_periods()
+
     def closed_periods(self) -> tuple:
         from contracts.rulebook.calendar import parse_period
         return tuple(parse_period(event.period) for event in self._events("PeriodClosed"))
