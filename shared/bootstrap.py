@@ -122,7 +122,8 @@ def recording_service(name: str, settings: Settings, migrations: Path, contracts
     return Service(name=name, settings=settings, migrations=migrations, contracts=contracts,
                    project=projections.project, queries=partial(NamedQueries, queries=queries.HANDLERS),
                    read_model=ReadModel(tables=projections.TABLES,
-                                        indexes_after_fill=getattr(projections, "INDEXES_AFTER_FILL", False)),
+                                        indexes_after_fill=getattr(projections, "INDEXES_AFTER_FILL", False),
+                                        keys_after_fill=getattr(projections, "KEYS_AFTER_FILL", ())),
                    feed=lambda: StoreFeed(contracts, projections.project, getattr(projections, "project_batch", None)),
                    **parts)
 

@@ -35,6 +35,7 @@ from psycopg.rows import tuple_row
 from shared.contracts import EventRegistry
 from shared.db import connect
 from shared.envelope import Actor, Envelope
+from shared.rowwriter import Fill
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,17 @@ class ReadModel:
     read models whose every statement finds its rows by a key or unique index (until then, a statement
     looking rows up by another index scans the table) and whose events never break a foreign key (a row that
     would have failed a write fails the rebuild when the key is added).
+
+    ``keys_after_fill``: tables that get even their primary keys and unique constraints only after the first
+    round (one sorted build instead of a random insert into the key for each row), or when the feed first needs
+    them (``Feed.keys_later``). Only for tables whose rows are inserted without a conflict clause, and found
+    by no statement but the feed's replacement of a key's rows, which builds the key first.
     """
 
     schema: str = "public"
     tables: tuple[str, ...] = ()
     indexes_after_fill: bool = False
+    keys_after_fill: tuple[str, ...] = ()
 
     @property
     def shadow(self) -> str:
@@ -82,6 +89,10 @@ class Feed(Protocol):
 
     def hold_writers(self, conn: psycopg.Connection) -> None:
         """Inside the swap transaction: keep whoever writes the live tables out until it commits."""
+
+    def keys_later(self, keys: dict[str, list]) -> None:
+        """The statements adding the keys of tables filled without them, by table: the feed runs (and removes) a
+        table's before it looks rows of that table up; the rebuild runs what is left after the first round."""
 
 
 _READ = ("SELECT position, event_id::text, event_type, schema_version, stream_id, stream_version, tenant_id, branch_id,"
@@ -162,6 +173,7 @@ class StoreFeed:
         self.registry = registry
         self.project = project
         self.project_batch = project_batch or self._one_by_one
+        self.fill = Fill() if project_batch else None  # the shadow tables start empty; only this feed writes them
         self.position = 0
         self.gaps: set[int] = set()
         self.actors: dict[tuple[str, str], Actor] = {}  # a few people record most of the events
@@ -177,8 +189,9 @@ class StoreFeed:
                 late = self._decoded(self._read(conn, "position = ANY(%s)", sorted(self.gaps))) if self.gaps else []
                 self.gaps.difference_update(position for position, _, _ in late)
                 rows = self._next_rows(conn, limit)
+                events = [(envelope, event) for _, envelope, event in late + rows]
                 with conn.pipeline():  # the projection's writes go out together, not one round trip each
-                    self.project_batch(conn, [(envelope, event) for _, envelope, event in late + rows])
+                    self.project_batch(conn, events, self.fill)
         except BaseException:
             self._stop_reading_ahead()
             raise
@@ -212,7 +225,7 @@ class StoreFeed:
         return [(position, envelope, deserialise(envelope.event_type, envelope.schema_version, envelope.data))
                 for position, envelope in rows]
 
-    def _one_by_one(self, conn: psycopg.Connection, events: list) -> None:
+    def _one_by_one(self, conn: psycopg.Connection, events: list, fill: None = None) -> None:
         for envelope, event in events:
             self.project(conn, envelope, event)
 
@@ -233,6 +246,12 @@ class StoreFeed:
 
     def hold_writers(self, conn: psycopg.Connection) -> None:
         """Nothing more: a writer projects into the tables the swap has locked, so it waits for the swap."""
+
+    def keys_later(self, keys: dict[str, list]) -> None:
+        if keys and self.fill is None:
+            raise ValueError("only a feed that fills through a RowWriter can leave keys for later")
+        if self.fill is not None:
+            self.fill.keys_later = keys
 
 
 def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progress: Progress | None = None) -> dict:
@@ -270,7 +289,10 @@ def _collector_held_off() -> Iterator[None]:
 def _rebuild_locked(conn: psycopg.Connection, model: ReadModel, feed: Feed, batch: int, progress: Progress) -> dict:
     total = feed.total(conn)
     started = time.monotonic()
-    deferred = create_shadow(conn, model)
+    keys_later: dict[str, list] = {}
+    deferred = create_shadow(conn, model, keys_later)
+    if keys_later:
+        feed.keys_later(keys_later)
     conn.execute(sql.SQL("SET search_path = {}, public").format(sql.Identifier(model.shadow)))
     done, rounds = 0, 0
     while True:  # rounds: each catches up with what the writers added during the last one
@@ -282,8 +304,9 @@ def _rebuild_locked(conn: psycopg.Connection, model: ReadModel, feed: Feed, batc
         rounds += 1
         total = max(total, done)
         gc.collect(1)
-        if deferred:  # the bulk is in: the other indexes and the keys, then catch up with what came meanwhile
+        if deferred or keys_later:  # the bulk is in: the keys and other indexes, then catch up with the rest
             building = time.monotonic()
+            deferred = [key for table in list(keys_later) for key in keys_later.pop(table)] + deferred
             for definition in deferred:
                 conn.execute(definition)
             log.info("rebuild: %d entries in %.1fs, then %d indexes and keys in %.1fs", done, building - started,
@@ -341,12 +364,14 @@ def _swap(conn: psycopg.Connection, model: ReadModel) -> None:
 
 # --- the shadow copy -------------------------------------------------------------------------------------------
 
-def create_shadow(conn: psycopg.Connection, model: ReadModel) -> list[str | sql.Composable]:
+def create_shadow(conn: psycopg.Connection, model: ReadModel,
+                  keys_later: dict[str, list] | None = None) -> list[str | sql.Composable]:
     """Empty copies of the live tables in the shadow schema: what the migrations made, under the same names.
 
     Returns the indexes and foreign keys left to add after the fill (``model.indexes_after_fill``), as
-    statements to run with the shadow schema first on the search path."""
-    shadow = model.shadow
+    statements to run with the shadow schema first on the search path; the keys of ``model.keys_after_fill``
+    go into ``keys_later`` by table."""
+    shadow, keys_later = model.shadow, {} if keys_later is None else keys_later
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(shadow)))
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(shadow)))
     tables = list(model.tables) or [row["tablename"] for row in conn.execute(
@@ -357,7 +382,10 @@ def create_shadow(conn: psycopg.Connection, model: ReadModel) -> list[str | sql.
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED"
                              " INCLUDING STORAGE INCLUDING COMMENTS)").format(
             sql.Identifier(shadow, table), sql.Identifier(model.schema, table)))
-        deferred += _copy_keys_and_indexes(conn, model.schema, shadow, table, model.indexes_after_fill)
+        later = [] if table in model.keys_after_fill else None
+        deferred += _copy_keys_and_indexes(conn, model.schema, shadow, table, model.indexes_after_fill, later)
+        if later:
+            keys_later[table] = later
         _copy_security(conn, model.schema, shadow, table)
     deferred += _copy_foreign_keys(conn, model.schema, shadow, tables, model.indexes_after_fill)
     if not model.tables:
@@ -379,15 +407,20 @@ def _quoted(name: str) -> str:
 
 
 def _copy_keys_and_indexes(conn: psycopg.Connection, schema: str, shadow: str, table: str,
-                           defer: bool = False) -> list[str]:
+                           defer: bool = False, keys_later: list | None = None) -> list[str]:
     """Primary keys, unique and exclusion constraints, then the other indexes, keeping their names; with
-    ``defer``, the indexes that are not unique are returned to be built later instead."""
+    ``defer``, the indexes that are not unique are returned to be built later instead; given ``keys_later``,
+    the constraints and unique indexes are put there instead of being added now."""
     relation = f"{_quoted(schema)}.{_quoted(table)}"
     for row in conn.execute("SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint"
                             " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
                             (relation,)).fetchall():
-        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
-            sql.Identifier(shadow, table), sql.Identifier(row["conname"])) + sql.SQL(row["definition"]))
+        key = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+            sql.Identifier(shadow, table), sql.Identifier(row["conname"])) + sql.SQL(row["definition"])
+        if keys_later is None:
+            conn.execute(key)
+        else:
+            keys_later.append(key)
     deferred = []
     for row in conn.execute("SELECT pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS is_unique"
                             " FROM pg_index i"
@@ -401,6 +434,8 @@ def _copy_keys_and_indexes(conn: psycopg.Connection, schema: str, shadow: str, t
             raise ValueError(f"cannot read the index definition {row['definition']!r}")
         if defer and not row["is_unique"]:
             deferred.append(definition)
+        elif keys_later is not None:
+            keys_later.append(definition)
         else:
             conn.execute(definition)
     return deferred

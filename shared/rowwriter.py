@@ -44,6 +44,7 @@ class RowSet:
     replaces: bool = False
     json: tuple[str, ...] = ()
     statement: str = field(init=False, repr=False, compare=False)
+    plain: str = field(init=False, repr=False, compare=False)  # the insert without its conflict clause
 
     def __post_init__(self) -> None:
         if self.keyed and self.key not in self.columns:
@@ -55,30 +56,54 @@ class RowSet:
                          " FROM json_populate_recordset(NULL::{table}, %s) AS r").format(
             table=sql.Identifier(self.table), columns=sql.SQL(", ").join(map(sql.Identifier, self.columns)),
             selected=selected)
+        object.__setattr__(self, "plain", insert.as_string(None))
         if self.conflict:
             insert += sql.SQL(" ON CONFLICT ") + sql.SQL(self.conflict)
         object.__setattr__(self, "statement", insert.as_string(None))
 
     @property
+    def updates(self) -> bool:
+        return "DO UPDATE" in self.conflict.upper()
+
+    @property
     def keyed(self) -> bool:
         """Whether two rows of one key must go in two statements (PostgreSQL updates a row once per statement)."""
-        return self.replaces or "DO UPDATE" in self.conflict.upper()
+        return self.replaces or self.updates
 
     def delete_statement(self) -> str:
         return sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
             sql.Identifier(self.table), sql.Identifier(self.key)).as_string(None)
 
 
+class Fill:
+    """A rebuild filling tables that started empty and that only its writers write: what it wrote so far.
+
+    A writer given one writes the same rows with less work. It counts the keys written of each table whose every
+    row set names the same ``key`` (so that each row the table holds was counted), and then:
+
+    - a key never written has nothing to replace: no DELETE for it;
+    - rows of keys never written go in without the conflict check of an upsert: nothing to conflict with;
+    - before it looks up a table's rows by their key, it adds the table's keys left for later (``keys_later``,
+      the statements by table that the rebuild left out of the shadow copy to build after the fill).
+    """
+
+    def __init__(self) -> None:
+        self.written: dict[str, set] = {}  # the keys of each counted table with rows
+        self.keys_later: dict[str, list] = {}
+
+
 class RowWriter:
     """Gathers rows for the row sets of ``order`` and writes them, one statement each, before anything else."""
 
-    def __init__(self, conn: psycopg.Connection, order: Sequence[RowSet]) -> None:
+    def __init__(self, conn: psycopg.Connection, order: Sequence[RowSet], fill: Fill | None = None) -> None:
         self.conn = conn
         self.order = order
         self.known = set(map(id, order))
         self.pending: dict[RowSet, list[dict]] = {}
         self.keys: dict[RowSet, dict[Any, None]] = {}
         self.tables: dict[str, RowSet] = {}  # the row set gathering rows of each table
+        self.fill = fill
+        self.counted = _counted(order) if fill is not None else {}
 
     def add(self, rows: RowSet, row: dict) -> None:
         """Gather one row (a dict by column name) of ``rows``."""
@@ -102,12 +127,39 @@ class RowWriter:
         for rows in self.order:
             keys = self.keys.get(rows)
             if rows.replaces and keys:
-                self.conn.execute(rows.delete_statement(), (list(keys),))
+                self._delete(rows, keys)
             if self.pending.get(rows):
-                self.conn.execute(rows.statement, (encode(self.pending[rows]),))
+                self._insert(rows, self.pending[rows])
         self.pending.clear()
         self.keys.clear()
         self.tables.clear()
+
+    def _delete(self, rows: RowSet, keys: dict) -> None:
+        if rows.table in self.counted:
+            written = self.fill.written.get(rows.table, ())
+            keys = [key for key in keys if key in written]
+            if not keys:
+                return
+        if self.fill is not None:
+            for key in self.fill.keys_later.pop(rows.table, ()):  # the delete finds the rows by it
+                self.conn.execute(key)
+        self.conn.execute(rows.delete_statement(), (list(keys),))
+
+    def _insert(self, rows: RowSet, new: list[dict]) -> None:
+        if rows.table not in self.counted:
+            self.conn.execute(rows.statement, (encode(new),))
+            return
+        written = self.fill.written.setdefault(rows.table, set())
+        if rows.updates:  # only keys with rows can meet the conflict: the others need no check
+            fresh = [row for row in new if row[rows.key] not in written]
+            known = [row for row in new if row[rows.key] in written]
+            if fresh:
+                self.conn.execute(rows.plain, (encode(fresh),))
+            if known:
+                self.conn.execute(rows.statement, (encode(known),))
+        else:
+            self.conn.execute(rows.statement, (encode(new),))
+        written.update(row[rows.key] for row in new)
 
     def _make_room(self, rows: RowSet, key: Any) -> None:
         if id(rows) not in self.known:
@@ -124,6 +176,14 @@ class RowWriter:
             self.flush()
             keys = self.keys.setdefault(rows, {})
         keys[key] = None
+
+
+def _counted(order: Sequence[RowSet]) -> dict[str, str]:
+    """Tables whose every row set names one key column: a fill can count every row they hold by that key."""
+    keys: dict[str, set] = {}
+    for rows in order:
+        keys.setdefault(rows.table, set()).add(rows.key)
+    return {table: next(iter(names)) for table, names in keys.items() if len(names) == 1 and None not in names}
 
 
 def encode(rows: list[dict]) -> str:

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from shared.envelope import Envelope
-from shared.rowwriter import RowSet, RowWriter
+from shared.rowwriter import Fill, RowSet, RowWriter
 from services.activities import events as ev
 
 RECORD = ("tenant_id", "activity_id", "branch_id", "kind", "status", "planned_on", "occurred_on", "title", "place",
@@ -25,7 +25,7 @@ RECORD = ("tenant_id", "activity_id", "branch_id", "kind", "status", "planned_on
           "late_reasons", "corrections", "version", "recorded_at")
 PLANNED = RowSet("activities", ("tenant_id", "activity_id", "branch_id", "kind", "status", "planned_on", "title",
                                 "place", "topics", "group_id", "version", "recorded_at"),
-                 "(activity_id) DO NOTHING", json=("topics",))
+                 "(activity_id) DO NOTHING", key="activity_id", json=("topics",))
 RECORDED = RowSet(  # a recorded or corrected activity: the whole record replaces the previous one
     "activities", RECORD,
     "(activity_id) DO UPDATE SET kind = EXCLUDED.kind, status = 'recorded', occurred_on = EXCLUDED.occurred_on,"
@@ -186,6 +186,9 @@ TABLES = ("activity_participants", "activities", "outreach", "care", "team_perfo
 INDEXES_AFTER_FILL = True
 """A rebuild adds the other indexes and the foreign keys after filling the tables: every statement here finds its
 rows by a key, and every row it writes passed its foreign keys when the event was first recorded."""
+KEYS_AFTER_FILL = ("activity_participants",)
+"""… and the participants' key too: their rows are inserted without a conflict clause (each passed the key when
+first recorded) and looked up only to be replaced, which adds the key first (``Fill``)."""
 
 PROJECTORS: dict[type, Callable[[RowWriter, Envelope, Any], None]] = {
     ev.ActivityPlanned: _planned, ev.ActivityRecorded: _recorded, ev.ActivityCorrected: _recorded,
@@ -202,9 +205,11 @@ def project(conn: psycopg.Connection, envelope: Envelope, event) -> None:
     project_batch(conn, ((envelope, event),))
 
 
-def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any]]) -> None:
-    """Write the rows a run of events changes, as if one event after another: what a rebuild replays."""
-    writer = RowWriter(conn, ROW_SETS)
+def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any]],
+                  fill: Fill | None = None) -> None:
+    """Write the rows a run of events changes, as if one event after another: what a rebuild replays (with
+    ``fill``, into the empty tables of a rebuild)."""
+    writer = RowWriter(conn, ROW_SETS, fill)
     for envelope, event in events:
         projector = PROJECTORS.get(type(event))
         if projector is not None:

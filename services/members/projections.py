@@ -12,7 +12,7 @@ import psycopg
 
 from contracts import members as ev
 from shared.envelope import Envelope
-from shared.rowwriter import RowSet, RowWriter
+from shared.rowwriter import Fill, RowSet, RowWriter
 
 Conn = psycopg.Connection
 
@@ -66,9 +66,10 @@ def project(conn: Conn, envelope: Envelope, event) -> None:
     project_batch(conn, ((envelope, event),))
 
 
-def project_batch(conn: Conn, events) -> None:
-    """Write the rows a run of events changes, as if one event after another: what a rebuild replays."""
-    writer = RowWriter(conn, ROW_SETS)
+def project_batch(conn: Conn, events, fill: Fill | None = None) -> None:
+    """Write the rows a run of events changes, as if one event after another: what a rebuild replays (with
+    ``fill``, into the empty tables of a rebuild)."""
+    writer = RowWriter(conn, ROW_SETS, fill)
     for envelope, event in events:
         handler = HANDLERS.get(type(event))
         if handler is not None:

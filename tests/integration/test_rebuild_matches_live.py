@@ -163,3 +163,27 @@ def test_an_activities_rebuild_in_batches_of_any_size_writes_the_rows_the_comman
     for batch, rebuilt in rebuilt_in_batches("activities", activities_settings, [bureau.tenant]).items():
         for table in projections.TABLES:
             assert rebuilt[table] == live[table], (batch, table)
+
+
+def test_the_participants_key_is_built_after_the_fill_or_when_a_correction_first_needs_it(
+        activities_app, activities_settings):  # noqa: F811
+    """Replayed one event at a time: the shadow's participants have no key until the first correction looks its
+    activity's rows up; the swapped table has the key under its own name, and every row the commands wrote."""
+    from services.activities import projections
+    bureau = seed_bureau(activities_settings)
+    activities_history(activities_app.test_client(), bureau)
+    live = rows_of(activities_settings, projections.TABLES, [bureau.tenant])
+    service = SERVICES.service("activities", activities_settings)
+    keyed = []
+    with db.connect(activities_settings.owner_dsn, autocommit=True) as watcher:
+        def progress(done: int, total: int) -> None:
+            keyed.append(watcher.execute(
+                "SELECT count(*) AS n FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'p'",
+                (f"{service.read_model.shadow}.activity_participants",)).fetchone()["n"] == 1)
+
+        rebuild(activities_settings.owner_dsn, service.read_model, service.feed(), batch=1, progress=progress)
+        key = watcher.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'activity_participants'::regclass"
+                              " AND contype = 'p'").fetchone()
+    assert False in keyed and True in keyed and keyed.index(True) < len(keyed) - 1  # before the first round ended
+    assert key["conname"] == "activity_participants_pkey"
+    assert rows_of(activities_settings, projections.TABLES, [bureau.tenant]) == live
