@@ -9,9 +9,13 @@ the lead it applies again the entries that failed before (a restart is how a fix
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import multiprocessing
+import os
 import threading
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from collections.abc import Callable
 from itertools import groupby
 
@@ -201,13 +205,17 @@ class ViewsWorker:
 class JournalFeed:
     """The journal as a rebuild reads it: per bureau, past the shadow views' own positions.
 
-    The first round reads the whole journal in key order (bureau, number) on a connection of its own, a batch
-    ahead, decoding and working out each entry's facts there while the last batch is written, and writes the
-    facts that can only be there once (keyed by their event) straight into the empty shadow tables; the later
-    rounds and the swap catch up per bureau, as the views worker does."""
+    The first round fills the empty shadow from the whole journal in key order (bureau, number), the bureaus split
+    into as many ranges as there are cores, each range filled by a process of its own (a ``Fill``): bureaus share
+    no row, and one Python process could use one core only. The later rounds and the swap catch up per bureau, as
+    the views worker does."""
 
-    def __init__(self) -> None:
-        self.ahead: ReadAhead | None = None
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes or os.cpu_count() or 1
+        self.fill: Fill | None = None
+        self.filling: list[Future] | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.reported = 0
         self.bulk = True
 
     def total(self, conn: psycopg.Connection) -> int:
@@ -216,23 +224,97 @@ class JournalFeed:
     def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
         if self.bulk:
             try:
-                applied = self._apply_ahead(conn, limit)
+                applied = self._fill(conn, limit)
             except BaseException:
-                self._stop_reading_ahead()
+                self._stop_filling()
                 raise
             if applied:
                 return applied
-            self._stop_reading_ahead()
+            self._stop_filling()
         return catch_up(conn, limit, lock=False)
 
     def hold_writers(self, conn: psycopg.Connection) -> None:
         """The views worker writes only under this lock: taken, the live views stand still until the swap."""
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
 
-    def _apply_ahead(self, conn: psycopg.Connection, limit: int) -> int:
-        if self.ahead is None:
-            self.ahead = ReadAhead(conn, lambda reader, after: _read_ahead(reader, after, limit), ("", 0), limit)
-        batch = self.ahead.next()
+    def _fill(self, conn: psycopg.Connection, limit: int) -> int:
+        """What the fill has applied since the last call (waiting for some): the rebuild's progress."""
+        if self.fill is None and self.filling is None:
+            ranges = _ranges(conn, self.processes)
+            if len(ranges) == 1:  # one bureau, or one core: filled here
+                self.fill = Fill(conn, *ranges[0], limit)
+        if self.fill is not None:
+            return self.fill.run()
+        if self.filling is None:
+            search_path = conn.execute("SHOW search_path").fetchone()["search_path"]
+            self.pool = ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork"))
+            self.filling = [self.pool.submit(_fill_range, conn.info.dsn, conn.info.password, search_path, *bounds,
+                                             limit) for bounds in ranges]
+        while True:
+            done, running = wait(self.filling, timeout=0.5)
+            for future in done:
+                future.result()  # a fill that failed fails the rebuild
+            applied = conn.execute("SELECT coalesce(sum(seq), 0)::bigint AS n FROM positions").fetchone()["n"]
+            if applied > self.reported or not running:
+                applied, self.reported = applied - self.reported, applied
+                return applied
+
+    def _stop_filling(self) -> None:
+        self.bulk = False
+        if self.fill is not None:
+            self.fill.close()
+            self.fill = None
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def _ranges(conn: psycopg.Connection, parts: int) -> list[tuple[str, str | None]]:
+    """The bureaus in key order, cut into at most ``parts`` ranges of about as many entries: (from, before)."""
+    heads = conn.execute("SELECT tenant_id, size FROM public.journal_heads ORDER BY tenant_id").fetchall()
+    share = sum(head["size"] for head in heads) / max(parts, 1)
+    starts, filled = [""], 0
+    for head in heads:
+        if filled >= share * len(starts) and len(starts) < parts:
+            starts.append(head["tenant_id"])
+        filled += head["size"]
+    return list(zip(starts, [*starts[1:], None]))
+
+
+def _fill_range(dsn: str, password: str | None, search_path: str, first: str, before: str | None, limit: int) -> int:
+    """One range of bureaus filled in a process of its own (forked from the rebuild), on a connection of its own."""
+    gc.disable()  # as in the rebuild: millions of short-lived objects, freed by their counts
+    with connect(dsn, password=password, autocommit=True) as conn:
+        conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
+        with Fill(conn, first, before, limit) as fill:
+            applied = 0
+            while step := fill.run():
+                applied += step
+            return applied
+
+
+class Fill:
+    """Entries of bureaus ``first`` ≤ … < ``before`` in key order, read a batch ahead on a second connection (decoded
+    and their facts worked out there while the last batch is written) and written into the empty shadow: the facts
+    keyed by their event copied straight in, the others upserted, with the bureaus' positions."""
+
+    def __init__(self, conn: psycopg.Connection, first: str, before: str | None, limit: int) -> None:
+        self.conn = conn
+        self.ahead = ReadAhead(conn, lambda reader, after: _read_ahead(reader, after, limit, before), (first, 0),
+                               limit)
+
+    def __enter__(self) -> Fill:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.ahead.close()
+
+    def run(self) -> int:
+        """Write the next batch; return how many entries it held (0: the range is done)."""
+        conn, batch = self.conn, self.ahead.next()
         if batch is None:
             return 0
         with conn.transaction():
@@ -250,12 +332,6 @@ class JournalFeed:
                                       [(tenant_id, max(seq for _, seq in entries)) for tenant_id, entries
                                        in groupby(((row[1], row[2]) for row in batch), key=lambda e: e[0])])
         return len(batch)
-
-    def _stop_reading_ahead(self) -> None:
-        self.bulk = False
-        if self.ahead is not None:
-            self.ahead.close()
-            self.ahead = None
 
 
 _DIGITS = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))  # a digit → "1", the rest → "0"
@@ -280,11 +356,14 @@ def _envelope_json(text: bytes) -> dict:
         return json.loads(text)
 
 
-def _read_ahead(conn: psycopg.Connection, after: tuple[str, int], limit: int) -> list[tuple]:
-    """The next ``limit`` entries in key order, each decoded with its facts (or what stopped them being worked out)."""
+def _read_ahead(conn: psycopg.Connection, after: tuple[str, int], limit: int, before: str | None) -> list[tuple]:
+    """The next ``limit`` entries in key order (of bureaus before ``before``), each decoded with its facts (or what
+    stopped them being worked out)."""
+    bounded = "" if before is None else " AND tenant_id < %s"
     with conn.cursor(row_factory=tuple_row) as cursor:
         rows = cursor.execute("SELECT tenant_id, seq, envelope FROM public.journal WHERE (tenant_id, seq) > (%s, %s)"
-                              " ORDER BY tenant_id, seq LIMIT %s", (*after, limit)).fetchall()
+                              f"{bounded} ORDER BY tenant_id, seq LIMIT %s",
+                              (*after, *([before] if before else []), limit)).fetchall()
     decoded = []
     for tenant_id, seq, text in rows:
         envelope = Envelope.from_dict(_envelope_json(text.encode()))
