@@ -49,7 +49,7 @@ def decode(envelope: Envelope) -> Any | None:
     if registry is None:
         return None
     try:
-        contract = registry.contract(envelope.event_type)
+        registry.contract(envelope.event_type)  # a type this process knows, or none the views read
     except UnknownEventType:
         return None
     # The registry reads a contract's own fields only (whatever else a newer producer added), as it is: not copied.

@@ -203,7 +203,7 @@ class SqlStore:
         """
         groups: dict[tuple[str, tuple[str, ...]], list] = {}
         for table, row in facts:
-            columns, values = _shape(table, row)
+            columns, values, _key = _shape(table, row)
             groups.setdefault((table, columns), []).append(values(row))
         with self.conn.cursor() as cursor:
             for (table, columns), rows in groups.items():
@@ -216,22 +216,22 @@ class SqlStore:
 
         ``fresh``: the facts come from entries never applied before to these tables (a rebuild's first round), so a
         fact keyed by its event cannot meet a row already there and is copied straight into its table."""
-        groups: dict[tuple[str, _Shape], dict[tuple, dict] | list[dict]] = {}
-        direct = _KEYED_BY_EVENT if fresh else frozenset()
+        groups: dict[tuple[str, _Shape], dict[tuple, dict]] = {}
+        direct = KEYED_BY_EVENT if fresh else frozenset()
         for table, row in facts:
             shape = _shape(table, row)
-            if table in direct:  # nothing to bring together: one event's rows have keys of their own
-                groups.setdefault((table, shape), []).append(row)
+            if table in direct:  # a fact delivered twice is there once, as ON CONFLICT DO NOTHING keeps it
+                groups.setdefault((table, shape), {}).setdefault(shape.key(row), row)
             else:
                 fold(TABLES[table], groups.setdefault((table, shape), {}), row)
         stages = _stages(self.conn, {table for table, _shape in groups} - direct)
         with self.conn.cursor() as cursor:
-            for (table, (columns, values)), rows in groups.items():
+            for (table, (columns, values, _key)), rows in groups.items():
                 into = table if table in direct else stages[table]
                 with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
                         sql.Identifier(into), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
                     write = copy.write_row
-                    for row in rows if table in direct else rows.values():
+                    for row in rows.values():
                         write(values(row))
                 if table not in direct:
                     cursor.execute(_insert_statement(table, columns, into))
@@ -321,7 +321,7 @@ def _select_list(columns: tuple[str, ...]) -> sql.Composable:
 
 
 def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], Sequence]:
-    columns, values = _shape(fact.table, fact.row)
+    columns, values, _key = _shape(fact.table, fact.row)
     return columns, values(fact.row)
 
 
@@ -330,10 +330,12 @@ class _Shape(NamedTuple):
 
     columns: tuple[str, ...]
     values: Callable[[dict], Sequence]
+    key: Callable[[dict], tuple]
 
 
 _shapes: dict[tuple[str, tuple[str, ...]], _Shape] = {}
-_KEYED_BY_EVENT = frozenset(table for table, spec in TABLES.items() if "event_id" in spec.key)
+# Tables whose rows an event writes once: their key holds the event id.
+KEYED_BY_EVENT = frozenset(table for table, spec in TABLES.items() if "event_id" in spec.key)
 
 
 def _shape(table: str, row: dict) -> _Shape:
@@ -351,7 +353,7 @@ def _shape(table: str, row: dict) -> _Shape:
         for at in wrapped:
             values[at] = Jsonb(values[at], dumps=_json_text)
         return values
-    _shapes[(table, tuple(row))] = shape = _Shape(columns, wrapping if wrapped else take)
+    _shapes[(table, tuple(row))] = shape = _Shape(columns, wrapping if wrapped else take, itemgetter(*spec.key))
     return shape
 
 

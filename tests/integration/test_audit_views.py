@@ -196,9 +196,14 @@ def test_a_rebuild_replays_the_journal_into_fresh_tables_and_gives_the_same_view
 
 
 def _every_view_row(conn) -> dict[str, list[str]]:
+    """Each table's rows as text, and the keys and indexes of the views (a rebuild builds some after its fill)."""
     from services.audit.store import TABLES
-    return {table: [row["row"] for row in conn.execute(f"SELECT t::text AS row FROM views.{table} t ORDER BY 1")]
-            for table in TABLES}
+    found = {table: [row["row"] for row in conn.execute(f"SELECT t::text AS row FROM views.{table} t ORDER BY 1")]
+             for table in TABLES}
+    found["keys and indexes"] = [row["definition"] for row in conn.execute(
+        "SELECT pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'views' ORDER BY 1")]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +229,7 @@ def test_a_rebuild_leaves_every_view_row_as_following_the_journal_wrote_it(audit
         while views_feed.catch_up(conn, batch_size=7):
             pass
         live = _every_view_row(conn)
-    assert live["dues_paid"] and live["member_events"] and live["activities"]
+    assert live["dues_paid"] and live["member_events"] and live["activities"] and live["keys and indexes"]
     assert any(row.count('"24.00"') == 240 for row in live["dues_paid"])  # a member's payments in one row
     views_feed.rebuild(audit_settings, batch_size=batch_size)
     with db.connect(audit_settings.owner_dsn) as conn:
