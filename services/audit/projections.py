@@ -49,26 +49,11 @@ def decode(envelope: Envelope) -> Any | None:
     if registry is None:
         return None
     try:
-        contract = registry.contract(envelope.event_type)
+        registry.contract(envelope.event_type)  # a type this process knows, or none the views read
     except UnknownEventType:
         return None
-    data = envelope.data
-    if envelope.schema_version >= contract.version:
-        known = _known_fields(contract)
-        data = {key: value for key, value in data.items() if key in known}
-    return registry.deserialise(envelope.event_type, envelope.schema_version, data)
-
-
-_known: dict[int, frozenset[str]] = {}
-
-
-def _known_fields(contract) -> frozenset[str]:
-    """The fields a contract's schema reads (worked out once per contract, not once per event)."""
-    known = _known.get(id(contract))
-    if known is None:
-        known = _known[id(contract)] = frozenset(field.data_key or name
-                                                 for name, field in contract.instance.fields.items())
-    return known
+    # The registry reads a contract's own fields only (whatever else a newer producer added), as it is: not copied.
+    return registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
 
 
 def facts_of(envelope: Envelope) -> list[Fact]:

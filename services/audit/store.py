@@ -7,10 +7,12 @@ event id is inserted once; a row keyed by an entity (an activity, a care record)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
-from collections.abc import Iterable
+from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 
 import orjson
 import psycopg
@@ -93,8 +95,9 @@ TABLES: dict[str, Table] = {
 }
 
 
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
+    """One row a view keeps about an event (a tuple: a replay makes millions of them)."""
+
     table: str
     row: dict
 
@@ -199,31 +202,39 @@ class SqlStore:
         Facts converge in any order, so grouping them by statement changes nothing of the result.
         """
         groups: dict[tuple[str, tuple[str, ...]], list] = {}
-        for fact in facts:
-            columns, values = _columns_and_values(fact)
-            groups.setdefault((fact.table, columns), []).append(values)
+        for table, row in facts:
+            columns, values, _key = _shape(table, row)
+            groups.setdefault((table, columns), []).append(values(row))
         with self.conn.cursor() as cursor:
             for (table, columns), rows in groups.items():
                 cursor.executemany(_insert_statement(table, columns), rows)
 
-    def put_copied(self, facts: Iterable[Fact]) -> None:
+    def put_copied(self, facts: Iterable[Fact], *, fresh: bool = False) -> None:
         """Many facts, as ``put_many``, for a large batch (a catch-up, a rebuild): each table's rows first brought
         together the way the table converges (``fold``), copied into a scratch table and upserted from it in one
-        statement — a few statements for the batch instead of one per row. Not in pipeline mode (COPY)."""
-        groups: dict[tuple[str, tuple[str, ...]], dict[tuple, dict]] = {}
-        for fact in facts:
-            spec = TABLES[fact.table]
-            columns = tuple(column for column in spec.columns if column in fact.row)
-            fold(spec, groups.setdefault((fact.table, columns), {}), fact.row)
-        stages = _stages(self.conn, {table for table, _columns in groups})
+        statement — a few statements for the batch instead of one per row. Not in pipeline mode (COPY).
+
+        ``fresh``: the facts come from entries never applied before to these tables (a rebuild's first round), so a
+        fact keyed by its event cannot meet a row already there and is copied straight into its table."""
+        groups: dict[tuple[str, _Shape], dict[tuple, dict]] = {}
+        direct = KEYED_BY_EVENT if fresh else frozenset()
+        for table, row in facts:
+            shape = _shape(table, row)
+            if table in direct:  # a fact delivered twice is there once, as ON CONFLICT DO NOTHING keeps it
+                groups.setdefault((table, shape), {}).setdefault(shape.key(row), row)
+            else:
+                fold(TABLES[table], groups.setdefault((table, shape), {}), row)
+        stages = _stages(self.conn, {table for table, _shape in groups} - direct)
         with self.conn.cursor() as cursor:
-            for (table, columns), rows in groups.items():
-                stage = stages[table]
+            for (table, (columns, values, _key)), rows in groups.items():
+                into = table if table in direct else stages[table]
                 with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                        sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+                        sql.Identifier(into), sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
+                    write = copy.write_row
                     for row in rows.values():
-                        copy.write_row(_values(table, columns, row))
-                cursor.execute(_insert_statement(table, columns, stage))
+                        write(values(row))
+                if table not in direct:
+                    cursor.execute(_insert_statement(table, columns, into))
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
              concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
@@ -309,15 +320,51 @@ def _select_list(columns: tuple[str, ...]) -> sql.Composable:
                               else sql.Identifier(c) for c in columns)
 
 
-def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], list]:
-    spec = TABLES[fact.table]
-    columns = tuple(column for column in spec.columns if column in fact.row)
-    return columns, _values(fact.table, columns, fact.row)
+def _columns_and_values(fact: Fact) -> tuple[tuple[str, ...], Sequence]:
+    columns, values, _key = _shape(fact.table, fact.row)
+    return columns, values(fact.row)
 
 
-def _values(table: str, columns: tuple[str, ...], row: dict) -> list:
-    json = TABLES[table].json
-    return [Jsonb(row[c]) if c in json else row[c] for c in columns]
+class _Shape(NamedTuple):
+    """The columns a table's row fills, and how its values are taken out of it (JSON columns wrapped as such)."""
+
+    columns: tuple[str, ...]
+    values: Callable[[dict], Sequence]
+    key: Callable[[dict], tuple]
+
+
+_shapes: dict[tuple[str, tuple[str, ...]], _Shape] = {}
+# Tables whose rows an event writes once: their key holds the event id.
+KEYED_BY_EVENT = frozenset(table for table, spec in TABLES.items() if "event_id" in spec.key)
+
+
+def _shape(table: str, row: dict) -> _Shape:
+    """Worked out once for each table and set of keys a projection writes (a few dozen), not for each row."""
+    known = _shapes.get((table, tuple(row)))
+    if known is not None:
+        return known
+    spec = TABLES[table]
+    columns = tuple(column for column in spec.columns if column in row)
+    take = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    wrapped = [at for at, column in enumerate(columns) if column in spec.json]
+
+    def wrapping(row: dict) -> list:
+        values = list(take(row))
+        for at in wrapped:
+            values[at] = Jsonb(values[at], dumps=_json_text)
+        return values
+    _shapes[(table, tuple(row))] = shape = _Shape(columns, wrapping if wrapped else take, itemgetter(*spec.key))
+    return shape
+
+
+def _json_text(value) -> bytes | str:
+    """A JSON column's value as text, by orjson where it can (several times faster); PostgreSQL keeps jsonb in a
+    form of its own, and the one json column (payments) is cast through jsonb as written, so the text sent does not
+    show. What orjson refuses (a decimal, an integer key, an integer beyond 64 bits) the standard encoder writes."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value)
 
 
 def fold(spec: Table, rows: dict[tuple, dict], row: dict) -> None:
@@ -357,8 +404,12 @@ def _insert_statement(table: str, columns: tuple[str, ...], stage: str | None = 
         return cached
     spec = TABLES[table]
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    # Merged objects moved as jsonb, whatever their column: stored as PostgreSQL writes jsonb (keys in its order),
+    # the text a row inserted with a parameter or joined by ``||`` holds.
     rows = sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns))) if stage is None \
-        else sql.SQL("SELECT {} FROM moved").format(names)
+        else sql.SQL("SELECT {} FROM moved").format(sql.SQL(", ").join(
+            sql.SQL("{}::jsonb").format(sql.Identifier(c)) if c in spec.merged else sql.Identifier(c)
+            for c in columns))
     insert = sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) ").format(
         sql.Identifier(table), names, rows, sql.SQL(", ").join(map(sql.Identifier, spec.key)))
     if stage is not None:

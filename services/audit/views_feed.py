@@ -9,18 +9,25 @@ the lead it applies again the entries that failed before (a restart is how a fix
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import multiprocessing
+import os
 import threading
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from collections.abc import Callable
+from itertools import groupby
 
+import orjson
 import psycopg
+from psycopg.rows import tuple_row
 
 from shared import metrics, rebuild as shared_rebuild
 from shared.config import Settings
 from shared.db import connect
 from shared.envelope import Envelope
-from shared.rebuild import ReadModel
+from shared.rebuild import ReadAhead, ReadModel
 from shared.worker import WorkerLoop
 from services.audit import journal
 from services.audit.projections import facts_of
@@ -31,6 +38,8 @@ log = logging.getLogger(__name__)
 LEADER_LOCK = 0x6175_6469_7476  # one active views worker per database
 APPLY_LOCK = 0x6175_6469_7477   # held while views are written; a rebuild's swap takes it too
 SCHEMA = "views"
+# Every statement a rebuild runs finds its rows by a table's key: the other indexes are built once the bulk is in.
+READ_MODEL = ReadModel(schema=SCHEMA, indexes_after_fill=True)
 
 
 def apply_entry(conn: psycopg.Connection, tenant_id: str, seq: int, envelope_text: str) -> bool:
@@ -202,28 +211,204 @@ class ViewsWorker:
 
 
 class JournalFeed:
-    """The journal as a rebuild reads it: per bureau, past the shadow views' own positions."""
+    """The journal as a rebuild reads it: per bureau, past the shadow views' own positions.
+
+    The first round fills the empty shadow from the whole journal in key order (bureau, number), the bureaus split
+    into as many ranges as there are cores, each range filled by a process of its own (a ``Fill``): bureaus share
+    no row, and one Python process could use one core only. The later rounds and the swap catch up per bureau, as
+    the views worker does."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes or os.cpu_count() or 1
+        self.fill: Fill | None = None
+        self.filling: list[Future] | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.reported = 0
+        self.bulk = True
 
     def total(self, conn: psycopg.Connection) -> int:
         return conn.execute("SELECT coalesce(sum(size), 0)::bigint AS n FROM public.journal_heads").fetchone()["n"]
 
     def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
+        if self.bulk:
+            try:
+                applied = self._fill(conn, limit)
+            except BaseException:
+                self._stop_filling()
+                raise
+            if applied:
+                return applied
+            self._stop_filling()
         return catch_up(conn, limit, lock=False)
 
     def hold_writers(self, conn: psycopg.Connection) -> None:
         """The views worker writes only under this lock: taken, the live views stand still until the swap."""
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK,))
 
+    def _fill(self, conn: psycopg.Connection, limit: int) -> int:
+        """What the fill has applied since the last call (waiting for some): the rebuild's progress."""
+        if self.fill is None and self.filling is None:
+            ranges = _ranges(conn, self.processes)
+            if len(ranges) == 1:  # one bureau, or one core: filled here
+                self.fill = Fill(conn, *ranges[0], limit)
+        if self.fill is not None:
+            return self.fill.run()
+        if self.filling is None:
+            search_path = conn.execute("SHOW search_path").fetchone()["search_path"]
+            self.pool = ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork"))
+            self.filling = [self.pool.submit(_fill_range, conn.info.dsn, conn.info.password, search_path, *bounds,
+                                             limit) for bounds in ranges]
+        while True:
+            done, running = wait(self.filling, timeout=0.5)
+            for future in done:
+                future.result()  # a fill that failed fails the rebuild
+            applied = conn.execute("SELECT coalesce(sum(seq), 0)::bigint AS n FROM positions").fetchone()["n"]
+            if applied > self.reported or not running:
+                applied, self.reported = applied - self.reported, applied
+                return applied
+
+    def _stop_filling(self) -> None:
+        self.bulk = False
+        if self.fill is not None:
+            self.fill.close()
+            self.fill = None
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def _ranges(conn: psycopg.Connection, parts: int) -> list[tuple[str, str | None]]:
+    """The bureaus in key order, cut into at most ``parts`` ranges of about as many entries: (from, before)."""
+    heads = conn.execute("SELECT tenant_id, size FROM public.journal_heads ORDER BY tenant_id").fetchall()
+    share = sum(head["size"] for head in heads) / max(parts, 1)
+    starts, filled = [""], 0
+    for head in heads:
+        if filled >= share * len(starts) and len(starts) < parts:
+            starts.append(head["tenant_id"])
+        filled += head["size"]
+    return list(zip(starts, [*starts[1:], None]))
+
+
+def _fill_range(dsn: str, password: str | None, search_path: str, first: str, before: str | None, limit: int) -> int:
+    """One range of bureaus filled in a process of its own (forked from the rebuild), on a connection of its own."""
+    gc.disable()  # as in the rebuild: millions of short-lived objects, freed by their counts
+    with connect(dsn, password=password, autocommit=True) as conn:
+        conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
+        with Fill(conn, first, before, limit) as fill:
+            applied = 0
+            while step := fill.run():
+                applied += step
+            return applied
+
+
+class Fill:
+    """Entries of bureaus ``first`` ≤ … < ``before`` in key order, read a batch ahead on a second connection (decoded
+    and their facts worked out there while the last batch is written) and written into the empty shadow: the facts
+    keyed by their event copied straight in, the others upserted, with the bureaus' positions."""
+
+    def __init__(self, conn: psycopg.Connection, first: str, before: str | None, limit: int) -> None:
+        self.conn = conn
+        self.ahead = ReadAhead(conn, lambda reader, after: _read_ahead(reader, after, limit, before), (first, 0),
+                               limit)
+
+    def __enter__(self) -> Fill:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.ahead.close()
+
+    def run(self) -> int:
+        """Write the next batch; return how many entries it held (0: the range is done)."""
+        conn, batch = self.conn, self.ahead.next()
+        if batch is None:
+            return 0
+        with conn.transaction():
+            # Nothing of a rebuild is worth waiting for the disk for until the swap: a crash drops the shadow.
+            conn.execute("SET LOCAL synchronous_commit = off")
+            pending = []
+            for _key, tenant_id, seq, envelope, facts in batch:
+                if isinstance(facts, Exception):
+                    _record_failure(conn, tenant_id, seq, envelope, facts)
+                else:
+                    pending.append((tenant_id, seq, envelope, facts))
+            _write_fresh(conn, pending)
+            conn.cursor().executemany("INSERT INTO positions (tenant_id, seq) VALUES (%s, %s) ON CONFLICT (tenant_id)"
+                                      " DO UPDATE SET seq = EXCLUDED.seq",
+                                      [(tenant_id, max(seq for _, seq in entries)) for tenant_id, entries
+                                       in groupby(((row[1], row[2]) for row in batch), key=lambda e: e[0])])
+        return len(batch)
+
+
+_DIGITS = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))  # a digit → "1", the rest → "0"
+_NINETEEN_DIGITS = b"1" * 19  # the shortest integer orjson might read as a float (beyond 64 bits)
+_IN_TEXT = frozenset(b'"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ')
+
+
+def _envelope_json(text: bytes) -> dict:
+    """A journal entry's JSON by orjson, several times faster than the standard parser — unless it holds an integer
+    of 19 digits or more, which the standard parser reads, as everywhere else. Runs of digits inside text (a hash,
+    the first event's chain of zeros) do not count: a number never follows a quote or a letter."""
+    digits = text.translate(_DIGITS)
+    at = digits.find(_NINETEEN_DIGITS)
+    while at != -1:
+        if at == 0 or text[at - 1] not in _IN_TEXT:
+            return json.loads(text)
+        end = digits.find(b"0", at)
+        at = -1 if end == -1 else digits.find(_NINETEEN_DIGITS, end)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson refuses (an exponent too large), the standard parser may read
+        return json.loads(text)
+
+
+def _read_ahead(conn: psycopg.Connection, after: tuple[str, int], limit: int, before: str | None) -> list[tuple]:
+    """The next ``limit`` entries in key order (of bureaus before ``before``), each decoded with its facts (or what
+    stopped them being worked out)."""
+    bounded = "" if before is None else " AND tenant_id < %s"
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        rows = cursor.execute("SELECT tenant_id, seq, envelope FROM public.journal WHERE (tenant_id, seq) > (%s, %s)"
+                              f"{bounded} ORDER BY tenant_id, seq LIMIT %s",
+                              (*after, *([before] if before else []), limit)).fetchall()
+    decoded = []
+    for tenant_id, seq, text in rows:
+        envelope = Envelope.from_dict(_envelope_json(text.encode()))
+        try:
+            facts = facts_of(envelope)
+        except Exception as error:  # noqa: BLE001 — recorded in failures by the writer, retried after a fix
+            facts = error
+        decoded.append(((tenant_id, seq), tenant_id, seq, envelope, facts))
+    return decoded
+
+
+def _write_fresh(conn: psycopg.Connection, pending: list[tuple]) -> None:
+    """A batch of the first round: the facts keyed by their event copied straight in (the journal holds an event
+    once, so nothing is there to meet), the others upserted. If the database refuses the batch, it is written
+    again per bureau the way the views worker writes, finding the entry at fault."""
+    try:
+        with conn.transaction():
+            SqlStore(conn).put_copied((fact for *_entry, facts in pending for fact in facts), fresh=True)
+    except (psycopg.OperationalError, psycopg.errors.QueryCanceled):
+        raise
+    except Exception:  # noqa: BLE001 — found again, entry by entry, below
+        log.info("rebuild: a batch was refused; writing it again per bureau", exc_info=True)
+        for _tenant_id, entries in groupby(pending, key=lambda entry: entry[0]):
+            _write_split(conn, list(entries))
+        return
+    metrics.CONSUMER_APPLIED.labels("audit-views", "applied").inc(len(pending))
+
 
 def rebuild(settings: Settings, progress: Callable[[int, int], None] = lambda done, total: None,
-            batch_size: int = 2000) -> dict:
+            batch_size: int = 10000) -> dict:
     """Replay the whole journal into a fresh schema, catch up with the live views, then swap it in."""
     with connect(settings.owner_dsn, autocommit=True) as conn:
         total = JournalFeed().total(conn)
         rebuild_id = conn.execute("INSERT INTO public.view_rebuilds (total, status) VALUES (%s, 'replaying')"
                                   " RETURNING id", (total,)).fetchone()["id"]
         try:
-            result = shared_rebuild.rebuild(settings.owner_dsn, ReadModel(schema=SCHEMA), JournalFeed(),
+            result = shared_rebuild.rebuild(settings.owner_dsn, READ_MODEL, JournalFeed(),
                                             batch=batch_size, progress=progress)
         except Exception:
             conn.execute("UPDATE public.view_rebuilds SET status = 'failed', finished_at = now() WHERE id = %s",
