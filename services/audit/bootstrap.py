@@ -12,10 +12,9 @@ from pathlib import Path
 from contracts.rulebook.calendar import use_timezone
 from shared.bootstrap import Service, Worker, utc_now
 from shared.config import Settings
-from shared.rebuild import ReadModel
 from services.audit import admin, consumer
 from services.audit.settings import AuditSettings
-from services.audit.views_feed import SCHEMA, JournalFeed
+from services.audit.views_feed import READ_MODEL, JournalFeed
 
 SERVICE = "audit"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,7 +31,7 @@ def bootstrap(settings: Settings | None = None, audit_settings: AuditSettings | 
                  Worker("audit-views", consumer.views_worker),
                  Worker("audit-checkpoints", consumer.checkpoint_worker)),
         commands=admin.COMMANDS,
-        read_model=ReadModel(schema=SCHEMA),
+        read_model=READ_MODEL,
         feed=JournalFeed,
         probes=(admin.views_position,),
         gauges=admin.GAUGES)
