@@ -404,5 +404,6 @@ def periods_closed(conn: psycopg.Connection) -> list[dict]:
                         ).fetchall()
 
 
-HANDLERS = (load_roster, load_circumstances, load_rules, closed_periods, period_is_closed, has_newspaper, keep_pledge, pledges)
+HANDLERS = (load_roster, load_circumstances, load_rules, closed_periods, period_is_closed, has_newspaper,
+            keep_pledge, pledges)
 """The named queries the handlers ask through their unit of work."""

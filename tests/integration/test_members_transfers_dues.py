@@ -162,7 +162,8 @@ def test_dues_are_assessed_paid_and_summarised_for_the_year(bureau):
     status, ledger = bureau.get(f"/members/{low}/dues", year=2026)
     # Arrears are the months already over in the bureau's own time, so what is owed besides January to April
     # (paid: May to October) depends on the day the test runs: November and December once they are over.
-    over = [month for month in (f"2026-{m:02d}" for m in range(1, 13)) if month < month_of(local_date(datetime.now(UTC)))]
+    this_month = month_of(local_date(datetime.now(UTC)))
+    over = [month for month in (f"2026-{m:02d}" for m in range(1, 13)) if month < this_month]
     assert ledger["monthly_amount"] == "25.00" and ledger["arrears"] == [m for m in over if m not in months]
     assert ledger["arrears"][:4] == ["2026-01", "2026-02", "2026-03", "2026-04"]
     status, summary = bureau.get(f"/branches/{branch}/dues/summary", year=2026)
