@@ -119,7 +119,6 @@ class ConsumerRunner:
 
     def _consume(self, stop: threading.Event, poll_timeout_ms: int) -> None:
         consumer = batch_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
-        offsets = OffsetCommits(consumer)
         try:
             with connect(self.dsn) as conn:
                 while not stop.is_set():
@@ -129,12 +128,9 @@ class ConsumerRunner:
                                for batch in polled.values() for r in batch]
                     if records:
                         self.process(conn, records)
-                        offsets.commit(records)
+                        _commit_offsets(consumer, records)
                         self._linger(stop, len(records), polled_at)
-                    else:
-                        offsets.tend()
         finally:
-            offsets.settle()
             consumer.close(autocommit=False)
 
     def _linger(self, stop: threading.Event, batch: int, polled_at: float) -> None:
@@ -289,76 +285,18 @@ class ConsumerRunner:
         return replayed
 
 
-class OffsetCommits:
-    """Commit the offset after the last record of each partition, without waiting for the coordinator.
+def _commit_offsets(consumer, records: list[Delivery]) -> None:
+    """Commit the offset after the last record of each partition; a failed commit only means redelivery.
 
-    The database commit already holds the batch (its ids are in ``processed_events``), so the offsets only
-    spare a restarted consumer from reading the batch again; waiting for them cost every batch a round trip
-    to the broker, and the events behind it that much time. One commit is in flight at most: a new one first
-    waits for the one before, so commits to a slow coordinator (a broker failing over) never pile up until
-    the client refuses them, and the group's offsets — which the scheduler and the operators read as its
-    lag — keep moving in order. A commit the coordinator refuses goes again with the next batch's, or, if no
-    batch comes, on its own at the next empty poll, waiting this time (the client then retries until the
-    coordinator answers): a group must not stay "behind" for good after a failover. A commit refused twice
-    only means redelivery, which the processed ids absorb.
+    The commit waits for the coordinator's answer: commits sent without waiting pile up on a slow
+    coordinator (a broker failing over) until the client refuses them, and the group's offsets — which
+    the scheduler and the operators read as its lag — stop moving.
     """
-
-    def __init__(self, consumer, wait_seconds: float = 30.0) -> None:
-        self.consumer = consumer
-        self.wait_seconds = wait_seconds
-        self._settled = threading.Event()
-        self._settled.set()
-        self._lock = threading.Lock()
-        self._refused: dict[TopicPartition, OffsetAndMetadata] = {}
-
-    def commit(self, records: list[Delivery]) -> None:
-        latest: dict[TopicPartition, int] = {}
-        for record in records:
-            partition = TopicPartition(record.topic, record.partition)
-            latest[partition] = max(latest.get(partition, -1), record.offset)
-        if not self._settled.wait(self.wait_seconds):
-            log.warning("offset commit still unanswered after %.0f s; committing and waiting", self.wait_seconds)
-            self._commit_and_wait(self._with_refused(latest))
-            return
-        offsets = self._with_refused(latest)
-        self._settled.clear()
-        try:
-            future = self.consumer.commit_async(offsets)
-        except Exception as error:  # noqa: BLE001 — a lost coordinator: sent again with the next commit
-            self._answered(offsets, error)
-            return
-        future.add_both(lambda result: self._answered(offsets, result))
-
-    def tend(self) -> None:
-        """Commit a refused commit again, waiting for the answer, when no batch came to carry it."""
-        if self._settled.is_set() and self._refused:
-            self._commit_and_wait(self._with_refused({}))
-
-    def settle(self) -> None:
-        """Wait for the commit in flight (and commit a refused one), so that a consumer that stops has
-        committed what it applied."""
-        self._settled.wait(self.wait_seconds)
-        self.tend()
-
-    def _with_refused(self, latest: dict[TopicPartition, int]) -> dict[TopicPartition, OffsetAndMetadata]:
-        with self._lock:
-            offsets, self._refused = self._refused, {}
-        for partition, offset in latest.items():
-            if partition not in offsets or offsets[partition].offset < offset + 1:
-                offsets[partition] = OffsetAndMetadata(offset + 1, "", -1)
-        return offsets
-
-    def _answered(self, offsets: dict, result) -> None:
-        if isinstance(result, BaseException):
-            log.warning("offset commit refused (sent again with the next): %s", result)
-            with self._lock:
-                for partition, offset in offsets.items():
-                    if partition not in self._refused or self._refused[partition].offset < offset.offset:
-                        self._refused[partition] = offset
-        self._settled.set()
-
-    def _commit_and_wait(self, offsets: dict) -> None:
-        try:
-            self.consumer.commit(offsets)
-        except Exception as error:  # noqa: BLE001 — a failed commit only means redelivery
-            log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
+    latest: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        latest[partition] = max(latest.get(partition, -1), record.offset)
+    try:
+        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()})
+    except Exception as error:
+        log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)

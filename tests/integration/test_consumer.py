@@ -255,10 +255,10 @@ def test_a_crash_after_the_database_commit_and_before_the_offset_commit_applies_
     class Crash(BaseException):
         """The process dies: nothing after the database commit runs."""
 
-    def crash(offsets, records):
+    def crash(consumer, records):
         raise Crash()
 
-    monkeypatch.setattr(consumer_module.OffsetCommits, "commit", crash)
+    monkeypatch.setattr(consumer_module, "_commit_offsets", crash)
     crashed = []
     first = threading.Thread(target=lambda: _run_until_crash(ConsumerRunner(audit_settings, name, [topic], apply),
                                                              crashed))

@@ -6,13 +6,11 @@ import threading
 import time
 from contextlib import contextmanager
 
-from kafka import TopicPartition
 from kafka.errors import KafkaTimeoutError
-from kafka.future import Future
 
 from shared import consumer as consumer_module
 from shared.config import Settings
-from shared.consumer import ConsumerRunner, Delivery
+from shared.consumer import ConsumerRunner
 
 
 class _QuietConsumer:
@@ -106,70 +104,10 @@ def test_a_consumer_someone_waits_on_counts_the_time_a_batch_took_towards_its_li
     assert stop.waits == [0.05]
 
 
-class _Coordinator:
-    """A consumer whose offset commits are answered when the test says so."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[dict, Future]] = []
-        self.waited: list[dict] = []
-
-    def commit_async(self, offsets):
-        future = Future()
-        self.sent.append((offsets, future))
-        return future
-
-    def commit(self, offsets):
-        self.waited.append(offsets)
-
-
-def _deliveries(*offsets: int) -> list[Delivery]:
-    return [Delivery("t", 0, offset, b"") for offset in offsets]
-
-
-def test_offsets_are_committed_without_waiting_and_one_commit_is_in_flight_at_most():
-    coordinator = _Coordinator()
-    commits = consumer_module.OffsetCommits(coordinator, wait_seconds=0.05)
-    commits.commit(_deliveries(3, 7, 5))
-    assert [offsets[TopicPartition("t", 0)].offset for offsets, _ in coordinator.sent] == [8]
-    # The first is unanswered: the next waits for it, then commits and waits for its own answer.
-    commits.commit(_deliveries(8))
-    assert len(coordinator.sent) == 1 and [o[TopicPartition("t", 0)].offset for o in coordinator.waited] == [9]
-    coordinator.sent[0][1].success(None)
-    commits.commit(_deliveries(9))
-    assert len(coordinator.sent) == 2 and not coordinator.waited[1:]
-    coordinator.sent[1][1].failure(RuntimeError("coordinator moved"))
-    commits.commit(_deliveries(10))
-    assert len(coordinator.sent) == 3 and coordinator.sent[2][0][TopicPartition("t", 0)].offset == 11
-
-
-def test_a_refused_commit_goes_again_with_the_next_batch_or_alone_at_the_next_empty_poll():
-    coordinator = _Coordinator()
-    commits = consumer_module.OffsetCommits(coordinator, wait_seconds=0.05)
-    commits.commit([Delivery("t", 0, 4, b""), Delivery("t", 1, 9, b"")])
-    coordinator.sent[0][1].failure(RuntimeError("not the coordinator"))
-    commits.commit(_deliveries(5))  # partition 1's refused offset rides along with partition 0's new one
-    assert {tp.partition: o.offset for tp, o in coordinator.sent[1][0].items()} == {0: 6, 1: 10}
-    coordinator.sent[1][1].failure(RuntimeError("not the coordinator"))
-    commits.tend()  # no batch came: committed on its own, waiting for the answer
-    assert [{tp.partition: o.offset for tp, o in offsets.items()} for offsets in coordinator.waited] == [{0: 6, 1: 10}]
-    commits.tend()
-    assert len(coordinator.waited) == 1 and len(coordinator.sent) == 2
-
-
-def test_a_stopping_consumer_waits_for_its_last_offset_commit():
-    coordinator = _Coordinator()
-    commits = consumer_module.OffsetCommits(coordinator, wait_seconds=5)
-    commits.commit(_deliveries(1))
-    answer = threading.Timer(0.05, lambda: coordinator.sent[0][1].success(None))
-    answer.start()
-    started = time.monotonic()
-    commits.settle()
-    assert coordinator.sent[0][1].is_done and time.monotonic() - started >= 0.04
-
-
 def test_a_consumer_may_have_a_linger_of_its_own():
     runner = ConsumerRunner(Settings(service="audit", consumer_linger_ms=50), "journal", ["t"],
                             apply=lambda conn, envelope: None, linger_ms=20)
     stop = _Clock()
     runner._linger(stop, 10, time.monotonic())
     assert [round(wait, 2) for wait in stop.waits] == [0.02]
+
