@@ -286,7 +286,7 @@ def test_a_consumer_sends_the_offsets_it_applied_of_the_partitions_a_rebalance_t
     topic = audit_settings.topic("notify")
     envelopes = []
     producer = KafkaProducer(bootstrap_servers=audit_settings.kafka_bootstrap)
-    for index in range(12):  # streams of their own: spread over the topic's partitions
+    for _ in range(12):  # streams of their own: spread over the topic's partitions
         stream = f"sample-{new_id()}"
         [envelope] = [e.sealed("0" * 64) for e in sample_envelopes(stream, 1, 1, new_id())]
         envelopes.append(envelope)
