@@ -342,20 +342,38 @@ class _Applied:
         if offsets and not _commit_offsets(consumer, offsets):
             self.retry_at = time.monotonic() + _COMMIT_RETRY_S
             return
-        for tp in chosen:
+        self._forget(chosen)
+
+    def send_and_forget(self, consumer, partitions: Collection[TopicPartition]) -> None:
+        chosen = [tp for tp in self.offsets if tp in partitions]
+        if chosen:
+            try:
+                consumer.commit_async({tp: OffsetAndMetadata(self.offsets[tp] + 1, "", -1) for tp in chosen})
+            except Exception as error:  # noqa: BLE001 — only a redelivery, deduplicated
+                log.warning("offset commit before a rebalance failed (events will be redelivered): %s", error)
+        self._forget(chosen)
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
             del self.offsets[tp]
         self.since = time.monotonic() if self.offsets else None
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):
-    """Commit what was applied of the partitions a rebalance takes away, while they are still ours."""
+    """Send what was applied of the partitions a rebalance takes away, while they are still ours.
+
+    The listener runs on kafka-python's network thread, which must not wait on itself: the commit is sent
+    without waiting (it goes ahead of the consumer's request to rejoin, on the same connection), and the
+    offsets are forgotten either way — if it is lost, the partitions' next owner applies those events
+    again and finds them processed.
+    """
 
     def __init__(self, consumer: Callable, applied: _Applied) -> None:
         self.consumer = consumer
         self.applied = applied
 
     def on_partitions_revoked(self, revoked) -> None:
-        self.applied.commit(self.consumer(), set(revoked))
+        self.applied.send_and_forget(self.consumer(), set(revoked))
 
     def on_partitions_assigned(self, assigned) -> None:
         pass

@@ -127,6 +127,7 @@ class _ScriptedConsumer:
         self.listener = None
         self.owned = {TopicPartition("t", 0), TopicPartition("t", 1)}
         self.commits: list[dict] = []
+        self.sent: list[dict] = []  # without waiting: from the rebalance listener, on the network thread
         self.timeouts: list[int] = []
         self.refuse = False
 
@@ -142,6 +143,9 @@ class _ScriptedConsumer:
 
     def assignment(self):
         return set(self.owned)
+
+    def commit_async(self, offsets):
+        self.sent.append({(tp.partition): meta.offset for tp, meta in offsets.items()})
 
     def commit(self, offsets, timeout_ms=None):
         assert timeout_ms is not None, "a commit must not wait for ever on a coordinator that is away"
@@ -224,7 +228,7 @@ def test_a_refused_commit_is_tried_again_a_little_later_and_the_consumer_goes_on
                                      consumer_module._QUIET_MS]
 
 
-def test_the_partitions_a_rebalance_takes_away_are_committed_first_and_then_forgotten(monkeypatch):
+def test_the_partitions_a_rebalance_takes_away_are_sent_without_waiting_and_then_forgotten(monkeypatch):
     def rebalance(consumer):
         consumer.listener.on_partitions_revoked({TopicPartition("t", 1)})
         consumer.owned = {TopicPartition("t", 0)}
@@ -234,4 +238,4 @@ def test_the_partitions_a_rebalance_takes_away_are_committed_first_and_then_forg
         consumer.owned = set()  # taken away without warning (the session expired): its offsets are dropped
 
     consumer = _run_script(monkeypatch, [{0: [1], 1: [2]}, rebalance, lose_partition_zero, {}, {}])
-    assert consumer.commits == [{1: 3}]
+    assert consumer.sent == [{1: 3}] and consumer.commits == []
