@@ -40,6 +40,7 @@ class Settings:
     relay_quiet_ms: int = 250
     consumer_max_attempts: int = 3
     consumer_linger_ms: int = 50
+    consumer_commit_every_ms: int = 500  # the longest a busy consumer's applied offsets wait for a commit
     max_body_bytes: int = 1024 * 1024
     timezone: str = "Asia/Shanghai"   # the bureaus' local time zone: their "today" and every day boundary
     http_workers: int = 2
@@ -75,6 +76,8 @@ class Settings:
             relay_quiet_ms=int(env.get("BRANCHWORK_RELAY_QUIET_MS", cls.relay_quiet_ms)),
             consumer_max_attempts=int(env.get("BRANCHWORK_CONSUMER_MAX_ATTEMPTS", cls.consumer_max_attempts)),
             consumer_linger_ms=int(env.get("BRANCHWORK_CONSUMER_LINGER_MS", cls.consumer_linger_ms)),
+            consumer_commit_every_ms=int(env.get("BRANCHWORK_CONSUMER_COMMIT_EVERY_MS",
+                                                 cls.consumer_commit_every_ms)),
             max_body_bytes=int(env.get("BRANCHWORK_MAX_BODY_BYTES", cls.max_body_bytes)),
             timezone=env.get("BRANCHWORK_TIMEZONE") or cls.timezone,
             # gunicorn processes and threads of an HTTP service; each process sizes its pool to its threads.

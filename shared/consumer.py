@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import psycopg
-from kafka import OffsetAndMetadata, TopicPartition
+from kafka import ConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
 
 from shared import metrics
 from shared.config import Settings
@@ -118,18 +118,25 @@ class ConsumerRunner:
         self._close_dlq_producer()
 
     def _consume(self, stop: threading.Event, poll_timeout_ms: int) -> None:
-        consumer = batch_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics)
+        applied = _Applied()
+        consumer = batch_consumer(self.settings.kafka_bootstrap, self.group_id, self.topics,
+                                  listener=_CommitOnRevoke(lambda: consumer, applied))
         try:
             with connect(self.dsn) as conn:
                 while not stop.is_set():
-                    polled = consumer.poll(timeout_ms=poll_timeout_ms)
+                    # With offsets still to commit, a short poll: a quiet moment is when they go.
+                    polled = consumer.poll(timeout_ms=_QUIET_MS if applied else poll_timeout_ms)
                     polled_at = time.monotonic()
                     records = [Delivery(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()))
                                for batch in polled.values() for r in batch]
                     if records:
                         self.process(conn, records)
-                        _commit_offsets(consumer, records)
+                        applied.add(records)
+                    if applied.due(quiet=not records, every=self.settings.consumer_commit_every_ms / 1000):
+                        applied.commit(consumer)
+                    if records:
                         self._linger(stop, len(records), polled_at)
+                applied.commit(consumer)
         finally:
             consumer.close(autocommit=False)
 
@@ -285,18 +292,99 @@ class ConsumerRunner:
         return replayed
 
 
-def _commit_offsets(consumer, records: list[Delivery]) -> None:
-    """Commit the offset after the last record of each partition; a failed commit only means redelivery.
+_QUIET_MS = 20
+_COMMIT_WAIT_MS = 1000
+_COMMIT_RETRY_S = 2.0
 
-    The commit waits for the coordinator's answer: commits sent without waiting pile up on a slow
-    coordinator (a broker failing over) until the client refuses them, and the group's offsets — which
-    the scheduler and the operators read as its lag — stop moving.
+
+class _Applied:
+    """Offsets whose events are applied and committed in the database but not yet committed to Kafka.
+
+    A batch counts once its database transaction commits; the Kafka offset only saves redelivering it,
+    and a redelivered event finds its id processed and changes nothing. So offsets are committed when
+    the consumer has a quiet moment (a short poll brings nothing), at the latest ``every`` seconds
+    after the first uncommitted batch, when partitions are taken away and when the consumer stops —
+    not after each batch, whose wait for the coordinator would hold up the next one and cost the
+    broker a request. A commit still waits for the coordinator's answer: commits sent without waiting
+    pile up on a broker failing over until the client refuses them.
     """
-    latest: dict[TopicPartition, int] = {}
-    for record in records:
-        partition = TopicPartition(record.topic, record.partition)
-        latest[partition] = max(latest.get(partition, -1), record.offset)
+
+    def __init__(self) -> None:
+        self.offsets: dict[TopicPartition, int] = {}
+        self.since: float | None = None
+        self.retry_at = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.offsets)
+
+    def add(self, records: list[Delivery]) -> None:
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            self.offsets[partition] = max(self.offsets.get(partition, -1), record.offset)
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def due(self, quiet: bool, every: float) -> bool:
+        now = time.monotonic()
+        return bool(self.offsets) and now >= self.retry_at and (quiet or now - self.since >= every)
+
+    def commit(self, consumer, partitions: Collection[TopicPartition] | None = None) -> None:
+        """Commit the offsets of ``partitions`` (all of them by default) that this consumer still owns.
+
+        A commit the coordinator does not answer within ``_COMMIT_WAIT_MS`` (a broker failing over) is
+        given up and kept for a try ``_COMMIT_RETRY_S`` later, so the consumer goes on applying events
+        meanwhile; a partition that moved to another consumer is dropped: its new owner starts from the
+        last committed offset and skips what was applied here.
+        """
+        owned = consumer.assignment()
+        chosen = [tp for tp in self.offsets if partitions is None or tp in partitions]
+        offsets = {tp: self.offsets[tp] for tp in chosen if tp in owned}
+        if offsets and not _commit_offsets(consumer, offsets):
+            self.retry_at = time.monotonic() + _COMMIT_RETRY_S
+            return
+        self._forget(chosen)
+
+    def send_and_forget(self, consumer, partitions: Collection[TopicPartition]) -> None:
+        chosen = [tp for tp in self.offsets if tp in partitions]
+        if chosen:
+            try:
+                consumer.commit_async({tp: OffsetAndMetadata(self.offsets[tp] + 1, "", -1) for tp in chosen})
+            except Exception as error:  # noqa: BLE001 — only a redelivery, deduplicated
+                log.warning("offset commit before a rebalance failed (events will be redelivered): %s", error)
+        self._forget(chosen)
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            del self.offsets[tp]
+        self.since = time.monotonic() if self.offsets else None
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    """Send what was applied of the partitions a rebalance takes away, while they are still ours.
+
+    The listener runs on kafka-python's network thread, which must not wait on itself: the commit is sent
+    without waiting (it goes ahead of the consumer's request to rejoin, on the same connection), and the
+    offsets are forgotten either way — if it is lost, the partitions' next owner applies those events
+    again and finds them processed.
+    """
+
+    def __init__(self, consumer: Callable, applied: _Applied) -> None:
+        self.consumer = consumer
+        self.applied = applied
+
+    def on_partitions_revoked(self, revoked) -> None:
+        self.applied.send_and_forget(self.consumer(), set(revoked))
+
+    def on_partitions_assigned(self, assigned) -> None:
+        pass
+
+
+def _commit_offsets(consumer, latest: dict[TopicPartition, int]) -> bool:
+    """Commit the offset after each partition's last applied record; False if the commit failed."""
     try:
-        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()})
+        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()},
+                        timeout_ms=_COMMIT_WAIT_MS)
     except Exception as error:
         log.warning("offset commit failed (events will be redelivered and deduplicated): %s", error)
+        return False
+    return True

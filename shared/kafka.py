@@ -29,14 +29,15 @@ def idempotent_producer(bootstrap: str, **overrides) -> KafkaProducer:
 MAX_POLL_RECORDS = 500
 
 
-def batch_consumer(bootstrap: str, group_id: str, topics: list[str], **overrides) -> KafkaConsumer:
-    """Offsets are committed by the runner after its database commit, never automatically."""
+def batch_consumer(bootstrap: str, group_id: str, topics: list[str], listener=None, **overrides) -> KafkaConsumer:
+    """Offsets are committed by the runner after its database commit, never automatically; ``listener``
+    hears of partitions taken away and given."""
     options = dict(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
                    auto_offset_reset="earliest", max_poll_records=MAX_POLL_RECORDS, session_timeout_ms=10000,
                    heartbeat_interval_ms=3000, max_poll_interval_ms=300000, metrics_enabled=False)
     options.update(overrides)
     consumer = KafkaConsumer(**options)
-    consumer.subscribe(topics)
+    consumer.subscribe(topics, listener=listener)
     return consumer
 
 

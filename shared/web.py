@@ -57,7 +57,10 @@ class StrictParser(FlaskParser):
         """One instance per schema class, not a new one per request: building a schema copies every field,
         and loading keeps no state on the instance (``unknown`` is passed to each ``load``)."""
         if isinstance(argmap, type) and issubclass(argmap, Schema):
-            return self._schemas.setdefault(argmap, argmap())
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
         return super()._get_schema(argmap, req)
 
 

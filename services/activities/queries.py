@@ -66,6 +66,11 @@ class RosterCache:
             self._rosters.move_to_end(key)
             return found[1]
 
+    def kept(self, key: tuple) -> tuple[object, Roster] | None:
+        """What is kept under ``key``, whatever its version: the start of a roster read again in part."""
+        with self._lock:
+            return self._rosters.get(key)
+
     def put(self, key: tuple, version: object, roster: Roster) -> None:
         with self._lock:
             self._rosters[key] = (version, roster)
@@ -120,18 +125,57 @@ def _alone(wanted: frozenset[str], branch_id: str | None) -> list[str]:
 
 def _roster_at(conn: psycopg.Connection, wanted: frozenset[str], branch_id: str | None, row: dict) -> Roster:
     """The roster, from the cache when it was kept under the versions in ``row`` (read before the tables)."""
+    key = (row["tenant"] or "", branch_id, frozenset() if branch_id else wanted)
     if branch_id is None:
         version = (row["shared_version"] or 0, tuple(row["members"].get(member, 0) for member in sorted(wanted)))
+        roster = ROSTERS.get(key, version)
+        if roster is None:
+            roster = _read_roster(conn, wanted, None)
+            ROSTERS.put(key, version, roster)
     else:
-        version = row["version"] or 0
-    key = (row["tenant"] or "", branch_id, frozenset() if branch_id else wanted)
-    roster = ROSTERS.get(key, version)
-    if roster is None:
-        roster = _read_roster(conn, key[2], branch_id)
-        ROSTERS.put(key, version, roster)
+        roster = _branch_roster(conn, key, branch_id, row)
     if wanted <= roster.members.keys():
         return roster
     return _read_roster(conn, wanted, branch_id)  # someone from outside the branch (a guest): read afresh
+
+
+def _branch_roster(conn: psycopg.Connection, key: tuple, branch_id: str, row: dict) -> Roster:
+    """A branch's roster, kept under the bureau's version (``row``) and its members' own versions.
+
+    When the bureau's version moved but what it shares did not (a member joined, or one member's facts
+    changed), the kept roster is brought up to date by reading again only the members whose versions moved:
+    a busy branch's new member then costs one member's reads, not the whole register's. The members'
+    versions are read before their tables, so what is kept is never older than the versions it is kept under.
+    """
+    bureau, shared = row["version"] or 0, row["shared_version"] or 0
+    kept = ROSTERS.kept(key)
+    if kept is not None and kept[0][0] == bureau:
+        return kept[1]
+    if kept is not None and kept[0][1] == shared:
+        (_, _, known), roster = kept
+        branches, groups = list(roster.branches.values()), roster.party_groups
+        versions = _member_versions(conn, feeding_branches(branch_id, branches))
+        again = [member for member, version in versions.items() if version is None or known.get(member) != version]
+        members = {member: roster.members[member] for member in versions
+                   if member in roster.members and member not in again}
+        members.update((member.member_id, member) for member in load_members(conn, sorted(again)))
+    else:
+        branches = load_branches(conn)
+        versions = _member_versions(conn, feeding_branches(branch_id, branches))
+        groups = load_party_groups(conn)
+        members = {member.member_id: member for member in load_members(conn, sorted(versions))}
+    roster = roster_of((members[member] for member in sorted(members)), branches, groups)
+    ROSTERS.put(key, (bureau, shared, versions), roster)
+    return roster
+
+
+def _member_versions(conn: psycopg.Connection, branch_ids: Iterable[str]) -> dict[str, int | None]:
+    """Everyone ever placed in the branches, with their facts' version (None: not versioned, read each time)."""
+    rows = conn.execute(
+        "SELECT p.member_id, v.version FROM (SELECT DISTINCT member_id FROM roster_placements"
+        " WHERE branch_id = ANY(%s)) p LEFT JOIN roster_member_versions v ON v.member_id = p.member_id"
+        " AND v.tenant_id = current_setting('branchwork.tenant_id', true)", (sorted(branch_ids),)).fetchall()
+    return {row["member_id"]: row["version"] for row in rows}
 
 
 def _read_roster(conn: psycopg.Connection, member_ids: Iterable[str], branch_id: str | None) -> Roster:

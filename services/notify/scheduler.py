@@ -83,6 +83,9 @@ class BureauThrottle:
         return max(0.01, min(longest, min(self._woken.values()) + self.window - self.clock()))
 
 
+LAG_RECHECK_SECONDS = 0.1
+
+
 class Scheduler:
     def __init__(self, service: Service, *, dsn: str | None = None, sources_behind: Callable[[], int] | None = None,
                  max_wait_seconds: float = 600.0) -> None:
@@ -144,6 +147,7 @@ class Scheduler:
     def _start(self, _conn: psycopg.Connection) -> None:
         """On (re)connecting: a catch-up run over every bureau, then wake-ups and the interval."""
         self._throttle = BureauThrottle(self.notify.scheduler_window_seconds)
+        self._lag_recheck_at = 0.0
         self._sweep = True
         self._last_sweep = self._waiting_since = time.monotonic()
 
@@ -158,7 +162,7 @@ class Scheduler:
                 self._waiting_since = time.monotonic()
             return throttle.wait(1.0)
         if not self._may_evaluate(time.monotonic() - self._waiting_since):
-            return throttle.wait(1.0)
+            return max(throttle.wait(1.0), self._lag_recheck_at - time.monotonic())
         self.run_once(conn, None if self._sweep else sorted(due))
         throttle.evaluated(throttle.pending if self._sweep else due)
         if self._sweep:
@@ -167,13 +171,21 @@ class Scheduler:
         return throttle.wait(1.0)
 
     def _may_evaluate(self, waited: float) -> bool:
-        """True once the sources consumer has read everything, or after waiting too long for it."""
+        """True once the sources consumer has read everything, or after waiting too long for it.
+
+        Its lag — two requests to the broker — is asked at most every ``LAG_RECHECK_SECONDS``: under a
+        steady stream of events the consumer is a few events behind most of the time, and asking at every
+        wake-up kept the scheduler and the broker busy for a decision about days."""
+        now = time.monotonic()
+        if now < self._lag_recheck_at:
+            return False
         try:
             behind = self.sources_behind()
         except Exception as error:  # Kafka away: decide on what the projections hold
             log.warning("cannot read the sources consumer's lag (%s); evaluating anyway", error)
             return True
         if behind and waited < self.max_wait_seconds:
+            self._lag_recheck_at = now + LAG_RECHECK_SECONDS
             return False
         if behind:
             log.warning("the sources consumer is still %d event(s) behind after %.0fs; evaluating anyway",

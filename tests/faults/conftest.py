@@ -101,9 +101,11 @@ class Scenario:
         A row that is one part of a scenario (``whole=False``) counts its commands and the events between its
         ``marks``: the platform was settled, and its chains and trees verified, once for the whole scenario."""
         commands = self.load.commands() if commands is None else commands
+        # The mark comes before settling: what the platform records on its own meanwhile (a reminder, a
+        # delivery) may be recorded after the last check for stragglers and still be on its way.
+        since, until = marks or (self.started_marks, self.census.mark())
         if whole:
             self.census.settle()
-        since, until = marks or (self.started_marks, self.census.mark())
         count = self.census.count(commands, since, until)
         problems = count.problems + self.client_problems(commands) + (self.census.integrity() if whole else [])
         self.results.add(order, name, count, recovery_seconds, note=note, problems=problems[:20])

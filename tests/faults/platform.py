@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import requests
 from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 from psycopg.conninfo import make_conninfo
 
 from services.notify.settings import NotifySettings
@@ -104,12 +106,22 @@ class FaultPlatform:
         return KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
 
     def describe(self, topics: list[str]) -> dict[tuple[str, int], dict]:
-        """(topic, partition) → {leader, replicas, isr} as the cluster's metadata says now."""
-        admin = self.admin()
-        try:
-            described = admin.describe_topics(topics)
-        finally:
-            admin.close()
+        """(topic, partition) → {leader, replicas, isr} as the cluster's metadata says now.
+
+        A node just killed may still be the one the client asks first: it is asked again, of another."""
+        for attempt in range(10):
+            admin = None
+            try:
+                admin = self.admin()
+                described = admin.describe_topics(topics)
+                break
+            except (KafkaConnectionError, KafkaTimeoutError):
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
+            finally:
+                if admin is not None:
+                    admin.close()
         return {(topic["name"], part["partition_index"]): {"leader": part["leader_id"],
                                                           "replicas": list(part["replica_nodes"]),
                                                           "isr": list(part["isr_nodes"])}

@@ -206,3 +206,35 @@ def test_a_commands_roster_rules_and_closed_periods_are_read_together_as_each_al
             assert rules.on(date(2024, 7, 1)) == queries.load_rules(conn, feed.tenant).on(date(2024, 7, 1))
             assert rules.on(date(2024, 7, 1))["late_entry_days"] == 10
             assert periods == queries.closed_periods(conn) and [p.id for p in periods] == ["2024-Q1"]
+
+
+def test_a_branchs_roster_after_a_member_joins_reads_that_member_alone_again_and_is_what_a_fresh_read_gives(
+        activities_settings, monkeypatch):
+    feed = MembersFeed(activities_settings)
+    a, b, wang, zhao, li = new_id(), new_id(), new_id(), new_id(), new_id()
+    feed.deliver([*feed.bureau(), feed.branch(a), feed.member(wang, a, "王德明"), feed.member(zhao, a, "赵国庆")])
+
+    def roster():
+        with db.connect(activities_settings.app_dsn) as conn, conn.transaction():
+            db.set_tenant(conn, feed.tenant)
+            return queries.load_roster(conn, branch_id=a)
+
+    def read_afresh():
+        with monkeypatch.context() as patched:
+            patched.setattr(queries, "ROSTERS", queries.RosterCache())
+            return roster()
+
+    first = roster()
+    feed.deliver([feed.member(li, a, "李明")])  # the bureau's version moves, what it shares does not
+    second = roster()
+    assert set(second.members) == {wang, zhao, li} and second == read_afresh()
+    assert second.members[wang] is first.members[wang] and second.members[zhao] is first.members[zhao]
+    feed.deliver([feed.on_member(zhao, m.MemberHealthChanged(zhao, "poor", "homebound", date(2024, 2, 1)))])
+    third = roster()
+    assert third.members[zhao].health[-1].health == "poor" and third == read_afresh()
+    assert third.members[wang] is first.members[wang]
+    feed.deliver([feed.branch(b, "第二支部")])  # what the bureau shares moved: everyone read again
+    fourth = roster()
+    assert b in fourth.branches and fourth == read_afresh() and fourth.members[wang] is not first.members[wang]
+    feed.deliver([feed.on_member(wang, m.MemberMoved(wang, a, b, date(2024, 5, 1), "transfer"))])
+    assert roster().members[wang].placements[-1].branch_id == b and roster() == read_afresh()

@@ -280,6 +280,43 @@ def test_a_crash_after_the_database_commit_and_before_the_offset_commit_applies_
     assert counts(envelopes) == [1] * 20
 
 
+def test_a_consumer_sends_the_offsets_it_applied_of_the_partitions_a_rebalance_takes_away(
+        audit_settings, counting, monkeypatch):
+    apply, counts = counting
+    topic = audit_settings.topic("notify")
+    envelopes = []
+    producer = KafkaProducer(bootstrap_servers=audit_settings.kafka_bootstrap)
+    for _ in range(12):  # streams of their own: spread over the topic's partitions
+        stream = f"sample-{new_id()}"
+        [envelope] = [e.sealed("0" * 64) for e in sample_envelopes(stream, 1, 1, new_id())]
+        envelopes.append(envelope)
+        producer.send(topic, key=stream.encode(), value=envelope.to_json().encode(),
+                      headers=[("event_type", envelope.event_type.encode())])
+    producer.flush()
+    producer.close()
+    # Never a quiet moment nor time to commit: only the rebalance can bring the group's offsets forward.
+    monkeypatch.setattr(consumer_module._Applied, "due", lambda self, quiet, every: False)
+    name = f"count-{new_id()}"
+    stops = [threading.Event(), threading.Event()]
+    first = ConsumerRunner(audit_settings, name, [topic], apply)
+    threads = [threading.Thread(target=first.run, args=(stops[0],))]
+    threads[0].start()
+    try:
+        wait_for(lambda: counts(envelopes) == [1] * 12, timeout=60, message="every event applied by the first")
+        lag = ConsumerLag(audit_settings.kafka_bootstrap, first.group_id, [topic])
+        assert lag.behind() > 0  # applied, not committed
+        second = ConsumerRunner(audit_settings, name, [topic], apply)  # joins: the partitions are dealt again
+        threads.append(threading.Thread(target=second.run, args=(stops[1],)))
+        threads[1].start()
+        wait_for(lambda: lag.behind() == 0, timeout=60, message="the first's offsets sent as its partitions went")
+    finally:
+        for stop in stops:
+            stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert counts(envelopes) == [1] * 12
+
+
 def _run_until_crash(runner: ConsumerRunner, crashed: list) -> None:
     try:
         runner.run(threading.Event())

@@ -17,6 +17,7 @@ from shared.kafka import idempotent_producer
 from services.notify import sources
 from services.notify.bootstrap import bootstrap
 from services.notify.delivery import DeliveryWorker
+from services.notify import scheduler as scheduler_module
 from services.notify.scheduler import Scheduler
 from tests.integration.notify_support import (  # noqa: F401 — fixtures
     EventFactory, FixedClock, as_records, conn, delivery_settings, smtp_server)
@@ -168,17 +169,24 @@ def test_the_scheduler_waits_for_the_sources_consumer_to_catch_up_before_decidin
     """Half-replayed projections must not be judged: nothing is decided while the consumer is behind."""
     factory = EventFactory()
     _branch, events, _ids = factory.branch_with_members(BIRTHDAYS)
-    behind = {"events": 42}
+    behind, asked = {"events": 42}, []
     clock = FixedClock(datetime(2025, 9, 30, 2, 0, tzinfo=UTC))
-    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock),
-                          sources_behind=lambda: behind["events"])
+
+    def sources_behind() -> int:
+        asked.append(time.monotonic())
+        return behind["events"]
+
+    scheduler = Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock), sources_behind=sources_behind)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop,))
     thread.start()
     try:
         runner(notify_settings).process(conn, as_records(events))  # wakes the scheduler for this bureau
-        time.sleep(2.5)
+        time.sleep(3.0)
         assert notifications(conn, factory.tenant_id) == []
+        # Asked again every tenth of a second while it is behind, not at every wake-up of the loop.
+        gaps = [later - earlier for earlier, later in zip(asked, asked[1:])]
+        assert len(asked) >= 3 and min(gaps) >= scheduler_module.LAG_RECHECK_SECONDS * 0.9, gaps
         behind["events"] = 0
         wait_for(lambda: notifications(conn, factory.tenant_id, "care.birthday"), timeout=10,
                  message="the decision once the consumer caught up")
