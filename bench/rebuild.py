@@ -64,13 +64,19 @@ def _figures(raw: tuple[int, float], rebuilt: tuple[int, float]) -> dict:
             "raw_copy_rows_per_s": round(raw_rate), "ratio_to_copy": round(rate / raw_rate, 4)}
 
 
-def rebuild_section(stack: Stack) -> dict:
+PARTS = ("members", "activities", "audit_views")
+
+
+def rebuild_section(stack: Stack, parts: tuple[str, ...] = PARTS) -> dict:
     settings = fixture(stack)
     results = {}
     for service in ("members", "activities"):
-        results[service] = _figures(raw_copy(settings[service], "events"), _service_rebuild(settings[service], service))
-        print(f"bench: {service} rebuilt: {results[service]}", flush=True)
-    results["audit_views"] = _figures(raw_copy(settings["audit"], "journal"), _views_rebuild(settings["audit"]))
+        if service in parts:
+            results[service] = _figures(raw_copy(settings[service], "events"),
+                                        _service_rebuild(settings[service], service))
+            print(f"bench: {service} rebuilt: {results[service]}", flush=True)
+    if "audit_views" in parts:
+        results["audit_views"] = _figures(raw_copy(settings["audit"], "journal"), _views_rebuild(settings["audit"]))
     return results
 
 
@@ -81,3 +87,12 @@ def ensure_views(settings: Settings) -> None:
                               " LEFT JOIN views.positions p ON p.tenant_id = h.tenant_id").fetchone()["n"]
     if behind:
         rebuild_views(settings)
+
+
+if __name__ == "__main__":  # one part or some, without the rest of the section: python -m bench.rebuild members
+    import argparse
+    import json
+    parser = argparse.ArgumentParser(description="The rebuild section of the benchmark, or some of its parts.")
+    parser.add_argument("parts", nargs="*", choices=PARTS, default=list(PARTS))
+    print(json.dumps(rebuild_section(Stack.discover(), tuple(parser.parse_args().parts)),
+                     indent=1))

@@ -102,6 +102,26 @@ _DIGITS = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))  
 _NINETEEN_DIGITS = b"1" * 19  # the shortest integer beyond 64 bits; found in the text ten times as fast as a regex
 
 
+def envelopes(rows: list[tuple], actors: dict[tuple[str, str], Actor]) -> list[tuple[int, Envelope]]:
+    """Rows read by ``_READ`` as (position, Envelope), equal to those ``Envelope(...)`` makes, in two fifths of the
+    time: a frozen dataclass's ``__init__`` sets each of its fields through ``object.__setattr__``, and a replay makes a
+    million. Every field is given, so nothing of ``__init__`` is missed (no defaults, no ``__post_init__``).
+    ``actors``: the Actor of each (user, role) made so far; a few people record most of the events."""
+    made = []
+    new = object.__new__
+    for (position, event_id, event_type, schema_version, stream_id, stream_version, tenant_id, branch_id, occurred_at,
+         recorded_at, user, role, correlation_id, causation_id, data, prev_hash, hash_) in rows:
+        envelope = new(Envelope)
+        envelope.__dict__.update(
+            event_id=event_id, event_type=event_type, schema_version=schema_version, stream_id=stream_id,
+            stream_version=stream_version, tenant_id=tenant_id, branch_id=branch_id, occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            actor=actors.get((user, role)) or actors.setdefault((user, role), Actor(user, role)),
+            correlation_id=correlation_id, causation_id=causation_id, data=data, prev_hash=prev_hash, hash=hash_)
+        made.append((position, envelope))
+    return made
+
+
 class EventJsonLoader(Loader):
     """An event's data decoded by orjson, several times faster than the standard parser — unless it holds a
     number of 19 digits or more, which orjson would read as a float (beyond 64 bits): that one the standard
@@ -235,14 +255,7 @@ class StoreFeed:
         with conn.cursor(row_factory=tuple_row) as cur:
             cur.adapters.register_loader("jsonb", EventJsonLoader)
             rows = cur.execute(f"{_READ} WHERE {where} ORDER BY position{limit}", params).fetchall()
-        actors = self.actors
-        return [(position, Envelope(event_id, event_type, schema_version, stream_id, stream_version, tenant_id,
-                                    branch_id, occurred_at, recorded_at,
-                                    actors.get((user, role)) or actors.setdefault((user, role), Actor(user, role)),
-                                    correlation_id, causation_id, data, prev_hash, hash_))
-                for (position, event_id, event_type, schema_version, stream_id, stream_version, tenant_id, branch_id,
-                     occurred_at, recorded_at, user, role, correlation_id, causation_id, data, prev_hash, hash_)
-                in rows]
+        return envelopes(rows, self.actors)
 
     def hold_writers(self, conn: psycopg.Connection) -> None:
         """Nothing more: a writer projects into the tables the swap has locked, so it waits for the swap."""

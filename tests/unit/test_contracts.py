@@ -127,12 +127,54 @@ def test_data_the_schema_refuses_is_still_refused_with_its_field(change):
     assert set(refused.value.messages) == set(change)
 
 
-def test_every_contract_of_the_platform_loads_quickly_what_its_schema_writes():
+def test_every_contract_of_the_platform_loads_quickly_what_its_schema_writes_into_the_event_its_constructor_makes():
     import contracts.activities
     import contracts.members
     import contracts.notify
+    from dataclasses import fields as dataclass_fields
 
     for module in (contracts.activities, contracts.members, contracts.notify):
         for name in module.registry.names():
             contract = module.registry.contract(name)
             assert contract.loader is not None, f"{name} has no quick loader"
+            required = {f.name: "x" for f in dataclass_fields(contract.event_class)
+                        if f.name not in contract.loader.defaults}
+            assert vars(contract.loader.make(dict(required))) == vars(contract.event_class(**required)), name
+
+
+def test_an_event_the_quick_loader_makes_is_the_one_its_constructor_makes_fields_defaults_and_all():
+    from dataclasses import field, fields as dataclass_fields
+
+    registry = EventRegistry()
+
+    @registry.event("members.Noted")
+    @dataclass(frozen=True)
+    class Noted:
+        name: str
+        note: str | None = None
+        tags: list[str] = field(default_factory=list)
+
+    contract = registry.contract("members.Noted")
+    made = contract.loader.make(contract.loader.load({"name": "王明"}))
+    assert made == Noted("王明") and vars(made) == vars(Noted("王明"))
+    assert list(vars(made)) == [f.name for f in dataclass_fields(Noted)]  # in field order, as __init__ sets them
+    assert made.tags == [] and made.tags is not contract.loader.make(contract.loader.load({"name": "王明"})).tags
+    with pytest.raises(AttributeError):  # still frozen
+        made.name = "李华"  # type: ignore[misc]
+    full = registry.deserialise("members.Noted", 1, {"name": "王明", "note": "委员", "tags": ["a"]})
+    assert type(full) is Noted and vars(full) == vars(Noted("王明", "委员", ["a"]))
+
+
+def test_an_event_whose_init_does_more_than_set_its_fields_is_still_made_by_it():
+    registry = EventRegistry()
+
+    @registry.event("members.Checked")
+    @dataclass(frozen=True)
+    class Checked:
+        name: str
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "name", self.name.strip())
+
+    assert registry.deserialise("members.Checked", 1, {"name": " 王明 "}).name == "王明"
+
