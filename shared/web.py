@@ -422,6 +422,5 @@ class _Undo(Exception):
 def read_transaction(tenant_id: str | None) -> Iterator[psycopg.Connection]:
     """A read-only transaction that sees one bureau's rows only."""
     with runtime().pool.connection() as conn, conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
-        set_tenant(conn, tenant_id)
+        set_tenant(conn, tenant_id, read_only=True)
         yield conn

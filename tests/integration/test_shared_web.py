@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 from marshmallow import Schema, fields
 
@@ -85,6 +86,21 @@ def list_things():
     with read_transaction(current_principal().tenant) as conn:
         rows = conn.execute("SELECT stream_id FROM events ORDER BY position").fetchall()
     return {"streams": [row["stream_id"] for row in rows]}
+
+
+@things.route("/things/in-a-read", methods=["GET"])
+@things.response(200)
+def what_a_read_transaction_is():
+    """What a read transaction is scoped to and what it allows."""
+    with read_transaction(current_principal().tenant) as conn:
+        found = conn.execute("SELECT current_setting('transaction_read_only') AS read_only,"
+                             " current_setting('branchwork.tenant_id') AS tenant").fetchone()
+        try:
+            conn.execute("INSERT INTO idempotency_keys (tenant_id) VALUES ('x')")
+            refused = None
+        except psycopg.errors.ReadOnlySqlTransaction as error:
+            refused = type(error).__name__
+    return {**found, "refused": refused}
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +322,18 @@ def test_health_readiness_metrics_openapi_and_docs_answer(client):
     assert b"branchwork_outbox_unpublished" in client.get("/metrics").data
     assert "/api/v1/things" in client.get("/openapi.json").json["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_read_transaction_is_read_only_and_one_bureaus_and_set_up_in_one_statement(client, settings, monkeypatch):
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def noting(self, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+    monkeypatch.setattr(psycopg.Connection, "execute", noting)
+    response = client.get("/api/v1/things/in-a-read", headers=headers_for(settings, "bureau-r"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"read_only": "on", "tenant": "bureau-r", "refused": "ReadOnlySqlTransaction"}
+    own = [q for q in sent if "current_setting" in q or "INSERT INTO idempotency_keys (tenant_id)" in q]
+    assert len(own) == 2 and len(sent) - len(own) == 1, sent  # the route's two statements, one to set it up
