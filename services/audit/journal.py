@@ -63,8 +63,8 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], receiv
 
     However many bureaus the batch holds, it costs the same few statements: the events journalled already
     looked for, the numbers of every bureau reserved, the chains' last entries and the trees' right edges
-    read — four statements sent together, one round trip in pipeline mode —, then the back-links moved and the entries and the trees' new nodes
-    written, each in one statement for the whole batch.
+    read — four statements sent together, one round trip in pipeline mode —, then the back-links moved and
+    the entries and the trees' new nodes written, each in one statement for the whole batch.
     """
     by_tenant = _by_tenant(_once([e for e in envelopes if e.tenant_id is not None]))
     if not by_tenant:
