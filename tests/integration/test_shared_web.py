@@ -337,3 +337,58 @@ def test_a_read_transaction_is_read_only_and_one_bureaus_and_set_up_in_one_state
     assert response.get_json() == {"read_only": "on", "tenant": "bureau-r", "refused": "ReadOnlySqlTransaction"}
     own = [q for q in sent if "current_setting" in q or "INSERT INTO idempotency_keys (tenant_id)" in q]
     assert len(own) == 2 and len(sent) - len(own) == 1, sent  # the route's two statements, one to set it up
+
+
+def _keep_names(copies: int):
+    """A projection writing ``copies`` rows for each thing named, one statement each."""
+    def project(conn, envelope, event):
+        for copy in range(copies):
+            conn.execute("INSERT INTO kept_names (tenant_id, name) VALUES (%s, %s)",
+                         (envelope.tenant_id, f"{event.name}/{copy}"))
+    return project
+
+
+@pytest.fixture(scope="module")
+def keeping(settings):
+    """Two apps whose projections keep each name, one in two rows, the other in five (names are unique)."""
+    with psycopg.connect(settings.owner_dsn, autocommit=True) as owner:
+        owner.execute("CREATE TABLE IF NOT EXISTS kept_names (tenant_id text, name text PRIMARY KEY)")
+        owner.execute("GRANT SELECT, INSERT ON kept_names TO PUBLIC")
+
+        def app_keeping(copies: int):
+            service = Service(name="things", settings=settings, contracts=registry, project=_keep_names(copies))
+            return serving(create_service_app(service, title="things", blueprints=[things]))
+        with app_keeping(2) as two, app_keeping(5) as five:
+            yield {2: two.test_client(), 5: five.test_client()}
+        owner.execute("DROP TABLE kept_names")
+
+
+def test_a_commands_projection_writes_go_in_one_round_trip_and_a_unique_rule_it_breaks_is_a_409(keeping, settings,
+                                                                                                monkeypatch):
+    from psycopg import _pipeline_base
+    waits = []  # the client's waits for the server: a statement sent alone, a pipeline's answers awaited
+    execute, fetch = psycopg.Cursor.execute, _pipeline_base.BasePipeline._fetch_gen
+
+    def executing(self, *args, **kwargs):
+        if self.connection.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF:
+            waits.append("statement")
+        return execute(self, *args, **kwargs)
+
+    def fetching(self, *, flush):
+        if self.result_queue:
+            waits.append("pipeline")
+        return (yield from fetch(self, flush=flush))
+    monkeypatch.setattr(psycopg.Cursor, "execute", executing)
+    monkeypatch.setattr(_pipeline_base.BasePipeline, "_fetch_gen", fetching)
+    used = {}
+    for copies, client in keeping.items():
+        client.post("/api/v1/things", json={"name": f"first{copies}"},
+                    headers={**headers_for(settings, "bureau-k"), "Idempotency-Key": new_id()})
+        waits.clear()  # counted from the second command: the first of a minute sweeps the expired keys too
+        response = client.post("/api/v1/things", json={"name": f"n{copies}"},
+                               headers={**headers_for(settings, "bureau-k"), "Idempotency-Key": new_id()})
+        assert response.status_code == 201, response.get_json()
+        used[copies] = len(waits)
+    assert used[2] == used[5], used  # three more rows, not three more waits
+    again = keeping[2].post("/api/v1/things", json={"name": "n2"}, headers=headers_for(settings, "bureau-k"))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_record"
