@@ -392,3 +392,35 @@ def test_a_commands_projection_writes_go_in_one_round_trip_and_a_unique_rule_it_
     assert used[2] == used[5], used  # three more rows, not three more waits
     again = keeping[2].post("/api/v1/things", json={"name": "n2"}, headers=headers_for(settings, "bureau-k"))
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_record"
+
+
+def test_a_commands_bureau_and_its_idempotency_claim_take_one_round_trip(client, settings, monkeypatch):
+    from psycopg import _pipeline_base
+    from shared import web
+    waits, during = [], []
+    execute, fetch, claim = psycopg.Cursor.execute, _pipeline_base.BasePipeline._fetch_gen, web._claim_idempotency_key
+
+    def executing(self, *args, **kwargs):
+        if self.connection.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF:
+            waits.append("statement")
+        return execute(self, *args, **kwargs)
+
+    def fetching(self, *, flush):
+        if self.result_queue:
+            waits.append("pipeline")
+        return (yield from fetch(self, flush=flush))
+
+    def claiming(*args, **kwargs):
+        before = len(waits)
+        try:
+            return claim(*args, **kwargs)
+        finally:
+            during.append(len(waits) - before)
+    monkeypatch.setattr(psycopg.Cursor, "execute", executing)
+    monkeypatch.setattr(_pipeline_base.BasePipeline, "_fetch_gen", fetching)
+    monkeypatch.setattr(web, "_claim_idempotency_key", claiming)
+    for _ in range(2):  # the first of a minute sweeps the bureau's expired keys as well, in the same round trip
+        response = client.post("/api/v1/things", json={"name": "claimed"},
+                               headers={**headers_for(settings, "bureau-c"), "Idempotency-Key": new_id()})
+        assert response.status_code == 201, response.get_json()
+    assert during == [1, 1]
