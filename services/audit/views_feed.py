@@ -96,8 +96,11 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled,
     except psycopg.OperationalError:
         raise
     except Exception as error:  # noqa: BLE001 — the views worker applies these entries (and records any failure)
-        with conn.pipeline():
-            pass  # a sync: after an error the pipeline takes nothing more until one
+        try:
+            with conn.pipeline():
+                pass  # a sync: after an error the pipeline takes nothing more until one
+        except psycopg.errors.PipelineAborted:
+            pass  # what was sent after the failing statement, skipped: its results may come back only now
         try:
             with conn.pipeline():  # the rollback's answer awaited (a sync) before the views' trouble is assumed
                 conn.execute("ROLLBACK TO SAVEPOINT follow_journal")
