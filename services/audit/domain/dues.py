@@ -92,13 +92,17 @@ def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
     return ctx.facts.derived["dues_records"]
 
 
-def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, dict]]:
-    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: [amount, month, …]}
-    (once per load)."""
+def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, list] | list[list]]:
+    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: [amount, month, …]};
+    or, for a member whose one row was read without the ids (a roll-up's load), [[amount, month, …], …] in
+    event-id order (once per load)."""
     if "dues_payments" not in ctx.facts.derived:
-        found: dict[str, dict[str, dict]] = {}
+        found: dict[str, dict[str, list] | list[list]] = {}
         for row in ctx.facts.everywhere("dues_paid"):
-            found.setdefault(row["member_id"], {}).update(row["payments"])
+            if "payments" in row:
+                found.setdefault(row["member_id"], {}).update(row["payments"])
+            else:
+                found[row["member_id"]] = row["paid"]
         ctx.facts.derived["dues_payments"] = found
     return ctx.facts.derived["dues_payments"]
 
@@ -126,8 +130,12 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
     shares: dict[tuple[str, int], Decimal] = {}
     for member_id, payments in _payments_by_member(ctx).items():
         paid = part(member_id)["paid"]
-        if not _apply_payments(paid, payments.values(), shares):
-            paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
+        if isinstance(payments, list):  # already in event-id order
+            if not _apply_payments(paid, payments, shares):
+                paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
+                _apply_payments(paid, payments, shares)
+        elif not _apply_payments(paid, payments.values(), shares):
+            paid.clear()
             _apply_payments(paid, [payments[event_id] for event_id in sorted(payments)], shares)
     for row in ctx.facts.everywhere("dues_carried"):
         part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))
