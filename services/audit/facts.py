@@ -55,9 +55,11 @@ class Facts:
     window: tuple[date, date]
     tables: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
     derived: dict[str, object] = field(default_factory=dict)   # worked out once for every branch's card
-    # Whether cards list the records behind figures of what a branch is (its dues records): a bureau's roll-up
-    # shows none of them, and listing years of payments for a hundred branches costs it a tenth of its time.
-    lists_standing_records: bool = True
+    # Whether cards are whole. A bureau's roll-up shows of each card its findings, record count and headline figures
+    # only: its cards leave out the records behind figures of what a branch is (its dues records: listing years of
+    # payments for a hundred branches cost it a tenth of its time) and the figures it never shows, member by member
+    # (dues, study hours), where no finding can come of them.
+    whole_cards: bool = True
 
     def of(self, table: str, branch_id: str) -> list[dict]:
         return self.tables.get(table, {}).get(branch_id, [])
@@ -82,10 +84,10 @@ class Facts:
 
 
 def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: str | None = None,
-         work: tuple[date, date] | None = None, standing_records: bool = True) -> Facts:
+         work: tuple[date, date] | None = None, whole_cards: bool = True) -> Facts:
     """Everything about one bureau (or one of its branches) that views of ``start``..``end`` read (records of work
-    from ``work``'s first to its last day, if given); without ``standing_records``, for cards that do not list the
-    records behind what a branch is (``Facts.lists_standing_records``): dues payments without their event ids.
+    from ``work``'s first to its last day, if given); without ``whole_cards``, for a roll-up's cards
+    (``Facts.whole_cards``): dues payments without their event ids.
 
     The reads go in two batches (one round trip each with PostgreSQL): the register and whatever does not depend
     on who was ever in the branch; then, for one branch, other branches' rows naming one of those members."""
@@ -94,7 +96,7 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
              Read("rules", tenant_id), Read("transfers", tenant_id)]
     reads = [_read(table, tenant_id, *(work if work and table in WORK else (start, end)), branch_id)
              for table in BRANCH_TABLES]
-    if not standing_records and branch_id is None:
+    if not whole_cards and branch_id is None:
         reads = [replace(r, columns=PAID_IN_ORDER) if r.table == "dues_paid" else r for r in reads]
     now = [r for r in reads if not (branch_id and r.table in MEMBERS_NAMED_IN)]
     found = store.read(first + now)
@@ -106,11 +108,11 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
         people = frozenset(register.ever_in(branch_id))
         by_table.update(zip((r.table for r in later), store.read(
             [replace(r, concerning=Concerning(branch_id, MEMBERS_NAMED_IN[r.table], people)) for r in later])))
-    if not standing_records and branch_id is None:
+    if not whole_cards and branch_id is None:
         by_table["dues_paid"] = _payments_of_movers(store, tenant_id, by_table["dues_paid"])
     facts = Facts(tenant_id, rules, {row["branch_id"]: row for row in branches},
                   {row["branch_id"]: row for row in closures}, register, (start, end),
-                  lists_standing_records=standing_records)
+                  whole_cards=whole_cards)
     for table in BRANCH_TABLES:
         grouped: dict[str, list[dict]] = defaultdict(list)
         for row in by_table[table]:
