@@ -86,8 +86,13 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled) -> 
         raise
     except Exception:  # noqa: BLE001 — the views worker applies these entries (and records any failure) instead
         log.warning("audit-views: entries left to the views worker", exc_info=True)
-        with conn.pipeline():
-            pass  # a sync: after an error the pipeline takes nothing more until one
+        try:
+            with conn.pipeline():
+                pass  # a sync: after an error the pipeline takes nothing more until one
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:  # answers not yet in when the error was raised (an error, statements it aborted):
+            pass  # the sync took them all, and they belong to what is rolled back next
         conn.execute("ROLLBACK TO SAVEPOINT follow_journal")
         return False
     conn.execute("RELEASE SAVEPOINT follow_journal")
