@@ -37,9 +37,9 @@ def requested_period(text: str | None, today: date) -> Period:
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None,
-          known_through: int | None = None, work: tuple[date, date] | None = None):
+          known_through: int | None = None, work: tuple[date, date] | None = None, whole_cards: bool = True):
     store = knowledge.fact_store(conn, tenant_id, known_through, branch_id)
-    return facts_module.load(store, tenant_id, start, end, branch_id, work)
+    return facts_module.load(store, tenant_id, start, end, branch_id, work, whole_cards)
 
 
 def load_facts(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None,
@@ -136,9 +136,9 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period))
+        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period),
+                       whole_cards=False)  # the roll-up shows each card's findings and headline figures only
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
-    loaded.lists_standing_records = False  # the roll-up shows each card's findings and headline figures only
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},

@@ -100,7 +100,11 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled,
             with conn.pipeline():
                 pass  # a sync: after an error the pipeline takes nothing more until one
         except psycopg.errors.PipelineAborted:
-            pass  # what was sent after the failing statement, skipped: its results may come back only now
+            pass  # statements sent after the failing one, skipped: their answers may come back only now
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:  # answers not yet in when the error was raised (an error, statements it aborted):
+            pass  # the sync took them all; which side they belong to, the rollback tells
         try:
             with conn.pipeline():  # the rollback's answer awaited (a sync) before the views' trouble is assumed
                 conn.execute("ROLLBACK TO SAVEPOINT follow_journal")

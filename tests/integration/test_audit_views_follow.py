@@ -187,4 +187,29 @@ def test_a_journal_write_the_database_refuses_fails_the_whole_batch_not_only_the
             with conn.transaction(), conn.pipeline():
                 journal_and_views(conn, envelopes)
         assert _journal_size(conn, tenant) == size == 1 and _position(conn, tenant) == 0
+        while views_feed.catch_up(conn):  # nothing left behind for the tests after this one
+            pass
     assert warned == []
+
+
+def test_answers_still_on_their_way_when_the_views_go_wrong_leave_the_journals_batch_whole(audit_settings,
+                                                                                         monkeypatch):
+    """Something may go wrong in the views before the database has answered all their statements (or before the
+    error it answered one of them with has come back, and the statements that error aborted): the sync before the
+    rollback to the savepoint takes those answers, errors included, and the journal's batch stands."""
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+
+    def sent_then_gone_wrong(conn, *_):
+        conn.execute("SELECT 1 / 0")  # in pipeline mode: sent, its error not yet read
+        conn.execute("SELECT 1")
+        raise RuntimeError("a view's code went wrong")
+
+    monkeypatch.setattr(views_feed, "_follow", sent_then_gone_wrong)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            journal_and_views(conn, envelopes)
+        assert _journal_size(conn, tenant) == len(envelopes)
+        assert _position(conn, tenant) == 0
+        monkeypatch.undo()
+        assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
