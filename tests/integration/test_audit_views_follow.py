@@ -146,25 +146,16 @@ def test_anything_going_wrong_in_the_views_leaves_the_journals_batch_whole(audit
 
 
 def test_a_batch_journalled_and_in_the_views_waits_for_the_server_twice_before_its_commit(audit_settings,
-                                                                                          monkeypatch):
+                                                                                          round_trips):
     """The views' lock and positions come back with the journal's reads; the journal's and the views' writes
     then go out together, and the views' errors come back once, before the savepoint is let go."""
-    from psycopg import _pipeline_base
-    waits = []
-    fetch = _pipeline_base.BasePipeline._fetch_gen
-
-    def counting(self, *, flush):
-        if self.result_queue:
-            waits.append(flush)
-        return (yield from fetch(self, flush=flush))
     tenant = new_id()
     envelopes = month_of_work(tenant).envelopes
     with db.connect(audit_settings.owner_dsn) as conn:
         with conn.transaction(), conn.pipeline():
-            monkeypatch.setattr(_pipeline_base.BasePipeline, "_fetch_gen", counting)
+            round_trips.clear()
             journal_and_views(conn, envelopes)
-            assert len(waits) == 2
-            monkeypatch.undo()
+            assert len(round_trips) == 2
         assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
 
 

@@ -364,22 +364,8 @@ def keeping(settings):
 
 
 def test_a_commands_projection_writes_go_in_one_round_trip_and_a_unique_rule_it_breaks_is_a_409(keeping, settings,
-                                                                                                monkeypatch):
-    from psycopg import _pipeline_base
-    waits = []  # the client's waits for the server: a statement sent alone, a pipeline's answers awaited
-    execute, fetch = psycopg.Cursor.execute, _pipeline_base.BasePipeline._fetch_gen
-
-    def executing(self, *args, **kwargs):
-        if self.connection.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF:
-            waits.append("statement")
-        return execute(self, *args, **kwargs)
-
-    def fetching(self, *, flush):
-        if self.result_queue:
-            waits.append("pipeline")
-        return (yield from fetch(self, flush=flush))
-    monkeypatch.setattr(psycopg.Cursor, "execute", executing)
-    monkeypatch.setattr(_pipeline_base.BasePipeline, "_fetch_gen", fetching)
+                                                                                                round_trips):
+    waits = round_trips
     used = {}
     for copies, client in keeping.items():
         client.post("/api/v1/things", json={"name": f"first{copies}"},
@@ -394,21 +380,9 @@ def test_a_commands_projection_writes_go_in_one_round_trip_and_a_unique_rule_it_
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_record"
 
 
-def test_a_commands_bureau_and_its_idempotency_claim_take_one_round_trip(client, settings, monkeypatch):
-    from psycopg import _pipeline_base
+def test_a_commands_bureau_and_its_idempotency_claim_take_one_round_trip(client, settings, monkeypatch, round_trips):
     from shared import web
-    waits, during = [], []
-    execute, fetch, claim = psycopg.Cursor.execute, _pipeline_base.BasePipeline._fetch_gen, web._claim_idempotency_key
-
-    def executing(self, *args, **kwargs):
-        if self.connection.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF:
-            waits.append("statement")
-        return execute(self, *args, **kwargs)
-
-    def fetching(self, *, flush):
-        if self.result_queue:
-            waits.append("pipeline")
-        return (yield from fetch(self, flush=flush))
+    during, claim, waits = [], web._claim_idempotency_key, round_trips
 
     def claiming(*args, **kwargs):
         before = len(waits)
@@ -416,8 +390,6 @@ def test_a_commands_bureau_and_its_idempotency_claim_take_one_round_trip(client,
             return claim(*args, **kwargs)
         finally:
             during.append(len(waits) - before)
-    monkeypatch.setattr(psycopg.Cursor, "execute", executing)
-    monkeypatch.setattr(_pipeline_base.BasePipeline, "_fetch_gen", fetching)
     monkeypatch.setattr(web, "_claim_idempotency_key", claiming)
     for _ in range(2):  # the first of a minute sweeps the bureau's expired keys as well, in the same round trip
         response = client.post("/api/v1/things", json={"name": "claimed"},
