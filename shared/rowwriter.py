@@ -3,9 +3,11 @@ a rebuild — the same statements either way, so both leave the same rows.
 
 Rows travel as one JSON array and PostgreSQL turns each object into the table's own row type
 (``json_populate_recordset``): every value is read by its column's input function, and a batch of thousands
-of rows costs one statement and one parameter. What is gathered is written before any other statement
-(``execute``), in the order the row sets are declared (tables that others refer to first), so a batch has
-the effect of its events applied one at a time:
+of rows costs one statement and one parameter. A row set that replaces a key's rows (many narrow rows: an
+activity's participants) sends each row as a JSON array of its values instead, read once as ``jsonb`` and taken
+apart by position: no column names repeated in every row, no object for the server to parse into a record.
+What is gathered is written before any other statement (``execute``), in the order the row sets are declared
+(tables that others refer to first), so a batch has the effect of its events applied one at a time:
 
 - rows inserted with ``ON CONFLICT DO NOTHING`` keep their order within the statement, so the first of two
   rows with one key wins, as it would one event after another;
@@ -20,6 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -33,8 +36,10 @@ class RowSet:
 
     ``key`` names the column whose value identifies what a row changes when ``conflict`` updates or
     ``replaces`` is set; ``replaces``: a key's rows replace every row the table had under it (the
-    key column is then the column deleted by). ``json``: jsonb columns, stored as the JSON they are
-    given (a ``None`` is JSON null, not SQL NULL, as ``Jsonb(None)`` would store it).
+    key column is then the column deleted by), and its rows are tuples of the columns' values, in their order,
+    sent as JSON arrays; ``types``: the SQL types of such a row set's columns that are not text. ``json``: jsonb
+    columns, stored as the JSON they are given (a ``None`` is JSON null, not SQL NULL, as ``Jsonb(None)`` would
+    store it).
     """
 
     table: str
@@ -43,23 +48,42 @@ class RowSet:
     key: str | None = None
     replaces: bool = False
     json: tuple[str, ...] = ()
+    types: dict[str, str] = field(default_factory=dict)
     statement: str = field(init=False, repr=False, compare=False)
     plain: str = field(init=False, repr=False, compare=False)  # the insert without its conflict clause
 
     def __post_init__(self) -> None:
         if self.keyed and self.key not in self.columns:
             raise ValueError(f"{self.table}: a row set that updates or replaces needs its key among its columns")
-        selected = sql.SQL(", ").join(
-            sql.SQL("coalesce(r.{0}, 'null'::jsonb)").format(sql.Identifier(c)) if c in self.json
-            else sql.SQL("r.{}").format(sql.Identifier(c)) for c in self.columns)
-        insert = sql.SQL("INSERT INTO {table} ({columns}) SELECT {selected}"
-                         " FROM json_populate_recordset(NULL::{table}, %s) AS r").format(
+        if self.replaces:
+            selected = sql.SQL(", ").join(self._from_array(i, c) for i, c in enumerate(self.columns))
+            source = sql.SQL("jsonb_array_elements(%s::jsonb) AS r")
+        else:
+            selected = sql.SQL(", ").join(
+                sql.SQL("coalesce(r.{0}, 'null'::jsonb)").format(sql.Identifier(c)) if c in self.json
+                else sql.SQL("r.{}").format(sql.Identifier(c)) for c in self.columns)
+            source = sql.SQL("json_populate_recordset(NULL::{table}, %s) AS r").format(
+                table=sql.Identifier(self.table))
+        insert = sql.SQL("INSERT INTO {table} ({columns}) SELECT {selected} FROM {source}").format(
             table=sql.Identifier(self.table), columns=sql.SQL(", ").join(map(sql.Identifier, self.columns)),
-            selected=selected)
+            selected=selected, source=source)
         object.__setattr__(self, "plain", insert.as_string(None))
         if self.conflict:
             insert += sql.SQL(" ON CONFLICT ") + sql.SQL(self.conflict)
         object.__setattr__(self, "statement", insert.as_string(None))
+
+    def _from_array(self, index: int, column: str) -> sql.Composable:
+        """The value of ``column`` in a row sent as an array: JSON as it is (null for a missing one), the rest as
+        text read by the column type's input function, as ``json_populate_recordset`` reads it."""
+        if column in self.json:
+            return sql.SQL("coalesce(r -> {}, 'null'::jsonb)").format(sql.Literal(index))
+        if column in self.types:
+            return sql.SQL("(r ->> {})::{}").format(sql.Literal(index), sql.SQL(self.types[column]))
+        return sql.SQL("r ->> {}").format(sql.Literal(index))
+
+    def key_of(self) -> itemgetter:
+        """The key's value in a row as gathered: a tuple's by position, a dict's by name."""
+        return itemgetter(self.columns.index(self.key) if self.replaces else self.key)
 
     @property
     def updates(self) -> bool:
@@ -108,10 +132,11 @@ class RowWriter:
     def add(self, rows: RowSet, row: dict) -> None:
         """Gather one row (a dict by column name) of ``rows``."""
         self._make_room(rows, row[rows.key] if rows.key else None)
-        self.pending.setdefault(rows, []).append(row)
+        self.pending.setdefault(rows, []).append(tuple(row[c] for c in rows.columns) if rows.replaces else row)
 
-    def replace(self, rows: RowSet, key: Any, new_rows: Iterable[dict]) -> None:
-        """Gather ``key``'s rows of ``rows``, which replace whatever the table holds under that key."""
+    def replace(self, rows: RowSet, key: Any, new_rows: Iterable[tuple]) -> None:
+        """Gather ``key``'s rows of ``rows``, which replace whatever the table holds under that key: each a tuple of
+        the values of ``rows.columns``, in their order."""
         self._make_room(rows, key)
         self.pending.setdefault(rows, []).extend(new_rows)
 
@@ -151,15 +176,16 @@ class RowWriter:
             return
         written = self.fill.written.setdefault(rows.table, set())
         if rows.updates:  # only keys with rows can meet the conflict: the others need no check
-            fresh = [row for row in new if row[rows.key] not in written]
-            known = [row for row in new if row[rows.key] in written]
+            key_of = rows.key_of()
+            fresh = [row for row in new if key_of(row) not in written]
+            known = [row for row in new if key_of(row) in written]
             if fresh:
                 self.conn.execute(rows.plain, (encode(fresh),))
             if known:
                 self.conn.execute(rows.statement, (encode(known),))
         else:
             self.conn.execute(rows.statement, (encode(new),))
-        written.update(row[rows.key] for row in new)
+        written.update(map(rows.key_of(), new))
 
     def _make_room(self, rows: RowSet, key: Any) -> None:
         if id(rows) not in self.known:

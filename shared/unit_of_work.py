@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import psycopg
+from psycopg import pq
 
 from shared.contracts import EventRegistry
 from shared.envelope import Actor, Envelope, new_event_id
@@ -144,8 +145,13 @@ class PostgresUnitOfWork(StoreUnitOfWork):
 
 
 def _projected(project: Projector, conn: psycopg.Connection, envelope: Envelope, event: Any) -> None:
-    """Apply a projection; a unique rule it breaks is the domain's DuplicateRecord, not the driver's error."""
+    """Apply a projection; a unique rule it breaks is the domain's DuplicateRecord, not the driver's error.
+
+    Outside pipeline mode (a command), its writes go out together in one (a pipeline of their own, whose answers
+    are awaited here, so that the rule's error still arrives while it can be told apart); inside one (a
+    consumer's batch) they ride with the batch's next round trip."""
     try:
-        project(conn, envelope, event)
+        with conn.pipeline() if conn.pgconn.pipeline_status == pq.PipelineStatus.OFF else nullcontext():
+            project(conn, envelope, event)
     except psycopg.errors.UniqueViolation as error:
         raise DuplicateRecord(error.diag.constraint_name or "") from error

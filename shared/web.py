@@ -306,7 +306,6 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
     key = _idempotency_key()
     with service.pool.connection() as conn, conn.transaction():
         if key:
-            set_tenant(conn, principal.tenant)
             replay = _claim_idempotency_key(conn, principal, key, service.settings.idempotency_ttl_seconds)
             if replay is not None:
                 _authorise_again(conn, tenant_id, principal, handler)
@@ -352,16 +351,20 @@ def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: 
     """Claim ``key`` for this request, or return the response recorded under it (None: go ahead and run)."""
     scope = _key_scope(principal)
     request_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
-    _sweep_expired_keys(conn, scope[0])
-    # A concurrent request with the same key waits here until the first one commits or rolls back. An
-    # expired claim is taken over: the key may be used again once it is forgotten.
-    claimed = conn.execute(
-        "INSERT INTO idempotency_keys (tenant_id, subject, method, path, key, request_hash, expires_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT (tenant_id, subject,"
-        " method, path, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, expires_at = EXCLUDED.expires_at,"
-        " created_at = now(), status_code = NULL, response = NULL WHERE idempotency_keys.expires_at <= now()",
-        (*scope, key, request_hash, ttl_seconds)).rowcount
-    if claimed:
+    # The caller's bureau set, expired keys swept and the key claimed in one round trip (a pipeline of their own:
+    # on a busy server each wait is a turn for a core). A concurrent request with the same key waits here until
+    # the first one commits or rolls back. An expired claim is taken over: the key may be used again once it is
+    # forgotten.
+    with conn.pipeline():
+        set_tenant(conn, principal.tenant)
+        _sweep_expired_keys(conn, scope[0])
+        claim = conn.execute(
+            "INSERT INTO idempotency_keys (tenant_id, subject, method, path, key, request_hash, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT (tenant_id, subject,"
+            " method, path, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, expires_at = EXCLUDED.expires_at,"
+            " created_at = now(), status_code = NULL, response = NULL WHERE idempotency_keys.expires_at <= now()",
+            (*scope, key, request_hash, ttl_seconds))
+    if claim.rowcount:
         return None
     stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE tenant_id = %s AND subject = %s"
                           " AND method = %s AND path = %s AND key = %s", (*scope, key)).fetchone()
@@ -422,6 +425,5 @@ class _Undo(Exception):
 def read_transaction(tenant_id: str | None) -> Iterator[psycopg.Connection]:
     """A read-only transaction that sees one bureau's rows only."""
     with runtime().pool.connection() as conn, conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
-        set_tenant(conn, tenant_id)
+        set_tenant(conn, tenant_id, read_only=True)
         yield conn

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+import psycopg
 import pytest
 from flask import Flask
 from psycopg.conninfo import make_conninfo
@@ -20,7 +21,7 @@ from services.members.app import create_app as create_members_app
 from services.notify.app import create_app as create_notify_app
 from services.registry import SERVICES
 from shared import db
-from tests.support import IsolatedService, free_port
+from tests.support import IsolatedService, RoundTrips, free_port
 
 ACTIVITIES_NOW = datetime.fromisoformat("2024-11-20T02:30:00+00:00")
 """The activities service's clock in its tests: records of 2024 are then mostly on time."""
@@ -99,3 +100,18 @@ def admin_conn(members_settings):
     with db.connect(make_conninfo(members_settings.admin_dsn, dbname=members_settings.database),
                     autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts the round trips to PostgreSQL of every connection used from now on (``tests.support.RoundTrips``)."""
+    trips = RoundTrips()
+    wait = psycopg.Connection.wait
+
+    def watching(self, *args, **kwargs):
+        trips.watch(self)
+        return wait(self, *args, **kwargs)
+    monkeypatch.setattr(psycopg.Connection, "wait", watching)
+    yield trips
+    monkeypatch.undo()
+    trips.stop()

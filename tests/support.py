@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import os
 import socket
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -308,3 +309,56 @@ class Platform:
         bureau_id = response.json()["id"]
         return {"id": bureau_id, "code": code, "admin": self.token("bureau_admin", tenant=bureau_id),
                 "auditor": self.token("auditor", tenant=bureau_id)}
+
+
+
+class RoundTrips:
+    """The client's round trips to PostgreSQL, read from libpq's trace of every connection that talks to the
+    server while it counts: each time the client, having sent, reads the server's answer. What a round-trip lever
+    is judged by — the same count however the answers happen to arrive."""
+
+    def __init__(self) -> None:
+        self.traces: dict[int, tuple] = {}
+        self.base = 0
+
+    def watch(self, conn: psycopg.Connection) -> None:
+        if id(conn.pgconn) not in self.traces:
+            trace = tempfile.TemporaryFile()
+            self.traces[id(conn.pgconn)] = (trace, conn.pgconn)
+            self._trace(trace, conn.pgconn)
+
+    @staticmethod
+    def _trace(trace, pgconn) -> None:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+
+    def total(self) -> int:
+        trips = 0
+        for trace, pgconn in self.traces.values():
+            live = pgconn.status == psycopg.pq.ConnStatus.OK
+            if live:
+                pgconn.untrace()  # libpq writes the trace through a buffer: untracing flushes it
+            trace.seek(0)
+            text = trace.read()
+            if live:
+                self._trace(trace, pgconn)  # on from the end of what was read
+            last = ""
+            for line in text.decode("utf-8", "replace").splitlines():
+                side = line[:1]
+                if side == "B" and last == "F":
+                    trips += 1
+                if side in ("F", "B"):
+                    last = side
+        return trips
+
+    def __len__(self) -> int:
+        return self.total() - self.base
+
+    def clear(self) -> None:
+        self.base = self.total()
+
+    def stop(self) -> None:
+        for trace, pgconn in self.traces.values():
+            if pgconn.status == psycopg.pq.ConnStatus.OK:
+                pgconn.untrace()
+            trace.close()

@@ -84,6 +84,12 @@ def branch_answering(stays: Iterable[Stay], month: str) -> str | None:
 def months_answered(stays: Iterable[Stay], months: Iterable[str], branch_id: str | None = None) -> list[str]:
     """Of ``months``, those the member owes in this bureau (in ``branch_id`` only, when given)."""
     stays = list(stays)
+    if len(stays) == 1:  # as most members: a month is the one stay's branch's while the stay lasts
+        stay = stays[0]
+        if branch_id not in (None, stay.branch_id):
+            return []
+        first, last = stay.first_month, stay.last_month
+        return [m for m in months if first <= m and (last is None or m <= last)]
     return [m for m in months if (owner := branch_answering(stays, m)) is not None and branch_id in (None, owner)]
 
 

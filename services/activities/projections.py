@@ -37,7 +37,8 @@ RECORDED = RowSet(  # a recorded or corrected activity: the whole record replace
     " recorded_at = EXCLUDED.recorded_at WHERE activities.version < EXCLUDED.version",
     key="activity_id", json=("topics", "guests", "late_reasons"))
 PARTICIPANTS = RowSet("activity_participants", ("tenant_id", "activity_id", "member_id", "presence", "reason",
-                                                "invited"), conflict="", key="activity_id", replaces=True)
+                                                "invited"), conflict="", key="activity_id", replaces=True,
+                      types={"invited": "boolean"})
 OUTREACH = RowSet("outreach", ("tenant_id", "outreach_id", "branch_id", "member_id", "channel", "occurred_on", "topic",
                                "note", "hours", "late", "late_reasons", "recorded_at"),
                   "(outreach_id) DO NOTHING", json=("late_reasons",))
@@ -79,13 +80,11 @@ def _recorded(w: RowWriter, e: Envelope, event: Any) -> None:
         "voting_members": event.voting_members, "voting_present": event.voting_present, "quorate": event.quorate,
         "late": event.late, "late_reasons": event.late_reasons, "corrections": 1 if corrected else 0,
         "version": e.stream_version, "recorded_at": e.recorded_at})
-    invited = set(event.invited)
-    people = [{"tenant_id": e.tenant_id, "activity_id": event.activity_id, "member_id": member_id,
-               "presence": "attended", "reason": None, "invited": member_id in invited}
-              for member_id in event.attendees]
-    people += [{"tenant_id": e.tenant_id, "activity_id": event.activity_id, "member_id": a["member_id"],
-                "presence": "absent", "reason": a["reason"], "invited": False} for a in event.absentees]
-    w.replace(PARTICIPANTS, event.activity_id, people)
+    invited, tenant_id, activity_id = set(event.invited), e.tenant_id, event.activity_id
+    people = [(tenant_id, activity_id, member_id, "attended", None, member_id in invited)
+              for member_id in event.attendees]  # PARTICIPANTS' columns, in their order
+    people += [(tenant_id, activity_id, a["member_id"], "absent", a["reason"], False) for a in event.absentees]
+    w.replace(PARTICIPANTS, activity_id, people)
 
 
 def _cancelled(w: RowWriter, e: Envelope, event: ev.ActivityCancelled) -> None:

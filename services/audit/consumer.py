@@ -14,7 +14,7 @@ from shared.db import connect
 from services.audit import journal
 from services.audit.checkpoints import CheckpointWorker
 from services.audit.tree import JournalTree
-from services.audit.views_feed import ViewsWorker, follow_journal
+from services.audit.views_feed import ViewsWorker, ask_to_follow, follow_journal
 
 SOURCES = ("members", "activities", "notify")
 
@@ -27,9 +27,10 @@ def journal_consumer(settings: Settings, linger_ms: int | None = None) -> Consum
 
 def journal_and_views(conn, envelopes) -> None:
     """Journal a batch and bring the views level with it in the same transaction; the views worker is woken
-    only for what that left behind."""
+    only for what that left behind. What the views need to know first is asked with the journal's reads."""
+    asked = ask_to_follow(conn, sorted({e.tenant_id for e in envelopes if e.tenant_id is not None}))
     journalled = journal.append_batch(conn, envelopes, notify=False)
-    if not follow_journal(conn, journalled):
+    if not follow_journal(conn, journalled, asked):
         journal.wake_views(conn)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -40,6 +40,9 @@ READ = {"dues_assessments": ("event_id", "member_id", "branch_id", "year", "mont
         "activities": tuple(c for c in TABLES["activities"].columns
                             if c not in ("tenant_id", "guests", "absentees", "note")),
         "members": tuple(c for c in TABLES["members"].columns if c not in ("tenant_id", "pension_base"))}
+# A bureau's payments as a roll-up reads them: each member's in event-id order without the ids (store ``paid``),
+# the ids read only for a member with rows in several branches (to order their payments together).
+PAID_IN_ORDER = ("member_id", "branch_id", "paid")
 
 
 @dataclass
@@ -52,9 +55,11 @@ class Facts:
     window: tuple[date, date]
     tables: dict[str, dict[str, list[dict]]] = field(default_factory=dict)
     derived: dict[str, object] = field(default_factory=dict)   # worked out once for every branch's card
-    # Whether cards list the records behind figures of what a branch is (its dues records): a bureau's roll-up
-    # shows none of them, and listing years of payments for a hundred branches costs it a tenth of its time.
-    lists_standing_records: bool = True
+    # Whether cards are whole. A bureau's roll-up shows of each card its findings, record count and headline figures
+    # only: its cards leave out the records behind figures of what a branch is (its dues records: listing years of
+    # payments for a hundred branches cost it a tenth of its time) and the figures it never shows, member by member
+    # (dues, study hours), where no finding can come of them.
+    whole_cards: bool = True
 
     def of(self, table: str, branch_id: str) -> list[dict]:
         return self.tables.get(table, {}).get(branch_id, [])
@@ -79,9 +84,10 @@ class Facts:
 
 
 def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: str | None = None,
-         work: tuple[date, date] | None = None) -> Facts:
+         work: tuple[date, date] | None = None, whole_cards: bool = True) -> Facts:
     """Everything about one bureau (or one of its branches) that views of ``start``..``end`` read (records of work
-    from ``work``'s first to its last day, if given).
+    from ``work``'s first to its last day, if given); without ``whole_cards``, for a roll-up's cards
+    (``Facts.whole_cards``): dues payments without their event ids.
 
     The reads go in two batches (one round trip each with PostgreSQL): the register and whatever does not depend
     on who was ever in the branch; then, for one branch, other branches' rows naming one of those members."""
@@ -90,6 +96,8 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
              Read("rules", tenant_id), Read("transfers", tenant_id)]
     reads = [_read(table, tenant_id, *(work if work and table in WORK else (start, end)), branch_id)
              for table in BRANCH_TABLES]
+    if not whole_cards and branch_id is None:
+        reads = [replace(r, columns=PAID_IN_ORDER) if r.table == "dues_paid" else r for r in reads]
     now = [r for r in reads if not (branch_id and r.table in MEMBERS_NAMED_IN)]
     found = store.read(first + now)
     branches, closures, members, changes, rules, transfers = found[:len(first)]
@@ -100,8 +108,11 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
         people = frozenset(register.ever_in(branch_id))
         by_table.update(zip((r.table for r in later), store.read(
             [replace(r, concerning=Concerning(branch_id, MEMBERS_NAMED_IN[r.table], people)) for r in later])))
+    if not whole_cards and branch_id is None:
+        by_table["dues_paid"] = _payments_of_movers(store, tenant_id, by_table["dues_paid"])
     facts = Facts(tenant_id, rules, {row["branch_id"]: row for row in branches},
-                  {row["branch_id"]: row for row in closures}, register, (start, end))
+                  {row["branch_id"]: row for row in closures}, register, (start, end),
+                  whole_cards=whole_cards)
     for table in BRANCH_TABLES:
         grouped: dict[str, list[dict]] = defaultdict(list)
         for row in by_table[table]:
@@ -110,6 +121,17 @@ def load(store: FactStore, tenant_id: str, start: date, end: date, branch_id: st
         facts.tables[table] = dict(grouped)
     facts.tables["transfers"] = _transfers_by_branch(transfers, branch_id)
     return facts
+
+
+def _payments_of_movers(store: FactStore, tenant_id: str, rows: list[dict]) -> list[dict]:
+    """Payments read in event-id order without their ids (``PAID_IN_ORDER``), except for members with rows in
+    several branches: theirs read again with the ids, which order their payments together."""
+    branches = Counter(row["member_id"] for row in rows)
+    movers = tuple(sorted(member_id for member_id, count in branches.items() if count > 1))
+    if not movers:
+        return rows
+    [again] = store.read([Read("dues_paid", tenant_id, member_id=movers)])
+    return [row for row in rows if branches[row["member_id"]] == 1] + again
 
 
 def _read(table: str, tenant_id: str, start: date, end: date, branch_id: str | None) -> Read:

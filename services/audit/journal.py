@@ -61,25 +61,30 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], receiv
     the batch) are left alone. Returns what was added, per tenant; ``notify=False`` leaves waking the views
     worker to the caller.
 
-    However many bureaus the batch holds, it costs the same few statements: the numbers of every bureau
-    reserved, the chains' last entries and the trees' right edges read — three statements sent together,
-    one round trip in pipeline mode —, then the back-links moved and the entries and the trees' new nodes
-    written, each in one statement for the whole batch.
+    However many bureaus the batch holds, it costs the same few statements: the events journalled already
+    looked for, the numbers of every bureau reserved, the chains' last entries and the trees' right edges
+    read — four statements sent together, one round trip in pipeline mode —, then the back-links moved and
+    the entries and the trees' new nodes written, each in one statement for the whole batch.
     """
-    fresh = _not_journalled(conn, [e for e in envelopes if e.tenant_id is not None])
-    by_tenant: dict[str, list[Envelope]] = {}
-    for envelope in fresh:
-        by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
+    by_tenant = _by_tenant(_once([e for e in envelopes if e.tenant_id is not None]))
     if not by_tenant:
         return {}
-    bodies = {tenant_id: [envelope.to_dict() for envelope in entries] for tenant_id, entries in by_tenant.items()}
-    chains = {tenant_id: [formats.chain_keys(body) for body in tenant_bodies]
-              for tenant_id, tenant_bodies in bodies.items()}
-    reserved, chain_ends, edges = (_reserve(conn, by_tenant), _read_chains(conn, chains),
-                                   read_right_edges(conn, sorted(by_tenant)))
+    # Whether any is journalled already goes out with the statements that take the numbers, in one round trip:
+    # the numbers are taken as if none were, and given back in the rare batch where some are (an event the
+    # journal holds but the consumer had not recorded as processed).
+    already, reserved, chain_ends, edges = (_journalled_of(conn, by_tenant), _reserve(conn, by_tenant),
+                                            _read_chains(conn, _chains_of(by_tenant)),
+                                            read_right_edges(conn, sorted(by_tenant)))
+    seen = {str(row["event_id"]) for row in already.fetchall()}
     heads = {row["tenant_id"]: row for row in reserved.fetchall()}
     last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in chain_ends.fetchall()}
     edge_nodes = edges.fetchall()
+    if seen:
+        by_tenant = _give_back(conn, by_tenant, seen, heads)
+        if not by_tenant:
+            return {}
+    bodies = {tenant_id: [envelope.to_dict() for envelope in entries] for tenant_id, entries in by_tenant.items()}
+    chains = _chains_of(by_tenant)
     journalled = {tenant_id: (heads[tenant_id]["size"] - len(entries) + 1, entries)
                   for tenant_id, entries in by_tenant.items()}
     links = _advance_chains(conn, chains, last, {tenant_id: first for tenant_id, (first, _) in journalled.items()})
@@ -128,18 +133,54 @@ def wake_views(conn: psycopg.Connection) -> None:
     conn.execute(f"NOTIFY {CHANNEL}")
 
 
-def _not_journalled(conn: psycopg.Connection, envelopes: list[Envelope]) -> list[Envelope]:
-    if not envelopes:
-        return []
-    ids = [str(uuid.UUID(e.event_id)) for e in envelopes]
-    seen = {str(row["event_id"]) for row in conn.execute(
-        "SELECT event_id FROM journal WHERE event_id = ANY(%b::uuid[])", (ids,))}
-    fresh = []
-    for event_id, envelope in zip(ids, envelopes):
-        if event_id not in seen:
+def _event_id(envelope: Envelope) -> str:
+    """The id in PostgreSQL's spelling of a uuid, as the journal returns it."""
+    return str(uuid.UUID(envelope.event_id))
+
+
+def _once(envelopes: list[Envelope]) -> list[Envelope]:
+    """The envelopes without a second copy of one event (the first is kept)."""
+    seen: set[str] = set()
+    once = []
+    for envelope in envelopes:
+        if (event_id := _event_id(envelope)) not in seen:
             seen.add(event_id)
-            fresh.append(envelope)
-    return fresh
+            once.append(envelope)
+    return once
+
+
+def _by_tenant(envelopes: list[Envelope]) -> dict[str, list[Envelope]]:
+    by_tenant: dict[str, list[Envelope]] = {}
+    for envelope in envelopes:
+        by_tenant.setdefault(envelope.tenant_id, []).append(envelope)
+    return by_tenant
+
+
+def _journalled_of(conn: psycopg.Connection, by_tenant: dict[str, list[Envelope]]) -> psycopg.Cursor:
+    """Which of the events the journal already holds (rows: event_id)."""
+    ids = [_event_id(envelope) for entries in by_tenant.values() for envelope in entries]
+    return conn.execute("SELECT event_id FROM journal WHERE event_id = ANY(%b::uuid[])", (ids,))
+
+
+def _give_back(conn: psycopg.Connection, by_tenant: dict[str, list[Envelope]], seen: set[str],
+               heads: dict[str, dict]) -> dict[str, list[Envelope]]:
+    """Leave out the events journalled already, and give their tenants back the numbers taken for them (the
+    head rows are locked by this transaction since they were taken, so nobody took any after them)."""
+    fresh = {tenant_id: [e for e in entries if _event_id(e) not in seen] for tenant_id, entries in by_tenant.items()}
+    returned = {tenant_id: len(by_tenant[tenant_id]) - len(entries) for tenant_id, entries in fresh.items()}
+    tenants = sorted(tenant_id for tenant_id, count in returned.items() if count)
+    for row in conn.execute(
+            "UPDATE journal_heads h SET size = h.size - r.count FROM unnest(%b::text[], %b::bigint[]) AS r(t, count)"
+            " WHERE h.tenant_id = r.t RETURNING h.tenant_id, h.size, h.tree_size",
+            (tenants, [returned[tenant_id] for tenant_id in tenants])).fetchall():
+        heads[row["tenant_id"]] = row
+    return {tenant_id: entries for tenant_id, entries in fresh.items() if entries}
+
+
+def _chains_of(by_tenant: dict[str, list[Envelope]]) -> dict[str, list[tuple]]:
+    """Each entry's chains (branch, stream), by tenant: whose last entries are read."""
+    return {tenant_id: [formats.chain_keys({"branch_id": e.branch_id, "stream_id": e.stream_id}) for e in entries]
+            for tenant_id, entries in by_tenant.items()}
 
 
 def _read_chains(conn: psycopg.Connection, chains: dict[str, list[tuple]]) -> psycopg.Cursor:

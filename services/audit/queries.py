@@ -18,7 +18,9 @@ from services.audit import facts as facts_module
 from services.audit import knowledge, labels, notices
 from services.audit.demonstration import assess
 from services.audit.projections import shown_data
+from services.audit.store import Read
 from services.audit.domain import scorecard
+from services.audit.domain.roster import Register
 from services.audit.timeline import describe
 from services.audit.tree import ENTRY_COLUMNS
 
@@ -35,9 +37,9 @@ def requested_period(text: str | None, today: date) -> Period:
 
 
 def _load(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None = None,
-          known_through: int | None = None, work: tuple[date, date] | None = None):
+          known_through: int | None = None, work: tuple[date, date] | None = None, whole_cards: bool = True):
     store = knowledge.fact_store(conn, tenant_id, known_through, branch_id)
-    return facts_module.load(store, tenant_id, start, end, branch_id, work)
+    return facts_module.load(store, tenant_id, start, end, branch_id, work, whole_cards)
 
 
 def load_facts(conn: psycopg.Connection, tenant_id: str, start: date, end: date, branch_id: str | None,
@@ -134,9 +136,9 @@ def bureau_scorecard(tenant_id: str, period: Period, today: date, known_on: date
     """Every branch of the bureau, sorted by name: no ranking and no points, only figures and findings."""
     with read_transaction(tenant_id) as conn:
         known = known_through(conn, tenant_id, known_on)
-        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period))
+        loaded = _load(conn, tenant_id, *facts_window(period), known_through=known, work=work_window(period),
+                       whole_cards=False)  # the roll-up shows each card's findings and headline figures only
         bureau = conn.execute("SELECT name, code FROM bureaus WHERE bureau_id = %s", (tenant_id,)).fetchone()
-    loaded.lists_standing_records = False  # the roll-up shows each card's findings and headline figures only
     cards = [with_record_count(scorecard(loaded, branch_id, period, today)) for branch_id in loaded.branches]
     cards.sort(key=lambda c: (c["branch"]["name"] or "", c["branch"]["id"]))
     return {"bureau": {"id": tenant_id, "name": bureau["name"] if bureau else None},
@@ -204,14 +206,19 @@ def _trend_month(loaded, branch_id: str, month: Period, today: date, established
 
 
 def roster(tenant_id: str, branch_id: str, day: date, known_on: date | None = None) -> list[dict]:
+    """The branch's members on ``day``. Only the register is read — the branch, the bureau's members and their
+    changes, in one round trip — not the score of tables a scorecard reads: an auditor checks the roster the
+    moment a change is recorded, and under load each table read is a wait for a busy server."""
     with read_transaction(tenant_id) as conn:
-        loaded = _load(conn, tenant_id, day, day, branch_id=branch_id,
-                       known_through=known_through(conn, tenant_id, known_on))
-    require_branch(loaded, branch_id)
+        store = knowledge.fact_store(conn, tenant_id, known_through(conn, tenant_id, known_on), branch_id)
+        branches, members, changes = store.read([
+            Read("branches", tenant_id, branch_id), Read("members", tenant_id, columns=facts_module.READ["members"]),
+            Read("member_changes", tenant_id)])
+    _require_branch_in({row["branch_id"] for row in branches}, branch_id)
     return [{"member_id": m.member_id, "name": m.name, "gender": m.gender, "birth_date": m.birth_date.isoformat(),
              "party_member": m.party_member, "retirement_kind": m.retirement_kind, "health": m.health,
              "mobility": m.mobility, "joined_on": m.joined_on.isoformat(), "group_id": m.group_id}
-            for m in loaded.register.in_branch(branch_id, day)]
+            for m in Register(members, changes).in_branch(branch_id, day)]
 
 
 def member_timeline(tenant_id: str, member_id: str, known_on: date | None = None) -> dict:
@@ -299,8 +306,12 @@ def branches(tenant_id: str) -> list[dict]:
 
 
 def require_branch(loaded, branch_id: str) -> None:
+    _require_branch_in(loaded.branches, branch_id)
+
+
+def _require_branch_in(branches, branch_id: str) -> None:
     """Another bureau's branch is invisible under row-level security: as absent as a missing one."""
-    if branch_id not in loaded.branches:
+    if branch_id not in branches:
         raise NotFound("本局没有这个支部")
 
 

@@ -61,7 +61,8 @@ TABLES: dict[str, Table] = {
                               " resolution stream_version"),
     # The payments of one member recorded in one branch, kept together as they arrive ({event id: [amount,
     # month, …]}): a view reads a bureau's thousand members, not its years of monthly payments one row each.
-    # Stored as JSON text (json, migration 023), joined as jsonb when a payment arrives.
+    # Stored as JSON text (json, migration 023), joined as jsonb when a payment arrives; PostgreSQL keeps them also
+    # as a list in event-id order without the ids (``paid``, migration 025: ``GENERATED``), which a roll-up reads.
     "dues_paid": _table("member_id branch_id", "tenant_id member_id branch_id payments", json="payments",
                         merged="payments"),
     "dues_carried": _table("event_id", "tenant_id event_id member_id branch_id transfer_id months paid_until",
@@ -95,6 +96,17 @@ TABLES: dict[str, Table] = {
 }
 
 
+def payments_in_order(row: dict) -> list:
+    """A member's payments as a list in the order of their event ids (what migration 025's ``paid`` holds)."""
+    payments = row["payments"]
+    return [payments[event_id] for event_id in sorted(payments)]
+
+
+# Columns PostgreSQL works out from a row's others as it is written (never written by a projection): the in-memory
+# store works them out as it reads.
+GENERATED: dict[str, dict[str, Callable[[dict], object]]] = {"dues_paid": {"paid": payments_in_order}}
+
+
 class Fact(NamedTuple):
     """One row a view keeps about an event (a tuple: a replay makes millions of them)."""
 
@@ -122,10 +134,11 @@ class Read:
     between: tuple[str, date, date] | None = None
     concerning: Concerning | None = None
     columns: tuple[str, ...] | None = None
+    member_id: tuple[str, ...] | None = None
 
     def selection(self) -> dict:
-        return {"branch_id": self.branch_id, "between": self.between, "concerning": self.concerning,
-                "columns": self.columns}
+        return {"branch_id": self.branch_id, "member_id": self.member_id, "between": self.between,
+                "concerning": self.concerning, "columns": self.columns}
 
 
 @dataclass(frozen=True)
@@ -173,7 +186,8 @@ class MemoryStore:
                 continue
             if between and not (row[between[0]] is not None and between[1] <= row[between[0]] <= between[2]):
                 continue
-            found.append({c: row[c] for c in columns} if columns else dict(row))
+            found.append({c: row[c] if c in row else GENERATED[table][c](row) for c in columns} if columns
+                         else dict(row))
         return found
 
     def read(self, reads: list[Read]) -> list[list[dict]]:
@@ -251,7 +265,8 @@ class SqlStore:
             for r in reads:
                 cursor = self.conn.cursor()
                 _decode_json(cursor)
-                cursor.execute(*_select(r.table, r.tenant_id, r.branch_id, None, r.between, r.concerning, r.columns))
+                cursor.execute(*_select(r.table, r.tenant_id, r.branch_id, r.member_id, r.between, r.concerning,
+                                        r.columns))
                 cursors.append(cursor)
             found = [cursor.fetchall() for cursor in cursors]
         for cursor in cursors:

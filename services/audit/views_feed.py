@@ -63,7 +63,18 @@ def apply_entries(conn: psycopg.Connection, tenant_id: str, rows: list[dict]) ->
     return _write_split(conn, pending)
 
 
-def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
+def ask_to_follow(conn: psycopg.Connection, tenants: list[str]) -> psycopg.Cursor:
+    """Try the views' apply lock and read ``tenants``' positions, for ``follow_journal``: queued before the
+    journal's own reads in the consumer's pipeline, it comes back in their round trip instead of one of its own.
+
+    The lock and the positions are one statement: positions read before the lock was granted can only be older,
+    and older positions only make the views look behind — left to the worker, never applied twice."""
+    return conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got, (SELECT coalesce(jsonb_object_agg(tenant_id,"
+                        " seq), '{}') FROM positions WHERE tenant_id = ANY(%s)) AS positions", (APPLY_LOCK, tenants))
+
+
+def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled,
+                   asked: psycopg.Cursor | None = None) -> bool:
     """Apply the entries just journalled to the views in the journal's own transaction; True if every
     tenant's views are now level with its journal, False if the views worker has some left to apply.
 
@@ -72,34 +83,41 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled) -> 
     journal's previous entry, and only when no views worker or rebuild swap is writing (a try-lock, so the
     journal never waits on them). Whatever it leaves — a tenant behind, or anything going wrong here, which
     is rolled back to a savepoint and never fails the journal's batch — the views worker catches up, as ever,
-    from the journal, finding and recording an entry the database refuses.
+    from the journal, finding and recording an entry the database refuses. ``asked``: what ``ask_to_follow``
+    sent for at least the journalled tenants (None: asked here).
     """
     if not journalled:
         return True
-    # A savepoint by hand: psycopg's nested transaction syncs the pipeline four times; this costs one
-    # round trip more than the lock's, the one that makes the views' errors arrive here.
+    # A savepoint by hand: psycopg's nested transaction syncs the pipeline four times.
     conn.execute("SAVEPOINT follow_journal")
     try:
-        level = _follow(conn, journalled)
-        conn.execute("SELECT 1").fetchone()
+        level = _follow(conn, journalled, asked or ask_to_follow(conn, list(journalled)))
+        conn.execute("SELECT 1").fetchone()  # the one round trip: the views' errors arrive here
     except psycopg.OperationalError:
         raise
-    except Exception:  # noqa: BLE001 — the views worker applies these entries (and records any failure) instead
-        log.warning("audit-views: entries left to the views worker", exc_info=True)
-        with conn.pipeline():
-            pass  # a sync: after an error the pipeline takes nothing more until one
-        conn.execute("ROLLBACK TO SAVEPOINT follow_journal")
+    except Exception as error:  # noqa: BLE001 — the views worker applies these entries (and records any failure)
+        try:
+            with conn.pipeline():
+                pass  # a sync: after an error the pipeline takes nothing more until one
+        except psycopg.errors.PipelineAborted:
+            pass  # statements sent after the failing one, skipped: their answers may come back only now
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:  # answers not yet in when the error was raised (an error, statements it aborted):
+            pass  # the sync took them all; which side they belong to, the rollback tells
+        try:
+            with conn.pipeline():  # the rollback's answer awaited (a sync) before the views' trouble is assumed
+                conn.execute("ROLLBACK TO SAVEPOINT follow_journal")
+        except psycopg.Error:  # no savepoint: the error was the journal's own, sent with the views' writes
+            raise error from None
+        log.warning("audit-views: entries left to the views worker", exc_info=error)
         return False
     conn.execute("RELEASE SAVEPOINT follow_journal")
     return level
 
 
-def _follow(conn: psycopg.Connection, journalled: journal.Journalled) -> bool:
-    # The lock and the positions in one statement: positions read before the lock was granted can only be
-    # older, and older positions only make the views look behind — left to the worker, never applied twice.
-    row = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got, (SELECT coalesce(jsonb_object_agg(tenant_id, seq),"
-                       " '{}') FROM positions WHERE tenant_id = ANY(%s)) AS positions",
-                       (APPLY_LOCK, list(journalled))).fetchone()
+def _follow(conn: psycopg.Connection, journalled: journal.Journalled, asked: psycopg.Cursor) -> bool:
+    row = asked.fetchone()
     if not row["got"]:
         return False
     positions = row["positions"]

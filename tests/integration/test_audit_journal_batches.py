@@ -76,6 +76,36 @@ def test_a_batch_after_a_tree_left_behind_grows_it_first(audit_settings):
         assert verify_journal(conn, tenant) == []
 
 
+def test_a_batch_of_events_journalled_already_gives_their_numbers_back_in_pipeline_mode(audit_settings):
+    one, other = new_id(), new_id()
+    first = {tenant: chained_events(tenant, [("s1", None), ("s2", None), ("s1", None)]) for tenant in (one, other)}
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            journal.append_batch(conn, first[one] + first[other][:2])
+        before = {tenant: _state(conn, tenant) for tenant in (one, other)}
+        with conn.transaction(), conn.pipeline():
+            assert journal.append_batch(conn, first[one][1:] + first[other][:1]) == {}
+        assert {tenant: _state(conn, tenant) for tenant in (one, other)} == before
+        with conn.transaction(), conn.pipeline():  # one bureau's events all known, the other's one new
+            added = journal.append_batch(conn, first[one] + first[other])
+        assert list(added) == [other] and added[other][0] == 3
+        assert _state(conn, one) == before[one]
+        assert _state(conn, other)[2] == {"size": 3, "tree_size": 3} and verify_journal(conn, other) == []
+
+
+def test_a_batch_waits_for_the_server_once_before_its_writes(audit_settings, round_trips):
+    """In the consumer's pipeline, what is journalled already, the numbers, the chains' ends and the trees' edges
+    come back in one round trip; the writes then go out without waiting (each wait is a busy server's turn)."""
+    tenant = new_id()
+    events = chained_events(tenant, [("s1", None), ("s2", new_id()), ("s1", None)])
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            round_trips.clear()
+            journal.append_batch(conn, events, notify=False)
+            assert len(round_trips) == 1
+        assert _state(conn, tenant)[2] == {"size": 3, "tree_size": 3} and verify_journal(conn, tenant) == []
+
+
 def journal_leaf(conn, tenant: str, seq: int) -> bytes:
     from services.audit.tree import leaf_data
     row = conn.execute(f"SELECT {ENTRY} FROM journal WHERE tenant_id = %s AND seq = %s", (tenant, seq)).fetchone()

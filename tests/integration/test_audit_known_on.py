@@ -9,11 +9,13 @@ from datetime import date, datetime, UTC
 import pytest
 
 from contracts import activities as A
-from services.audit import journal, views_feed
+from services.audit import journal, queries, views_feed
 from services.audit.app import create_app
 from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
+from services.audit.store import MemoryStore, SqlStore
 from shared import db
+from shared.web import read_transaction
 from tests.fixtures import serving
 from tests.support import bearer, token
 from tests.audit_month import BRANCH, M2, TENANT, History, activity, month_of_work
@@ -112,3 +114,27 @@ def test_known_on_before_anything_was_journalled_shows_no_branch(client, auditor
                          ("as_of=0123-05-24", "as_of")):
         bad = client.get(f"/api/v1/branches/{BRANCH}/scorecard?{query}", headers=auditor)
         assert bad.status_code == 400 and field in bad.get_json()["error"]["fields"], query
+
+
+@pytest.mark.parametrize("known_on", [None, "2026-11-30"])
+def test_the_roster_reads_the_register_alone_and_lists_whom_the_full_facts_list(client, auditor, monkeypatch,
+                                                                                known_on):
+    day, known = date(2026, 11, 20), (date.fromisoformat(known_on) if known_on else None)
+    with client.application.app_context(), read_transaction(TENANT) as conn:
+        full = queries.load_facts(conn, TENANT, day, day, BRANCH, known)
+    expected = [m.member_id for m in full.register.in_branch(BRANCH, day)]
+    tables: list[str] = []
+    for store in (SqlStore, MemoryStore):
+        monkeypatch.setattr(store, "read", _noting_tables(store.read, tables))
+    query = {"as_of": day.isoformat(), **({"known_on": known_on} if known_on else {})}
+    response = client.get(f"/api/v1/branches/{BRANCH}/roster", query_string=query, headers=auditor)
+    assert response.status_code == 200, response.get_json()
+    assert sorted(tables) == ["branches", "member_changes", "members"]
+    assert [m["member_id"] for m in response.get_json()["members"]] == expected and expected
+
+
+def _noting_tables(read, tables: list[str]):
+    def noting(self, reads):
+        tables.extend(r.table for r in reads)
+        return read(self, reads)
+    return noting

@@ -143,3 +143,64 @@ def test_anything_going_wrong_in_the_views_leaves_the_journals_batch_whole(audit
         monkeypatch.undo()
         assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
         assert not conn.execute("SELECT 1 FROM failures WHERE tenant_id = %s", (tenant,)).fetchone()
+
+
+def test_a_batch_journalled_and_in_the_views_waits_for_the_server_twice_before_its_commit(audit_settings,
+                                                                                          round_trips):
+    """The views' lock and positions come back with the journal's reads; the journal's and the views' writes
+    then go out together, and the views' errors come back once, before the savepoint is let go."""
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            round_trips.clear()
+            journal_and_views(conn, envelopes)
+            assert len(round_trips) == 2
+        assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
+
+
+def test_a_journal_write_the_database_refuses_fails_the_whole_batch_not_only_the_views(audit_settings, monkeypatch):
+    """The journal's writes go out with the views' and their error comes back at the views' round trip: it must
+    fail the batch (for the consumer to split and retry), never pass for the views' own trouble."""
+    import psycopg
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            journal.append(conn, envelopes[0])
+        size = _journal_size(conn, tenant)
+        # The check for events journalled already misses one: the entry's insert breaks the unique event id.
+        monkeypatch.setattr(journal, "_journalled_of", lambda conn, by_tenant: conn.execute("SELECT NULL AS event_id"
+                                                                                            " WHERE false"))
+        warned = []
+        monkeypatch.setattr(views_feed.log, "warning", lambda *args, **kwargs: warned.append(args))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            with conn.transaction(), conn.pipeline():
+                journal_and_views(conn, envelopes)
+        assert _journal_size(conn, tenant) == size == 1 and _position(conn, tenant) == 0
+        while views_feed.catch_up(conn):  # nothing left behind for the tests after this one
+            pass
+    assert warned == []
+
+
+def test_answers_still_on_their_way_when_the_views_go_wrong_leave_the_journals_batch_whole(audit_settings,
+                                                                                         monkeypatch):
+    """Something may go wrong in the views before the database has answered all their statements (or before the
+    error it answered one of them with has come back, and the statements that error aborted): the sync before the
+    rollback to the savepoint takes those answers, errors included, and the journal's batch stands."""
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+
+    def sent_then_gone_wrong(conn, *_):
+        conn.execute("SELECT 1 / 0")  # in pipeline mode: sent, its error not yet read
+        conn.execute("SELECT 1")
+        raise RuntimeError("a view's code went wrong")
+
+    monkeypatch.setattr(views_feed, "_follow", sent_then_gone_wrong)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction(), conn.pipeline():
+            journal_and_views(conn, envelopes)
+        assert _journal_size(conn, tenant) == len(envelopes)
+        assert _position(conn, tenant) == 0
+        monkeypatch.undo()
+        assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)

@@ -219,3 +219,25 @@ def test_someone_who_joined_today_in_beijing_is_registered_at_16_30_or_23_30_utc
         assert joined[0] == 201, joined
         status, reply = bureau.get(f"/branches/{branch}/members")
         assert reply["on"] == BEIJING_TODAY.isoformat() and [m["name"] for m in reply["members"]] == ["今天入册"]
+
+
+def test_whether_a_person_is_registered_or_on_the_way_in_is_asked_in_one_statement(bureau, members_settings,
+                                                                                    monkeypatch):
+    import psycopg
+    from datetime import date
+    from services.members import queries
+    from shared import db
+    branch = add_branch(bureau)
+    member_id = add_member(bureau, branch, "韩", birth_date="1948-03-03")
+    sent = []
+    execute = psycopg.Connection.execute
+
+    def noting(self, query, *args, **kwargs):
+        sent.append(query)
+        return execute(self, query, *args, **kwargs)
+    monkeypatch.setattr(psycopg.Connection, "execute", noting)
+    with db.connect(members_settings.owner_dsn) as conn:
+        found = queries.same_person(conn, "韩", date(1948, 3, 3))
+        nobody = queries.same_person(conn, "韩", date(1948, 3, 4))
+    assert found == {"member_id": member_id} and nobody is None
+    assert len(sent) == 2

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 from marshmallow import Schema, fields
 
@@ -85,6 +86,21 @@ def list_things():
     with read_transaction(current_principal().tenant) as conn:
         rows = conn.execute("SELECT stream_id FROM events ORDER BY position").fetchall()
     return {"streams": [row["stream_id"] for row in rows]}
+
+
+@things.route("/things/in-a-read", methods=["GET"])
+@things.response(200)
+def what_a_read_transaction_is():
+    """What a read transaction is scoped to and what it allows."""
+    with read_transaction(current_principal().tenant) as conn:
+        found = conn.execute("SELECT current_setting('transaction_read_only') AS read_only,"
+                             " current_setting('branchwork.tenant_id') AS tenant").fetchone()
+        try:
+            conn.execute("INSERT INTO idempotency_keys (tenant_id) VALUES ('x')")
+            refused = None
+        except psycopg.errors.ReadOnlySqlTransaction as error:
+            refused = type(error).__name__
+    return {**found, "refused": refused}
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +322,77 @@ def test_health_readiness_metrics_openapi_and_docs_answer(client):
     assert b"branchwork_outbox_unpublished" in client.get("/metrics").data
     assert "/api/v1/things" in client.get("/openapi.json").json["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_read_transaction_is_read_only_and_one_bureaus_and_set_up_in_one_statement(client, settings, monkeypatch):
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def noting(self, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+    monkeypatch.setattr(psycopg.Connection, "execute", noting)
+    response = client.get("/api/v1/things/in-a-read", headers=headers_for(settings, "bureau-r"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"read_only": "on", "tenant": "bureau-r", "refused": "ReadOnlySqlTransaction"}
+    own = [q for q in sent if "current_setting" in q or "INSERT INTO idempotency_keys (tenant_id)" in q]
+    assert len(own) == 2 and len(sent) - len(own) == 1, sent  # the route's two statements, one to set it up
+
+
+def _keep_names(copies: int):
+    """A projection writing ``copies`` rows for each thing named, one statement each."""
+    def project(conn, envelope, event):
+        for copy in range(copies):
+            conn.execute("INSERT INTO kept_names (tenant_id, name) VALUES (%s, %s)",
+                         (envelope.tenant_id, f"{event.name}/{copy}"))
+    return project
+
+
+@pytest.fixture(scope="module")
+def keeping(settings):
+    """Two apps whose projections keep each name, one in two rows, the other in five (names are unique)."""
+    with psycopg.connect(settings.owner_dsn, autocommit=True) as owner:
+        owner.execute("CREATE TABLE IF NOT EXISTS kept_names (tenant_id text, name text PRIMARY KEY)")
+        owner.execute("GRANT SELECT, INSERT ON kept_names TO PUBLIC")
+
+        def app_keeping(copies: int):
+            service = Service(name="things", settings=settings, contracts=registry, project=_keep_names(copies))
+            return serving(create_service_app(service, title="things", blueprints=[things]))
+        with app_keeping(2) as two, app_keeping(5) as five:
+            yield {2: two.test_client(), 5: five.test_client()}
+        owner.execute("DROP TABLE kept_names")
+
+
+def test_a_commands_projection_writes_go_in_one_round_trip_and_a_unique_rule_it_breaks_is_a_409(keeping, settings,
+                                                                                                round_trips):
+    waits = round_trips
+    used = {}
+    for copies, client in keeping.items():
+        client.post("/api/v1/things", json={"name": f"first{copies}"},
+                    headers={**headers_for(settings, "bureau-k"), "Idempotency-Key": new_id()})
+        waits.clear()  # counted from the second command: the first of a minute sweeps the expired keys too
+        response = client.post("/api/v1/things", json={"name": f"n{copies}"},
+                               headers={**headers_for(settings, "bureau-k"), "Idempotency-Key": new_id()})
+        assert response.status_code == 201, response.get_json()
+        used[copies] = len(waits)
+    assert used[2] == used[5], used  # three more rows, not three more waits
+    again = keeping[2].post("/api/v1/things", json={"name": "n2"}, headers=headers_for(settings, "bureau-k"))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "duplicate_record"
+
+
+def test_a_commands_bureau_and_its_idempotency_claim_take_one_round_trip(client, settings, monkeypatch, round_trips):
+    from shared import web
+    during, claim, waits = [], web._claim_idempotency_key, round_trips
+
+    def claiming(*args, **kwargs):
+        before = len(waits)
+        try:
+            return claim(*args, **kwargs)
+        finally:
+            during.append(len(waits) - before)
+    monkeypatch.setattr(web, "_claim_idempotency_key", claiming)
+    for _ in range(2):  # the first of a minute sweeps the bureau's expired keys as well, in the same round trip
+        response = client.post("/api/v1/things", json={"name": "claimed"},
+                               headers={**headers_for(settings, "bureau-c"), "Idempotency-Key": new_id()})
+        assert response.status_code == 201, response.get_json()
+    assert during == [1, 1]

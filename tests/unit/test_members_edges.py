@@ -14,7 +14,7 @@ from contracts.members import (
 from services.members.domain import MembersRuleBroken, branch as branches, bureau as bureaus, committee, dues
 from services.members.domain import member as members, transfer as transfers
 from services.members.domain.branch import Branch
-from contracts.rulebook.dues import Stay, branch_answering
+from contracts.rulebook.dues import Stay, branch_answering, months_answered
 
 TODAY = date(2026, 11, 27)
 A, B = Branch("a", "甲", date(2010, 1, 1)), Branch("b", "乙", date(2010, 1, 1))
@@ -110,6 +110,18 @@ def test_the_sending_branch_owes_the_months_before_the_move_and_the_receiver_the
     assert [branch_answering(back, m) for m in ("2026-03", "2026-05", "2026-08")] == ["a", "b", "a"]
     same_day = [Stay("a", date(2026, 1, 5)), Stay("b", date(2026, 1, 5))]
     assert branch_answering(same_day, "2026-02") == "b"
+
+
+@pytest.mark.parametrize("ended_by", [None, "moved", "transferred_out", "died", "left_party"])
+def test_the_months_one_stay_answers_for_are_those_it_answers_for_month_by_month(ended_by):
+    """A member with one stay takes a shorter way to the months a branch answers for: the same months."""
+    stay = Stay("a", date(2025, 11, 20), date(2026, 3, 2) if ended_by else None, ended_by)
+    months = [f"{year}-{month:02d}" for year in (2025, 2026) for month in range(1, 13)]
+    for branch in (None, "a", "b"):
+        expected = [m for m in months if (owner := branch_answering([stay], m)) and branch in (None, owner)]
+        assert months_answered([stay], months, branch) == expected
+        assert months_answered([stay, Stay("b", date(2027, 1, 1))], months, branch) == expected  # no shortcut
+    assert months_answered([stay], months, "a")[0] == "2025-11"
 
 
 def election(votes, branch_members, eligible=10, seats=3):

@@ -33,7 +33,7 @@ def batch(conn: Recorder, fill: Fill | None, write) -> list[tuple[str, object]]:
 
 def record(writer: RowWriter, visit: str, people: list[str]) -> None:
     writer.add(RECORDED, {"visit_id": visit, "title": f"visit {visit}"})
-    writer.replace(PEOPLE, visit, [{"visit_id": visit, "person": person} for person in people])
+    writer.replace(PEOPLE, visit, [(visit, person) for person in people])
 
 
 def test_a_fill_deletes_and_checks_conflicts_only_for_keys_it_wrote_before():

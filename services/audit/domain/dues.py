@@ -25,31 +25,36 @@ DUES_TABLES = ("dues_assessments", "dues_reductions", "dues_carried", "dues_revi
 
 
 def figures(ctx: BranchContext) -> tuple[dict, list[dict]]:
-    books = ledgers(ctx)
+    """The dues figure and findings; of a roll-up's card (``Facts.whole_cards`` off), which shows no dues figure,
+    the findings and the members in arrears only."""
+    books, whole = ledgers(ctx), ctx.facts.whole_cards
     ended = ctx.period.ended_months(ctx.today)
     through = previous_month(month_of(min(ctx.today, ctx.period.end + timedelta(days=1))))
     due_total = paid_total = ZERO
-    members, findings, not_assessed = [], [], []
+    members, findings, not_assessed, in_arrears = [], [], [], 0
     for member, stays, months in _answered_here(ctx):
         book = books.get(member.member_id) or NO_LEDGER
         if ctx.period.year not in book.assessed:
             not_assessed.append(member)
             continue
-        here = [m for m in ended if m in months]
-        due = sum((book.due_for(m) or ZERO for m in here), ZERO)
-        paid = sum((book.paid[m] for m in here if m in book.paid), ZERO)
         arrears = rulebook.arrears(book, lambda m, s=stays: branch_answering(s, m) == ctx.branch_id, through)
-        due_total, paid_total = due_total + due, paid_total + paid
-        members.append({"member_id": member.member_id, "name": member.name, "due": str(due), "paid": str(paid),
-                        "carried": [m for m in here if m in book.carried], "arrears": arrears})
+        in_arrears += bool(arrears)
         findings += _arrears_findings(ctx, member, book, stays, arrears, through)
+        if whole:
+            here = [m for m in ended if m in months]
+            due = sum((book.due_for(m) or ZERO for m in here), ZERO)
+            paid = sum((book.paid[m] for m in here if m in book.paid), ZERO)
+            due_total, paid_total = due_total + due, paid_total + paid
+            members.append({"member_id": member.member_id, "name": member.name, "due": str(due), "paid": str(paid),
+                            "carried": [m for m in here if m in book.carried], "arrears": arrears})
     if not_assessed:
         findings.append(finding("dues_not_assessed", f"{ctx.period.year}年有{len(not_assessed)}名党员未核定党费",
                                 members=[m.brief() for m in not_assessed]))
+    if not whole:
+        return {"dues": {"in_arrears": in_arrears, "events": []}}, findings
     return {"dues": {"due": str(due_total), "paid": str(paid_total), "months": ended, "members": members,
-                     "in_arrears": sum(1 for m in members if m["arrears"]),
-                     "events": _records_of(ctx, [m["member_id"] for m in members])
-                     if ctx.facts.lists_standing_records else []}}, findings
+                     "in_arrears": in_arrears,
+                     "events": _records_of(ctx, [m["member_id"] for m in members])}}, findings
 
 
 def _records_of(ctx: BranchContext, member_ids: list[str]) -> list[str]:
@@ -92,13 +97,17 @@ def _records_by_member(ctx: BranchContext) -> dict[str, list[str]]:
     return ctx.facts.derived["dues_records"]
 
 
-def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, dict]]:
-    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: [amount, month, …]}
-    (once per load)."""
+def _payments_by_member(ctx: BranchContext) -> dict[str, dict[str, list] | list[list]]:
+    """Every dues payment of the bureau by member, whichever branch recorded it: {event id: [amount, month, …]};
+    or, for a member whose one row was read without the ids (a roll-up's load), [[amount, month, …], …] in
+    event-id order (once per load)."""
     if "dues_payments" not in ctx.facts.derived:
-        found: dict[str, dict[str, dict]] = {}
+        found: dict[str, dict[str, list] | list[list]] = {}
         for row in ctx.facts.everywhere("dues_paid"):
-            found.setdefault(row["member_id"], {}).update(row["payments"])
+            if "payments" in row:
+                found.setdefault(row["member_id"], {}).update(row["payments"])
+            else:
+                found[row["member_id"]] = row["paid"]
         ctx.facts.derived["dues_payments"] = found
     return ctx.facts.derived["dues_payments"]
 
@@ -126,8 +135,12 @@ def _ledgers(ctx: BranchContext) -> dict[str, DuesLedger]:
     shares: dict[tuple[str, int], Decimal] = {}
     for member_id, payments in _payments_by_member(ctx).items():
         paid = part(member_id)["paid"]
-        if not _apply_payments(paid, payments.values(), shares):
-            paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
+        if isinstance(payments, list):  # already in event-id order
+            if not _apply_payments(paid, payments, shares):
+                paid.clear()  # a month paid twice: by event id, the same answer whichever store was read
+                _apply_payments(paid, payments, shares)
+        elif not _apply_payments(paid, payments.values(), shares):
+            paid.clear()
             _apply_payments(paid, [payments[event_id] for event_id in sorted(payments)], shares)
     for row in ctx.facts.everywhere("dues_carried"):
         part(row["member_id"])["carried"].update(dict.fromkeys(row["months"] or [], row["transfer_id"]))

@@ -99,6 +99,9 @@ def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
     start, as_of = ctx.period.start, ctx.reference_day
     members = ctx.party_members()
     hours = rulebook.hours_by_member(bureau_sessions(ctx), start, as_of, {m.member_id for m in members})
+    judged = ctx.period.kind == "year" and ctx.period.is_complete(ctx.today)  # hours short only of a year gone by
+    if not (judged or ctx.facts.whole_cards):  # a roll-up's card: the records only (its record count)
+        return {"events": sorted({s.record_id for mine in hours.values() for s in mine})}, []
     posts, term_ends = _posts(ctx)
     rows, findings, yardsticks = [], [], {}
     for member in members:
@@ -114,7 +117,7 @@ def _study_hours(ctx: BranchContext) -> tuple[dict, list[dict]]:
                      "done": str(done.quantize(Decimal("0.1"))), "exempt": exemption is not None,
                      "exemption": exemption, "committee": committee,
                      "met": rulebook.hours_met(done, required, exemption), "events": sorted(set(records))})
-        if ctx.period.kind == "year" and ctx.period.is_complete(ctx.today) and not rows[-1]["met"]:
+        if judged and not rows[-1]["met"]:
             findings.append(finding("study_hours_short", f"{member.name}全年学习{done}学时，少于{required}学时",
                                     records=records, members=[member.brief()]))
     return {"required": len(rows), "done": sum(1 for r in rows if r["met"]), "members": rows,

@@ -1,0 +1,40 @@
+"""A row set that replaces a key's rows sends them as JSON arrays taken apart by position: every value lands as the
+same rows sent as objects (``json_populate_recordset``, how every other row set writes) would have it — text with
+quotes, backslashes and Chinese, SQL NULL, booleans, numbers, dates and JSON (a None there is JSON null)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from shared import db
+from shared.rowwriter import RowSet, RowWriter
+from tests.fixtures import members_service, members_settings  # noqa: F401 — fixtures are found by name
+
+COLUMNS = ("visit_id", "person", "note", "came", "hours", "on_day", "extra")
+AS_ARRAYS = RowSet("visitors", COLUMNS, conflict="", key="visit_id", replaces=True,
+                   types={"came": "boolean", "hours": "numeric", "on_day": "date"}, json=("extra",))
+AS_OBJECTS = RowSet("visitors", COLUMNS, conflict="", json=("extra",))
+ROWS = [("v1", "王德明", None, True, Decimal("2.50"), date(2024, 7, 1), {"a": [1, "二"]}),
+        ("v1", 'li "\\ \t', "住院\n两周", False, None, None, None),
+        ("v2", "sun", "", None, Decimal("0.1"), date(2025, 2, 28), ["x", None])]
+
+
+def test_rows_sent_as_arrays_land_as_the_same_rows_sent_as_objects(members_settings):  # noqa: F811
+    with db.connect(members_settings.owner_dsn) as conn:
+        conn.execute("CREATE TEMP TABLE visitors (visit_id text NOT NULL, person text NOT NULL, note text,"
+                     " came boolean, hours numeric(5, 2), on_day date, extra jsonb, sent text)")
+        writer = RowWriter(conn, (AS_ARRAYS,))
+        writer.replace(AS_ARRAYS, "v1", ROWS[:2])
+        writer.replace(AS_ARRAYS, "v2", ROWS[2:])
+        writer.flush()
+        conn.execute("UPDATE visitors SET sent = 'arrays'")
+        writer = RowWriter(conn, (AS_OBJECTS,))
+        for row in ROWS:
+            writer.add(AS_OBJECTS, dict(zip(COLUMNS, row)))
+        writer.flush()
+        found = {sent: [row["r"] for row in conn.execute(
+            f"SELECT ({', '.join(COLUMNS)})::text AS r FROM visitors WHERE sent IS NOT DISTINCT FROM %s ORDER BY 1",
+            (sent,)).fetchall()] for sent in ("arrays", None)}
+        assert len(found["arrays"]) == 3 and found["arrays"] == found[None]
+        assert conn.execute("SELECT count(*) AS n FROM visitors WHERE extra = 'null'::jsonb").fetchone()["n"] == 2
