@@ -19,8 +19,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import psycopg
@@ -28,7 +27,7 @@ from kafka import ConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
 
 from shared import metrics
 from shared.config import Settings
-from shared.db import connect
+from shared.db import connect, pipelined_transaction
 from shared.envelope import Envelope, envelope_from_wire
 from shared.kafka import MAX_POLL_RECORDS, batch_consumer, idempotent_producer
 
@@ -67,38 +66,6 @@ class _Item:
     def event_id(self) -> str:
         """The id in PostgreSQL's spelling of a uuid, to match what ``processed_events`` returns."""
         return str(uuid.UUID(self.envelope.event_id))
-
-
-@contextmanager
-def _batch_transaction(conn: psycopg.Connection) -> Iterator[None]:
-    """A batch's transaction in pipeline mode, its BEGIN sent with the claim and its COMMIT with the last writes:
-    a batch waits for the server once for the claim (and whatever reads go with it) and once at the commit,
-    where psycopg's own transaction block in pipeline mode syncs at BEGIN, at COMMIT and after it.
-
-    BEGIN and COMMIT are plain statements on a connection in autocommit mode for the block (psycopg would
-    otherwise begin a transaction of its own). Until the claim's answer is in, psycopg does not know a
-    transaction is open: nothing may open a nested ``conn.transaction()`` before it (the runner reads the claim
-    before calling ``apply``; the audit journal's batch takes savepoints by hand). An error that comes back at
-    the commit's sync leaves the transaction failed on the server, the COMMIT skipped: it is rolled back here.
-    Inside a transaction the caller holds open, the batch is a savepoint of it, as psycopg makes one."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        with conn.transaction(), conn.pipeline():
-            yield
-        return
-    autocommit = conn.autocommit
-    conn.autocommit = True
-    try:
-        with conn.pipeline():
-            conn.execute("BEGIN")
-            yield
-            conn.execute("COMMIT")
-    except BaseException:
-        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.execute("ROLLBACK")
-        raise
-    finally:
-        if not conn.closed:
-            conn.autocommit = autocommit
 
 
 def _fresh_of(claim: psycopg.Cursor) -> set[str]:
@@ -249,7 +216,7 @@ class ConsumerRunner:
     def _apply_together(self, conn: psycopg.Connection, items: list[_Item]) -> None:
         at = None
         try:
-            with _batch_transaction(conn):
+            with pipelined_transaction(conn):
                 claim = self._claim(conn, [item.event_id for item in items])
                 if self.claim_with_batch:
                     applied = self._apply_claiming(conn, items, claim)
