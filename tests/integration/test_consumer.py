@@ -413,3 +413,15 @@ def test_a_batch_refused_at_its_commit_leaves_the_connection_as_it_found_it(audi
         parked = conn.execute("SELECT count(*) AS n FROM dead_letters WHERE consumer = %s", (name,)).fetchone()["n"]
     assert counts(envelopes) == [1, 1, 0]
     assert parked == 1
+
+
+def test_a_batch_waits_for_the_server_twice_from_begin_to_commit(audit_settings, counting, round_trips):
+    """BEGIN goes out with the claim, the projection's writes with the COMMIT."""
+    apply, counts = counting
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 6, new_id())
+    runner = ConsumerRunner(audit_settings, f"count-{new_id()}", ["t"], apply)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        round_trips.clear()
+        runner.process(conn, deliveries(envelopes))
+        assert len(round_trips) == 2
+    assert counts(envelopes) == [1] * 6
