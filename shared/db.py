@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -39,6 +40,78 @@ def set_tenant(conn: psycopg.Connection, tenant_id: str | None, *, read_only: bo
                      (TENANT_SETTING, tenant_id or ""))
     else:
         conn.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id or ""))
+
+
+# A transaction costs two round trips of its own when psycopg's transaction block runs it — BEGIN, then COMMIT,
+# each awaited, and in pipeline mode a sync at each (on a busy server every wait is a turn for a core). The
+# helpers below send BEGIN and COMMIT as plain statements, on a connection in autocommit mode for the while, so
+# that they travel with the transaction's first and last statements. Inside, ``conn.transaction()`` makes
+# savepoints as in any transaction — once the BEGIN's answer is in, which is when psycopg knows one is open.
+
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+
+
+@contextmanager
+def _plain_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    """Autocommit mode for the block, the transaction it opens rolled back on an error — also one that came back
+    only with the COMMIT, which the server then skipped — and committed on leaving if the block did not."""
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        yield
+        if conn.info.transaction_status != _IDLE:
+            conn.execute("COMMIT")
+    except BaseException:
+        if not conn.closed:
+            conn.rollback()  # psycopg's: it also forgets the statements it prepared, lost with the transaction
+        raise
+    finally:
+        if not conn.closed:
+            conn.autocommit = autocommit
+
+
+@contextmanager
+def pipelined_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    """A transaction run in pipeline mode from BEGIN to COMMIT: BEGIN goes out with the first statements that
+    are waited for, COMMIT with the last ones. Nothing inside may open ``conn.transaction()`` before a first
+    answer has come back. In a transaction the caller holds open, a savepoint of it, as psycopg makes one."""
+    if conn.info.transaction_status != _IDLE:
+        with conn.transaction(), conn.pipeline():
+            yield
+        return
+    with _plain_transaction(conn), conn.pipeline():
+        conn.execute("BEGIN")
+        yield
+        conn.execute("COMMIT")
+
+
+class Begun:
+    """A transaction ``transaction_with`` opened: what its first statements gave (``first``), and ``commit()``,
+    which sends the COMMIT with the statements before it when called in a pipeline."""
+
+    def __init__(self, conn: psycopg.Connection, first: Any, own: bool) -> None:
+        self.conn, self.first, self.own = conn, first, own
+
+    def commit(self) -> None:
+        if self.own:  # a savepoint of the caller's transaction is let go by the caller's block
+            self.conn.execute("COMMIT")
+
+
+@contextmanager
+def transaction_with(conn: psycopg.Connection, first: Callable[[], Any]) -> Iterator[Begun]:
+    """A transaction whose BEGIN goes out with ``first()``'s statements, one round trip for both (``first`` runs
+    in pipeline mode and must not open one of its own: that would send BEGIN alone). The COMMIT is sent on
+    leaving, unless the block sent it with its last statements (``commit()`` in a pipeline). In a transaction
+    the caller holds open, a savepoint of it."""
+    if conn.info.transaction_status != _IDLE:
+        with conn.transaction():
+            yield Begun(conn, first(), own=False)
+        return
+    with _plain_transaction(conn):
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            result = first()
+        yield Begun(conn, result, own=True)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from shared import metrics
 from shared.auth import Principal
 from shared.bootstrap import Service
 from shared.config import Settings
-from shared.db import open_pool, set_tenant
+from shared.db import open_pool, set_tenant, transaction_with
 from shared.envelope import Actor
 from shared.errors import BranchworkError, Forbidden, RequestInvalid, ServiceUnavailable, Unauthenticated
 from shared.inputs import check_request
@@ -304,25 +304,37 @@ def execute_command(tenant_id: str | None, handler: Callable[[UnitOfWork], dict]
     principal = current_principal()
     service = runtime()
     key = _idempotency_key()
-    with service.pool.connection() as conn, conn.transaction():
+    scoped_elsewhere = (tenant_id or "") != (principal.tenant or "")
+    ttl = service.settings.idempotency_ttl_seconds
+
+    def opening() -> psycopg.Cursor | None:
+        """The key claimed (in the caller's bureau), or the bureau set: sent with the transaction's BEGIN."""
         if key:
-            replay = _claim_idempotency_key(conn, principal, key, service.settings.idempotency_ttl_seconds)
+            return _claim_idempotency_key(conn, principal, key, ttl)
+        set_tenant(conn, tenant_id)
+        return None
+
+    with service.pool.connection() as conn, transaction_with(conn, opening) as begun:
+        if key:
+            replay = _claimed_or_replay(conn, principal, key, begun.first)
             if replay is not None:
                 _authorise_again(conn, tenant_id, principal, handler)
                 g.idempotent_replay = True
                 return replay
-        scoped_elsewhere = (tenant_id or "") != (principal.tenant or "")
-        if not key or scoped_elsewhere:
-            set_tenant(conn, tenant_id)
+            if scoped_elsewhere:
+                set_tenant(conn, tenant_id)
         uow = _unit_of_work(conn, tenant_id, principal)
         body = handler(uow)
         if key:
-            # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did.
-            if scoped_elsewhere:  # the key is the caller's: back to its bureau (handlers never move the scope)
-                set_tenant(conn, principal.tenant)
-            conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE tenant_id = %s"
-                         " AND subject = %s AND method = %s AND path = %s AND key = %s",
-                         (Jsonb(body), *_key_scope(principal), key))
+            # Handlers return JSON-ready bodies, so a replay answers exactly what the first call did. The answer
+            # kept for the key goes out with the COMMIT.
+            with conn.pipeline():
+                if scoped_elsewhere:  # the key is the caller's: back to its bureau (handlers never move the scope)
+                    set_tenant(conn, principal.tenant)
+                conn.execute("UPDATE idempotency_keys SET response = %s, status_code = 200 WHERE tenant_id = %s"
+                             " AND subject = %s AND method = %s AND path = %s AND key = %s",
+                             (Jsonb(body), *_key_scope(principal), key))
+                begun.commit()
     metrics.EVENTS_APPENDED.labels(service.settings.service).inc(len(uow.recorded))
     return body
 
@@ -347,30 +359,35 @@ def _key_scope(principal: Principal) -> tuple[str, str, str, str]:
     return principal.tenant or "", principal.subject, request.method, request.path
 
 
-def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: str, ttl_seconds: int) -> dict | None:
-    """Claim ``key`` for this request, or return the response recorded under it (None: go ahead and run)."""
-    scope = _key_scope(principal)
-    request_hash = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
-    # The caller's bureau set, expired keys swept and the key claimed in one round trip (a pipeline of their own:
-    # on a busy server each wait is a turn for a core). A concurrent request with the same key waits here until
-    # the first one commits or rolls back. An expired claim is taken over: the key may be used again once it is
-    # forgotten.
-    with conn.pipeline():
-        set_tenant(conn, principal.tenant)
-        _sweep_expired_keys(conn, scope[0])
-        claim = conn.execute(
-            "INSERT INTO idempotency_keys (tenant_id, subject, method, path, key, request_hash, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT (tenant_id, subject,"
-            " method, path, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, expires_at = EXCLUDED.expires_at,"
-            " created_at = now(), status_code = NULL, response = NULL WHERE idempotency_keys.expires_at <= now()",
-            (*scope, key, request_hash, ttl_seconds))
+def _claim_idempotency_key(conn: psycopg.Connection, principal: Principal, key: str,
+                           ttl_seconds: int) -> psycopg.Cursor:
+    """Claim ``key`` for this request: sent in pipeline mode with the transaction's BEGIN, the caller's bureau set
+    and expired keys swept, one round trip for all (on a busy server each wait is a turn for a core). A concurrent
+    request with the same key waits here until the first one commits or rolls back. An expired claim is taken
+    over: the key may be used again once it is forgotten."""
+    set_tenant(conn, principal.tenant)
+    _sweep_expired_keys(conn, principal.tenant or "")
+    return conn.execute(
+        "INSERT INTO idempotency_keys (tenant_id, subject, method, path, key, request_hash, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) ON CONFLICT (tenant_id, subject,"
+        " method, path, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, expires_at = EXCLUDED.expires_at,"
+        " created_at = now(), status_code = NULL, response = NULL WHERE idempotency_keys.expires_at <= now()",
+        (*_key_scope(principal), key, _request_hash(), ttl_seconds))
+
+
+def _claimed_or_replay(conn: psycopg.Connection, principal: Principal, key: str, claim: psycopg.Cursor) -> dict | None:
+    """None if the claim took the key (go ahead and run), else the response recorded under it."""
     if claim.rowcount:
         return None
     stored = conn.execute("SELECT request_hash, response FROM idempotency_keys WHERE tenant_id = %s AND subject = %s"
-                          " AND method = %s AND path = %s AND key = %s", (*scope, key)).fetchone()
-    if stored["request_hash"] != request_hash:
+                          " AND method = %s AND path = %s AND key = %s", (*_key_scope(principal), key)).fetchone()
+    if stored["request_hash"] != _request_hash():
         raise IdempotencyKeyReused()
     return stored["response"]
+
+
+def _request_hash() -> str:
+    return hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
 
 
 _SWEEP_SECONDS = 60.0
@@ -424,6 +441,6 @@ class _Undo(Exception):
 @contextmanager
 def read_transaction(tenant_id: str | None) -> Iterator[psycopg.Connection]:
     """A read-only transaction that sees one bureau's rows only."""
-    with runtime().pool.connection() as conn, conn.transaction():
-        set_tenant(conn, tenant_id, read_only=True)
+    with runtime().pool.connection() as conn, transaction_with(conn, lambda: set_tenant(conn, tenant_id,
+                                                                                        read_only=True)):
         yield conn

@@ -4,10 +4,12 @@ journal's batch is never the worse for it."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from services.audit import journal, views_feed
-from services.audit.consumer import journal_and_views
+from services.audit.consumer import journal_and_views, journal_consumer
+from shared.consumer import Delivery
 from shared import db
 from tests.audit_month import month_of_work
 from tests.support import new_id
@@ -204,3 +206,49 @@ def test_answers_still_on_their_way_when_the_views_go_wrong_leave_the_journals_b
         assert _position(conn, tenant) == 0
         monkeypatch.undo()
         assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
+
+
+def _deliveries(settings, envelopes) -> list[Delivery]:
+    topic = settings.topic("members")
+    return [Delivery(topic, 0, offset, e.to_json().encode(), (("event_type", e.event_type.encode()),))
+            for offset, e in enumerate(envelopes)]
+
+
+def test_the_journal_consumers_batch_waits_for_the_server_three_times_from_begin_to_commit(audit_settings,
+                                                                                          round_trips):
+    """BEGIN goes out with the claim, and the claim with the journal's and the views' reads; the writes come
+    back once (the views' errors), and the COMMIT goes with the savepoint's release."""
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes
+    runner = journal_consumer(audit_settings)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        round_trips.clear()
+        runner.process(conn, _deliveries(audit_settings, envelopes))
+        assert len(round_trips) == 3
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
+
+
+def test_the_journal_consumer_leaves_alone_what_its_claim_says_was_processed_before(audit_settings):
+    """An event the consumer recorded as processed without journalling it (one it parked) stays out of the
+    journal when it comes again, as it did when the claim was awaited before the journal's reads; a second copy
+    in the batch and a batch delivered again change nothing."""
+    tenant = new_id()
+    envelopes = month_of_work(tenant).envelopes[:6]
+    parked = envelopes[2]
+    runner = journal_consumer(audit_settings)
+    deliveries = _deliveries(audit_settings, envelopes)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with conn.transaction():
+            conn.execute("INSERT INTO processed_events (consumer, event_id) VALUES (%s, %s)",
+                         (runner.name, parked.event_id))
+        runner.process(conn, deliveries + deliveries[:2])
+        first = conn.execute("SELECT seq, event_id::text AS event_id FROM journal WHERE tenant_id = %s ORDER BY seq",
+                             (tenant,)).fetchall()
+        runner.process(conn, deliveries[3:] + deliveries[:3])
+        again = conn.execute("SELECT seq, event_id::text AS event_id FROM journal WHERE tenant_id = %s ORDER BY seq",
+                             (tenant,)).fetchall()
+        assert [row["event_id"] for row in first] == [e.event_id for e in envelopes if e is not parked]
+        assert [row["seq"] for row in first] == [1, 2, 3, 4, 5]
+        assert again == first
+        assert _journal_size(conn, tenant) == _position(conn, tenant) == 5

@@ -8,6 +8,7 @@ from dataclasses import replace
 import sys
 import threading
 
+import psycopg
 import pytest
 from kafka import KafkaProducer
 
@@ -388,3 +389,39 @@ def test_a_test_runs_topics_are_deleted_with_its_database(stack_env):
     assert topics() == {settings.topic("members"), f"{settings.topic('members')}.dlq"}
     isolated.drop()
     wait_for(lambda: not topics(), timeout=30, message="the run's topics deleted")
+
+
+def test_a_batch_refused_at_its_commit_leaves_the_connection_as_it_found_it(audit_settings, counting):
+    """BEGIN and COMMIT go out in the batch's pipeline: an error that comes back only at the commit's sync
+    leaves a failed transaction on the server, which must be rolled back before the next batch."""
+    apply, counts = counting
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 3, new_id())
+    refused = envelopes[2].event_id
+
+    def refused_at_the_commit(conn, envelope):
+        apply(conn, envelope)
+        if envelope.event_id == refused:
+            conn.execute("INSERT INTO applied_counts (event_id, n) VALUES (%s, NULL)", (new_id(),))
+
+    name = f"count-{new_id()}"
+    topic = audit_settings.topic("activities")
+    runner = ConsumerRunner(audit_settings, name, [topic], refused_at_the_commit, max_attempts=1)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, deliveries(envelopes, topic=topic))
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and not conn.autocommit
+        runner.process(conn, deliveries(envelopes, topic=topic))  # again: the parked one is not parked twice
+        parked = conn.execute("SELECT count(*) AS n FROM dead_letters WHERE consumer = %s", (name,)).fetchone()["n"]
+    assert counts(envelopes) == [1, 1, 0]
+    assert parked == 1
+
+
+def test_a_batch_waits_for_the_server_twice_from_begin_to_commit(audit_settings, counting, round_trips):
+    """BEGIN goes out with the claim, the projection's writes with the COMMIT."""
+    apply, counts = counting
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 6, new_id())
+    runner = ConsumerRunner(audit_settings, f"count-{new_id()}", ["t"], apply)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        round_trips.clear()
+        runner.process(conn, deliveries(envelopes))
+        assert len(round_trips) == 2
+    assert counts(envelopes) == [1] * 6
