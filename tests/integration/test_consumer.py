@@ -212,20 +212,24 @@ def test_an_event_twice_in_one_batch_and_again_in_the_next_is_applied_once(audit
     assert counts(envelopes) == [1, 1, 1, 1]
 
 
+def _refusing(apply, event_id: str):
+    """``apply``, but the database refuses the event ``event_id``: an error it reports only when the pipeline
+    syncs (at the batch's COMMIT, when nothing else is awaited after it)."""
+    def refused_by_the_database(conn, envelope):
+        apply(conn, envelope)
+        if envelope.event_id == event_id:
+            conn.execute("INSERT INTO applied_counts (event_id, n) VALUES (%s, NULL)", (new_id(),))
+    return refused_by_the_database
+
+
 def test_an_event_the_database_refuses_is_isolated_by_splitting_and_the_rest_of_the_batch_is_applied_once(
         audit_settings, counting):
     apply, counts = counting
     envelopes = sample_envelopes(f"sample-{new_id()}", 1, 9, new_id())
     poison = envelopes[6].event_id
-
-    def refused_by_the_database(conn, envelope):
-        apply(conn, envelope)
-        if envelope.event_id == poison:  # an error the database reports only when the pipeline syncs
-            conn.execute("INSERT INTO applied_counts (event_id, n) VALUES (%s, NULL)", (new_id(),))
-
     name = f"count-{new_id()}"
     topic = audit_settings.topic("activities")
-    runner = ConsumerRunner(audit_settings, name, [topic], refused_by_the_database, max_attempts=2)
+    runner = ConsumerRunner(audit_settings, name, [topic], _refusing(apply, poison), max_attempts=2)
     with db.connect(audit_settings.owner_dsn) as conn:
         runner.process(conn, deliveries(envelopes, topic=topic))
         parked = conn.execute("SELECT event_id::text AS event_id, error, attempts FROM dead_letters"
@@ -396,16 +400,9 @@ def test_a_batch_refused_at_its_commit_leaves_the_connection_as_it_found_it(audi
     leaves a failed transaction on the server, which must be rolled back before the next batch."""
     apply, counts = counting
     envelopes = sample_envelopes(f"sample-{new_id()}", 1, 3, new_id())
-    refused = envelopes[2].event_id
-
-    def refused_at_the_commit(conn, envelope):
-        apply(conn, envelope)
-        if envelope.event_id == refused:
-            conn.execute("INSERT INTO applied_counts (event_id, n) VALUES (%s, NULL)", (new_id(),))
-
     name = f"count-{new_id()}"
     topic = audit_settings.topic("activities")
-    runner = ConsumerRunner(audit_settings, name, [topic], refused_at_the_commit, max_attempts=1)
+    runner = ConsumerRunner(audit_settings, name, [topic], _refusing(apply, envelopes[2].event_id), max_attempts=1)
     with db.connect(audit_settings.owner_dsn) as conn:
         runner.process(conn, deliveries(envelopes, topic=topic))
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and not conn.autocommit
