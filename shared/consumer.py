@@ -34,7 +34,7 @@ from shared.kafka import MAX_POLL_RECORDS, batch_consumer, idempotent_producer
 log = logging.getLogger(__name__)
 
 Apply = Callable[[psycopg.Connection, Envelope], None]
-ApplyBatch = Callable[..., None]  # (conn, new envelopes), or with ``claim_with_batch`` (conn, envelopes, fresh)
+ApplyBatch = Callable[[psycopg.Connection, list[Envelope]], None]
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,6 @@ class _Item:
         return str(uuid.UUID(self.envelope.event_id))
 
 
-def _fresh_of(claim: psycopg.Cursor) -> set[str]:
-    """The ids a claim recorded as processed for the first time."""
-    return {row["event_id"] for row in claim.fetchall()}
-
-
 class _Failed(Exception):
     """A batch did not commit; ``at`` is the item whose apply raised (None: the error came at the commit)."""
 
@@ -86,15 +81,11 @@ class ConsumerRunner:
     def __init__(self, settings: Settings, name: str, topics: list[str], apply: Apply, *,
                  dsn: str | None = None, max_attempts: int | None = None,
                  event_types: Collection[str] | None = None, apply_batch: ApplyBatch | None = None,
-                 linger_ms: int | None = None, linger_from_poll: bool = False, claim_with_batch: bool = False) -> None:
+                 linger_ms: int | None = None, linger_from_poll: bool = False) -> None:
         """``event_types``: the only types ``apply`` does anything with (None: every type).
         ``apply_batch``: applies a batch's new events at once, to the same effect as ``apply`` on each in turn.
         ``linger_ms``: this consumer's linger (None: the settings' ``consumer_linger_ms``).
-        ``linger_from_poll``: the time a batch took counts towards the linger after it (see ``_linger``).
-        ``claim_with_batch``: ``apply_batch`` is called as ``apply_batch(conn, envelopes, fresh)`` with every event
-        of the batch once, before the batch's claim is answered; ``fresh()`` answers it (the ids of the events
-        not processed before), and ``apply_batch`` applies those only. Asked after its own first reads are sent,
-        it costs no round trip of its own — for a consumer someone waits on (the audit journal)."""
+        ``linger_from_poll``: the time a batch took counts towards the linger after it (see ``_linger``)."""
         self.settings = settings
         self.name = name
         self.group_id = f"{settings.topic_prefix}.{name}"
@@ -106,7 +97,6 @@ class ConsumerRunner:
         self.event_types = None if event_types is None else frozenset(event_types)
         self.linger_ms = settings.consumer_linger_ms if linger_ms is None else linger_ms
         self.linger_from_poll = linger_from_poll
-        self.claim_with_batch = claim_with_batch and apply_batch is not None
         self._dlq_producer = None
 
     def run(self, stop: threading.Event, poll_timeout_ms: int = 500) -> None:
@@ -216,51 +206,28 @@ class ConsumerRunner:
     def _apply_together(self, conn: psycopg.Connection, items: list[_Item]) -> None:
         at = None
         try:
-            with pipelined_transaction(conn):
-                claim = self._claim(conn, [item.event_id for item in items])
-                if self.claim_with_batch:
-                    applied = self._apply_claiming(conn, items, claim)
-                else:
-                    fresh = _fresh_of(claim)
-                    new = []
-                    for index, item in enumerate(items):
-                        if item.event_id not in fresh:
-                            continue
-                        fresh.discard(item.event_id)  # a second copy in this batch is a duplicate too
-                        item.tries += 1
-                        new.append(item)
-                        if self.apply_batch is None:
-                            at = index
-                            self.apply(conn, item.envelope)
-                    at = None
-                    if self.apply_batch is not None and new:
-                        self.apply_batch(conn, [item.envelope for item in new])
-                    applied = len(new)
+            # BEGIN goes out with the claim, the projection's writes with the COMMIT.
+            with pipelined_transaction(conn, lambda: self._claim(conn, [item.event_id for item in items])) as claim:
+                fresh = {row["event_id"] for row in claim.fetchall()}
+                new = []
+                for index, item in enumerate(items):
+                    if item.event_id not in fresh:
+                        metrics.CONSUMER_APPLIED.labels(self.name, "duplicate").inc()
+                        continue
+                    fresh.discard(item.event_id)  # a second copy in this batch is a duplicate too
+                    item.tries += 1
+                    new.append(item.envelope)
+                    if self.apply_batch is None:
+                        at = index
+                        self.apply(conn, item.envelope)
+                at = None
+                if self.apply_batch is not None and new:
+                    self.apply_batch(conn, new)
         except psycopg.OperationalError:
             raise
         except Exception as error:  # the transaction is rolled back: nothing of the batch is applied
             raise _Failed(error, at) from error
-        metrics.CONSUMER_APPLIED.labels(self.name, "applied").inc(applied)
-        metrics.CONSUMER_APPLIED.labels(self.name, "duplicate").inc(len(items) - applied)
-
-    def _apply_claiming(self, conn: psycopg.Connection, items: list[_Item], claim: psycopg.Cursor) -> int:
-        """Hand the batch (each event once) to ``apply_batch`` with its claim still on the way; it asks for the
-        claim's answer once its own first reads are back, which brings both, and leaves out what was processed
-        before. Returns how many of the batch were new."""
-        once: dict[str, _Item] = {}
-        for item in items:
-            once.setdefault(item.event_id, item)
-        for item in once.values():
-            item.tries += 1
-        answer: list[set[str]] = []
-
-        def fresh() -> set[str]:
-            if not answer:
-                answer.append(_fresh_of(claim))
-            return answer[0]
-
-        self.apply_batch(conn, [item.envelope for item in once.values()], fresh)
-        return len(fresh())
+        metrics.CONSUMER_APPLIED.labels(self.name, "applied").inc(sum(1 for item in items if item.tries))
 
     def _apply_alone(self, conn: psycopg.Connection, item: _Item, error: Exception) -> None:
         """Try the one failing event again on its own, up to ``max_attempts`` in all; then park it."""

@@ -71,17 +71,20 @@ def _plain_transaction(conn: psycopg.Connection) -> Iterator[None]:
 
 
 @contextmanager
-def pipelined_transaction(conn: psycopg.Connection) -> Iterator[None]:
-    """A transaction run in pipeline mode from BEGIN to COMMIT: BEGIN goes out with the first statements that
-    are waited for, COMMIT with the last ones. Nothing inside may open ``conn.transaction()`` before a first
-    answer has come back. In a transaction the caller holds open, a savepoint of it, as psycopg makes one."""
+def pipelined_transaction(conn: psycopg.Connection, first: Callable[[], Any]) -> Iterator[Any]:
+    """A transaction run in pipeline mode from BEGIN to COMMIT: BEGIN goes out with ``first()``'s statements, one
+    round trip for both (a sync: psycopg learns only from it that a transaction is open, and a nested
+    ``conn.transaction()`` must make a savepoint, not a transaction of its own), COMMIT with the block's last
+    statements; yields what ``first`` returned. In a transaction the caller holds open, a savepoint of it."""
     if conn.info.transaction_status != _IDLE:
         with conn.transaction(), conn.pipeline():
-            yield
+            yield first()
         return
-    with _plain_transaction(conn), conn.pipeline():
+    with _plain_transaction(conn), conn.pipeline() as pipeline:
         conn.execute("BEGIN")
-        yield
+        result = first()
+        pipeline.sync()
+        yield result
         conn.execute("COMMIT")
 
 

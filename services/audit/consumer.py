@@ -21,19 +21,15 @@ SOURCES = ("members", "activities", "notify")
 
 def journal_consumer(settings: Settings, linger_ms: int | None = None) -> ConsumerRunner:
     topics = [settings.topic(source) for source in SOURCES]
-    # Auditors wait on the journal: the time a batch took counts towards its linger, and its claim travels with
-    # the journal's first reads (the journal leaves alone what it holds already, and what the claim says was
-    # processed before).
     return ConsumerRunner(settings, "audit-journal", topics, journal.append, apply_batch=journal_and_views,
-                          linger_ms=linger_ms, linger_from_poll=True, claim_with_batch=True)
+                          linger_ms=linger_ms, linger_from_poll=True)  # auditors wait on the journal
 
 
-def journal_and_views(conn, envelopes, fresh=None) -> None:
+def journal_and_views(conn, envelopes) -> None:
     """Journal a batch and bring the views level with it in the same transaction; the views worker is woken
-    only for what that left behind. What the views need to know first is asked with the journal's reads, and
-    so is ``fresh``, the consumer's claim (see ``ConsumerRunner``)."""
+    only for what that left behind. What the views need to know first is asked with the journal's reads."""
     asked = ask_to_follow(conn, sorted({e.tenant_id for e in envelopes if e.tenant_id is not None}))
-    journalled = journal.append_batch(conn, envelopes, notify=False, fresh=fresh)
+    journalled = journal.append_batch(conn, envelopes, notify=False)
     if not follow_journal(conn, journalled, asked):
         journal.wake_views(conn)
 

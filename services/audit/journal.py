@@ -12,7 +12,7 @@ statement for the whole batch.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
@@ -56,11 +56,10 @@ Journalled = dict[str, tuple[int, list[Envelope]]]  # tenant → the first new e
 
 
 def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], received_at: datetime | None = None,
-                 *, notify: bool = True, fresh: Callable[[], set[str]] | None = None) -> Journalled:
+                 *, notify: bool = True) -> Journalled:
     """Add events to their tenants' journals and trees, in the order given; those already there (or twice in
     the batch) are left alone. Returns what was added, per tenant; ``notify=False`` leaves waking the views
-    worker to the caller. ``fresh``: the consumer's claim, answered with the reads below (the ids it had not
-    processed before); the others are left alone too.
+    worker to the caller.
 
     However many bureaus the batch holds, it costs the same few statements: the events journalled already
     looked for, the numbers of every bureau reserved, the chains' last entries and the trees' right edges
@@ -77,9 +76,6 @@ def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], receiv
                                             _read_chains(conn, _chains_of(by_tenant)),
                                             read_right_edges(conn, sorted(by_tenant)))
     seen = {str(row["event_id"]) for row in already.fetchall()}
-    if fresh is not None:
-        claimed = fresh()
-        seen |= {_event_id(e) for entries in by_tenant.values() for e in entries} - claimed
     heads = {row["tenant_id"]: row for row in reserved.fetchall()}
     last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in chain_ends.fetchall()}
     edge_nodes = edges.fetchall()

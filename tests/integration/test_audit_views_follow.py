@@ -214,25 +214,24 @@ def _deliveries(settings, envelopes) -> list[Delivery]:
             for offset, e in enumerate(envelopes)]
 
 
-def test_the_journal_consumers_batch_waits_for_the_server_three_times_from_begin_to_commit(audit_settings,
-                                                                                          round_trips):
-    """BEGIN goes out with the claim, and the claim with the journal's and the views' reads; the writes come
-    back once (the views' errors), and the COMMIT goes with the savepoint's release."""
+def test_the_journal_consumers_batch_waits_for_the_server_four_times_from_begin_to_commit(audit_settings,
+                                                                                         round_trips):
+    """BEGIN goes out with the claim, the journal's and the views' reads together, the writes come back once (the
+    views' errors), and the COMMIT goes with the savepoint's release."""
     tenant = new_id()
     envelopes = month_of_work(tenant).envelopes
     runner = journal_consumer(audit_settings)
     with db.connect(audit_settings.owner_dsn) as conn:
         round_trips.clear()
         runner.process(conn, _deliveries(audit_settings, envelopes))
-        assert len(round_trips) == 3
+        assert len(round_trips) == 4
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
 
 
 def test_the_journal_consumer_leaves_alone_what_its_claim_says_was_processed_before(audit_settings):
     """An event the consumer recorded as processed without journalling it (one it parked) stays out of the
-    journal when it comes again, as it did when the claim was awaited before the journal's reads; a second copy
-    in the batch and a batch delivered again change nothing."""
+    journal when it comes again; a second copy in the batch and a batch delivered again change nothing."""
     tenant = new_id()
     envelopes = month_of_work(tenant).envelopes[:6]
     parked = envelopes[2]

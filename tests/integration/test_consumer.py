@@ -422,3 +422,24 @@ def test_a_batch_waits_for_the_server_twice_from_begin_to_commit(audit_settings,
         runner.process(conn, deliveries(envelopes))
         assert len(round_trips) == 2
     assert counts(envelopes) == [1] * 6
+
+
+def test_a_savepoint_inside_a_batch_is_a_savepoint_not_a_commit_of_its_own(audit_settings, counting):
+    """psycopg learns that the batch's transaction is open only from a sync: an apply that takes a savepoint
+    (as a unit of work does) must not commit the batch half-way, and a batch refused after it leaves nothing."""
+    apply, counts = counting
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 3, new_id())
+
+    def in_a_savepoint(conn, envelope):
+        with conn.transaction():
+            apply(conn, envelope)
+        if envelope.event_id == envelopes[2].event_id:
+            raise ValueError("refused after the savepoints")
+
+    runner = ConsumerRunner(audit_settings, f"count-{new_id()}", ["t"], in_a_savepoint, max_attempts=1)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        with pytest.raises(consumer_module._Failed):
+            runner._apply_together(conn, [consumer_module._Item(d, e) for d, e in
+                                          zip(deliveries(envelopes), envelopes)])
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert counts(envelopes) == [0, 0, 0]
