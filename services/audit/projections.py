@@ -56,16 +56,19 @@ def decode(envelope: Envelope) -> Any | None:
     return registry.deserialise(envelope.event_type, envelope.schema_version, envelope.data)
 
 
-def facts_of(envelope: Envelope) -> list[Fact]:
-    """Every fact the views keep about one event, each stamped with its tenant and event id."""
+def facts_of(envelope: Envelope, stamps: tuple[str, str] | None = None) -> list[Fact]:
+    """Every fact the views keep about one event, each stamped with its tenant and event id. ``stamps``: the
+    envelope's occurred and recorded times as its canonical text, for the timeline's rows to carry instead of
+    datetimes (a rebuild copies them; PostgreSQL reads either as the same instant)."""
     event = decode(envelope)
     if event is None or envelope.tenant_id is None:
         return []
     handler = HANDLERS.get(envelope.event_type)
     base = {"tenant_id": envelope.tenant_id, "event_id": envelope.event_id}
     facts = [Fact(table, {**base, **row}) for table, row in (handler(event, envelope) if handler else [])]
+    occurred_at, recorded_at = stamps or (envelope.occurred_at, envelope.recorded_at)
     timeline = {**base, "event_type": envelope.event_type, "branch_id": envelope.branch_id,
-                "occurred_at": envelope.occurred_at, "recorded_at": envelope.recorded_at}
+                "occurred_at": occurred_at, "recorded_at": recorded_at}
     facts.extend(Fact("member_events", {**timeline, **row}) for row in _timeline_rows(event, envelope))
     return facts
 

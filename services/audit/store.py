@@ -226,7 +226,7 @@ class SqlStore:
     def put_copied(self, facts: Iterable[Fact], *, fresh: bool = False) -> None:
         """Many facts, as ``put_many``, for a large batch (a catch-up, a rebuild): each table's rows first brought
         together the way the table converges (``fold``), copied into a scratch table and upserted from it in one
-        statement — a few statements for the batch instead of one per row. Not in pipeline mode (COPY).
+        statement, the scratch table then emptied — a few statements for the batch instead of one per row. Not in pipeline mode (COPY).
 
         ``fresh``: the facts come from entries never applied before to these tables (a rebuild's first round), so a
         fact keyed by its event cannot meet a row already there and is copied straight into its table."""
@@ -249,6 +249,10 @@ class SqlStore:
                         write(values(row))
                 if table not in direct:
                     cursor.execute(_insert_statement(table, columns, into))
+                    # Emptied by TRUNCATE, not by deleting the rows as they are moved: a deleted row's space is never
+                    # used again in a temporary table (no vacuum reaches it), so a session's stage grew with every
+                    # batch and each move read all it had ever held (a rebuild's activities: tens of megabytes).
+                    cursor.execute(_truncate_statement(into))
 
     def rows(self, table: str, tenant_id: str, *, branch_id=None, member_id=None, between=None,
              concerning: Concerning | None = None, columns: tuple[str, ...] | None = None) -> list[dict]:
@@ -409,11 +413,19 @@ def _stages(conn: psycopg.Connection, tables: set[str]) -> dict[str, str]:
 
 
 _statements: dict[tuple[str, tuple[str, ...], str | None], str] = {}
+_truncates: dict[str, str] = {}
+
+
+def _truncate_statement(stage: str) -> str:
+    statement = _truncates.get(stage)
+    if statement is None:
+        statement = _truncates[stage] = sql.SQL("TRUNCATE {}").format(sql.Identifier(stage)).as_string(None)
+    return statement
 
 
 def _insert_statement(table: str, columns: tuple[str, ...], stage: str | None = None) -> str:
     """INSERT … ON CONFLICT: nothing for a fact already there, or newer-version-wins for an entity; the rows given
-    as parameters, or moved out of a scratch table (``stage``) in the same statement."""
+    as parameters, or read out of a scratch table (``stage``), which the caller then empties."""
     cached = _statements.get((table, columns, stage))
     if cached is not None:
         return cached
@@ -422,13 +434,11 @@ def _insert_statement(table: str, columns: tuple[str, ...], stage: str | None = 
     # Merged objects moved as jsonb, whatever their column: stored as PostgreSQL writes jsonb (keys in its order),
     # the text a row inserted with a parameter or joined by ``||`` holds.
     rows = sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns))) if stage is None \
-        else sql.SQL("SELECT {} FROM moved").format(sql.SQL(", ").join(
+        else sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(
             sql.SQL("{}::jsonb").format(sql.Identifier(c)) if c in spec.merged else sql.Identifier(c)
-            for c in columns))
+            for c in columns), sql.Identifier(stage))
     insert = sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) ").format(
         sql.Identifier(table), names, rows, sql.SQL(", ").join(map(sql.Identifier, spec.key)))
-    if stage is not None:
-        insert = sql.SQL("WITH moved AS (DELETE FROM {} RETURNING *) ").format(sql.Identifier(stage)) + insert
     if spec.merged:
         insert += sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
             sql.SQL("{0} = {1}.{0}::jsonb || EXCLUDED.{0}::jsonb").format(sql.Identifier(c), sql.Identifier(table))

@@ -15,6 +15,8 @@ import logging
 import multiprocessing
 import os
 import threading
+from dataclasses import fields
+from datetime import datetime, UTC
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from collections.abc import Callable
 from itertools import groupby
@@ -26,7 +28,7 @@ from psycopg.rows import tuple_row
 from shared import metrics, rebuild as shared_rebuild
 from shared.config import Settings
 from shared.db import connect
-from shared.envelope import Envelope
+from shared.envelope import Actor, Envelope, parse_timestamp
 from shared.rebuild import ReadAhead, ReadModel
 from shared.worker import WorkerLoop
 from services.audit import journal
@@ -382,6 +384,49 @@ def _envelope_json(text: bytes) -> dict:
         return json.loads(text)
 
 
+_ENVELOPE_FIELDS = frozenset(field.name for field in fields(Envelope))
+_ACTOR_FIELDS = frozenset(field.name for field in fields(Actor))
+
+
+def _envelope(body: dict, actors: dict[tuple[str, str], Actor]) -> Envelope:
+    """The Envelope ``Envelope.from_dict`` makes of a journal entry's JSON, in a third of the time: a frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``, and a rebuild makes a million. Only for a body of
+    exactly the envelope's fields (nothing of ``__init__`` is missed: no default, no ``__post_init__``); any other
+    goes through ``from_dict``, which fills or refuses it. ``actors``: the Actor of each (user, role) made so far."""
+    actor = body.get("actor")
+    if body.keys() != _ENVELOPE_FIELDS or type(actor) is not dict or actor.keys() != _ACTOR_FIELDS:
+        return Envelope.from_dict(body)
+    who = (actor["user"], actor["role"])
+    envelope = object.__new__(Envelope)
+    envelope.__dict__.update(
+        event_id=body["event_id"], event_type=body["event_type"], schema_version=body["schema_version"],
+        stream_id=body["stream_id"], stream_version=body["stream_version"], tenant_id=body["tenant_id"],
+        branch_id=body["branch_id"], occurred_at=_timestamp(body["occurred_at"]),
+        recorded_at=_timestamp(body["recorded_at"]), actor=actors.get(who) or actors.setdefault(who, Actor(*who)),
+        correlation_id=body["correlation_id"], causation_id=body["causation_id"], data=body["data"],
+        prev_hash=body["prev_hash"], hash=body["hash"])
+    return envelope
+
+
+def _timestamp(text: str) -> datetime:
+    """``parse_timestamp``'s datetime in a tenth of the time where the text names UTC (as the journal's always does):
+    ``fromisoformat`` gives it UTC's own tzinfo already, and checking and replacing that is most of the cost."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is UTC else parse_timestamp(text)
+
+
+def _stamps(body: dict) -> tuple[str, str] | None:
+    """An entry's two timestamps as the journal holds them, when both are in the canonical form
+    (``2024-05-01T09:30:00.000000Z``): the timeline's rows are copied with this text, which PostgreSQL reads as
+    the same instant, instead of datetimes psycopg takes five times as long to write."""
+    occurred, recorded = body["occurred_at"], body["recorded_at"]
+    return (occurred, recorded) if _canonical(occurred) and _canonical(recorded) else None
+
+
+def _canonical(text: object) -> bool:
+    return type(text) is str and len(text) == 27 and text[10] == "T" and text[19] == "." and text[26] == "Z"
+
+
 def _read_ahead(conn: psycopg.Connection, after: tuple[str, int], limit: int, before: str | None) -> list[tuple]:
     """The next ``limit`` entries in key order (of bureaus before ``before``), each decoded with its facts (or what
     stopped them being worked out)."""
@@ -390,11 +435,12 @@ def _read_ahead(conn: psycopg.Connection, after: tuple[str, int], limit: int, be
         rows = cursor.execute("SELECT tenant_id, seq, envelope FROM public.journal WHERE (tenant_id, seq) > (%s, %s)"
                               f"{bounded} ORDER BY tenant_id, seq LIMIT %s",
                               (*after, *([before] if before else []), limit)).fetchall()
-    decoded = []
+    decoded, actors = [], {}
     for tenant_id, seq, text in rows:
-        envelope = Envelope.from_dict(_envelope_json(text.encode()))
+        body = _envelope_json(text.encode())
+        envelope = _envelope(body, actors)
         try:
-            facts = facts_of(envelope)
+            facts = facts_of(envelope, stamps=_stamps(body))
         except Exception as error:  # noqa: BLE001 — recorded in failures by the writer, retried after a fix
             facts = error
         decoded.append(((tenant_id, seq), tenant_id, seq, envelope, facts))

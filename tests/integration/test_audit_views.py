@@ -251,8 +251,8 @@ def test_a_rebuild_records_an_entry_the_database_refuses_and_applies_the_others(
         count = conn.execute("SELECT count(*) AS n FROM views.activities").fetchone()["n"]
     facts_of = views_feed.facts_of
 
-    def facts_with_a_bad_date(envelope):
-        facts = facts_of(envelope)
+    def facts_with_a_bad_date(envelope, **given):
+        facts = facts_of(envelope, **given)
         if envelope.event_id != held["event_id"]:
             return facts
         return [Fact(f.table, {**f.row, "on_date": "not a date"}) if f.table == "activities" else f for f in facts]
@@ -421,8 +421,8 @@ def test_an_entry_the_database_refuses_is_found_by_splitting_the_batch_and_the_o
     refused = envelopes[5].event_id
     facts_of = views_feed.facts_of
 
-    def facts_with_a_bad_date(envelope):
-        facts = facts_of(envelope)
+    def facts_with_a_bad_date(envelope, **given):
+        facts = facts_of(envelope, **given)
         if envelope.event_id != refused:
             return facts
         # a value only PostgreSQL rejects, when the pipeline syncs: the batch is split to find it

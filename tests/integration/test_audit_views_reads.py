@@ -237,3 +237,39 @@ def test_a_large_batch_copied_in_converges_as_rows_sent_one_by_one(stores, fresh
                                " (SELECT count(*) FROM copied.dues_paid) AS d").fetchone()
         assert counted["a"] == 1 and counted["d"]  # the history fills the tables the batch must converge in
         conn.execute("SET LOCAL search_path = views, public")
+
+
+def test_batches_copied_one_after_another_converge_and_leave_their_scratch_tables_empty(stores):
+    """Each table's rows of a batch pass through a scratch table of the session, emptied once they are moved: the
+    next set of columns of the same table, and the next batch, find nothing of the last there, and the scratch
+    table does not grow from batch to batch (a rebuild copies a thousand batches through it)."""
+    _, views, envelopes = stores
+    facts = [fact for envelope in envelopes for fact in facts_of(envelope)]
+    held = next(fact.row for fact in facts if fact.table == "activities")
+    cancelled = {key: held[key] for key in ("tenant_id", "event_id", "activity_id", "branch_id", "kind")}
+    facts += [Fact("activities", {**cancelled, "status": "cancelled", "note": "改期",  # another set of columns
+                                  "stream_version": held["stream_version"] + 1}),
+              Fact("activities", {**cancelled, "activity_id": "a-cancelled-at-once", "status": "cancelled",
+                                  "note": None, "stream_version": 1})]
+    assert len({tuple(fact.row) for fact in facts if fact.table == "activities"}) > 1
+    conn = views.conn
+    with conn.transaction(force_rollback=True):
+        _scratch_tables(conn, "one_by_one")
+        _scratch_tables(conn, "copied")
+        conn.execute("SET LOCAL search_path = one_by_one, public")
+        SqlStore(conn).put_many(facts)
+        conn.execute("SET LOCAL search_path = copied, public")
+        half = len(facts) // 2
+        sizes = []
+        for batch in (facts[:half], facts[half:], facts):
+            SqlStore(conn).put_copied(batch)
+            sizes.append(conn.execute("SELECT count(*) AS n, coalesce(sum(pg_relation_size(c.oid)), 0) AS bytes"
+                                      " FROM pg_class c WHERE c.relname LIKE 'stage\\_%' AND c.relpersistence = 't'"
+                                      ).fetchone())
+            assert conn.execute("SELECT count(*) AS n FROM stage_activities").fetchone()["n"] == 0
+        assert sizes[0]["n"] and all(size["bytes"] == 0 for size in sizes), sizes
+        for table, spec in TABLES.items():
+            order = ", ".join(spec.key)
+            found = conn.execute(f"SELECT * FROM copied.{table} ORDER BY {order}").fetchall()
+            assert found == conn.execute(f"SELECT * FROM one_by_one.{table} ORDER BY {order}").fetchall(), table
+        conn.execute("SET LOCAL search_path = views, public")
