@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any, Protocol
 
 import orjson
@@ -188,14 +187,10 @@ class Statements:
     order, to be run later. A batch projection only writes (through a ``RowWriter``), so it needs nothing back."""
 
     def __init__(self) -> None:
-        self.kept: list[tuple[Any, Any, list | None]] = []
+        self.kept: list[tuple[Any, Any]] = []
 
     def execute(self, query: Any, params: Any = None) -> None:
-        self.kept.append((query, params, None))
-
-    def copy_rows(self, statement: str, rows: list[tuple]) -> None:
-        """A ``COPY … FROM STDIN`` of ``rows`` (tuples of the columns' values), to be run in its turn."""
-        self.kept.append((statement, None, rows))
+        self.kept.append((query, params))
 
 
 class WriteBehind:
@@ -231,25 +226,13 @@ class WriteBehind:
         if self.failed is not None:
             raise self.failed
 
-    def _write(self, statements: list) -> None:
-        """One batch in a transaction: its statements pipelined, a COPY between them (never in a pipeline)."""
-        with self.conn.transaction():
-            for copying, run in groupby(statements, key=lambda statement: statement[2] is not None):
-                if copying:
-                    for statement, _, rows in run:
-                        with self.conn.cursor().copy(statement) as copy:
-                            for row in rows:
-                                copy.write_row(row)
-                else:
-                    with self.conn.pipeline():
-                        for query, params, _ in run:
-                            self.conn.execute(query, params)
-
     def _run(self) -> None:
         while (statements := self.batches.get()) is not None:
             try:
                 if self.failed is None:  # after a failure, the batches still handed over are dropped
-                    self._write(statements)
+                    with self.conn.transaction(), self.conn.pipeline():
+                        for query, params in statements:
+                            self.conn.execute(query, params)
             except BaseException as error:  # raised in the rebuild's thread
                 self.failed = error
             finally:

@@ -54,7 +54,6 @@ class RowSet:
     types: dict[str, str] = field(default_factory=dict)
     statement: str = field(init=False, repr=False, compare=False)
     plain: str = field(init=False, repr=False, compare=False)  # the insert without its conflict clause
-    copy: str = field(init=False, repr=False, compare=False)  # the same rows by COPY, where they may go so
 
     def __post_init__(self) -> None:
         if self.keyed and self.key not in self.columns:
@@ -72,9 +71,6 @@ class RowSet:
             table=sql.Identifier(self.table), columns=sql.SQL(", ").join(map(sql.Identifier, self.columns)),
             selected=selected, source=source)
         object.__setattr__(self, "plain", insert.as_string(None))
-        object.__setattr__(self, "copy", sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
-            table=sql.Identifier(self.table), columns=sql.SQL(", ").join(map(sql.Identifier, self.columns)))
-            .as_string(None))
         if self.conflict:
             insert += sql.SQL(" ON CONFLICT ") + sql.SQL(self.conflict)
         object.__setattr__(self, "statement", insert.as_string(None))
@@ -98,12 +94,6 @@ class RowSet:
         return self.replaces or self.positional
 
     @property
-    def copied(self) -> bool:
-        """Whether a fill may COPY this row set's rows: tuples of plain values (no JSON), inserted without a
-        conflict clause. COPY reads each value by its column's input function, as the statement does."""
-        return self.arrays and not self.conflict and not self.json
-
-    @property
     def updates(self) -> bool:
         return "DO UPDATE" in self.conflict.upper()
 
@@ -125,9 +115,6 @@ class Fill:
 
     - a key never written has nothing to replace: no DELETE for it;
     - rows of keys never written go in without the conflict check of an upsert: nothing to conflict with;
-    - where the connection takes rows to copy (``copy_rows``: a rebuild writing behind its projection), the rows of
-      a row set that may be copied (``RowSet.copied``) go in by COPY, about half the server's time of the
-      statement;
     - before it looks up a table's rows by their key, it adds the table's keys left for later (``keys_later``,
       the statements by table that the rebuild left out of the shadow copy to build after the fill).
     """
@@ -204,8 +191,6 @@ class RowWriter:
                 self.conn.execute(rows.plain, (encode(fresh),))
             if known:
                 self.conn.execute(rows.statement, (encode(known),))
-        elif rows.copied and hasattr(self.conn, "copy_rows"):  # a fill's rows kept to be copied in
-            self.conn.copy_rows(rows.copy, new)
         else:
             self.conn.execute(rows.statement, (encode(new),))
         written.update(map(rows.key_of(), new))

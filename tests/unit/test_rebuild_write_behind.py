@@ -18,7 +18,6 @@ class Connection:
         self.committed: list[list[str]] = []
         self.rolled_back: list[list[str]] = []
         self.open: list[str] | None = None
-        self.piped = False
 
     @contextmanager
     def transaction(self):
@@ -35,23 +34,7 @@ class Connection:
 
     @contextmanager
     def pipeline(self):
-        self.piped = True
-        try:
-            yield
-        finally:
-            self.piped = False
-
-    def cursor(self) -> Connection:
-        return self
-
-    @contextmanager
-    def copy(self, statement: str):
-        assert self.open is not None and not self.piped, "a COPY outside a transaction or in a pipeline"
-        self.open.append(statement)
-        yield self
-
-    def write_row(self, row: tuple) -> None:
-        self.open.append(f"  {row}")
+        yield
 
     def execute(self, query, params=None) -> None:
         assert self.open is not None, "a statement outside a transaction"
@@ -90,16 +73,3 @@ def test_a_failed_batch_is_rolled_back_and_fails_the_rebuild_with_nothing_after_
     behind.close()
     assert conn.committed == [["a (0,)"]]
     assert conn.rolled_back == [["b (0,)", "fail (1,)"]]
-
-
-def test_rows_to_copy_are_copied_in_their_turn_outside_the_pipeline():
-    conn = Connection()
-    behind = WriteBehind(conn)
-    statements = Statements()
-    statements.execute("a")
-    statements.copy_rows("COPY t FROM STDIN", [("x", 1), ("y", 2)])
-    statements.execute("b")
-    behind.put(statements.kept)
-    behind.drain()
-    behind.close()
-    assert conn.committed == [["a None", "COPY t FROM STDIN", "  ('x', 1)", "  ('y', 2)", "b None"]]

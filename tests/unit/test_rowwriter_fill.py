@@ -71,21 +71,3 @@ def test_the_keys_left_for_later_are_added_before_the_first_delete_that_needs_th
     assert queries.index("ALTER TABLE visitors ADD PRIMARY KEY (visit_id, person)") < queries.index(
         PEOPLE.delete_statement())
     assert fill.keys_later == {}
-
-
-class Keeper(Recorder):
-    """A connection that takes rows to copy, as a rebuild writing behind its projection does."""
-
-    def copy_rows(self, statement: str, rows: list) -> None:
-        self.statements.append((statement, rows))
-
-
-def test_a_fill_through_a_connection_that_copies_sends_the_rows_it_may_copy_by_copy():
-    conn, fill = Keeper(), Fill()
-    first = batch(conn, fill, lambda w: (record(w, "a", ["wang", "li"]), w.add(NOTES, {"note_id": "n", "text": "t"})))
-    assert first == [(RECORDED.plain, first[0][1]), (PEOPLE.copy, [("a", "wang"), ("a", "li")]),
-                     (NOTES.statement, first[2][1])]
-    assert PEOPLE.copy == 'COPY "visitors" ("visit_id", "person") FROM STDIN'
-    again = batch(conn, fill, lambda w: record(w, "a", ["sun"]))  # replaced: deleted first, then copied in
-    assert [query for query, _ in again] == [RECORDED.statement, PEOPLE.delete_statement(), PEOPLE.copy]
-    assert not RECORDED.copied and not NOTES.copied  # an upsert, and rows sent as objects, keep their statements
