@@ -229,3 +229,6 @@ def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any
         if projector is not None:
             projector(writer, envelope, event)
     writer.flush()
+
+
+project_batch.writes_behind = True  # a rebuild writes its batches while it projects the next (shared/rebuild.py)

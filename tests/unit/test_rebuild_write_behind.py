@@ -73,3 +73,12 @@ def test_a_failed_batch_is_rolled_back_and_fails_the_rebuild_with_nothing_after_
     behind.close()
     assert conn.committed == [["a (0,)"]]
     assert conn.rolled_back == [["b (0,)", "fail (1,)"]]
+
+
+def test_only_a_projection_that_asks_for_it_is_written_behind():
+    from services.activities import projections as activities
+    from services.members import projections as members
+    from shared.rebuild import StoreFeed
+    assert StoreFeed(None, activities.project, activities.project_batch).writes_behind
+    assert not StoreFeed(None, members.project, members.project_batch).writes_behind
+    assert not StoreFeed(None, activities.project).writes_behind  # one event at a time: nothing to write behind
