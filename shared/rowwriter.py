@@ -4,8 +4,9 @@ a rebuild — the same statements either way, so both leave the same rows.
 Rows travel as one JSON array and PostgreSQL turns each object into the table's own row type
 (``json_populate_recordset``): every value is read by its column's input function, and a batch of thousands
 of rows costs one statement and one parameter. A row set that replaces a key's rows (many narrow rows: an
-activity's participants) sends each row as a JSON array of its values instead, read once as ``jsonb`` and taken
-apart by position: no column names repeated in every row, no object for the server to parse into a record.
+activity's participants), or one declared ``positional``, sends each row as a JSON array of its values instead,
+read once as ``jsonb`` and taken apart by position: no column names repeated in every row, no object for the
+server to parse into a record (about half the server's time for the same rows).
 What is gathered is written before any other statement (``execute``), in the order the row sets are declared
 (tables that others refer to first), so a batch has the effect of its events applied one at a time:
 
@@ -37,9 +38,10 @@ class RowSet:
     ``key`` names the column whose value identifies what a row changes when ``conflict`` updates or
     ``replaces`` is set; ``replaces``: a key's rows replace every row the table had under it (the
     key column is then the column deleted by), and its rows are tuples of the columns' values, in their order,
-    sent as JSON arrays; ``types``: the SQL types of such a row set's columns that are not text. ``json``: jsonb
-    columns, stored as the JSON they are given (a ``None`` is JSON null, not SQL NULL, as ``Jsonb(None)`` would
-    store it).
+    sent as JSON arrays; ``positional``: rows added as dicts are sent as such arrays too; ``types``: the SQL
+    types of the columns of a row set sent as arrays that are not text (a column left out is read as text, which
+    PostgreSQL refuses to store in a column of another type). ``json``: jsonb columns, stored as the JSON they
+    are given (a ``None`` is JSON null, not SQL NULL, as ``Jsonb(None)`` would store it).
     """
 
     table: str
@@ -47,6 +49,7 @@ class RowSet:
     conflict: str = "DO NOTHING"
     key: str | None = None
     replaces: bool = False
+    positional: bool = False
     json: tuple[str, ...] = ()
     types: dict[str, str] = field(default_factory=dict)
     statement: str = field(init=False, repr=False, compare=False)
@@ -55,7 +58,7 @@ class RowSet:
     def __post_init__(self) -> None:
         if self.keyed and self.key not in self.columns:
             raise ValueError(f"{self.table}: a row set that updates or replaces needs its key among its columns")
-        if self.replaces:
+        if self.arrays:
             selected = sql.SQL(", ").join(self._from_array(i, c) for i, c in enumerate(self.columns))
             source = sql.SQL("jsonb_array_elements(%s::jsonb) AS r")
         else:
@@ -83,7 +86,12 @@ class RowSet:
 
     def key_of(self) -> itemgetter:
         """The key's value in a row as gathered: a tuple's by position, a dict's by name."""
-        return itemgetter(self.columns.index(self.key) if self.replaces else self.key)
+        return itemgetter(self.columns.index(self.key) if self.arrays else self.key)
+
+    @property
+    def arrays(self) -> bool:
+        """Whether rows are gathered as tuples of the columns' values and sent as JSON arrays."""
+        return self.replaces or self.positional
 
     @property
     def updates(self) -> bool:
@@ -132,7 +140,7 @@ class RowWriter:
     def add(self, rows: RowSet, row: dict) -> None:
         """Gather one row (a dict by column name) of ``rows``."""
         self._make_room(rows, row[rows.key] if rows.key else None)
-        self.pending.setdefault(rows, []).append(tuple(row[c] for c in rows.columns) if rows.replaces else row)
+        self.pending.setdefault(rows, []).append(tuple(row[c] for c in rows.columns) if rows.arrays else row)
 
     def replace(self, rows: RowSet, key: Any, new_rows: Iterable[tuple]) -> None:
         """Gather ``key``'s rows of ``rows``, which replace whatever the table holds under that key: each a tuple of

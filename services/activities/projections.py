@@ -25,7 +25,8 @@ RECORD = ("tenant_id", "activity_id", "branch_id", "kind", "status", "planned_on
           "late_reasons", "corrections", "version", "recorded_at")
 PLANNED = RowSet("activities", ("tenant_id", "activity_id", "branch_id", "kind", "status", "planned_on", "title",
                                 "place", "topics", "group_id", "version", "recorded_at"),
-                 "(activity_id) DO NOTHING", key="activity_id", json=("topics",))
+                 "(activity_id) DO NOTHING", key="activity_id", positional=True, json=("topics",),
+                 types={"planned_on": "date", "version": "integer", "recorded_at": "timestamptz"})
 RECORDED = RowSet(  # a recorded or corrected activity: the whole record replaces the previous one
     "activities", RECORD,
     "(activity_id) DO UPDATE SET kind = EXCLUDED.kind, status = 'recorded', occurred_on = EXCLUDED.occurred_on,"
@@ -35,28 +36,42 @@ RECORDED = RowSet(  # a recorded or corrected activity: the whole record replace
     " quorate = EXCLUDED.quorate, late = EXCLUDED.late, late_reasons = EXCLUDED.late_reasons,"
     " corrections = activities.corrections + EXCLUDED.corrections, version = EXCLUDED.version,"
     " recorded_at = EXCLUDED.recorded_at WHERE activities.version < EXCLUDED.version",
-    key="activity_id", json=("topics", "guests", "late_reasons"))
+    key="activity_id", positional=True, json=("topics", "guests", "late_reasons"),
+    types={"planned_on": "date", "occurred_on": "date", "hours": "numeric(5,2)", "voting_members": "integer",
+           "voting_present": "integer", "quorate": "boolean", "late": "boolean", "corrections": "integer",
+           "version": "integer", "recorded_at": "timestamptz"})
 PARTICIPANTS = RowSet("activity_participants", ("tenant_id", "activity_id", "member_id", "presence", "reason",
                                                 "invited"), conflict="", key="activity_id", replaces=True,
                       types={"invited": "boolean"})
 OUTREACH = RowSet("outreach", ("tenant_id", "outreach_id", "branch_id", "member_id", "channel", "occurred_on", "topic",
                                "note", "hours", "late", "late_reasons", "recorded_at"),
-                  "(outreach_id) DO NOTHING", json=("late_reasons",))
+                  "(outreach_id) DO NOTHING", positional=True, json=("late_reasons",),
+                  types={"occurred_on": "date", "hours": "numeric(5,2)", "late": "boolean",
+                         "recorded_at": "timestamptz"})
 CARE = RowSet("care", ("tenant_id", "care_id", "branch_id", "member_id", "kind", "occurred_on", "note", "holiday",
                        "holiday_date", "year", "late", "late_reasons", "recorded_at"),
-              "(care_id) DO NOTHING", json=("late_reasons",))
+              "(care_id) DO NOTHING", positional=True, json=("late_reasons",),
+              types={"occurred_on": "date", "holiday_date": "date", "year": "integer", "late": "boolean",
+                     "recorded_at": "timestamptz"})
 TEAMS = RowSet("teams", ("tenant_id", "team_id", "branch_id", "name", "kind", "formed_on", "leader_id", "version"),
-               "(team_id) DO NOTHING")
-TEAM_MEMBERS = RowSet("team_members", ("tenant_id", "team_id", "member_id", "joined_on"))
+               "(team_id) DO NOTHING", positional=True, types={"formed_on": "date", "version": "integer"})
+TEAM_MEMBERS = RowSet("team_members", ("tenant_id", "team_id", "member_id", "joined_on"), positional=True,
+                      types={"joined_on": "date"})
 PERFORMANCES = RowSet("team_performances", ("tenant_id", "performance_id", "team_id", "branch_id", "occurred_on",
                                             "title", "place", "performers", "audience", "late", "late_reasons"),
-                      "(performance_id) DO NOTHING", json=("performers", "late_reasons"))
-PLEDGE_READS = RowSet("pledge_reads", ("tenant_id", "pledge_id", "seq", "reader", "reader_role", "read_at"))
+                      "(performance_id) DO NOTHING", positional=True, json=("performers", "late_reasons"),
+                      types={"occurred_on": "date", "late": "boolean"})
+PLEDGE_READS = RowSet("pledge_reads", ("tenant_id", "pledge_id", "seq", "reader", "reader_role", "read_at"),
+                      positional=True, types={"seq": "integer", "read_at": "timestamptz"})
 CENTRES = RowSet("centres", ("tenant_id", "branch_id", "place", "set_up_on", "checklist", "version"),
-                 "(branch_id) DO NOTHING", json=("checklist",))
+                 "(branch_id) DO NOTHING", positional=True, json=("checklist",),
+                 types={"set_up_on": "date", "version": "integer"})
 CENTRE_HISTORY = RowSet("centre_history", ("tenant_id", "branch_id", "seq", "kind", "on_date", "place", "from_place",
-                                           "item", "evidence", "photo_ref"))
-CLOSED_PERIODS = RowSet("closed_periods", ("tenant_id", "period", "starts_on", "ends_on", "closed_on", "closed_at"))
+                                           "item", "evidence", "photo_ref"),
+                        positional=True, types={"seq": "integer", "on_date": "date"})
+CLOSED_PERIODS = RowSet("closed_periods", ("tenant_id", "period", "starts_on", "ends_on", "closed_on", "closed_at"),
+                        positional=True, types={"starts_on": "date", "ends_on": "date", "closed_on": "date",
+                                                "closed_at": "timestamptz"})
 ROW_SETS = (PLANNED, RECORDED, PARTICIPANTS, OUTREACH, CARE, TEAMS, TEAM_MEMBERS, PERFORMANCES, PLEDGE_READS, CENTRES,
             CENTRE_HISTORY, CLOSED_PERIODS)
 """In the order they are written: an activity before its participants, a team before its members (foreign keys)."""
@@ -214,3 +229,6 @@ def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any
         if projector is not None:
             projector(writer, envelope, event)
     writer.flush()
+
+
+project_batch.writes_behind = True  # a rebuild writes its batches while it projects the next (shared/rebuild.py)
