@@ -226,7 +226,8 @@ class SqlStore:
     def put_copied(self, facts: Iterable[Fact], *, fresh: bool = False) -> None:
         """Many facts, as ``put_many``, for a large batch (a catch-up, a rebuild): each table's rows first brought
         together the way the table converges (``fold``), copied into a scratch table and upserted from it in one
-        statement, the scratch table then emptied — a few statements for the batch instead of one per row. Not in pipeline mode (COPY).
+        statement, the scratch table then emptied — a few statements for the batch instead of one per row. Not in
+        pipeline mode (COPY).
 
         ``fresh``: the facts come from entries never applied before to these tables (a rebuild's first round), so a
         fact keyed by its event cannot meet a row already there and is copied straight into its table."""

@@ -9,6 +9,7 @@ whole bureau, and the bureau's roll-up must be the same record for record.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -204,6 +205,27 @@ def test_the_roll_up_shows_of_each_branch_what_its_whole_card_shows(stores, lean
     assert left_out  # the whole cards list dues records: the comparison leaves something out
 
 
+@contextmanager
+def _beside_one_by_one(conn, facts):
+    """A transaction always rolled back, with two scratch copies of the views' tables: ``one_by_one`` holding
+    ``facts`` written row by row, and ``copied`` on the search path for the caller to fill."""
+    with conn.transaction(force_rollback=True):
+        _scratch_tables(conn, "one_by_one")
+        _scratch_tables(conn, "copied")
+        conn.execute("SET LOCAL search_path = one_by_one, public")
+        SqlStore(conn).put_many(facts)
+        conn.execute("SET LOCAL search_path = copied, public")
+        yield conn
+        conn.execute("SET LOCAL search_path = views, public")
+
+
+def _assert_copied_as_one_by_one(conn) -> None:
+    for table, spec in TABLES.items():
+        order = ", ".join(spec.key)
+        found = conn.execute(f"SELECT * FROM copied.{table} ORDER BY {order}").fetchall()
+        assert found == conn.execute(f"SELECT * FROM one_by_one.{table} ORDER BY {order}").fetchall(), table
+
+
 def _scratch_tables(conn, schema: str) -> None:
     conn.execute(f"CREATE SCHEMA {schema}")
     for table in TABLES:
@@ -221,22 +243,12 @@ def test_a_large_batch_copied_in_converges_as_rows_sent_one_by_one(stores, fresh
     amended = Fact("activities", {**held.row, "title": "改过的标题", "stream_version": held.row["stream_version"] + 1})
     facts += [amended, held]  # a newer version, then the older again: the newer stays
     again = [fact for fact in facts for _ in range(2)] + facts
-    conn = views.conn
-    with conn.transaction(force_rollback=True):
-        _scratch_tables(conn, "one_by_one")
-        _scratch_tables(conn, "copied")
-        conn.execute("SET LOCAL search_path = one_by_one, public")
-        SqlStore(conn).put_many(facts)
-        conn.execute("SET LOCAL search_path = copied, public")
+    with _beside_one_by_one(views.conn, facts) as conn:
         SqlStore(conn).put_copied(again, fresh=fresh)
-        for table, spec in TABLES.items():
-            order = ", ".join(spec.key)
-            found = conn.execute(f"SELECT * FROM copied.{table} ORDER BY {order}").fetchall()
-            assert found == conn.execute(f"SELECT * FROM one_by_one.{table} ORDER BY {order}").fetchall(), table
+        _assert_copied_as_one_by_one(conn)
         counted = conn.execute("SELECT (SELECT count(*) FROM copied.activities WHERE title = '改过的标题') AS a,"
                                " (SELECT count(*) FROM copied.dues_paid) AS d").fetchone()
         assert counted["a"] == 1 and counted["d"]  # the history fills the tables the batch must converge in
-        conn.execute("SET LOCAL search_path = views, public")
 
 
 def test_batches_copied_one_after_another_converge_and_leave_their_scratch_tables_empty(stores):
@@ -252,13 +264,7 @@ def test_batches_copied_one_after_another_converge_and_leave_their_scratch_table
               Fact("activities", {**cancelled, "activity_id": "a-cancelled-at-once", "status": "cancelled",
                                   "note": None, "stream_version": 1})]
     assert len({tuple(fact.row) for fact in facts if fact.table == "activities"}) > 1
-    conn = views.conn
-    with conn.transaction(force_rollback=True):
-        _scratch_tables(conn, "one_by_one")
-        _scratch_tables(conn, "copied")
-        conn.execute("SET LOCAL search_path = one_by_one, public")
-        SqlStore(conn).put_many(facts)
-        conn.execute("SET LOCAL search_path = copied, public")
+    with _beside_one_by_one(views.conn, facts) as conn:
         half = len(facts) // 2
         sizes = []
         for batch in (facts[:half], facts[half:], facts):
@@ -268,8 +274,4 @@ def test_batches_copied_one_after_another_converge_and_leave_their_scratch_table
                                       ).fetchone())
             assert conn.execute("SELECT count(*) AS n FROM stage_activities").fetchone()["n"] == 0
         assert sizes[0]["n"] and all(size["bytes"] == 0 for size in sizes), sizes
-        for table, spec in TABLES.items():
-            order = ", ".join(spec.key)
-            found = conn.execute(f"SELECT * FROM copied.{table} ORDER BY {order}").fetchall()
-            assert found == conn.execute(f"SELECT * FROM one_by_one.{table} ORDER BY {order}").fetchall(), table
-        conn.execute("SET LOCAL search_path = views, public")
+        _assert_copied_as_one_by_one(conn)
