@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from kafka import ConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Apply = Callable[[psycopg.Connection, Envelope], None]
 ApplyBatch = Callable[[psycopg.Connection, list[Envelope]], None]
+Ask = Callable[[psycopg.Connection, list[Envelope]], Any]
+ApplyAsked = Callable[[psycopg.Connection, list[Envelope], Any], None]
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,17 @@ class _Failed(Exception):
 class ConsumerRunner:
     def __init__(self, settings: Settings, name: str, topics: list[str], apply: Apply, *,
                  dsn: str | None = None, max_attempts: int | None = None,
-                 event_types: Collection[str] | None = None, apply_batch: ApplyBatch | None = None,
+                 event_types: Collection[str] | None = None, apply_batch: ApplyBatch | ApplyAsked | None = None,
+                 ask: Ask | None = None, fallback_batch: ApplyAsked | None = None,
                  linger_ms: int | None = None, linger_from_poll: bool = False) -> None:
         """``event_types``: the only types ``apply`` does anything with (None: every type).
         ``apply_batch``: applies a batch's new events at once, to the same effect as ``apply`` on each in turn.
+        ``ask``: statements for the whole batch sent with BEGIN and the claim, in its round trip, before it is
+        known which events are new; ``apply_batch`` then gets what ``ask`` returned as a third argument, and is
+        called even when no event is new (what ``ask`` did in the transaction may have to be undone).
+        ``fallback_batch``: for an ``apply_batch`` that does more than its events' own effect (the audit
+        journal brings the views level with it): a batch that fails is tried once with ``fallback_batch``
+        instead, which does only the events' own effect, before it is split; the parts use it too.
         ``linger_ms``: this consumer's linger (None: the settings' ``consumer_linger_ms``).
         ``linger_from_poll``: the time a batch took counts towards the linger after it (see ``_linger``)."""
         self.settings = settings
@@ -92,6 +102,10 @@ class ConsumerRunner:
         self.topics = topics
         self.apply = apply
         self.apply_batch = apply_batch
+        if ask is not None and apply_batch is None:
+            raise ValueError("ask: only with apply_batch, which is given what it asked")
+        self.ask = ask
+        self.fallback_batch = fallback_batch
         self.dsn = dsn or settings.owner_dsn
         self.max_attempts = max_attempts or settings.consumer_max_attempts
         self.event_types = None if event_types is None else frozenset(event_types)
@@ -188,26 +202,37 @@ class ConsumerRunner:
     def _wanted(self, event_type: str | None) -> bool:
         return self.event_types is None or event_type is None or event_type in self.event_types
 
-    def _apply_split(self, conn: psycopg.Connection, items: list[_Item]) -> None:
-        """Apply ``items`` together; on failure apply the part before the culprit, then the rest."""
+    def _apply_split(self, conn: psycopg.Connection, items: list[_Item], fallen_back: bool = False) -> None:
+        """Apply ``items`` together; on failure apply the part before the culprit, then the rest (once with the
+        fallback first, when there is one: it may be what only ``apply_batch`` does that failed)."""
         if not items:
             return
         try:
-            self._apply_together(conn, items)
+            self._apply_together(conn, items, fallen_back)
         except _Failed as failed:
+            if self.fallback_batch is not None and not fallen_back:
+                log.warning("%s: a batch of %d failed (%s: %s); applying it with the fallback", self.name,
+                            len(items), type(failed.error).__name__, failed.error)
+                self._apply_split(conn, items, fallen_back=True)
+                return
             if len(items) == 1:
-                self._apply_alone(conn, items[0], failed.error)
+                self._apply_alone(conn, items[0], failed.error, fallen_back)
                 return
             # The culprit is at ``at`` or before it (the database may report an error later than its statement).
             cut = failed.at if failed.at else (1 if failed.at == 0 else len(items) // 2)
-            self._apply_split(conn, items[:cut])
-            self._apply_split(conn, items[cut:])
+            self._apply_split(conn, items[:cut], fallen_back)
+            self._apply_split(conn, items[cut:], fallen_back)
 
-    def _apply_together(self, conn: psycopg.Connection, items: list[_Item]) -> None:
+    def _apply_together(self, conn: psycopg.Connection, items: list[_Item], fallen_back: bool = False) -> None:
         at = None
+
+        def first() -> tuple[psycopg.Cursor, Any]:
+            claim = self._claim(conn, [item.event_id for item in items])
+            return claim, (self.ask(conn, [item.envelope for item in items]) if self.ask is not None else None)
+
         try:
-            # BEGIN goes out with the claim, the projection's writes with the COMMIT.
-            with pipelined_transaction(conn, lambda: self._claim(conn, [item.event_id for item in items])) as claim:
+            # BEGIN goes out with the claim (and what ``ask`` sends), the projection's writes with the COMMIT.
+            with pipelined_transaction(conn, first) as (claim, asked):
                 fresh = {row["event_id"] for row in claim.fetchall()}
                 new = []
                 for index, item in enumerate(items):
@@ -221,19 +246,22 @@ class ConsumerRunner:
                         at = index
                         self.apply(conn, item.envelope)
                 at = None
-                if self.apply_batch is not None and new:
-                    self.apply_batch(conn, new)
+                batch = self.fallback_batch if fallen_back else self.apply_batch
+                if self.ask is not None:
+                    batch(conn, new, asked)
+                elif batch is not None and new:
+                    batch(conn, new)
         except psycopg.OperationalError:
             raise
         except Exception as error:  # the transaction is rolled back: nothing of the batch is applied
             raise _Failed(error, at) from error
         metrics.CONSUMER_APPLIED.labels(self.name, "applied").inc(sum(1 for item in items if item.tries))
 
-    def _apply_alone(self, conn: psycopg.Connection, item: _Item, error: Exception) -> None:
+    def _apply_alone(self, conn: psycopg.Connection, item: _Item, error: Exception, fallen_back: bool = False) -> None:
         """Try the one failing event again on its own, up to ``max_attempts`` in all; then park it."""
         while item.tries < self.max_attempts:
             try:
-                self._apply_together(conn, [item])
+                self._apply_together(conn, [item], fallen_back)
                 return
             except _Failed as failed:
                 error = failed.error

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -55,30 +56,55 @@ def append(conn: psycopg.Connection, envelope: Envelope, received_at: datetime |
 Journalled = dict[str, tuple[int, list[Envelope]]]  # tenant → the first new entry's number, the new entries
 
 
-def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], received_at: datetime | None = None,
-                 *, notify: bool = True) -> Journalled:
-    """Add events to their tenants' journals and trees, in the order given; those already there (or twice in
-    the batch) are left alone. Returns what was added, per tenant; ``notify=False`` leaves waking the views
-    worker to the caller.
+@dataclass(frozen=True)
+class Asked:
+    """The statements ``ask`` sent for a batch, their answers still on the way in pipeline mode."""
 
-    However many bureaus the batch holds, it costs the same few statements: the events journalled already
-    looked for, the numbers of every bureau reserved, the chains' last entries and the trees' right edges
-    read — four statements sent together, one round trip in pipeline mode —, then the back-links moved and
-    the entries and the trees' new nodes written, each in one statement for the whole batch.
-    """
+    by_tenant: dict[str, list[Envelope]]
+    already: psycopg.Cursor
+    reserved: psycopg.Cursor
+    chain_ends: psycopg.Cursor
+    edges: psycopg.Cursor
+
+
+def ask(conn: psycopg.Connection, envelopes: Sequence[Envelope]) -> Asked | None:
+    """Send what ``append_batch`` needs to know first: the events journalled already looked for, the numbers of
+    every bureau reserved (as if none were), the chains' last entries and the trees' right edges — four
+    statements, one round trip in pipeline mode, which a caller may share with statements of its own (the
+    consumer's claim). None: nothing to journal."""
     by_tenant = _by_tenant(_once([e for e in envelopes if e.tenant_id is not None]))
     if not by_tenant:
+        return None
+    return Asked(by_tenant, _journalled_of(conn, by_tenant), _reserve(conn, by_tenant),
+                 _read_chains(conn, _chains_of(by_tenant)), read_right_edges(conn, sorted(by_tenant)))
+
+
+def append_batch(conn: psycopg.Connection, envelopes: Sequence[Envelope], received_at: datetime | None = None,
+                 *, notify: bool = True, asked: Asked | None = None) -> Journalled:
+    """Add events to their tenants' journals and trees, in the order given; those already there (or twice in
+    the batch) are left alone. Returns what was added, per tenant; ``notify=False`` leaves waking the views
+    worker to the caller. ``asked``: what ``ask`` sent for these events or more (None: asked here); the
+    numbers it took for events not among ``envelopes`` are given back.
+
+    However many bureaus the batch holds, it costs the same few statements: what ``ask`` sends, then the
+    back-links moved and the entries and the trees' new nodes written, each in one statement for the whole
+    batch.
+    """
+    given, asked = asked is not None, asked or ask(conn, envelopes)
+    if asked is None:
         return {}
-    # Whether any is journalled already goes out with the statements that take the numbers, in one round trip:
-    # the numbers are taken as if none were, and given back in the rare batch where some are (an event the
-    # journal holds but the consumer had not recorded as processed).
-    already, reserved, chain_ends, edges = (_journalled_of(conn, by_tenant), _reserve(conn, by_tenant),
-                                            _read_chains(conn, _chains_of(by_tenant)),
-                                            read_right_edges(conn, sorted(by_tenant)))
-    seen = {str(row["event_id"]) for row in already.fetchall()}
-    heads = {row["tenant_id"]: row for row in reserved.fetchall()}
-    last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in chain_ends.fetchall()}
-    edge_nodes = edges.fetchall()
+    # The numbers were taken as if no event were journalled already, and are given back in the rare batch where
+    # some are (an event the journal holds but the consumer had not recorded as processed) or where the asking
+    # was for events the caller then left out.
+    seen = {str(row["event_id"]) for row in asked.already.fetchall()}
+    heads = {row["tenant_id"]: row for row in asked.reserved.fetchall()}
+    last = {(row["tenant_id"], row["kind"], row["key"]): row["last_seq"] for row in asked.chain_ends.fetchall()}
+    edge_nodes = asked.edges.fetchall()
+    if given:
+        wanted = {_event_id(envelope) for envelope in envelopes}
+        seen |= {event_id for entries in asked.by_tenant.values() for e in entries
+                 if (event_id := _event_id(e)) not in wanted}
+    by_tenant = asked.by_tenant
     if seen:
         by_tenant = _give_back(conn, by_tenant, seen, heads)
         if not by_tenant:

@@ -83,39 +83,15 @@ def follow_journal(conn: psycopg.Connection, journalled: journal.Journalled,
     This is the quick way to the views: an auditor sees an event the moment it is journalled, and the
     entries are not read back and decoded again. It applies only where the views stood exactly at the
     journal's previous entry, and only when no views worker or rebuild swap is writing (a try-lock, so the
-    journal never waits on them). Whatever it leaves — a tenant behind, or anything going wrong here, which
-    is rolled back to a savepoint and never fails the journal's batch — the views worker catches up, as ever,
-    from the journal, finding and recording an entry the database refuses. ``asked``: what ``ask_to_follow``
-    sent for at least the journalled tenants (None: asked here).
+    journal never waits on them). The views' writes go out with whatever the caller sends next, its COMMIT
+    included: no savepoint, no round trip of their own. Anything going wrong here fails the caller's
+    transaction; the journal's consumer then journals the batch again without the views (its fallback), and
+    the views worker catches up, as ever, from the journal, finding and recording an entry the database
+    refuses. ``asked``: what ``ask_to_follow`` sent for at least the journalled tenants (None: asked here).
     """
     if not journalled:
         return True
-    # A savepoint by hand: psycopg's nested transaction syncs the pipeline four times.
-    conn.execute("SAVEPOINT follow_journal")
-    try:
-        level = _follow(conn, journalled, asked or ask_to_follow(conn, list(journalled)))
-        conn.execute("SELECT 1").fetchone()  # the one round trip: the views' errors arrive here
-    except psycopg.OperationalError:
-        raise
-    except Exception as error:  # noqa: BLE001 — the views worker applies these entries (and records any failure)
-        try:
-            with conn.pipeline():
-                pass  # a sync: after an error the pipeline takes nothing more until one
-        except psycopg.errors.PipelineAborted:
-            pass  # statements sent after the failing one, skipped: their answers may come back only now
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error:  # answers not yet in when the error was raised (an error, statements it aborted):
-            pass  # the sync took them all; which side they belong to, the rollback tells
-        try:
-            with conn.pipeline():  # the rollback's answer awaited (a sync) before the views' trouble is assumed
-                conn.execute("ROLLBACK TO SAVEPOINT follow_journal")
-        except psycopg.Error:  # no savepoint: the error was the journal's own, sent with the views' writes
-            raise error from None
-        log.warning("audit-views: entries left to the views worker", exc_info=error)
-        return False
-    conn.execute("RELEASE SAVEPOINT follow_journal")
-    return level
+    return _follow(conn, journalled, asked or ask_to_follow(conn, list(journalled)))
 
 
 def _follow(conn: psycopg.Connection, journalled: journal.Journalled, asked: psycopg.Cursor) -> bool:

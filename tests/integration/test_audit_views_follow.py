@@ -1,6 +1,6 @@
 """The journal consumer brings the views level with each batch in its own transaction; whatever it cannot
 apply there — views behind, a worker or a rebuild writing, an error — it leaves to the views worker, and the
-journal's batch is never the worse for it."""
+journal's batch is never the worse for it (a batch the views' trouble fails is journalled again without them)."""
 
 from __future__ import annotations
 
@@ -116,9 +116,9 @@ def test_a_view_the_database_refuses_is_left_to_the_worker_which_records_it_and_
 
     monkeypatch.setattr(views_feed, "facts_of", facts_with_a_bad_date)
     with db.connect(audit_settings.owner_dsn) as conn:
-        with conn.transaction(), conn.pipeline():
-            journal_and_views(conn, envelopes)
+        journal_consumer(audit_settings).process(conn, _deliveries(audit_settings, envelopes))
         assert _journal_size(conn, tenant) == len(envelopes) and _position(conn, tenant) == 0
+        assert not _dead_letters(conn, envelopes)
         while views_feed.catch_up(conn, batch_size=500):
             pass
         failed = conn.execute("SELECT event_id::text AS event_id FROM failures WHERE tenant_id = %s",
@@ -133,31 +133,31 @@ def test_anything_going_wrong_in_the_views_leaves_the_journals_batch_whole(audit
     tenant = new_id()
     envelopes = month_of_work(tenant).envelopes
 
-    def broken(conn, journalled):
+    def broken(conn, journalled, asked):
         conn.execute("SELECT * FROM views.no_such_table")
 
     monkeypatch.setattr(views_feed, "_follow", broken)
     with db.connect(audit_settings.owner_dsn) as conn:
-        with conn.transaction(), conn.pipeline():
-            journal_and_views(conn, envelopes)
+        journal_consumer(audit_settings).process(conn, _deliveries(audit_settings, envelopes))
         assert _journal_size(conn, tenant) == len(envelopes)
         assert _position(conn, tenant) == 0
+        assert not _dead_letters(conn, envelopes)
         monkeypatch.undo()
         assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
         assert not conn.execute("SELECT 1 FROM failures WHERE tenant_id = %s", (tenant,)).fetchone()
 
 
-def test_a_batch_journalled_and_in_the_views_waits_for_the_server_twice_before_its_commit(audit_settings,
-                                                                                          round_trips):
+def test_a_batch_journalled_and_in_the_views_waits_for_the_server_once_before_its_commit(audit_settings,
+                                                                                         round_trips):
     """The views' lock and positions come back with the journal's reads; the journal's and the views' writes
-    then go out together, and the views' errors come back once, before the savepoint is let go."""
+    then go out together, their answers (errors included) coming back with the commit."""
     tenant = new_id()
     envelopes = month_of_work(tenant).envelopes
     with db.connect(audit_settings.owner_dsn) as conn:
         with conn.transaction(), conn.pipeline():
             round_trips.clear()
             journal_and_views(conn, envelopes)
-            assert len(round_trips) == 2
+            assert len(round_trips) == 1
         assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
 
 
@@ -200,12 +200,17 @@ def test_answers_still_on_their_way_when_the_views_go_wrong_leave_the_journals_b
 
     monkeypatch.setattr(views_feed, "_follow", sent_then_gone_wrong)
     with db.connect(audit_settings.owner_dsn) as conn:
-        with conn.transaction(), conn.pipeline():
-            journal_and_views(conn, envelopes)
+        journal_consumer(audit_settings).process(conn, _deliveries(audit_settings, envelopes))
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert _journal_size(conn, tenant) == len(envelopes)
         assert _position(conn, tenant) == 0
         monkeypatch.undo()
         assert views_feed.catch_up(conn, batch_size=500) == len(envelopes)
+
+
+def _dead_letters(conn, envelopes) -> list:
+    return conn.execute("SELECT event_id FROM dead_letters WHERE event_id = ANY(%s::uuid[])",
+                        ([e.event_id for e in envelopes],)).fetchall()
 
 
 def _deliveries(settings, envelopes) -> list[Delivery]:
@@ -214,17 +219,16 @@ def _deliveries(settings, envelopes) -> list[Delivery]:
             for offset, e in enumerate(envelopes)]
 
 
-def test_the_journal_consumers_batch_waits_for_the_server_four_times_from_begin_to_commit(audit_settings,
-                                                                                         round_trips):
-    """BEGIN goes out with the claim, the journal's and the views' reads together, the writes come back once (the
-    views' errors), and the COMMIT goes with the savepoint's release."""
+def test_the_journal_consumers_batch_waits_for_the_server_twice_from_begin_to_commit(audit_settings,
+                                                                                    round_trips):
+    """BEGIN goes out with the claim and the journal's and the views' reads, and every write with the COMMIT."""
     tenant = new_id()
     envelopes = month_of_work(tenant).envelopes
     runner = journal_consumer(audit_settings)
     with db.connect(audit_settings.owner_dsn) as conn:
         round_trips.clear()
         runner.process(conn, _deliveries(audit_settings, envelopes))
-        assert len(round_trips) == 4
+        assert len(round_trips) == 2
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert _position(conn, tenant) == _journal_size(conn, tenant) == len(envelopes)
 

@@ -374,6 +374,71 @@ def test_a_consumer_that_applies_whole_batches_still_parks_only_the_event_at_fau
     assert [row["event_id"] for row in parked] == [poison]
 
 
+def test_what_a_consumer_asks_goes_with_the_claim_and_is_given_to_the_batch_even_when_nothing_is_new(
+        audit_settings, round_trips):
+    """``ask`` is sent for the whole batch in the claim's round trip; ``apply_batch`` gets its answer and the new
+    events only, and is called for a batch of duplicates too, whose reserved numbers it gives back."""
+    tenant = new_id()
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 6, tenant)
+    given = []
+
+    def append_batch(conn, batch, asked):
+        given.append(([e.event_id for e in batch], sorted(e.event_id for es in asked.by_tenant.values() for e in es)))
+        journal.append_batch(conn, batch, asked=asked)
+
+    name = f"journal-{new_id()}"
+    topic = audit_settings.topic("members")
+    runner = ConsumerRunner(audit_settings, name, [topic], journal.append, ask=journal.ask, apply_batch=append_batch)
+    batch = deliveries(envelopes, topic=topic)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        round_trips.clear()
+        runner.process(conn, batch[:4])
+        assert len(round_trips) == 2  # BEGIN, claim and the journal's reads; the writes and COMMIT
+        runner.process(conn, batch[2:4])  # nothing new
+        runner.process(conn, batch)
+        journalled = journal_rows(conn, tenant)
+        size = conn.execute("SELECT size FROM journal_heads WHERE tenant_id = %s", (tenant,)).fetchone()["size"]
+    ids = [e.event_id for e in envelopes]
+    assert given == [(ids[:4], sorted(ids[:4])), ([], sorted(ids[2:4])), (ids[4:], sorted(ids))]
+    assert [str(row["event_id"]) for row in journalled] == ids and size == len(ids)
+
+
+def test_a_batch_that_fails_is_applied_with_the_fallback_before_it_is_split(audit_settings):
+    """What only ``apply_batch`` does (here: refusing one event) does not keep events out: the batch is tried
+    again with ``fallback_batch`` and nothing is parked; an event the fallback refuses too is parked alone."""
+    tenant = new_id()
+    envelopes = sample_envelopes(f"sample-{new_id()}", 1, 8, tenant)
+    picky, poison = envelopes[2].event_id, envelopes[5].event_id
+    calls = []
+
+    def append_batch(conn, batch, asked):
+        calls.append(("batch", len(batch)))
+        if any(envelope.event_id in (picky, poison) for envelope in batch):
+            raise ValueError("the batch's extras went wrong")
+        journal.append_batch(conn, batch, asked=asked)
+
+    def fallback(conn, batch, asked):
+        calls.append(("fallback", len(batch)))
+        if any(envelope.event_id == poison for envelope in batch):
+            raise ValueError("cannot journal this one")
+        journal.append_batch(conn, batch, asked=asked)
+
+    name = f"journal-{new_id()}"
+    topic = audit_settings.topic("members")
+    runner = ConsumerRunner(audit_settings, name, [topic], journal.append, ask=journal.ask, apply_batch=append_batch,
+                            fallback_batch=fallback)
+    with db.connect(audit_settings.owner_dsn) as conn:
+        runner.process(conn, deliveries(envelopes[:5], topic=topic))
+        assert calls == [("batch", 5), ("fallback", 5)]
+        runner.process(conn, deliveries(envelopes[5:], topic=topic, start_offset=5))
+        journalled = [str(row["event_id"]) for row in journal_rows(conn, tenant)]
+        parked = conn.execute("SELECT event_id::text AS event_id FROM dead_letters WHERE consumer = %s",
+                              (name,)).fetchall()
+    assert journalled == [e.event_id for e in envelopes if e.event_id != poison]
+    assert [row["event_id"] for row in parked] == [poison]
+    assert all(kind == "fallback" for kind, _ in calls[3:])  # the parts of a batch that fell back fall back too
+
+
 def test_a_test_runs_topics_are_deleted_with_its_database(stack_env):
     from kafka.admin import KafkaAdminClient
 
