@@ -222,8 +222,9 @@ def fixture_settings(base: Settings, service: str) -> Settings:
 def _ready(settings: Settings, wanted: str) -> bool:
     try:
         with db.connect(settings.owner_dsn) as conn:
-            row = conn.execute("SELECT marker, events FROM bench_fixture").fetchone()
-            return row is not None and row["marker"] == wanted
+            row = conn.execute("SELECT marker, events, (SELECT datcollate FROM pg_database"
+                               " WHERE datname = current_database()) AS collation FROM bench_fixture").fetchone()
+            return row is not None and row["marker"] == wanted and row["collation"] == db.COLLATION
     except psycopg.Error:
         return False
 

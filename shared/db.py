@@ -18,6 +18,12 @@ from shared.config import Settings
 log = logging.getLogger(__name__)
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+# Text compared byte by byte: the keys are ids (uuids, stream names) and codes, and byte order is code point order
+# for UTF-8 — how C.UTF-8 sorts Chinese names too. PostgreSQL compares "C" text with memcmp and sorts it by
+# abbreviated keys; any other libc collation, C.UTF-8 included, goes through strcoll, about twice the time of an
+# index build over the activities' participants. The character classes (upper, lower, regular expressions) keep
+# the server's.
+COLLATION = "C"
 TENANT_SETTING = "branchwork.tenant_id"
 
 
@@ -152,8 +158,9 @@ def provision(settings: Settings, migration_dirs: Sequence[Path]) -> None:
         _ensure_role(admin, settings.app_role, settings.db_password)
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (settings.database,)).fetchone()
         if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
-                sql.Identifier(settings.database), sql.Identifier(settings.owner_role)))
+            admin.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' LC_COLLATE {} TEMPLATE template0")
+                          .format(sql.Identifier(settings.database), sql.Identifier(settings.owner_role),
+                                  sql.Literal(COLLATION)))
             log.info("created database %s", settings.database)
     migrate(settings, [SHARED_MIGRATIONS, *migration_dirs])
 

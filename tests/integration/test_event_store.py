@@ -199,3 +199,14 @@ def test_verify_reads_one_snapshot_while_a_writer_goes_on(members_settings, owne
     monkeypatch.setattr(eventstore, "_rows_by_stream", read_events)
     assert [e.stream_version for e in eventstore.read_stream(owner_conn, stream)] == [1, 2, 3]
     assert eventstore.verify(owner_conn, stream) == []
+
+
+def test_a_services_database_compares_text_byte_by_byte_which_is_code_point_order(audit_settings):
+    """Keys and names are compared as bytes (the "C" collation: memcmp, abbreviated sort keys), which for UTF-8 is
+    the code points' order — the order Chinese names were listed in before, under C.UTF-8."""
+    names = ["张三", "李四", "王五", "赵六", "欧阳修", "Zhao", "zhao", "ábc", "abc", "ABC", "1号", "😀", ""]
+    with db.connect(audit_settings.owner_dsn) as conn:
+        collation = conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
+        ordered = [row["n"] for row in conn.execute("SELECT n FROM unnest(%s::text[]) AS n ORDER BY n", (names,))]
+    assert collation["datcollate"] == db.COLLATION == "C"
+    assert ordered == sorted(names)  # Python orders str by code point
