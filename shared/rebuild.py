@@ -466,6 +466,7 @@ def _lock_live_tables(conn: psycopg.Connection, model: ReadModel) -> None:
 
 def _swap(conn: psycopg.Connection, model: ReadModel) -> None:
     old = sql.Identifier(f"rebuild_{model.schema}{OLD_SUFFIX}")
+    _autovacuum_as_live(conn, model)
     if not model.tables:  # the schema is the read model: rename it; readers' next statements find the new one
         live, shadow = sql.Identifier(model.schema), sql.Identifier(model.shadow)
         conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(live, old))
@@ -480,7 +481,21 @@ def _swap(conn: psycopg.Connection, model: ReadModel) -> None:
     conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(old))
 
 
+def _autovacuum_as_live(conn: psycopg.Connection, model: ReadModel) -> None:
+    """The swapped-in tables are vacuumed and analysed as any other from now on (see ``_NO_AUTOVACUUM``)."""
+    tables = list(model.tables) or [row["tablename"] for row in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (model.shadow,))]
+    for table in tables:
+        conn.execute(sql.SQL("ALTER TABLE {} RESET ({})").format(sql.Identifier(model.shadow, table),
+                                                                 sql.SQL(_AUTOVACUUM_OPTIONS)))
+
+
 # --- the shadow copy -------------------------------------------------------------------------------------------
+
+# A shadow table being filled is left alone by autovacuum: nobody reads it before the swap, and each fifth more
+# rows inserted would otherwise start another VACUUM ANALYZE of the whole table, on the cores the fill needs.
+_AUTOVACUUM_OPTIONS = "autovacuum_enabled, toast.autovacuum_enabled"
+_NO_AUTOVACUUM = sql.SQL("autovacuum_enabled = false, toast.autovacuum_enabled = false")
 
 def create_shadow(conn: psycopg.Connection, model: ReadModel,
                   keys_later: dict[str, list] | None = None) -> list[str | sql.Composable]:
@@ -498,8 +513,8 @@ def create_shadow(conn: psycopg.Connection, model: ReadModel,
     for table in tables:
         _refuse_owned_sequences(conn, model.schema, table)
         conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED"
-                             " INCLUDING STORAGE INCLUDING COMMENTS)").format(
-            sql.Identifier(shadow, table), sql.Identifier(model.schema, table)))
+                             " INCLUDING STORAGE INCLUDING COMMENTS) WITH ({})").format(
+            sql.Identifier(shadow, table), sql.Identifier(model.schema, table), _NO_AUTOVACUUM))
         later = [] if table in model.keys_after_fill else None
         deferred += _copy_keys_and_indexes(conn, model.schema, shadow, table, model.indexes_after_fill, later)
         if later:

@@ -73,11 +73,43 @@ def test_the_swapped_tables_keep_their_index_names_policies_grants_and_keys(memb
                                      " ORDER BY 1, 2").fetchall(),
                 "security": conn.execute("SELECT relname, relrowsecurity FROM pg_class WHERE relnamespace ="
                                          " 'public'::regnamespace AND relkind = 'r' ORDER BY 1").fetchall(),
-                "schemas": conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild%'").fetchall()}
+                "schemas": conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild%'").fetchall(),
+                "options": table_options(conn, "public")}
 
     before = shape()
     rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project))
     assert shape() == before
+
+
+def table_options(conn, schema: str) -> list[dict]:
+    """Each table's storage options and its TOAST table's (autovacuum's switches among them)."""
+    return conn.execute("SELECT c.relname, c.reloptions, t.reloptions AS toast FROM pg_class c"
+                        " LEFT JOIN pg_class t ON t.oid = c.reltoastrelid"
+                        " WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r' ORDER BY 1", (schema,)).fetchall()
+
+
+def test_autovacuum_leaves_the_shadow_alone_while_it_fills_and_the_swapped_tables_are_vacuumed_as_any(
+        app, members_settings):
+    bureau = new_bureau(app, members_settings)
+    branch = add_branch(bureau)
+    for index in range(5):
+        bureau.created("/members", {**MEMBER, "branch_id": branch, "name": f"静{index}"})
+    during = []
+
+    def look(_done: int, _total: int) -> None:
+        if not during:
+            with db.connect(members_settings.owner_dsn) as conn:
+                during.extend(table_options(conn, MODEL.shadow))
+
+    rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project), batch=2, progress=look)
+    assert {row["relname"] for row in during} == set(projections.TABLES)
+    for row in during:
+        assert row["reloptions"] == ["autovacuum_enabled=false"], row
+        assert row["toast"] in (None, ["autovacuum_enabled=false"]), row
+    with db.connect(members_settings.owner_dsn) as conn:
+        live = [row for row in table_options(conn, "public") if row["relname"] in projections.TABLES]
+    assert len(live) == len(projections.TABLES)
+    assert all(row["reloptions"] is None and row["toast"] is None for row in live), live
 
 
 def test_a_second_rebuild_at_once_is_refused_and_changes_nothing(members_settings):
