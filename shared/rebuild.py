@@ -443,7 +443,7 @@ def _swap_when_quiet(conn: psycopg.Connection, model: ReadModel, feed: Feed, bat
     for attempt in range(1, SWAP_ATTEMPTS + 1):
         try:
             with conn.transaction():
-                conn.execute(f"SET LOCAL statement_timeout = {LOCK_TIMEOUT_MS}")
+                conn.execute(f"SET LOCAL statement_timeout = {_lock_wait_ms(conn, model)}")
                 feed.hold_writers(conn)
                 _lock_live_tables(conn, model)
                 conn.execute("SET LOCAL statement_timeout = 0")
@@ -456,6 +456,25 @@ def _swap_when_quiet(conn: psycopg.Connection, model: ReadModel, feed: Feed, bat
             log.info("rebuild: writers hold the tables (attempt %d); trying again", attempt)
             time.sleep(min(0.05 * attempt, 1.0))
     raise RebuildBusy(f"writers held the tables through {SWAP_ATTEMPTS} attempts; nothing was swapped")
+
+
+def _lock_wait_ms(conn: psycopg.Connection, model: ReadModel) -> int:
+    """How long the swap waits for the live tables: ``LOCK_TIMEOUT_MS``, so that writers queued behind it are held
+    up no longer; but past PostgreSQL's ``deadlock_timeout`` when autovacuum is all that holds them (it vacuums the
+    tables a rebuild swapped in just before, for minutes on large ones): only a lock waited on that long makes
+    PostgreSQL cancel the autovacuum in its way, which a retry every 0.4 s would wait out instead."""
+    if not model.tables:
+        return LOCK_TIMEOUT_MS  # a schema renamed: autovacuum holds no lock on a schema
+    # A service's own role is not shown other roles' backend types; an autovacuum worker is the one backend without
+    # a role that vacuums or analyses (a VACUUM someone runs has theirs).
+    row = conn.execute(
+        "SELECT bool_and(a.usesysid IS NULL AND l.pid IN (SELECT pid FROM pg_stat_progress_vacuum"
+        " UNION ALL SELECT pid FROM pg_stat_progress_analyze)) AS only_autovacuum,"
+        " (SELECT setting::int FROM pg_settings WHERE name = 'deadlock_timeout') AS deadlock_ms"
+        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'relation' AND l.granted"
+        " AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])",
+        ([f"{_quoted(model.schema)}.{_quoted(table)}" for table in model.tables],)).fetchone()
+    return row["deadlock_ms"] + LOCK_TIMEOUT_MS if row["only_autovacuum"] else LOCK_TIMEOUT_MS
 
 
 def _lock_live_tables(conn: psycopg.Connection, model: ReadModel) -> None:

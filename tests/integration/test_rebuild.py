@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 
+import psycopg
 import pytest
 
 from contracts.members import registry
@@ -131,3 +134,41 @@ def test_a_reader_holding_the_tables_delays_the_swap_but_does_not_break_it(membe
     assert result["applied"] >= 0
     with db.connect(members_settings.owner_dsn) as conn:
         assert not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname LIKE 'rebuild%'").fetchone()
+
+
+def test_an_autovacuum_of_the_live_tables_is_cancelled_by_the_swap_not_waited_out(members_settings):
+    """Autovacuum takes the tables of a rebuild just before; PostgreSQL cancels it for a lock waited on longer than
+    ``deadlock_timeout``, which the swap does when autovacuum is all that holds the tables. This one is slowed to
+    a page every 0.1 s over hundreds of pages: waited out, it would outlast every attempt of the swap."""
+    tag = uuid.uuid4().hex[:8]
+    with db.connect(members_settings.owner_dsn, autocommit=True) as conn:
+        conn.execute("SELECT set_config('branchwork.tenant_id', %s, false)", (f"bloat-{tag}",))
+        conn.execute("ALTER TABLE bureaus SET (autovacuum_vacuum_insert_threshold = 1,"
+                     " autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_cost_delay = 100,"
+                     " autovacuum_vacuum_cost_limit = 1)")
+        conn.execute("INSERT INTO bureaus SELECT %s, %s || g, repeat('x', 200), %s || g, 1"
+                     " FROM generate_series(1, 20000) g", (f"bloat-{tag}", f"bloat-{tag}-", f"bloat-{tag}-"))
+    with psycopg.connect(members_settings.admin_dsn, autocommit=True) as admin:
+        admin.execute("ALTER SYSTEM SET autovacuum_naptime = 1")
+        admin.execute("SELECT pg_reload_conf()")
+        try:
+            vacuuming = _autovacuum_on(admin, members_settings.database, "bureaus", seconds=60)
+            assert vacuuming, "no autovacuum of the bureaus table began"
+            result = rebuild(members_settings.owner_dsn, MODEL, StoreFeed(registry, projections.project))
+            assert result["applied"] >= 0
+        finally:
+            admin.execute("ALTER SYSTEM RESET autovacuum_naptime")
+            admin.execute("SELECT pg_reload_conf()")
+    with db.connect(members_settings.owner_dsn) as conn:
+        assert not conn.execute("SELECT 1 FROM bureaus WHERE tenant_id = %s LIMIT 1", (f"bloat-{tag}",)).fetchone()
+
+
+def _autovacuum_on(admin, database: str, table: str, seconds: float) -> int | None:
+    """The pid of an autovacuum worker on ``table`` (waiting up to ``seconds`` for one to begin), or None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        row = admin.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                            " AND datname = %s AND query LIKE %s", (database, f"%.{table}%")).fetchone()
+        if row or time.monotonic() >= deadline:
+            return row[0] if row else None
+        time.sleep(0.2)
