@@ -43,6 +43,7 @@ REBUILD_LOCK = 0x6272_7265_6275  # one rebuild at a time per database
 NEXT_SUFFIX, OLD_SUFFIX = "_next", "_old"
 LOCK_TIMEOUT_MS = 400  # well under PostgreSQL's default deadlock_timeout of 1 s
 SWAP_ATTEMPTS = 20
+LONGEST_LOCK_WAIT_MS = 3000  # writers queued behind the swap are never held up longer, whatever deadlock_timeout is
 
 Progress = Callable[[int, int], None]
 
@@ -474,7 +475,8 @@ def _lock_wait_ms(conn: psycopg.Connection, model: ReadModel) -> int:
         " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'relation' AND l.granted"
         " AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])",
         ([f"{_quoted(model.schema)}.{_quoted(table)}" for table in model.tables],)).fetchone()
-    return row["deadlock_ms"] + LOCK_TIMEOUT_MS if row["only_autovacuum"] else LOCK_TIMEOUT_MS
+    wait = row["deadlock_ms"] + LOCK_TIMEOUT_MS
+    return wait if row["only_autovacuum"] and wait <= LONGEST_LOCK_WAIT_MS else LOCK_TIMEOUT_MS
 
 
 def _lock_live_tables(conn: psycopg.Connection, model: ReadModel) -> None:
