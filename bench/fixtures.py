@@ -219,7 +219,7 @@ def fixture_settings(base: Settings, service: str) -> Settings:
         database=f"bwbench1m_{service}")
 
 
-def _ready(settings: Settings, wanted: str) -> bool:
+def ready(settings: Settings, wanted: str) -> bool:
     try:
         with db.connect(settings.owner_dsn) as conn:
             row = conn.execute("SELECT marker, events, (SELECT datcollate FROM pg_database"
@@ -229,7 +229,7 @@ def _ready(settings: Settings, wanted: str) -> bool:
         return False
 
 
-def _drop(settings: Settings) -> None:
+def drop(settings: Settings) -> None:
     with psycopg.connect(settings.admin_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{settings.database}" WITH (FORCE)')
 
@@ -238,13 +238,13 @@ def ensure(base: Settings, migrations: dict, progress=print) -> dict[str, Settin
     """The fixture's databases by service (members, activities, audit), made unless already there."""
     wanted = marker()
     settings = {service: fixture_settings(base, service) for service in ("members", "activities", "audit")}
-    if all(_ready(s, wanted) for s in settings.values()):
+    if all(ready(s, wanted) for s in settings.values()):
         progress(f"fixture: reusing {', '.join(s.database for s in settings.values())} ({wanted})")
         for service, service_settings in settings.items():
             db.migrate(service_settings, [db.SHARED_MIGRATIONS, migrations[service]])  # what the code now expects
         return settings
     for service, service_settings in settings.items():
-        _drop(service_settings)
+        drop(service_settings)
         db.provision(service_settings, [migrations[service]])
     progress(f"fixture: writing {BUREAUS * (1 + BRANCHES * (1 + MEMBERS))}+ events of {BUREAUS} bureaus …")
     counts = _write(settings)
@@ -270,7 +270,7 @@ def _write(settings: dict[str, Settings]) -> dict[str, int]:
                 stores = {"members": members, "activities": activities}
                 for event in history.bureau(index):
                     bureau = bureau or BureauJournal(event.envelope["tenant_id"])
-                    stores[event.service].write_row(_event_row(event.envelope))
+                    stores[event.service].write_row(event_row(event.envelope))
                     entries.write_row(bureau.entry(event.envelope, event.text))
                     counts[event.service] += 1
             bureau.write_rest(conns["audit"])
@@ -278,21 +278,21 @@ def _write(settings: dict[str, Settings]) -> dict[str, int]:
             for conn in conns.values():
                 conn.commit()
         for service in ("members", "activities"):
-            _write_heads(conns[service])
+            write_heads(conns[service])
     finally:
         for conn in conns.values():
             conn.close()
     return counts
 
 
-def _event_row(envelope: dict) -> tuple:
+def event_row(envelope: dict) -> tuple:
     return (envelope["event_id"], envelope["event_type"], envelope["schema_version"], envelope["stream_id"],
             envelope["stream_version"], envelope["tenant_id"], envelope["branch_id"], envelope["occurred_at"],
             envelope["recorded_at"], canonical_json(envelope["actor"]), envelope["correlation_id"],
             envelope["causation_id"], canonical_json(envelope["data"]), envelope["prev_hash"], envelope["hash"])
 
 
-def _write_heads(conn: psycopg.Connection) -> None:
+def write_heads(conn: psycopg.Connection) -> None:
     """Each stream's head row, from the stored events (so a verify finds the chains whole)."""
     conn.execute("INSERT INTO streams (stream_id, tenant_id, version, head_hash)"
                  " SELECT DISTINCT ON (stream_id) stream_id, tenant_id, stream_version, hash FROM events"

@@ -1,5 +1,6 @@
-"""Rebuilds from a million events: each service's read models from its event store, the audit views from
-the journal, against a raw COPY of the same rows (out of their table and into a plain one, through Python).
+"""Rebuilds from a million events: each service's read models from its event store (notify's from a fixture of its
+own, ``bench.notify_fixture``), the audit views from the journal, against a raw COPY of the same rows (out of their
+table and into a plain one, through Python).
 
 The raw COPY is what moving the rows costs at the least; a rebuild also decodes each event (upcasting it
 to its contract) and writes its projection's rows, with their keys and indexes.
@@ -11,11 +12,12 @@ import time
 
 from psycopg import sql
 
-from bench import fixtures
+from bench import fixtures, notify_fixture
 from services.activities.app import MIGRATIONS as ACTIVITIES_MIGRATIONS
 from services.audit.app import MIGRATIONS as AUDIT_MIGRATIONS
 from services.audit.views_feed import rebuild as rebuild_views
 from services.members.app import MIGRATIONS as MEMBERS_MIGRATIONS
+from services.notify.app import MIGRATIONS as NOTIFY_MIGRATIONS
 from shared import db
 from shared.config import Settings
 from shared.rebuild import rebuild as rebuild_read_models
@@ -64,7 +66,7 @@ def _figures(raw: tuple[int, float], rebuilt: tuple[int, float]) -> dict:
             "raw_copy_rows_per_s": round(raw_rate), "ratio_to_copy": round(rate / raw_rate, 4)}
 
 
-PARTS = ("members", "activities", "audit_views")
+PARTS = ("members", "activities", "notify", "audit_views")
 
 
 def rebuild_section(stack: Stack, parts: tuple[str, ...] = PARTS) -> dict:
@@ -75,6 +77,11 @@ def rebuild_section(stack: Stack, parts: tuple[str, ...] = PARTS) -> dict:
             results[service] = _figures(raw_copy(settings[service], "events"),
                                         _service_rebuild(settings[service], service))
             print(f"bench: {service} rebuilt: {results[service]}", flush=True)
+    if "notify" in parts:
+        notify = notify_fixture.ensure(stack.settings["notify"], NOTIFY_MIGRATIONS,
+                                       progress=lambda line: print(f"bench: {line}"))
+        results["notify"] = _figures(raw_copy(notify, "events"), _service_rebuild(notify, "notify"))
+        print(f"bench: notify rebuilt: {results['notify']}", flush=True)
     if "audit_views" in parts:
         results["audit_views"] = _figures(raw_copy(settings["audit"], "journal"), _views_rebuild(settings["audit"]))
     return results
