@@ -13,10 +13,10 @@ from contracts import activities as a
 from contracts import members as m
 from services.notify import handlers
 from services.notify.bootstrap import bootstrap
-from services.notify.commands import ConfigureWebhook
+from services.notify.commands import ConfigureWebhook, MarkRead, RetryFailed
 from services.notify.delivery import DeliveryWorker
 from services.notify.events import registry
-from services.notify.projections import TABLES, project
+from services.notify.projections import TABLES, project, project_batch
 from services.notify.scheduler import Scheduler
 from shared.envelope import Actor
 from shared.rebuild import ReadModel, StoreFeed, rebuild
@@ -141,14 +141,29 @@ def test_notifys_own_read_models_are_rebuilt_from_its_event_store_as_they_were(
     Scheduler(bootstrap(notify_settings, delivery_settings(0), clock=clock)).run_once(conn, [factory.tenant_id])
     sender = bootstrap(notify_settings, delivery_settings(smtp_server.port, max_attempts=1), clock=clock)
     DeliveryWorker(sender).deliver_due(conn)
+    # Later events of recorded notifications: a retry that fails again, and a notification read in an inbox.
+    failed = conn.execute("SELECT DISTINCT notification_id FROM deliveries WHERE status = 'failed'").fetchall()
+    inbox = conn.execute("SELECT notification_id, audience FROM deliveries WHERE channel = 'inbox'").fetchall()
+    assert failed and inbox
+    context = CommandContext(Actor("admin", "bureau_admin"), factory.tenant_id, new_id(), None, clock())
+    with conn.transaction():
+        uow = sender.unit_of_work(conn, context)
+        handlers.retry_failed(uow, RetryFailed(failed[0]["notification_id"]), lambda notification: None)
+        handlers.mark_read(uow, MarkRead(inbox[0]["notification_id"], (inbox[0]["audience"],)))
+    DeliveryWorker(sender).deliver_due(conn)
 
     def state():
         return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in TABLES}
 
     before = state()
     assert {row["status"] for row in before["deliveries"]} == {"sent", "failed"}
-    rebuild(notify_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(registry, project))
-    assert state() == before
+    assert any(row["read_at"] for row in before["notifications"])
+    # Batches of one event, of a few (a notification's events split between them) and of all at once all
+    # leave the rows the commands left, one event at a time.
+    for batch in (1, 3, 2000):
+        rebuild(notify_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(registry, project, project_batch),
+                batch=batch)
+        assert state() == before, batch
 
 
 def test_committee_events_become_election_reminders_at_90_and_30_days_and_a_vacancy_alert(conn, notify_settings):
