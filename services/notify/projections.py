@@ -84,21 +84,10 @@ def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any
     ``fill``, into the empty tables of a rebuild)."""
     events = list(events)
     notes = _recorded_before(conn, events)
-    wake: str | None = None  # delivery workers wait on a channel: one wake-up a run is enough
+    wake = fold(events, notes)
     for envelope, event in events:
-        kind = type(event)
-        if kind is NotificationScheduled:
-            notes[event.notification_id] = _scheduled(envelope, event)
-            wake = event.notification_id
-        elif kind in FOLDS:
-            note = notes.get(event.notification_id)
-            if note is not None:  # nothing recorded it: nothing to change
-                FOLDS[kind](note, envelope, event)
-                note.row["version"] = envelope.stream_version
-                if kind is DeliveryRetried:
-                    wake = event.notification_id
-        elif kind in OTHERS:
-            OTHERS[kind](conn, envelope, event)
+        if (apply := OTHERS.get(type(event))) is not None:  # tables of their own: the order between them is kept
+            apply(conn, envelope, event)
     writer = RowWriter(conn, ROW_SETS, fill)
     for note in notes.values():
         row, deliveries = note.rows()
@@ -106,9 +95,26 @@ def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any
         for delivery in deliveries:
             writer.add(DELIVERIES, delivery)
     writer.flush()
-    if wake is not None:
+    if wake is not None:  # delivery workers wait on a channel: one wake-up a run is enough
         conn.execute("SELECT pg_notify(%s, %s)", (DELIVERIES_CHANNEL, wake))
 
+
+def fold(events: Iterable[tuple[Envelope, Any]], notes: dict[str, Notification]) -> str | None:
+    """Apply a run's notification events to ``notes`` (by id: those recorded before the run), adding those it
+    schedules; an event about a notification not there changes nothing. Returns the id of the last notification
+    the run gave deliveries to make (scheduled or retried), if any."""
+    wake = None
+    for envelope, event in events:
+        kind = type(event)
+        if kind is NotificationScheduled:
+            notes[event.notification_id] = _scheduled(envelope, event)
+            wake = event.notification_id
+        elif kind in FOLDS and (note := notes.get(event.notification_id)) is not None:
+            FOLDS[kind](note, envelope, event)
+            note.row["version"] = envelope.stream_version
+            if kind is DeliveryRetried:
+                wake = event.notification_id
+    return wake
 
 
 def _recorded_before(conn: psycopg.Connection, events: list[tuple[Envelope, Any]]) -> dict[str, Notification]:
