@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, time
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
+from uuid import UUID
 
 import orjson
 import psycopg
@@ -230,5 +232,9 @@ def encode(rows: list[dict]) -> str:
 
 def _exact(value: Any) -> str:
     if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | time):  # for the standard encoder; orjson writes them itself, the same way
+        return value.isoformat()
+    if isinstance(value, UUID):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

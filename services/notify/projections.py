@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import tuple_row
 
 from shared.envelope import Envelope
 from shared.rowwriter import Fill, RowSet, RowWriter
@@ -81,7 +81,8 @@ def project(conn: psycopg.Connection, envelope: Envelope, event) -> None:
 
 def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any]], fill: Fill | None = None) -> None:
     """Write the rows a run of events changes, as if one event after another: what a rebuild replays (with
-    ``fill``, into the empty tables of a rebuild)."""
+    ``fill``, into the empty tables of a rebuild). It reads the notifications the run changes first, so a rebuild
+    never writes it behind (no ``writes_behind``)."""
     events = list(events)
     notes = _recorded_before(conn, events)
     wake = fold(events, notes)
@@ -124,15 +125,23 @@ def _recorded_before(conn: psycopg.Connection, events: list[tuple[Envelope, Any]
                      if type(event) in FOLDS and event.notification_id not in scheduled})
     if not wanted:
         return {}
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(f"SELECT {', '.join(NOTIFICATIONS.columns)} FROM notifications"
-                           " WHERE notification_id = ANY(%s)", (wanted,)).fetchall()
-        deliveries = cur.execute(f"SELECT {', '.join(DELIVERIES.columns)} FROM deliveries"
-                                 " WHERE notification_id = ANY(%s) ORDER BY delivery_id", (wanted,)).fetchall()
-    notes = {row["notification_id"]: Notification(row, {}) for row in rows}
-    for delivery in deliveries:
-        notes[delivery["notification_id"]].deliveries[delivery["delivery_id"]] = delivery
+    notes: dict[str, Notification] = {}
+    width = len(NOTIFICATIONS.columns)
+    with conn.cursor(row_factory=tuple_row) as cur:  # one round trip: a row per delivery, its notification's first
+        for row in cur.execute(_RECORDED_BEFORE, (wanted,)).fetchall():
+            note = notes.get(row[1])
+            if note is None:
+                note = notes[row[1]] = Notification(dict(zip(NOTIFICATIONS.columns, row[:width])), {})
+            if row[width + 1] is not None:  # a notification without deliveries has one row, of NULLs past its own
+                note.deliveries[row[width + 1]] = dict(zip(DELIVERIES.columns, row[width:]))
     return notes
+
+
+_RECORDED_BEFORE = (
+    f"SELECT {', '.join('n.' + column for column in NOTIFICATIONS.columns)},"
+    f" {', '.join('d.' + column for column in DELIVERIES.columns)}"
+    " FROM notifications n LEFT JOIN deliveries d ON d.notification_id = n.notification_id"
+    " WHERE n.notification_id = ANY(%s) ORDER BY n.notification_id, d.delivery_id")
 
 
 def _scheduled(envelope: Envelope, e: NotificationScheduled) -> Notification:
