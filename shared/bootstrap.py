@@ -25,7 +25,7 @@ from shared.config import Settings
 from shared.contracts import EventRegistry
 from shared.metrics import GaugeQuery
 from shared.rebuild import Feed, ReadModel, StoreFeed
-from shared.unit_of_work import CommandContext, NamedQueries, PostgresUnitOfWork, Projector
+from shared.unit_of_work import BatchProjector, CommandContext, NamedQueries, PostgresUnitOfWork, Projector
 
 Probe = Callable[[psycopg.Connection, "Service"], Any]  # what it found: a shared.operations.Check
 
@@ -77,6 +77,7 @@ class Service:
     contracts: EventRegistry = field(default_factory=EventRegistry)
     own_settings: Any = None
     project: Projector | None = None
+    project_batch: BatchProjector | None = None  # the projections' batch form: a command's events projected together
     queries: Callable[[psycopg.Connection], Any] | None = None
     clock: Callable[[], datetime] = utc_now
     publishes: bool = True
@@ -90,7 +91,7 @@ class Service:
     def unit_of_work(self, conn: psycopg.Connection, context: CommandContext) -> PostgresUnitOfWork:
         """A unit of work in ``conn``'s open transaction: this service's contracts, topic, projections, queries."""
         return PostgresUnitOfWork(conn, self.contracts, self.settings.topic(), context, self.project,
-                                  queries=self.queries)
+                                  queries=self.queries, project_batch=self.project_batch)
 
     def worker(self, name: str) -> Runnable:
         """Build the worker called ``name``; LookupError names the ones there are."""
@@ -120,7 +121,8 @@ def recording_service(name: str, settings: Settings, migrations: Path, contracts
     projections (``project``, ``TABLES``) are written in every command's transaction and are what a rebuild
     replays the store into; its named queries (``HANDLERS``) are bound to every unit of work."""
     return Service(name=name, settings=settings, migrations=migrations, contracts=contracts,
-                   project=projections.project, queries=partial(NamedQueries, queries=queries.HANDLERS),
+                   project=projections.project, project_batch=getattr(projections, "project_batch", None),
+                   queries=partial(NamedQueries, queries=queries.HANDLERS),
                    read_model=ReadModel(tables=projections.TABLES,
                                         indexes_after_fill=getattr(projections, "INDEXES_AFTER_FILL", False),
                                         keys_after_fill=getattr(projections, "KEYS_AFTER_FILL", ())),

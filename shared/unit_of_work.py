@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -23,6 +23,7 @@ from shared.eventstore import EventStore, PostgresEventStore
 
 State = TypeVar("State")
 Projector = Callable[[psycopg.Connection, Envelope, Any], None]
+BatchProjector = Callable[[psycopg.Connection, list[tuple[Envelope, Any]]], None]
 
 
 class DuplicateRecord(Conflict):
@@ -73,6 +74,12 @@ class UnitOfWork(Protocol):
     def record(self, stream_id: str, expected_version: int, events: Sequence[Any], *, branch_id: str | None = None,
                occurred_at: datetime | None = None, tenant_id: str | None = None) -> list[Envelope]: ...
 
+    def _project_recorded(self, recorded: list[tuple[Envelope, Any]]) -> None:
+        """Show the events one ``record`` appended to the service's projections, one after another."""
+        if self._project is not None:
+            for envelope, event in recorded:
+                self._project(envelope, event)
+
     def lock(self, stream_ids: Sequence[str]) -> dict[str, int]: ...
 
     def savepoint(self) -> AbstractContextManager[Any]: ...
@@ -106,11 +113,15 @@ class StoreUnitOfWork:
         envelopes = [self._envelope(stream_id, expected_version + index, event, branch_id, occurred_at, tenant_id)
                      for index, event in enumerate(events, start=1)]
         sealed = self.store.append(stream_id, expected_version, envelopes, self.topic)
-        for envelope, event in zip(sealed, events):
-            if self._project is not None:
-                self._project(envelope, event)
+        self._project_recorded(list(zip(sealed, events)))
         self.recorded.extend(sealed)
         return sealed
+
+    def _project_recorded(self, recorded: list[tuple[Envelope, Any]]) -> None:
+        """Show the events one ``record`` appended to the service's projections, one after another."""
+        if self._project is not None:
+            for envelope, event in recorded:
+                self._project(envelope, event)
 
     def lock(self, stream_ids: Sequence[str]) -> dict[str, int]:
         """The streams' versions (0: not written yet), held until this unit of work ends so that an append after
@@ -133,25 +144,44 @@ class StoreUnitOfWork:
 
 
 class PostgresUnitOfWork(StoreUnitOfWork):
-    """Wraps the caller's open transaction; ``record`` writes events and the service's own read models."""
+    """Wraps the caller's open transaction; ``record`` writes events and the service's own read models.
+
+    Given ``project_batch`` (the projections' batch form), the events of one ``record`` are projected together: a
+    notification scheduled with its inbox deliveries sent is written once, as it stands after them all."""
 
     def __init__(self, conn: psycopg.Connection, registry: EventRegistry, topic: str,
                  context: CommandContext, project: Projector | None = None, *,
-                 queries: Callable[[psycopg.Connection], Any] | None = None) -> None:
+                 queries: Callable[[psycopg.Connection], Any] | None = None,
+                 project_batch: BatchProjector | None = None) -> None:
         super().__init__(PostgresEventStore(conn), registry, topic, context,
                          queries=queries(conn) if queries else None,
                          project=partial(_projected, project, conn) if project else None)
         self.conn = conn
+        self._project_batch = project_batch
+
+    def _project_recorded(self, recorded: list[tuple[Envelope, Any]]) -> None:
+        if self._project_batch is None or len(recorded) < 2:
+            super()._project_recorded(recorded)
+            return
+        with _projecting(self.conn):
+            self._project_batch(self.conn, recorded)
 
 
 def _projected(project: Projector, conn: psycopg.Connection, envelope: Envelope, event: Any) -> None:
-    """Apply a projection; a unique rule it breaks is the domain's DuplicateRecord, not the driver's error.
+    """Apply a projection (see ``_projecting``)."""
+    with _projecting(conn):
+        project(conn, envelope, event)
+
+
+@contextmanager
+def _projecting(conn: psycopg.Connection) -> Iterator[None]:
+    """A projection's writes, where a unique rule it breaks is the domain's DuplicateRecord, not the driver's error.
 
     Outside pipeline mode (a command), its writes go out together in one (a pipeline of their own, whose answers
     are awaited here, so that the rule's error still arrives while it can be told apart); inside one (a
     consumer's batch) they ride with the batch's next round trip."""
     try:
         with conn.pipeline() if conn.pgconn.pipeline_status == pq.PipelineStatus.OFF else nullcontext():
-            project(conn, envelope, event)
+            yield
     except psycopg.errors.UniqueViolation as error:
         raise DuplicateRecord(error.diag.constraint_name or "") from error

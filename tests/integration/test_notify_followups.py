@@ -249,3 +249,49 @@ def test_a_field_a_producer_added_does_not_park_the_event_but_a_malformed_one_st
     parked = conn.execute("SELECT event_id::text AS event_id FROM dead_letters WHERE event_id = ANY(%s::uuid[])",
                           ([p.event_id for p in planned],)).fetchall()
     assert parked == [{"event_id": planned[1].event_id}]
+
+
+def test_a_commands_events_are_projected_together_and_leave_the_rows_one_after_another_would(conn, notify_settings):
+    """The scheduler records a notification with its inbox delivery already sent: one projection of both, whose
+    rows are those of each event projected in turn."""
+    from services.notify.commands import ScheduleReminder
+    from services.notify.recipients import Contact
+    from services.notify.rules.model import Reminder
+    from tests.unit.test_notify_recipients import TODAY, directory
+    from tests.unit.test_notify_rules import BRANCH, ZHAO
+
+    runs = []
+
+    def counted(connection, events):
+        runs.append([type(event).__name__ for _, event in events])
+        project_batch(connection, events)
+
+    def schedule(service, subject: str) -> dict:
+        contacts = {f"member:{ZHAO.member_id}": Contact(None, ("zhao@example.org",))}
+        reminder = Reminder(rule="care.birthday", subject=subject, period="2025", branch_id=BRANCH,
+                            audiences=(f"secretary:{BRANCH}", f"member:{ZHAO.member_id}"), title="生日", body="祝福",
+                            records=(("member", ZHAO.member_id),), due_on=TODAY)
+        book = directory(contacts=contacts)
+        context = CommandContext(Actor("scheduler", "system"), book.tenant_id, new_id(), None, datetime.now(UTC))
+        with conn.transaction():
+            notification_id = handlers.schedule(service.unit_of_work(conn, context), ScheduleReminder(reminder, book,
+                                                                                                      TODAY))
+        return {"notifications": conn.execute("SELECT * FROM notifications WHERE notification_id = %s",
+                                              (notification_id,)).fetchall(),
+                "deliveries": conn.execute("SELECT * FROM deliveries WHERE notification_id = %s ORDER BY channel",
+                                           (notification_id,)).fetchall()}
+
+    service = bootstrap(notify_settings, delivery_settings(0))
+    together = schedule(service.with_changes(project_batch=counted), f"member-{new_id()}")
+    assert runs == [["NotificationScheduled", "NotificationSent"]]
+    one_by_one = schedule(service.with_changes(project_batch=None), f"member-{new_id()}")
+
+    def comparable(rows: dict) -> dict:  # what differs between two notifications: their ids and causes
+        ids = ("notification_id", "delivery_id", "dedupe_key", "subject", "scheduled_at", "next_attempt_at", "sent_at",
+               "cause", "tenant_id")
+        return {table: [{key: value for key, value in row.items() if key not in ids} for row in table_rows]
+                for table, table_rows in rows.items()}
+
+    assert comparable(together) == comparable(one_by_one)
+    assert together["notifications"][0]["status"] == "pending"  # the e-mail is still to send
+    assert [(d["channel"], d["status"]) for d in together["deliveries"]] == [("email", "pending"), ("inbox", "sent")]
