@@ -16,7 +16,7 @@ import time
 import uuid
 
 from bench import fixtures
-from bench.rebuild import ensure_views, fixture
+from bench.rebuild import ensure_views, fixture, settle as settle_database
 from bench.stack import Stack
 from bench.throughput import percentile
 from services.audit.app import create_app
@@ -106,12 +106,11 @@ def scorecards(stack: Stack) -> dict:
 
 
 def settle(settings: dict) -> None:
-    """Routine maintenance before anything is timed, as pgbench vacuums its tables before a run: tables a
-    rebuild has just swapped in are otherwise vacuumed and analysed by autovacuum while the reads are timed,
-    on the same two cores — a moment after a rebuild, not the read side as it stands."""
+    """Routine maintenance before anything is timed (``bench.rebuild.settle``): tables a rebuild has just swapped in
+    are otherwise vacuumed and analysed by autovacuum while the reads are timed, on the same two cores — a moment
+    after a rebuild, not the read side as it stands."""
     for service in ("members", "activities", "audit"):
-        with db.connect(settings[service].owner_dsn, autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE)")
+        settle_database(settings[service])
 
 
 def readside_section(stack: Stack) -> dict:
