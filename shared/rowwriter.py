@@ -56,10 +56,14 @@ class RowSet:
     types: dict[str, str] = field(default_factory=dict)
     statement: str = field(init=False, repr=False, compare=False)
     plain: str = field(init=False, repr=False, compare=False)  # the insert without its conflict clause
+    values: Any = field(init=False, repr=False, compare=False)  # a row's values in column order, as a tuple
 
     def __post_init__(self) -> None:
         if self.keyed and self.key not in self.columns:
             raise ValueError(f"{self.table}: a row set that updates or replaces needs its key among its columns")
+        # itemgetter picks the values in C; of one column it gives the value itself, not a tuple of it.
+        object.__setattr__(self, "values", itemgetter(*self.columns) if len(self.columns) > 1
+                           else lambda row, column=self.columns[0]: (row[column],))
         if self.arrays:
             selected = sql.SQL(", ").join(self._from_array(i, c) for i, c in enumerate(self.columns))
             source = sql.SQL("jsonb_array_elements(%s::jsonb) AS r")
@@ -142,7 +146,7 @@ class RowWriter:
     def add(self, rows: RowSet, row: dict) -> None:
         """Gather one row (a dict by column name) of ``rows``."""
         self._make_room(rows, row[rows.key] if rows.key else None)
-        self.pending.setdefault(rows, []).append(tuple(row[c] for c in rows.columns) if rows.arrays else row)
+        self.pending.setdefault(rows, []).append(rows.values(row) if rows.arrays else row)
 
     def replace(self, rows: RowSet, key: Any, new_rows: Iterable[tuple]) -> None:
         """Gather ``key``'s rows of ``rows``, which replace whatever the table holds under that key: each a tuple of

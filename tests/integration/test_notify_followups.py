@@ -255,11 +255,16 @@ def test_a_commands_events_are_projected_together_and_leave_the_rows_one_after_a
     """The scheduler records a notification with its inbox delivery already sent: one projection of both, whose
     rows are those of each event projected in turn."""
     from services.notify.commands import ScheduleReminder
-    from services.notify.recipients import Contact
-    from services.notify.rules.model import Reminder
-    from tests.unit.test_notify_recipients import TODAY, directory
-    from tests.unit.test_notify_rules import BRANCH, ZHAO
+    from services.notify.recipients import Contact, Directory
+    from services.notify.rules.model import Branch, BureauSnapshot, Member, PostHolding, Reminder, Term
 
+    today, branch = date(2025, 6, 11), "branch-1"
+    zhao = Member("m-zhao", branch, "赵国庆", date(1949, 10, 1), phone="13800000003")
+    snapshot = BureauSnapshot(tenant_id=new_id(), branches=(Branch(branch, "离退休干部党支部"),), members=(zhao,),
+                              terms=(Term("t-1", branch, date(2023, 7, 1), date(2026, 6, 30)),),
+                              posts=(PostHolding("t-1", branch, "secretary", zhao.member_id, zhao.name,
+                                                 date(2023, 7, 1)),))
+    book = Directory.build(snapshot, today, {f"member:{zhao.member_id}": Contact(None, ("zhao@example.org",))}, ())
     runs = []
 
     def counted(connection, events):
@@ -267,15 +272,13 @@ def test_a_commands_events_are_projected_together_and_leave_the_rows_one_after_a
         project_batch(connection, events)
 
     def schedule(service, subject: str) -> dict:
-        contacts = {f"member:{ZHAO.member_id}": Contact(None, ("zhao@example.org",))}
-        reminder = Reminder(rule="care.birthday", subject=subject, period="2025", branch_id=BRANCH,
-                            audiences=(f"secretary:{BRANCH}", f"member:{ZHAO.member_id}"), title="生日", body="祝福",
-                            records=(("member", ZHAO.member_id),), due_on=TODAY)
-        book = directory(contacts=contacts)
+        reminder = Reminder(rule="care.birthday", subject=subject, period="2025", branch_id=branch,
+                            audiences=(f"secretary:{branch}", f"member:{zhao.member_id}"), title="生日", body="祝福",
+                            records=(("member", zhao.member_id),), due_on=today)
         context = CommandContext(Actor("scheduler", "system"), book.tenant_id, new_id(), None, datetime.now(UTC))
         with conn.transaction():
             notification_id = handlers.schedule(service.unit_of_work(conn, context), ScheduleReminder(reminder, book,
-                                                                                                      TODAY))
+                                                                                                      today))
         return {"notifications": conn.execute("SELECT * FROM notifications WHERE notification_id = %s",
                                               (notification_id,)).fetchall(),
                 "deliveries": conn.execute("SELECT * FROM deliveries WHERE notification_id = %s ORDER BY channel",
