@@ -117,7 +117,8 @@ def test_data_in_another_form_goes_through_the_schema_which_converts_it(change):
 
 
 @pytest.mark.parametrize("change", [{"count": None}, {"on": "2026-13-01"}, {"amount": "NaN"}, {"name": 5},
-                                    {"at": "2026-07-01T00:30:00"}, {"months": "2026-07"}, {"days": ["yesterday"]}])
+                                    {"at": "2026-07-01T00:30:00"}, {"months": "2026-07"}, {"days": ["yesterday"]},
+                                    {"months": ["2026-07", 7]}, {"on": 20260701}, {"on": "2026-7-1"}])
 def test_data_the_schema_refuses_is_still_refused_with_its_field(change):
     registry, _typed = _typed_registry()
     data = {"name": "王明", "count": 3, "active": True, "on": "2026-07-01", "at": "2026-07-01T00:30:00+00:00",
@@ -125,6 +126,20 @@ def test_data_the_schema_refuses_is_still_refused_with_its_field(change):
     with pytest.raises(ValidationError) as refused:
         registry.deserialise("members.Typed", 1, {**data, **change})
     assert set(refused.value.messages) == set(change)
+
+
+def test_the_written_reader_makes_what_load_then_make_make_and_refuses_what_load_refuses():
+    registry, _typed = _typed_registry()
+    contract = registry.contract("members.Typed")
+    data = {"name": "王明", "count": 3, "active": True, "on": "2026-07-01", "at": "2026-07-01T00:30:00+00:00",
+            "amount": "24.50", "months": ["2026-06"], "details": {"a": 1}, "days": ["2026-01-02"]}
+    for sample in (data, {**data, "months": []}, {**data, "note": None}, {**data, "note": "委员"}):
+        made = contract.loader.read(sample)
+        assert vars(made) == vars(contract.loader.make(contract.loader.load(sample)))
+        assert made.months is not sample["months"]  # the event's list is its own, as the schema's would be
+    for wrong in ({"count": "3"}, {"months": ["2026-06", 6]}, {"on": "2026-7-1"}, {"days": "2026-01-02"}):
+        assert contract.loader.read({**data, **wrong}) is None and contract.loader.load({**data, **wrong}) is None
+    assert contract.loader.read({k: v for k, v in data.items() if k != "name"}) is None  # required
 
 
 def test_every_contract_of_the_platform_loads_quickly_what_its_schema_writes_into_the_event_its_constructor_makes():
