@@ -179,7 +179,8 @@ class DataclassLoader:
                 lines += [f"        if type({value}) is plain{i}: pass", f"        elif {value} is MISSING:"]
             elif quick is not None:  # the usual form of a date or a list of ids, converted without a call
                 scope[f"kinds{i}"] = {typing.get_args(self.kinds[name])[0]} if quick[2] else None
-                lines += [f"        if {quick[0]}:", f"            {value} = {quick[1]}", f"        elif {value} is MISSING:"]
+                lines += [f"        if {quick[0]}:", f"            {value} = {quick[1]}",
+                          f"        elif {value} is MISSING:"]
             else:
                 lines.append(f"        if {value} is MISSING:")
             if required:
