@@ -17,6 +17,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import multiprocessing
+import os
 import queue
 import re
 import threading
@@ -143,10 +145,11 @@ class ReadAhead:
     None, and whatever was written since is read when applied, as the catch-up rounds and the swap require.
     """
 
-    def __init__(self, conn: psycopg.Connection, read: Callable[[psycopg.Connection, int], list], after: int,
-                 limit: int) -> None:
+    def __init__(self, conn: psycopg.Connection, read: Callable[[psycopg.Connection, int], list], after: Any,
+                 limit: int, snapshot: str | None = None) -> None:
         self.batches: queue.Queue = queue.Queue(maxsize=2)  # at most two batches in memory ahead of the one applied
         self.stopping = threading.Event()
+        self.snapshot = snapshot  # read in one transaction that sees what this exported snapshot saw, if given
         self.thread = threading.Thread(target=self._run, args=(conn.info.dsn, conn.info.password, read, after, limit),
                                        name="rebuild-read-ahead", daemon=True)
         self.thread.start()
@@ -163,7 +166,10 @@ class ReadAhead:
 
     def _run(self, dsn: str, password: str | None, read: Callable, after: int, limit: int) -> None:
         try:
-            with psycopg.connect(dsn, password=password, autocommit=True) as reader:
+            with psycopg.connect(dsn, password=password, autocommit=self.snapshot is None) as reader:
+                if self.snapshot is not None:
+                    reader.isolation_level, reader.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+                    reader.execute("SET TRANSACTION SNAPSHOT " + sql.quote(self.snapshot))
                 while not self.stopping.is_set():
                     batch = read(reader, after)
                     self._put(batch)
@@ -252,13 +258,21 @@ class StoreFeed:
     statements are kept and run by a thread of their own while the next batch is projected. Anything else waits
     for them first and is applied as before. It pays where the database's share of a batch is large (activities:
     1.6 M participants' rows); members, whose batches the database writes quickly, showed no gain from it.
+
+    A batch projection whose bureaus share nothing (``project_batch.by_bureau``: each row it writes belongs to the
+    bureau of the event that wrote it, and it reads no other bureau's rows) fills the empty shadow with a process per
+    core (``processes``), each replaying its share of the bureaus (``BureauFill``): one Python process uses one core.
     """
 
-    def __init__(self, registry: EventRegistry, project: Callable, project_batch: Callable | None = None) -> None:
+    def __init__(self, registry: EventRegistry, project: Callable, project_batch: Callable | None = None,
+                 processes: int | None = None) -> None:
         self.registry = registry
         self.project = project
         self.project_batch = project_batch or self._one_by_one
         self.fill = Fill() if project_batch else None  # the shadow tables start empty; only this feed writes them
+        self.by_bureau = bool(getattr(project_batch, "by_bureau", False))
+        self.processes = processes or os.cpu_count() or 1
+        self.bureaus: BureauFill | None = None
         self.position = 0
         self.gaps: set[int] = set()
         self.actors: dict[tuple[str, str], Actor] = {}  # a few people record most of the events
@@ -271,6 +285,10 @@ class StoreFeed:
         return conn.execute("SELECT count(*) AS n FROM events").fetchone()["n"]
 
     def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
+        if self.by_bureau and self.fill is not None and self.read_ahead and not self.gaps and self.processes > 1 \
+                and not self.fill.keys_later:  # keys left for later: a process adding one would wait on the others
+            if applied := self._apply_by_bureau(conn, limit):
+                return applied
         try:
             if self.writes_behind and self.fill is not None and self.read_ahead and not self.gaps:
                 if applied := self._apply_behind(conn, limit):
@@ -289,6 +307,27 @@ class StoreFeed:
             raise
         self._passed(rows)
         return len(late) + len(rows)
+
+    def _apply_by_bureau(self, conn: psycopg.Connection, limit: int) -> int:
+        """What the bureaus' processes have applied since the last call (waiting for some); 0 once they are done
+        (or if the store holds one bureau only), the feed then past the store as they saw it, its gaps remembered.
+        What they wrote is not counted in ``fill``: the rounds after theirs write as the commands do."""
+        if self.bureaus is None:
+            self.bureaus = BureauFill.start(self, conn, limit)
+            if self.bureaus is None:
+                self.by_bureau = False
+                return 0
+        try:
+            applied = self.bureaus.progress()
+        except BaseException:
+            self.bureaus.close()
+            raise
+        if applied:
+            return applied
+        self.position, self.gaps = self.bureaus.upto, set(self.bureaus.gaps)
+        self.bureaus.close()
+        self.by_bureau, self.read_ahead, self.fill = False, False, None
+        return 0
 
     def _apply_behind(self, conn: psycopg.Connection, limit: int) -> int:
         """Project the next batch read ahead and hand its statements to the writing thread; 0 at the end of the
@@ -371,6 +410,132 @@ class StoreFeed:
             raise ValueError("only a feed that fills through a RowWriter can leave keys for later")
         if self.fill is not None:
             self.fill.keys_later = keys
+
+
+class BureauFill:
+    """The first round of a ``StoreFeed`` whose bureaus share nothing, a process per share of the bureaus.
+
+    Every process reads in one snapshot of the store, exported here (``pg_export_snapshot``) and held until they are
+    done: each sees the same events, up to the last position this snapshot saw (``upto``), and the positions below it
+    that it did not see (``gaps``: appends that had not committed, or never will) are the feed's to read again later,
+    as the feed's own rounds would have left them. Each process replays its bureaus' events in position order into the
+    empty shadow tables, through a ``Fill`` of its own: a key one process writes, no other does."""
+
+    def __init__(self, exporter: psycopg.Connection, upto: int, gaps: list[int], processes: list) -> None:
+        self.exporter, self.upto, self.gaps, self.processes = exporter, upto, gaps, processes
+        self.reported = 0
+
+    @classmethod
+    def start(cls, feed: StoreFeed, conn: psycopg.Connection, limit: int) -> BureauFill | None:
+        exporter = connect(conn.info.dsn, password=conn.info.password)
+        exporter.isolation_level, exporter.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+        processes: list = []
+        try:
+            snapshot = exporter.execute("SELECT pg_export_snapshot() AS id").fetchone()["id"]
+            bureaus = exporter.execute("SELECT tenant_id, count(*) AS n, max(position) AS last FROM public.events"
+                                       " GROUP BY tenant_id ORDER BY tenant_id NULLS FIRST").fetchall()
+            shares = _shares([(row["tenant_id"], row["n"]) for row in bureaus], feed.processes)
+            if len(shares) < 2:
+                exporter.close()
+                return None
+            upto = max(row["last"] for row in bureaus)
+            gaps = [] if sum(row["n"] for row in bureaus) == upto else [row["p"] for row in exporter.execute(
+                "SELECT g AS p FROM (SELECT position, lag(position, 1, 0::bigint) OVER (ORDER BY position) AS before"
+                " FROM public.events) e CROSS JOIN LATERAL generate_series(e.before + 1, e.position - 1) AS g")]
+            search_path = conn.execute("SHOW search_path").fetchone()["search_path"]
+            context = multiprocessing.get_context("fork")
+            for tenants in shares:
+                applied, failed = context.Value("q", 0), context.Queue()
+                process = context.Process(target=_fill_share, name="rebuild-bureaus", daemon=True, args=(
+                    feed, conn.info.dsn, conn.info.password, search_path, snapshot, upto, tenants, limit, applied,
+                    failed))
+                process.start()
+                processes.append((process, applied, failed))
+            log.info("rebuild: filling by bureau, %d processes for %d bureaus up to position %d", len(shares),
+                     len(bureaus), upto)
+        except BaseException:
+            cls(exporter, 0, [], processes).close()
+            raise
+        return cls(exporter, upto, gaps, processes)
+
+    def progress(self) -> int:
+        """Events applied since the last call, waiting up to half a second for some; 0 once every process is done.
+        A process that failed fails the rebuild with its error."""
+        deadline = time.monotonic() + 0.5
+        while True:
+            running = False
+            for process, _applied, failed in self.processes:
+                if process.exitcode not in (None, 0):
+                    raise RuntimeError(f"a bureaus' fill failed: {_failure(failed, process.exitcode)}")
+                running = running or process.exitcode is None
+            applied = sum(value.value for _process, value, _failed in self.processes)
+            if applied > self.reported and (not running or time.monotonic() >= deadline):
+                applied, self.reported = applied - self.reported, applied
+                return applied
+            if not running:
+                return 0
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        for process, _applied, _failed in self.processes:
+            if process.exitcode is None:
+                process.terminate()
+            process.join()
+        self.exporter.close()
+
+
+def _shares(bureaus: list[tuple[str | None, int]], parts: int) -> list[list[str | None]]:
+    """The bureaus (None for events of no bureau) cut into at most ``parts`` shares of about as many events, each
+    bureau given to the share with the fewest so far, largest bureau first."""
+    shares: list[tuple[int, list]] = [(0, []) for _ in range(min(parts, len(bureaus)))]
+    for tenant, count in sorted(bureaus, key=lambda bureau: -bureau[1]):
+        least = min(range(len(shares)), key=lambda i: shares[i][0])
+        shares[least] = (shares[least][0] + count, shares[least][1] + [tenant])
+    return [tenants for _count, tenants in shares if tenants]
+
+
+def _failure(failed: Any, exitcode: int) -> str:
+    try:
+        return failed.get(timeout=1)
+    except queue.Empty:
+        return f"exit code {exitcode}"
+
+
+def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: str, snapshot: str, upto: int,
+                tenants: list[str | None], limit: int, applied: Any, failed: Any) -> None:
+    """One share of the bureaus replayed in a process of its own (forked from the rebuild): read ahead in the
+    exported snapshot, projected through a ``Fill`` of its own, each batch written in a transaction (or behind, as
+    the feed writes)."""
+    gc.disable()  # as in the rebuild: millions of short-lived objects, freed by their counts
+    where = "position > %s AND position <= %s AND (tenant_id = ANY(%s) OR (%s AND tenant_id IS NULL))"
+    named, nameless = [tenant for tenant in tenants if tenant is not None], None in tenants
+    try:
+        with connect(dsn, password=password, autocommit=True) as conn:
+            conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
+            ahead = ReadAhead(conn, lambda reader, after: feed._decoded(
+                feed._read(reader, where, after, upto, named, nameless, limit)), 0, limit, snapshot)
+            fill, behind = Fill(), WriteBehind(conn) if feed.writes_behind else None
+            try:
+                while (rows := ahead.next()) is not None:
+                    events = [(envelope, event) for _position, envelope, event in rows]
+                    if behind is not None:
+                        statements = Statements()
+                        feed.project_batch(statements, events, fill)
+                        behind.put(statements.kept)
+                    else:
+                        with conn.transaction(), conn.pipeline():
+                            feed.project_batch(conn, events, fill)
+                    with applied.get_lock():
+                        applied.value += len(rows)
+                if behind is not None:
+                    behind.drain()
+            finally:
+                ahead.close()
+                if behind is not None:
+                    behind.close()
+    except BaseException as error:
+        failed.put(f"{type(error).__name__}: {error}")
+        raise
 
 
 def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progress: Progress | None = None) -> dict:

@@ -100,6 +100,12 @@ def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any
         conn.execute("SELECT pg_notify(%s, %s)", (DELIVERIES_CHANNEL, wake))
 
 
+# Every row an event writes is its bureau's (notifications, deliveries, recipients and webhooks carry the bureau, keyed
+# by ids made within it) and the projection reads nothing of another bureau's: a rebuild fills by bureau, a process
+# per core (shared/rebuild.py).
+project_batch.by_bureau = True
+
+
 def fold(events: Iterable[tuple[Envelope, Any]], notes: dict[str, Notification]) -> str | None:
     """Apply a run's notification events to ``notes`` (by id: those recorded before the run), adding those it
     schedules; an event about a notification not there changes nothing. Returns the id of the last notification
