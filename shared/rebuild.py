@@ -233,13 +233,25 @@ class WriteBehind:
         if self.failed is not None:
             raise self.failed
 
+    def _write(self, statements: list, attempts: int = 5) -> None:
+        """The batch in a transaction; written again if PostgreSQL cancelled it to break a deadlock (processes of a
+        fill by bureau adding a table's keys, ``_keys_once``): rolled back whole, it leaves nothing behind."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.conn.transaction(), self.conn.pipeline():
+                    for query, params in statements:
+                        self.conn.execute(query, params)
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == attempts:
+                    raise
+                log.info("rebuild: a batch was cancelled to break a deadlock (attempt %d); writing it again", attempt)
+
     def _run(self) -> None:
         while (statements := self.batches.get()) is not None:
             try:
                 if self.failed is None:  # after a failure, the batches still handed over are dropped
-                    with self.conn.transaction(), self.conn.pipeline():
-                        for query, params in statements:
-                            self.conn.execute(query, params)
+                    self._write(statements)
             except BaseException as error:  # raised in the rebuild's thread
                 self.failed = error
             finally:
@@ -286,7 +298,7 @@ class StoreFeed:
 
     def apply_next(self, conn: psycopg.Connection, limit: int) -> int:
         if self.by_bureau and self.fill is not None and self.read_ahead and not self.gaps and self.processes > 1 \
-                and not self.fill.keys_later:  # keys left for later: a process adding one would wait on the others
+                and (self.writes_behind or not self.fill.keys_later):  # a batch written behind can be run again
             if applied := self._apply_by_bureau(conn, limit):
                 return applied
         try:
@@ -515,6 +527,7 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
             ahead = ReadAhead(conn, lambda reader, after: feed._decoded(
                 feed._read(reader, where, after, upto, named, nameless, limit)), 0, limit, snapshot)
             fill, behind = Fill(), WriteBehind(conn) if feed.writes_behind else None
+            fill.keys_later = {table: [_keys_once(table, keys)] for table, keys in feed.fill.keys_later.items()}
             try:
                 while (rows := ahead.next()) is not None:
                     events = [(envelope, event) for _position, envelope, event in rows]
@@ -536,6 +549,28 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
     except BaseException as error:
         failed.put(f"{type(error).__name__}: {error}")
         raise
+
+
+def _keys_once(table: str, keys: list) -> sql.Composable:
+    """A table's keys left for later, added by whichever process of a fill by bureau first needs them (to replace a
+    key's rows) and by no other: under a lock of the table's own, unless the table has a unique index already. Two
+    processes may then wait on each other (one holds the lock, its ALTER waits for the other's inserts; the other
+    waits for the lock): PostgreSQL cancels one, whose batch is written again (``WriteBehind``)."""
+    body = sql.SQL(" ").join(sql.SQL("EXECUTE {};").format(sql.Literal(_text(key))) for key in keys)
+    return sql.SQL("DO $keys$ BEGIN PERFORM pg_advisory_xact_lock(hashtext({lock}));"
+                   " IF NOT EXISTS (SELECT FROM pg_index WHERE indrelid = {table}::regclass AND indisunique)"
+                   " THEN {body} END IF; END $keys$").format(lock=sql.Literal(f"rebuild keys of {table}"),
+                                                  table=sql.Literal(_quoted(table)), body=body)
+
+
+def _text(statement: str | sql.Composable) -> str:
+    return statement if isinstance(statement, str) else statement.as_string(None)
+
+
+def _keyed(conn: psycopg.Connection, table: str) -> bool:
+    """Whether the shadow table (on the search path) has a unique index: its keys were added."""
+    return conn.execute("SELECT EXISTS (SELECT FROM pg_index WHERE indrelid = %s::regclass AND indisunique) AS keyed",
+                        (_quoted(table),)).fetchone()["keyed"]
 
 
 def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progress: Progress | None = None) -> dict:
@@ -590,7 +625,9 @@ def _rebuild_locked(conn: psycopg.Connection, model: ReadModel, feed: Feed, batc
         gc.collect(1)
         if deferred or keys_later:  # the bulk is in: the keys and other indexes, then catch up with the rest
             building = time.monotonic()
-            deferred = [key for table in list(keys_later) for key in keys_later.pop(table)] + deferred
+            keyed = {table for table in keys_later if _keyed(conn, table)}  # by a process of a fill by bureau
+            deferred = [key for table in list(keys_later) for key in keys_later.pop(table) if table not in keyed] \
+                + deferred
             for definition in deferred:
                 conn.execute(definition)
             log.info("rebuild: %d entries in %.1fs, then %d indexes and keys in %.1fs", done, building - started,

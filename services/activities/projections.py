@@ -232,3 +232,4 @@ def project_batch(conn: psycopg.Connection, events: Iterable[tuple[Envelope, Any
 
 
 project_batch.writes_behind = True  # a rebuild writes its batches while it projects the next (shared/rebuild.py)
+project_batch.by_bureau = True

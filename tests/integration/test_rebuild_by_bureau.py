@@ -22,12 +22,16 @@ from services.notify.projections import TABLES, project, project_batch
 from services.notify.scheduler import Scheduler
 from shared import db
 from shared.envelope import Actor
-from shared.rebuild import ReadModel, StoreFeed, rebuild
+from services.registry import SERVICES
+from shared.rebuild import ReadModel, StoreFeed, WriteBehind, rebuild
 from shared.unit_of_work import CommandContext
+from tests.fixtures import activities_app  # noqa: F401 — fixtures are found by name
+from tests.integration.activities_support import seed_bureau
 from tests.integration.notify_support import (  # noqa: F401 — fixtures
     EventFactory, FixedClock, as_records, conn, delivery_settings, smtp_server)
 from tests.integration.test_notify_followups import add_webhook
 from tests.integration.test_notify_pipeline import BIRTHDAYS, give_email, runner
+from tests.integration.test_rebuild_matches_live import activities_history, rows_of
 from tests.support import new_id
 
 
@@ -140,3 +144,62 @@ def test_a_bureaus_process_that_fails_fails_the_rebuild_and_the_live_tables_stay
     assert state(conn) == before
     schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'").fetchall()
     assert schemas == []  # the shadow dropped
+
+
+def test_activities_filled_by_bureau_add_the_participants_key_once_when_corrections_first_need_it(
+        activities_app, activities_settings, caplog):  # noqa: F811
+    """Two bureaus' activities, recorded and corrected, replayed one event a batch by two processes: a correction
+    replaces its activity's participants, which needs the key the fill leaves for later — whichever process needs
+    it first adds it, the other finds it there; the rows are those the commands wrote."""
+    from services.activities import projections
+    bureaus = [seed_bureau(activities_settings) for _ in range(2)]
+    for bureau in bureaus:
+        activities_history(activities_app.test_client(), bureau)
+    tenants = [bureau.tenant for bureau in bureaus]
+    live = rows_of(activities_settings, projections.TABLES, tenants)
+    service = SERVICES.service("activities", activities_settings)
+    keyed = []
+    with db.connect(activities_settings.owner_dsn, autocommit=True) as watcher, \
+            caplog.at_level(logging.INFO, logger="shared.rebuild"):
+        def progress(done: int, total: int) -> None:  # the first report comes before the round's end
+            keyed.append(watcher.execute(
+                "SELECT count(*) AS n FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'p'",
+                (f"{service.read_model.shadow}.activity_participants",)).fetchone()["n"] == 1)
+
+        rebuild(activities_settings.owner_dsn, service.read_model, StoreFeed(
+            registry=service.contracts, project=projections.project, project_batch=projections.project_batch,
+            processes=2), batch=1, progress=progress)
+    assert any("filling by bureau" in message for message in caplog.messages)
+    assert keyed[0]  # added by a process of the fill, for the first correction it replayed
+    assert rows_of(activities_settings, projections.TABLES, tenants) == live
+    with db.connect(activities_settings.owner_dsn) as conn:
+        keys = conn.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'activity_participants'::regclass"
+                            " AND contype IN ('p', 'f') ORDER BY conname").fetchall()
+    assert [key["conname"] for key in keys] == ["activity_participants_activity_id_fkey", "activity_participants_pkey"]
+
+
+def test_a_batch_written_behind_that_postgresql_cancels_for_a_deadlock_is_written_again(notify_settings, caplog):
+    """Two writers taking two tables in opposite orders: PostgreSQL cancels one of them, which writes its batch
+    again once the other is done; both batches are written."""
+    first, second = f"deadlock_{new_id()[:8]}_a", f"deadlock_{new_id()[:8]}_b"
+    with db.connect(notify_settings.owner_dsn, autocommit=True) as one, \
+            db.connect(notify_settings.owner_dsn, autocommit=True) as other:
+        for table in (first, second):
+            one.execute(f"CREATE TABLE {table} (writer text)")
+        try:
+            def batch(tables: tuple[str, str], writer: str) -> list:
+                return [(f"LOCK TABLE {tables[0]} IN ACCESS EXCLUSIVE MODE", None), ("SELECT pg_sleep(0.3)", None),
+                        (f"LOCK TABLE {tables[1]} IN ACCESS EXCLUSIVE MODE", None),
+                        (f"INSERT INTO {first} VALUES (%s)", (writer,))]
+            writers = [WriteBehind(one), WriteBehind(other)]
+            with caplog.at_level(logging.INFO, logger="shared.rebuild"):
+                writers[0].put(batch((first, second), "one"))
+                writers[1].put(batch((second, first), "other"))
+                for writer in writers:
+                    writer.drain()
+                    writer.close()
+            assert any("deadlock" in message for message in caplog.messages)
+            assert sorted(row["writer"] for row in one.execute(f"SELECT writer FROM {first}")) == ["one", "other"]
+        finally:
+            for table in (first, second):
+                one.execute(f"DROP TABLE {table}")
