@@ -260,3 +260,9 @@ HANDLERS: dict[type, Callable] = {
     ev.DuesAssessed: _assessed, ev.DuesReduced: _reduced, ev.DuesPaid: _paid, ev.DuesArrearsReviewRaised: _review,
     ev.DuesCarried: _carried,
 }
+
+
+# Every row an event writes is its bureau's (a transfer between bureaus is a letter in the one and an incoming row in
+# the other, a member received under an id of the receiving bureau's), found by ids made within the bureau: a rebuild
+# fills by bureau, a process per core (shared/rebuild.py).
+project_batch.by_bureau = True
