@@ -54,6 +54,10 @@ class RebuildBusy(Exception):
     """Another rebuild holds the database's rebuild lock, or writers kept the tables for every attempt."""
 
 
+class StreamAcrossBureaus(Exception):
+    """A stream holds events of more than one bureau: a fill by bureau would split it between processes."""
+
+
 @dataclass(frozen=True)
 class ReadModel:
     """What a rebuild replaces: some tables of ``schema``, or (``tables`` empty) the whole schema.
@@ -331,6 +335,11 @@ class StoreFeed:
                 return 0
         try:
             applied = self.bureaus.progress()
+        except StreamAcrossBureaus as crossing:
+            self.bureaus.close()
+            log.warning("rebuild: %s; filling again in one process", crossing)
+            self._start_over(conn)
+            return 0
         except BaseException:
             self.bureaus.close()
             raise
@@ -340,6 +349,18 @@ class StoreFeed:
         self.bureaus.close()
         self.by_bureau, self.read_ahead, self.fill = False, False, None
         return 0
+
+    def _start_over(self, conn: psycopg.Connection) -> None:
+        """The shadow emptied and the feed back at the store's start, to fill it in one process; a key a process added
+        stays (its table is empty) and is not added again."""
+        tables = [row["tablename"] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
+        keys_later = self.fill.keys_later
+        for table in [table for table in keys_later if _keyed(conn, table)]:
+            del keys_later[table]
+        self.fill, self.fill.keys_later = Fill(), keys_later
+        self.by_bureau, self.read_ahead, self.position, self.gaps = False, True, 0, set()
 
     def _apply_behind(self, conn: psycopg.Connection, limit: int) -> int:
         """Project the next batch read ahead and hand its statements to the writing thread; 0 at the end of the
@@ -478,7 +499,10 @@ class BureauFill:
             running = False
             for process, _applied, failed in self.processes:
                 if process.exitcode not in (None, 0):
-                    raise RuntimeError(f"a bureaus' fill failed: {_failure(failed, process.exitcode)}")
+                    failure = _failure(failed, process.exitcode)
+                    if failure.startswith(StreamAcrossBureaus.__name__):
+                        raise StreamAcrossBureaus(failure.split(": ", 1)[-1])
+                    raise RuntimeError(f"a bureaus' fill failed: {failure}")
                 running = running or process.exitcode is None
             applied = sum(value.value for _process, value, _failed in self.processes)
             if applied > self.reported and (not running or time.monotonic() >= deadline):
@@ -526,10 +550,11 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
             conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
             ahead = ReadAhead(conn, lambda reader, after: feed._decoded(
                 feed._read(reader, where, after, upto, named, nameless, limit)), 0, limit, snapshot)
-            fill, behind = Fill(), WriteBehind(conn) if feed.writes_behind else None
+            fill, behind, versions = Fill(), WriteBehind(conn) if feed.writes_behind else None, {}
             fill.keys_later = {table: [_keys_once(table, keys)] for table, keys in feed.fill.keys_later.items()}
             try:
                 while (rows := ahead.next()) is not None:
+                    _whole_streams(rows, versions)
                     events = [(envelope, event) for _position, envelope, event in rows]
                     if behind is not None:
                         statements = Statements()
@@ -549,6 +574,15 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
     except BaseException as error:
         failed.put(f"{type(error).__name__}: {error}")
         raise
+
+
+def _whole_streams(rows: list[tuple[int, Envelope, Any]], versions: dict[str, int]) -> None:
+    """Each stream's events must come to one process from its first version on, one version after another (the
+    store's versions of a stream have no gap): one that does not has events in another bureau's share."""
+    for _position, envelope, _event in rows:
+        if envelope.stream_version != versions.get(envelope.stream_id, 0) + 1:
+            raise StreamAcrossBureaus(f"stream {envelope.stream_id} has events of more than one bureau")
+        versions[envelope.stream_id] = envelope.stream_version
 
 
 def _keys_once(table: str, keys: list) -> sql.Composable:

@@ -142,8 +142,10 @@ def test_notifys_own_read_models_are_rebuilt_from_its_event_store_as_they_were(
     sender = bootstrap(notify_settings, delivery_settings(smtp_server.port, max_attempts=1), clock=clock)
     DeliveryWorker(sender).deliver_due(conn)
     # Later events of recorded notifications: a retry that fails again, and a notification read in an inbox.
-    failed = conn.execute("SELECT DISTINCT notification_id FROM deliveries WHERE status = 'failed'").fetchall()
-    inbox = conn.execute("SELECT notification_id, audience FROM deliveries WHERE channel = 'inbox'").fetchall()
+    failed = conn.execute("SELECT DISTINCT notification_id FROM deliveries WHERE status = 'failed' AND tenant_id = %s",
+                          (factory.tenant_id,)).fetchall()
+    inbox = conn.execute("SELECT notification_id, audience FROM deliveries WHERE channel = 'inbox' AND tenant_id = %s",
+                         (factory.tenant_id,)).fetchall()
     assert failed and inbox
     context = CommandContext(Actor("admin", "bureau_admin"), factory.tenant_id, new_id(), None, clock())
     with conn.transaction():
