@@ -15,7 +15,7 @@ import pytest
 
 from services.notify import handlers
 from services.notify.bootstrap import bootstrap
-from services.notify.commands import ConfigureWebhook, MarkRead
+from services.notify.commands import ConfigureWebhook
 from services.notify.delivery import DeliveryWorker
 from services.notify.events import registry
 from services.notify.projections import TABLES, project, project_batch
@@ -125,27 +125,6 @@ def test_an_append_that_commits_after_the_snapshot_is_projected_once_by_a_later_
     rebuild(notify_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(registry, project, project_batch,
                                                                            processes=1))
     assert state(conn) == rebuilt
-
-
-def test_a_stream_with_events_of_two_bureaus_is_found_and_the_shadow_filled_again_in_one_process(
-        conn, notify_settings, smtp_server, tmp_path, caplog):
-    """Commands reach only their bureau's streams (row-level security); a worker on the owner's connection could
-    append to another bureau's. Split between two processes, such a stream would be projected wrong: the process that
-    meets it out of order says so, and the fill starts again in one process."""
-    first, second = bureaus_history(conn, notify_settings, smtp_server)
-    inbox = conn.execute("SELECT notification_id, audience FROM deliveries WHERE channel = 'inbox' AND tenant_id = %s"
-                         " LIMIT 1", (first,)).fetchone()
-    context = CommandContext(Actor("worker", "system"), second, new_id(), None, datetime.now(UTC))
-    with conn.transaction():
-        uow = bootstrap(notify_settings, delivery_settings(0)).unit_of_work(conn, context)
-        handlers.mark_read(uow, MarkRead(inbox["notification_id"], (inbox["audience"],)))
-    before = state(conn)
-    noted = tmp_path / "projected"
-    with caplog.at_level(logging.INFO, logger="shared.rebuild"):
-        rebuild(notify_settings.owner_dsn, ReadModel(tables=TABLES),
-                StoreFeed(registry, project, recording(noted), processes=2), batch=2)
-    assert any("has events of more than one bureau" in message for message in caplog.messages)
-    assert state(conn) == before
 
 
 def test_a_bureaus_process_that_fails_fails_the_rebuild_and_the_live_tables_stay(
