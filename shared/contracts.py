@@ -169,7 +169,7 @@ class DataclassLoader:
         as ``make`` makes it, each missing field given its default); None for data the schema must handle."""
         scope: dict[str, Any] = {"MISSING": MISSING, "new": object.__new__, "cls": self.event_class,
                                  "default": _default, "defaults": self.defaults, "iso_date": date.fromisoformat}
-        lines = ["def written(data):", "    get = data.get", "    try:"]
+        lines = ["def written(data):", "    get = data.get", "    try:", "        pass"]  # a class may have no field
         for i, (name, required, optional, plain, convert) in enumerate(self.fields):
             scope[f"plain{i}"], scope[f"convert{i}"] = plain, convert
             value, key = f"v{i}", repr(name)

@@ -48,6 +48,7 @@ SWAP_ATTEMPTS = 20
 LONGEST_LOCK_WAIT_MS = 3000  # writers queued behind the swap are never held up longer, whatever deadlock_timeout is
 
 Progress = Callable[[int, int], None]
+MOST_PROCESSES = 8  # a fill by bureau's processes, each with two connections to the database, at most
 
 
 class RebuildBusy(Exception):
@@ -250,6 +251,7 @@ class WriteBehind:
                 if attempt == attempts:
                     raise
                 log.info("rebuild: a batch was cancelled to break a deadlock (attempt %d); writing it again", attempt)
+                time.sleep(0.05 * attempt)
 
     def _run(self) -> None:
         while (statements := self.batches.get()) is not None:
@@ -287,7 +289,7 @@ class StoreFeed:
         self.project_batch = project_batch or self._one_by_one
         self.fill = Fill() if project_batch else None  # the shadow tables start empty; only this feed writes them
         self.by_bureau = bool(getattr(project_batch, "by_bureau", False))
-        self.processes = processes or os.cpu_count() or 1
+        self.processes = processes or min(len(os.sched_getaffinity(0)), MOST_PROCESSES)
         self.bureaus: BureauFill | None = None
         self.position = 0
         self.gaps: set[int] = set()
@@ -337,25 +339,54 @@ class StoreFeed:
             applied = self.bureaus.progress()
         except StreamAcrossBureaus as crossing:
             self.bureaus.close()
+            self.bureaus = None
             log.warning("rebuild: %s; filling again in one process", crossing)
             self._start_over(conn)
             return 0
         except BaseException:
             self.bureaus.close()
+            self.bureaus = None
             raise
         if applied:
             return applied
         self.position, self.gaps = self.bureaus.upto, set(self.bureaus.gaps)
         self.bureaus.close()
+        self.bureaus = None
+        self._add_keys_left(conn)
         self.by_bureau, self.read_ahead, self.fill = False, False, None
         return 0
+
+    def _add_keys_left(self, conn: psycopg.Connection) -> None:
+        """The keys no process needed, added now: the rounds after a fill by bureau write without a ``Fill``, and
+        their replacements of a key's rows would look them up without the key."""
+        keys_later = self.fill.keys_later
+        for table in list(keys_later):
+            keys = keys_later.pop(table)
+            if not _keyed(conn, table):
+                for key in keys:
+                    conn.execute(key)
+
+    def close(self) -> None:
+        """Stop whatever the feed runs besides the rebuild's thread (``rebuild`` calls it however it ends)."""
+        if self.bureaus is not None:
+            self.bureaus.close()
+            self.bureaus = None
+        self._stop_reading_ahead()
+        self._stop_writing_behind(wait=False)
 
     def _start_over(self, conn: psycopg.Connection) -> None:
         """The shadow emptied and the feed back at the store's start, to fill it in one process; a key a process added
         stays (its table is empty) and is not added again."""
         tables = [row["tablename"] for row in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
-        conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
+        for attempt in range(1, 6):  # a stopped process's session may still be finishing a batch on these tables
+            try:
+                conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
+                break
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * attempt)
         keys_later = self.fill.keys_later
         for table in [table for table in keys_later if _keyed(conn, table)]:
             del keys_later[table]
@@ -478,7 +509,8 @@ class BureauFill:
             search_path = conn.execute("SHOW search_path").fetchone()["search_path"]
             context = multiprocessing.get_context("fork")
             for tenants in shares:
-                applied, failed = context.Value("q", 0), context.Queue()
+                # each counter has one writer, its process: no lock, which a process killed holding it would keep
+                applied, failed = context.Value("q", 0, lock=False), context.Queue()
                 process = context.Process(target=_fill_share, name="rebuild-bureaus", daemon=True, args=(
                     feed, conn.info.dsn, conn.info.password, search_path, snapshot, upto, tenants, limit, applied,
                     failed))
@@ -563,8 +595,7 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
                     else:
                         with conn.transaction(), conn.pipeline():
                             feed.project_batch(conn, events, fill)
-                    with applied.get_lock():
-                        applied.value += len(rows)
+                    applied.value += len(rows)
                 if behind is not None:
                     behind.drain()
             finally:
@@ -572,7 +603,7 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
                 if behind is not None:
                     behind.close()
     except BaseException as error:
-        failed.put(f"{type(error).__name__}: {error}")
+        failed.put(f"{type(error).__name__}: {error}"[:2000])  # the process exits once its queue's pipe has it
         raise
 
 
@@ -592,7 +623,8 @@ def _keys_once(table: str, keys: list) -> sql.Composable:
     waits for the lock): PostgreSQL cancels one, whose batch is written again (``WriteBehind``)."""
     body = sql.SQL(" ").join(sql.SQL("EXECUTE {};").format(sql.Literal(_text(key))) for key in keys)
     return sql.SQL("DO $keys$ BEGIN PERFORM pg_advisory_xact_lock(hashtext({lock}));"
-                   " IF NOT EXISTS (SELECT FROM pg_index WHERE indrelid = {table}::regclass AND indisunique)"
+                   " IF NOT EXISTS (SELECT FROM pg_index WHERE indrelid = {table}::regclass"
+                   " AND (indisunique OR indisexclusion))"
                    " THEN {body} END IF; END $keys$").format(lock=sql.Literal(f"rebuild keys of {table}"),
                                                   table=sql.Literal(_quoted(table)), body=body)
 
@@ -602,9 +634,9 @@ def _text(statement: str | sql.Composable) -> str:
 
 
 def _keyed(conn: psycopg.Connection, table: str) -> bool:
-    """Whether the shadow table (on the search path) has a unique index: its keys were added."""
-    return conn.execute("SELECT EXISTS (SELECT FROM pg_index WHERE indrelid = %s::regclass AND indisunique) AS keyed",
-                        (_quoted(table),)).fetchone()["keyed"]
+    """Whether the shadow table (on the search path) has a unique or exclusion index: its keys were added."""
+    return conn.execute("SELECT EXISTS (SELECT FROM pg_index WHERE indrelid = %s::regclass"
+                        " AND (indisunique OR indisexclusion)) AS keyed", (_quoted(table),)).fetchone()["keyed"]
 
 
 def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progress: Progress | None = None) -> dict:
@@ -617,6 +649,8 @@ def rebuild(dsn: str, model: ReadModel, feed: Feed, *, batch: int = 2000, progre
             with _collector_held_off():
                 return _rebuild_locked(conn, model, feed, batch, progress)
         finally:
+            if (close := getattr(feed, "close", None)) is not None:  # its processes and threads, however it ended
+                close()
             conn.execute("RESET search_path")
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(model.shadow)))
             conn.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))

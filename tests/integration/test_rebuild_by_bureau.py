@@ -6,6 +6,7 @@ and leaves the live tables as they were."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections import Counter
@@ -147,7 +148,7 @@ def test_a_bureaus_process_that_fails_fails_the_rebuild_and_the_live_tables_stay
 
 
 def test_activities_filled_by_bureau_add_the_participants_key_once_when_corrections_first_need_it(
-        activities_app, activities_settings, caplog):  # noqa: F811
+        activities_app, activities_settings, caplog, tmp_path):  # noqa: F811
     """Two bureaus' activities, recorded and corrected, replayed one event a batch by two processes: a correction
     replaces its activity's participants, which needs the key the fill leaves for later — whichever process needs
     it first adds it, the other finds it there; the rows are those the commands wrote."""
@@ -158,19 +159,38 @@ def test_activities_filled_by_bureau_add_the_participants_key_once_when_correcti
     tenants = [bureau.tenant for bureau in bureaus]
     live = rows_of(activities_settings, projections.TABLES, tenants)
     service = SERVICES.service("activities", activities_settings)
+    corrected = tmp_path / "corrected"
+
+    def marking(connection, events, fill=None):  # notes that a process has projected a correction
+        events = list(events)
+        projections.project_batch(connection, events, fill)
+        if any(type(event).__name__ == "ActivityCorrected" for _envelope, event in events):
+            corrected.touch()
+    marking.by_bureau, marking.writes_behind = True, True
+
     keyed = []
     with db.connect(activities_settings.owner_dsn, autocommit=True) as watcher, \
             caplog.at_level(logging.INFO, logger="shared.rebuild"):
-        def progress(done: int, total: int) -> None:  # the first report comes before the round's end
-            keyed.append(watcher.execute(
+        def key_in_shadow() -> bool:
+            return watcher.execute(
                 "SELECT count(*) AS n FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'p'",
-                (f"{service.read_model.shadow}.activity_participants",)).fetchone()["n"] == 1)
+                (f"{service.read_model.shadow}.activity_participants",)).fetchone()["n"] == 1
+
+        def progress(done: int, total: int) -> None:
+            """At the first report, the rebuild's own thread waits here: only a process of the fill can add the key
+            meanwhile, once it has projected a correction."""
+            if keyed:
+                return
+            waited = time.monotonic()
+            while not (corrected.exists() and key_in_shadow()) and time.monotonic() - waited < 20:
+                time.sleep(0.05)
+            keyed.append(key_in_shadow())
 
         rebuild(activities_settings.owner_dsn, service.read_model, StoreFeed(
-            registry=service.contracts, project=projections.project, project_batch=projections.project_batch,
-            processes=2), batch=1, progress=progress)
+            registry=service.contracts, project=projections.project, project_batch=marking, processes=2), batch=1,
+            progress=progress)
     assert any("filling by bureau" in message for message in caplog.messages)
-    assert keyed[0]  # added by a process of the fill, for the first correction it replayed
+    assert keyed == [True]  # added by a process of the fill, for the first correction it replayed
     assert rows_of(activities_settings, projections.TABLES, tenants) == live
     with db.connect(activities_settings.owner_dsn) as conn:
         keys = conn.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'activity_participants'::regclass"
@@ -203,3 +223,24 @@ def test_a_batch_written_behind_that_postgresql_cancels_for_a_deadlock_is_writte
         finally:
             for table in (first, second):
                 one.execute(f"DROP TABLE {table}")
+
+
+def test_a_rebuild_stopped_from_outside_the_feed_leaves_no_process_nor_snapshot_behind(
+        conn, notify_settings, smtp_server, tmp_path):
+    """A rebuild can end while the processes of a fill by bureau still run (here its progress report fails): they
+    are stopped, the exported snapshot's transaction ended, the shadow dropped."""
+    bureaus_history(conn, notify_settings, smtp_server)
+    before = state(conn)
+
+    def stopping(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(notify_settings.owner_dsn, ReadModel(tables=TABLES), StoreFeed(
+            registry, project, recording(tmp_path / "projected", held=tmp_path / "never"), processes=2), batch=2,
+            progress=stopping)
+    assert [process.name for process in multiprocessing.active_children()] == []
+    assert conn.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND state LIKE 'idle in transaction%'").fetchone()["n"] == 0
+    assert conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'").fetchall() == []
+    assert state(conn) == before

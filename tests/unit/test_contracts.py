@@ -180,6 +180,19 @@ def test_an_event_the_quick_loader_makes_is_the_one_its_constructor_makes_fields
     assert type(full) is Noted and vars(full) == vars(Noted("王明", "委员", ["a"]))
 
 
+def test_an_event_without_fields_is_read_as_its_class_makes_it():
+    registry = EventRegistry()
+
+    @registry.event("members.Nudged")
+    @dataclass(frozen=True)
+    class Nudged:
+        pass
+
+    assert registry.deserialise("members.Nudged", 1, {}) == Nudged()
+    assert registry.deserialise("members.Nudged", 1, {"added_later": 1}) == Nudged()  # a tolerant reader
+    assert registry.contract("members.Nudged").loader.load({}) == {}
+
+
 def test_an_event_whose_init_does_more_than_set_its_fields_is_still_made_by_it():
     registry = EventRegistry()
 
