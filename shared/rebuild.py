@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, Protocol
 
 import orjson
@@ -37,7 +38,7 @@ from psycopg.rows import tuple_row
 from shared.contracts import EventRegistry
 from shared.db import connect
 from shared.envelope import Actor, Envelope
-from shared.rowwriter import Fill
+from shared.rowwriter import Fill, RowSet, copy_rows
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +200,13 @@ class Statements:
     order, to be run later. A batch projection only writes (through a ``RowWriter``), so it needs nothing back."""
 
     def __init__(self) -> None:
-        self.kept: list[tuple[Any, Any]] = []
+        self.kept: list[tuple[Any, Any]] = []  # (query, params), or (row set, rows) to copy
 
     def execute(self, query: Any, params: Any = None) -> None:
         self.kept.append((query, params))
+
+    def copy_rows(self, rows: RowSet, new: list[tuple]) -> None:
+        self.kept.append((rows, new))
 
 
 class WriteBehind:
@@ -243,9 +247,15 @@ class WriteBehind:
         fill by bureau adding a table's keys, ``_keys_once``): rolled back whole, it leaves nothing behind."""
         for attempt in range(1, attempts + 1):
             try:
-                with self.conn.transaction(), self.conn.pipeline():
-                    for query, params in statements:
-                        self.conn.execute(query, params)
+                with self.conn.transaction():
+                    for copying, run in groupby(statements, key=lambda kept: isinstance(kept[0], RowSet)):
+                        if copying:  # a COPY cannot run in a pipeline
+                            for rows, new in run:
+                                copy_rows(self.conn, rows, new)
+                            continue
+                        with self.conn.pipeline():
+                            for query, params in run:
+                                self.conn.execute(query, params)
                 return
             except psycopg.errors.DeadlockDetected:
                 if attempt == attempts:

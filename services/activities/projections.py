@@ -42,15 +42,15 @@ RECORDED = RowSet(  # a recorded or corrected activity: the whole record replace
            "version": "integer", "recorded_at": "timestamptz"})
 PARTICIPANTS = RowSet("activity_participants", ("tenant_id", "activity_id", "member_id", "presence", "reason",
                                                 "invited"), conflict="", key="activity_id", replaces=True,
-                      types={"invited": "boolean"})
+                      types={"invited": "boolean"}, copies=True)
 OUTREACH = RowSet("outreach", ("tenant_id", "outreach_id", "branch_id", "member_id", "channel", "occurred_on", "topic",
                                "note", "hours", "late", "late_reasons", "recorded_at"),
-                  "(outreach_id) DO NOTHING", positional=True, json=("late_reasons",),
+                  "(outreach_id) DO NOTHING", key="outreach_id", positional=True, json=("late_reasons",),
                   types={"occurred_on": "date", "hours": "numeric(5,2)", "late": "boolean",
                          "recorded_at": "timestamptz"})
 CARE = RowSet("care", ("tenant_id", "care_id", "branch_id", "member_id", "kind", "occurred_on", "note", "holiday",
                        "holiday_date", "year", "late", "late_reasons", "recorded_at"),
-              "(care_id) DO NOTHING", positional=True, json=("late_reasons",),
+              "(care_id) DO NOTHING", key="care_id", positional=True, json=("late_reasons",),
               types={"occurred_on": "date", "holiday_date": "date", "year": "integer", "late": "boolean",
                      "recorded_at": "timestamptz"})
 TEAMS = RowSet("teams", ("tenant_id", "team_id", "branch_id", "name", "kind", "formed_on", "leader_id", "version"),

@@ -1,6 +1,7 @@
 """A row set that replaces a key's rows sends them as JSON arrays taken apart by position: every value lands as the
 same rows sent as objects (``json_populate_recordset``, how every other row set writes) would have it — text with
-quotes, backslashes and Chinese, SQL NULL, booleans, numbers, dates and JSON (a None there is JSON null)."""
+quotes, backslashes and Chinese, SQL NULL, booleans, numbers, dates and JSON (a None there is JSON null). A row set
+that copies, in a fill, lands them by a binary COPY — and by its insert inside a pipeline, where COPY cannot run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import date
 from decimal import Decimal
 
 from shared import db
-from shared.rowwriter import RowSet, RowWriter
+from shared.rebuild import Statements, WriteBehind
+from shared.rowwriter import Fill, RowSet, RowWriter
 from tests.fixtures import activities_settings, members_service, members_settings  # noqa: F401 — fixtures are found by name
 
 COLUMNS = ("visit_id", "person", "note", "came", "hours", "on_day", "extra")
@@ -87,3 +89,47 @@ def test_the_activities_row_sets_sent_as_arrays_name_the_type_of_every_column_th
                     if "(" in found[column]:  # a type modifier (numeric's scale) applied as the column applies it
                         assert rows.types[column].replace(" ", "") == found[column].replace(" ", ""), (rows.table,
                                                                                                        column)
+
+
+COPIED = RowSet("visitors", COLUMNS[:-1], conflict="", key="visit_id", replaces=True,
+                types={"came": "boolean", "hours": "numeric(5,2)", "on_day": "date"}, copies=True)
+INSERTED = RowSet("visitors", COLUMNS[:-1], conflict="", key="visit_id", replaces=True,
+                  types={"came": "boolean", "hours": "numeric(5,2)", "on_day": "date"})
+
+
+def _visitors(conn, sent):
+    return [row["r"] for row in conn.execute(
+        f"SELECT ({', '.join(COLUMNS[:-1])})::text AS r FROM visitors WHERE sent IS NOT DISTINCT FROM %s ORDER BY 1",
+        (sent,)).fetchall()]
+
+
+def test_rows_copied_in_a_fill_land_as_the_same_rows_inserted(members_settings):  # noqa: F811
+    rows = [row[:-1] for row in ROWS]
+    with db.connect(members_settings.owner_dsn) as conn:
+        conn.execute("CREATE TEMP TABLE visitors (visit_id text NOT NULL, person text NOT NULL, note text,"
+                     " came boolean, hours numeric(5, 2), on_day date, sent text)")
+        for row_set, sent in ((COPIED, "copied"), (COPIED, "in a pipeline"), (COPIED, "behind"), (INSERTED, None)):
+            fill = Fill()
+            if sent == "behind":  # what a rebuild does: the statements kept, then written by another thread
+                statements = Statements()
+                writer = RowWriter(statements, (row_set,), fill)
+            else:
+                writer = RowWriter(conn, (row_set,), fill)
+            writer.replace(row_set, "v1", rows[:2])
+            writer.replace(row_set, "v2", rows[2:])
+            if sent == "in a pipeline":
+                with conn.pipeline():
+                    writer.flush()
+            else:
+                writer.flush()
+            if sent == "behind":
+                assert [kept for kept in statements.kept if kept[0] is COPIED] == [(COPIED, rows)]
+                behind = WriteBehind(conn)
+                behind.put(statements.kept)
+                behind.drain()
+                behind.close()
+            conn.execute("UPDATE visitors SET sent = %s WHERE sent IS NULL", (sent,))
+        inserted = _visitors(conn, None)
+        assert len(inserted) == 3
+        for sent in ("copied", "in a pipeline", "behind"):
+            assert _visitors(conn, sent) == inserted, sent
