@@ -244,7 +244,7 @@ class WriteBehind:
 
     def _write(self, statements: list, attempts: int = 5) -> None:
         """The batch in a transaction; written again if PostgreSQL cancelled it to break a deadlock (processes of a
-        fill by bureau adding a table's keys, ``_keys_once``): rolled back whole, it leaves nothing behind."""
+        fill by bureau adding a table's keys, ``keys_once``): rolled back whole, it leaves nothing behind."""
         for attempt in range(1, attempts + 1):
             try:
                 with self.conn.transaction():
@@ -593,7 +593,7 @@ def _fill_share(feed: StoreFeed, dsn: str, password: str | None, search_path: st
             ahead = ReadAhead(conn, lambda reader, after: feed._decoded(
                 feed._read(reader, where, after, upto, named, nameless, limit)), 0, limit, snapshot)
             fill, behind, versions = Fill(), WriteBehind(conn) if feed.writes_behind else None, {}
-            fill.keys_later = {table: [_keys_once(table, keys)] for table, keys in feed.fill.keys_later.items()}
+            fill.keys_later = {table: [keys_once(table, keys)] for table, keys in feed.fill.keys_later.items()}
             try:
                 while (rows := ahead.next()) is not None:
                     _whole_streams(rows, versions)
@@ -626,7 +626,7 @@ def _whole_streams(rows: list[tuple[int, Envelope, Any]], versions: dict[str, in
         versions[envelope.stream_id] = envelope.stream_version
 
 
-def _keys_once(table: str, keys: list) -> sql.Composable:
+def keys_once(table: str, keys: list) -> sql.Composable:
     """A table's keys left for later, added by whichever process of a fill by bureau first needs them (to replace a
     key's rows) and by no other: under a lock of the table's own, unless the table has a unique index already. Two
     processes may then wait on each other (one holds the lock, its ALTER waits for the other's inserts; the other
