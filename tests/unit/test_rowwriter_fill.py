@@ -1,6 +1,7 @@
 """A RowWriter filling a rebuild's empty tables writes the same rows with less work: no DELETE for a key it never
 wrote, no conflict check for rows of such keys (the first row of each, where conflicts are skipped), rows by COPY
-where their row set copies, and a table's keys left for later added before its rows are looked up. The statements are recorded here, not run: which ones go out is what changes."""
+where their row set copies, and a table's keys left for later added before its rows are looked up. The statements
+are recorded here, not run: which ones go out is what changes."""
 
 from __future__ import annotations
 
